@@ -1,0 +1,17 @@
+/**
+ * `deno task bench [NAME...] [-- options]`: runs Basalt's benchmarks and prints
+ * their figures. Each benchmark is also runnable on its own (`deno run -A bench/NAME.ts`).
+ */
+import { formatStorageBench, runStorageBench } from "./storage.ts";
+
+const BENCHMARKS: Record<string, (args: string[]) => Promise<string>> = {
+  storage: async (args) => formatStorageBench(await runStorageBench(args)),
+};
+
+// Benchmark names select; every other argument (e.g. `--db URL`) is passed on.
+const names = Deno.args.filter((a) => a in BENCHMARKS);
+const options = Deno.args.filter((a) => !(a in BENCHMARKS));
+for (const name of names.length > 0 ? names : Object.keys(BENCHMARKS)) {
+  console.log(`== ${name}`);
+  console.log(await BENCHMARKS[name](options));
+}

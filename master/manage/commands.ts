@@ -1,0 +1,233 @@
+/**
+ * The offline admin commands of `deno task manage`, named after
+ * `lava-server manage`. Each works directly on the database given by
+ * `--data-dir` or `--db`, so they also work while no master runs.
+ */
+import type { Kysely } from "kysely";
+import { DeviceHealth, DeviceState, WorkerHealth, WorkerState } from "../../actors/domain/states.ts";
+import type { Database } from "../storage/schema.ts";
+import { addDeviceType, listDeviceTypeAliases, listDeviceTypes } from "../storage/device_types.ts";
+import { addDevice, listDevices } from "../storage/devices.ts";
+import { addUser, issueToken, listTokens, listUsers } from "../storage/users.ts";
+import { addWorker, listWorkers } from "../storage/workers.ts";
+import { textTable } from "./text_table.ts";
+
+/** What a command gets: its parsed options and positionals, and somewhere to write. */
+export interface CommandContext {
+  readonly db: Kysely<Database>;
+  readonly values: Readonly<Record<string, string | boolean | undefined>>;
+  readonly positionals: readonly string[];
+  print(text: string): void;
+}
+
+export interface OptionSpec {
+  readonly type: "string" | "boolean";
+  readonly required?: boolean;
+  readonly help: string;
+}
+
+export interface Command {
+  /** Words that select it, e.g. `["devices", "add"]`. */
+  readonly path: readonly string[];
+  readonly summary: string;
+  /** Names of the positional arguments, all required. */
+  readonly positionals: readonly string[];
+  readonly options: Readonly<Record<string, OptionSpec>>;
+  run(context: CommandContext): Promise<void>;
+}
+
+/** Thrown for an option value that has the wrong form. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+const text = (values: CommandContext["values"], name: string): string | undefined => {
+  const value = values[name];
+  return typeof value === "string" ? value : undefined;
+};
+
+function nonNegativeInteger(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value)) {
+    throw new UsageError(`--${name} must be a whole number of 0 or more, got ${JSON.stringify(value)}`);
+  }
+  return Number(value);
+}
+
+export const COMMANDS: readonly Command[] = [
+  {
+    path: ["users", "add"],
+    summary: "add a user",
+    positionals: ["NAME"],
+    options: {
+      superuser: { type: "boolean", help: "give the user every permission" },
+      email: { type: "string", help: "e-mail address for notifications" },
+    },
+    async run({ db, values, positionals, print }) {
+      const user = await addUser(db, {
+        username: positionals[0],
+        superuser: values.superuser === true,
+        email: text(values, "email"),
+      });
+      print(`added user ${user.username}${user.is_superuser ? " (superuser)" : ""}`);
+    },
+  },
+  {
+    path: ["users", "list"],
+    summary: "list users",
+    positionals: [],
+    options: {},
+    async run({ db, print }) {
+      const users = await listUsers(db);
+      print(
+        textTable(
+          ["username", "superuser", "active", "email"],
+          users.map((u) => [u.username, u.is_superuser, u.is_active, u.email]),
+        ),
+      );
+    },
+  },
+  {
+    path: ["tokens", "add"],
+    summary: "make an API token for a user and print it (it is shown only this once)",
+    positionals: [],
+    options: {
+      user: { type: "string", required: true, help: "the user who owns the token" },
+      description: { type: "string", help: "what the token is for" },
+    },
+    async run({ db, values, print }) {
+      const issued = await issueToken(db, text(values, "user")!, text(values, "description") ?? "");
+      print(issued.token);
+    },
+  },
+  {
+    path: ["tokens", "list"],
+    summary: "list a user's tokens (their ids and descriptions; the secrets are not stored)",
+    positionals: [],
+    options: { user: { type: "string", required: true, help: "the user who owns the tokens" } },
+    async run({ db, values, print }) {
+      const tokens = await listTokens(db, text(values, "user")!);
+      print(
+        textTable(
+          ["id", "description", "created", "last used"],
+          tokens.map((t) => [t.id, t.description, t.created_at, t.last_used_at]),
+        ),
+      );
+    },
+  },
+  {
+    path: ["workers", "add"],
+    summary: "add a worker host",
+    positionals: ["NAME"],
+    options: {
+      description: { type: "string", help: "free text shown in the web UI" },
+      "job-limit": { type: "string", help: "most jobs at once on this worker (0: no limit)" },
+    },
+    async run({ db, values, positionals, print }) {
+      const worker = await addWorker(db, {
+        hostname: positionals[0],
+        description: text(values, "description"),
+        jobLimit: nonNegativeInteger("job-limit", text(values, "job-limit")),
+      });
+      print(`added worker ${worker.hostname}`);
+    },
+  },
+  {
+    path: ["workers", "list"],
+    summary: "list workers",
+    positionals: [],
+    options: {},
+    async run({ db, print }) {
+      const workers = await listWorkers(db);
+      print(textTable(
+        ["hostname", "state", "health", "job limit", "last ping", "description"],
+        workers.map((
+          w,
+        ) => [
+          w.hostname,
+          WorkerState.name(w.state),
+          WorkerHealth.name(w.health),
+          w.job_limit,
+          w.last_ping,
+          w.description,
+        ]),
+      ));
+    },
+  },
+  {
+    path: ["device-types", "add"],
+    summary: "add a device type",
+    positionals: ["NAME"],
+    options: { description: { type: "string", help: "free text shown in the web UI" } },
+    async run({ db, values, positionals, print }) {
+      const type = await addDeviceType(db, { name: positionals[0], description: text(values, "description") });
+      print(`added device type ${type.name}`);
+    },
+  },
+  {
+    path: ["device-types", "list"],
+    summary: "list device types",
+    positionals: [],
+    options: {},
+    async run({ db, print }) {
+      const [types, devices] = await Promise.all([listDeviceTypes(db), listDevices(db)]);
+      const rows = [];
+      for (const t of types) {
+        const count = devices.filter((d) => d.device_type === t.name).length;
+        rows.push([t.name, count, await listDeviceTypeAliases(db, t.name), t.description]);
+      }
+      print(textTable(["name", "devices", "aliases", "description"], rows));
+    },
+  },
+  {
+    path: ["devices", "add"],
+    summary: "add a device (it starts in Maintenance, as in LAVA)",
+    positionals: ["NAME"],
+    options: {
+      "device-type": { type: "string", required: true, help: "its device type (or an alias)" },
+      worker: { type: "string", required: true, help: "the worker it is attached to" },
+      tags: { type: "string", help: "comma-separated tags jobs can ask for" },
+      description: { type: "string", help: "free text shown in the web UI" },
+    },
+    async run({ db, values, positionals, print }) {
+      const tags = (text(values, "tags") ?? "").split(",").map((t) => t.trim()).filter((t) => t !== "");
+      const device = await addDevice(db, {
+        hostname: positionals[0],
+        deviceType: text(values, "device-type")!,
+        worker: text(values, "worker")!,
+        description: text(values, "description"),
+        tags,
+      });
+      print(
+        `added device ${device.hostname} (${device.device_type} on ${device.worker_hostname}, health ${
+          DeviceHealth.name(device.health)
+        })`,
+      );
+    },
+  },
+  {
+    path: ["devices", "list"],
+    summary: "list devices",
+    positionals: [],
+    options: {},
+    async run({ db, print }) {
+      const devices = await listDevices(db);
+      print(textTable(
+        ["hostname", "type", "worker", "state", "health", "tags"],
+        devices.map((
+          d,
+        ) => [
+          d.hostname,
+          d.device_type,
+          d.worker_hostname,
+          DeviceState.name(d.state),
+          DeviceHealth.name(d.health),
+          d.tags,
+        ]),
+      ));
+    },
+  },
+];

@@ -1,0 +1,82 @@
+/**
+ * The job log: LAVA's `{dt, lvl, msg}` records, numbered by the dispatcher from
+ * line 0, appended in batches and never rewritten. A batch that arrives twice
+ * (the mailbox delivers at least once) lands once.
+ */
+import { type Kysely, sql } from "kysely";
+import type { Database } from "./schema.ts";
+
+export interface LogRecord {
+  readonly line: number;
+  /** UTC time the dispatcher logged it. */
+  readonly dt: Date | string;
+  readonly lvl: string;
+  /** A string for most levels, a mapping for `results`. */
+  readonly msg: unknown;
+}
+
+/**
+ * Appends records in one statement; returns how many were new.
+ *
+ * @example
+ * ```ts
+ * await appendLogLines(db, 42, [{ line: 0, dt: new Date(), lvl: "info", msg: "start: 0 validate" }]);
+ * ```
+ */
+export async function appendLogLines(
+  db: Kysely<Database>,
+  jobId: number,
+  records: readonly LogRecord[],
+): Promise<number> {
+  if (records.length === 0) return 0;
+  const lines = new Array<number>(records.length);
+  const times = new Array<string>(records.length);
+  const levels = new Array<string>(records.length);
+  const messages = new Array<string>(records.length);
+  records.forEach((r, i) => {
+    lines[i] = r.line;
+    times[i] = typeof r.dt === "string" ? r.dt : r.dt.toISOString();
+    levels[i] = r.lvl;
+    messages[i] = JSON.stringify(r.msg ?? null);
+  });
+  // unnest keeps the statement at five parameters however large the batch.
+  const result = await sql`
+    INSERT INTO job_log_lines (job_id, line, dt, level, message)
+    SELECT ${jobId}::integer, * FROM unnest(
+      ${lines}::integer[], ${times}::timestamptz[], ${levels}::text[], ${messages}::text[])
+    ON CONFLICT (job_id, line) DO NOTHING`.execute(db);
+  return Number(result.numAffectedRows ?? 0);
+}
+
+export interface StoredLogRecord {
+  readonly line: number;
+  readonly dt: Date;
+  readonly lvl: string;
+  readonly msg: unknown;
+}
+
+/** Records from line `start` (inclusive) to `end` (exclusive), in order. */
+export async function readLogLines(
+  db: Kysely<Database>,
+  jobId: number,
+  range: { start?: number; end?: number; limit?: number } = {},
+): Promise<StoredLogRecord[]> {
+  let query = db.selectFrom("job_log_lines")
+    .select(["line", "dt", "level", "message"])
+    .where("job_id", "=", jobId)
+    .where("line", ">=", range.start ?? 0)
+    .orderBy("line");
+  if (range.end !== undefined) query = query.where("line", "<", range.end);
+  if (range.limit !== undefined) query = query.limit(range.limit);
+  const rows = await query.execute();
+  return rows.map((r) => ({ line: r.line, dt: r.dt, lvl: r.level, msg: JSON.parse(r.message) }));
+}
+
+/** How many lines of the job's log are stored. */
+export async function countLogLines(db: Kysely<Database>, jobId: number): Promise<number> {
+  const row = await db.selectFrom("job_log_lines")
+    .select((eb) => eb.fn.countAll<number>().as("n"))
+    .where("job_id", "=", jobId)
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}

@@ -1,0 +1,115 @@
+/**
+ * `deno task manage` as an admin runs it: each command a separate process on the
+ * same database, so every step also proves nothing is lost between processes.
+ */
+import { assertEquals, assertMatch, assertStringIncludes } from "./support/assert.ts";
+import { startPostgres } from "./support/postgres.ts";
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function manage(storage: string[], ...args: string[]): Promise<Run> {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["task", "--quiet", "manage", ...storage, ...args],
+    cwd: new URL("..", import.meta.url).pathname,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decode = (b: Uint8Array) => new TextDecoder().decode(b).trim();
+  return { code: output.code, stdout: decode(output.stdout), stderr: decode(output.stderr) };
+}
+
+async function adminSession(storage: string[]): Promise<void> {
+  assertEquals((await manage(storage, "users", "add", "--superuser", "admin")).code, 0);
+
+  const token = await manage(storage, "tokens", "add", "--user", "admin", "--description", "lavacli");
+  assertEquals(token.code, 0, token.stderr);
+  assertMatch(token.stdout, /^[a-z0-9]{48}$/);
+
+  const unknownType = await manage(storage, "devices", "add", "--device-type", "qemu", "--worker", "w1", "qemu01");
+  assertEquals(unknownType.code, 1);
+  assertEquals(unknownType.stdout, "");
+  assertStringIncludes(unknownType.stderr, 'device type "qemu" does not exist');
+
+  assertEquals((await manage(storage, "workers", "add", "--job-limit", "2", "w1")).code, 0);
+  assertEquals((await manage(storage, "device-types", "add", "qemu")).code, 0);
+  const added = await manage(
+    storage,
+    "devices",
+    "add",
+    "--device-type",
+    "qemu",
+    "--worker",
+    "w1",
+    "--tags",
+    "kvm",
+    "qemu01",
+  );
+  assertEquals(added.code, 0, added.stderr);
+
+  const devices = await manage(storage, "devices", "list");
+  assertEquals(devices.stdout.split("\n").map((l) => l.split(/\s+/)), [
+    ["hostname", "type", "worker", "state", "health", "tags"],
+    ["qemu01", "qemu", "w1", "Idle", "Maintenance", "kvm"],
+  ]);
+  const workers = await manage(storage, "workers", "list");
+  assertStringIncludes(workers.stdout, "w1        Offline  Active  2");
+
+  const tokens = await manage(storage, "tokens", "list", "--user", "admin");
+  assertStringIncludes(tokens.stdout, "lavacli");
+  assertEquals(tokens.stdout.includes(token.stdout), false, "the secret is never shown again");
+}
+
+Deno.test("an admin session with deno task manage on the embedded database keeps every row", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "basalt-manage-" });
+  try {
+    await adminSession(["--data-dir", dir]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("an admin session with deno task manage on PostgreSQL keeps every row", async () => {
+  const server = await startPostgres();
+  try {
+    await adminSession(["--db", await server.createDatabase()]);
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("deno task manage explains a wrong command line and exits 2", async () => {
+  const unknown = await manage([], "frobnicate");
+  assertEquals(unknown.code, 2);
+  assertStringIncludes(unknown.stderr, 'unknown command "frobnicate"');
+  const missing = await manage([], "devices", "add", "qemu01");
+  assertEquals(missing.code, 2);
+  assertStringIncludes(missing.stderr, "missing --device-type, --worker");
+  const both = await manage(["--data-dir", "/tmp/x", "--db", "postgres://h/d"], "users", "list");
+  assertEquals(both.code, 2);
+  assertStringIncludes(both.stderr, "not both");
+  const dir = await Deno.makeTempDir({ prefix: "basalt-manage-" });
+  try {
+    const badLimit = await manage(["--data-dir", dir], "workers", "add", "--job-limit", "lots", "w");
+    assertEquals(badLimit.code, 2);
+    assertStringIncludes(badLimit.stderr, "--job-limit must be a whole number");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("tasks that are not built yet say so and fail", async () => {
+  for (const task of ["master", "worker", "coordinator", "dispatch", "cli", "demo"]) {
+    const output = await new Deno.Command(Deno.execPath(), {
+      args: ["task", "--quiet", task],
+      cwd: new URL("..", import.meta.url).pathname,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assertEquals(output.code, 1, task);
+    assertStringIncludes(new TextDecoder().decode(output.stderr), `deno task ${task}: not built yet`);
+  }
+});
