@@ -2,10 +2,12 @@
  * `deno task bench [NAME...] [-- options]`: runs Basalt's benchmarks and prints
  * their figures. Each benchmark is also runnable on its own (`deno run -A bench/NAME.ts`).
  */
+import { formatMailboxBench, runMailboxBench } from "./mailbox.ts";
 import { formatStorageBench, runStorageBench } from "./storage.ts";
 
 const BENCHMARKS: Record<string, (args: string[]) => Promise<string>> = {
   storage: async (args) => formatStorageBench(await runStorageBench(args)),
+  mailbox: async () => formatMailboxBench(await runMailboxBench()),
 };
 
 // Benchmark names select; every other argument (e.g. `--db URL`) is passed on.

@@ -11,9 +11,11 @@ import { addDevice, listDevices } from "../storage/devices.ts";
 import { addUser, issueToken, listTokens, listUsers } from "../storage/users.ts";
 import { addWorker, listWorkers } from "../storage/workers.ts";
 import { textTable } from "./text_table.ts";
+import { generateKeyPair, writeCertificates } from "../../actors/transport/zmq/curve.ts";
 
 /** What a command gets: its parsed options and positionals, and somewhere to write. */
 export interface CommandContext {
+  /** The database; commands with `storage: false` get none and must not use it. */
   readonly db: Kysely<Database>;
   readonly values: Readonly<Record<string, string | boolean | undefined>>;
   readonly positionals: readonly string[];
@@ -33,6 +35,8 @@ export interface Command {
   /** Names of the positional arguments, all required. */
   readonly positionals: readonly string[];
   readonly options: Readonly<Record<string, OptionSpec>>;
+  /** False for commands that do not touch the database (keys). */
+  readonly storage?: boolean;
   run(context: CommandContext): Promise<void>;
 }
 
@@ -58,6 +62,20 @@ function nonNegativeInteger(name: string, value: string | undefined): number | u
 }
 
 export const COMMANDS: readonly Command[] = [
+  {
+    path: ["keys", "create"],
+    summary: "make a CurveZMQ key pair NAME.key (public) and NAME.key_secret for --encrypt",
+    positionals: ["NAME"],
+    storage: false,
+    options: {
+      directory: { type: "string", help: "where to write them (default ./data/certificates.d)" },
+    },
+    async run({ values, positionals, print }) {
+      const directory = text(values, "directory") ?? "./data/certificates.d";
+      const written = await writeCertificates(directory, positionals[0], generateKeyPair());
+      print(`wrote ${written.publicPath} (give this to the peers) and ${written.secretPath} (keep it private)`);
+    },
+  },
   {
     path: ["users", "add"],
     summary: "add a user",

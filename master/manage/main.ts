@@ -5,10 +5,11 @@
  */
 import { parseArgs } from "node:util";
 import { openStorage, StorageError } from "../storage/database.ts";
-import { DataDirInUseError } from "../storage/data_dir_lock.ts";
+import { DataDirInUseError } from "../../actors/runtime/dir_lock.ts";
 import { AlreadyExistsError, InvalidValueError, NotFoundError } from "../storage/errors.ts";
 import { StorageOptionsError, storageTargetFrom } from "../storage/target.ts";
 import { type Command, COMMANDS, UsageError } from "./commands.ts";
+import { CertificateError } from "../../actors/transport/zmq/curve.ts";
 
 const STORAGE_OPTIONS = {
   "data-dir": { type: "string", help: "embedded database directory (default ./data)" },
@@ -91,6 +92,10 @@ export async function main(args: readonly string[], out = console.log, err = con
       dataDir: parsed.values["data-dir"] as string | undefined,
       db: parsed.values.db as string | undefined,
     });
+    if (command.storage === false) {
+      await command.run({ db: undefined as never, values: parsed.values, positionals, print: out });
+      return 0;
+    }
     const storage = await openStorage(target);
     try {
       await command.run({ db: storage.db, values: parsed.values, positionals, print: out });
@@ -105,7 +110,8 @@ export async function main(args: readonly string[], out = console.log, err = con
     }
     if (
       error instanceof NotFoundError || error instanceof AlreadyExistsError || error instanceof InvalidValueError ||
-      error instanceof StorageError || error instanceof DataDirInUseError
+      error instanceof StorageError || error instanceof DataDirInUseError || error instanceof CertificateError ||
+      error instanceof Deno.errors.PermissionDenied
     ) {
       err(`manage: ${error.message}`);
       return 1;

@@ -7,7 +7,7 @@ import { Kysely, PGliteDialect, PostgresDialect, sql } from "kysely";
 import { type Migration, Migrator } from "kysely/migration";
 import pg from "pg";
 import { join } from "node:path";
-import { DataDirInUseError, lockDataDir } from "./data_dir_lock.ts";
+import { DataDirInUseError, lockDataDir } from "../../actors/runtime/dir_lock.ts";
 import { MIGRATIONS } from "./migrations/mod.ts";
 import type { Database } from "./schema.ts";
 import { describeTarget, type StorageTarget } from "./target.ts";
@@ -92,7 +92,10 @@ export async function openStorage(target: StorageTarget, options: OpenOptions = 
 async function openPGlite(dataDir: string): Promise<{ db: Kysely<Database>; release: () => void }> {
   let lock;
   try {
-    lock = lockDataDir(dataDir);
+    lock = lockDataDir(
+      dataDir,
+      "stop that process (a running master?), or use --db with PostgreSQL to share the database between processes",
+    );
   } catch (error) {
     if (error instanceof DataDirInUseError) throw error;
     throw new StorageError(`cannot use ${dataDir} as the data directory: ${errorText(error)}`, { cause: error });

@@ -54,7 +54,7 @@ testOnBothBackends("opening storage", [
       const error = await assertRejects(() => fx.openAt(target, { migrations: broken }), MigrationError);
       assertEquals(error.migration, "0999_broken");
       assertStringIncludes(error.message, "no_such_table");
-      assertStringIncludes(error.message, "still at 0001_domain");
+      assertStringIncludes(error.message, `still at ${Object.keys(MIGRATIONS).at(-1)}`);
       const again = await fx.openAt(target);
       assertEquals(again.applied, []);
       assert(

@@ -195,6 +195,34 @@ export interface ActorEventsTable {
   created_at: Timestamp;
 }
 
+export interface NodeSettingsTable {
+  key: string;
+  value: string;
+}
+
+export interface MailboxLinksTable {
+  peer: string;
+  next_seq: number;
+  peer_epoch: string | null;
+  delivered: number;
+}
+
+export interface MailboxOutboxTable {
+  peer: string;
+  seq: number;
+  recipient: string;
+  kind: string;
+  body: string;
+}
+
+export interface ActorSnapshotsTable {
+  kind: string;
+  id: string;
+  sequence: number;
+  snapshot: ColumnType<Json, string, string>;
+  updated_at: Timestamp;
+}
+
 export interface Database {
   users: UsersTable;
   groups: GroupsTable;
@@ -216,6 +244,10 @@ export interface Database {
   test_cases: TestCasesTable;
   job_log_lines: JobLogLinesTable;
   actor_events: ActorEventsTable;
+  node_settings: NodeSettingsTable;
+  mailbox_links: MailboxLinksTable;
+  mailbox_outbox: MailboxOutboxTable;
+  actor_snapshots: ActorSnapshotsTable;
 }
 
 export type User = Selectable<UsersTable>;

@@ -5,7 +5,9 @@
  */
 import type { Migration } from "kysely/migration";
 import { migration as domain } from "./0001_domain.ts";
+import { migration as mailboxJournal } from "./0002_mailbox_journal.ts";
 
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   "0001_domain": domain,
+  "0002_mailbox_journal": mailboxJournal,
 };

@@ -1,16 +1,16 @@
 /**
- * An embedded PGlite directory may be used by one process at a time: two
- * writers would corrupt it. The lock is a file holding the owner's PID; a lock
- * left by a process that is gone is taken over.
+ * A state directory (an embedded PGlite database, a worker's journal) may be used
+ * by one process at a time: two writers would corrupt it. The lock is a file
+ * holding the owner's PID; a lock left by a process that is gone is taken over.
  */
 import { join } from "node:path";
 
 export class DataDirInUseError extends Error {
-  constructor(dataDir: string, pid: number) {
+  constructor(dataDir: string, pid: number, hint = "stop it first") {
     super(
       pid === Deno.pid
-        ? `the data directory ${dataDir} is already open in this process`
-        : `the data directory ${dataDir} is in use by process ${pid} (a running master?); stop it, or use --db with PostgreSQL to share the database between processes`,
+        ? `the directory ${dataDir} is already open in this process`
+        : `the directory ${dataDir} is in use by process ${pid}; ${hint}`,
     );
     this.name = "DataDirInUseError";
   }
@@ -23,7 +23,7 @@ export interface DataDirLock {
 const LOCK_FILE = "basalt.lock";
 
 /** Takes the lock on `dataDir` (created if missing) or throws {@link DataDirInUseError}. */
-export function lockDataDir(dataDir: string): DataDirLock {
+export function lockDataDir(dataDir: string, hint?: string): DataDirLock {
   Deno.mkdirSync(dataDir, { recursive: true });
   const path = join(dataDir, LOCK_FILE);
   for (let attempt = 0; attempt < 2; attempt++) {
@@ -36,7 +36,7 @@ export function lockDataDir(dataDir: string): DataDirLock {
       if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
     }
     const owner = readOwner(path);
-    if (owner !== undefined && isAlive(owner)) throw new DataDirInUseError(dataDir, owner);
+    if (owner !== undefined && isAlive(owner)) throw new DataDirInUseError(dataDir, owner, hint);
     Deno.removeSync(path);
   }
   throw new Error(`could not take the lock ${path}: another process keeps re-creating it`);

@@ -1,6 +1,6 @@
 import { assertRejects, assertStringIncludes, assertThrows } from "../../tests/support/assert.ts";
-import { openStorage } from "./database.ts";
-import { DataDirInUseError, lockDataDir } from "./data_dir_lock.ts";
+import { openStorage } from "../../master/storage/database.ts";
+import { DataDirInUseError, lockDataDir } from "./dir_lock.ts";
 
 Deno.test("a data directory already open in this process is refused", async () => {
   const dir = await Deno.makeTempDir();

@@ -1,0 +1,120 @@
+/**
+ * Real child processes for multi-process tests: started with `Deno.Command`,
+ * their stdout read as JSON lines (events), stopped by PID. Every process a test
+ * starts is stopped by the test, whatever happens.
+ */
+
+export interface ProcessEvent {
+  readonly event: string;
+  readonly [field: string]: unknown;
+}
+
+export class TestProcess {
+  readonly #child: Deno.ChildProcess;
+  readonly events: ProcessEvent[] = [];
+  readonly stderr: string[] = [];
+  readonly #waiters = new Set<() => void>();
+  readonly exited: Promise<Deno.CommandStatus>;
+
+  constructor(
+    readonly label: string,
+    command: string,
+    args: string[],
+    options: { cwd?: string; env?: Record<string, string> } = {},
+  ) {
+    this.#child = new Deno.Command(command, {
+      args,
+      cwd: options.cwd,
+      env: options.env,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    this.exited = this.#child.status;
+    this.#read(this.#child.stdout, (line) => {
+      try {
+        this.events.push(JSON.parse(line));
+      } catch {
+        this.events.push({ event: "text", line });
+      }
+    });
+    this.#read(this.#child.stderr, (line) => this.stderr.push(line));
+  }
+
+  get pid(): number {
+    return this.#child.pid;
+  }
+
+  /** Starts `deno run -A FILE ARGS` from the repository root. */
+  static deno(label: string, file: string, args: string[]): TestProcess {
+    const root = new URL("../..", import.meta.url).pathname;
+    return new TestProcess(label, Deno.execPath(), ["run", "-A", file, ...args], { cwd: root });
+  }
+
+  async #read(stream: ReadableStream<Uint8Array>, onLine: (line: string) => void): Promise<void> {
+    let buffer = "";
+    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+      buffer += chunk;
+      let newline;
+      while ((newline = buffer.indexOf("\n")) >= 0) {
+        onLine(buffer.slice(0, newline));
+        buffer = buffer.slice(newline + 1);
+        for (const wake of this.#waiters) wake();
+      }
+    }
+    if (buffer) onLine(buffer);
+    for (const wake of this.#waiters) wake();
+  }
+
+  /** Waits for an event matching `predicate` (already seen ones count). */
+  waitFor(predicate: (e: ProcessEvent) => boolean, timeoutMs: number, what = "event"): Promise<ProcessEvent> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const found = this.events.find(predicate);
+        if (found) {
+          cleanup();
+          resolve(found);
+        }
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(
+          new Error(
+            `${this.label}: no ${what} within ${timeoutMs} ms; last events: ${
+              JSON.stringify(this.events.slice(-3))
+            }; stderr: ${this.stderr.slice(-5).join("\n")}`,
+          ),
+        );
+      }, timeoutMs);
+      const cleanup = () => {
+        clearTimeout(timer);
+        this.#waiters.delete(check);
+      };
+      this.#waiters.add(check);
+      check();
+    });
+  }
+
+  waitForEvent(name: string, timeoutMs: number): Promise<ProcessEvent> {
+    return this.waitFor((e) => e.event === name, timeoutMs, `"${name}"`);
+  }
+
+  kill(signal: Deno.Signal = "SIGTERM"): void {
+    try {
+      this.#child.kill(signal);
+    } catch {
+      // Already gone.
+    }
+  }
+
+  /** SIGTERM, then SIGKILL if it has not exited within `graceMs`. */
+  async stop(graceMs = 5000): Promise<Deno.CommandStatus> {
+    this.kill("SIGTERM");
+    const timer = setTimeout(() => this.kill("SIGKILL"), graceMs);
+    try {
+      return await this.exited;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
