@@ -4,10 +4,12 @@
  */
 import { formatMailboxBench, runMailboxBench } from "./mailbox.ts";
 import { formatStorageBench, runStorageBench } from "./storage.ts";
+import { formatValidateBench, runValidateBench } from "./validate.ts";
 
 const BENCHMARKS: Record<string, (args: string[]) => Promise<string>> = {
   storage: async (args) => formatStorageBench(await runStorageBench(args)),
   mailbox: async () => formatMailboxBench(await runMailboxBench()),
+  validate: () => Promise.resolve(formatValidateBench(runValidateBench())),
 };
 
 // Benchmark names select; every other argument (e.g. `--db URL`) is passed on.

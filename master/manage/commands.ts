@@ -11,47 +11,20 @@ import { addDevice, listDevices } from "../storage/devices.ts";
 import { addUser, issueToken, listTokens, listUsers } from "../storage/users.ts";
 import { addWorker, listWorkers } from "../storage/workers.ts";
 import { textTable } from "./text_table.ts";
+import { type Command, stringOption, UsageError } from "../../actors/cli/command_line.ts";
 import { generateKeyPair, writeCertificates } from "../../actors/transport/zmq/curve.ts";
 
-/** What a command gets: its parsed options and positionals, and somewhere to write. */
-export interface CommandContext {
-  /** The database; commands with `storage: false` get none and must not use it. */
+/** What a manage command works on: the database, unless it needs none (keys). */
+export interface ManageContext {
   readonly db: Kysely<Database>;
-  readonly values: Readonly<Record<string, string | boolean | undefined>>;
-  readonly positionals: readonly string[];
-  print(text: string): void;
 }
 
-export interface OptionSpec {
-  readonly type: "string" | "boolean";
-  readonly required?: boolean;
-  readonly help: string;
-}
-
-export interface Command {
-  /** Words that select it, e.g. `["devices", "add"]`. */
-  readonly path: readonly string[];
-  readonly summary: string;
-  /** Names of the positional arguments, all required. */
-  readonly positionals: readonly string[];
-  readonly options: Readonly<Record<string, OptionSpec>>;
-  /** False for commands that do not touch the database (keys). */
+export type ManageCommand = Command<ManageContext> & {
+  /** False for commands that do not touch the database. */
   readonly storage?: boolean;
-  run(context: CommandContext): Promise<void>;
-}
-
-/** Thrown for an option value that has the wrong form. */
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "UsageError";
-  }
-}
-
-const text = (values: CommandContext["values"], name: string): string | undefined => {
-  const value = values[name];
-  return typeof value === "string" ? value : undefined;
 };
+
+const text = stringOption;
 
 function nonNegativeInteger(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
@@ -61,7 +34,7 @@ function nonNegativeInteger(name: string, value: string | undefined): number | u
   return Number(value);
 }
 
-export const COMMANDS: readonly Command[] = [
+export const COMMANDS: readonly ManageCommand[] = [
   {
     path: ["keys", "create"],
     summary: "make a CurveZMQ key pair NAME.key (public) and NAME.key_secret for --encrypt",
@@ -84,7 +57,7 @@ export const COMMANDS: readonly Command[] = [
       superuser: { type: "boolean", help: "give the user every permission" },
       email: { type: "string", help: "e-mail address for notifications" },
     },
-    async run({ db, values, positionals, print }) {
+    async run({ context: { db }, values, positionals, print }) {
       const user = await addUser(db, {
         username: positionals[0],
         superuser: values.superuser === true,
@@ -98,7 +71,7 @@ export const COMMANDS: readonly Command[] = [
     summary: "list users",
     positionals: [],
     options: {},
-    async run({ db, print }) {
+    async run({ context: { db }, print }) {
       const users = await listUsers(db);
       print(
         textTable(
@@ -116,7 +89,7 @@ export const COMMANDS: readonly Command[] = [
       user: { type: "string", required: true, help: "the user who owns the token" },
       description: { type: "string", help: "what the token is for" },
     },
-    async run({ db, values, print }) {
+    async run({ context: { db }, values, print }) {
       const issued = await issueToken(db, text(values, "user")!, text(values, "description") ?? "");
       print(issued.token);
     },
@@ -126,7 +99,7 @@ export const COMMANDS: readonly Command[] = [
     summary: "list a user's tokens (their ids and descriptions; the secrets are not stored)",
     positionals: [],
     options: { user: { type: "string", required: true, help: "the user who owns the tokens" } },
-    async run({ db, values, print }) {
+    async run({ context: { db }, values, print }) {
       const tokens = await listTokens(db, text(values, "user")!);
       print(
         textTable(
@@ -144,7 +117,7 @@ export const COMMANDS: readonly Command[] = [
       description: { type: "string", help: "free text shown in the web UI" },
       "job-limit": { type: "string", help: "most jobs at once on this worker (0: no limit)" },
     },
-    async run({ db, values, positionals, print }) {
+    async run({ context: { db }, values, positionals, print }) {
       const worker = await addWorker(db, {
         hostname: positionals[0],
         description: text(values, "description"),
@@ -158,7 +131,7 @@ export const COMMANDS: readonly Command[] = [
     summary: "list workers",
     positionals: [],
     options: {},
-    async run({ db, print }) {
+    async run({ context: { db }, print }) {
       const workers = await listWorkers(db);
       print(textTable(
         ["hostname", "state", "health", "job limit", "last ping", "description"],
@@ -180,7 +153,7 @@ export const COMMANDS: readonly Command[] = [
     summary: "add a device type",
     positionals: ["NAME"],
     options: { description: { type: "string", help: "free text shown in the web UI" } },
-    async run({ db, values, positionals, print }) {
+    async run({ context: { db }, values, positionals, print }) {
       const type = await addDeviceType(db, { name: positionals[0], description: text(values, "description") });
       print(`added device type ${type.name}`);
     },
@@ -190,7 +163,7 @@ export const COMMANDS: readonly Command[] = [
     summary: "list device types",
     positionals: [],
     options: {},
-    async run({ db, print }) {
+    async run({ context: { db }, print }) {
       const [types, devices] = await Promise.all([listDeviceTypes(db), listDevices(db)]);
       const rows = [];
       for (const t of types) {
@@ -210,7 +183,7 @@ export const COMMANDS: readonly Command[] = [
       tags: { type: "string", help: "comma-separated tags jobs can ask for" },
       description: { type: "string", help: "free text shown in the web UI" },
     },
-    async run({ db, values, positionals, print }) {
+    async run({ context: { db }, values, positionals, print }) {
       const tags = (text(values, "tags") ?? "").split(",").map((t) => t.trim()).filter((t) => t !== "");
       const device = await addDevice(db, {
         hostname: positionals[0],
@@ -231,7 +204,7 @@ export const COMMANDS: readonly Command[] = [
     summary: "list devices",
     positionals: [],
     options: {},
-    async run({ db, print }) {
+    async run({ context: { db }, print }) {
       const devices = await listDevices(db);
       print(textTable(
         ["hostname", "type", "worker", "state", "health", "tags"],

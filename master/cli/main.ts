@@ -1,0 +1,131 @@
+/**
+ * `deno task cli`: Basalt's own client. Today it validates job files and renders
+ * device dictionaries locally, like `lava-schema.py` and `lavacli devices dict get
+ * --render` without a server.
+ */
+import { basename, dirname, join } from "node:path";
+import { formatDiagnostic, validateJob } from "../../actors/definitions/job_schema.ts";
+import { loadYaml } from "../../actors/definitions/yaml.ts";
+import { type Command, type Program, runProgram, stringOptions, UsageError } from "../../actors/cli/command_line.ts";
+import { dictionaryProblems, extendedTemplate, renderDevice } from "../devices/dictionary.ts";
+import { jinjaEnvironment, TemplateError } from "../devices/jinja.ts";
+
+/** Basalt's own device-type templates, searched after the admin's. */
+export const BUILTIN_TEMPLATES = new URL("../devices/templates/", import.meta.url).pathname;
+
+/** Thrown for files that cannot be read: exit 1 with the message. */
+class InputError extends Error {}
+
+function readFile(path: string): string {
+  try {
+    return Deno.readTextFileSync(path);
+  } catch (error) {
+    throw new InputError(`${path}: cannot read: ${(error as Error).message}`);
+  }
+}
+
+/**
+ * Template directories as given, accepting LAVA's layout too: a directory holding
+ * `device-types/` (and `devices/`) is expanded to those.
+ */
+export function templateSearchPath(dictionaryPath: string, given: readonly string[]): string[] {
+  const paths = [dirname(dictionaryPath)];
+  for (const dir of given) {
+    const expanded = ["devices", "device-types"].map((sub) => join(dir, sub)).filter((sub) => {
+      try {
+        return Deno.statSync(sub).isDirectory;
+      } catch {
+        return false;
+      }
+    });
+    paths.push(...(expanded.length > 0 ? expanded : [dir]));
+  }
+  paths.push(BUILTIN_TEMPLATES);
+  return [...new Set(paths)];
+}
+
+/** `--context KEY=VALUE`: the value is read as YAML, so `no_kvm=true` is a boolean. */
+export function parseContext(assignments: readonly string[]): Record<string, unknown> {
+  const context: Record<string, unknown> = {};
+  for (const assignment of assignments) {
+    const equals = assignment.indexOf("=");
+    if (equals <= 0) throw new UsageError(`--context ${JSON.stringify(assignment)}: expected KEY=VALUE`);
+    const loaded = loadYaml(assignment.slice(equals + 1));
+    context[assignment.slice(0, equals)] = loaded.errors.length === 0 ? loaded.value : assignment.slice(equals + 1);
+  }
+  return context;
+}
+
+const COMMANDS: readonly Command<undefined>[] = [
+  {
+    path: ["jobs", "validate"],
+    summary: "check job files against LAVA's job schema; prints FILE:LINE:COL: PATH: MESSAGE per problem",
+    positionals: ["FILE..."],
+    options: {
+      strict: { type: "boolean", help: "unknown keys are errors (LAVA's strict mode)" },
+      quiet: { type: "boolean", help: "print nothing for valid files and no warnings" },
+    },
+    run({ values, positionals, print, printError }) {
+      let invalid = 0;
+      for (const file of positionals) {
+        const result = validateJob(readFile(file), { file, strict: values.strict === true });
+        for (const error of result.errors) print(formatDiagnostic(error));
+        if (values.quiet !== true) {
+          for (const warning of result.warnings) {
+            printError(formatDiagnostic({ ...warning, message: `warning: ${warning.message}` }));
+          }
+          if (result.valid) printError(`${file}: valid`);
+        }
+        if (!result.valid) invalid++;
+      }
+      return Promise.resolve(invalid === 0 ? 0 : 1);
+    },
+  },
+  {
+    path: ["devices", "render"],
+    summary: "render a device dictionary with a job context and check it against the device schema",
+    positionals: ["DICTIONARY"],
+    options: {
+      templates: {
+        type: "string",
+        multiple: true,
+        help: "a device-types directory, or a LAVA dispatcher-config directory holding device-types/",
+      },
+      context: { type: "string", multiple: true, help: "a job context value, KEY=VALUE (VALUE read as YAML)" },
+      hostname: { type: "string", help: "the device's name (default: the dictionary's file name)" },
+    },
+    run({ values, positionals, print, printError }) {
+      const path = positionals[0];
+      const dictionary = readFile(path);
+      const problems = dictionaryProblems(dictionary);
+      if (problems.length > 0) {
+        for (const p of problems) printError(`${path}:${p.line}:1: ${p.message}`);
+        return Promise.resolve(1);
+      }
+      const template = extendedTemplate(dictionary)!;
+      const env = jinjaEnvironment(templateSearchPath(path, stringOptions(values, "templates")));
+      const hostname = typeof values.hostname === "string" ? values.hostname : basename(path).replace(/\.jinja2?$/, "");
+      const rendered = renderDevice(env, {
+        dictionary,
+        name: path,
+        hostname,
+        deviceType: template.replace(/\.jinja2$/, ""),
+        context: parseContext(stringOptions(values, "context")),
+      });
+      print(rendered.yaml);
+      for (const error of rendered.errors) printError(formatDiagnostic(error));
+      return Promise.resolve(rendered.errors.length === 0 ? 0 : 1);
+    },
+  },
+];
+
+export const CLI: Program<undefined> = {
+  name: "cli",
+  commands: COMMANDS,
+  prepare: () => Promise.resolve({ context: undefined, close: () => Promise.resolve() }),
+  isUserError: (error) => error instanceof InputError || error instanceof TemplateError,
+};
+
+if (import.meta.main) {
+  Deno.exit(await runProgram(CLI, Deno.args));
+}

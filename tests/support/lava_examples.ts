@@ -1,0 +1,23 @@
+/**
+ * LAVA's own example files (job definitions, device dictionaries, templates),
+ * kept beside the repository in ../shared/lava-examples, as test data.
+ */
+import { join } from "node:path";
+
+export const LAVA_EXAMPLES = new URL("../../../shared/lava-examples/", import.meta.url).pathname;
+
+/** The example files of one folder, sorted, as [name, path, text]. */
+export function exampleFiles(folder: string, extension = ".yaml"): [string, string, string][] {
+  const dir = join(LAVA_EXAMPLES, folder);
+  let entries: Deno.DirEntry[];
+  try {
+    entries = [...Deno.readDirSync(dir)];
+  } catch (error) {
+    throw new Error(`LAVA example files are missing (${dir}): ${(error as Error).message}`);
+  }
+  return entries
+    .filter((e) => e.isFile && e.name.endsWith(extension))
+    .map((e) => e.name)
+    .sort()
+    .map((name) => [name, join(dir, name), Deno.readTextFileSync(join(dir, name))]);
+}
