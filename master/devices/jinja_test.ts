@@ -4,10 +4,10 @@
  */
 import { assertEquals } from "../../tests/support/assert.ts";
 import { Jinja2Reference } from "../../tests/support/jinja2_reference.ts";
+import { exampleFiles, LAVA_EXAMPLES } from "../../tests/support/lava_examples.ts";
 import { jinjaEnvironment, pythonRepr, qemuGuestFsInterface, shlexQuote } from "./jinja.ts";
 
-const EXAMPLES = new URL("../../../shared/lava-examples/", import.meta.url).pathname;
-const LAVA_PATHS = [`${EXAMPLES}device-dicts`, `${EXAMPLES}device-types`];
+const LAVA_PATHS = [`${LAVA_EXAMPLES}device-dicts`, `${LAVA_EXAMPLES}device-types`];
 
 /** Each snippet exercises one difference; the comment names it. */
 const SNIPPETS: Record<string, string> = {
@@ -70,7 +70,8 @@ Deno.test("every example device dictionary renders byte for byte as Jinja2 rende
   const reference = new Jinja2Reference();
   const env = jinjaEnvironment(LAVA_PATHS);
   try {
-    for (const entry of [...Deno.readDirSync(`${EXAMPLES}device-dicts`)].sort((a, b) => a.name.localeCompare(b.name))) {
+    for (const [name] of exampleFiles("device-dicts", ".jinja2")) {
+      const entry = { name };
       const hostname = entry.name.replace(/\.jinja2$/, "");
       await t.step(hostname, async () => {
         for (const job of JOB_CONTEXTS) {

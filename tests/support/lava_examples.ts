@@ -4,7 +4,12 @@
  */
 import { join } from "node:path";
 
-export const LAVA_EXAMPLES = new URL("../../../shared/lava-examples/", import.meta.url).pathname;
+/** `BASALT_LAVA_EXAMPLES`, or `../shared/lava-examples` beside the repository. */
+export const LAVA_EXAMPLES = (() => {
+  const given = Deno.env.get("BASALT_LAVA_EXAMPLES");
+  if (given) return given.endsWith("/") ? given : `${given}/`;
+  return new URL("../../../shared/lava-examples/", import.meta.url).pathname;
+})();
 
 /** The example files of one folder, sorted, as [name, path, text]. */
 export function exampleFiles(folder: string, extension = ".yaml"): [string, string, string][] {
