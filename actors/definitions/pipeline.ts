@@ -37,6 +37,8 @@ export interface PipelineAction {
   readonly url?: string;
   /** A test definition or image this action is about. */
   readonly item?: string;
+  /** For a test definition: its test action ("stage") and its index there. */
+  readonly definition?: { readonly stage: number; readonly index: number };
   /** Index of the job action this belongs to (top-level actions only). */
   readonly jobAction?: number;
   readonly pipeline: readonly PipelineAction[];
@@ -57,6 +59,7 @@ interface Spec {
   retry?: boolean;
   url?: string;
   item?: string;
+  definition?: { stage: number; index: number };
   supported?: boolean;
   pipeline?: Spec[];
 }
@@ -73,17 +76,24 @@ const a = (name: string, description: string, summary = description, more: Parti
 interface Definition {
   name: string;
   from: string;
+  stage: number;
+  index: number;
 }
 
 function overlay(definitions: readonly Definition[]): Spec {
-  const repoAction = (d: Definition) =>
-    d.from === "git"
-      ? a("git-repo-action", "apply git repository of tests to the test image", "clone git test repo", { item: d.name })
+  const repoAction = (d: Definition) => {
+    const more = { item: d.name, definition: { stage: d.stage, index: d.index } };
+    return d.from === "git"
+      ? a("git-repo-action", "apply git repository of tests to the test image", "clone git test repo", more)
       : d.from === "inline"
-      ? a("inline-repo-action", "apply inline test definition to the test image", "extract inline test definition", {
-        item: d.name,
-      })
-      : a("url-repo-action", "apply a single test file to the test image", "download test file", { item: d.name });
+      ? a(
+        "inline-repo-action",
+        "apply inline test definition to the test image",
+        "extract inline test definition",
+        more,
+      )
+      : a("url-repo-action", "apply a single test file to the test image", "download test file", more);
+  };
   return a(
     "lava-overlay",
     "add lava scripts during deployment for test shell use",
@@ -343,20 +353,28 @@ function resolve(
     supported: spec.supported ?? true,
     ...(spec.url ? { url: spec.url } : {}),
     ...(spec.item ? { item: spec.item } : {}),
+    ...(spec.definition ? { definition: spec.definition } : {}),
     ...(jobAction !== undefined ? { jobAction } : {}),
     pipeline: children,
   };
 }
 
-/** The test definitions a deploy must put in its overlay: those of the tests until the next deploy. */
+/**
+ * The test definitions a deploy must put in its overlay: those of the test
+ * actions until the next deploy, with their stage (the test action's number among
+ * all the job's test actions) and their index in it.
+ */
 function definitionsAfter(actions: readonly { kind: string; block: Block }[], index: number): Definition[] {
   const out: Definition[] = [];
+  let stage = actions.slice(0, index + 1).filter((a) => a.kind === "test").length;
   for (let i = index + 1; i < actions.length && actions[i].kind !== "deploy"; i++) {
     const { kind, block } = actions[i];
-    if (kind !== "test" || !Array.isArray(block.definitions)) continue;
-    for (const d of block.definitions) {
-      if (isMapping(d)) out.push({ name: String(d.name), from: String(d.from) });
-    }
+    if (kind !== "test") continue;
+    const definitions = Array.isArray(block.definitions) ? block.definitions : [];
+    definitions.forEach((d, position) => {
+      if (isMapping(d)) out.push({ name: String(d.name), from: String(d.from), stage, index: position });
+    });
+    stage++;
   }
   return out;
 }

@@ -1,0 +1,111 @@
+/**
+ * The test shell: runs a test stage's tests on the device with
+ * `lava-test-runner` and turns the signals they print into results, until the
+ * runner exits or the action's time runs out.
+ */
+import { isMapping } from "../../../actors/definitions/schema.ts";
+import type { ActionImplementation } from "../context.ts";
+import { ConnectionClosedError, JobError, LAVATimeoutError } from "../errors.ts";
+import { type RunInfo, RUNNER_EXIT, RUNNER_INSTALL_FAIL, SIGNAL, SignalInterpreter } from "../signals.ts";
+import { ConsoleClosed, ExpectTimeout } from "../../drivers/console.ts";
+
+const KERNEL_PANIC = /Kernel panic - not syncing/;
+
+/** Python regex syntax LAVA test definitions use, as JavaScript reads it. */
+export function pythonRegex(pattern: string): RegExp {
+  return new RegExp(pattern.replace(/\(\?P</g, "(?<").replace(/\(\?P=(\w+)\)/g, "\\k<$1>"), "m");
+}
+
+const lavaTestShell: ActionImplementation = async (run) => {
+  const { ctx, signal } = run;
+  const stage = ctx.nextStage++;
+  const console = ctx.console;
+  if (!console) throw new JobError("lava-test-shell: the device was not booted to a shell before the test");
+  const root = ctx.deviceRoot;
+  if (!ctx.overlayOnDevice) {
+    if (!ctx.overlayImage) throw new JobError("lava-test-shell: no test overlay was deployed before the test");
+    await console.sendLine(
+      `mkdir -p ${root} && for d in /dev/vd? /dev/sd?; do mount -o ro -t ext2 $d /mnt 2>/dev/null && [ -d /mnt${root} ] && cp -a /mnt${root}/. ${root}/ && umount /mnt && break; umount /mnt 2>/dev/null; done`,
+    );
+    ctx.overlayOnDevice = true;
+  }
+  const tests = ctx.overlay?.stages.get(stage) ?? [];
+  const runs = new Map<string, RunInfo>(
+    tests.filter(Boolean).map((t) => [t.runId, {
+      runId: t.runId,
+      repository: t.repository,
+      path: t.path,
+      revision: t.revision,
+      expected: [
+        ...t.expected,
+        ...((run.block.definitions as unknown[] | undefined)?.flatMap((d) =>
+          isMapping(d) && d.name === t.name && Array.isArray(d.expected) ? d.expected.map(String) : []
+        ) ?? []),
+      ],
+    }]),
+  );
+  const patterns = new Map(tests.filter((t) => t?.parse).map((t) => [t.runId, t.parse!]));
+  const interpreter = new SignalInterpreter(
+    ctx.log,
+    runs,
+    typeof run.block.namespace === "string" ? run.block.namespace : undefined,
+  );
+  await console.sendLine(`${root}/bin/lava-test-runner ${root}/${stage}`, { delayMs: ctx.characterDelay("test") });
+  const signalPattern = new RegExp(SIGNAL.source);
+  try {
+    while (true) {
+      const match = await console.expect(
+        [signalPattern, RUNNER_EXIT, RUNNER_INSTALL_FAIL, KERNEL_PANIC],
+        Math.max(1, run.remainingMs()),
+        signal,
+      );
+      const line = ctx.log.nextLine - 1;
+      const parse = interpreter.currentRun ? patterns.get(interpreter.currentRun) : undefined;
+      if (parse) applyParsePattern(parse, match.before, interpreter, line);
+      if (match.index === 0) interpreter.handle(match.match[1], match.match[2], line);
+      else if (match.index === 1) break;
+      else if (match.index === 2) {
+        ctx.log.results({
+          definition: "lava",
+          case: `stage_${stage}`,
+          result: "fail",
+          error_msg: "a test's install.sh failed",
+        });
+      } else throw new JobError(`kernel panic during the tests: ${match.match[0]}`);
+    }
+  } catch (error) {
+    interpreter.closeOpenRun();
+    if (error instanceof ConsoleClosed) {
+      throw new ConnectionClosedError("the connection to the device closed during the tests");
+    }
+    if (error instanceof ExpectTimeout) {
+      throw new LAVATimeoutError(`lava-test-shell timed out after ${run.action.timeout} seconds`);
+    }
+    throw error;
+  }
+  interpreter.closeOpenRun();
+  if (ctx.prompts.length > 0) {
+    await console.expect(ctx.prompts, Math.max(1, Math.min(run.remainingMs(), 10_000)), signal).catch(() => {});
+  }
+};
+
+function applyParsePattern(
+  parse: { pattern: string; fixupdict: Record<string, string> },
+  text: string,
+  interpreter: SignalInterpreter,
+  line: number,
+): void {
+  const pattern = pythonRegex(parse.pattern);
+  for (const raw of text.split(/\r?\n/)) {
+    const groups = pattern.exec(raw)?.groups;
+    if (!groups?.test_case_id || !groups.result) continue;
+    const id = groups.test_case_id.trim();
+    if (/\s/.test(id)) continue;
+    const result = parse.fixupdict[groups.result] ?? groups.result.toLowerCase();
+    interpreter.parsed(id, result, line, groups.measurement, groups.units);
+  }
+}
+
+export const TEST_ACTIONS: Record<string, ActionImplementation> = {
+  "lava-test-shell": lavaTestShell,
+};

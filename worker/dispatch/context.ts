@@ -1,0 +1,123 @@
+/**
+ * What the actions of one job share while it runs: the job and device
+ * configuration, the log, the files it downloaded, the overlay it built, and the
+ * live connection to the device.
+ */
+import type { PipelineAction } from "../../actors/definitions/pipeline.ts";
+import { isMapping } from "../../actors/definitions/schema.ts";
+import type { Console } from "../drivers/console.ts";
+import type { ProcessConsole } from "../drivers/transports.ts";
+import type { OverlayBuilder } from "../overlay/build.ts";
+import type { JobLog } from "./log.ts";
+
+export type Block = Record<string, unknown>;
+
+export interface JobContextOptions {
+  readonly jobId: string;
+  readonly job: Block;
+  readonly device: Block;
+  readonly dispatcher: Block;
+  readonly envDut: Block;
+  readonly outputDir: string;
+  /** Scratch space for this job: downloads, overlay, images. */
+  readonly workDir: string;
+  /** Downloads kept across jobs (by URL and checksum). */
+  readonly cacheDir?: string;
+  readonly log: JobLog;
+}
+
+export class JobContext {
+  readonly jobId: string;
+  readonly job: Block;
+  readonly device: Block;
+  readonly dispatcher: Block;
+  readonly envDut: Block;
+  readonly outputDir: string;
+  readonly workDir: string;
+  readonly cacheDir?: string;
+  readonly log: JobLog;
+  /** Downloaded files by image key (`kernel`, `rootfs`...). */
+  readonly downloads = new Map<string, string>();
+  /** The gzipped cpio of the overlay, once compressed. */
+  overlayArchive?: Uint8Array;
+  overlay?: OverlayBuilder;
+  /** Whether the overlay is already on the device (inside its initramfs). */
+  overlayOnDevice = false;
+  /** An ext2 image of the overlay attached as a drive, for disk-image jobs. */
+  overlayImage?: string;
+  /** The device's console, once connected or booted. */
+  console?: Console;
+  /** The QEMU process (a virtual device's "power"). */
+  qemu?: ProcessConsole;
+  /** The shell prompt to expect after boot (set by the boot action). */
+  prompts: string[] = [];
+  /** Index of the next test action ("stage"). */
+  nextStage = 0;
+  /** Set when the device printed a kernel panic. */
+  kernelPanic?: string;
+  /** Action results for the `lava` suite. */
+  readonly cleanups: (() => Promise<void>)[] = [];
+
+  constructor(options: JobContextOptions) {
+    this.jobId = options.jobId;
+    this.job = options.job;
+    this.device = options.device;
+    this.dispatcher = options.dispatcher;
+    this.envDut = options.envDut;
+    this.outputDir = options.outputDir;
+    this.workDir = options.workDir;
+    this.cacheDir = options.cacheDir;
+    this.log = options.log;
+  }
+
+  /** A device constant, e.g. `constant("default-shell-prompt")`. */
+  constant(...path: string[]): unknown {
+    let value: unknown = this.device.constants;
+    for (const key of path) value = isMapping(value) ? value[key] : undefined;
+    return value;
+  }
+
+  /** A device command (`power_on`, `connect`...). */
+  command(name: string): string | string[] | undefined {
+    const commands = isMapping(this.device.commands) ? this.device.commands : {};
+    const value = commands[name];
+    return typeof value === "string" || Array.isArray(value) ? value as string | string[] : undefined;
+  }
+
+  /** The device's `lava_test_results_dir` for this job: `/lava-42`. */
+  get deviceRoot(): string {
+    const pattern = String(this.constant("posix", "lava_test_results_dir") ?? "/lava-%s");
+    return pattern.replace("%s", this.jobId);
+  }
+
+  characterDelay(section: "boot" | "test"): number {
+    const delays = isMapping(this.device.character_delays) ? this.device.character_delays : {};
+    return typeof delays[section] === "number" ? delays[section] as number : 0;
+  }
+
+  /** The deploy action block that precedes test stage `stage` (for its `os`). */
+  deployOs(): string | undefined {
+    for (const entry of (Array.isArray(this.job.actions) ? this.job.actions : []) as Block[]) {
+      if (isMapping(entry.deploy) && typeof entry.deploy.os === "string") return entry.deploy.os;
+    }
+    return undefined;
+  }
+}
+
+/** An action's implementation: the work of one pipeline node (children run through `children`). */
+export type ActionImplementation = (run: ActionRun) => Promise<void>;
+
+export interface ActionRun {
+  readonly ctx: JobContext;
+  readonly action: PipelineAction;
+  /** The job's action block this action belongs to. */
+  readonly block: Block;
+  /** Aborts at the action's timeout, the job's, or on cancellation. */
+  readonly signal: AbortSignal;
+  /** Runs the action's child actions in order (each with its own timeout and retries). */
+  children(filter?: (child: PipelineAction) => boolean): Promise<void>;
+  /** Runs one child action. */
+  child(child: PipelineAction): Promise<void>;
+  /** Milliseconds left before this action's timeout. */
+  remainingMs(): number;
+}

@@ -1,0 +1,215 @@
+/**
+ * Downloads for deploy actions: `http(s)://` and `file://`, checked against the
+ * job's md5sum/sha256sum/sha512sum, decompressed as they stream (gz in-process;
+ * xz, bz2 and zstd through Debian's tools), and cached by URL and checksum.
+ *
+ * A checksum that does not match, or a `compression:` the file does not have, is
+ * the job's error; a server or network that fails is the lab's.
+ */
+import { createHash } from "node:crypto";
+import { dirname, join } from "node:path";
+import { InfrastructureError, JobError } from "./errors.ts";
+
+export type Compression = "gz" | "xz" | "bz2" | "zstd" | "zip";
+
+export interface DownloadRequest {
+  readonly url: string;
+  readonly target: string;
+  readonly compression?: Compression | null;
+  readonly md5sum?: string;
+  readonly sha256sum?: string;
+  readonly sha512sum?: string;
+  readonly headers?: Readonly<Record<string, string>>;
+  /** Where finished downloads are kept for reuse; none disables the cache. */
+  readonly cacheDir?: string;
+  readonly useCache?: boolean;
+  readonly signal?: AbortSignal;
+  /** Called as bytes arrive (for progress logging). */
+  readonly onProgress?: (bytes: number) => void;
+}
+
+export interface DownloadResult {
+  readonly path: string;
+  /** Bytes fetched (compressed). */
+  readonly bytes: number;
+  readonly fromCache: boolean;
+  readonly sha256: string;
+  readonly md5: string;
+}
+
+const TOOLS: Record<Exclude<Compression, "gz" | "zip">, string[]> = {
+  xz: ["xz", "-dc"],
+  bz2: ["bzip2", "-dc"],
+  zstd: ["zstd", "-dcq"],
+};
+
+async function source(
+  url: string,
+  headers: Readonly<Record<string, string>> | undefined,
+  signal?: AbortSignal,
+): Promise<ReadableStream<Uint8Array>> {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new JobError(`${url} is not a URL`);
+  }
+  if (parsed.protocol === "file:") {
+    try {
+      return (await Deno.open(decodeURIComponent(parsed.pathname))).readable;
+    } catch (error) {
+      throw new JobError(`cannot read ${url}: ${(error as Error).message}`);
+    }
+  }
+  if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
+    throw new JobError(`${url}: only http(s):// and file:// URLs can be downloaded`);
+  }
+  let response: Response;
+  try {
+    response = await fetch(url, { headers: headers as HeadersInit, signal });
+  } catch (error) {
+    if (signal?.aborted) throw signal.reason;
+    throw new InfrastructureError(`cannot download ${url}: ${(error as Error).message}`);
+  }
+  if (response.status === 404 || response.status === 410) {
+    await response.body?.cancel();
+    throw new JobError(`cannot download ${url}: ${response.status} ${response.statusText} (is the URL right?)`);
+  }
+  if (!response.ok || !response.body) {
+    await response.body?.cancel();
+    throw new InfrastructureError(
+      `cannot download ${url}: the server answered ${response.status} ${response.statusText}`,
+    );
+  }
+  return response.body;
+}
+
+/** Decompresses `input` into `output`; rejects naming the compression when the data is not that. */
+async function decompress(
+  input: ReadableStream<Uint8Array>,
+  output: WritableStream<Uint8Array>,
+  compression: Compression,
+  url: string,
+): Promise<void> {
+  if (compression === "zip") throw new JobError(`${url}: zip archives are not supported; use gz, xz, bz2 or zstd`);
+  if (compression === "gz") {
+    try {
+      await input.pipeThrough(new DecompressionStream("gzip") as unknown as TransformStream<Uint8Array, Uint8Array>)
+        .pipeTo(output);
+    } catch (error) {
+      throw new JobError(
+        `${url} is declared "compression: gz" but cannot be decompressed as gzip: ${(error as Error).message}`,
+      );
+    }
+    return;
+  }
+  const [tool, ...args] = TOOLS[compression];
+  const child = new Deno.Command(tool, { args, stdin: "piped", stdout: "piped", stderr: "piped" }).spawn();
+  const stderr = new Response(child.stderr).text();
+  const feeding = input.pipeTo(child.stdin).catch(() => {});
+  const draining = child.stdout.pipeTo(output);
+  const [status] = await Promise.all([child.status, feeding, draining.catch(() => {})]);
+  if (!status.success) {
+    throw new JobError(
+      `${url} is declared "compression: ${compression}" but ${tool} cannot decompress it: ${(await stderr).trim()}`,
+    );
+  }
+}
+
+function expectedSums(request: DownloadRequest): [string, string][] {
+  const sums: [string, string][] = [];
+  if (request.md5sum) sums.push(["md5", request.md5sum.toLowerCase()]);
+  if (request.sha256sum) sums.push(["sha256", request.sha256sum.toLowerCase()]);
+  if (request.sha512sum) sums.push(["sha512", request.sha512sum.toLowerCase()]);
+  return sums;
+}
+
+/** The cache entry for a request: by URL, checksums and compression. */
+function cacheKey(request: DownloadRequest): string | undefined {
+  const sums = expectedSums(request);
+  if (!request.cacheDir || (sums.length === 0 && !request.useCache)) return undefined;
+  return createHash("sha256").update(JSON.stringify([request.url, sums, request.compression ?? null])).digest("hex");
+}
+
+/** Downloads (or takes from the cache) one file into `request.target`. */
+export async function download(request: DownloadRequest): Promise<DownloadResult> {
+  await Deno.mkdir(dirname(request.target), { recursive: true });
+  const key = cacheKey(request);
+  if (key) {
+    const cached = join(request.cacheDir!, key);
+    try {
+      const meta = JSON.parse(await Deno.readTextFile(`${cached}.json`)) as Omit<DownloadResult, "path" | "fromCache">;
+      await Deno.copyFile(cached, request.target);
+      return { ...meta, path: request.target, fromCache: true };
+    } catch { /* not cached yet */ }
+  }
+  const hashes = { md5: createHash("md5"), sha256: createHash("sha256"), sha512: createHash("sha512") };
+  let bytes = 0;
+  const counting = new TransformStream<Uint8Array, Uint8Array>({
+    transform(chunk, controller) {
+      for (const hash of Object.values(hashes)) hash.update(chunk);
+      bytes += chunk.length;
+      request.onProgress?.(bytes);
+      controller.enqueue(chunk);
+    },
+  });
+  const partial = `${request.target}.partial`;
+  const file = await Deno.open(partial, { write: true, create: true, truncate: true });
+  try {
+    const input = (await source(request.url, request.headers, request.signal)).pipeThrough(counting);
+    if (request.compression) await decompress(input, file.writable, request.compression, request.url);
+    else await input.pipeTo(file.writable);
+  } catch (error) {
+    await Deno.remove(partial).catch(() => {});
+    if (request.signal?.aborted) throw request.signal.reason;
+    if (error instanceof JobError || error instanceof InfrastructureError) throw error;
+    throw new InfrastructureError(`download of ${request.url} failed: ${(error as Error).message}`);
+  }
+  const digests = {
+    md5: hashes.md5.digest("hex"),
+    sha256: hashes.sha256.digest("hex"),
+    sha512: hashes.sha512.digest("hex"),
+  };
+  for (const [kind, expected] of expectedSums(request)) {
+    const actual = digests[kind as keyof typeof digests];
+    if (actual !== expected) {
+      await Deno.remove(partial).catch(() => {});
+      throw new JobError(`${kind}sum of ${request.url} does not match: expected ${expected}, got ${actual}`);
+    }
+  }
+  await Deno.rename(partial, request.target);
+  const result = { bytes, sha256: digests.sha256, md5: digests.md5 };
+  if (key) {
+    await Deno.mkdir(request.cacheDir!, { recursive: true });
+    const cached = join(request.cacheDir!, key);
+    await Deno.copyFile(request.target, `${cached}.tmp`);
+    await Deno.rename(`${cached}.tmp`, cached);
+    await Deno.writeTextFile(`${cached}.json`, JSON.stringify(result));
+  }
+  return { ...result, path: request.target, fromCache: false };
+}
+
+/** Fetches a small file (a test definition) with no checks. */
+export async function fetchToFile(url: string, target: string, options: { signal?: AbortSignal }): Promise<void> {
+  await download({ url, target, signal: options.signal });
+}
+
+/** Runs `tasks` with at most `limit` at once; fails with the first failure, after all have settled. */
+export async function inParallel<T>(tasks: readonly (() => Promise<T>)[], limit: number): Promise<T[]> {
+  const results: T[] = new Array(tasks.length);
+  let next = 0;
+  let failure: { error: unknown } | undefined;
+  const worker = async () => {
+    while (next < tasks.length) {
+      const index = next++;
+      try {
+        results[index] = await tasks[index]();
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, tasks.length)) }, worker));
+  if (failure) throw failure.error;
+  return results;
+}

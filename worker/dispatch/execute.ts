@@ -1,0 +1,122 @@
+/**
+ * Runs a pipeline's actions: each with its timeout (the job's own timeout
+ * bounding all), retried as many times as it may (failure_retry), logged as LAVA
+ * logs them ("start: 2.1 boot-qemu-image (timeout 00:01:00)" ... "end: ..."), with
+ * results for the `lava` suite.
+ */
+import type { PipelineAction } from "../../actors/definitions/pipeline.ts";
+import { formatDuration } from "../../actors/definitions/timeouts.ts";
+import type { ActionImplementation, Block, JobContext } from "./context.ts";
+import { ExpectTimeout } from "../drivers/console.ts";
+import { asJobFailure, JobCanceled, JobError, JobFailure, LAVATimeoutError } from "./errors.ts";
+
+/** Actions whose outcome is a case of the `lava` results suite, as in LAVA. */
+const REPORTED = new Set([
+  "http-download",
+  "file-download",
+  "execute-qemu",
+  "login-action",
+  "bootloader-commands",
+  "pdu-reboot",
+  "user-command",
+]);
+
+/** Raised by an action's timer: the action's own timeout expired. */
+export class ActionTimeout extends Error {
+  constructor(readonly action: PipelineAction) {
+    super(`${action.name} timed out after ${formatDuration(action.timeout)}`);
+    this.name = "ActionTimeout";
+  }
+}
+
+export interface Executor {
+  run(action: PipelineAction, block: Block, parent: AbortSignal): Promise<void>;
+}
+
+export function executor(ctx: JobContext, implementations: Readonly<Record<string, ActionImplementation>>): Executor {
+  const run = async (action: PipelineAction, block: Block, parent: AbortSignal): Promise<void> => {
+    const namespace = action.namespace ? ` [${action.namespace}]` : "";
+    const interval = typeof block.failure_retry_interval === "number" ? block.failure_retry_interval * 1000 : 1000;
+    for (let attempt = 1; attempt <= action.maxRetries; attempt++) {
+      if (parent.aborted) throw asJobFailure(parent.reason);
+      const timer = new AbortController();
+      const started = performance.now();
+      const timeout = setTimeout(() => timer.abort(new ActionTimeout(action)), action.timeout * 1000);
+      const signal = AbortSignal.any([parent, timer.signal]);
+      ctx.log.info(`start: ${action.level} ${action.name} (timeout ${formatDuration(action.timeout)})${namespace}`);
+      try {
+        const implementation = implementations[action.name];
+        const children = async (filter?: (child: PipelineAction) => boolean) => {
+          for (const child of action.pipeline) if (!filter || filter(child)) await run(child, block, signal);
+        };
+        const work = implementation
+          ? implementation({
+            ctx,
+            action,
+            block,
+            signal,
+            children,
+            child: (child) => run(child, block, signal),
+            remainingMs: () => action.timeout * 1000 - (performance.now() - started),
+          })
+          : children();
+        // An abort wins even if the implementation is stuck in a call that ignores it.
+        await Promise.race([work, aborted(signal)]);
+        const duration = (performance.now() - started) / 1000;
+        ctx.log.info(`end: ${action.level} ${action.name} (duration ${formatDuration(duration)})${namespace}`);
+        if (REPORTED.has(action.name)) report(ctx, action, "pass", duration);
+        return;
+      } catch (raw) {
+        const failure = failureOf(action, raw, signal);
+        const duration = (performance.now() - started) / 1000;
+        ctx.log.error(`${action.name} failed: ${failure.name}: ${failure.message}`);
+        if (REPORTED.has(action.name)) report(ctx, action, "fail", duration, failure);
+        const retryable = !(failure instanceof JobCanceled) && !parent.aborted;
+        if (attempt < action.maxRetries && retryable) {
+          ctx.log.warning(`${action.name} failed: ${attempt} of ${action.maxRetries} attempts. Retrying.`);
+          await new Promise((resolve) => setTimeout(resolve, interval));
+          continue;
+        }
+        if (action.maxRetries > 1) ctx.log.error(`${action.name} failed after ${action.maxRetries} attempts`);
+        throw failure;
+      } finally {
+        clearTimeout(timeout);
+      }
+    }
+  };
+  return { run };
+}
+
+function aborted(signal: AbortSignal): Promise<never> {
+  return new Promise((_, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    signal.addEventListener("abort", () => reject(signal.reason), { once: true });
+  });
+}
+
+/** What a failure of `action` means for the job, LAVA's way. */
+function failureOf(action: PipelineAction, raw: unknown, signal: AbortSignal): JobFailure {
+  const reason = signal.aborted ? signal.reason : raw;
+  if (reason instanceof ActionTimeout) {
+    // LAVA raises JobError on timeouts, LAVATimeoutError for the test shell.
+    return reason.action.name === "lava-test-shell"
+      ? new LAVATimeoutError(`lava-test-shell timed out after ${reason.action.timeout} seconds`)
+      : new JobError(reason.message);
+  }
+  // A wait on the console that ran out of time is a timeout, which LAVA counts as the job's.
+  if (reason instanceof ExpectTimeout) return new JobError(`${action.name}: ${reason.message}`);
+  return asJobFailure(reason);
+}
+
+function report(ctx: JobContext, action: PipelineAction, result: string, duration: number, failure?: JobFailure): void {
+  ctx.log.results({
+    definition: "lava",
+    case: action.name,
+    level: action.level,
+    result,
+    duration: duration.toFixed(2),
+    ...(action.namespace ? { namespace: action.namespace } : {}),
+    extra: { timeout: action.timeout, ...(action.url ? { url: action.url } : {}) },
+    ...(failure ? { error_type: failure.errorType, error_msg: failure.message } : {}),
+  });
+}

@@ -1,0 +1,78 @@
+/**
+ * `deno task dispatch --job-id ID --output-dir DIR --device DEVICE.yaml
+ *  [--dispatcher D.yaml] [--env-dut E.yaml] [--cache-dir DIR] JOB.yaml`
+ *
+ * Runs a job without any server, taking the same arguments and the same rendered
+ * device YAML as LAVA's `lava-run`. The log goes to stderr, one `{"dt","lvl","msg"}`
+ * record per line; `description.yaml` and `result.yaml` go to the output
+ * directory; the exit code is 0 when the job passed, 1 when it failed, 2 for a
+ * wrong command line. SIGTERM cancels the job (the device is still powered off).
+ */
+import { parseArgs } from "node:util";
+import { runJob } from "./run.ts";
+import { stderrSink } from "./log.ts";
+
+const USAGE = "usage: deno task dispatch --job-id ID --output-dir DIR --device DEVICE.yaml " +
+  "[--dispatcher DISPATCHER.yaml] [--env-dut ENV.yaml] [--cache-dir DIR] [--work-dir DIR] [--keep-work-dir] JOB.yaml";
+
+function read(path: string | undefined, what: string): string | undefined {
+  if (path === undefined) return undefined;
+  try {
+    return Deno.readTextFileSync(path);
+  } catch (error) {
+    console.error(`dispatch: cannot read the ${what} ${path}: ${(error as Error).message}`);
+    Deno.exit(2);
+  }
+}
+
+if (import.meta.main) {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: Deno.args,
+      options: {
+        "job-id": { type: "string" },
+        "output-dir": { type: "string" },
+        device: { type: "string" },
+        dispatcher: { type: "string" },
+        "env-dut": { type: "string" },
+        "cache-dir": { type: "string" },
+        "work-dir": { type: "string" },
+        "keep-work-dir": { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
+      allowPositionals: true,
+    });
+  } catch (error) {
+    console.error(`dispatch: ${(error as Error).message}\n${USAGE}`);
+    Deno.exit(2);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    console.log(USAGE);
+    Deno.exit(0);
+  }
+  const missing = ["job-id", "output-dir", "device"].filter((k) => values[k as keyof typeof values] === undefined);
+  if (missing.length > 0 || positionals.length !== 1) {
+    console.error(
+      `dispatch: ${missing.length ? `missing --${missing.join(", --")}` : "give exactly one JOB.yaml"}\n${USAGE}`,
+    );
+    Deno.exit(2);
+  }
+  const cancel = new AbortController();
+  for (const signal of ["SIGTERM", "SIGINT"] as const) Deno.addSignalListener(signal, () => cancel.abort());
+  const outcome = await runJob({
+    jobId: values["job-id"]!,
+    definition: read(positionals[0], "job definition")!,
+    device: read(values.device, "device configuration")!,
+    dispatcher: read(values.dispatcher, "dispatcher configuration"),
+    envDut: read(values["env-dut"], "device environment"),
+    outputDir: values["output-dir"]!,
+    workDir: values["work-dir"],
+    cacheDir: values["cache-dir"],
+    keepWorkDir: values["keep-work-dir"],
+    sinks: [stderrSink],
+    cancel: cancel.signal,
+  });
+  Deno.exit(outcome.result === "pass" ? 0 : 1);
+}

@@ -1,0 +1,204 @@
+/**
+ * Runs one job on one device, as LAVA's `lava-run` does: validate the job and the
+ * device configuration, describe the pipeline (`description.yaml`), execute it
+ * under the dispatch machine, and record the outcome (`result.yaml`, and the
+ * `lava`/`job` result) — pass, or fail with LAVA's error type.
+ */
+import { join } from "node:path";
+import { stringify } from "yaml";
+import { createActor, fromPromise, type SnapshotFrom } from "xstate";
+import { validateDeviceYaml } from "../../actors/definitions/device_schema.ts";
+import { formatDiagnostic, validateJob } from "../../actors/definitions/job_schema.ts";
+import { buildPipeline, describePipeline, type Pipeline } from "../../actors/definitions/pipeline.ts";
+import { isMapping } from "../../actors/definitions/schema.ts";
+import { loadYaml } from "../../actors/definitions/yaml.ts";
+import { type DispatchFailure, dispatchMachine } from "../../actors/machines/dispatch.ts";
+import { ACTIONS } from "./actions/mod.ts";
+import { powerOff } from "./actions/finalize.ts";
+import { type Block, JobContext } from "./context.ts";
+import { asJobFailure, ConfigurationError } from "./errors.ts";
+import { executor } from "./execute.ts";
+import { JobLog, type LogSink } from "./log.ts";
+
+export interface JobFiles {
+  readonly jobId: string;
+  /** The job definition's text (YAML or JSON). */
+  readonly definition: string;
+  /** The rendered device configuration's text. */
+  readonly device: string;
+  readonly dispatcher?: string;
+  readonly envDut?: string;
+  readonly outputDir: string;
+  readonly workDir?: string;
+  readonly cacheDir?: string;
+  readonly sinks?: readonly LogSink[];
+  /** Aborting it cancels the job (SIGTERM in `deno task dispatch`). */
+  readonly cancel?: AbortSignal;
+  readonly keepWorkDir?: boolean;
+}
+
+export interface JobOutcome {
+  readonly result: "pass" | "fail";
+  readonly errorType?: string;
+  readonly errorMsg?: string;
+  readonly pipeline?: Pipeline;
+}
+
+function parseBlock(text: string | undefined, what: string): Block {
+  if (!text || text.trim() === "") return {};
+  const loaded = loadYaml(text);
+  if (loaded.errors.length > 0 || (loaded.value !== null && !isMapping(loaded.value))) {
+    throw new ConfigurationError(`${what} is not a YAML mapping: ${loaded.errors[0]?.message ?? "wrong shape"}`);
+  }
+  return (loaded.value ?? {}) as Block;
+}
+
+export async function runJob(files: JobFiles): Promise<JobOutcome> {
+  const job = validateJob(files.definition, { file: "job.yaml" });
+  const secrets = isMapping(job.job) && isMapping((job.job as Block).secrets)
+    ? Object.values((job.job as Block).secrets as Record<string, unknown>).map(String)
+    : [];
+  const log = new JobLog(files.sinks ?? [], secrets);
+  await Deno.mkdir(files.outputDir, { recursive: true });
+  const finish = async (outcome: JobOutcome): Promise<JobOutcome> => {
+    log.results({
+      definition: "lava",
+      case: "job",
+      result: outcome.result,
+      ...(outcome.errorType ? { error_type: outcome.errorType, error_msg: outcome.errorMsg } : {}),
+    });
+    await Deno.writeTextFile(
+      join(files.outputDir, "result.yaml"),
+      stringify({
+        definition: "lava",
+        case: "job",
+        result: outcome.result,
+        ...(outcome.errorType ? { error_msg: outcome.errorMsg, error_type: outcome.errorType } : {}),
+      }),
+    );
+    return outcome;
+  };
+  const fail = (failure: DispatchFailure, pipeline?: Pipeline) => {
+    log.error(`${failure.type}: ${failure.message}`);
+    return finish({ result: "fail", errorType: failure.type, errorMsg: failure.message, pipeline });
+  };
+
+  log.info(`Basalt dispatcher, job ${files.jobId}`);
+  log.info("start: 0 validate");
+  for (const warning of job.warnings) log.warning(formatDiagnostic(warning));
+  if (!job.valid) {
+    for (const error of job.errors) log.error(formatDiagnostic(error));
+    log.results({ definition: "lava", case: "validate", result: "fail" });
+    return await fail({ type: "Job", message: `invalid job definition: ${formatDiagnostic(job.errors[0])}` });
+  }
+  let device: Block, dispatcher: Block, envDut: Block;
+  try {
+    const checked = validateDeviceYaml(files.device, "device.yaml");
+    if (!checked.valid) {
+      for (const error of checked.errors) log.error(formatDiagnostic(error));
+      throw new ConfigurationError(`invalid device configuration: ${formatDiagnostic(checked.errors[0])}`);
+    }
+    device = checked.config as Block;
+    dispatcher = parseBlock(files.dispatcher, "the dispatcher configuration");
+    envDut = parseBlock(files.envDut, "the device environment (env-dut)");
+  } catch (error) {
+    log.results({ definition: "lava", case: "validate", result: "fail" });
+    const failure = asJobFailure(error);
+    return await fail({ type: failure.errorType, message: failure.message });
+  }
+  const jobBlock = job.job as Block;
+  const pipeline = buildPipeline(jobBlock, device);
+  await Deno.writeTextFile(
+    join(files.outputDir, "description.yaml"),
+    stringify({
+      job: { id: files.jobId, name: jobBlock.job_name, timeout: pipeline.jobTimeout },
+      device: { hostname: device.hostname, devicetype: device.devicetype },
+      pipeline: describePipeline(pipeline),
+    }),
+  );
+  const unsupported = pipeline.actions.filter((a) => !a.supported);
+  if (unsupported.length > 0) {
+    log.results({ definition: "lava", case: "validate", result: "fail" });
+    return await fail({
+      type: "Job",
+      message: `Basalt's dispatcher cannot run ${unsupported.map((a) => `${a.section} ${a.method}`).join(", ")}`,
+    }, pipeline);
+  }
+  log.results({ definition: "lava", case: "validate", result: "pass" });
+  log.info("end: 0 validate");
+
+  const workDir = files.workDir ?? join(files.outputDir, "tmp");
+  await Deno.mkdir(workDir, { recursive: true });
+  const ctx = new JobContext({
+    jobId: files.jobId,
+    job: jobBlock,
+    device,
+    dispatcher,
+    envDut,
+    outputDir: files.outputDir,
+    workDir,
+    cacheDir: files.cacheDir,
+    log,
+  });
+  const run = executor(ctx, ACTIONS);
+  const blocks = (jobBlock.actions as Block[]).map((entry) => Object.values(entry)[0] as Block);
+  const steps = pipeline.actions.slice(0, -1);
+  const finalize = pipeline.actions.at(-1)!;
+  const machine = dispatchMachine.provide({
+    actors: {
+      runAction: fromPromiseAction(async ({ index, signal }) => {
+        const action = steps[index];
+        try {
+          await run.run(action, blocks[action.jobAction!], signal);
+        } catch (error) {
+          const failure = asJobFailure(error);
+          throw { type: failure.errorType, message: failure.message } satisfies DispatchFailure;
+        }
+      }),
+      finalize: fromPromiseAction(async ({ signal }) => {
+        try {
+          await run.run(finalize, {}, signal);
+        } catch (error) {
+          // The device must be off even when finalize's own steps fail.
+          await powerOff(ctx, 10_000).catch(() => {});
+          throw error;
+        }
+      }),
+    },
+  });
+  const dispatch = createActor(machine, { input: { total: steps.length } });
+  const done = new Promise<SnapshotFrom<typeof machine>>((resolve, reject) => {
+    dispatch.subscribe({
+      next: (snapshot) => {
+        if (snapshot.status === "done") resolve(snapshot);
+      },
+      error: reject,
+    });
+  });
+  const jobTimer = setTimeout(
+    () => dispatch.send({ type: "job.timeout", seconds: pipeline.jobTimeout }),
+    pipeline.jobTimeout * 1000,
+  );
+  const onCancel = () => {
+    log.warning("The job was cancelled");
+    dispatch.send({ type: "cancel" });
+  };
+  files.cancel?.addEventListener("abort", onCancel, { once: true });
+  dispatch.start();
+  let failure: DispatchFailure | undefined;
+  try {
+    failure = (await done).output?.failure;
+  } finally {
+    clearTimeout(jobTimer);
+    files.cancel?.removeEventListener("abort", onCancel);
+    await powerOff(ctx, 10_000).catch(() => {});
+    if (!files.keepWorkDir) await Deno.remove(workDir, { recursive: true }).catch(() => {});
+  }
+  if (failure) return await fail(failure, pipeline);
+  return await finish({ result: "pass", pipeline });
+}
+
+/** A promise actor that gets the machine's abort signal (stopped actor = aborted action). */
+function fromPromiseAction<I>(fn: (input: I & { signal: AbortSignal }) => Promise<void>) {
+  return fromPromise<void, I>(({ input, signal }) => fn({ ...input, signal }));
+}

@@ -1,0 +1,231 @@
+/**
+ * A device's console: the bytes it prints, logged as `target` records as they
+ * arrive, and `expect()` to wait for a prompt or a marker, pexpect-style but
+ * event-driven — every arriving chunk is matched at once; nothing is polled.
+ *
+ * Every byte the device prints is logged exactly once: whole lines at once, and a
+ * partial line (a prompt) after a short idle or when an expectation matches it.
+ */
+import type { JobLog } from "../dispatch/log.ts";
+
+/** Where console bytes come from and go to (a process, a TCP socket, a serial line). */
+export interface ConsoleTransport {
+  readonly readable: ReadableStream<Uint8Array>;
+  write(bytes: Uint8Array): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface ExpectMatch {
+  /** Index of the pattern that matched. */
+  readonly index: number;
+  readonly match: RegExpExecArray;
+  /** What came before the match since the previous one. */
+  readonly before: string;
+}
+
+export class ExpectTimeout extends Error {
+  constructor(readonly patterns: readonly (string | RegExp)[], readonly timeoutMs: number, readonly tail: string) {
+    super(`no ${patterns.map(String).join(" or ")} within ${Math.round(timeoutMs / 1000)} s`);
+    this.name = "ExpectTimeout";
+  }
+}
+
+export class ConsoleClosed extends Error {
+  constructor(what: string) {
+    super(`the console closed: ${what}`);
+    this.name = "ConsoleClosed";
+  }
+}
+
+interface Waiter {
+  patterns: RegExp[];
+  resolve(match: ExpectMatch): void;
+  reject(error: Error): void;
+}
+
+/** Largest amount of unmatched output kept for matching; older text is dropped. */
+const SEARCH_WINDOW = 256 * 1024;
+
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+const toRegExp = (p: string | RegExp) => (typeof p === "string" ? new RegExp(escapeRegExp(p)) : p);
+
+export interface ConsoleOptions {
+  /** A partial line is logged after this long without more output (ms). */
+  readonly flushIdleMs?: number;
+  /** Called with every chunk (decoded), e.g. to keep a device-side transcript. */
+  readonly onOutput?: (text: string) => void;
+}
+
+export class Console {
+  #buffer = "";
+  #pendingLine = "";
+  #waiter: Waiter | undefined;
+  #closed: string | undefined;
+  #flushTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly #watchers: { pattern: RegExp; onMatch(line: string): void }[] = [];
+  readonly done: Promise<void>;
+  /** A partial line was logged early; a bare line end that follows closes it, not a new line. */
+  #afterPartial = false;
+
+  constructor(
+    private readonly transport: ConsoleTransport,
+    private readonly log: JobLog,
+    private readonly options: ConsoleOptions = {},
+  ) {
+    this.done = this.#read();
+  }
+
+  get isClosed(): boolean {
+    return this.#closed !== undefined;
+  }
+
+  /** Calls `onMatch` with every logged line matching `pattern` (kernel panics...). */
+  watch(pattern: RegExp, onMatch: (line: string) => void): () => void {
+    const watcher = { pattern, onMatch };
+    this.#watchers.push(watcher);
+    return () => this.#watchers.splice(this.#watchers.indexOf(watcher), 1);
+  }
+
+  async #read(): Promise<void> {
+    const decoder = new TextDecoder("utf-8");
+    try {
+      for await (const chunk of this.transport.readable) this.#receive(decoder.decode(chunk, { stream: true }));
+      this.#receive(decoder.decode());
+      this.#end("end of output");
+    } catch (error) {
+      this.#end((error as Error).message);
+    }
+  }
+
+  #receive(text: string): void {
+    if (text === "") return;
+    this.options.onOutput?.(text);
+    this.#pendingLine += text;
+    let newline;
+    while ((newline = this.#pendingLine.indexOf("\n")) >= 0) {
+      this.#logLine(this.#pendingLine.slice(0, newline));
+      this.#pendingLine = this.#pendingLine.slice(newline + 1);
+    }
+    clearTimeout(this.#flushTimer);
+    if (this.#pendingLine !== "") {
+      this.#flushTimer = setTimeout(() => this.#flushPartial(), this.options.flushIdleMs ?? 20);
+    }
+    this.#buffer += text;
+    if (this.#buffer.length > SEARCH_WINDOW) this.#buffer = this.#buffer.slice(-SEARCH_WINDOW);
+    this.#match();
+  }
+
+  #logLine(raw: string): void {
+    const line = raw.replace(/\r+$/, "");
+    const closesPartial = this.#afterPartial;
+    this.#afterPartial = false;
+    if (closesPartial && line === "") return;
+    this.log.target(line);
+    for (const watcher of this.#watchers) if (watcher.pattern.test(line)) watcher.onMatch(line);
+  }
+
+  #flushPartial(): void {
+    if (this.#pendingLine === "") return;
+    this.#logLine(this.#pendingLine);
+    this.#pendingLine = "";
+    this.#afterPartial = true;
+  }
+
+  #match(): void {
+    const waiter = this.#waiter;
+    if (!waiter) return;
+    let best: { index: number; match: RegExpExecArray } | undefined;
+    waiter.patterns.forEach((pattern, index) => {
+      pattern.lastIndex = 0;
+      const match = pattern.exec(this.#buffer);
+      if (match && (!best || match.index < best.match.index)) best = { index, match };
+    });
+    if (!best) return;
+    const end = best.match.index + best.match[0].length;
+    const before = this.#buffer.slice(0, best.match.index);
+    this.#buffer = this.#buffer.slice(end);
+    this.#waiter = undefined;
+    // The match is acted on now, so what it matched is logged now too.
+    if (this.#pendingLine !== "" && best.match[0].length > 0) this.#flushPartial();
+    waiter.resolve({ index: best.index, match: best.match, before });
+  }
+
+  #end(reason: string): void {
+    clearTimeout(this.#flushTimer);
+    this.#flushPartial();
+    this.#closed = reason;
+    this.#waiter?.reject(new ConsoleClosed(reason));
+    this.#waiter = undefined;
+  }
+
+  /**
+   * Waits until one of `patterns` appears in the output after the previous match;
+   * rejects with {@link ExpectTimeout}, {@link ConsoleClosed}, or the abort reason.
+   */
+  expect(patterns: readonly (string | RegExp)[], timeoutMs: number, signal?: AbortSignal): Promise<ExpectMatch> {
+    if (this.#waiter) return Promise.reject(new Error("an expect() is already waiting on this console"));
+    return new Promise<ExpectMatch>((resolve, reject) => {
+      const clock: { timer?: ReturnType<typeof setTimeout> } = {};
+      const onAbort = () => finish(() => reject(signal!.reason ?? new Error("aborted")));
+      const finish = (settle: () => void) => {
+        clearTimeout(clock.timer);
+        signal?.removeEventListener("abort", onAbort);
+        if (this.#waiter === waiter) this.#waiter = undefined;
+        settle();
+      };
+      const waiter: Waiter = {
+        patterns: patterns.map(toRegExp),
+        resolve: (m) => finish(() => resolve(m)),
+        reject: (e) => finish(() => reject(e)),
+      };
+      if (signal?.aborted) return reject(signal.reason ?? new Error("aborted"));
+      if (this.#closed !== undefined && !this.#matchesNow(waiter)) return reject(new ConsoleClosed(this.#closed));
+      this.#waiter = waiter;
+      clock.timer = setTimeout(
+        () => finish(() => reject(new ExpectTimeout(patterns, timeoutMs, this.#buffer.slice(-200)))),
+        timeoutMs,
+      );
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.#match();
+    });
+  }
+
+  #matchesNow(waiter: Waiter): boolean {
+    return waiter.patterns.some((p) => {
+      p.lastIndex = 0;
+      return p.test(this.#buffer);
+    });
+  }
+
+  /**
+   * Sends text to the device, a character at a time with `delayMs` between them
+   * when the device needs it (slow UARTs, U-Boot). Logged as `input`.
+   */
+  async send(text: string, options: { delayMs?: number; log?: boolean; signal?: AbortSignal } = {}): Promise<void> {
+    if (this.#closed !== undefined) throw new ConsoleClosed(this.#closed);
+    if (options.log !== false) this.log.input(text.replace(/\r?\n$/, ""));
+    const bytes = new TextEncoder().encode(text);
+    const delay = options.delayMs ?? 0;
+    if (delay <= 0) return await this.transport.write(bytes);
+    for (const byte of bytes) {
+      if (options.signal?.aborted) throw options.signal.reason;
+      await this.transport.write(new Uint8Array([byte]));
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+
+  /** `send(text + "\n")`. */
+  sendLine(text: string, options: { delayMs?: number; signal?: AbortSignal } = {}): Promise<void> {
+    return this.send(`${text}\n`, options);
+  }
+
+  /** Discards unmatched output so the next expect only sees what comes after. */
+  clearBuffer(): void {
+    this.#buffer = "";
+  }
+
+  async close(): Promise<void> {
+    await this.transport.close().catch(() => {});
+    await this.done;
+  }
+}

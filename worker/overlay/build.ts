@@ -1,0 +1,81 @@
+/**
+ * The test overlay: everything the device needs to run a job's tests, laid out
+ * as LAVA lays it out under `/lava-<job>` — the helpers in `bin/`, the
+ * `environment`, the `secrets`, and per test action ("stage") the tests and the
+ * runner's list of them:
+ *
+ *   /lava-42/bin/lava-test-runner ...
+ *   /lava-42/environment
+ *   /lava-42/0/lava-test-runner.conf
+ *   /lava-42/0/tests/0_smoke-tests/{uuid, testdef.yaml, install.sh, run.sh, ...}
+ *
+ * Built step by step, as the deploy's overlay actions run.
+ */
+import { join } from "node:path";
+import type { JobLog } from "../dispatch/log.ts";
+import { DEVICE_SCRIPTS } from "./scripts.ts";
+import { type PreparedTest, prepareTest, shellQuote, type TestDefinitionRef } from "./testdefs.ts";
+
+export class OverlayBuilder {
+  /** Local directory whose contents go to the device's `/`. */
+  readonly root: string;
+  /** Local path of the device's `/lava-<job>`. */
+  readonly dir: string;
+  readonly stages = new Map<number, PreparedTest[]>();
+
+  constructor(
+    workDir: string,
+    /** `/lava-42`: where the overlay is on the device. */
+    readonly deviceRoot: string,
+    private readonly log: JobLog,
+  ) {
+    this.root = join(workDir, "overlay");
+    this.dir = join(this.root, deviceRoot);
+  }
+
+  /** The helpers, the environment and the secrets. */
+  async start(environment: Readonly<Record<string, string>>, secrets: Readonly<Record<string, string>>): Promise<void> {
+    await Deno.mkdir(join(this.dir, "bin"), { recursive: true });
+    for (const [name, text] of Object.entries(DEVICE_SCRIPTS)) {
+      const path = join(this.dir, "bin", name);
+      await Deno.writeTextFile(path, text);
+      await Deno.chmod(path, 0o755);
+    }
+    const env = { LAVA_RESULT_DIR: `${this.deviceRoot}/results`, ...environment };
+    await Deno.writeTextFile(
+      join(this.dir, "environment"),
+      Object.entries(env).map(([k, v]) => `export ${k}=${shellQuote(v)}`).join("\n") + "\n",
+    );
+    await Deno.writeTextFile(
+      join(this.dir, "secrets"),
+      Object.entries(secrets).map(([k, v]) => `${k}=${shellQuote(v)}`).join("\n") + "\n",
+    );
+    await Deno.chmod(join(this.dir, "secrets"), 0o600);
+  }
+
+  /** Fetches and generates test `index` of test action `stage`. */
+  async addTest(stage: number, index: number, ref: TestDefinitionRef, os: string | undefined): Promise<PreparedTest> {
+    const runId = `${index}_${ref.name}`;
+    const deviceDir = `${this.deviceRoot}/${stage}/tests/${runId}`;
+    const prepared = await prepareTest(ref, {
+      index,
+      dir: join(this.dir, String(stage), "tests", runId),
+      deviceDir,
+      os,
+      log: this.log,
+    });
+    const list = this.stages.get(stage) ?? [];
+    list[index] = prepared;
+    this.stages.set(stage, list);
+    return prepared;
+  }
+
+  /** Writes each stage's runner list; call after every test was added. */
+  async finish(): Promise<void> {
+    for (const [stage, tests] of this.stages) {
+      const conf = tests.filter(Boolean).map((t) => `${this.deviceRoot}/${stage}/tests/${t.runId}`);
+      await Deno.mkdir(join(this.dir, String(stage)), { recursive: true });
+      await Deno.writeTextFile(join(this.dir, String(stage), "lava-test-runner.conf"), conf.join("\n") + "\n");
+    }
+  }
+}
