@@ -47,6 +47,10 @@ export class JobContext {
   overlayImage?: string;
   /** The device's console, once connected or booted. */
   console?: Console;
+  /** Set once the device is powered off, so a second power-off (finalize, then
+   * the dispatcher's own safety net) does not switch a PDU port twice. A boot
+   * that powers the device on clears it. */
+  poweredOff = false;
   /** The QEMU process (a virtual device's "power"). */
   qemu?: ProcessConsole;
   /** The shell prompt to expect after boot (set by the boot action). */

@@ -206,11 +206,20 @@ export class Console {
     if (options.log !== false) this.log.input(text.replace(/\r?\n$/, ""));
     const bytes = new TextEncoder().encode(text);
     const delay = options.delayMs ?? 0;
-    if (delay <= 0) return await this.transport.write(bytes);
+    if (delay <= 0) return await this.#write(bytes);
     for (const byte of bytes) {
       if (options.signal?.aborted) throw options.signal.reason;
-      await this.transport.write(new Uint8Array([byte]));
+      await this.#write(new Uint8Array([byte]));
       await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+
+  /** A failed write (EPIPE, reset by peer) means the line is gone, like EOF does. */
+  async #write(bytes: Uint8Array): Promise<void> {
+    try {
+      await this.transport.write(bytes);
+    } catch (error) {
+      throw new ConsoleClosed(error instanceof Error ? error.message : String(error));
     }
   }
 

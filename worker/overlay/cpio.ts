@@ -79,15 +79,14 @@ export async function gzip(data: Uint8Array<ArrayBuffer>): Promise<Uint8Array> {
 }
 
 /**
- * Appends `root` as a gzipped cpio segment to the initramfs at `initrd` (padded
- * to 4 bytes first, as the kernel expects concatenated archives to be aligned).
+ * Appends `root` as a gzipped cpio segment to the initramfs at `initrd`. The
+ * kernel unpacks concatenated compressed archives one after the other; only
+ * uncompressed ones must start 4-byte aligned, so no padding goes between.
  */
 export async function appendToInitramfs(initrd: string, root: string): Promise<number> {
   const archive = await gzip(await cpioArchive(root) as Uint8Array<ArrayBuffer>);
-  const size = (await Deno.stat(initrd)).size;
   const file = await Deno.open(initrd, { write: true, append: true });
   try {
-    await file.write(new Uint8Array(pad4(size)));
     let written = 0;
     while (written < archive.length) written += await file.write(archive.subarray(written));
   } finally {

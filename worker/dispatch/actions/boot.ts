@@ -158,6 +158,7 @@ const connectDevice: ActionImplementation = async ({ ctx }) => {
 
 const pduReboot: ActionImplementation = async ({ ctx, action, signal }) => {
   const timeout = action.timeout * 1000;
+  ctx.poweredOff = false;
   if (await runPowerCommands("hard reset", ctx.command("hard_reset"), ctx.log, timeout, signal)) return;
   const off = await runPowerCommands("power off", ctx.command("power_off"), ctx.log, timeout, signal);
   const on = await runPowerCommands("power on", ctx.command("power_on"), ctx.log, timeout, signal);
@@ -165,6 +166,25 @@ const pduReboot: ActionImplementation = async ({ ctx, action, signal }) => {
 };
 
 // --- U-Boot ------------------------------------------------------------------
+
+/** U-Boot's boot command for each kernel type a deploy may name. */
+const IMAGE_TYPES: Record<string, string> = { bootz: "zimage", booti: "image", bootm: "uimage" };
+
+/**
+ * The boot command: the one the job's kernel `type` calls for, else the first the
+ * device gives addresses for.
+ */
+function bootCommandFor(ctx: JobContext, params: Record<string, unknown>): string {
+  const deploys = (Array.isArray(ctx.job.actions) ? ctx.job.actions : [])
+    .map((a) => isMapping(a) && isMapping(a.deploy) ? a.deploy : undefined)
+    .filter((d): d is Record<string, unknown> => d !== undefined);
+  for (const deploy of deploys.reverse()) {
+    const type = isMapping(deploy.kernel) ? deploy.kernel.type : undefined;
+    const command = Object.keys(IMAGE_TYPES).find((b) => IMAGE_TYPES[b] === type);
+    if (command) return command;
+  }
+  return Object.keys(IMAGE_TYPES).find((b) => isMapping(params[b]) || isMapping(params[IMAGE_TYPES[b]])) ?? "bootz";
+}
 
 /** The U-Boot commands with `{KERNEL_ADDR}`-style placeholders filled in. */
 function ubootCommands(ctx: JobContext, block: Record<string, unknown>): string[] {
@@ -185,11 +205,22 @@ function ubootCommands(ctx: JobContext, block: Record<string, unknown>): string[
     throw new ConfigurationError(`the device defines no u-boot command set ${JSON.stringify(commands)}`);
   }
   const params = isMapping(ctx.device.parameters) ? ctx.device.parameters : {};
-  const bootx = ["bootz", "booti", "bootm"].find((b) => isMapping(params[b])) ?? "bootz";
-  const addresses = (isMapping(params[bootx]) ? params[bootx] : {}) as Record<string, unknown>;
+  const bootx = bootCommandFor(ctx, params);
+  const addresses =
+    (isMapping(params[bootx])
+      ? params[bootx]
+      : isMapping(params[IMAGE_TYPES[bootx]])
+      ? params[IMAGE_TYPES[bootx]]
+      : {}) as Record<string, unknown>;
+  // Paths as the TFTP server sees them: relative to its root when the worker has
+  // one (dispatcher.yaml `tftp_root`), else absolute.
+  const tftpRoot = typeof ctx.dispatcher.tftp_root === "string"
+    ? ctx.dispatcher.tftp_root.replace(/\/+$/, "")
+    : undefined;
   const file = (key: string) => {
     const path = ctx.downloads.get(key);
-    return path ? path.split("/").slice(-2).join("/") : "";
+    if (!path) return "";
+    return tftpRoot && path.startsWith(`${tftpRoot}/`) ? path.slice(tftpRoot.length + 1) : path;
   };
   const values: Record<string, string> = {
     SERVER_IP: String(ctx.dispatcher.dispatcher_ip ?? "127.0.0.1"),

@@ -12,9 +12,10 @@ export async function powerOff(ctx: JobContext, timeoutMs: number, signal?: Abor
     ctx.qemu = undefined;
     ctx.log.info("Stopping QEMU");
     await qemu.close();
-  } else {
+  } else if (!ctx.poweredOff) {
     await runPowerCommands("power off", ctx.command("power_off"), ctx.log, timeoutMs, signal);
   }
+  ctx.poweredOff = true;
   const console = ctx.console;
   ctx.console = undefined;
   await console?.close();

@@ -1,0 +1,124 @@
+/**
+ * Local serial lines. `npm:serialport` finds the ports (with their USB vendor,
+ * product and serial number) and applies the line settings; the bytes then go
+ * through libc's read/write/poll on the port's file descriptor via FFI, because
+ * the package's own I/O does not work under Deno (see DENO-NOTES). Waiting for
+ * data happens on a helper thread (a non-blocking FFI call), never by spinning.
+ */
+import { SerialPort } from "serialport";
+import type { ConsoleTransport } from "./console.ts";
+
+const libc = Deno.dlopen("libc.so.6", {
+  read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  poll: { parameters: ["buffer", "u64", "i32"], result: "i32", nonblocking: true },
+  __errno_location: { parameters: [], result: "pointer" },
+});
+
+const POLLIN = 0x1;
+const POLLOUT = 0x4;
+const POLLERR = 0x8;
+const POLLHUP = 0x10;
+const EAGAIN = 11;
+const EINTR = 4;
+/** How long one wait on the helper thread lasts, so a close is noticed. */
+const WAIT_MS = 250;
+
+function errno(): number {
+  const pointer = libc.symbols.__errno_location();
+  return pointer ? new Deno.UnsafePointerView(pointer).getInt32() : 0;
+}
+
+async function waitFor(fd: number, events: number): Promise<number> {
+  const pollfd = new Uint8Array(8);
+  const view = new DataView(pollfd.buffer);
+  view.setInt32(0, fd, true);
+  view.setInt16(4, events, true);
+  const ready = await libc.symbols.poll(pollfd, 1n, WAIT_MS);
+  return ready > 0 ? view.getInt16(6, true) : 0;
+}
+
+export interface SerialSettings {
+  readonly baudRate?: number;
+  readonly dataBits?: 5 | 6 | 7 | 8;
+  readonly parity?: "none" | "even" | "odd";
+  readonly stopBits?: 1 | 2;
+}
+
+export interface SerialPortInfo {
+  readonly path: string;
+  readonly manufacturer?: string;
+  readonly serialNumber?: string;
+  readonly vendorId?: string;
+  readonly productId?: string;
+}
+
+/** The serial ports of this machine, with what udev knows of their USB identity. */
+export async function listSerialPorts(): Promise<SerialPortInfo[]> {
+  const ports = await SerialPort.list();
+  return ports.map((p) => ({
+    path: p.path,
+    ...(p.manufacturer ? { manufacturer: p.manufacturer } : {}),
+    ...(p.serialNumber ? { serialNumber: p.serialNumber } : {}),
+    ...(p.vendorId ? { vendorId: p.vendorId } : {}),
+    ...(p.productId ? { productId: p.productId } : {}),
+  }));
+}
+
+/** Opens `path` (e.g. /dev/ttyUSB0) with the given line settings as a console transport. */
+export async function openSerial(path: string, settings: SerialSettings = {}): Promise<ConsoleTransport> {
+  const port = new SerialPort({
+    path,
+    baudRate: settings.baudRate ?? 115200,
+    dataBits: settings.dataBits ?? 8,
+    parity: settings.parity ?? "none",
+    stopBits: settings.stopBits ?? 1,
+    autoOpen: false,
+  });
+  await new Promise<void>((resolve, reject) => port.open((error) => (error ? reject(error) : resolve())));
+  const fd = (port as unknown as { port?: { fd?: number } }).port?.fd;
+  if (typeof fd !== "number") throw new Error(`${path}: the serial port opened without a file descriptor`);
+  let closed = false;
+  const buffer = new Uint8Array(64 * 1024);
+  const readable = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      while (!closed) {
+        const revents = await waitFor(fd, POLLIN);
+        if (closed) break;
+        if (revents & POLLIN) {
+          const n = Number(libc.symbols.read(fd, buffer, BigInt(buffer.length)));
+          if (n > 0) return controller.enqueue(buffer.slice(0, n));
+          if (n === 0) break;
+          const e = errno();
+          if (e === EAGAIN || e === EINTR) continue;
+          break;
+        }
+        if (revents & (POLLERR | POLLHUP)) break;
+      }
+      controller.close();
+    },
+  });
+  return {
+    readable,
+    async write(bytes) {
+      let offset = 0;
+      while (offset < bytes.length) {
+        if (closed) throw new Error(`${path} is closed`);
+        const chunk = bytes.subarray(offset) as Uint8Array<ArrayBuffer>;
+        const n = Number(libc.symbols.write(fd, chunk, BigInt(chunk.length)));
+        if (n > 0) {
+          offset += n;
+          continue;
+        }
+        const e = errno();
+        if (n < 0 && e !== EAGAIN && e !== EINTR) throw new Error(`${path}: write failed (errno ${e})`);
+        await waitFor(fd, POLLOUT);
+      }
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await new Promise<void>((resolve) => port.close(() => resolve()));
+    },
+  };
+}
