@@ -2,6 +2,7 @@
  * `deno task bench [NAME...] [-- options]`: runs Basalt's benchmarks and prints
  * their figures. Each benchmark is also runnable on its own (`deno run -A bench/NAME.ts`).
  */
+import { formatDispatchBench, runDispatchBench } from "./dispatch.ts";
 import { formatMailboxBench, runMailboxBench } from "./mailbox.ts";
 import { formatStorageBench, runStorageBench } from "./storage.ts";
 import { formatValidateBench, runValidateBench } from "./validate.ts";
@@ -10,6 +11,7 @@ const BENCHMARKS: Record<string, (args: string[]) => Promise<string>> = {
   storage: async (args) => formatStorageBench(await runStorageBench(args)),
   mailbox: async () => formatMailboxBench(await runMailboxBench()),
   validate: () => Promise.resolve(formatValidateBench(runValidateBench())),
+  dispatch: async () => formatDispatchBench(await runDispatchBench()),
 };
 
 // Benchmark names select; every other argument (e.g. `--db URL`) is passed on.

@@ -6,79 +6,18 @@
  */
 import { parse as parseYaml, stringify } from "yaml";
 import { assert, assertEquals } from "./support/assert.ts";
-import { inlineTest } from "./support/dut.ts";
-import { SimulatedBoard } from "./support/sim_board.ts";
-import { renderDevice } from "../master/devices/dictionary.ts";
-import { jinjaEnvironment } from "../master/devices/jinja.ts";
-import { cpioArchive, gzip } from "../worker/overlay/cpio.ts";
+import { bootFiles, SimulatedBoard, ubootJob } from "./support/sim_board.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
-
-async function bootFiles(dir: string): Promise<Record<string, string>> {
-  await Deno.mkdir(`${dir}/empty`, { recursive: true });
-  await Deno.writeFile(
-    `${dir}/ramdisk.cpio.gz`,
-    await gzip(await cpioArchive(`${dir}/empty`) as Uint8Array<ArrayBuffer>),
-  );
-  await Deno.writeTextFile(`${dir}/zImage`, "not really a kernel\n");
-  await Deno.writeTextFile(`${dir}/board.dtb`, "not really a device tree\n");
-  return { kernel: `${dir}/zImage`, ramdisk: `${dir}/ramdisk.cpio.gz`, dtb: `${dir}/board.dtb` };
-}
-
-function ubootJob(files: Record<string, string>, failureRetry: number) {
-  return {
-    device_type: "sim-uboot-board",
-    job_name: "u-boot on the simulated board",
-    timeouts: { job: { minutes: 4 }, action: { minutes: 1 } },
-    visibility: "public",
-    actions: [
-      {
-        deploy: {
-          to: "tftp",
-          kernel: { url: `file://${files.kernel}`, type: "zimage" },
-          ramdisk: { url: `file://${files.ramdisk}` },
-          dtb: { url: `file://${files.dtb}` },
-        },
-      },
-      {
-        boot: {
-          method: "u-boot",
-          commands: "ramdisk",
-          failure_retry: failureRetry,
-          prompts: ["/ # "],
-          timeout: { minutes: 2 },
-        },
-      },
-      {
-        test: {
-          timeout: { minutes: 1 },
-          definitions: [
-            inlineTest("on-board", [
-              "lava-test-case shell-works --shell true",
-              "lava-test-case kernel --shell uname -s",
-            ]),
-          ],
-        },
-      },
-    ],
-  };
-}
 
 async function dispatch(
   board: SimulatedBoard,
   job: unknown,
   onRecord?: (r: { lvl: string; msg: unknown }) => Promise<void>,
+  connection?: string,
 ) {
   const dir = await Deno.makeTempDir({ prefix: "basalt-dispatch-" });
-  const env = jinjaEnvironment([`${ROOT}master/devices/templates`]);
-  const device = renderDevice(env, {
-    dictionary: board.dictionary(),
-    name: "board1",
-    hostname: "board1",
-    deviceType: "sim-uboot-board",
-  });
-  assertEquals(device.errors, []);
-  await Deno.writeTextFile(`${dir}/device.yaml`, device.yaml);
+  await Deno.writeTextFile(`${dir}/device.yaml`, board.deviceYaml("", connection));
   await Deno.writeTextFile(`${dir}/job.yaml`, stringify(job));
   const child = new Deno.Command(Deno.execPath(), {
     args: [
@@ -177,6 +116,24 @@ Deno.test("without failure_retry a dropped connection ends the job as an infrast
         run.records.filter((r) => r.lvl === "error" || r.lvl === "exception").map((r) => String(r.msg)).join("\n"),
     );
     assertEquals(await board.power("state"), "off", "the board was powered off at the end");
+  } finally {
+    await board.stop();
+    await Deno.remove(files, { recursive: true });
+  }
+});
+
+Deno.test("a board on a local serial line is reached through serial:// without ser2net", async () => {
+  const board = await SimulatedBoard.start({ ser2net: false });
+  const files = await Deno.makeTempDir({ prefix: "basalt-boot-files-" });
+  try {
+    const run = await dispatch(
+      board,
+      ubootJob(await bootFiles(files), 1),
+      undefined,
+      `serial://${board.tty}?baud=115200`,
+    );
+    assertEquals([run.code, run.result.result], [0, "pass"], JSON.stringify(run.result));
+    assert(run.records.some((r) => r.lvl === "info" && String(r.msg).includes(`serial://${board.tty}`)));
   } finally {
     await board.stop();
     await Deno.remove(files, { recursive: true });

@@ -180,3 +180,17 @@ export function stringOptions(values: OptionValues, name: string): string[] {
   if (Array.isArray(value)) return value.filter((v): v is string => typeof v === "string");
   return typeof value === "string" ? [value] : [];
 }
+
+/**
+ * Reads a file a launcher was given, or prints `PROGRAM: cannot read the WHAT
+ * PATH: reason` and exits with `exitCode`. For launchers that take single
+ * options rather than commands (`deno task dispatch`, `worker`).
+ */
+export function readTextOrExit(program: string, path: string, what: string, exitCode: number): string {
+  try {
+    return Deno.readTextFileSync(path);
+  } catch (error) {
+    console.error(`${program}: cannot read the ${what} ${path}: ${(error as Error).message}`);
+    Deno.exit(exitCode);
+  }
+}

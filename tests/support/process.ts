@@ -3,6 +3,7 @@
  * their stdout read as JSON lines (events), stopped by PID. Every process a test
  * starts is stopped by the test, whatever happens.
  */
+import { Condition } from "./wait.ts";
 
 export interface ProcessEvent {
   readonly event: string;
@@ -13,7 +14,7 @@ export class TestProcess {
   readonly #child: Deno.ChildProcess;
   readonly events: ProcessEvent[] = [];
   readonly stderr: string[] = [];
-  readonly #waiters = new Set<() => void>();
+  readonly #changed = new Condition();
   readonly exited: Promise<Deno.CommandStatus>;
 
   constructor(
@@ -59,40 +60,21 @@ export class TestProcess {
       while ((newline = buffer.indexOf("\n")) >= 0) {
         onLine(buffer.slice(0, newline));
         buffer = buffer.slice(newline + 1);
-        for (const wake of this.#waiters) wake();
+        this.#changed.notify();
       }
     }
     if (buffer) onLine(buffer);
-    for (const wake of this.#waiters) wake();
+    this.#changed.notify();
   }
 
   /** Waits for an event matching `predicate` (already seen ones count). */
   waitFor(predicate: (e: ProcessEvent) => boolean, timeoutMs: number, what = "event"): Promise<ProcessEvent> {
-    return new Promise((resolve, reject) => {
-      const check = () => {
-        const found = this.events.find(predicate);
-        if (found) {
-          cleanup();
-          resolve(found);
-        }
-      };
-      const timer = setTimeout(() => {
-        cleanup();
-        reject(
-          new Error(
-            `${this.label}: no ${what} within ${timeoutMs} ms; last events: ${
-              JSON.stringify(this.events.slice(-3))
-            }; stderr: ${this.stderr.slice(-5).join("\n")}`,
-          ),
-        );
-      }, timeoutMs);
-      const cleanup = () => {
-        clearTimeout(timer);
-        this.#waiters.delete(check);
-      };
-      this.#waiters.add(check);
-      check();
-    });
+    return this.#changed.until(
+      () => this.events.find(predicate),
+      timeoutMs,
+      `${what} from ${this.label}`,
+      () => `last events: ${JSON.stringify(this.events.slice(-3))}; stderr: ${this.stderr.slice(-5).join("\n")}`,
+    );
   }
 
   waitForEvent(name: string, timeoutMs: number): Promise<ProcessEvent> {

@@ -4,6 +4,10 @@
  * serving the other end over telnet on 127.0.0.1. Every process is started
  * here and stopped by PID.
  */
+import { renderDevice } from "../../master/devices/dictionary.ts";
+import { jinjaEnvironment } from "../../master/devices/jinja.ts";
+import { cpioArchive, gzip } from "../../worker/overlay/cpio.ts";
+import { inlineTest } from "./dut.ts";
 import { freePort } from "./postgres.ts";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
@@ -22,7 +26,7 @@ export class SimulatedBoard {
   }
 
   /** The board, its pty and ser2net; `tickMs` paces U-Boot's autoboot countdown. */
-  static async start(options: { tickMs?: number; autoboot?: number } = {}): Promise<SimulatedBoard> {
+  static async start(options: { tickMs?: number; autoboot?: number; ser2net?: boolean } = {}): Promise<SimulatedBoard> {
     const dir = await Deno.makeTempDir({ prefix: "basalt-board-", dir: "/tmp" });
     const board = new SimulatedBoard(dir, freePort());
     const program = [
@@ -46,7 +50,7 @@ export class SimulatedBoard {
       stderr: "null",
     }).spawn();
     await waitFor(() => exists(board.control) && exists(board.tty), 20_000, "the simulated board");
-    await board.startSer2net();
+    if (options.ser2net !== false) await board.startSer2net();
     return board;
   }
 
@@ -92,17 +96,30 @@ export class SimulatedBoard {
   }
 
   /** Device dictionary lines for this board (Basalt's sim-uboot-board template). */
-  dictionary(extra = ""): string {
+  dictionary(extra = "", connection = `telnet 127.0.0.1 ${this.port}`): string {
     const power = (what: string) => `${Deno.execPath()} run -A ${ROOT}worker/sim/power.ts ${this.control} ${what}`;
     return [
       "{% extends 'sim-uboot-board.jinja2' %}",
-      `{% set connection_command = 'telnet 127.0.0.1 ${this.port}' %}`,
+      `{% set connection_command = '${connection}' %}`,
       `{% set power_on_command = '${power("on")}' %}`,
       `{% set power_off_command = '${power("off")}' %}`,
       `{% set hard_reset_command = '${power("reset")}' %}`,
       `{% set lava_test_results_dir = '${this.dir}/lava-%s' %}`,
       extra,
     ].join("\n");
+  }
+
+  /** The board's rendered device configuration, as the master would send it. */
+  deviceYaml(extra = "", connection?: string): string {
+    const env = jinjaEnvironment([`${ROOT}master/devices/templates`]);
+    const device = renderDevice(env, {
+      dictionary: this.dictionary(extra, connection),
+      name: "board1",
+      hostname: "board1",
+      deviceType: "sim-uboot-board",
+    });
+    if (device.errors.length > 0) throw new Error(`sim-uboot-board: ${device.errors[0].message}`);
+    return device.yaml;
   }
 
   async power(command: string): Promise<string> {
@@ -140,4 +157,56 @@ async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs: numbe
     if (Date.now() > deadline) throw new Error(`${what} did not start within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** Stand-ins for a kernel, ramdisk and device tree, in `dir`. */
+export async function bootFiles(dir: string): Promise<Record<string, string>> {
+  await Deno.mkdir(`${dir}/empty`, { recursive: true });
+  await Deno.writeFile(
+    `${dir}/ramdisk.cpio.gz`,
+    await gzip(await cpioArchive(`${dir}/empty`) as Uint8Array<ArrayBuffer>),
+  );
+  await Deno.writeTextFile(`${dir}/zImage`, "not really a kernel\n");
+  await Deno.writeTextFile(`${dir}/board.dtb`, "not really a device tree\n");
+  return { kernel: `${dir}/zImage`, ramdisk: `${dir}/ramdisk.cpio.gz`, dtb: `${dir}/board.dtb` };
+}
+
+/** A TFTP + U-Boot job for the simulated board; `tests` replaces its default test definitions. */
+export function ubootJob(files: Record<string, string>, failureRetry: number, tests?: unknown[]) {
+  return {
+    device_type: "sim-uboot-board",
+    job_name: "u-boot on the simulated board",
+    timeouts: { job: { minutes: 4 }, action: { minutes: 1 } },
+    visibility: "public",
+    actions: [
+      {
+        deploy: {
+          to: "tftp",
+          kernel: { url: `file://${files.kernel}`, type: "zimage" },
+          ramdisk: { url: `file://${files.ramdisk}` },
+          dtb: { url: `file://${files.dtb}` },
+        },
+      },
+      {
+        boot: {
+          method: "u-boot",
+          commands: "ramdisk",
+          failure_retry: failureRetry,
+          prompts: ["/ # "],
+          timeout: { minutes: 2 },
+        },
+      },
+      {
+        test: {
+          timeout: { minutes: 1 },
+          definitions: tests ?? [
+            inlineTest("on-board", [
+              "lava-test-case shell-works --shell true",
+              "lava-test-case kernel --shell uname -s",
+            ]),
+          ],
+        },
+      },
+    ],
+  };
 }

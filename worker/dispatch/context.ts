@@ -26,6 +26,13 @@ export interface JobContextOptions {
   readonly log: JobLog;
 }
 
+/** A command from a rendered device configuration's `commands` (`power_off`, `connect`...). */
+export function deviceCommand(device: Block, name: string): string | string[] | undefined {
+  const commands = isMapping(device.commands) ? device.commands : {};
+  const value = commands[name];
+  return typeof value === "string" || Array.isArray(value) ? value as string | string[] : undefined;
+}
+
 export class JobContext {
   readonly jobId: string;
   readonly job: Block;
@@ -83,9 +90,7 @@ export class JobContext {
 
   /** A device command (`power_on`, `connect`...). */
   command(name: string): string | string[] | undefined {
-    const commands = isMapping(this.device.commands) ? this.device.commands : {};
-    const value = commands[name];
-    return typeof value === "string" || Array.isArray(value) ? value as string | string[] : undefined;
+    return deviceCommand(this.device, name);
   }
 
   /** The device's `lava_test_results_dir` for this job: `/lava-42`. */

@@ -1,7 +1,7 @@
 /**
  * The job log: LAVA's records `{"dt", "lvl", "msg"}`, numbered from line 0, each
- * written at once to every sink (stderr for `deno task dispatch`, the worker's
- * mailbox when run by a worker). Secrets are masked before anything leaves.
+ * written at once to every sink (stderr for `deno task dispatch`, a file the
+ * worker follows when run by a worker). Secrets are masked before anything leaves.
  */
 
 export type LogLevel =
@@ -99,6 +99,18 @@ const encoder = new TextEncoder();
 export const stderrSink: LogSink = (record) => {
   Deno.stderr.writeSync(encoder.encode(JSON.stringify({ dt: record.dt, lvl: record.lvl, msg: record.msg }) + "\n"));
 };
+
+/**
+ * The same records appended to a file, for a dispatch process run by a worker:
+ * the file outlives a worker restart, and the new worker reads on from where the
+ * old one had sent up to.
+ */
+export function fileSink(path: string): LogSink {
+  const file = Deno.openSync(path, { append: true, create: true });
+  return (record) => {
+    file.writeSync(encoder.encode(JSON.stringify({ dt: record.dt, lvl: record.lvl, msg: record.msg }) + "\n"));
+  };
+}
 
 /** LAVA's `output.yaml`: a YAML list, one flow mapping per line. */
 export function outputYamlLine(record: LogRecord): string {

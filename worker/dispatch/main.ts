@@ -3,26 +3,22 @@
  *  [--dispatcher D.yaml] [--env-dut E.yaml] [--cache-dir DIR] JOB.yaml`
  *
  * Runs a job without any server, taking the same arguments and the same rendered
- * device YAML as LAVA's `lava-run`. The log goes to stderr, one `{"dt","lvl","msg"}`
- * record per line; `description.yaml` and `result.yaml` go to the output
+ * device YAML as LAVA's `lava-run`. The log goes to stderr (or to --log-file,
+ * which is how a worker runs it), one `{"dt","lvl","msg"}` record per line; `description.yaml` and `result.yaml` go to the output
  * directory; the exit code is 0 when the job passed, 1 when it failed, 2 for a
  * wrong command line. SIGTERM cancels the job (the device is still powered off).
  */
 import { parseArgs } from "node:util";
+import { readTextOrExit } from "../../actors/cli/command_line.ts";
 import { runJob } from "./run.ts";
-import { stderrSink } from "./log.ts";
+import { fileSink, stderrSink } from "./log.ts";
 
 const USAGE = "usage: deno task dispatch --job-id ID --output-dir DIR --device DEVICE.yaml " +
-  "[--dispatcher DISPATCHER.yaml] [--env-dut ENV.yaml] [--cache-dir DIR] [--work-dir DIR] [--keep-work-dir] JOB.yaml";
+  "[--dispatcher DISPATCHER.yaml] [--env-dut ENV.yaml] [--cache-dir DIR] [--work-dir DIR] [--keep-work-dir] " +
+  "[--log-file FILE] JOB.yaml";
 
 function read(path: string | undefined, what: string): string | undefined {
-  if (path === undefined) return undefined;
-  try {
-    return Deno.readTextFileSync(path);
-  } catch (error) {
-    console.error(`dispatch: cannot read the ${what} ${path}: ${(error as Error).message}`);
-    Deno.exit(2);
-  }
+  return path === undefined ? undefined : readTextOrExit("dispatch", path, what, 2);
 }
 
 if (import.meta.main) {
@@ -39,6 +35,7 @@ if (import.meta.main) {
         "cache-dir": { type: "string" },
         "work-dir": { type: "string" },
         "keep-work-dir": { type: "boolean" },
+        "log-file": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
       allowPositionals: true,
@@ -71,7 +68,7 @@ if (import.meta.main) {
     workDir: values["work-dir"],
     cacheDir: values["cache-dir"],
     keepWorkDir: values["keep-work-dir"],
-    sinks: [stderrSink],
+    sinks: [values["log-file"] ? fileSink(values["log-file"]) : stderrSink],
     cancel: cancel.signal,
   });
   Deno.exit(outcome.result === "pass" ? 0 : 1);

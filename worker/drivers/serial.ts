@@ -7,36 +7,12 @@
  */
 import { SerialPort } from "serialport";
 import type { ConsoleTransport } from "./console.ts";
+import { EAGAIN, EINTR, errno, libc, POLLERR, pollFd, POLLHUP, POLLIN, POLLOUT } from "../system/libc.ts";
 
-const libc = Deno.dlopen("libc.so.6", {
-  read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
-  write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
-  poll: { parameters: ["buffer", "u64", "i32"], result: "i32", nonblocking: true },
-  __errno_location: { parameters: [], result: "pointer" },
-});
-
-const POLLIN = 0x1;
-const POLLOUT = 0x4;
-const POLLERR = 0x8;
-const POLLHUP = 0x10;
-const EAGAIN = 11;
-const EINTR = 4;
 /** How long one wait on the helper thread lasts, so a close is noticed. */
 const WAIT_MS = 250;
 
-function errno(): number {
-  const pointer = libc.symbols.__errno_location();
-  return pointer ? new Deno.UnsafePointerView(pointer).getInt32() : 0;
-}
-
-async function waitFor(fd: number, events: number): Promise<number> {
-  const pollfd = new Uint8Array(8);
-  const view = new DataView(pollfd.buffer);
-  view.setInt32(0, fd, true);
-  view.setInt16(4, events, true);
-  const ready = await libc.symbols.poll(pollfd, 1n, WAIT_MS);
-  return ready > 0 ? view.getInt16(6, true) : 0;
-}
+const waitFor = (fd: number, events: number) => pollFd(fd, events, WAIT_MS);
 
 export interface SerialSettings {
   readonly baudRate?: number;

@@ -7,6 +7,7 @@ import { isMapping } from "../../../actors/definitions/schema.ts";
 import { Console, ConsoleClosed, ExpectTimeout } from "../../drivers/console.ts";
 import { runPowerCommands } from "../../drivers/power.ts";
 import { processConsole } from "../../drivers/transports.ts";
+import { openConnection, parseConnection } from "../../drivers/connection.ts";
 import type { ActionImplementation, ActionRun, JobContext } from "../context.ts";
 import { ConfigurationError, ConnectionClosedError, InfrastructureError, JobError } from "../errors.ts";
 
@@ -144,11 +145,23 @@ const connectDevice: ActionImplementation = async ({ ctx }) => {
   if (typeof command !== "string") {
     throw new ConfigurationError("the device has no commands.connect (connection_command): nothing to connect to");
   }
+  let connection;
+  try {
+    connection = parseConnection(command);
+  } catch (error) {
+    throw new ConfigurationError((error as Error).message);
+  }
   await ctx.console?.close();
   ctx.log.info(`connect-device Connecting to device using '${command}'`);
-  const transport = processConsole(command);
+  let opened;
+  try {
+    opened = await openConnection(connection);
+  } catch (error) {
+    throw new InfrastructureError(`cannot connect to the device with '${command}': ${(error as Error).message}`);
+  }
+  const { transport, stderrLines } = opened;
   (async () => {
-    for await (const line of transport.stderrLines) ctx.log.debug(line);
+    for await (const line of stderrLines ?? []) ctx.log.debug(line);
   })().catch(() => {});
   ctx.console = new Console(transport, ctx.log);
   ctx.kernelPanic = undefined;

@@ -1,0 +1,179 @@
+/**
+ * The dispatcher's cost on top of the device's own time.
+ *
+ * - The QEMU end-to-end job (deploy tmpfs → boot qemu → one inline test), run by
+ *   the dispatcher in this process: wall and CPU time per top-level action, and
+ *   the device's own time — from QEMU's start to the test run's last signal.
+ *   Target: the whole job within 1.5 s of the device's time. The same job as a
+ *   `deno task dispatch` process gives the figure with Deno's start-up included.
+ * - Byte to log: the simulated board behind ser2net prints the host clock
+ *   (`/bin/date +%s%N`) from its shell; the delay to the record carrying that
+ *   line is what a line takes from the device to the log. Target: under 50 ms.
+ *
+ *   deno task bench dispatch
+ */
+import process from "node:process";
+import { stringify } from "yaml";
+import type { LogRecord } from "../worker/dispatch/log.ts";
+import { runJob } from "../worker/dispatch/run.ts";
+import { inlineTest, qemuDeviceYaml, qemuJob } from "../tests/support/dut.ts";
+import { bootFiles, SimulatedBoard, ubootJob } from "../tests/support/sim_board.ts";
+
+export interface ActionCost {
+  readonly action: string;
+  readonly wallMs: number;
+  readonly cpuMs: number;
+}
+
+export interface DispatchBenchResult {
+  readonly actions: ActionCost[];
+  readonly jobWallMs: number;
+  readonly jobCpuMs: number;
+  readonly deviceMs: number;
+  readonly processWallMs: number;
+  readonly latencyMs: { readonly samples: number; readonly p50: number; readonly p99: number; readonly max: number };
+}
+
+const cpuMs = () => {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+};
+
+interface Stamped {
+  readonly record: LogRecord;
+  readonly at: number;
+  readonly cpu: number;
+  /** Wall-clock time in ms since the epoch, with sub-millisecond precision. */
+  readonly epochMs: number;
+}
+
+async function runInProcess(job: unknown, device: string): Promise<{ stamped: Stamped[]; result: string }> {
+  const dir = await Deno.makeTempDir({ prefix: "basalt-bench-dispatch-" });
+  const stamped: Stamped[] = [];
+  const outcome = await runJob({
+    jobId: "1",
+    definition: stringify(job),
+    device,
+    outputDir: dir,
+    sinks: [(record) => {
+      const at = performance.now();
+      stamped.push({ record, at, cpu: cpuMs(), epochMs: performance.timeOrigin + at });
+    }],
+  });
+  await Deno.remove(dir, { recursive: true });
+  return { stamped, result: outcome.result + (outcome.errorMsg ? `: ${outcome.errorMsg}` : "") };
+}
+
+function actionCosts(stamped: Stamped[]): ActionCost[] {
+  const costs: ActionCost[] = [];
+  const open = new Map<string, Stamped>();
+  for (const s of stamped) {
+    const match = typeof s.record.msg === "string" ? /^(start|end): (\d+) (\S+)/.exec(s.record.msg) : null;
+    if (!match) continue;
+    const key = `${match[2]} ${match[3]}`;
+    if (match[1] === "start") open.set(key, s);
+    else if (open.has(key)) {
+      const begin = open.get(key)!;
+      costs.push({ action: key, wallMs: s.at - begin.at, cpuMs: s.cpu - begin.cpu });
+    }
+  }
+  return costs;
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? NaN;
+}
+
+async function qemuFigures(): Promise<Omit<DispatchBenchResult, "latencyMs" | "processWallMs">> {
+  const job = qemuJob({ tests: [inlineTest("bench", ["lava-test-case bench --result pass"])] });
+  const device = qemuDeviceYaml();
+  await runInProcess(job, device); // warm: the page cache, the JIT
+  const started = performance.now();
+  const startCpu = cpuMs();
+  const { stamped, result } = await runInProcess(job, device);
+  const jobWallMs = performance.now() - started;
+  const jobCpuMs = cpuMs() - startCpu;
+  if (!result.startsWith("pass")) throw new Error(`the QEMU job did not pass: ${result}`);
+  const boot = stamped.find((s) => String(s.record.msg).startsWith("Boot command:"));
+  const endRun = stamped.findLast((s) =>
+    s.record.lvl === "target" && String(s.record.msg).includes("LAVA_SIGNAL_ENDRUN")
+  );
+  if (!boot || !endRun) throw new Error("the QEMU job's log lacks its boot command or end of run");
+  return { actions: actionCosts(stamped), jobWallMs, jobCpuMs, deviceMs: endRun.at - boot.at };
+}
+
+async function processWall(): Promise<number> {
+  const dir = await Deno.makeTempDir({ prefix: "basalt-bench-dispatch-" });
+  await Deno.writeTextFile(
+    `${dir}/job.yaml`,
+    stringify(qemuJob({ tests: [inlineTest("bench", ["lava-test-case bench --result pass"])] })),
+  );
+  await Deno.writeTextFile(`${dir}/device.yaml`, qemuDeviceYaml());
+  const main = new URL("../worker/dispatch/main.ts", import.meta.url).pathname;
+  const started = performance.now();
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      main,
+      "--job-id",
+      "1",
+      "--output-dir",
+      `${dir}/out`,
+      "--device",
+      `${dir}/device.yaml`,
+      `${dir}/job.yaml`,
+    ],
+    stderr: "null",
+  }).output();
+  const wall = performance.now() - started;
+  await Deno.remove(dir, { recursive: true });
+  if (!output.success) throw new Error("deno task dispatch did not pass the QEMU job");
+  return wall;
+}
+
+async function latency(): Promise<DispatchBenchResult["latencyMs"]> {
+  const board = await SimulatedBoard.start();
+  const files = await Deno.makeTempDir({ prefix: "basalt-bench-board-" });
+  try {
+    const steps = ["for i in $(seq 1 200); do echo clock=$(/bin/date +%s%N); sleep 0.02; done"];
+    const job = ubootJob(await bootFiles(files), 1, [inlineTest("clock", steps)]);
+    const { stamped, result } = await runInProcess(job, board.deviceYaml());
+    if (!result.startsWith("pass")) throw new Error(`the board job did not pass: ${result}`);
+    const delays = stamped.flatMap((s) => {
+      const match = s.record.lvl === "target" ? /^clock=(\d{19})$/.exec(String(s.record.msg).trim()) : null;
+      return match ? [s.epochMs - Number(BigInt(match[1]) / 1000n) / 1000] : [];
+    }).sort((a, b) => a - b);
+    if (delays.length < 100) throw new Error(`only ${delays.length} clock lines reached the log`);
+    return { samples: delays.length, p50: percentile(delays, 50), p99: percentile(delays, 99), max: delays.at(-1)! };
+  } finally {
+    await board.stop();
+    await Deno.remove(files, { recursive: true });
+  }
+}
+
+export async function runDispatchBench(): Promise<DispatchBenchResult> {
+  const qemu = await qemuFigures();
+  return { ...qemu, processWallMs: await processWall(), latencyMs: await latency() };
+}
+
+export function formatDispatchBench(r: DispatchBenchResult): string {
+  const ms = (n: number) => `${n.toFixed(0).padStart(6)} ms`;
+  const overhead = r.jobWallMs - r.deviceMs;
+  return [
+    "QEMU job, dispatcher in this process (top-level actions):",
+    ...r.actions.map((a) => `  ${a.action.padEnd(28)} wall ${ms(a.wallMs)}   cpu ${ms(a.cpuMs)}`),
+    `  whole job                    wall ${ms(r.jobWallMs)}   cpu ${ms(r.jobCpuMs)}`,
+    `  device (QEMU start → end of test run)  ${ms(r.deviceMs)}`,
+    `  dispatcher overhead          ${ms(overhead)}  (target < 1500 ms: ${overhead < 1500 ? "met" : "MISSED"})`,
+    `  as a deno task dispatch process, Deno start-up included: wall ${ms(r.processWallMs)} ` +
+    `(overhead ${ms(r.processWallMs - r.deviceMs)})`,
+    `byte to log on the simulated board over ser2net (${r.latencyMs.samples} lines): p50 ${
+      r.latencyMs.p50.toFixed(1)
+    } ms, p99 ${r.latencyMs.p99.toFixed(1)} ms, max ${r.latencyMs.max.toFixed(1)} ms (target < 50 ms: ${
+      r.latencyMs.p99 < 50 ? "met" : "MISSED"
+    })`,
+  ].join("\n");
+}
+
+if (import.meta.main) console.log(formatDispatchBench(await runDispatchBench()));

@@ -1,0 +1,177 @@
+/**
+ * `deno task worker` against the master's side of the lab protocol: jobs run on
+ * the QEMU device with their log, results and end relayed; a worker killed with
+ * SIGKILL mid-job is replaced and the new one re-attaches to the running
+ * dispatcher without losing or repeating a log line; cancels stop the
+ * dispatcher's whole process group and power the device off; the job limit holds.
+ */
+import { stringify } from "yaml";
+import { createLogger } from "../actors/runtime/log.ts";
+import { startWorker } from "../worker/worker.ts";
+import { assert, assertEquals, assertStringIncludes } from "./support/assert.ts";
+import { inlineTest, qemuDeviceYaml, qemuJob } from "./support/dut.ts";
+import { MasterPeer } from "./support/master_peer.ts";
+import { TestProcess } from "./support/process.ts";
+
+function workerProcess(name: string, master: MasterPeer, stateDir: string): TestProcess {
+  return TestProcess.deno(name, "worker/main.ts", [
+    "--name",
+    name,
+    "--master",
+    master.endpoint,
+    "--state-dir",
+    stateDir,
+    "--heartbeat",
+    "200",
+    "--cancel-grace",
+    "20",
+  ]);
+}
+
+async function gone(path: string, timeoutMs: number): Promise<boolean> {
+  for (const deadline = Date.now() + timeoutMs; Date.now() < deadline;) {
+    try {
+      await Deno.stat(path);
+    } catch {
+      return true;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return false;
+}
+
+const msgs = (lines: { lvl: string; msg: unknown }[], lvl: string) =>
+  lines.filter((l) => l.lvl === lvl).map((l) => l.msg);
+
+Deno.test("a worker runs the job the master sends and relays its log, results and end", async () => {
+  const master = await MasterPeer.start();
+  const stateDir = await Deno.makeTempDir({ prefix: "basalt-worker-" });
+  const worker = workerProcess("w-relay", master, stateDir);
+  try {
+    await master.until(() => master.summaries.get("w-relay"), 20_000, "worker online");
+    const job = qemuJob({
+      tests: [inlineTest("relay", ["lava-test-case answer --result pass --measurement 42 --units things"])],
+    });
+    master.startJob("w-relay", "101", stringify(job), qemuDeviceYaml());
+    const end = await master.finished("101", 120_000);
+    const record = master.jobs.get("101")!;
+    assertEquals([end.result, end.errorType], ["pass", undefined], end.errorMsg);
+    assertEquals(record.started, 1);
+    assertEquals(record.gaps, 0);
+    const results = msgs(record.lines, "results") as Record<string, unknown>[];
+    const answer = results.find((r) => r.case === "answer");
+    assertEquals([answer?.result, answer?.measurement, answer?.units], ["pass", 42, "things"]);
+    assert(results.some((r) => r.definition === "lava" && r.case === "job" && r.result === "pass"));
+    assert(msgs(record.lines, "target").some((m) => String(m).includes("Linux version")), "the boot log is relayed");
+    assertStringIncludes(end.description ?? "", "pipeline");
+    // The job's directory goes once the end is on its way.
+    assert(await gone(`${stateDir}/jobs/101`, 5000), "the finished job's directory is removed");
+  } finally {
+    await worker.stop();
+    await master.close();
+    await Deno.remove(stateDir, { recursive: true });
+  }
+});
+
+Deno.test("a worker killed mid-job is replaced by one that re-attaches without losing or repeating a line", async () => {
+  const master = await MasterPeer.start();
+  const stateDir = await Deno.makeTempDir({ prefix: "basalt-worker-" });
+  let worker = workerProcess("w-restart", master, stateDir);
+  try {
+    await master.until(() => master.summaries.get("w-restart"), 20_000, "worker online");
+    const steps = ["for i in $(seq 1 40); do echo tick-$i; sleep 0.1; done", "lava-test-case ticked --result pass"];
+    master.startJob("w-restart", "102", stringify(qemuJob({ tests: [inlineTest("ticks", steps)] })), qemuDeviceYaml());
+    await master.until(
+      () => msgs(master.jobs.get("102")?.lines ?? [], "target").some((m) => String(m).includes("tick-5")),
+      120_000,
+      "the test running",
+    );
+    worker.kill("SIGKILL");
+    await worker.exited;
+    await new Promise((r) => setTimeout(r, 1000));
+    worker = workerProcess("w-restart", master, stateDir);
+    const summary = await master.until(
+      () => master.peerEvents.filter((e) => e.type === "online").length >= 2 && master.summaries.get("w-restart"),
+      20_000,
+      "the new worker online",
+    );
+    assertEquals(summary.running, ["102"]);
+    const end = await master.finished("102", 120_000);
+    assertEquals(end.result, "pass", end.errorMsg);
+    const record = master.jobs.get("102")!;
+    assertEquals(record.gaps, 0);
+    const ticks = msgs(record.lines, "target").map(String).filter((m) => /^tick-\d+$/.test(m.trim()));
+    assertEquals(ticks.map((t) => t.trim()), Array.from({ length: 40 }, (_, i) => `tick-${i + 1}`));
+    const jobResults = (msgs(record.lines, "results") as Record<string, unknown>[]).filter((r) => r.case === "job");
+    assertEquals(jobResults.length, 1);
+  } finally {
+    await worker.stop();
+    await master.close();
+    await Deno.remove(stateDir, { recursive: true });
+  }
+});
+
+Deno.test("cancelling a job on a worker stops QEMU and ends the job Canceled", async () => {
+  const master = await MasterPeer.start();
+  const stateDir = await Deno.makeTempDir({ prefix: "basalt-worker-" });
+  const worker = workerProcess("w-cancel", master, stateDir);
+  try {
+    await master.until(() => master.summaries.get("w-cancel"), 20_000, "worker online");
+    const job = qemuJob({ tests: [inlineTest("forever", ["sleep 600"])] });
+    master.startJob("w-cancel", "103", stringify(job), qemuDeviceYaml());
+    await master.until(
+      () => msgs(master.jobs.get("103")?.lines ?? [], "target").some((m) => String(m).includes("Linux version")),
+      120_000,
+      "the device booting",
+    );
+    master.cancelJob("w-cancel", "103");
+    const end = await master.finished("103", 60_000);
+    assertEquals([end.result, end.errorType], ["fail", "Canceled"]);
+    const qemu = new Deno.Command("pgrep", { args: ["-f", `${stateDir}/jobs/103`] }).outputSync();
+    assertEquals(new TextDecoder().decode(qemu.stdout).trim(), "", "nothing of the job is left running");
+  } finally {
+    await worker.stop();
+    await master.close();
+    await Deno.remove(stateDir, { recursive: true });
+  }
+});
+
+Deno.test("a dispatcher that ignores SIGTERM is killed after the grace period and the device powered off", async () => {
+  const master = await MasterPeer.start();
+  const stateDir = await Deno.makeTempDir({ prefix: "basalt-worker-" });
+  const marker = `${stateDir}/powered-off`;
+  const worker = await startWorker({
+    name: "w-stubborn",
+    masters: [master.endpoint],
+    stateDir,
+    jobLimit: 1,
+    cancelGraceMs: 500,
+    environment: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin" },
+    heartbeatMs: 200,
+    logger: createLogger({ process: "w-stubborn", level: "error" }),
+    // A dispatcher stuck where SIGTERM cannot reach it (an uninterruptible power script, say).
+    dispatchCommand: ["sh", "-c", `trap '' TERM; sleep 600 & wait; wait`, "stubborn-dispatch"],
+  });
+  try {
+    await master.until(() => master.summaries.get("w-stubborn"), 20_000, "worker online");
+    const device = `commands:\n  power_off: touch ${marker}\n`;
+    master.startJob("w-stubborn", "104", "job: 1\n", device);
+    await master.until(() => master.jobs.get("104")?.started, 10_000, "job started");
+    master.startJob("w-stubborn", "105", "job: 2\n", device);
+    const refused = await master.until(() => master.jobs.get("105")?.refused, 10_000, "second job refused");
+    assertStringIncludes(refused, "job limit (1)");
+    const started = performance.now();
+    master.cancelJob("w-stubborn", "104");
+    const end = await master.finished("104", 10_000);
+    assert(performance.now() - started >= 500, "SIGKILL waits for the grace period");
+    assertEquals([end.result, end.errorType], ["fail", "Canceled"]);
+    await Deno.stat(marker);
+    const lines = master.jobs.get("104")!.lines.map((l) => String(l.msg));
+    assert(lines.some((l) => l.includes("the worker powers the device off")), lines.join("\n"));
+    assert(lines.some((l) => l.includes(`touch ${marker}`)), lines.join("\n"));
+  } finally {
+    await worker.close();
+    await master.close();
+    await Deno.remove(stateDir, { recursive: true });
+  }
+});

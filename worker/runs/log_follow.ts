@@ -1,0 +1,102 @@
+/**
+ * Follows a dispatch process's log file — one `{"dt","lvl","msg"}` record per
+ * line, as `deno task dispatch --log-file` writes it — from a byte offset,
+ * handing on complete lines in batches as they are written. It wakes on inotify
+ * events for the file (Deno.watchFs), not on a timer, and reads to the end once
+ * more after it is told the writer has gone, so nothing written last is missed.
+ */
+import { type JobLogLine, LOG_LEVELS } from "../../actors/lab/protocol.ts";
+
+export interface LogBatch {
+  readonly lines: JobLogLine[];
+  /** The byte offset just after the last line of this batch. */
+  readonly offset: number;
+}
+
+export interface FollowOptions {
+  readonly offset: number;
+  /** Resolves when the writer has finished: the rest of the file is read and following ends. */
+  readonly writerDone: Promise<unknown>;
+  readonly onBatch: (batch: LogBatch) => void;
+  /** At most this many lines per batch (a mailbox message). */
+  readonly maxLines?: number;
+  readonly signal?: AbortSignal;
+}
+
+const decoder = new TextDecoder();
+
+/** A line that is not a record (it should not happen) is kept, as debug text, rather than lost. */
+function recordOf(text: string): JobLogLine {
+  try {
+    const value = JSON.parse(text);
+    if (
+      typeof value === "object" && value !== null && typeof value.dt === "string" && LOG_LEVELS.includes(value.lvl)
+    ) {
+      return { dt: value.dt, lvl: value.lvl, msg: value.msg ?? null };
+    }
+  } catch {
+    // kept below
+  }
+  return { dt: new Date().toISOString(), lvl: "debug", msg: text };
+}
+
+export async function followLog(path: string, options: FollowOptions): Promise<number> {
+  const maxLines = options.maxLines ?? 500;
+  let offset = options.offset;
+  const file = await Deno.open(path, { read: true });
+  const watcher = Deno.watchFs(path, { recursive: false });
+  const events = watcher[Symbol.asyncIterator]();
+  let done = false;
+  options.writerDone.then(() => (done = true), () => (done = true));
+  const chunk = new Uint8Array(256 * 1024);
+
+  /** Reads complete lines from `offset` to the end of the file. */
+  const drain = async () => {
+    await file.seek(offset, Deno.SeekMode.Start);
+    let pending = new Uint8Array(0);
+    let pendingStart = offset;
+    let lines: JobLogLine[] = [];
+    let linesEnd = offset;
+    const flush = () => {
+      if (lines.length === 0) return;
+      options.onBatch({ lines, offset: linesEnd });
+      lines = [];
+    };
+    while (true) {
+      const n = await file.read(chunk);
+      if (n === null || n === 0) break;
+      const joined = new Uint8Array(pending.length + n);
+      joined.set(pending);
+      joined.set(chunk.subarray(0, n), pending.length);
+      let start = 0;
+      for (let i = 0; i < joined.length; i++) {
+        if (joined[i] !== 0x0a) continue;
+        const text = decoder.decode(joined.subarray(start, i));
+        if (text.trim() !== "") lines.push(recordOf(text));
+        linesEnd = pendingStart + i + 1;
+        start = i + 1;
+        if (lines.length >= maxLines) flush();
+      }
+      pending = joined.slice(start);
+      pendingStart += start;
+    }
+    flush();
+    offset = linesEnd;
+  };
+
+  try {
+    while (!options.signal?.aborted) {
+      await drain();
+      if (done) {
+        await drain();
+        break;
+      }
+      // Wake on the next write to the file, or when the writer is gone.
+      await Promise.race([events.next(), options.writerDone.catch(() => {})]);
+    }
+  } finally {
+    watcher.close();
+    file.close();
+  }
+  return offset;
+}

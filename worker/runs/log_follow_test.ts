@@ -1,0 +1,59 @@
+import { assert, assertEquals } from "../../tests/support/assert.ts";
+import { followLog, type LogBatch } from "./log_follow.ts";
+
+const record = (n: number) => JSON.stringify({ dt: "2026-11-26T00:00:00Z", lvl: "target", msg: `line ${n}` }) + "\n";
+
+Deno.test("following a log hands on lines as they are written, complete lines only", async () => {
+  const path = await Deno.makeTempFile();
+  const file = await Deno.open(path, { append: true });
+  const batches: LogBatch[] = [];
+  let writerDone!: () => void;
+  const done = new Promise<void>((r) => (writerDone = r));
+  let seen!: () => void;
+  let seenCount = 0;
+  const waitFor = (count: number) => new Promise<void>((r) => (seen = () => seenCount >= count && r()));
+  const following = followLog(path, {
+    offset: 0,
+    writerDone: done,
+    onBatch: (b) => {
+      batches.push(b);
+      seenCount += b.lines.length;
+      seen?.();
+    },
+  });
+  let wait = waitFor(1);
+  await file.write(new TextEncoder().encode(record(0)));
+  const started = performance.now();
+  await wait;
+  const latency = performance.now() - started;
+  assert(latency < 1000, `a line took ${latency} ms to arrive`);
+  wait = waitFor(2);
+  const second = record(1);
+  await file.write(new TextEncoder().encode(second.slice(0, 10)));
+  await new Promise((r) => setTimeout(r, 50));
+  assertEquals(seenCount, 1, "half a line is not handed on");
+  await file.write(new TextEncoder().encode(second.slice(10) + record(2)));
+  await wait;
+  file.close();
+  writerDone();
+  const end = await following;
+  const all = batches.flatMap((b) => b.lines.map((l) => l.msg));
+  assertEquals(all, ["line 0", "line 1", "line 2"]);
+  assertEquals(end, (await Deno.stat(path)).size);
+  await Deno.remove(path);
+});
+
+Deno.test("following from an offset resumes after what was already sent, and reads what was written last", async () => {
+  const path = await Deno.makeTempFile();
+  const text = record(0) + record(1) + record(2) + "not json\n";
+  await Deno.writeTextFile(path, text);
+  const lines: unknown[] = [];
+  await followLog(path, {
+    offset: record(0).length,
+    writerDone: Promise.resolve(),
+    maxLines: 2,
+    onBatch: (b) => lines.push(...b.lines.map((l) => [l.lvl, l.msg])),
+  });
+  assertEquals(lines, [["target", "line 1"], ["target", "line 2"], ["debug", "not json"]]);
+  await Deno.remove(path);
+});

@@ -1,0 +1,384 @@
+/**
+ * The jobs a worker runs: one supervised `dispatch-run` actor and one detached
+ * dispatch process per job. This module does the I/O the actors ask for —
+ * writing the job's files, starting and signalling the process, following its
+ * log file, reading its result — and reports back to the actors as events.
+ *
+ * Everything needed to carry on after a worker restart is either in the actor's
+ * persisted snapshot (pid, how much log was sent) or in the job's directory
+ * (files, log, result), so a new worker re-attaches to processes the old one
+ * started instead of killing them.
+ */
+import { join } from "node:path";
+import { parse as parseYaml } from "yaml";
+import { isMapping } from "../../actors/definitions/schema.ts";
+import { jobAddress, type JobStart, type LabProtocol } from "../../actors/lab/protocol.ts";
+import {
+  type DispatchRunContext,
+  dispatchRunMachine,
+  type DispatchRunOutcome,
+} from "../../actors/machines/dispatch_run.ts";
+import type { MailboxEndpoint } from "../../actors/mailbox/endpoint.ts";
+import type { ActorHost } from "../../actors/runtime/host.ts";
+import type { Logger } from "../../actors/runtime/log.ts";
+import type { SupervisedActor } from "../../actors/runtime/supervisor.ts";
+import { deviceCommand } from "../dispatch/context.ts";
+import { fileSink, JobLog } from "../dispatch/log.ts";
+import { runPowerCommands } from "../drivers/power.ts";
+import { type DetachedProcess, isAlive, signalGroup, spawnDetached, waitForExit } from "../system/processes.ts";
+import { followLog } from "./log_follow.ts";
+
+/** The kind of the actors that run jobs, in the worker's journal. */
+export const RUN_KIND = "dispatch-run";
+/** Where the master's mailbox peer is named in a worker's connect mode. */
+const MASTER = "master";
+
+export interface JobRunsOptions {
+  readonly host: ActorHost<unknown>;
+  readonly mailbox: MailboxEndpoint<LabProtocol, unknown>;
+  /** Jobs live in `<stateDir>/jobs/<id>/`; downloads are cached in `<stateDir>/cache/`. */
+  readonly stateDir: string;
+  /** 0 for no limit. */
+  readonly jobLimit: number;
+  /** How long a cancelled dispatch process has after SIGTERM before SIGKILL. */
+  readonly cancelGraceMs: number;
+  /** The worker's dispatcher configuration, used when the master sends none. */
+  readonly dispatcherConfig?: string;
+  readonly envDut?: string;
+  /** The dispatch process's environment. */
+  readonly environment: Record<string, string>;
+  /** The command that runs the dispatcher, before its arguments. */
+  readonly dispatchCommand: readonly string[];
+  readonly logger: Logger;
+}
+
+type RunActor = SupervisedActor<typeof dispatchRunMachine>;
+
+interface Attachment {
+  /** Set once the process has been waited on, so it is waited on once. */
+  watching: boolean;
+  graceTimer?: ReturnType<typeof setTimeout>;
+  killed: boolean;
+}
+
+/** The dispatcher's own entry point, as `deno run` needs it. */
+export const DISPATCH_MAIN = new URL("../dispatch/main.ts", import.meta.url).pathname;
+
+export class JobRuns {
+  readonly #o: JobRunsOptions;
+  readonly #runs = new Map<string, RunActor>();
+  readonly #attachments = new Map<string, Attachment>();
+  readonly #log: Logger;
+
+  constructor(options: JobRunsOptions) {
+    this.#o = options;
+    this.#log = options.logger.with({ component: "runs" });
+  }
+
+  /** The jobs with a dispatch process (or about to have one). */
+  running(): string[] {
+    return [...this.#runs.keys()];
+  }
+
+  /** Re-attaches to the jobs a previous worker process left running. */
+  restore(): void {
+    for (const record of this.#o.host.restoredOfKind(RUN_KIND)) {
+      const job = record.id;
+      const actor = this.#spawnActor(job, { snapshot: record.snapshot, sequence: record.sequence });
+      const snapshot = actor.getSnapshot() as unknown as { value: string; status: string; context: DispatchRunContext };
+      this.#log.info("re-attaching to a job", { job, state: snapshot.value, pid: snapshot.context.pid });
+      if (snapshot.status === "done") {
+        this.#forget(job);
+      } else if (snapshot.value === "starting") {
+        const recorded = this.#readPidFile(job);
+        if (recorded) this.#spawned(job, actor, recorded);
+        else this.#launch(job, actor);
+      } else {
+        this.#attach(job, actor);
+        if (snapshot.value === "cancelling") this.#terminate(snapshot.context);
+        if (snapshot.value === "killed") this.#attachment(job).killed = true;
+      }
+    }
+  }
+
+  /** Starts a job the master sent; refuses it when at the job limit. */
+  start(body: JobStart): void {
+    if (this.#runs.has(body.job)) {
+      this.#log.warning("the master started a job this worker already runs; ignored", { job: body.job });
+      return;
+    }
+    if (this.#o.jobLimit > 0 && this.#runs.size >= this.#o.jobLimit) {
+      this.#o.mailbox.send(MASTER, jobAddress(body.job), "job.refused", {
+        job: body.job,
+        reason: `the worker is at its job limit (${this.#o.jobLimit})`,
+      });
+      return;
+    }
+    const dir = this.#jobDir(body.job);
+    try {
+      Deno.mkdirSync(join(dir, "out"), { recursive: true });
+      Deno.writeTextFileSync(join(dir, "job.yaml"), body.definition);
+      Deno.writeTextFileSync(join(dir, "device.yaml"), body.device);
+      const dispatcher = body.dispatcher ?? this.#o.dispatcherConfig;
+      if (dispatcher !== undefined) Deno.writeTextFileSync(join(dir, "dispatcher.yaml"), dispatcher);
+      const envDut = body.envDut ?? this.#o.envDut;
+      if (envDut !== undefined) Deno.writeTextFileSync(join(dir, "env-dut.yaml"), envDut);
+      Deno.writeTextFileSync(join(dir, "log.jsonl"), "");
+    } catch (error) {
+      this.#o.mailbox.send(MASTER, jobAddress(body.job), "job.refused", {
+        job: body.job,
+        reason: `the worker cannot write the job's files in ${dir}: ${error instanceof Error ? error.message : error}`,
+      });
+      return;
+    }
+    this.#launch(body.job, this.#spawnActor(body.job));
+  }
+
+  /** Cancels a job; a job this worker does not have is reported ended at once, as LAVA's workers do. */
+  cancel(job: string): void {
+    const actor = this.#runs.get(job);
+    if (actor) return actor.send({ type: "cancel" });
+    this.#o.mailbox.send(MASTER, jobAddress(job), "job.finished", {
+      job,
+      result: "fail",
+      errorType: "Canceled",
+      errorMsg: "the worker has no such job",
+    });
+  }
+
+  /** Stops following logs; the dispatch processes carry on for the next worker to re-attach to. */
+  detach(): void {
+    for (const attachment of this.#attachments.values()) clearTimeout(attachment.graceTimer);
+  }
+
+  #jobDir(job: string): string {
+    return join(this.#o.stateDir, "jobs", job);
+  }
+
+  #attachment(job: string): Attachment {
+    let attachment = this.#attachments.get(job);
+    if (!attachment) this.#attachments.set(job, attachment = { watching: false, killed: false });
+    return attachment;
+  }
+
+  #spawnActor(job: string, restore?: { snapshot: unknown; sequence: number }): RunActor {
+    const logic = dispatchRunMachine.provide({
+      actions: {
+        reportStarted: ({ context }) => this.#o.mailbox.send(MASTER, jobAddress(context.job), "job.started", { job }),
+        reportLog: ({ context }, params) =>
+          this.#o.mailbox.send(MASTER, jobAddress(context.job), "job.log", {
+            job: context.job,
+            from: params.from,
+            lines: params.lines,
+          }),
+        reportEnd: ({ context }) => {
+          const outcome = context.outcome ?? { result: "fail", errorType: "Bug", errorMsg: "no outcome recorded" };
+          this.#o.mailbox.send(MASTER, jobAddress(context.job), "job.finished", { job: context.job, ...outcome });
+          // Leave the actor's own transition first: forgetting it stops it.
+          queueMicrotask(() => this.#forget(context.job));
+        },
+        terminate: ({ context }) => this.#terminate(context),
+        kill: ({ context }) => this.#kill(context),
+      },
+    });
+    const actor = this.#o.host.supervisor.spawn({ kind: RUN_KIND, id: job, logic, input: { job }, restore });
+    this.#runs.set(job, actor);
+    return actor;
+  }
+
+  #launch(job: string, actor: RunActor): void {
+    const dir = this.#jobDir(job);
+    const exists = (name: string) => {
+      try {
+        Deno.statSync(join(dir, name));
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    if (!exists("job.yaml") || !exists("device.yaml")) {
+      actor.send({ type: "spawn.failed", message: `the job's files are missing from ${dir}` });
+      return;
+    }
+    const argv = [
+      ...this.#o.dispatchCommand,
+      "--job-id",
+      job,
+      "--output-dir",
+      join(dir, "out"),
+      "--device",
+      join(dir, "device.yaml"),
+      ...(exists("dispatcher.yaml") ? ["--dispatcher", join(dir, "dispatcher.yaml")] : []),
+      ...(exists("env-dut.yaml") ? ["--env-dut", join(dir, "env-dut.yaml")] : []),
+      "--cache-dir",
+      join(this.#o.stateDir, "cache"),
+      "--work-dir",
+      join(dir, "work"),
+      "--log-file",
+      join(dir, "log.jsonl"),
+      join(dir, "job.yaml"),
+    ];
+    let process: DetachedProcess;
+    try {
+      process = spawnDetached(argv, {
+        cwd: dir,
+        env: this.#o.environment,
+        clearEnv: true,
+        stderrFile: join(dir, "stderr.txt"),
+      });
+    } catch (error) {
+      actor.send({ type: "spawn.failed", message: error instanceof Error ? error.message : String(error) });
+      return;
+    }
+    // Written before the actor hears of it: a worker that dies in between finds the process from this file.
+    Deno.writeTextFileSync(join(dir, "pid"), `${process.pid} ${process.startTime}\n`);
+    this.#spawned(job, actor, process);
+  }
+
+  #readPidFile(job: string): DetachedProcess | undefined {
+    try {
+      const [pid, startTime] = Deno.readTextFileSync(join(this.#jobDir(job), "pid")).trim().split(" ");
+      return Number.isSafeInteger(Number(pid)) ? { pid: Number(pid), startTime: startTime ?? "" } : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  #spawned(job: string, actor: RunActor, process: DetachedProcess): void {
+    actor.send({ type: "spawned", pid: process.pid, startTime: process.startTime });
+    this.#attach(job, actor);
+  }
+
+  /** Follows the job's log and waits for its process to end, then reports how it ended. */
+  #attach(job: string, actor: RunActor): void {
+    const attachment = this.#attachment(job);
+    if (attachment.watching) return;
+    attachment.watching = true;
+    const context = () => (actor.getSnapshot() as unknown as { context: DispatchRunContext }).context;
+    const { pid, startTime, offset } = context();
+    const process: DetachedProcess = { pid: pid!, startTime: startTime ?? "" };
+    const dir = this.#jobDir(job);
+    const ended = (async () => {
+      await waitForExit(process);
+      // A killed dispatcher never ran its finalize: power the device off for it.
+      if (attachment.killed) await this.#powerOff(job);
+    })();
+    const following = followLog(join(dir, "log.jsonl"), {
+      offset,
+      writerDone: ended,
+      onBatch: (batch) =>
+        actor.status === "running" && actor.send({ type: "log", lines: batch.lines, offset: batch.offset }),
+    });
+    Promise.all([ended, following]).then(
+      () => {
+        clearTimeout(attachment.graceTimer);
+        if (actor.status === "running") actor.send({ type: "exited", outcome: this.#outcome(job, attachment) });
+      },
+      (error) => {
+        this.#log.error("lost track of a dispatch process", { job, error });
+        if (actor.status === "running") {
+          actor.send({
+            type: "exited",
+            outcome: {
+              result: "fail",
+              errorType: "Bug",
+              errorMsg: `the worker lost track of the dispatcher: ${error}`,
+            },
+          });
+        }
+      },
+    );
+  }
+
+  #terminate(context: DispatchRunContext): void {
+    const attachment = this.#attachment(context.job);
+    if (context.pid === undefined) return;
+    const process = { pid: context.pid, startTime: context.startTime ?? "" };
+    this.#log.info("cancelling a job: SIGTERM to its dispatcher", { job: context.job, pid: context.pid });
+    signalGroup(process, "SIGTERM");
+    clearTimeout(attachment.graceTimer);
+    attachment.graceTimer = setTimeout(() => {
+      const actor = this.#runs.get(context.job);
+      if (actor?.status === "running" && isAlive(process)) actor.send({ type: "grace.expired" });
+    }, this.#o.cancelGraceMs);
+  }
+
+  #kill(context: DispatchRunContext): void {
+    const attachment = this.#attachment(context.job);
+    attachment.killed = true;
+    if (context.pid === undefined) return;
+    this.#log.warning("the dispatcher did not stop in time: SIGKILL to its process group", {
+      job: context.job,
+      pid: context.pid,
+      graceMs: this.#o.cancelGraceMs,
+    });
+    signalGroup({ pid: context.pid, startTime: context.startTime ?? "" }, "SIGKILL");
+  }
+
+  /** Runs the device's power-off command, logging into the job's own log. */
+  async #powerOff(job: string): Promise<void> {
+    const dir = this.#jobDir(job);
+    const log = new JobLog([fileSink(join(dir, "log.jsonl"))]);
+    log.warning("The dispatcher was killed: the worker powers the device off");
+    try {
+      const device = parseYaml(Deno.readTextFileSync(join(dir, "device.yaml")));
+      const command = isMapping(device) ? deviceCommand(device, "power_off") : undefined;
+      if (!(await runPowerCommands("power off", command, log, 30_000))) {
+        log.info("The device has no power-off command");
+      }
+    } catch (error) {
+      log.error(`Powering the device off failed: ${error instanceof Error ? error.message : error}`);
+    }
+  }
+
+  /** How the job ended, from its result.yaml, or from how its process ended when there is none. */
+  #outcome(job: string, attachment: Attachment): DispatchRunOutcome {
+    const dir = this.#jobDir(job);
+    const read = (name: string) => {
+      try {
+        return Deno.readTextFileSync(join(dir, name));
+      } catch {
+        return undefined;
+      }
+    };
+    const description = read("out/description.yaml");
+    const withDescription = (o: DispatchRunOutcome) => (description !== undefined ? { ...o, description } : o);
+    let result: unknown;
+    try {
+      result = parseYaml(read("out/result.yaml") ?? "");
+    } catch {
+      result = undefined;
+    }
+    if (isMapping(result) && (result.result === "pass" || result.result === "fail")) {
+      return withDescription({
+        result: result.result,
+        ...(typeof result.error_type === "string" ? { errorType: result.error_type } : {}),
+        ...(typeof result.error_msg === "string" ? { errorMsg: result.error_msg } : {}),
+      });
+    }
+    if (attachment.killed) {
+      return withDescription({
+        result: "fail",
+        errorType: "Canceled",
+        errorMsg: `the dispatcher did not stop within ${Math.round(this.#o.cancelGraceMs / 1000)} s and was killed`,
+      });
+    }
+    const stderr = (read("stderr.txt") ?? "").trim().split("\n").slice(-20).join("\n");
+    return withDescription({
+      result: "fail",
+      errorType: "Infrastructure",
+      errorMsg: `the dispatcher ended without a result${stderr ? `: ${stderr}` : ""}`,
+    });
+  }
+
+  #forget(job: string): void {
+    const attachment = this.#attachments.get(job);
+    if (attachment) clearTimeout(attachment.graceTimer);
+    this.#attachments.delete(job);
+    this.#runs.delete(job);
+    this.#o.host.supervisor.stop(RUN_KIND, job, { forget: true });
+    Deno.remove(this.#jobDir(job), { recursive: true }).catch((error) =>
+      this.#log.warning("could not remove a finished job's directory", { job, error })
+    );
+  }
+}
