@@ -7,11 +7,8 @@ import { basename, dirname, join } from "node:path";
 import { formatDiagnostic, validateJob } from "../../actors/definitions/job_schema.ts";
 import { loadYaml } from "../../actors/definitions/yaml.ts";
 import { type Command, type Program, runProgram, stringOptions, UsageError } from "../../actors/cli/command_line.ts";
-import { dictionaryProblems, extendedTemplate, renderDevice } from "../devices/dictionary.ts";
+import { BUILTIN_TEMPLATES, dictionaryProblems, extendedTemplate, renderDevice } from "../devices/dictionary.ts";
 import { jinjaEnvironment, TemplateError } from "../devices/jinja.ts";
-
-/** Basalt's own device-type templates, searched after the admin's. */
-export const BUILTIN_TEMPLATES = new URL("../devices/templates/", import.meta.url).pathname;
 
 /** Thrown for files that cannot be read: exit 1 with the message. */
 class InputError extends Error {}

@@ -8,6 +8,9 @@ import { type Diagnostic } from "../../actors/definitions/job_schema.ts";
 import { validateDeviceYaml } from "../../actors/definitions/device_schema.ts";
 import { type JinjaEnvironment } from "./jinja.ts";
 
+/** Basalt's own device-type templates, searched after the admin's. */
+export const BUILTIN_TEMPLATES = new URL("./templates/", import.meta.url).pathname;
+
 export interface DictionaryProblem {
   readonly line: number;
   readonly message: string;

@@ -86,6 +86,7 @@ export interface DevicesTable {
   is_public: Defaulted<boolean>;
   last_health_report_job: number | null;
   created_at: Timestamp;
+  health_reason: string | null;
 }
 
 export interface DeviceTagsTable {
@@ -135,6 +136,7 @@ export interface TestJobsTable {
   error_msg: string | null;
   metadata: ColumnType<Record<string, Json>, string | undefined, string>;
   token_hash: string | null;
+  pipeline_description: string | null;
 }
 
 export interface TestJobTagsTable {
@@ -223,6 +225,17 @@ export interface ActorSnapshotsTable {
   updated_at: Timestamp;
 }
 
+export interface WebhookDeliveriesTable {
+  id: Generated<number>;
+  job_id: number;
+  url: string;
+  body: string;
+  token: string | null;
+  attempts: Defaulted<number>;
+  next_attempt: Timestamp;
+  last_error: string | null;
+}
+
 export interface Database {
   users: UsersTable;
   groups: GroupsTable;
@@ -248,6 +261,7 @@ export interface Database {
   mailbox_links: MailboxLinksTable;
   mailbox_outbox: MailboxOutboxTable;
   actor_snapshots: ActorSnapshotsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
 }
 
 export type User = Selectable<UsersTable>;

@@ -121,3 +121,15 @@ export async function authenticate(db: Kysely<Database>, username: string, token
   const { token_id: _, ...user } = row;
   return user;
 }
+
+/** The active user who owns `token`, whoever they are: REST's `Authorization: Token <secret>`. */
+export async function authenticateToken(db: Kysely<Database>, token: string): Promise<User | undefined> {
+  const hash = await hashToken(token);
+  const row = await db.selectFrom("api_tokens")
+    .innerJoin("users", "users.id", "api_tokens.user_id")
+    .selectAll("users")
+    .where("api_tokens.token_hash", "=", hash)
+    .where("users.is_active", "=", true)
+    .executeTakeFirst();
+  return row;
+}

@@ -1,0 +1,34 @@
+/**
+ * LAVA's ZeroMQ event stream: a PUB socket sending every lab event as five
+ * frames (topic, uuid, datetime, username, JSON data), so `lavacli events wait`
+ * and existing listeners work unchanged. A subscriber that is slow or gone only
+ * loses events, as with LAVA: the publisher never waits.
+ */
+import type { ZmqReactor } from "../../actors/transport/zmq/reactor.ts";
+import { SocketType } from "../../actors/transport/zmq/ffi.ts";
+import { eventFrames, type EventHub } from "../lab/events.ts";
+
+const encoder = new TextEncoder();
+
+export interface Publisher {
+  /** The endpoint really bound (the port, when asked for `*`). */
+  readonly endpoint: string;
+  close(): Promise<void>;
+}
+
+export async function publishEvents(reactor: ZmqReactor, hub: EventHub, endpoint: string): Promise<Publisher> {
+  let bound = endpoint;
+  const socket = await reactor.socket(SocketType.PUB, (s) => {
+    bound = s.bind(endpoint);
+  });
+  const unsubscribe = hub.subscribe((event) => {
+    socket.send(eventFrames(event).map((f) => encoder.encode(f) as Uint8Array<ArrayBuffer>));
+  });
+  return {
+    endpoint: bound,
+    async close() {
+      unsubscribe();
+      await socket.close();
+    },
+  };
+}

@@ -1,0 +1,373 @@
+/**
+ * The master's HTTP face: LAVA's XML-RPC at `/RPC2` (lavacli), Basalt's JSON
+ * API under `/api/v1/` (documented in openapi.yaml), live streams for browsers
+ * and clients — the lab's events and a job's log as server-sent events, and
+ * LAVA's event WebSocket at `/ws/` — and LAVA's result export URLs.
+ *
+ * Callers authenticate with HTTP Basic `user:token` (lavacli's way) or
+ * `Authorization: Token <token>`; reading is open, changing needs a user, and
+ * administration a superuser, as in LAVA.
+ */
+import { Hono } from "hono";
+import type { Context } from "hono";
+import { streamSSE } from "hono/streaming";
+import { JobHealth, JobState } from "../../actors/domain/states.ts";
+import type { DeviceHealthName } from "../../actors/machines/device.ts";
+import type { WorkerHealthName } from "../../actors/machines/worker.ts";
+import { BASALT_VERSION } from "../../actors/version.ts";
+import { setDictionary } from "../lab/admin.ts";
+import { eventFrames, type LabEvent } from "../lab/events.ts";
+import { type Lab, LabRequestError } from "../lab/lab.ts";
+import { casesAsCsv, casesAsYaml, exportCases, suiteSummary } from "../lab/results.ts";
+import { SubmissionError } from "../lab/submission.ts";
+import {
+  jobDefinition,
+  listDevices,
+  listDeviceTypes,
+  listJobs,
+  resolveJobId,
+  showDevice,
+  showJob,
+  showWorker,
+} from "../lab/views.ts";
+import { readLogLines } from "../storage/job_logs.ts";
+import type { User } from "../storage/schema.ts";
+import { authenticate, authenticateToken } from "../storage/users.ts";
+import { callMethod, RpcFault } from "./rpc.ts";
+import { parseMethodCall, serializeFault, serializeResponse, XmlRpcParseError } from "./xmlrpc.ts";
+import { DeviceHealth, WorkerHealth } from "../../actors/domain/states.ts";
+
+export interface AppOptions {
+  readonly lab: Lab;
+  /** The ZeroMQ event socket as clients should reach it. */
+  readonly eventSocket: string;
+  /** Aborted when the master stops: open streams end, so the server can. */
+  readonly closing?: AbortSignal;
+}
+
+type Env = { Variables: { user?: User } };
+
+/** Authenticated callers are remembered briefly, so a client's every request is not a database write. */
+const AUTH_CACHE_MS = 60_000;
+const MAX_BODY = 16 * 1024 * 1024;
+
+const OPENAPI = new URL("./openapi.yaml", import.meta.url);
+
+function statusOf(error: unknown): 400 | 403 | 404 | 409 | 500 {
+  if (error instanceof LabRequestError) return error.status;
+  if (error instanceof SubmissionError) return 400;
+  return 500;
+}
+
+export function createApp(options: AppOptions): Hono<Env> {
+  const { lab } = options;
+  const app = new Hono<Env>();
+  const authCache = new Map<string, { user: User | undefined; until: number }>();
+
+  app.use("*", async (c, next) => {
+    const header = c.req.header("Authorization");
+    if (header) {
+      const cached = authCache.get(header);
+      let user: User | undefined;
+      if (cached && cached.until > Date.now()) user = cached.user;
+      else {
+        if (header.startsWith("Basic ")) {
+          let decoded = "";
+          try {
+            decoded = atob(header.slice(6));
+          } catch { /* not base64: no user */ }
+          const colon = decoded.indexOf(":");
+          if (colon > 0) user = await authenticate(lab.db, decoded.slice(0, colon), decoded.slice(colon + 1));
+        } else if (header.startsWith("Token ")) {
+          user = await authenticateToken(lab.db, header.slice(6).trim());
+        }
+        if (authCache.size > 10_000) authCache.clear();
+        authCache.set(header, { user, until: Date.now() + AUTH_CACHE_MS });
+      }
+      // A wrong token is refused outright rather than treated as anonymous.
+      if (!user) {
+        return c.req.path.startsWith("/RPC2")
+          ? xml(c, serializeFault(401, "Authentication failed: wrong user or token."))
+          : c.json({ error: "authentication failed: wrong user or token" }, 401);
+      }
+      c.set("user", user);
+    }
+    await next();
+  });
+
+  // --- XML-RPC ----------------------------------------------------------------
+  const rpc = async (c: Context<Env>) => {
+    const length = Number(c.req.header("Content-Length") ?? 0);
+    if (length > MAX_BODY) return xml(c, serializeFault(400, "the request is too large"));
+    let call;
+    try {
+      call = parseMethodCall(await c.req.text());
+    } catch (error) {
+      if (error instanceof XmlRpcParseError) {
+        return xml(c, serializeFault(400, `bad XML-RPC request: ${error.message}`));
+      }
+      throw error;
+    }
+    try {
+      const value = await callMethod(
+        { lab, user: c.get("user"), eventSocket: options.eventSocket },
+        call.method,
+        call.params,
+      );
+      return xml(c, serializeResponse(value));
+    } catch (error) {
+      if (error instanceof RpcFault) return xml(c, serializeFault(error.code, error.message));
+      console.error("XML-RPC method failed", call.method, error);
+      return xml(c, serializeFault(500, `internal error in ${call.method}: ${(error as Error).message}`));
+    }
+  };
+  app.post("/RPC2", rpc);
+  app.post("/RPC2/", rpc);
+
+  // --- events -----------------------------------------------------------------
+  app.get("/ws/", (c) => {
+    if (c.req.header("upgrade")?.toLowerCase() !== "websocket") return c.text("WebSocket only", 400);
+    const { socket, response } = Deno.upgradeWebSocket(c.req.raw);
+    let unsubscribe: (() => void) | undefined;
+    options.closing?.addEventListener("abort", () => socket.close());
+    socket.onopen = () => {
+      unsubscribe = lab.events.subscribe((event) => {
+        if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(eventFrames(event)));
+      });
+    };
+    socket.onclose = () => unsubscribe?.();
+    socket.onerror = () => unsubscribe?.();
+    return response;
+  });
+
+  app.get("/api/v1/events", (c) =>
+    streamSSE(c, async (stream) => {
+      const queue: LabEvent[] = [];
+      let wake: (() => void) | undefined;
+      const unsubscribe = lab.events.subscribe((event) => {
+        queue.push(event);
+        wake?.();
+      });
+      const stop = () => {
+        unsubscribe();
+        wake?.();
+      };
+      stream.onAbort(stop);
+      options.closing?.addEventListener("abort", stop);
+      while (!stream.aborted && !options.closing?.aborted) {
+        while (queue.length > 0) {
+          const event = queue.shift()!;
+          await stream.writeSSE({ event: event.kind, id: event.uuid, data: JSON.stringify(event) });
+        }
+        await new Promise<void>((resolve) => (wake = resolve));
+        wake = undefined;
+      }
+      unsubscribe();
+    }));
+
+  // --- jobs -------------------------------------------------------------------
+  app.get("/api/v1/jobs", async (c) => {
+    const q = c.req.query();
+    const results = await listJobs(lab, {
+      state: q.state ? JobState.parse(q.state) : undefined,
+      health: q.health ? JobHealth.parse(q.health) : undefined,
+      start: q.offset ? Number(q.offset) : 0,
+      limit: q.limit ? Number(q.limit) : 50,
+      deviceType: q.device_type,
+    });
+    return c.json({ results });
+  });
+  app.post("/api/v1/jobs", async (c) => {
+    const user = requireUser(c);
+    const body = await readBody(c);
+    const definition = typeof body.definition === "string" ? body.definition : undefined;
+    if (!definition) return c.json({ error: 'the body must be {"definition": "<job YAML>"}' }, 400);
+    const jobs = await lab.submit(definition, { id: user.id, username: user.username });
+    return c.json({ message: "job submitted", job_ids: jobs.map((j) => j.displayId) }, 201);
+  });
+  app.get("/api/v1/jobs/:id", async (c) => c.json(await showJob(lab, await resolveJobId(lab, c.req.param("id")))));
+  app.get(
+    "/api/v1/jobs/:id/definition",
+    async (c) =>
+      c.text(await jobDefinition(lab, await resolveJobId(lab, c.req.param("id"))), 200, {
+        "Content-Type": "application/yaml",
+      }),
+  );
+  app.post("/api/v1/jobs/:id/cancel", async (c) => {
+    const user = requireUser(c);
+    await lab.cancel(await resolveJobId(lab, c.req.param("id")), `cancelled by ${user.username}`);
+    return c.json({ message: "job cancelled" });
+  });
+  app.post("/api/v1/jobs/:id/resubmit", async (c) => {
+    const user = requireUser(c);
+    const definition = await jobDefinition(lab, await resolveJobId(lab, c.req.param("id")));
+    const jobs = await lab.submit(definition, { id: user.id, username: user.username });
+    return c.json({ message: "job resubmitted", job_ids: jobs.map((j) => j.displayId) }, 201);
+  });
+  app.get("/api/v1/jobs/:id/logs", async (c) => {
+    const id = await resolveJobId(lab, c.req.param("id"));
+    const start = Number(c.req.query("start") ?? 0) || 0;
+    const end = c.req.query("end") ? Number(c.req.query("end")) : undefined;
+    const job = await showJob(lab, id);
+    const lines = await readLogLines(lab.db, id, { start, end, limit: 100_000 });
+    return c.json({ finished: job.state === "Finished", lines });
+  });
+  app.get("/api/v1/jobs/:id/logs/stream", async (c) => {
+    const id = await resolveJobId(lab, c.req.param("id"));
+    let next = Math.max(0, Number(c.req.query("start") ?? 0) || 0);
+    return streamSSE(c, async (stream) => {
+      const buffered: (readonly { line: number }[])[] = [];
+      let ended = false;
+      let wake: (() => void) | undefined;
+      // Listen first, then read what is stored: nothing falls between the two.
+      const unsubscribe = lab.followLog(id, (lines) => {
+        buffered.push(lines);
+        wake?.();
+      }, () => {
+        ended = true;
+        wake?.();
+      });
+      const stop = () => {
+        unsubscribe();
+        wake?.();
+      };
+      stream.onAbort(stop);
+      options.closing?.addEventListener("abort", stop);
+      const send = async (lines: readonly { line: number }[]) => {
+        const fresh = lines.filter((l) => l.line >= next);
+        if (fresh.length === 0) return;
+        next = fresh[fresh.length - 1].line + 1;
+        await stream.writeSSE({ event: "lines", data: JSON.stringify(fresh) });
+      };
+      for (;;) {
+        const stored = await readLogLines(lab.db, id, { start: next, limit: 5000 });
+        if (stored.length === 0) break;
+        await send(stored);
+      }
+      if (!lab.isActive(id)) ended = true;
+      while (!stream.aborted && !options.closing?.aborted) {
+        while (buffered.length > 0) await send(buffered.shift()!);
+        if (ended) {
+          // What landed in the database after the last live batch.
+          for (;;) {
+            const rest = await readLogLines(lab.db, id, { start: next, limit: 5000 });
+            if (rest.length === 0) break;
+            await send(rest);
+          }
+          const job = await showJob(lab, id);
+          await stream.writeSSE({ event: "end", data: JSON.stringify({ state: job.state, health: job.health }) });
+          break;
+        }
+        await new Promise<void>((resolve) => (wake = resolve));
+        wake = undefined;
+      }
+      unsubscribe();
+    });
+  });
+  app.get(
+    "/api/v1/jobs/:id/results",
+    async (c) => c.json({ results: await exportCases(lab.db, await resolveJobId(lab, c.req.param("id"))) }),
+  );
+  app.get(
+    "/api/v1/jobs/:id/suites",
+    async (c) => c.json({ results: await suiteSummary(lab.db, await resolveJobId(lab, c.req.param("id"))) }),
+  );
+  const resultsYaml = async (c: Context<Env>) =>
+    c.text(casesAsYaml(await exportCases(lab.db, await resolveJobId(lab, c.req.param("id")))), 200, {
+      "Content-Type": "application/yaml",
+    });
+  const resultsCsv = async (c: Context<Env>) =>
+    c.text(casesAsCsv(await exportCases(lab.db, await resolveJobId(lab, c.req.param("id")))), 200, {
+      "Content-Type": "text/csv",
+    });
+  app.get("/api/v1/jobs/:id/results.yaml", resultsYaml);
+  app.get("/api/v1/jobs/:id/results.csv", resultsCsv);
+  app.get("/results/:id/yaml", resultsYaml);
+  app.get("/results/:id/csv", resultsCsv);
+
+  // --- devices, workers, device types ------------------------------------------
+  app.get("/api/v1/devices", (c) => c.json({ results: listDevices(lab, c.req.query("all") === "true") }));
+  app.get("/api/v1/devices/:hostname", (c) => c.json(showDevice(lab, c.req.param("hostname"))));
+  app.post("/api/v1/devices/:hostname/health", async (c) => {
+    const user = requireSuperuser(c);
+    const body = await readBody(c);
+    const health = DeviceHealth.name(DeviceHealth.parse(String(body.health ?? ""))) as DeviceHealthName;
+    lab.setDeviceHealth(c.req.param("hostname"), health, String(body.reason ?? `set by ${user.username}`));
+    return c.json(showDevice(lab, c.req.param("hostname")));
+  });
+  app.get("/api/v1/devices/:hostname/dictionary", (c) => {
+    const hostname = c.req.param("hostname");
+    const info = lab.catalog.devices.get(hostname);
+    const dictionary = info?.dictionary ?? lab.labDir.dictionaryFile(hostname);
+    if (!info || dictionary === undefined) return c.json({ error: `device ${hostname} has no dictionary` }, 404);
+    return c.text(dictionary, 200, { "Content-Type": "text/plain; charset=utf-8" });
+  });
+  app.put("/api/v1/devices/:hostname/dictionary", async (c) => {
+    requireSuperuser(c);
+    await setDictionary(lab, c.req.param("hostname"), await c.req.text());
+    return c.json({ message: "dictionary stored" });
+  });
+  app.get(
+    "/api/v1/workers",
+    async (c) =>
+      c.json({ results: await Promise.all([...lab.catalog.workers.keys()].sort().map((w) => showWorker(lab, w))) }),
+  );
+  app.get("/api/v1/workers/:hostname", async (c) => c.json(await showWorker(lab, c.req.param("hostname"))));
+  app.post("/api/v1/workers/:hostname/health", async (c) => {
+    requireSuperuser(c);
+    const body = await readBody(c);
+    const health = WorkerHealth.name(WorkerHealth.parse(String(body.health ?? ""))) as WorkerHealthName;
+    lab.setWorkerHealth(c.req.param("hostname"), health);
+    return c.json(await showWorker(lab, c.req.param("hostname")));
+  });
+  app.get("/api/v1/device-types", (c) => c.json({ results: listDeviceTypes(lab, c.req.query("all") === "true") }));
+  app.get("/api/v1/system/version", (c) => c.json({ version: BASALT_VERSION }));
+  app.get("/api/v1/system/whoami", (c) => c.json({ user: c.get("user")?.username ?? null }));
+  app.get(
+    "/api/v1/openapi.yaml",
+    async (c) => c.text(await Deno.readTextFile(OPENAPI), 200, { "Content-Type": "application/yaml" }),
+  );
+
+  app.onError((error, c) => {
+    const status = statusOf(error);
+    if (status === 500 && !(error instanceof HttpError)) console.error("request failed", c.req.path, error);
+    if (error instanceof HttpError) return c.json({ error: error.message }, error.status);
+    return c.json(
+      { error: error.message },
+      status === 500 && /unknown .* expected one of/.test(error.message) ? 400 : status,
+    );
+  });
+  app.notFound((c) => c.json({ error: `no such resource: ${c.req.method} ${c.req.path}` }, 404));
+  return app;
+}
+
+class HttpError extends Error {
+  constructor(readonly status: 400 | 401 | 403, message: string) {
+    super(message);
+  }
+}
+
+function requireUser(c: Context<Env>): User {
+  const user = c.get("user");
+  if (!user) throw new HttpError(401, "this needs a user: send Authorization: Token <token> or Basic user:token");
+  return user;
+}
+
+function requireSuperuser(c: Context<Env>): User {
+  const user = requireUser(c);
+  if (!user.is_superuser) throw new HttpError(403, "this needs an administrator");
+  return user;
+}
+
+async function readBody(c: Context<Env>): Promise<Record<string, unknown>> {
+  try {
+    const body = await c.req.json();
+    if (typeof body === "object" && body !== null && !Array.isArray(body)) return body;
+  } catch { /* below */ }
+  throw new HttpError(400, "the body must be a JSON object");
+}
+
+function xml(c: Context<Env>, body: string): Response {
+  // lavacli decodes the body as Latin-1 unless the charset is given.
+  return c.body(body, 200, { "Content-Type": "text/xml; charset=utf-8" });
+}

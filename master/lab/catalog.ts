@@ -1,0 +1,124 @@
+/**
+ * The lab's configuration as the master holds it in memory: device types and
+ * their aliases, devices with their tags and permissions, workers with their
+ * limits and configuration, users' groups. Loaded from the database at start
+ * and kept in step by the master's own changes, so scheduling never waits on a
+ * query.
+ */
+import type { Kysely } from "kysely";
+import type { Database } from "../storage/schema.ts";
+
+export interface DeviceTypeInfo {
+  readonly name: string;
+  readonly description: string;
+  readonly display: boolean;
+  readonly healthFrequency: number;
+  readonly healthDenominator: "hours" | "jobs";
+  readonly disableHealthCheck: boolean;
+}
+
+export interface DeviceInfo {
+  readonly hostname: string;
+  readonly deviceType: string;
+  readonly worker: string | null;
+  readonly description: string;
+  readonly tags: readonly string[];
+  readonly isPublic: boolean;
+  /** The dictionary kept in the database; the lab directory's file is used when null. */
+  readonly dictionary: string | null;
+  /** Groups that may submit to it (LAVA's "submit" permission); empty: anyone. */
+  readonly submitGroups: ReadonlySet<number>;
+  /** Health and state as stored: the device actor's starting point on a first start. */
+  readonly storedHealth: number;
+  readonly lastHealthReportJob: number | null;
+}
+
+export interface WorkerInfo {
+  readonly hostname: string;
+  readonly description: string;
+  readonly jobLimit: number;
+  readonly storedHealth: number;
+  readonly dispatcherConfig: string;
+  readonly env: string;
+  readonly envDut: string;
+}
+
+export class Catalog {
+  readonly deviceTypes = new Map<string, DeviceTypeInfo>();
+  readonly aliases = new Map<string, string>();
+  readonly devices = new Map<string, DeviceInfo>();
+  readonly workers = new Map<string, WorkerInfo>();
+  readonly userGroups = new Map<number, Set<number>>();
+  readonly usernames = new Map<number, string>();
+
+  static async load(db: Kysely<Database>): Promise<Catalog> {
+    const catalog = new Catalog();
+    const [types, aliases, devices, tags, perms, workers, members, users] = await Promise.all([
+      db.selectFrom("device_types").selectAll().execute(),
+      db.selectFrom("device_type_aliases").selectAll().execute(),
+      db.selectFrom("devices").selectAll().execute(),
+      db.selectFrom("device_tags").selectAll().execute(),
+      db.selectFrom("device_group_permissions").selectAll().where("permission", "=", "submit").execute(),
+      db.selectFrom("workers").selectAll().execute(),
+      db.selectFrom("user_groups").selectAll().execute(),
+      db.selectFrom("users").select(["id", "username"]).execute(),
+    ]);
+    for (const t of types) {
+      catalog.deviceTypes.set(t.name, {
+        name: t.name,
+        description: t.description,
+        display: t.display,
+        healthFrequency: t.health_frequency,
+        healthDenominator: t.health_denominator === 1 ? "jobs" : "hours",
+        disableHealthCheck: t.disable_health_check,
+      });
+    }
+    for (const a of aliases) catalog.aliases.set(a.name, a.device_type);
+    const tagsBy = Map.groupBy(tags, (t) => t.device_hostname);
+    const permsBy = Map.groupBy(perms, (p) => p.device_hostname);
+    for (const d of devices) {
+      catalog.devices.set(d.hostname, {
+        hostname: d.hostname,
+        deviceType: d.device_type,
+        worker: d.worker_hostname,
+        description: d.description,
+        tags: (tagsBy.get(d.hostname) ?? []).map((t) => t.tag).sort(),
+        isPublic: d.is_public,
+        dictionary: d.dictionary,
+        submitGroups: new Set((permsBy.get(d.hostname) ?? []).map((p) => p.group_id)),
+        storedHealth: d.health,
+        lastHealthReportJob: d.last_health_report_job,
+      });
+    }
+    for (const w of workers) {
+      catalog.workers.set(w.hostname, {
+        hostname: w.hostname,
+        description: w.description,
+        jobLimit: w.job_limit,
+        storedHealth: w.health,
+        dispatcherConfig: w.dispatcher_config,
+        env: w.env,
+        envDut: w.env_dut,
+      });
+    }
+    for (const m of members) {
+      let set = catalog.userGroups.get(m.user_id);
+      if (!set) catalog.userGroups.set(m.user_id, set = new Set());
+      set.add(m.group_id);
+    }
+    for (const u of users) catalog.usernames.set(u.id, u.username);
+    return catalog;
+  }
+
+  /** A device type by its name or one of its aliases. */
+  resolveType(name: string): DeviceTypeInfo | undefined {
+    return this.deviceTypes.get(name) ?? this.deviceTypes.get(this.aliases.get(name) ?? "");
+  }
+
+  devicesOf(filter: { deviceType?: string; worker?: string }): DeviceInfo[] {
+    return [...this.devices.values()].filter((d) =>
+      (filter.deviceType === undefined || d.deviceType === filter.deviceType) &&
+      (filter.worker === undefined || d.worker === filter.worker)
+    );
+  }
+}

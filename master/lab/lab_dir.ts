@@ -1,0 +1,120 @@
+/**
+ * The master's file tree, laid out like LAVA's `/etc/lava-server/dispatcher-config`
+ * so an admin can copy theirs in:
+ *
+ *     <lab-dir>/devices/<hostname>.jinja2       device dictionaries
+ *     <lab-dir>/device-types/<type>.jinja2      device-type templates (before Basalt's own)
+ *     <lab-dir>/health-checks/<type>.yaml       health-check jobs, by device type or by template
+ *
+ * A dictionary stored in the database (set through the API) wins over the file.
+ */
+import { join } from "node:path";
+import { BUILTIN_TEMPLATES, extendedTemplate, renderDevice } from "../devices/dictionary.ts";
+import { type JinjaEnvironment, jinjaEnvironment, TemplateError } from "../devices/jinja.ts";
+import { formatDiagnostic } from "../../actors/definitions/job_schema.ts";
+
+/** A device's configuration cannot be produced: LAVA sets such a device Bad. */
+export class DeviceConfigurationError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "DeviceConfigurationError";
+  }
+}
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
+
+function readOptional(path: string): string | undefined {
+  try {
+    return Deno.readTextFileSync(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    throw error;
+  }
+}
+
+export class LabDir {
+  #env: JinjaEnvironment | undefined;
+
+  constructor(readonly root: string) {
+    for (const sub of ["devices", "device-types", "health-checks"]) {
+      Deno.mkdirSync(join(root, sub), { recursive: true });
+    }
+  }
+
+  get #jinja(): JinjaEnvironment {
+    // Built once: nunjucks caches compiled templates per environment.
+    return this.#env ??= jinjaEnvironment([
+      join(this.root, "devices"),
+      join(this.root, "device-types"),
+      BUILTIN_TEMPLATES,
+    ]);
+  }
+
+  /** Templates changed on disk (or through the API): compile them anew. */
+  reloadTemplates(): void {
+    this.#env = undefined;
+  }
+
+  dictionaryFile(hostname: string): string | undefined {
+    return NAME.test(hostname) ? readOptional(join(this.root, "devices", `${hostname}.jinja2`)) : undefined;
+  }
+
+  template(deviceType: string): string | undefined {
+    if (!NAME.test(deviceType)) return undefined;
+    return readOptional(join(this.root, "device-types", `${deviceType}.jinja2`)) ??
+      readOptional(join(BUILTIN_TEMPLATES, `${deviceType}.jinja2`));
+  }
+
+  setTemplate(deviceType: string, text: string): void {
+    if (!NAME.test(deviceType)) throw new DeviceConfigurationError(`${deviceType} is not a device-type name`);
+    Deno.writeTextFileSync(join(this.root, "device-types", `${deviceType}.jinja2`), text);
+    this.reloadTemplates();
+  }
+
+  /** The health check of a device type: `<type>.yaml`, or LAVA's `<template it extends>.yaml`. */
+  healthCheck(deviceType: string, dictionary?: string): string | undefined {
+    if (!NAME.test(deviceType)) return undefined;
+    const byType = readOptional(join(this.root, "health-checks", `${deviceType}.yaml`)) ??
+      readOptional(join(this.root, "health-checks", `${deviceType}.yml`));
+    if (byType !== undefined || !dictionary) return byType;
+    const extended = extendedTemplate(dictionary)?.replace(/\.jinja2$/, "");
+    return extended && NAME.test(extended)
+      ? readOptional(join(this.root, "health-checks", `${extended}.yaml`))
+      : undefined;
+  }
+
+  setHealthCheck(deviceType: string, text: string): void {
+    if (!NAME.test(deviceType)) throw new DeviceConfigurationError(`${deviceType} is not a device-type name`);
+    Deno.writeTextFileSync(join(this.root, "health-checks", `${deviceType}.yaml`), text);
+  }
+
+  /** Renders a device's dictionary for one job; throws {@link DeviceConfigurationError}. */
+  render(
+    device: { hostname: string; deviceType: string; dictionary: string | null },
+    context: Record<string, unknown> = {},
+  ): string {
+    const dictionary = device.dictionary ?? this.dictionaryFile(device.hostname);
+    if (dictionary === undefined) {
+      throw new DeviceConfigurationError(
+        `device ${device.hostname} has no dictionary: set one through the API or put ` +
+          `${join(this.root, "devices", `${device.hostname}.jinja2`)}`,
+      );
+    }
+    try {
+      const rendered = renderDevice(this.#jinja, {
+        dictionary,
+        name: `${device.hostname}.jinja2`,
+        hostname: device.hostname,
+        deviceType: device.deviceType,
+        context,
+      });
+      if (rendered.errors.length > 0) {
+        throw new DeviceConfigurationError(`invalid device configuration: ${formatDiagnostic(rendered.errors[0])}`);
+      }
+      return rendered.yaml;
+    } catch (error) {
+      if (error instanceof TemplateError) throw new DeviceConfigurationError(error.message);
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,194 @@
+/**
+ * The scheduler's decisions, in memory and without I/O, so a decision costs
+ * microseconds whatever the queue's length: which queued job a free device
+ * takes, following LAVA's rules (device type, tags a subset of the device's,
+ * requested device and worker, who may submit to the device, worker job
+ * limits), and whole MultiNode groups at once.
+ *
+ * Unlike LAVA, a MultiNode group never holds a device while it waits: its
+ * sub-jobs are placed only when a free device is there for every one of them,
+ * all in the same decision. A group that cannot be complete leaves every device
+ * to other jobs.
+ */
+import { JobQueue, type QueuedJob } from "./queue.ts";
+
+export interface SchedulerDevice {
+  readonly hostname: string;
+  readonly deviceType: string;
+  readonly worker: string | null;
+  readonly tags: ReadonlySet<string>;
+  /** Groups allowed to submit to it; empty when anyone may. */
+  readonly submitGroups: ReadonlySet<number>;
+}
+
+export interface SchedulerWorker {
+  readonly hostname: string;
+  /** Online and Active. */
+  readonly schedulable: boolean;
+  /** 0: no limit. */
+  readonly jobLimit: number;
+}
+
+export interface Assignment {
+  readonly job: QueuedJob;
+  readonly device: string;
+  readonly worker: string;
+}
+
+export class Scheduler {
+  readonly queue = new JobQueue();
+  readonly #devices = new Map<string, SchedulerDevice>();
+  readonly #workers = new Map<string, SchedulerWorker>();
+  /** Devices that may take a job now (Idle, healthy enough), by device type. */
+  readonly #free = new Map<string, Set<string>>();
+  /** Reserved or Running devices per worker, for job limits. */
+  readonly #busy = new Map<string, number>();
+  readonly #userGroups = new Map<number, ReadonlySet<number>>();
+
+  constructor(private readonly random: () => number = Math.random) {}
+
+  setDevice(device: SchedulerDevice): void {
+    const old = this.#devices.get(device.hostname);
+    const wasFree = old ? this.#free.get(old.deviceType)?.delete(device.hostname) : false;
+    this.#devices.set(device.hostname, device);
+    if (wasFree) this.setFree(device.hostname, true);
+  }
+
+  removeDevice(hostname: string): void {
+    this.setFree(hostname, false);
+    this.#devices.delete(hostname);
+  }
+
+  setWorker(worker: SchedulerWorker): void {
+    this.#workers.set(worker.hostname, worker);
+  }
+
+  setUserGroups(user: number, groups: ReadonlySet<number>): void {
+    this.#userGroups.set(user, groups);
+  }
+
+  /** Marks a device as able to take a job (Idle and Good, Unknown) or not. */
+  setFree(hostname: string, free: boolean): void {
+    const device = this.#devices.get(hostname);
+    if (!device) return;
+    let set = this.#free.get(device.deviceType);
+    if (!set) this.#free.set(device.deviceType, set = new Set());
+    if (free) set.add(hostname);
+    else set.delete(hostname);
+  }
+
+  isFree(hostname: string): boolean {
+    const device = this.#devices.get(hostname);
+    return device !== undefined && (this.#free.get(device.deviceType)?.has(hostname) ?? false);
+  }
+
+  /** Counts a device of `worker` becoming Reserved/Running (+1) or Idle (-1). */
+  adjustBusy(worker: string | null, delta: number): void {
+    if (!worker) return;
+    this.#busy.set(worker, Math.max(0, (this.#busy.get(worker) ?? 0) + delta));
+  }
+
+  busy(worker: string): number {
+    return this.#busy.get(worker) ?? 0;
+  }
+
+  /** Whether the device's worker lets it take a job now. */
+  #workerAllows(device: SchedulerDevice, extraBusy = 0): boolean {
+    if (!device.worker) return false;
+    const worker = this.#workers.get(device.worker);
+    if (!worker?.schedulable) return false;
+    return worker.jobLimit === 0 || this.busy(device.worker) + extraBusy < worker.jobLimit;
+  }
+
+  /** Whether `job` may run on `device`, LAVA's rules, without the device's state. */
+  fits(job: QueuedJob, device: SchedulerDevice): boolean {
+    if (job.deviceType !== device.deviceType) return false;
+    if (job.requestedDevice && job.requestedDevice !== device.hostname) return false;
+    if (job.requestedWorker && job.requestedWorker !== device.worker) return false;
+    for (const tag of job.tags) if (!device.tags.has(tag)) return false;
+    if (device.submitGroups.size > 0) {
+      const groups = this.#userGroups.get(job.submitter);
+      if (!groups || ![...device.submitGroups].some((g) => groups.has(g))) return false;
+    }
+    return true;
+  }
+
+  /**
+   * Assigns jobs to free devices: `candidates` (e.g. the one device that just
+   * became free), or every free device. Devices are tried in random order, as
+   * LAVA does, to spread wear. Returns what to start; the caller makes it so
+   * (and reports the devices busy and no longer free).
+   */
+  decide(candidates?: Iterable<string>): Assignment[] {
+    const list = candidates
+      ? [...new Set(candidates)].filter((h) => this.isFree(h))
+      : [...this.#free.values()].flatMap((s) => [...s]);
+    shuffle(list, this.random);
+    const assignments: Assignment[] = [];
+    for (const hostname of list) {
+      if (!this.isFree(hostname)) continue; // taken by a group placed in this pass
+      const device = this.#devices.get(hostname)!;
+      if (!this.#workerAllows(device)) continue;
+      for (const job of this.queue.ofType(device.deviceType)) {
+        if (!this.fits(job, device)) continue;
+        if (job.group) {
+          const placed = this.#placeGroup(job, device);
+          if (!placed) continue;
+          for (const a of placed) this.#take(a);
+          assignments.push(...placed);
+        } else {
+          const a = { job, device: hostname, worker: device.worker! };
+          this.#take(a);
+          assignments.push(a);
+        }
+        break;
+      }
+    }
+    return assignments;
+  }
+
+  #take(a: Assignment): void {
+    this.queue.remove(a.job.id);
+    this.setFree(a.device, false);
+    this.adjustBusy(a.worker, 1);
+  }
+
+  /** A free device for every queued sub-job of `first`'s group, `first` on `device`; or nothing. */
+  #placeGroup(first: QueuedJob, device: SchedulerDevice): Assignment[] | undefined {
+    const members = this.queue.group(first.group!);
+    const used = new Set<string>([device.hostname]);
+    const extra = new Map<string, number>([[device.worker!, 1]]);
+    const placed: Assignment[] = [{ job: first, device: device.hostname, worker: device.worker! }];
+    // Most constrained first, so a tagged role is not starved by an untagged one.
+    const rest = members.filter((m) => m.id !== first.id).sort((a, b) => b.tags.length - a.tags.length);
+    for (const job of rest) {
+      let found: SchedulerDevice | undefined;
+      for (const hostname of this.#free.get(job.deviceType) ?? []) {
+        if (used.has(hostname)) continue;
+        const candidate = this.#devices.get(hostname)!;
+        if (!this.fits(job, candidate) || !this.#workerAllows(candidate, extra.get(candidate.worker!) ?? 0)) continue;
+        found = candidate;
+        break;
+      }
+      if (!found) return undefined;
+      used.add(found.hostname);
+      extra.set(found.worker!, (extra.get(found.worker!) ?? 0) + 1);
+      placed.push({ job, device: found.hostname, worker: found.worker! });
+    }
+    return placed;
+  }
+
+  /** Whether some device — free or not, but not retired — could ever run `job`. */
+  anyDeviceFits(job: QueuedJob, usable: (hostname: string) => boolean): number {
+    let count = 0;
+    for (const device of this.#devices.values()) if (usable(device.hostname) && this.fits(job, device)) count++;
+    return count;
+  }
+}
+
+function shuffle<T>(items: T[], random: () => number): void {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [items[i], items[j]] = [items[j], items[i]];
+  }
+}

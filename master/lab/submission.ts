@@ -1,0 +1,205 @@
+/**
+ * Submitting a job: the definition is checked against LAVA's schema, split into
+ * sub-jobs when it is MultiNode, and refused at once — with the reason — when no
+ * device the lab has or could bring back could ever run it (unknown device
+ * type, no device with those tags, every device retired). What is accepted is
+ * stored in one transaction and handed to the scheduler's queue.
+ */
+import type { Kysely } from "kysely";
+import { stringify } from "yaml";
+import { formatDiagnostic, validateJob } from "../../actors/definitions/job_schema.ts";
+import { isMapping } from "../../actors/definitions/schema.ts";
+import { timeoutSeconds } from "../../actors/definitions/timeouts.ts";
+import { DeviceHealth, JobVisibility, PRIORITY_NAMES } from "../../actors/domain/states.ts";
+import type { Database } from "../storage/schema.ts";
+import type { Catalog } from "./catalog.ts";
+import { isMultinode, splitMultinode } from "./multinode.ts";
+import type { QueuedJob } from "./queue.ts";
+
+type Block = Record<string, unknown>;
+
+/** The job cannot be accepted; the message says why (and where, for schema errors). */
+export class SubmissionError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "SubmissionError";
+  }
+}
+
+export interface Submitter {
+  readonly id: number;
+  readonly username: string;
+}
+
+export interface SubmittedJob extends QueuedJob {
+  /** `"12"`, or `"12.1"` for a MultiNode sub-job. */
+  readonly displayId: string;
+  readonly description: string;
+  readonly visibility: number;
+  readonly healthCheck: boolean;
+}
+
+export interface SubmitOptions {
+  readonly healthCheck?: boolean;
+  /** A health check goes to this device, whatever its tags. */
+  readonly device?: string;
+}
+
+interface Planned {
+  readonly definition: Block;
+  readonly text: string;
+  readonly deviceType: string;
+  readonly tags: readonly string[];
+  readonly role?: string;
+  readonly index?: number;
+  readonly requestedDevice?: string;
+  readonly requestedWorker?: string;
+}
+
+function priorityOf(value: unknown): number {
+  if (typeof value === "number") return value;
+  if (typeof value === "string" && value in PRIORITY_NAMES) return PRIORITY_NAMES[value as keyof typeof PRIORITY_NAMES];
+  return PRIORITY_NAMES.medium;
+}
+
+function visibilityOf(value: unknown): number {
+  if (value === "personal") return JobVisibility.byName.personal;
+  if (isMapping(value) && "group" in value) return JobVisibility.byName.group;
+  return JobVisibility.byName.public;
+}
+
+/** Checks a definition and says which devices could take it; throws {@link SubmissionError}. */
+export function planSubmission(catalog: Catalog, text: string, options: SubmitOptions = {}): Planned[] {
+  const checked = validateJob(text, { file: "job definition" });
+  if (!checked.valid) {
+    throw new SubmissionError(
+      `the job definition is not valid:\n${checked.errors.slice(0, 20).map(formatDiagnostic).join("\n")}`,
+    );
+  }
+  const job = checked.job as Block;
+  const planned: Planned[] = isMultinode(job)
+    ? splitMultinode(job, crypto.randomUUID()).map((sub) => ({
+      definition: sub.definition,
+      text: stringify(sub.definition),
+      deviceType: String(sub.definition.device_type ?? ""),
+      tags: sub.tags,
+      role: sub.role,
+      index: sub.index,
+      requestedDevice: typeof sub.definition.device === "string" ? sub.definition.device : undefined,
+      requestedWorker: typeof sub.definition.worker === "string" ? sub.definition.worker : undefined,
+    }))
+    : [{
+      definition: job,
+      text,
+      deviceType: String(job.device_type ?? ""),
+      tags: Array.isArray(job.tags) ? job.tags.map(String) : [],
+      requestedDevice: options.device ?? (typeof job.device === "string" ? job.device : undefined),
+      requestedWorker: typeof job.worker === "string" ? job.worker : undefined,
+    }];
+  if (planned.length === 0) throw new SubmissionError("the MultiNode job has no roles with a count above 0");
+  // How many devices each (type, tags, device, worker) combination needs at once.
+  const needs = new Map<string, { plan: Planned; count: number }>();
+  for (const plan of planned) {
+    if (!plan.deviceType) {
+      throw new SubmissionError(`${plan.role ? `role ${plan.role}: ` : ""}the job names no device_type`);
+    }
+    const key = JSON.stringify([plan.deviceType, [...plan.tags].sort(), plan.requestedDevice, plan.requestedWorker]);
+    const need = needs.get(key);
+    if (need) need.count++;
+    else needs.set(key, { plan, count: 1 });
+  }
+  for (const { plan, count } of needs.values()) {
+    const where = plan.role ? `role ${plan.role}: ` : "";
+    const type = catalog.resolveType(plan.deviceType);
+    if (!type) {
+      const known = [...catalog.deviceTypes.keys()].sort().join(", ") || "none";
+      throw new SubmissionError(`${where}device type ${plan.deviceType} does not exist (known types: ${known})`);
+    }
+    const ofType = catalog.devicesOf({ deviceType: type.name });
+    if (ofType.length === 0) throw new SubmissionError(`${where}the lab has no device of type ${type.name}`);
+    const alive = ofType.filter((d) => d.storedHealth !== DeviceHealth.byName.Retired);
+    if (alive.length === 0) throw new SubmissionError(`${where}every device of type ${type.name} is Retired`);
+    if (plan.requestedDevice && !options.healthCheck) {
+      const device = catalog.devices.get(plan.requestedDevice);
+      if (!device || device.deviceType !== type.name) {
+        throw new SubmissionError(`${where}there is no device ${plan.requestedDevice} of type ${type.name}`);
+      }
+    }
+    const fitting = alive.filter((d) =>
+      (options.healthCheck || plan.tags.every((t) => d.tags.includes(t))) &&
+      (!plan.requestedDevice || d.hostname === plan.requestedDevice) &&
+      (!plan.requestedWorker || d.worker === plan.requestedWorker)
+    );
+    if (fitting.length < count) {
+      const tags = plan.tags.length ? ` with tags ${plan.tags.join(", ")}` : "";
+      throw new SubmissionError(
+        `${where}the job needs ${count} device${count > 1 ? "s" : ""} of type ${type.name}${tags}` +
+          `${plan.requestedWorker ? ` on worker ${plan.requestedWorker}` : ""}; the lab has ${fitting.length}`,
+      );
+    }
+  }
+  return planned.map((p) => ({ ...p, deviceType: catalog.resolveType(p.deviceType)!.name }));
+}
+
+/** Stores planned jobs in one transaction; returns them as the queue takes them. */
+export async function storeSubmission(
+  db: Kysely<Database>,
+  planned: readonly Planned[],
+  originalText: string,
+  submitter: Submitter,
+  options: SubmitOptions = {},
+): Promise<SubmittedJob[]> {
+  const multinode = planned.length > 1 || planned[0].role !== undefined;
+  const group = multinode
+    ? String(((planned[0].definition.protocols as Block)["lava-multinode"] as Block).target_group)
+    : undefined;
+  return await db.transaction().execute(async (trx) => {
+    const stored: SubmittedJob[] = [];
+    let firstId: number | undefined;
+    for (const plan of planned) {
+      const definition = plan.definition;
+      const timeouts = isMapping(definition.timeouts) ? definition.timeouts : {};
+      const queueTimeout = timeoutSeconds(timeouts.queue);
+      const row = await trx.insertInto("test_jobs").values({
+        definition: plan.text,
+        original_definition: originalText,
+        multinode_definition: multinode ? originalText : "",
+        multinode_role: plan.role ?? null,
+        target_group: group ?? null,
+        description: String(definition.job_name ?? "").slice(0, 200),
+        health_check: options.healthCheck ?? false,
+        submitter_id: submitter.id,
+        requested_device_type: plan.deviceType,
+        requested_device: plan.requestedDevice ?? null,
+        requested_worker: plan.requestedWorker ?? null,
+        priority: priorityOf(definition.priority),
+        visibility: visibilityOf(definition.visibility),
+        queue_timeout_seconds: queueTimeout ?? null,
+        metadata: JSON.stringify(isMapping(definition.metadata) ? definition.metadata : {}),
+      }).returning(["id", "submit_time", "priority", "visibility"]).executeTakeFirstOrThrow();
+      firstId ??= row.id;
+      const displayId = multinode ? `${firstId}.${plan.index}` : String(row.id);
+      if (multinode) await trx.updateTable("test_jobs").set({ sub_id: displayId }).where("id", "=", row.id).execute();
+      if (plan.tags.length > 0) {
+        await trx.insertInto("test_job_tags").values([...new Set(plan.tags)].map((tag) => ({ job_id: row.id, tag })))
+          .execute();
+      }
+      stored.push({
+        id: row.id,
+        displayId,
+        deviceType: plan.deviceType,
+        priority: row.priority,
+        submitTime: new Date(row.submit_time).getTime(),
+        tags: options.healthCheck ? [] : plan.tags,
+        requestedDevice: plan.requestedDevice,
+        requestedWorker: plan.requestedWorker,
+        submitter: submitter.id,
+        group,
+        description: String(definition.job_name ?? ""),
+        visibility: row.visibility,
+        healthCheck: options.healthCheck ?? false,
+      });
+    }
+    return stored;
+  });
+}

@@ -1,0 +1,121 @@
+/**
+ * `deno task master [--data-dir DIR | --db URL] [--http ADDR:PORT] [--zmq ENDPOINT]
+ *  [--events ENDPOINT] [--lab-dir DIR] [--encrypt --master-cert F --workers-certs DIR]
+ *  [--coordinator HOST:PORT]`
+ *
+ * Runs the master until SIGTERM or SIGINT. When it is up it prints one JSON line
+ * on stdout: {"event":"ready","http":...,"zmq":...,"events":...}.
+ */
+import { parseArgs } from "node:util";
+import { readAllowedKeys, readKeyPair } from "../actors/transport/zmq/curve.ts";
+import { createLogger, type LogLevel } from "../actors/runtime/log.ts";
+import { DataDirInUseError } from "../actors/runtime/dir_lock.ts";
+import { StorageError } from "./storage/database.ts";
+import { StorageOptionsError, storageTargetFrom } from "./storage/target.ts";
+import { startMaster } from "./master.ts";
+
+const USAGE = `usage: deno task master [--data-dir DIR | --db postgres://...] [--http ADDR:PORT] [--zmq ENDPOINT]
+    [--events ENDPOINT] [--lab-dir DIR] [--encrypt --master-cert MASTER.key_secret --workers-certs DIR]
+    [--coordinator HOST:PORT] [--log-level debug|info|warning|error]
+
+  --http          the web UI and APIs (default 127.0.0.1:8000)
+  --zmq           the workers' mailbox (default tcp://127.0.0.1:5556)
+  --events        LAVA's ZeroMQ event stream (default tcp://127.0.0.1:5500)
+  --lab-dir       devices/, device-types/ and health-checks/ (default DATA-DIR/lab)
+  --encrypt       CurveZMQ for the workers' mailbox: --master-cert is the master's secret key,
+                  --workers-certs the directory of the workers' public keys allowed in
+  --coordinator   the MultiNode coordinator sub-jobs are given (default 127.0.0.1:3079)`;
+
+function usageError(message: string): never {
+  console.error(`master: ${message}\n${USAGE}`);
+  Deno.exit(2);
+}
+
+if (import.meta.main) {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: Deno.args,
+      options: {
+        "data-dir": { type: "string" },
+        db: { type: "string" },
+        http: { type: "string", default: "127.0.0.1:8000" },
+        zmq: { type: "string", default: "tcp://127.0.0.1:5556" },
+        events: { type: "string", default: "tcp://127.0.0.1:5500" },
+        "lab-dir": { type: "string" },
+        encrypt: { type: "boolean" },
+        "master-cert": { type: "string" },
+        "workers-certs": { type: "string" },
+        coordinator: { type: "string", default: "127.0.0.1:3079" },
+        heartbeat: { type: "string" },
+        "log-level": { type: "string", default: "info" },
+        help: { type: "boolean", short: "h" },
+      },
+    });
+  } catch (error) {
+    usageError((error as Error).message);
+  }
+  const { values } = parsed;
+  if (values.help) {
+    console.log(USAGE);
+    Deno.exit(0);
+  }
+  const http = /^(.+):(\d+)$/.exec(values.http);
+  if (!http) usageError(`--http ${values.http}: expected ADDRESS:PORT`);
+  const coordinator = /^(.+):(\d+)$/.exec(values.coordinator);
+  if (!coordinator) usageError(`--coordinator ${values.coordinator}: expected HOST:PORT`);
+  const level = values["log-level"] as LogLevel;
+  if (!["debug", "info", "warning", "error"].includes(level)) usageError(`--log-level ${level} is not a level`);
+  const logger = createLogger({ process: "master", level });
+  let storage;
+  try {
+    storage = storageTargetFrom({ dataDir: values["data-dir"], db: values.db });
+  } catch (error) {
+    if (error instanceof StorageOptionsError) usageError(error.message);
+    throw error;
+  }
+  let curve;
+  if (values.encrypt) {
+    if (!values["master-cert"] || !values["workers-certs"]) {
+      usageError("--encrypt needs --master-cert and --workers-certs");
+    }
+    const directory = values["workers-certs"];
+    curve = {
+      keyPair: await readKeyPair(values["master-cert"]),
+      // Read on every connection: adding a worker's key needs no restart.
+      authorize: async (request: { publicKey: string | undefined }) => {
+        const { keys } = await readAllowedKeys(directory);
+        return { userId: request.publicKey ? keys.get(request.publicKey) : undefined };
+      },
+    };
+  }
+  let master;
+  try {
+    master = await startMaster({
+      storage,
+      http: { hostname: http[1], port: Number(http[2]) },
+      zmq: values.zmq,
+      events: values.events,
+      labDir: values["lab-dir"],
+      curve,
+      coordinator: { host: coordinator[1], port: Number(coordinator[2]) },
+      heartbeatMs: values.heartbeat ? Number(values.heartbeat) : undefined,
+      logger,
+    });
+  } catch (error) {
+    if (error instanceof DataDirInUseError || error instanceof StorageError) {
+      console.error(`master: ${error.message}`);
+      Deno.exit(1);
+    }
+    throw error;
+  }
+  console.log(JSON.stringify({ event: "ready", http: master.url, zmq: master.zmq, events: master.events }));
+  logger.info("master started", { http: master.url, zmq: master.zmq, events: master.events });
+  const stop = async () => {
+    logger.info("master stopping");
+    await master.close();
+    Deno.exit(0);
+  };
+  Deno.addSignalListener("SIGTERM", stop);
+  Deno.addSignalListener("SIGINT", stop);
+}

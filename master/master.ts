@@ -1,0 +1,103 @@
+/**
+ * One master process: the database, the actor host journaling into it, the lab
+ * (actors, scheduler, workers' mailbox), the event publisher and the HTTP
+ * server. `deno task master` starts one; tests and the demo start one in-process.
+ */
+import { join } from "node:path";
+import type { Transaction } from "kysely";
+import { ActorHost } from "../actors/runtime/host.ts";
+import type { Logger } from "../actors/runtime/log.ts";
+import type { CurveServerOptions } from "../actors/mailbox/endpoint.ts";
+import { openStorage, type Storage } from "./storage/database.ts";
+import { StorageJournal } from "./storage/journal.ts";
+import type { Database } from "./storage/schema.ts";
+import type { StorageTarget } from "./storage/target.ts";
+import { createApp } from "./http/app.ts";
+import { EventHub } from "./lab/events.ts";
+import { Lab } from "./lab/lab.ts";
+import { LabDir } from "./lab/lab_dir.ts";
+import { type Publisher, publishEvents } from "./events/zmq_publisher.ts";
+
+export interface MasterOptions {
+  readonly storage: StorageTarget;
+  /** `127.0.0.1:8000`; port 0 picks a free one. */
+  readonly http: { readonly hostname: string; readonly port: number };
+  /** The workers' mailbox, e.g. `tcp://127.0.0.1:5556`. */
+  readonly zmq: string;
+  /** LAVA's event PUB socket, e.g. `tcp://127.0.0.1:5500`. */
+  readonly events: string;
+  /** Device dictionaries, device-type templates and health checks (default: `lab/` beside the database). */
+  readonly labDir?: string;
+  readonly curve?: CurveServerOptions;
+  readonly coordinator?: { readonly host: string; readonly port: number };
+  readonly heartbeatMs?: number;
+  readonly logger: Logger;
+}
+
+export interface RunningMaster {
+  readonly lab: Lab;
+  readonly storage: Storage;
+  /** `http://127.0.0.1:8000` */
+  readonly url: string;
+  readonly zmq: string;
+  readonly events: string;
+  close(): Promise<void>;
+}
+
+export async function startMaster(options: MasterOptions): Promise<RunningMaster> {
+  const storage = await openStorage(options.storage);
+  const cleanups: (() => Promise<void>)[] = [() => storage.close()];
+  const close = async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
+  };
+  try {
+    const host = await ActorHost.open<Transaction<Database>>({
+      name: "master",
+      journal: await StorageJournal.open(storage.db),
+      logger: options.logger,
+    });
+    cleanups.push(() => host.close());
+    const labDir = new LabDir(
+      options.labDir ?? (options.storage.kind === "pglite" ? join(options.storage.dataDir, "lab") : "lab"),
+    );
+    const events = new EventHub();
+    const publisher: Publisher = await publishEvents(host.reactor, events, options.events);
+    cleanups.push(() => publisher.close());
+    const lab = await Lab.open({
+      db: storage.db,
+      host,
+      labDir,
+      events,
+      logger: options.logger,
+      endpoint: options.zmq,
+      curve: options.curve,
+      heartbeatMs: options.heartbeatMs,
+      coordinator: options.coordinator,
+    });
+    cleanups.push(() => lab.close());
+    const eventSocket = publisher.endpoint.replace(/^tcp:\/\/(127\.0\.0\.1|0\.0\.0\.0)/, "tcp://*");
+    const closing = new AbortController();
+    const app = createApp({ lab, eventSocket, closing: closing.signal });
+    const server = Deno.serve({
+      hostname: options.http.hostname,
+      port: options.http.port,
+      onListen: () => {},
+    }, app.fetch);
+    cleanups.push(() => {
+      closing.abort();
+      return server.shutdown();
+    });
+    const address = server.addr as Deno.NetAddr;
+    return {
+      lab,
+      storage,
+      url: `http://${address.hostname}:${address.port}`,
+      zmq: lab.mailbox.boundEndpoint,
+      events: publisher.endpoint,
+      close,
+    };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}

@@ -1,0 +1,131 @@
+/**
+ * A whole lab for tests: a real master (in this process, on a fresh embedded
+ * database, every socket on 127.0.0.1 with a free port), an admin with a token,
+ * and real workers (in this process) whose devices are the QEMU DUT or the
+ * simulated board. Everything started here is stopped by `close()`.
+ */
+import { createLogger } from "../../actors/runtime/log.ts";
+import { addLabDevice, addLabDeviceType, addLabWorker } from "../../master/lab/admin.ts";
+import { type RunningMaster, startMaster } from "../../master/master.ts";
+import { addUser, issueToken } from "../../master/storage/users.ts";
+import { type RunningWorker, startWorker } from "../../worker/worker.ts";
+
+export interface TestLab {
+  readonly master: RunningMaster;
+  readonly dir: string;
+  readonly token: string;
+  readonly workers: Map<string, RunningWorker>;
+  /** Calls the JSON API as the admin. */
+  api<T = Record<string, unknown>>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }>;
+  addWorker(name: string, options?: { jobLimit?: number; start?: boolean }): Promise<RunningWorker | undefined>;
+  startWorker(name: string, jobLimit?: number): Promise<RunningWorker>;
+  addDevice(
+    hostname: string,
+    deviceType: string,
+    worker: string,
+    dictionary: string,
+    options?: { tags?: string[]; health?: string },
+  ): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startTestLab(options: { heartbeatMs?: number } = {}): Promise<TestLab> {
+  const dir = await Deno.makeTempDir({ prefix: "basalt-lab-" });
+  const logger = createLogger({ process: "master", level: "error" });
+  const master = await startMaster({
+    storage: { kind: "pglite", dataDir: `${dir}/data` },
+    http: { hostname: "127.0.0.1", port: 0 },
+    zmq: "tcp://127.0.0.1:*",
+    events: "tcp://127.0.0.1:*",
+    heartbeatMs: options.heartbeatMs ?? 200,
+    logger,
+  });
+  await addUser(master.storage.db, { username: "admin", superuser: true });
+  const { token } = await issueToken(master.storage.db, "admin");
+  const workers = new Map<string, RunningWorker>();
+  const lab: TestLab = {
+    master,
+    dir,
+    token,
+    workers,
+    async api(method, path, body) {
+      const response = await fetch(`${master.url}${path}`, {
+        method,
+        headers: {
+          Authorization: `Token ${token}`,
+          ...(body !== undefined ? { "Content-Type": "application/json" } : {}),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const text = await response.text();
+      let parsed: unknown = text;
+      try {
+        parsed = JSON.parse(text);
+      } catch { /* text */ }
+      return { status: response.status, body: parsed as never };
+    },
+    async startWorker(name, jobLimit = 0) {
+      const worker = await startWorker({
+        name,
+        masters: [master.zmq],
+        stateDir: `${dir}/worker-${name}`,
+        jobLimit,
+        cancelGraceMs: 20_000,
+        environment: Deno.env.toObject(),
+        heartbeatMs: options.heartbeatMs ?? 200,
+        logger: createLogger({ process: name, level: "error" }),
+      });
+      workers.set(name, worker);
+      return worker;
+    },
+    async addWorker(name, opts = {}) {
+      await addLabWorker(master.lab, name, "", opts.jobLimit ?? 0);
+      if (opts.start === false) return undefined;
+      return await lab.startWorker(name, 0);
+    },
+    async addDevice(hostname, deviceType, worker, dictionary, opts = {}) {
+      if (!master.lab.catalog.deviceTypes.has(deviceType)) await addLabDeviceType(master.lab, { name: deviceType });
+      await addLabDevice(master.lab, {
+        hostname,
+        deviceType,
+        worker,
+        dictionary,
+        tags: opts.tags,
+        health: opts.health ?? "Good",
+      });
+    },
+    async close() {
+      for (const worker of workers.values()) await worker.close().catch(() => {});
+      await master.close();
+      // Dispatch processes outlive workers by design: stop any left by a failed test.
+      await new Deno.Command("pkill", { args: ["-f", `--output-dir ${dir}/`] }).output();
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    },
+  };
+  return lab;
+}
+
+/** A QEMU device's dictionary (Basalt's qemu template, the small DUT). */
+export const QEMU_DICTIONARY = "{% extends 'qemu.jinja2' %}\n{% set memory = 256 %}\n";
+
+/** Resolves when the lab's event stream shows a job in `state`. */
+export function waitForJob(
+  lab: TestLab,
+  job: string,
+  predicate: (data: Record<string, unknown>) => boolean,
+  timeoutMs: number,
+): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      unsubscribe();
+      reject(new Error(`job ${job}: no matching event within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const unsubscribe = lab.master.lab.events.subscribe((event) => {
+      if (event.kind === "testjob" && event.data.job === job && predicate(event.data)) {
+        clearTimeout(timer);
+        unsubscribe();
+        resolve(event.data);
+      }
+    });
+  });
+}
