@@ -3,6 +3,8 @@
  * their figures. Each benchmark is also runnable on its own (`deno run -A bench/NAME.ts`).
  */
 import { formatDispatchBench, runDispatchBench } from "./dispatch.ts";
+import { formatLatencyBench, runLatencyBench } from "./latency.ts";
+import { formatSchedulerBench, runSchedulerBench } from "./scheduler.ts";
 import { formatMailboxBench, runMailboxBench } from "./mailbox.ts";
 import { formatStorageBench, runStorageBench } from "./storage.ts";
 import { formatValidateBench, runValidateBench } from "./validate.ts";
@@ -12,6 +14,8 @@ const BENCHMARKS: Record<string, (args: string[]) => Promise<string>> = {
   mailbox: async () => formatMailboxBench(await runMailboxBench()),
   validate: () => Promise.resolve(formatValidateBench(runValidateBench())),
   dispatch: async () => formatDispatchBench(await runDispatchBench()),
+  scheduler: async () => formatSchedulerBench(await runSchedulerBench()),
+  latency: async () => formatLatencyBench(await runLatencyBench()),
 };
 
 // Benchmark names select; every other argument (e.g. `--db URL`) is passed on.

@@ -49,3 +49,165 @@ Deno.test("a submitted job runs on the QEMU device and its results and log are s
     await lab.close();
   }
 });
+
+/** A job that fails at once (its kernel does not exist): for tests about order, not devices. */
+function quickJob(name: string, extra: Record<string, unknown> = {}): string {
+  const job = qemuJob({ name });
+  const deploy = (job.actions as Record<string, Record<string, unknown>>[])[0].deploy;
+  (deploy.images as Record<string, Record<string, unknown>>).kernel.url = "file:///nonexistent/basalt-kernel";
+  return stringify({ ...job, ...extra });
+}
+
+async function submit(lab: Awaited<ReturnType<typeof startTestLab>>, definition: string): Promise<string[]> {
+  const response = await lab.api<{ job_ids: string[]; error?: string }>("POST", "/api/v1/jobs", { definition });
+  assertEquals(response.status, 201, JSON.stringify(response.body));
+  return response.body.job_ids;
+}
+
+Deno.test("cancelling a running job stops it on the worker and frees the device", async () => {
+  const lab = await startTestLab();
+  try {
+    await lab.addWorker("w1");
+    await lab.addDevice("qemu01", "qemu", "w1", QEMU_DICTIONARY);
+    const [id] = await submit(lab, stringify(qemuJob({ tests: [inlineTest("forever", ["sleep 600"])] })));
+    await waitForJob(lab, id, (d) => d.state === "Running", 30_000);
+    const finished = waitForJob(lab, id, (d) => d.state === "Finished", 60_000);
+    assertEquals((await lab.api("POST", `/api/v1/jobs/${id}/cancel`)).status, 200);
+    assertEquals((await finished).health, "Canceled");
+    await lab.master.lab.settled();
+    const device = await lab.api<Record<string, unknown>>("GET", "/api/v1/devices/qemu01");
+    assertEquals([device.body.state, device.body.health], ["Idle", "Good"]);
+  } finally {
+    await lab.close();
+  }
+});
+
+Deno.test("a failing health check sets the device Bad and a passing one sets it Good", async () => {
+  const lab = await startTestLab();
+  try {
+    await lab.addWorker("w1");
+    lab.master.lab.labDir.setHealthCheck("qemu", quickJob("failing health check"));
+    const bad = new Promise<void>((resolve) => {
+      const stop = lab.master.lab.events.subscribe((e) => {
+        if (e.kind === "device" && e.data.health === "Bad") resolve(stop() as unknown as void);
+      });
+    });
+    await lab.addDevice("qemu01", "qemu", "w1", QEMU_DICTIONARY, { health: "Unknown" });
+    await bad;
+    const after = await lab.api<Record<string, unknown>>("GET", "/api/v1/devices/qemu01");
+    assertEquals(after.body.health, "Bad");
+    assertStringIncludes(String(after.body.health_reason), "health check");
+    const jobs = await lab.api<{ results: Record<string, unknown>[] }>("GET", "/api/v1/jobs");
+    assertEquals(jobs.body.results.map((j) => [j.health_check, j.submitter, j.health]), [[
+      true,
+      "lava-health",
+      "Incomplete",
+    ]]);
+    // A Bad device runs nothing until an admin acts; then its health check runs again.
+    lab.master.lab.labDir.setHealthCheck("qemu", stringify(qemuJob({ name: "passing health check" })));
+    const good = new Promise<void>((resolve) => {
+      const stop = lab.master.lab.events.subscribe((e) => {
+        if (e.kind === "device" && e.data.health === "Good") resolve(stop() as unknown as void);
+      });
+    });
+    assertEquals((await lab.api("POST", "/api/v1/devices/qemu01/health", { health: "Unknown" })).status, 200);
+    await good;
+    const checks = await lab.api<{ results: Record<string, unknown>[] }>("GET", "/api/v1/jobs");
+    assertEquals(checks.body.results[0].health, "Complete");
+  } finally {
+    await lab.close();
+  }
+});
+
+Deno.test("a device in maintenance gets no jobs until it is back in service", async () => {
+  const lab = await startTestLab();
+  try {
+    await lab.addWorker("w1");
+    await lab.addDevice("qemu01", "qemu", "w1", QEMU_DICTIONARY, { health: "Maintenance" });
+    const [id] = await submit(lab, quickJob("waits for maintenance"));
+    await lab.master.lab.settled();
+    await new Promise((r) => setTimeout(r, 500));
+    assertEquals((await lab.api<Record<string, unknown>>("GET", `/api/v1/jobs/${id}`)).body.state, "Submitted");
+    const running = waitForJob(lab, id, (d) => d.state === "Scheduled", 10_000);
+    await lab.api("POST", "/api/v1/devices/qemu01/health", { health: "Good" });
+    assertEquals((await running).device, "qemu01");
+  } finally {
+    await lab.close();
+  }
+});
+
+Deno.test("the queue runs higher priorities first and a job's tags choose its device", async () => {
+  const lab = await startTestLab();
+  try {
+    await lab.addWorker("w1", { start: false });
+    await lab.addDevice("qemu01", "qemu", "w1", QEMU_DICTIONARY);
+    const rejected = await lab.api<{ error: string }>("POST", "/api/v1/jobs", {
+      definition: quickJob("tagged", { tags: ["big"] }),
+    });
+    assertEquals(rejected.status, 400);
+    assertStringIncludes(rejected.body.error, "with tags big");
+    const order: string[] = [];
+    lab.master.lab.events.subscribe((e) => {
+      if (e.kind === "testjob" && e.data.state === "Scheduled") order.push(String(e.data.description));
+    });
+    const [low] = await submit(lab, quickJob("low", { priority: "low" }));
+    const [high] = await submit(lab, quickJob("high", { priority: 90 }));
+    const [medium] = await submit(lab, quickJob("medium"));
+    await lab.addDevice("qemu02", "qemu", "w1", QEMU_DICTIONARY, { tags: ["big"], health: "Maintenance" });
+    const done = Promise.all(
+      [low, high, medium].map((id) => waitForJob(lab, id, (d) => d.state === "Finished", 60_000)),
+    );
+    await lab.startWorker("w1");
+    await done;
+    assertEquals(order, ["high", "medium", "low"]);
+    await lab.api("POST", "/api/v1/devices/qemu02/health", { health: "Good" });
+    const [tagged] = await submit(lab, quickJob("tagged", { tags: ["big"] }));
+    assertEquals((await waitForJob(lab, tagged, (d) => d.state === "Scheduled", 10_000)).device, "qemu02");
+  } finally {
+    await lab.close();
+  }
+});
+
+Deno.test("a MultiNode group never holds a device while it cannot be complete, and runs whole when it can", async () => {
+  const lab = await startTestLab();
+  try {
+    await lab.addWorker("w1");
+    await lab.addDevice("qemu01", "qemu-a", "w1", QEMU_DICTIONARY);
+    await lab.addDevice("qemu02", "qemu-b", "w1", QEMU_DICTIONARY, { health: "Maintenance" });
+    const single = qemuJob({ tests: [inlineTest("hello", ["lava-test-case hello --shell true"])] });
+    const actions = (single.actions as Record<string, Record<string, unknown>>[]).map((a) => {
+      const [kind, body] = Object.entries(a)[0];
+      return { [kind]: { ...body, role: ["server", "client"] } };
+    });
+    const { device_type: _dt, ...rest } = single;
+    const multinode = {
+      ...rest,
+      job_name: "two roles",
+      protocols: {
+        "lava-multinode": {
+          roles: { server: { device_type: "qemu-a", count: 1 }, client: { device_type: "qemu-b", count: 1 } },
+          timeout: { minutes: 5 },
+        },
+      },
+      actions,
+    };
+    const ids = await submit(lab, stringify(multinode));
+    assertEquals(ids.length, 2);
+    assert(ids.every((id) => /^\d+\.\d$/.test(id)), ids.join(","));
+    await lab.master.lab.settled();
+    const device = await lab.api<Record<string, unknown>>("GET", "/api/v1/devices/qemu01");
+    assertEquals(device.body.state, "Idle", "the group holds nothing while qemu-b is in maintenance");
+    // The free device serves another job meanwhile.
+    const other = await submit(lab, quickJob("meanwhile", { device_type: "qemu-a" }));
+    await waitForJob(lab, other[0], (d) => d.state === "Finished", 30_000);
+    const shown = await lab.api<Record<string, unknown>>("GET", `/api/v1/jobs/${ids[0]}`);
+    assertEquals(shown.body.state, "Submitted");
+    const ends = ids.map((id) => waitForJob(lab, id, (d) => d.state === "Finished", 120_000));
+    await lab.api("POST", "/api/v1/devices/qemu02/health", { health: "Good" });
+    const results = await Promise.all(ends);
+    assertEquals(results.map((r) => r.health), ["Complete", "Complete"]);
+    assertEquals(new Set(results.map((r) => r.device)), new Set(["qemu01", "qemu02"]));
+  } finally {
+    await lab.close();
+  }
+});

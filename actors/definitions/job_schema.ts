@@ -208,7 +208,14 @@ function protocols(contextVariables: readonly string[]): Validator {
   });
   return map({
     optional: {
-      "lava-multinode": map({ required: { roles: dict(role) }, optional: { timeout } }),
+      // As submitted (roles and their counts), or as the master hands one sub-job to a dispatcher.
+      "lava-multinode": (value, path, check) =>
+        isSubJob(value)
+          ? map({
+            required: { target_group: str(), role: str(), group_size: int({ min: 1 }), sub_id: int({ min: 0 }) },
+            optional: { roles: dict(str()), timeout },
+          })(value, path, { ...check, strict: false })
+          : map({ required: { roles: dict(role) }, optional: { timeout } })(value, path, check),
       "lava-xnbd": map({
         required: { port: (v, p, c) => (v === "auto" ? undefined : int()(v, p, c)) },
         optional: { timeout },
@@ -277,6 +284,11 @@ const actionShape: Validator = (value, path, check) => {
 
 const MULTINODE = "lava-multinode";
 
+/** A MultiNode sub-job as the master sends it: one role, in a named group. */
+function isSubJob(value: unknown): boolean {
+  return isMapping(value) && typeof value.target_group === "string" && typeof value.role === "string";
+}
+
 function actionBody(kind: string, body: Record<string, unknown>, path: readonly PathSegment[], check: Check): void {
   if (kind === "command") return COMMAND_SCHEMA(body, path, check);
   if (kind === "test") {
@@ -335,7 +347,9 @@ function crossChecks(job: Record<string, unknown>, check: Check): void {
     });
   }
   const protocols = isMapping(job.protocols) ? job.protocols : {};
-  const multinode = isMapping(protocols[MULTINODE]) && Object.keys(protocols[MULTINODE]).length > 0;
+  const subJob = isSubJob(protocols[MULTINODE]);
+  const multinode = !subJob && isMapping(protocols[MULTINODE]) && Object.keys(protocols[MULTINODE]).length > 0;
+  if (subJob && !job.device_type) report(check, ["device_type"], `a MultiNode sub-job needs its role's "device_type"`);
   if (multinode) {
     bodies.forEach((action, index) => {
       if (action && !("role" in action.body)) {
@@ -364,7 +378,7 @@ function crossChecks(job: Record<string, unknown>, check: Check): void {
       !(Array.isArray(job[key]) && (job[key] as unknown[]).length === 0);
     if (given && multinode) report(check, [key], `"${key}" should not be used with multinode`, true);
   }
-  if (!multinode && !job.device_type) {
+  if (!multinode && !subJob && !job.device_type) {
     report(check, ["device_type"], `"device_type" or multinode should be defined`);
   }
   const withNamespace = bodies.filter((a) => a && typeof a.body.namespace === "string").length;

@@ -1,12 +1,22 @@
 /**
- * `deno task cli`: Basalt's own client. Today it validates job files and renders
- * device dictionaries locally, like `lava-schema.py` and `lavacli devices dict get
- * --render` without a server.
+ * `deno task cli`: Basalt's own client. Locally it validates job files and
+ * renders device dictionaries, like `lava-schema.py` and `lavacli devices dict
+ * get --render` without a server; against a master it submits, follows and
+ * cancels jobs, shows devices, workers and results, and listens to events.
  */
 import { basename, dirname, join } from "node:path";
 import { formatDiagnostic, validateJob } from "../../actors/definitions/job_schema.ts";
 import { loadYaml } from "../../actors/definitions/yaml.ts";
-import { type Command, type Program, runProgram, stringOptions, UsageError } from "../../actors/cli/command_line.ts";
+import {
+  type Command,
+  type Program,
+  runProgram,
+  stringOption,
+  stringOptions,
+  UsageError,
+} from "../../actors/cli/command_line.ts";
+import { ApiClient, ApiError } from "./api_client.ts";
+import { type CliContext, REMOTE_COMMANDS } from "./remote_commands.ts";
 import { BUILTIN_TEMPLATES, dictionaryProblems, extendedTemplate, renderDevice } from "../devices/dictionary.ts";
 import { jinjaEnvironment, TemplateError } from "../devices/jinja.ts";
 
@@ -53,7 +63,7 @@ export function parseContext(assignments: readonly string[]): Record<string, unk
   return context;
 }
 
-const COMMANDS: readonly Command<undefined>[] = [
+const COMMANDS: readonly Command<CliContext>[] = [
   {
     path: ["jobs", "validate"],
     summary: "check job files against LAVA's job schema; prints FILE:LINE:COL: PATH: MESSAGE per problem",
@@ -116,11 +126,25 @@ const COMMANDS: readonly Command<undefined>[] = [
   },
 ];
 
-export const CLI: Program<undefined> = {
+export const CLI: Program<CliContext> = {
   name: "cli",
-  commands: COMMANDS,
-  prepare: () => Promise.resolve({ context: undefined, close: () => Promise.resolve() }),
-  isUserError: (error) => error instanceof InputError || error instanceof TemplateError,
+  commands: [...COMMANDS, ...REMOTE_COMMANDS],
+  globalOptions: {
+    url: { type: "string", help: "the master (default $BASALT_URL or http://127.0.0.1:8000)" },
+    token: { type: "string", help: "your API token (default $BASALT_TOKEN)" },
+  },
+  prepare: (_command, values) => {
+    let client: ApiClient | undefined;
+    const context: CliContext = {
+      client: () =>
+        client ??= new ApiClient(
+          (stringOption(values, "url") ?? Deno.env.get("BASALT_URL") ?? "http://127.0.0.1:8000").replace(/\/+$/, ""),
+          stringOption(values, "token") ?? Deno.env.get("BASALT_TOKEN"),
+        ),
+    };
+    return Promise.resolve({ context, close: () => Promise.resolve() });
+  },
+  isUserError: (error) => error instanceof InputError || error instanceof TemplateError || error instanceof ApiError,
 };
 
 if (import.meta.main) {

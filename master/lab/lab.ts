@@ -31,7 +31,13 @@ import {
 import { type DeviceContext, type DeviceHealthName, deviceMachine } from "../../actors/machines/device.ts";
 import { INFRASTRUCTURE_ERRORS, type JobContext, jobMachine } from "../../actors/machines/job.ts";
 import { type WorkerContext, type WorkerHealthName, workerMachine } from "../../actors/machines/worker.ts";
-import type { CurveServerOptions, MailboxEndpoint, PeerEvent } from "../../actors/mailbox/endpoint.ts";
+import type {
+  CurveServerOptions,
+  Delivery,
+  DeliveryScope,
+  MailboxEndpoint,
+  PeerEvent,
+} from "../../actors/mailbox/endpoint.ts";
 import type { ActorHost } from "../../actors/runtime/host.ts";
 import type { TransitionRecord } from "../../actors/runtime/journal.ts";
 import type { Logger } from "../../actors/runtime/log.ts";
@@ -146,6 +152,10 @@ export class Lab {
     return this.#o.db;
   }
 
+  get host(): ActorHost<Tx> {
+    return this.#o.host;
+  }
+
   get labDir(): LabDir {
     return this.#o.labDir;
   }
@@ -175,33 +185,8 @@ export class Lab {
       mode: { kind: "listen", endpoint: this.#o.endpoint, curve: this.#o.curve },
       heartbeatMs: this.#o.heartbeatMs,
       accepts: (to) => to.startsWith("job/"),
-      onPeer: (event) => this.#onPeer(event),
-      onMessage: (delivery, scope) => {
-        const id = Number(delivery.body.job);
-        switch (delivery.kind) {
-          case "job.started":
-            return this.#onStarted(id);
-          case "job.log":
-            return this.#onLog(id, delivery.body.from, delivery.body.lines, scope);
-          case "job.finished":
-            return this.#jobActor(id)?.send({
-              type: "finished",
-              result: delivery.body.result,
-              errorType: delivery.body.errorType,
-              errorMsg: delivery.body.errorMsg,
-              description: delivery.body.description,
-            });
-          case "job.refused":
-            this.#log.warning("a worker refused a job; it goes back to the queue", {
-              job: id,
-              worker: delivery.peer,
-              reason: delivery.body.reason,
-            });
-            return this.#jobActor(id)?.send({ type: "refused", reason: delivery.body.reason });
-          default:
-            this.#log.warning("a worker sent a message meant for workers; dropped", { kind: delivery.kind });
-        }
-      },
+      onPeer: (event) => this.peerEvent(event),
+      onMessage: (delivery, scope) => this.deliver(delivery, scope),
     });
     await this.webhooks.start();
     this.#requestScheduling("all");
@@ -691,7 +676,36 @@ export class Lab {
 
   // --- what workers say ---------------------------------------------------------
 
-  #onPeer(event: PeerEvent): void {
+  /** A worker's message, as the mailbox hands it over (benchmarks call it directly). */
+  deliver(delivery: Delivery<LabProtocol>, scope: DeliveryScope<Tx>): void {
+    const id = Number(delivery.body.job);
+    switch (delivery.kind) {
+      case "job.started":
+        return this.#onStarted(id);
+      case "job.log":
+        return this.#onLog(id, delivery.body.from, delivery.body.lines, scope);
+      case "job.finished":
+        return this.#jobActor(id)?.send({
+          type: "finished",
+          result: delivery.body.result,
+          errorType: delivery.body.errorType,
+          errorMsg: delivery.body.errorMsg,
+          description: delivery.body.description,
+        });
+      case "job.refused":
+        this.#log.warning("a worker refused a job; it goes back to the queue", {
+          job: id,
+          worker: delivery.peer,
+          reason: delivery.body.reason,
+        });
+        return this.#jobActor(id)?.send({ type: "refused", reason: delivery.body.reason });
+      default:
+        this.#log.warning("a worker sent a message meant for workers; dropped", { kind: delivery.kind });
+    }
+  }
+
+  /** A worker's session opened, closed or restarted without its journal. */
+  peerEvent(event: PeerEvent): void {
     if (event.type === "online") {
       const summary = parseWorkerSummary(event.summary);
       if (!this.catalog.workers.has(event.peer)) {
@@ -858,6 +872,8 @@ export class Lab {
   // --- requests (API) -----------------------------------------------------------
 
   async submit(text: string, submitter: Submitter): Promise<SubmittedJob[]> {
+    // Users may have been added since the master started.
+    this.catalog.usernames.set(submitter.id, submitter.username);
     const planned = planSubmission(this.catalog, text);
     const jobs = await storeSubmission(this.#o.db, planned, text, submitter);
     for (const job of jobs) {

@@ -2,6 +2,8 @@ import { parse } from "yaml";
 import { assertEquals } from "../../tests/support/assert.ts";
 import { exampleFiles } from "../../tests/support/lava_examples.ts";
 import { splitMultinode } from "./multinode.ts";
+import { validateJob } from "../../actors/definitions/job_schema.ts";
+import { stringify } from "yaml";
 
 Deno.test("a MultiNode job splits into one sub-job per device with only its role's actions", () => {
   const [, , text] = exampleFiles("jobs").find(([name]) => name.endsWith("multinode-second.yaml"))!;
@@ -27,4 +29,14 @@ Deno.test("a MultiNode job splits into one sub-job per device with only its role
     Object.values(a)[0].role.includes("server")
   );
   assertEquals(serverActions, all.length);
+});
+
+Deno.test("a sub-job as the master sends it is a valid job for the dispatcher", () => {
+  const [, , text] = exampleFiles("jobs").find(([name]) => name.endsWith("multinode-second.yaml"))!;
+  for (const sub of splitMultinode(parse(text), "group-2")) {
+    const protocol = (sub.definition.protocols as Record<string, Record<string, unknown>>)["lava-multinode"];
+    protocol.roles = { "10": "server", "11": "client", "12": "client" };
+    const checked = validateJob(stringify(sub.definition));
+    assertEquals(checked.errors.map((e) => e.message), []);
+  }
 });

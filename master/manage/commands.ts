@@ -10,7 +10,7 @@ import { addDeviceType, listDeviceTypeAliases, listDeviceTypes } from "../storag
 import { addDevice, listDevices } from "../storage/devices.ts";
 import { addUser, issueToken, listTokens, listUsers } from "../storage/users.ts";
 import { addWorker, listWorkers } from "../storage/workers.ts";
-import { textTable } from "./text_table.ts";
+import { textTable } from "../../actors/cli/text_table.ts";
 import { type Command, stringOption, UsageError } from "../../actors/cli/command_line.ts";
 import { generateKeyPair, writeCertificates } from "../../actors/transport/zmq/curve.ts";
 

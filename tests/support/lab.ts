@@ -5,6 +5,7 @@
  * simulated board. Everything started here is stopped by `close()`.
  */
 import { createLogger } from "../../actors/runtime/log.ts";
+import type { LabEvent } from "../../master/lab/events.ts";
 import { addLabDevice, addLabDeviceType, addLabWorker } from "../../master/lab/admin.ts";
 import { type RunningMaster, startMaster } from "../../master/master.ts";
 import { addUser, issueToken } from "../../master/storage/users.ts";
@@ -15,6 +16,8 @@ export interface TestLab {
   readonly dir: string;
   readonly token: string;
   readonly workers: Map<string, RunningWorker>;
+  /** Every event the lab published since it started, in order. */
+  readonly events: LabEvent[];
   /** Calls the JSON API as the admin. */
   api<T = Record<string, unknown>>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }>;
   addWorker(name: string, options?: { jobLimit?: number; start?: boolean }): Promise<RunningWorker | undefined>;
@@ -43,11 +46,14 @@ export async function startTestLab(options: { heartbeatMs?: number } = {}): Prom
   await addUser(master.storage.db, { username: "admin", superuser: true });
   const { token } = await issueToken(master.storage.db, "admin");
   const workers = new Map<string, RunningWorker>();
+  const events: LabEvent[] = [];
+  master.lab.events.subscribe((event) => events.push(event));
   const lab: TestLab = {
     master,
     dir,
     token,
     workers,
+    events,
     async api(method, path, body) {
       const response = await fetch(`${master.url}${path}`, {
         method,
@@ -108,13 +114,15 @@ export async function startTestLab(options: { heartbeatMs?: number } = {}): Prom
 /** A QEMU device's dictionary (Basalt's qemu template, the small DUT). */
 export const QEMU_DICTIONARY = "{% extends 'qemu.jinja2' %}\n{% set memory = 256 %}\n";
 
-/** Resolves when the lab's event stream shows a job in `state`. */
+/** Resolves with the first event, past or to come, about `job` that matches. */
 export function waitForJob(
   lab: TestLab,
   job: string,
   predicate: (data: Record<string, unknown>) => boolean,
   timeoutMs: number,
 ): Promise<Record<string, unknown>> {
+  const seen = lab.events.find((e) => e.kind === "testjob" && e.data.job === job && predicate(e.data));
+  if (seen) return Promise.resolve(seen.data);
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       unsubscribe();

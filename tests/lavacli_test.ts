@@ -1,0 +1,128 @@
+/**
+ * Debian's `lavacli`, unchanged, against `deno task master` and `deno task
+ * worker` as real processes: the commands lab users script with — system
+ * version, devices update and list, jobs submit, logs (following), show,
+ * results — on the real QEMU device.
+ */
+import { stringify } from "yaml";
+import { assert, assertEquals, assertStringIncludes } from "./support/assert.ts";
+import { inlineTest, qemuJob } from "./support/dut.ts";
+import { QEMU_DICTIONARY } from "./support/lab.ts";
+import { TestProcess } from "./support/process.ts";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+
+async function run(command: string, args: string[], env: Record<string, string> = {}) {
+  const output = await new Deno.Command(command, { args, cwd: ROOT, env, stdin: "null" }).output();
+  return {
+    code: output.code,
+    stdout: new TextDecoder().decode(output.stdout),
+    stderr: new TextDecoder().decode(output.stderr),
+  };
+}
+
+Deno.test("Debian's lavacli submits a job, follows its log, shows it and prints its results", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "basalt-lavacli-" });
+  const data = `${dir}/data`;
+  const manage = (...args: string[]) =>
+    run(Deno.execPath(), ["run", "-A", "master/manage/main.ts", "--data-dir", data, ...args]);
+  let master: TestProcess | undefined;
+  let worker: TestProcess | undefined;
+  try {
+    for (
+      const args of [
+        ["users", "add", "--superuser", "admin"],
+        ["workers", "add", "w1"],
+        ["device-types", "add", "qemu"],
+        ["devices", "add", "--device-type", "qemu", "--worker", "w1", "qemu01"],
+      ]
+    ) assertEquals((await manage(...args)).code, 0, args.join(" "));
+    const token = (await manage("tokens", "add", "--user", "admin")).stdout.trim().split("\n").at(-1)!;
+    await Deno.mkdir(`${data}/lab/devices`, { recursive: true });
+    await Deno.writeTextFile(`${data}/lab/devices/qemu01.jinja2`, QEMU_DICTIONARY);
+    master = TestProcess.deno("master", "master/main.ts", [
+      "--data-dir",
+      data,
+      "--http",
+      "127.0.0.1:0",
+      "--zmq",
+      "tcp://127.0.0.1:*",
+      "--events",
+      "tcp://127.0.0.1:*",
+      "--heartbeat",
+      "200",
+      "--log-level",
+      "error",
+    ]);
+    const ready = await master.waitForEvent("ready", 60_000);
+    worker = TestProcess.deno("worker", "worker/main.ts", [
+      "--name",
+      "w1",
+      "--master",
+      String(ready.zmq),
+      "--state-dir",
+      `${dir}/w1`,
+      "--heartbeat",
+      "200",
+      "--log-level",
+      "error",
+    ]);
+    const uri = `${String(ready.http).replace("http://", `http://admin:${token}@`)}/RPC2`;
+    const lavacli = (...args: string[]) =>
+      run("lavacli", ["--uri", uri, ...args], {
+        XDG_CONFIG_HOME: dir,
+        NO_PROXY: "127.0.0.1",
+        no_proxy: "127.0.0.1",
+        PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+      });
+
+    const version = await lavacli("system", "version");
+    assertEquals(version.stdout.trim(), "0.1.0", version.stderr);
+    assertEquals((await lavacli("system", "whoami")).stdout.trim(), "admin");
+    assertEquals((await lavacli("devices", "update", "qemu01", "--health", "GOOD")).code, 0);
+    const devices = await lavacli("devices", "list");
+    assertStringIncludes(devices.stdout, "* qemu01 (qemu): Idle,Good");
+
+    const jobFile = `${dir}/job.yaml`;
+    await Deno.writeTextFile(
+      jobFile,
+      stringify(qemuJob({
+        name: "lavacli smoke",
+        tests: [inlineTest("smoke", ["lava-test-case answer --result pass --measurement 42 --units things"])],
+      })),
+    );
+    const submitted = await lavacli("jobs", "submit", jobFile);
+    assertEquals(submitted.code, 0, submitted.stderr);
+    const id = submitted.stdout.trim();
+    assert(/^\d+$/.test(id), `job id: ${submitted.stdout} ${submitted.stderr}`);
+
+    const logs = await lavacli("jobs", "logs", "--polling", "1", id);
+    assertEquals(logs.code, 0, logs.stderr);
+    assertStringIncludes(logs.stdout, "Linux version");
+    assertStringIncludes(logs.stdout, "LAVA_SIGNAL_TESTCASE TEST_CASE_ID=answer");
+
+    const shown = await lavacli("jobs", "show", id);
+    assertStringIncludes(shown.stdout, "state       : Finished");
+    assertStringIncludes(shown.stdout, "Health      : Complete");
+    assertStringIncludes(shown.stdout, "device      : qemu01");
+    const json = await lavacli("jobs", "show", "--json", id);
+    assertEquals(JSON.parse(json.stdout).health, "Complete", json.stderr);
+
+    const results = await lavacli("results", id);
+    assertStringIncludes(results.stdout, "* 0_smoke.answer [pass]");
+    assertStringIncludes(results.stdout, "* lava.job [pass]");
+
+    const invalid = `${dir}/invalid.yaml`;
+    await Deno.writeTextFile(invalid, "job_name: no actions\n");
+    const refused = await lavacli("jobs", "submit", invalid);
+    assertStringIncludes(refused.stdout + refused.stderr, "Unable to submit");
+
+    const missing = await lavacli("jobs", "show", "999999");
+    assertEquals(missing.code, 1);
+    assertStringIncludes(missing.stdout + missing.stderr, "Fault 404");
+  } finally {
+    await worker?.stop();
+    await master?.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
