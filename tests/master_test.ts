@@ -211,3 +211,57 @@ Deno.test("a MultiNode group never holds a device while it cannot be complete, a
     await lab.close();
   }
 });
+
+Deno.test("a personal job is its submitter's and an administrator's to see, and nobody else's", async () => {
+  const lab = await startTestLab();
+  try {
+    await lab.addWorker("w1", { start: false });
+    await lab.addDevice("qemu01", "qemu", "w1", QEMU_DICTIONARY);
+    const { addUser, issueToken } = await import("../master/storage/users.ts");
+    await addUser(lab.master.storage.db, { username: "alice" });
+    await addUser(lab.master.storage.db, { username: "bob" });
+    const alice = (await issueToken(lab.master.storage.db, "alice")).token;
+    const bob = (await issueToken(lab.master.storage.db, "bob")).token;
+    const call = async (token: string | undefined, method: string, path: string, body?: unknown) => {
+      const response = await fetch(`${lab.master.url}${path}`, {
+        method,
+        headers: { ...(token ? { Authorization: `Token ${token}` } : {}), "Content-Type": "application/json" },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      return { status: response.status, body: await response.json() };
+    };
+    const submitted = await call(alice, "POST", "/api/v1/jobs", {
+      definition: quickJob("secret", { visibility: "personal" }),
+    });
+    assertEquals(submitted.status, 201);
+    const id = submitted.body.job_ids[0];
+    assertEquals((await call(alice, "GET", `/api/v1/jobs/${id}`)).status, 200);
+    assertEquals((await call(lab.token, "GET", `/api/v1/jobs/${id}`)).status, 200);
+    assertEquals((await call(bob, "GET", `/api/v1/jobs/${id}`)).status, 404);
+    assertEquals((await call(undefined, "GET", `/api/v1/jobs/${id}/logs`)).status, 404);
+    assertEquals((await call(bob, "GET", "/api/v1/jobs")).body.results.length, 0);
+    assertEquals((await call(bob, "POST", `/api/v1/jobs/${id}/cancel`)).status, 404);
+    const publicJob = (await call(alice, "POST", "/api/v1/jobs", { definition: quickJob("open") })).body.job_ids[0];
+    assertEquals((await call(bob, "POST", `/api/v1/jobs/${publicJob}/cancel`)).status, 403);
+    assertEquals((await call(alice, "POST", `/api/v1/jobs/${publicJob}/cancel`)).status, 200);
+  } finally {
+    await lab.close();
+  }
+});
+
+Deno.test("a job still queued when its queue timeout runs out is cancelled", async () => {
+  const lab = await startTestLab();
+  try {
+    await lab.addWorker("w1", { start: false });
+    await lab.addDevice("qemu01", "qemu", "w1", QEMU_DICTIONARY);
+    const job = qemuJob({ name: "impatient" });
+    const [id] = await submit(
+      lab,
+      stringify({ ...job, timeouts: { ...(job.timeouts as object), queue: { seconds: 1 } } }),
+    );
+    const finished = await waitForJob(lab, id, (d) => d.state === "Finished", 10_000);
+    assertEquals(finished.health, "Canceled");
+  } finally {
+    await lab.close();
+  }
+});

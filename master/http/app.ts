@@ -21,6 +21,7 @@ import { type Lab, LabRequestError } from "../lab/lab.ts";
 import { casesAsCsv, casesAsYaml, exportCases, suiteSummary } from "../lab/results.ts";
 import { SubmissionError } from "../lab/submission.ts";
 import {
+  assertVisible,
   jobDefinition,
   listDevices,
   listDeviceTypes,
@@ -174,7 +175,7 @@ export function createApp(options: AppOptions): Hono<Env> {
       start: q.offset ? Number(q.offset) : 0,
       limit: q.limit ? Number(q.limit) : 50,
       deviceType: q.device_type,
-    });
+    }, c.get("user"));
     return c.json({ results });
   });
   app.post("/api/v1/jobs", async (c) => {
@@ -185,35 +186,46 @@ export function createApp(options: AppOptions): Hono<Env> {
     const jobs = await lab.submit(definition, { id: user.id, username: user.username });
     return c.json({ message: "job submitted", job_ids: jobs.map((j) => j.displayId) }, 201);
   });
-  app.get("/api/v1/jobs/:id", async (c) => c.json(await showJob(lab, await resolveJobId(lab, c.req.param("id")))));
+  /** A job the caller may see, from the path's id or sub-id. */
+  const visible = async (c: Context<Env>): Promise<number> => {
+    const id = await resolveJobId(lab, c.req.param("id"));
+    await assertVisible(lab, id, c.get("user"));
+    return id;
+  };
+  app.get("/api/v1/jobs/:id", async (c) => c.json(await showJob(lab, await visible(c), "internal")));
   app.get(
     "/api/v1/jobs/:id/definition",
     async (c) =>
-      c.text(await jobDefinition(lab, await resolveJobId(lab, c.req.param("id"))), 200, {
+      c.text(await jobDefinition(lab, await visible(c)), 200, {
         "Content-Type": "application/yaml",
       }),
   );
   app.post("/api/v1/jobs/:id/cancel", async (c) => {
     const user = requireUser(c);
-    await lab.cancel(await resolveJobId(lab, c.req.param("id")), `cancelled by ${user.username}`);
+    const id = await visible(c);
+    const row = await lab.db.selectFrom("test_jobs").select("submitter_id").where("id", "=", id).executeTakeFirst();
+    if (!user.is_superuser && row?.submitter_id !== user.id) {
+      throw new HttpError(403, "only its submitter or an administrator may cancel a job");
+    }
+    await lab.cancel(id, `cancelled by ${user.username}`);
     return c.json({ message: "job cancelled" });
   });
   app.post("/api/v1/jobs/:id/resubmit", async (c) => {
     const user = requireUser(c);
-    const definition = await jobDefinition(lab, await resolveJobId(lab, c.req.param("id")));
+    const definition = await jobDefinition(lab, await visible(c));
     const jobs = await lab.submit(definition, { id: user.id, username: user.username });
     return c.json({ message: "job resubmitted", job_ids: jobs.map((j) => j.displayId) }, 201);
   });
   app.get("/api/v1/jobs/:id/logs", async (c) => {
-    const id = await resolveJobId(lab, c.req.param("id"));
+    const id = await visible(c);
     const start = Number(c.req.query("start") ?? 0) || 0;
     const end = c.req.query("end") ? Number(c.req.query("end")) : undefined;
-    const job = await showJob(lab, id);
+    const job = await showJob(lab, id, "internal");
     const lines = await readLogLines(lab.db, id, { start, end, limit: 100_000 });
     return c.json({ finished: job.state === "Finished", lines });
   });
   app.get("/api/v1/jobs/:id/logs/stream", async (c) => {
-    const id = await resolveJobId(lab, c.req.param("id"));
+    const id = await visible(c);
     let next = Math.max(0, Number(c.req.query("start") ?? 0) || 0);
     return streamSSE(c, async (stream) => {
       const buffered: (readonly { line: number }[])[] = [];
@@ -254,7 +266,7 @@ export function createApp(options: AppOptions): Hono<Env> {
             if (rest.length === 0) break;
             await send(rest);
           }
-          const job = await showJob(lab, id);
+          const job = await showJob(lab, id, "internal");
           await stream.writeSSE({ event: "end", data: JSON.stringify({ state: job.state, health: job.health }) });
           break;
         }
@@ -266,18 +278,18 @@ export function createApp(options: AppOptions): Hono<Env> {
   });
   app.get(
     "/api/v1/jobs/:id/results",
-    async (c) => c.json({ results: await exportCases(lab.db, await resolveJobId(lab, c.req.param("id"))) }),
+    async (c) => c.json({ results: await exportCases(lab.db, await visible(c)) }),
   );
   app.get(
     "/api/v1/jobs/:id/suites",
-    async (c) => c.json({ results: await suiteSummary(lab.db, await resolveJobId(lab, c.req.param("id"))) }),
+    async (c) => c.json({ results: await suiteSummary(lab.db, await visible(c)) }),
   );
   const resultsYaml = async (c: Context<Env>) =>
-    c.text(casesAsYaml(await exportCases(lab.db, await resolveJobId(lab, c.req.param("id")))), 200, {
+    c.text(casesAsYaml(await exportCases(lab.db, await visible(c))), 200, {
       "Content-Type": "application/yaml",
     });
   const resultsCsv = async (c: Context<Env>) =>
-    c.text(casesAsCsv(await exportCases(lab.db, await resolveJobId(lab, c.req.param("id")))), 200, {
+    c.text(casesAsCsv(await exportCases(lab.db, await visible(c))), 200, {
       "Content-Type": "text/csv",
     });
   app.get("/api/v1/jobs/:id/results.yaml", resultsYaml);

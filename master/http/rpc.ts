@@ -15,6 +15,7 @@ import { type Lab, LabRequestError } from "../lab/lab.ts";
 import { casesAsCsv, casesAsYaml, exportCases, suiteSummary } from "../lab/results.ts";
 import { SubmissionError } from "../lab/submission.ts";
 import {
+  assertVisible,
   jobDefinition,
   jobLogs,
   listDevices,
@@ -51,6 +52,24 @@ type Handler = (ctx: RpcContext, params: XmlRpcValue[]) => Promise<XmlRpcInput> 
 interface Method {
   readonly help: string;
   readonly run: Handler;
+}
+
+/** A job the caller may see (LAVA's visibility), by id or sub-id. */
+async function visibleJob(ctx: RpcContext, given: XmlRpcValue | undefined): Promise<number> {
+  const id = await resolveJobId(ctx.lab, given);
+  await assertVisible(ctx.lab, id, ctx.user);
+  return id;
+}
+
+/** A job the caller submitted, or any job for an administrator. */
+async function ownJob(ctx: RpcContext, given: XmlRpcValue | undefined): Promise<number> {
+  const user = loggedIn(ctx);
+  const id = await visibleJob(ctx, given);
+  const row = await ctx.lab.db.selectFrom("test_jobs").select("submitter_id").where("id", "=", id).executeTakeFirst();
+  if (!user.is_superuser && row?.submitter_id !== user.id) {
+    throw new RpcFault(403, `Permission denied for user ${user.username} to cancel job ${given}.`);
+  }
+  return id;
 }
 
 function loggedIn(ctx: RpcContext): User {
@@ -122,7 +141,7 @@ const METHODS: Record<string, Method> = {
     help: "submit a job's definition again",
     run: async (ctx, [id]) => {
       const user = loggedIn(ctx);
-      const definition = await jobDefinition(ctx.lab, await resolveJobId(ctx.lab, id));
+      const definition = await jobDefinition(ctx.lab, await visibleJob(ctx, id));
       const jobs = await ctx.lab.submit(definition, { id: user.id, username: user.username });
       return jobs.length === 1 && !jobs[0].group ? jobs[0].id : jobs.map((j) => j.displayId);
     },
@@ -131,24 +150,24 @@ const METHODS: Record<string, Method> = {
     help: "cancel a job (a MultiNode job as a whole)",
     run: async (ctx, [id]) => {
       loggedIn(ctx);
-      await ctx.lab.cancel(await resolveJobId(ctx.lab, id), `cancelled by ${ctx.user!.username}`);
+      await ctx.lab.cancel(await ownJob(ctx, id), `cancelled by ${ctx.user!.username}`);
       return true;
     },
   },
   "scheduler.jobs.show": {
     help: "a job's details",
-    run: async (ctx, [id]) => await showJob(ctx.lab, await resolveJobId(ctx.lab, id)) as unknown as XmlRpcInput,
+    run: async (ctx, [id]) => await showJob(ctx.lab, await visibleJob(ctx, id), "internal") as unknown as XmlRpcInput,
   },
   "scheduler.jobs.definition": {
     help: "a job's definition as submitted",
-    run: async (ctx, [id]) => await jobDefinition(ctx.lab, await resolveJobId(ctx.lab, id)),
+    run: async (ctx, [id]) => await jobDefinition(ctx.lab, await visibleJob(ctx, id)),
   },
   "scheduler.jobs.logs": {
     help: "log records [start, end) as YAML, and whether the job has finished",
     run: async (ctx, [id, start, end]) => {
       const result = await jobLogs(
         ctx.lab,
-        await resolveJobId(ctx.lab, id),
+        await visibleJob(ctx, id),
         int(start, 0),
         end === null || end === undefined ? undefined : int(end, 0),
       );
@@ -163,7 +182,7 @@ const METHODS: Record<string, Method> = {
         health: codeOf(JobHealth, health),
         start: int(start, 0),
         limit: Math.min(int(limit, 25), 100),
-      });
+      }, ctx.user);
       return jobs.map((j) => ({
         id: j.id,
         description: j.description,
@@ -400,17 +419,17 @@ const METHODS: Record<string, Method> = {
   // --- results
   "results.get_testjob_results_yaml": {
     help: "every test case of a job, as YAML",
-    run: async (ctx, [job]) => casesAsYaml(await exportCases(ctx.lab.db, await resolveJobId(ctx.lab, job))),
+    run: async (ctx, [job]) => casesAsYaml(await exportCases(ctx.lab.db, await visibleJob(ctx, job))),
   },
   "results.get_testjob_results_csv": {
     help: "every test case of a job, as CSV",
-    run: async (ctx, [job]) => casesAsCsv(await exportCases(ctx.lab.db, await resolveJobId(ctx.lab, job))),
+    run: async (ctx, [job]) => casesAsCsv(await exportCases(ctx.lab.db, await visibleJob(ctx, job))),
   },
   "results.get_testsuite_results_yaml": {
     help: "the test cases of one suite: (job, suite, limit, offset)",
     run: async (ctx, [job, suite, limit, offset]) =>
       casesAsYaml(
-        await exportCases(ctx.lab.db, await resolveJobId(ctx.lab, job), {
+        await exportCases(ctx.lab.db, await visibleJob(ctx, job), {
           suite: text(suite, "suite"),
           limit: limit === null || limit === undefined ? undefined : int(limit, 0),
           offset: int(offset, 0),
@@ -420,18 +439,18 @@ const METHODS: Record<string, Method> = {
   "results.get_testsuite_results_csv": {
     help: "the test cases of one suite, as CSV",
     run: async (ctx, [job, suite]) =>
-      casesAsCsv(await exportCases(ctx.lab.db, await resolveJobId(ctx.lab, job), { suite: text(suite, "suite") })),
+      casesAsCsv(await exportCases(ctx.lab.db, await visibleJob(ctx, job), { suite: text(suite, "suite") })),
   },
   "results.get_testsuite_results_count": {
     help: "how many test cases a suite has",
     run: async (ctx, [job, suite]) =>
-      (await exportCases(ctx.lab.db, await resolveJobId(ctx.lab, job), { suite: text(suite, "suite") })).length,
+      (await exportCases(ctx.lab.db, await visibleJob(ctx, job), { suite: text(suite, "suite") })).length,
   },
   "results.get_testcase_results_yaml": {
     help: "one test case: (job, suite, case)",
     run: async (ctx, [job, suite, testCase]) =>
       casesAsYaml(
-        await exportCases(ctx.lab.db, await resolveJobId(ctx.lab, job), {
+        await exportCases(ctx.lab.db, await visibleJob(ctx, job), {
           suite: text(suite, "suite"),
           testCase: text(testCase, "case"),
         }),
@@ -441,7 +460,7 @@ const METHODS: Record<string, Method> = {
     help: "one test case, as CSV",
     run: async (ctx, [job, suite, testCase]) =>
       casesAsCsv(
-        await exportCases(ctx.lab.db, await resolveJobId(ctx.lab, job), {
+        await exportCases(ctx.lab.db, await visibleJob(ctx, job), {
           suite: text(suite, "suite"),
           testCase: text(testCase, "case"),
         }),
@@ -449,12 +468,12 @@ const METHODS: Record<string, Method> = {
   },
   "results.get_testjob_suites_list_yaml": {
     help: "a job's suites",
-    run: async (ctx, [job]) => stringify(await suiteSummary(ctx.lab.db, await resolveJobId(ctx.lab, job))),
+    run: async (ctx, [job]) => stringify(await suiteSummary(ctx.lab.db, await visibleJob(ctx, job))),
   },
   "results.get_testjob_metadata": {
     help: "a job's metadata",
     run: async (ctx, [job]) => {
-      const id = await resolveJobId(ctx.lab, job);
+      const id = await visibleJob(ctx, job);
       const row = await ctx.lab.db.selectFrom("test_jobs").select("metadata").where("id", "=", id).executeTakeFirst();
       return (row?.metadata ?? {}) as XmlRpcInput;
     },

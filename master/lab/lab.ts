@@ -125,6 +125,7 @@ export class Lab {
   readonly #logListeners = new Map<number, Set<LogListener>>();
   readonly #endListeners = new Map<number, Set<() => void>>();
   readonly #healthTimers = new Map<string, ReturnType<typeof setTimeout>>();
+  readonly #queueTimers = new Set<ReturnType<typeof setTimeout>>();
   /** Per device: the last health check's submit time, and non-health-check jobs started since. */
   readonly #healthReports = new Map<string, { submitTime: number; jobsSince: number }>();
   readonly webhooks: Webhooks;
@@ -218,6 +219,7 @@ export class Lab {
         "requested_device",
         "requested_worker",
         "target_group",
+        "queue_timeout_seconds",
       ])
       .where("state", "=", JobState.byName.Submitted)
       .execute();
@@ -242,7 +244,9 @@ export class Lab {
       group: r.target_group ?? undefined,
       visibility: r.visibility,
       healthCheck: r.health_check,
+      ...(r.queue_timeout_seconds ? { queueTimeoutSeconds: r.queue_timeout_seconds } : {}),
     }));
+    for (const job of jobs) this.#watchQueueTimeout(job);
     // Health checks are placed by the health-check pass, never from the queue.
     for (const job of jobs) this.#queuedInfo.set(job.id, job);
     this.scheduler.queue.addMany(jobs.filter((j) => !j.healthCheck));
@@ -879,6 +883,7 @@ export class Lab {
     for (const job of jobs) {
       this.#queuedInfo.set(job.id, job);
       this.#publishJob(this.#activeFrom(job), "Submitted", "Unknown");
+      this.#watchQueueTimeout(job);
     }
     this.scheduler.queue.addMany(jobs);
     const types = new Set(jobs.map((j) => j.deviceType));
@@ -886,6 +891,19 @@ export class Lab {
       [...this.#devices.keys()].filter((h) => types.has(this.catalog.devices.get(h)!.deviceType)),
     );
     return jobs;
+  }
+
+  /** LAVA's `timeouts.queue`: a job still queued when it runs out is cancelled, a MultiNode job as a whole. */
+  #watchQueueTimeout(job: SubmittedJob): void {
+    if (!job.queueTimeoutSeconds) return;
+    const left = job.submitTime + job.queueTimeoutSeconds * 1000 - Date.now();
+    const timer = setTimeout(() => {
+      this.#queueTimers.delete(timer);
+      if (!this.#queuedInfo.has(job.id) || !this.scheduler.queue.has(job.id)) return;
+      this.#log.info("a job waited longer than its queue timeout; it is cancelled", { job: job.id });
+      void (job.group ? this.cancelGroup(job.group, "queue timeout") : Promise.resolve(this.#cancelOne(job.id)));
+    }, Math.max(0, Math.min(left, 2 ** 31 - 1)));
+    this.#queueTimers.add(timer);
   }
 
   /** Cancels a job (a MultiNode job as a whole group, as LAVA does). */
@@ -1102,6 +1120,7 @@ export class Lab {
   async close(): Promise<void> {
     this.#closed = true;
     for (const timer of this.#healthTimers.values()) clearTimeout(timer);
+    for (const timer of this.#queueTimers) clearTimeout(timer);
     await this.settled();
     await this.webhooks.close();
   }

@@ -37,6 +37,8 @@ export interface SubmittedJob extends QueuedJob {
   readonly description: string;
   readonly visibility: number;
   readonly healthCheck: boolean;
+  /** LAVA's `timeouts.queue`: cancelled if still queued this long after submission. */
+  readonly queueTimeoutSeconds?: number;
 }
 
 export interface SubmitOptions {
@@ -180,6 +182,21 @@ export async function storeSubmission(
       firstId ??= row.id;
       const displayId = multinode ? `${firstId}.${plan.index}` : String(row.id);
       if (multinode) await trx.updateTable("test_jobs").set({ sub_id: displayId }).where("id", "=", row.id).execute();
+      const visibility = definition.visibility;
+      if (isMapping(visibility) && Array.isArray(visibility.group)) {
+        const names = visibility.group.map(String);
+        const groups = names.length
+          ? await trx.selectFrom("groups").select(["id", "name"]).where("name", "in", names).execute()
+          : [];
+        const unknown = names.filter((n) => !groups.some((g) => g.name === n));
+        if (unknown.length > 0) throw new SubmissionError(`visibility: no group named ${unknown.join(", ")}`);
+        if (groups.length > 0) {
+          await trx.insertInto("test_job_viewing_groups").values(
+            groups.map((g) => ({ job_id: row.id, group_id: g.id })),
+          )
+            .execute();
+        }
+      }
       if (plan.tags.length > 0) {
         await trx.insertInto("test_job_tags").values([...new Set(plan.tags)].map((tag) => ({ job_id: row.id, tag })))
           .execute();
@@ -198,6 +215,7 @@ export async function storeSubmission(
         description: String(definition.job_name ?? ""),
         visibility: row.visibility,
         healthCheck: options.healthCheck ?? false,
+        ...(queueTimeout ? { queueTimeoutSeconds: queueTimeout } : {}),
       });
     }
     return stored;

@@ -107,7 +107,33 @@ function jobView(row: JobRow, tags: string[]): JobView {
   };
 }
 
-export async function showJob(lab: Lab, id: number): Promise<JobView> {
+/** Who is asking: nobody, a user, or an administrator. */
+export interface Viewer {
+  readonly id: number;
+  readonly is_superuser: boolean;
+}
+
+/**
+ * LAVA's visibility: public jobs are everyone's; a personal job is its
+ * submitter's; a group job its submitter's and its viewing groups' members'.
+ * Administrators see every job. A job a caller may not see does not exist for them.
+ */
+export async function assertVisible(lab: Lab, id: number, viewer: Viewer | undefined): Promise<void> {
+  const row = await lab.db.selectFrom("test_jobs").select(["visibility", "submitter_id"]).where("id", "=", id)
+    .executeTakeFirst();
+  if (!row) throw new LabRequestError(`Job '${id}' was not found.`, 404);
+  if (row.visibility === JobVisibility.byName.public || viewer?.is_superuser || viewer?.id === row.submitter_id) return;
+  if (viewer && row.visibility === JobVisibility.byName.group) {
+    const shared = await lab.db.selectFrom("test_job_viewing_groups as v")
+      .innerJoin("user_groups as g", "g.group_id", "v.group_id")
+      .select("v.job_id").where("v.job_id", "=", id).where("g.user_id", "=", viewer.id).executeTakeFirst();
+    if (shared) return;
+  }
+  throw new LabRequestError(`Job '${id}' was not found.`, 404);
+}
+
+export async function showJob(lab: Lab, id: number, viewer?: Viewer | "internal"): Promise<JobView> {
+  if (viewer !== "internal") await assertVisible(lab, id, viewer);
   const row = await jobQuery(lab).where("j.id", "=", id).executeTakeFirst();
   if (!row) throw new LabRequestError(`Job '${id}' was not found.`, 404);
   const tags = await lab.db.selectFrom("test_job_tags").select("tag").where("job_id", "=", id).execute();
@@ -122,8 +148,24 @@ export interface JobFilter {
   readonly deviceType?: string;
 }
 
-export async function listJobs(lab: Lab, filter: JobFilter = {}): Promise<JobView[]> {
+export async function listJobs(lab: Lab, filter: JobFilter = {}, viewer?: Viewer): Promise<JobView[]> {
   let query = jobQuery(lab).orderBy("j.id", "desc");
+  if (!viewer?.is_superuser) {
+    query = query.where((eb) =>
+      eb.or([
+        eb("j.visibility", "=", JobVisibility.byName.public),
+        ...(viewer
+          ? [
+            eb("j.submitter_id", "=", viewer.id),
+            eb.exists(
+              eb.selectFrom("test_job_viewing_groups as v").innerJoin("user_groups as g", "g.group_id", "v.group_id")
+                .select("v.job_id").whereRef("v.job_id", "=", "j.id").where("g.user_id", "=", viewer.id),
+            ),
+          ]
+          : []),
+      ])
+    );
+  }
   if (filter.state !== undefined) query = query.where("j.state", "=", filter.state);
   if (filter.health !== undefined) query = query.where("j.health", "=", filter.health);
   if (filter.deviceType !== undefined) query = query.where("j.requested_device_type", "=", filter.deviceType);
