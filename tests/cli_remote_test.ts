@@ -51,7 +51,9 @@ while True:
   ]);
   try {
     const zmqLines = listener.stdout.pipeThrough(new TextDecoderStream()).getReader();
-    assertStringIncludes((await zmqLines.read()).value ?? "", "ready");
+    let pending = "";
+    while (!pending.includes("ready\n")) pending += (await zmqLines.read()).value ?? "";
+    pending = pending.slice(pending.indexOf("ready\n") + 6);
     await lab.addWorker("w1");
     await lab.addDevice("qemu01", "qemu", "w1", QEMU_DICTIONARY);
     const file = `${dir}/job.yaml`;
@@ -86,7 +88,11 @@ while True:
     for (;;) {
       const { value, done } = await zmqLines.read();
       if (done) break;
-      zmq.push(...value.trim().split("\n").map((l) => JSON.parse(l)));
+      // A read may end inside a line: keep the rest for the next one.
+      pending += value;
+      const lines = pending.split("\n");
+      pending = lines.pop()!;
+      zmq.push(...lines.filter((l) => l.trim()).map((l) => JSON.parse(l)));
     }
     const finished = zmq.find((f) =>
       f[0] === "org.lavasoftware.testjob" && (f[4] as { state: string }).state === "Finished"

@@ -94,12 +94,15 @@ function aborted(signal: AbortSignal): Promise<never> {
   });
 }
 
+const TEST_SHELL_ACTIONS = new Set(["lava-test-shell", "lava-test-retry"]);
+
 /** What a failure of `action` means for the job, LAVA's way. */
 function failureOf(action: PipelineAction, raw: unknown, signal: AbortSignal): JobFailure {
   const reason = signal.aborted ? signal.reason : raw;
   if (reason instanceof ActionTimeout) {
-    // LAVA raises JobError on timeouts, LAVATimeoutError for the test shell.
-    return reason.action.name === "lava-test-shell"
+    // LAVA raises JobError on timeouts, LAVATimeoutError for the test shell. The
+    // shell and its retry wrapper share one timeout, and either timer may fire first.
+    return TEST_SHELL_ACTIONS.has(reason.action.name)
       ? new LAVATimeoutError(`lava-test-shell timed out after ${reason.action.timeout} seconds`)
       : new JobError(reason.message);
   }
