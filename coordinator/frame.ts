@@ -13,7 +13,8 @@ export class FrameError extends Error {
   }
 }
 
-const HEX8 = /^[0-9A-Fa-f]{8}$/;
+/** What Python's `int(x, 16)` accepts for the 8 header bytes, as LAVA's coordinator reads them. */
+const HEADER = /^\s*\+?(0[xX])?[0-9A-Fa-f_]+\s*$/;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
@@ -48,8 +49,8 @@ export async function readFrame(conn: Deno.Conn, options: ReadOptions): Promise<
   const header = await readUpTo(conn, 8);
   if (header.length < 8) throw new FrameError(`the connection closed after ${header.length} of 8 length digits`);
   const digits = new TextDecoder().decode(header);
-  if (!HEX8.test(digits)) throw new FrameError(`the length ${JSON.stringify(digits)} is not 8 hex digits`);
-  const length = parseInt(digits, 16);
+  if (!HEADER.test(digits)) throw new FrameError(`the length ${JSON.stringify(digits)} is not 8 hex digits`);
+  const length = parseInt(digits.trim().replace(/^\+/, "").replace(/^0[xX]/, "").replaceAll("_", ""), 16);
   if (length > options.maxLength) {
     throw new FrameError(`a payload of ${length} bytes is over the ${options.maxLength} limit`);
   }
@@ -66,4 +67,28 @@ export async function writeFrame(conn: Deno.Conn, payload: string): Promise<void
   const frame = encodeFrame(payload);
   let written = 0;
   while (written < frame.length) written += await conn.write(frame.subarray(written));
+}
+
+/**
+ * Reads whatever else the peer sends until it closes its side (LAVA's clients
+ * half-close after their request): for a request whose header understated its
+ * length, which LAVA's coordinator happens to accept.
+ */
+export async function readRest(conn: Deno.Conn, maxLength: number): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  const buffer = new Uint8Array(4096);
+  while (total < maxLength) {
+    const got = await conn.read(buffer);
+    if (got === null) break;
+    chunks.push(buffer.slice(0, got));
+    total += got;
+  }
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return out;
 }

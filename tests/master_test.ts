@@ -7,6 +7,9 @@ import { stringify } from "yaml";
 import { assert, assertEquals, assertStringIncludes } from "./support/assert.ts";
 import { inlineTest, qemuJob } from "./support/dut.ts";
 import { QEMU_DICTIONARY, startTestLab, waitForJob } from "./support/lab.ts";
+import { Coordinator } from "../coordinator/server.ts";
+import { GroupStore } from "../coordinator/store.ts";
+import { createLogger } from "../actors/runtime/log.ts";
 
 Deno.test("a submitted job runs on the QEMU device and its results and log are stored", async () => {
   const lab = await startTestLab();
@@ -169,7 +172,15 @@ Deno.test("the queue runs higher priorities first and a job's tags choose its de
 });
 
 Deno.test("a MultiNode group never holds a device while it cannot be complete, and runs whole when it can", async () => {
-  const lab = await startTestLab();
+  const stateDir = await Deno.makeTempDir({ prefix: "basalt-coordinator-" });
+  const coordinator = Coordinator.start({
+    hostname: "127.0.0.1",
+    port: 0,
+    store: GroupStore.open(stateDir),
+    logger: createLogger({ process: "coordinator", level: "error" }),
+    expireMs: 3_600_000,
+  });
+  const lab = await startTestLab({ coordinator: { host: "127.0.0.1", port: coordinator.port } });
   try {
     await lab.addWorker("w1");
     await lab.addDevice("qemu01", "qemu-a", "w1", QEMU_DICTIONARY);
@@ -209,6 +220,8 @@ Deno.test("a MultiNode group never holds a device while it cannot be complete, a
     assertEquals(new Set(results.map((r) => r.device)), new Set(["qemu01", "qemu02"]));
   } finally {
     await lab.close();
+    await coordinator.close();
+    await Deno.remove(stateDir, { recursive: true });
   }
 });
 

@@ -32,7 +32,9 @@ export interface TestLab {
   close(): Promise<void>;
 }
 
-export async function startTestLab(options: { heartbeatMs?: number } = {}): Promise<TestLab> {
+export async function startTestLab(
+  options: { heartbeatMs?: number; coordinator?: { host: string; port: number } } = {},
+): Promise<TestLab> {
   const dir = await Deno.makeTempDir({ prefix: "basalt-lab-" });
   const logger = createLogger({ process: "master", level: "error" });
   const master = await startMaster({
@@ -41,6 +43,7 @@ export async function startTestLab(options: { heartbeatMs?: number } = {}): Prom
     zmq: "tcp://127.0.0.1:*",
     events: "tcp://127.0.0.1:*",
     heartbeatMs: options.heartbeatMs ?? 200,
+    coordinator: options.coordinator,
     logger,
   });
   await addUser(master.storage.db, { username: "admin", superuser: true });

@@ -4,6 +4,7 @@
  * live connection to the device.
  */
 import type { PipelineAction } from "../../actors/definitions/pipeline.ts";
+import type { MultinodeClient } from "./multinode.ts";
 import { isMapping } from "../../actors/definitions/schema.ts";
 import type { Console } from "../drivers/console.ts";
 import type { ProcessConsole } from "../drivers/transports.ts";
@@ -58,6 +59,8 @@ export class JobContext {
    * the dispatcher's own safety net) does not switch a PDU port twice. A boot
    * that powers the device on clears it. */
   poweredOff = false;
+  /** The coordinator, for a MultiNode sub-job. */
+  multinode?: MultinodeClient;
   /** The QEMU process (a virtual device's "power"). */
   qemu?: ProcessConsole;
   /** The shell prompt to expect after boot (set by the boot action). */

@@ -16,7 +16,9 @@ import { type DispatchFailure, dispatchMachine } from "../../actors/machines/dis
 import { ACTIONS } from "./actions/mod.ts";
 import { powerOff } from "./actions/finalize.ts";
 import { type Block, JobContext } from "./context.ts";
-import { asJobFailure, ConfigurationError } from "./errors.ts";
+import { asJobFailure, ConfigurationError, JobCanceled } from "./errors.ts";
+import { coordinatorSettings, MultinodeClient, subJobInfo } from "./multinode.ts";
+import { timeoutSeconds } from "../../actors/definitions/timeouts.ts";
 import { executor } from "./execute.ts";
 import { JobLog, type LogSink } from "./log.ts";
 
@@ -140,6 +142,19 @@ export async function runJob(files: JobFiles): Promise<JobOutcome> {
     cacheDir: files.cacheDir,
     log,
   });
+  const multinode = subJobInfo(jobBlock, files.jobId, timeoutSeconds);
+  if (multinode) {
+    ctx.multinode = new MultinodeClient(coordinatorSettings(dispatcher), multinode, log);
+    try {
+      // As in LAVA, no sub-job starts before the whole group has.
+      await ctx.multinode.groupData(files.cancel);
+    } catch (error) {
+      const failure = files.cancel?.aborted ? new JobCanceled("the job was cancelled") : asJobFailure(error);
+      await ctx.multinode.clearGroup();
+      if (!files.keepWorkDir) await Deno.remove(workDir, { recursive: true }).catch(() => {});
+      return await fail({ type: failure.errorType, message: failure.message }, pipeline);
+    }
+  }
   const run = executor(ctx, ACTIONS);
   const blocks = (jobBlock.actions as Block[]).map((entry) => Object.values(entry)[0] as Block);
   const steps = pipeline.actions.slice(0, -1);
@@ -192,6 +207,7 @@ export async function runJob(files: JobFiles): Promise<JobOutcome> {
     clearTimeout(jobTimer);
     files.cancel?.removeEventListener("abort", onCancel);
     await powerOff(ctx, 10_000).catch(() => {});
+    await ctx.multinode?.clearGroup();
     if (!files.keepWorkDir) await Deno.remove(workDir, { recursive: true }).catch(() => {});
   }
   if (failure) return await fail(failure, pipeline);

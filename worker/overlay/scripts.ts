@@ -150,7 +150,8 @@ fi
 RUNNING="$CONF-$(date +%s)"
 mv "$CONF" "$RUNNING"
 export SHELL="$%{SHELL:-/bin/sh}"
-while read -r TEST; do
+# The list comes in on fd 3, so the tests keep the console as stdin (MultiNode replies arrive there).
+while read -r TEST <&3; do
 	[ -n "$TEST" ] || continue
 	if [ -f "$TEST/install.sh" ]; then
 		if ! (cd "$TEST" && $SHELL -e ./install.sh); then
@@ -159,8 +160,107 @@ while read -r TEST; do
 		fi
 	fi
 	(cd "$TEST" && $SHELL ./run.sh)
-done < "$RUNNING"
+done 3< "$RUNNING"
 echo "<LAVA_TEST_RUNNER EXIT>"
+`;
+
+const MULTINODE_COMMON = String.raw`# Shared by the MultiNode helpers: the group's data and how a reply is read.
+. "$(dirname "$0")/lava-common"
+[ -f "$(dirname "$(dirname "$0")")/multinode" ] && . "$(dirname "$(dirname "$0")")/multinode"
+LAVA_MULTI_NODE_CACHE=$%{LAVA_MULTI_NODE_CACHE:-/tmp/lava_multi_node_cache.txt}
+
+# lava_multinode_call KIND MARKER: prints the marker, then reads the console until
+# the dispatcher's <LAVA_KIND_COMPLETE ...> line; its JOB:KEY=VALUE pairs go to the cache.
+lava_multinode_call() {
+	KIND=$1
+	shift
+	echo "<LAVA_MULTI_NODE> <$*>"
+	while read -r LINE; do
+		case "$LINE" in
+			*"<LAVA_$%{KIND}_COMPLETE"*) break ;;
+		esac
+	done
+	REPLY=$%{LINE#*<LAVA_$%{KIND}_COMPLETE}
+	REPLY=$%{REPLY%>*}
+	mkdir -p "$(dirname "$LAVA_MULTI_NODE_CACHE")"
+	rm -f "$LAVA_MULTI_NODE_CACHE"
+	case "$REPLY" in
+		*" nack"*) echo "Error: the coordinator answered nack" >&2; return 1 ;;
+	esac
+	# Pairs start at " JOBID:"; a value may hold spaces up to the next pair.
+	echo "$REPLY" | sed -e 's/ \([0-9][0-9.]*\):/\n\1:/g' | while read -r PAIR; do
+		case "$PAIR" in
+			*:*=*) echo "$PAIR" >> "$LAVA_MULTI_NODE_CACHE" ;;
+		esac
+	done
+	return 0
+}
+`;
+
+const MULTINODE_SEND = String.raw`#!/bin/sh
+# lava-send ID [KEY=VALUE...]: tells the group; returns at once.
+. "$(dirname "$0")/lava-multi-node-common"
+ID=$1
+case "$ID" in
+	""|*=*) echo "usage: lava-send ID [KEY=VALUE...]" >&2; exit 1 ;;
+esac
+shift
+PAIRS=""
+for PAIR in "$@"; do
+	case "$PAIR" in
+		?*=?*) PAIRS="$PAIRS $PAIR" ;;
+	esac
+done
+echo "<LAVA_MULTI_NODE> <LAVA_SEND $ID$PAIRS>"
+`;
+
+const MULTINODE_WAIT = String.raw`#!/bin/sh
+# lava-wait ID: blocks until some job of the group has sent ID; the values are in $LAVA_MULTI_NODE_CACHE.
+. "$(dirname "$0")/lava-multi-node-common"
+[ -n "$1" ] || { echo "usage: lava-wait ID" >&2; exit 1; }
+lava_multinode_call WAIT "LAVA_WAIT $1"
+`;
+
+const MULTINODE_WAIT_ALL = String.raw`#!/bin/sh
+# lava-wait-all ID [ROLE]: blocks until every job (of ROLE) has sent ID.
+. "$(dirname "$0")/lava-multi-node-common"
+[ -n "$1" ] || { echo "usage: lava-wait-all ID [ROLE]" >&2; exit 1; }
+lava_multinode_call WAIT_ALL "LAVA_WAIT_ALL $1$%{2:+ $2}"
+`;
+
+const MULTINODE_SYNC = String.raw`#!/bin/sh
+# lava-sync ID: blocks until every job of the group has reached ID.
+. "$(dirname "$0")/lava-multi-node-common"
+[ -n "$1" ] || { echo "usage: lava-sync ID" >&2; exit 1; }
+lava_multinode_call SYNC "LAVA_SYNC $1"
+`;
+
+const MULTINODE_SELF = String.raw`#!/bin/sh
+# lava-self: this job's id in the group.
+. "$(dirname "$0")/lava-multi-node-common"
+echo "$LAVA_HOSTNAME"
+`;
+
+const MULTINODE_ROLE = String.raw`#!/bin/sh
+# lava-role: this job's role; lava-role list: every role of the group.
+. "$(dirname "$0")/lava-multi-node-common"
+if [ "$1" = "list" ]; then
+	printf '%s\n' "$LAVA_GROUP" | cut -f2 | sort -u
+else
+	printf '%s' "$TARGET_ROLE"
+fi
+`;
+
+const MULTINODE_GROUP = String.raw`#!/bin/sh
+# lava-group: TAB JOB TAB ROLE per job, as LAVA prints it; lava-group ROLE: the jobs of ROLE.
+. "$(dirname "$0")/lava-multi-node-common"
+if [ -z "$1" ]; then
+	printf '%s\n' "$LAVA_GROUP" | sed 's/^/\t/'
+	exit 0
+fi
+FOUND=$(printf '%s\n' "$LAVA_GROUP" | awk -F'\t' -v role="$1" '$2 == role { print "\t" $1 }')
+[ -n "$FOUND" ] || exit 1
+printf '%s\n' "$FOUND"
 `;
 
 /** Helper scripts by file name, as installed in `/lava-<job>/bin`. */
@@ -174,5 +274,13 @@ export const DEVICE_SCRIPTS: Readonly<Record<string, string>> = Object.fromEntri
     "lava-test-event": TEST_EVENT,
     "lava-target-ip": TARGET_IP,
     "lava-test-runner": RUNNER,
+    "lava-multi-node-common": MULTINODE_COMMON,
+    "lava-send": MULTINODE_SEND,
+    "lava-wait": MULTINODE_WAIT,
+    "lava-wait-all": MULTINODE_WAIT_ALL,
+    "lava-sync": MULTINODE_SYNC,
+    "lava-self": MULTINODE_SELF,
+    "lava-role": MULTINODE_ROLE,
+    "lava-group": MULTINODE_GROUP,
   }).map(([name, text]) => [name, text.replaceAll("$%{", "${")]),
 );

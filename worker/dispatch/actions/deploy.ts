@@ -10,6 +10,7 @@ import { OverlayBuilder } from "../../overlay/build.ts";
 import { testDefinitionRef } from "../../overlay/testdefs.ts";
 import type { ActionImplementation, ActionRun, Block } from "../context.ts";
 import { download, inParallel } from "../download.ts";
+import { multinodeOverlayFile } from "../multinode.ts";
 import { InfrastructureError, JobError } from "../errors.ts";
 
 const CORES = Math.max(1, navigator.hardwareConcurrency ?? 2);
@@ -97,6 +98,9 @@ const lavaOverlay: ActionImplementation = async (run) => {
     ? Object.fromEntries(Object.entries(ctx.job.secrets).map(([k, v]) => [k, String(v)]))
     : {};
   await overlay.start(environment, secrets);
+  if (ctx.multinode) {
+    await Deno.writeTextFile(join(overlay.dir, "multinode"), multinodeOverlayFile(ctx.multinode.info));
+  }
   await run.children();
   await overlay.finish();
 };

@@ -4,10 +4,11 @@
  * runner exits or the action's time runs out.
  */
 import { isMapping } from "../../../actors/definitions/schema.ts";
-import type { ActionImplementation } from "../context.ts";
-import { ConnectionClosedError, JobError, LAVATimeoutError } from "../errors.ts";
+import type { ActionImplementation, ActionRun } from "../context.ts";
+import { ConnectionClosedError, JobError, LAVATimeoutError, MultinodeProtocolTimeoutError } from "../errors.ts";
+import { MULTINODE_MARKER } from "../multinode.ts";
 import { type RunInfo, RUNNER_EXIT, RUNNER_INSTALL_FAIL, SIGNAL, SignalInterpreter } from "../signals.ts";
-import { ConsoleClosed, ExpectTimeout } from "../../drivers/console.ts";
+import { type Console as DeviceConsole, ConsoleClosed, ExpectTimeout } from "../../drivers/console.ts";
 
 const KERNEL_PANIC = /Kernel panic - not syncing/;
 
@@ -55,10 +56,14 @@ const lavaTestShell: ActionImplementation = async (run) => {
   try {
     while (true) {
       const match = await console.expect(
-        [signalPattern, RUNNER_EXIT, RUNNER_INSTALL_FAIL, KERNEL_PANIC],
+        [signalPattern, RUNNER_EXIT, RUNNER_INSTALL_FAIL, KERNEL_PANIC, MULTINODE_MARKER],
         Math.max(1, run.remainingMs()),
         signal,
       );
+      if (match.index === 4) {
+        await multinodeCall(run, console, interpreter, match.match[1], match.match[2]);
+        continue;
+      }
       const line = ctx.log.nextLine - 1;
       const parse = interpreter.currentRun ? patterns.get(interpreter.currentRun) : undefined;
       if (parse) applyParsePattern(parse, match.before, interpreter, line);
@@ -88,6 +93,30 @@ const lavaTestShell: ActionImplementation = async (run) => {
     await console.expect(ctx.prompts, Math.max(1, Math.min(run.remainingMs(), 10_000)), signal).catch(() => {});
   }
 };
+
+/** Relays a device's MultiNode call to the coordinator and answers the device, as LAVA's dispatcher does. */
+async function multinodeCall(
+  run: ActionRun,
+  console: DeviceConsole,
+  interpreter: SignalInterpreter,
+  api: string,
+  params: string,
+): Promise<void> {
+  const { ctx, signal } = run;
+  if (!ctx.multinode) throw new JobError(`the device made a MultiNode call (${api}) in a job that is not MultiNode`);
+  const definition = interpreter.currentRun ?? "lava";
+  try {
+    const { reply, testCase } = await ctx.multinode.handleMarker(api, params, signal);
+    // The extra empty line is LAVA's, which the device side's read loops expect.
+    if (reply) await console.sendLine(`${reply}\n`);
+    ctx.log.results({ definition, case: testCase, result: "pass" });
+  } catch (error) {
+    if (error instanceof MultinodeProtocolTimeoutError) {
+      ctx.log.results({ definition, case: `multinode-${api}-${params.split(/\s+/)[0]}`.toLowerCase(), result: "fail" });
+    }
+    throw error;
+  }
+}
 
 function applyParsePattern(
   parse: { pattern: string; fixupdict: Record<string, string> },
