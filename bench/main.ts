@@ -3,6 +3,7 @@
  * their figures. Each benchmark is also runnable on its own (`deno run -A bench/NAME.ts`).
  */
 import { formatDispatchBench, runDispatchBench } from "./dispatch.ts";
+import { formatWebBench, runWebBench } from "./web.ts";
 import { formatCoordinatorBench, runCoordinatorBench } from "./coordinator.ts";
 import { formatLatencyBench, runLatencyBench } from "./latency.ts";
 import { formatSchedulerBench, runSchedulerBench } from "./scheduler.ts";
@@ -18,6 +19,7 @@ const BENCHMARKS: Record<string, (args: string[]) => Promise<string>> = {
   scheduler: async () => formatSchedulerBench(await runSchedulerBench()),
   latency: async () => formatLatencyBench(await runLatencyBench()),
   coordinator: async () => formatCoordinatorBench(await runCoordinatorBench()),
+  web: async () => formatWebBench(await runWebBench()),
 };
 
 // Benchmark names select; every other argument (e.g. `--db URL`) is passed on.

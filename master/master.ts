@@ -13,6 +13,8 @@ import { StorageJournal } from "./storage/journal.ts";
 import type { Database } from "./storage/schema.ts";
 import type { StorageTarget } from "./storage/target.ts";
 import { createApp } from "./http/app.ts";
+import { mountWeb } from "../web/mod.ts";
+import { Sessions } from "../web/sessions.ts";
 import { EventHub } from "./lab/events.ts";
 import { Lab } from "./lab/lab.ts";
 import { LabDir } from "./lab/lab_dir.ts";
@@ -77,7 +79,9 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
     cleanups.push(() => lab.close());
     const eventSocket = publisher.endpoint.replace(/^tcp:\/\/(127\.0\.0\.1|0\.0\.0\.0)/, "tcp://*");
     const closing = new AbortController();
-    const app = createApp({ lab, eventSocket, closing: closing.signal });
+    const sessions = new Sessions();
+    const app = createApp({ lab, eventSocket, closing: closing.signal, sessions });
+    await mountWeb(app, lab, sessions);
     const server = Deno.serve({
       hostname: options.http.hostname,
       port: options.http.port,

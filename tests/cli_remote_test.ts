@@ -3,6 +3,7 @@
  * results, devices, workers, maintenance and the event stream — and LAVA's
  * ZeroMQ event frames, read by pyzmq as an existing LAVA listener would.
  */
+import { textStream } from "../actors/text_stream.ts";
 import { stringify } from "yaml";
 import { assert, assertEquals, assertStringIncludes } from "./support/assert.ts";
 import { inlineTest, qemuJob } from "./support/dut.ts";
@@ -50,7 +51,7 @@ while True:
     lab.master.url,
   ]);
   try {
-    const zmqLines = listener.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    const zmqLines = textStream(listener.stdout).getReader();
     let pending = "";
     while (!pending.includes("ready\n")) pending += (await zmqLines.read()).value ?? "";
     pending = pending.slice(pending.indexOf("ready\n") + 6);

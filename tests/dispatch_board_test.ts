@@ -4,6 +4,7 @@
  * character delays, Linux's shell and the test shell — and a dropped serial
  * connection that failure_retry recovers from.
  */
+import { textStream } from "../actors/text_stream.ts";
 import { parse as parseYaml, stringify } from "yaml";
 import { assert, assertEquals } from "./support/assert.ts";
 import { bootFiles, SimulatedBoard, ubootJob } from "./support/sim_board.ts";
@@ -37,7 +38,7 @@ async function dispatch(
   }).spawn();
   const records: { lvl: string; msg: unknown }[] = [];
   let buffer = "";
-  for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) {
+  for await (const chunk of textStream(child.stderr)) {
     buffer += chunk;
     let newline;
     while ((newline = buffer.indexOf("\n")) >= 0) {

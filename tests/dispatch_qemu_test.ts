@@ -3,6 +3,7 @@
  * inline and git test definitions, auto-login, kernel panics, hanging boots, and
  * cancellation — each a separate dispatch process, as a worker starts them.
  */
+import { textStream } from "../actors/text_stream.ts";
 import { parse as parseYaml, stringify } from "yaml";
 import { assert, assertEquals, assertStringIncludes } from "./support/assert.ts";
 import { inlineTest, qemuDeviceYaml, qemuJob } from "./support/dut.ts";
@@ -45,7 +46,7 @@ async function dispatch(
   const records: Dispatched["records"] = [];
   let buffer = "";
   let cancelled = false;
-  for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) {
+  for await (const chunk of textStream(child.stderr)) {
     buffer += chunk;
     let newline;
     while ((newline = buffer.indexOf("\n")) >= 0) {

@@ -3,6 +3,7 @@
  * token, errors that say what the server said, and server-sent event streams
  * (a job's log, the lab's events) read as they arrive.
  */
+import { textStream } from "../../actors/text_stream.ts";
 
 export class ApiError extends Error {
   constructor(readonly status: number, message: string) {
@@ -59,7 +60,7 @@ export class ApiClient {
   /** Reads a server-sent event stream until it ends or `signal` aborts. */
   async *events(path: string, signal?: AbortSignal): AsyncGenerator<SseMessage> {
     const response = await this.#fetch("GET", path, undefined, "text/event-stream");
-    const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+    const reader = textStream(response.body!).getReader();
     signal?.addEventListener("abort", () => reader.cancel().catch(() => {}), { once: true });
     let buffer = "";
     try {

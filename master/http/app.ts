@@ -31,7 +31,8 @@ import {
   showJob,
   showWorker,
 } from "../lab/views.ts";
-import { readLogLines } from "../storage/job_logs.ts";
+import { countLogLines, readFilteredLogLines, readLogLines } from "../storage/job_logs.ts";
+import type { Session, Sessions } from "../../web/sessions.ts";
 import type { User } from "../storage/schema.ts";
 import { authenticate, authenticateToken } from "../storage/users.ts";
 import { callMethod, RpcFault } from "./rpc.ts";
@@ -44,9 +45,14 @@ export interface AppOptions {
   readonly eventSocket: string;
   /** Aborted when the master stops: open streams end, so the server can. */
   readonly closing?: AbortSignal;
+  /** Browser sessions of the web UI; their cookie authenticates like a token. */
+  readonly sessions?: Sessions;
 }
 
-type Env = { Variables: { user?: User } };
+type Env = { Variables: { user?: User; session?: Session } };
+
+/** The actors whose history and live transitions the API shows. */
+const ACTOR_KINDS = new Set(["job", "device", "worker"]);
 
 /** Authenticated callers are remembered briefly, so a client's every request is not a database write. */
 const AUTH_CACHE_MS = 60_000;
@@ -92,6 +98,17 @@ export function createApp(options: AppOptions): Hono<Env> {
           : c.json({ error: "authentication failed: wrong user or token" }, 401);
       }
       c.set("user", user);
+    } else if (options.sessions) {
+      const session = options.sessions.fromCookie(c.req.header("Cookie"));
+      if (session) {
+        // A cookie travels with any request the browser makes: changes need the session's CSRF token too.
+        const safe = c.req.method === "GET" || c.req.method === "HEAD";
+        if (!safe && c.req.header("X-CSRF-Token") !== session.csrf && !c.req.path.startsWith("/web/")) {
+          return c.json({ error: "missing or wrong X-CSRF-Token for this session" }, 403);
+        }
+        c.set("user", session.user);
+        c.set("session", session);
+      }
     }
     await next();
   });
@@ -218,11 +235,20 @@ export function createApp(options: AppOptions): Hono<Env> {
   });
   app.get("/api/v1/jobs/:id/logs", async (c) => {
     const id = await visible(c);
+    const levels = c.req.query("levels")?.split(",").filter(Boolean);
+    const job = await showJob(lab, id, "internal");
+    if (levels && levels.length > 0) {
+      // With a level filter, start and limit count the matching lines: a viewer pages through what it shows.
+      const page = await readFilteredLogLines(lab.db, id, levels, {
+        offset: Number(c.req.query("offset") ?? 0) || 0,
+        limit: Math.min(Number(c.req.query("limit") ?? 1000) || 1000, 100_000),
+      });
+      return c.json({ finished: job.state === "Finished", total: page.total, lines: page.lines });
+    }
     const start = Number(c.req.query("start") ?? 0) || 0;
     const end = c.req.query("end") ? Number(c.req.query("end")) : undefined;
-    const job = await showJob(lab, id, "internal");
     const lines = await readLogLines(lab.db, id, { start, end, limit: 100_000 });
-    return c.json({ finished: job.state === "Finished", lines });
+    return c.json({ finished: job.state === "Finished", total: await countLogLines(lab.db, id), lines });
   });
   app.get("/api/v1/jobs/:id/logs/stream", async (c) => {
     const id = await visible(c);
@@ -297,6 +323,47 @@ export function createApp(options: AppOptions): Hono<Env> {
   app.get("/results/:id/yaml", resultsYaml);
   app.get("/results/:id/csv", resultsCsv);
 
+  // --- actors -------------------------------------------------------------------
+  app.get("/api/v1/actors/:kind/:id/history", async (c) => {
+    const kind = c.req.param("kind");
+    if (!ACTOR_KINDS.has(kind)) return c.json({ error: `no actors of kind ${kind}` }, 404);
+    if (kind === "job") await visible(c);
+    const after = Number(c.req.query("after") ?? -1);
+    const records = await lab.host.options.journal.transitions(
+      kind,
+      c.req.param("id"),
+      Number.isFinite(after) ? after : -1,
+    );
+    return c.json({ results: records.slice(-1000) });
+  });
+  app.get("/api/v1/actors/:kind/:id/stream", async (c) => {
+    const kind = c.req.param("kind");
+    const id = c.req.param("id");
+    if (!ACTOR_KINDS.has(kind)) return c.json({ error: `no actors of kind ${kind}` }, 404);
+    if (kind === "job") await visible(c);
+    return streamSSE(c, async (stream) => {
+      const queue: unknown[] = [];
+      let wake: (() => void) | undefined;
+      const unsubscribe = lab.host.transitions.subscribe((record) => {
+        if (record.actorKind !== kind || record.actorId !== id) return;
+        queue.push(record);
+        wake?.();
+      });
+      const stop = () => {
+        unsubscribe();
+        wake?.();
+      };
+      stream.onAbort(stop);
+      options.closing?.addEventListener("abort", stop);
+      while (!stream.aborted && !options.closing?.aborted) {
+        while (queue.length > 0) await stream.writeSSE({ event: "transition", data: JSON.stringify(queue.shift()) });
+        await new Promise<void>((resolve) => (wake = resolve));
+        wake = undefined;
+      }
+      unsubscribe();
+    });
+  });
+
   // --- devices, workers, device types ------------------------------------------
   app.get("/api/v1/devices", (c) => c.json({ results: listDevices(lab, c.req.query("all") === "true") }));
   app.get("/api/v1/devices/:hostname", (c) => c.json(showDevice(lab, c.req.param("hostname"))));
@@ -334,6 +401,7 @@ export function createApp(options: AppOptions): Hono<Env> {
   });
   app.get("/api/v1/device-types", (c) => c.json({ results: listDeviceTypes(lab, c.req.query("all") === "true") }));
   app.get("/api/v1/system/version", (c) => c.json({ version: BASALT_VERSION }));
+  app.get("/api/v1/system/status", (c) => c.json(lab.counts()));
   app.get("/api/v1/system/whoami", (c) => c.json({ user: c.get("user")?.username ?? null }));
   app.get(
     "/api/v1/openapi.yaml",

@@ -997,6 +997,15 @@ export class Lab {
     return { state: snapshot.value, health: snapshot.context.health, version: snapshot.context.version };
   }
 
+  /** How many jobs wait in the queue and how many run, for the overview. */
+  counts(): { queued: number; running: number } {
+    let running = 0;
+    for (const actor of this.#jobs.values()) {
+      if ((actor.getSnapshot() as { value?: unknown }).value === "Running") running++;
+    }
+    return { queued: this.scheduler.queue.size, running };
+  }
+
   /** Whether the job's actor is running (not yet Finished). */
   isActive(id: number): boolean {
     return this.#jobs.has(id) || this.#queuedInfo.has(id);

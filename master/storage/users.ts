@@ -133,3 +133,11 @@ export async function authenticateToken(db: Kysely<Database>, token: string): Pr
     .executeTakeFirst();
   return row;
 }
+
+/** Deletes one of a user's tokens; false when the user has no token of that id. */
+export async function deleteToken(db: Kysely<Database>, username: string, id: number): Promise<boolean> {
+  const user = await getUser(db, username);
+  const result = await db.deleteFrom("api_tokens").where("id", "=", id).where("user_id", "=", user.id)
+    .executeTakeFirst();
+  return Number(result.numDeletedRows) > 0;
+}

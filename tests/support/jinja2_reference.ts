@@ -2,6 +2,7 @@
  * Python's Jinja2 (Debian's python3-jinja2) as a reference renderer for tests:
  * one long-lived process, fed JSON requests by tests/support/jinja2_render.py.
  */
+import { textStream } from "../../actors/text_stream.ts";
 
 export interface ReferenceRequest {
   readonly paths: readonly string[];
@@ -45,7 +46,7 @@ export class Jinja2Reference {
 
 async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
   let buffer = "";
-  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+  for await (const chunk of textStream(stream)) {
     buffer += chunk;
     let newline;
     while ((newline = buffer.indexOf("\n")) >= 0) {

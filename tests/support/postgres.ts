@@ -4,6 +4,7 @@
  * initialised in a temporary directory, started on 127.0.0.1 and stopped by PID.
  * Either way each caller gets databases of its own.
  */
+import { textStream } from "../../actors/text_stream.ts";
 import pg from "pg";
 
 export const POSTGRES_URL_VARIABLE = "BASALT_TEST_POSTGRES_URL";
@@ -145,7 +146,7 @@ async function startCluster(): Promise<Cluster> {
 }
 
 async function waitForLine(stream: ReadableStream<Uint8Array>, pattern: RegExp, log: string[]): Promise<boolean> {
-  const lines = stream.pipeThrough(new TextDecoderStream());
+  const lines = textStream(stream);
   const reader = lines.getReader();
   let buffer = "";
   let found = false;

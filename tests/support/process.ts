@@ -3,6 +3,7 @@
  * their stdout read as JSON lines (events), stopped by PID. Every process a test
  * starts is stopped by the test, whatever happens.
  */
+import { textStream } from "../../actors/text_stream.ts";
 import { Condition } from "./wait.ts";
 
 export interface ProcessEvent {
@@ -54,7 +55,7 @@ export class TestProcess {
 
   async #read(stream: ReadableStream<Uint8Array>, onLine: (line: string) => void): Promise<void> {
     let buffer = "";
-    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+    for await (const chunk of textStream(stream)) {
       buffer += chunk;
       let newline;
       while ((newline = buffer.indexOf("\n")) >= 0) {

@@ -3,6 +3,7 @@
  * `connection_command` such as `telnet ser2net-host 7001`), or a TCP socket.
  * Serial lines are in serial.ts.
  */
+import { textStream } from "../../actors/text_stream.ts";
 import type { ConsoleTransport } from "./console.ts";
 
 export interface ProcessConsole extends ConsoleTransport {
@@ -77,7 +78,7 @@ export async function terminateGroup(pid: number, status: Promise<unknown>, grac
 
 async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
   let buffer = "";
-  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+  for await (const chunk of textStream(stream)) {
     buffer += chunk;
     let newline;
     while ((newline = buffer.indexOf("\n")) >= 0) {

@@ -1,0 +1,125 @@
+/**
+ * The web UI in real Chromium (Debian's, driven by playwright-core) against a
+ * running master with a worker and the QEMU device: a job submitted through the
+ * API appears on the overview without a reload, its log streams in live, its
+ * state machine highlights the current state, it is cancelled from its page,
+ * and the device's maintenance toggle changes its health. The screenshots in
+ * docs/screenshots/ are written here.
+ */
+import { chromium } from "playwright-core";
+import { stringify } from "yaml";
+import { assert, assertEquals, assertStringIncludes } from "./support/assert.ts";
+import { inlineTest, qemuJob } from "./support/dut.ts";
+import { QEMU_DICTIONARY, startTestLab, waitForJob } from "./support/lab.ts";
+
+const SCREENSHOTS = new URL("../docs/screenshots/", import.meta.url).pathname;
+export const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"];
+
+Deno.test("the web UI shows a job live from submission to cancel, with its log and state machine", async () => {
+  const lab = await startTestLab();
+  const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS });
+  try {
+    await Deno.mkdir(SCREENSHOTS, { recursive: true });
+    await lab.addWorker("w1");
+    await lab.addDevice("qemu01", "qemu", "w1", QEMU_DICTIONARY);
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await page.goto(`${lab.master.url}/login`);
+    await page.fill("input[name=username]", "admin");
+    await page.fill("input[name=token]", lab.token);
+    await page.click("button[type=submit]");
+    await page.waitForURL(`${lab.master.url}/`);
+    await page.waitForSelector(".live-dot", { timeout: 10_000 });
+
+    const job = qemuJob({
+      name: "web ui",
+      tests: [inlineTest("slow", ["for i in $(seq 1 5); do echo web-line-$i; sleep 0.2; done", "sleep 600"])],
+    });
+    const submitted = await lab.api<{ job_ids: string[] }>("POST", "/api/v1/jobs", { definition: stringify(job) });
+    const id = submitted.body.job_ids[0];
+    // The overview learns of the job from the event stream: no reload.
+    await page.waitForSelector(`tr[data-job="${id}"]`, { timeout: 15_000 });
+    await waitForJob(lab, id, (d) => d.state === "Running", 30_000);
+    await page.waitForFunction(
+      (jobId) => document.querySelector(`tr[data-job="${jobId}"]`)?.textContent?.includes("Running"),
+      id,
+      { timeout: 15_000 },
+    );
+    await page.screenshot({ path: `${SCREENSHOTS}overview.png`, fullPage: true });
+
+    await page.goto(`${lab.master.url}/jobs/${id}`);
+    await page.waitForFunction(() => document.querySelector(".log-box")?.textContent?.includes("web-line-5"), null, {
+      timeout: 60_000,
+    });
+    const count = await page.textContent("[data-testid=log-count]");
+    assertStringIncludes(count ?? "", "live");
+    await page.screenshot({ path: `${SCREENSHOTS}job.png`, fullPage: true });
+
+    const machine = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await machine.context().addCookies(await page.context().cookies());
+    await machine.goto(`${lab.master.url}/machines/job/${id}`);
+    assertEquals(await machine.textContent("[data-testid=current-state]"), "Running");
+    assert(await machine.$('g.state.current[data-state="Running"]'), "the Running state is highlighted");
+    await machine.screenshot({ path: `${SCREENSHOTS}state-machine.png`, fullPage: true });
+
+    // Cancel from the job page; both pages follow without a reload.
+    await page.click("text=Cancel job");
+    await page.waitForFunction(
+      () => document.querySelector("[data-testid=job-health]")?.textContent === "Canceled",
+      null,
+      { timeout: 60_000 },
+    );
+    await machine.waitForFunction(
+      () => document.querySelector("[data-testid=current-state]")?.textContent === "Finished",
+      null,
+      { timeout: 10_000 },
+    );
+    assert(await machine.$('g.state.current[data-state="Finished"]'), "the highlight moved to Finished");
+
+    await page.goto(`${lab.master.url}/devices/qemu01`);
+    await page.fill("input[name=reason]", "replacing the serial cable");
+    await page.click("text=Put in maintenance");
+    await page.waitForURL(`${lab.master.url}/devices/qemu01`);
+    assertEquals(await page.textContent("[data-testid=device-health] .badge"), "Maintenance");
+    assertStringIncludes(await page.textContent("[data-testid=device-health]") ?? "", "replacing the serial cable");
+    assertEquals(lab.master.lab.deviceStatus("qemu01")?.health, "Maintenance");
+  } finally {
+    await browser.close();
+    await lab.close();
+  }
+});
+
+Deno.test("pages work without JavaScript and refuse forms from elsewhere", async () => {
+  const lab = await startTestLab();
+  try {
+    await lab.addWorker("w1", { start: false });
+    await lab.addDevice("qemu01", "qemu", "w1", QEMU_DICTIONARY);
+    const html = await fetch(`${lab.master.url}/`).then((r) => r.text());
+    assertStringIncludes(html, 'data-device="qemu01"');
+    assertStringIncludes(html, "<main");
+    // A form posted without the session's token (another site's page, say) changes nothing.
+    const login = await fetch(`${lab.master.url}/web/login`, {
+      method: "POST",
+      body: new URLSearchParams({ username: "admin", token: lab.token }),
+      redirect: "manual",
+    });
+    const cookie = login.headers.get("set-cookie")!.split(";")[0];
+    const forged = await fetch(`${lab.master.url}/web/devices/qemu01/health`, {
+      method: "POST",
+      headers: { Cookie: cookie },
+      body: new URLSearchParams({ health: "Retired", reason: "forged" }),
+      redirect: "manual",
+    });
+    assertEquals(forged.status, 403);
+    await forged.body?.cancel();
+    const api = await fetch(`${lab.master.url}/api/v1/devices/qemu01/health`, {
+      method: "POST",
+      headers: { Cookie: cookie, "Content-Type": "application/json" },
+      body: JSON.stringify({ health: "Retired" }),
+    });
+    assertEquals(api.status, 403);
+    await api.body?.cancel();
+    assertEquals(lab.master.lab.deviceStatus("qemu01")?.health, "Good");
+  } finally {
+    await lab.close();
+  }
+});

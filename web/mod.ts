@@ -1,0 +1,41 @@
+/**
+ * The web UI, served by the master itself: server-rendered pages (routes/),
+ * small islands that go live in the browser (islands/, bundled by assets.ts),
+ * the stylesheet (static/), and browser sessions.
+ */
+import type { Hono } from "hono";
+import { join } from "node:path";
+import type { Lab } from "../master/lab/lab.ts";
+import { buildIslands, BUNDLE, STATIC_DIR } from "./assets.ts";
+import type { WebEnv } from "./render.tsx";
+import { accountPages } from "./routes/account_pages.tsx";
+import { jobPages } from "./routes/job_pages.tsx";
+import { labPages } from "./routes/lab_pages.tsx";
+import type { Sessions } from "./sessions.ts";
+
+const TYPES: Record<string, string> = {
+  ".css": "text/css; charset=utf-8",
+  ".js": "text/javascript; charset=utf-8",
+  ".png": "image/png",
+  ".svg": "image/svg+xml",
+};
+
+/** Adds the web UI to the master's app; builds the islands' bundle first if it is out of date. */
+export async function mountWeb(app: Hono<WebEnv>, lab: Lab, sessions: Sessions): Promise<void> {
+  await buildIslands();
+  app.get("/static/*", async (c) => {
+    const relative = c.req.path.slice("/static/".length);
+    if (relative.split("/").some((part) => part === ".." || part === "")) return c.notFound();
+    const path = relative === "build/islands.js" ? BUNDLE : join(STATIC_DIR, relative);
+    try {
+      const body = await Deno.readFile(path);
+      const type = TYPES[path.slice(path.lastIndexOf("."))] ?? "application/octet-stream";
+      return c.body(body, 200, { "Content-Type": type, "Cache-Control": "no-cache" });
+    } catch {
+      return c.notFound();
+    }
+  });
+  labPages(app, lab);
+  jobPages(app, lab);
+  accountPages(app, lab, sessions);
+}

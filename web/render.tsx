@@ -1,0 +1,50 @@
+/**
+ * Rendering a route's page: the layout around it, the viewer from the session,
+ * and errors (a job that does not exist, one that may not be seen) as pages
+ * with the right status rather than JSON.
+ */
+import type { Context } from "hono";
+import type { ComponentChildren } from "preact";
+import { renderToString } from "preact-render-to-string";
+import { LabRequestError } from "../master/lab/lab.ts";
+import type { User } from "../master/storage/schema.ts";
+import { Layout, type Viewer } from "./components/layout.tsx";
+import type { Session } from "./sessions.ts";
+
+export type WebEnv = { Variables: { user?: User; session?: Session } };
+
+export function viewerOf(c: Context<WebEnv>): Viewer | undefined {
+  const session = c.get("session");
+  const user = c.get("user");
+  if (!user) return undefined;
+  return { username: user.username, isSuperuser: user.is_superuser, csrf: session?.csrf ?? "" };
+}
+
+export function page(c: Context<WebEnv>, title: string, body: ComponentChildren, status = 200): Response {
+  const html = "<!DOCTYPE html>" + renderToString(<Layout title={title} viewer={viewerOf(c)}>{body}</Layout>);
+  return c.html(html, status as 200);
+}
+
+/** Runs a page handler; a request the lab refuses becomes an error page with its status. */
+export function route(handler: (c: Context<WebEnv>) => Promise<Response> | Response) {
+  return async (c: Context<WebEnv>): Promise<Response> => {
+    try {
+      return await handler(c);
+    } catch (error) {
+      if (error instanceof LabRequestError) {
+        return page(
+          c,
+          error.status === 404 ? "Not found" : "Not allowed",
+          <p class="notice error">{error.message}</p>,
+          error.status,
+        );
+      }
+      throw error;
+    }
+  };
+}
+
+/** A path parameter; the route's pattern guarantees it is there. */
+export function param(c: Context<WebEnv>, name: string): string {
+  return c.req.param(name) ?? "";
+}

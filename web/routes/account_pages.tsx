@@ -1,0 +1,194 @@
+/**
+ * Logging in (with a user name and an API token, as lavacli does), logging out,
+ * managing one's API tokens, and the forms that change things without
+ * JavaScript — cancel, resubmit, device health — each checked against the
+ * session's CSRF token.
+ */
+import type { Context, Hono } from "hono";
+import { DeviceHealth } from "../../actors/domain/states.ts";
+import type { DeviceHealthName } from "../../actors/machines/device.ts";
+import { type Lab, LabRequestError } from "../../master/lab/lab.ts";
+import { jobDefinition, resolveJobId } from "../../master/lab/views.ts";
+import { authenticate, deleteToken, issueToken, listTokens } from "../../master/storage/users.ts";
+import { formatTime } from "../components/layout.tsx";
+import { page, param, route, type WebEnv } from "../render.tsx";
+import { Sessions } from "../sessions.ts";
+
+async function form(c: Context<WebEnv>): Promise<Record<string, string>> {
+  const body = await c.req.parseBody().catch(() => ({}));
+  return Object.fromEntries(Object.entries(body).map(([k, v]) => [k, typeof v === "string" ? v : ""]));
+}
+
+/** The form came from one of our pages in this session. */
+function checkCsrf(c: Context<WebEnv>, fields: Record<string, string>): void {
+  const session = c.get("session");
+  if (!session || fields.csrf !== session.csrf) {
+    throw new LabRequestError("this form has expired: reload the page", 403);
+  }
+}
+
+function loginForm(message?: string) {
+  return (
+    <>
+      {message && <p class="notice error" role="alert">{message}</p>}
+      <form method="post" action="/web/login" class="inline">
+        <label>
+          User <input type="text" name="username" autocomplete="username" required />
+        </label>
+        <label>
+          API token <input type="password" name="token" autocomplete="current-password" required />
+        </label>
+        <button type="submit">Log in</button>
+      </form>
+      <p class="muted">
+        Tokens come from an administrator (<code>deno task manage tokens add --user NAME</code>) or from your token
+        page.
+      </p>
+    </>
+  );
+}
+
+export function accountPages(app: Hono<WebEnv>, lab: Lab, sessions: Sessions): void {
+  app.get("/login", route((c) => page(c, "Log in", loginForm())));
+
+  app.post(
+    "/web/login",
+    route(async (c) => {
+      const fields = await form(c);
+      const user = await authenticate(lab.db, fields.username ?? "", fields.token ?? "");
+      if (!user) return page(c, "Log in", loginForm("Wrong user or token."), 401);
+      const session = sessions.create(user);
+      c.header("Set-Cookie", sessions.cookie(session));
+      return c.redirect("/", 303);
+    }),
+  );
+
+  app.post(
+    "/web/logout",
+    route(async (c) => {
+      const fields = await form(c);
+      const session = c.get("session");
+      if (session && fields.csrf === session.csrf) sessions.end(session.id);
+      c.header("Set-Cookie", Sessions.clearCookie());
+      return c.redirect("/", 303);
+    }),
+  );
+
+  const tokensPage = async (c: Context<WebEnv>, created?: string) => {
+    const session = c.get("session");
+    if (!session) return c.redirect("/login", 303);
+    const tokens = await listTokens(lab.db, session.user.username);
+    return page(
+      c,
+      "API tokens",
+      <>
+        {created && (
+          <p class="notice" role="status">
+            New token (shown only now): <code data-testid="new-token">{created}</code>
+          </p>
+        )}
+        <table>
+          <thead>
+            <tr>
+              <th>Id</th>
+              <th>Description</th>
+              <th>Created</th>
+              <th>Last used</th>
+              <th></th>
+            </tr>
+          </thead>
+          <tbody>
+            {tokens.map((t) => (
+              <tr>
+                <td>{t.id}</td>
+                <td>{t.description || "—"}</td>
+                <td>{formatTime(t.created_at)}</td>
+                <td>{formatTime(t.last_used_at)}</td>
+                <td>
+                  <form method="post" action={`/web/tokens/${t.id}/delete`}>
+                    <input type="hidden" name="csrf" value={session.csrf} />
+                    <button type="submit" class="danger">Delete</button>
+                  </form>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+        <h2>New token</h2>
+        <form method="post" action="/web/tokens" class="inline">
+          <input type="hidden" name="csrf" value={session.csrf} />
+          <label>
+            Description <input type="text" name="description" />
+          </label>
+          <button type="submit">Create</button>
+        </form>
+      </>,
+    );
+  };
+  app.get("/tokens", route((c) => tokensPage(c)));
+  app.post(
+    "/web/tokens",
+    route(async (c) => {
+      const fields = await form(c);
+      checkCsrf(c, fields);
+      const issued = await issueToken(lab.db, c.get("session")!.user.username, fields.description ?? "");
+      return await tokensPage(c, issued.token);
+    }),
+  );
+  app.post(
+    "/web/tokens/:id/delete",
+    route(async (c) => {
+      const fields = await form(c);
+      checkCsrf(c, fields);
+      await deleteToken(lab.db, c.get("session")!.user.username, Number(param(c, "id")));
+      return c.redirect("/tokens", 303);
+    }),
+  );
+
+  app.post(
+    "/web/jobs/:id/cancel",
+    route(async (c) => {
+      const fields = await form(c);
+      checkCsrf(c, fields);
+      const user = c.get("user")!;
+      const id = await resolveJobId(lab, param(c, "id"));
+      const row = await lab.db.selectFrom("test_jobs").select("submitter_id").where("id", "=", id).executeTakeFirst();
+      if (!user.is_superuser && row?.submitter_id !== user.id) {
+        throw new LabRequestError("only its submitter or an administrator may cancel a job", 403);
+      }
+      await lab.cancel(id, `cancelled by ${user.username}`);
+      return c.redirect(`/jobs/${param(c, "id")}`, 303);
+    }),
+  );
+
+  app.post(
+    "/web/jobs/:id/resubmit",
+    route(async (c) => {
+      const fields = await form(c);
+      checkCsrf(c, fields);
+      const user = c.get("user")!;
+      const definition = await jobDefinition(lab, await resolveJobId(lab, param(c, "id")));
+      const jobs = await lab.submit(definition, { id: user.id, username: user.username });
+      return c.redirect(`/jobs/${jobs[0].displayId}`, 303);
+    }),
+  );
+
+  app.post(
+    "/web/devices/:hostname/health",
+    route(async (c) => {
+      const fields = await form(c);
+      checkCsrf(c, fields);
+      const user = c.get("user")!;
+      if (!user.is_superuser) throw new LabRequestError("only administrators change a device's health", 403);
+      let health: DeviceHealthName;
+      try {
+        health = DeviceHealth.name(DeviceHealth.parse(fields.health ?? "")) as DeviceHealthName;
+      } catch (error) {
+        throw new LabRequestError((error as Error).message, 400);
+      }
+      const reason = fields.reason?.trim() ? `${fields.reason.trim()} (${user.username})` : `set by ${user.username}`;
+      lab.setDeviceHealth(param(c, "hostname"), health, reason);
+      return c.redirect(`/devices/${param(c, "hostname")}`, 303);
+    }),
+  );
+}
