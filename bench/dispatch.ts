@@ -17,7 +17,7 @@ import { stringify } from "yaml";
 import type { LogRecord } from "../worker/dispatch/log.ts";
 import { runJob } from "../worker/dispatch/run.ts";
 import { inlineTest, qemuDeviceYaml, qemuJob } from "../tests/support/dut.ts";
-import { bootFiles, SimulatedBoard, ubootJob } from "../tests/support/sim_board.ts";
+import { boardDeviceYaml, bootFiles, SimulatedBoard, ubootJob } from "../tests/support/sim_board.ts";
 
 export interface ActionCost {
   readonly action: string;
@@ -138,7 +138,7 @@ async function latency(): Promise<DispatchBenchResult["latencyMs"]> {
   try {
     const steps = ["for i in $(seq 1 200); do echo clock=$(/bin/date +%s%N); sleep 0.02; done"];
     const job = ubootJob(await bootFiles(files), 1, [inlineTest("clock", steps)]);
-    const { stamped, result } = await runInProcess(job, board.deviceYaml());
+    const { stamped, result } = await runInProcess(job, boardDeviceYaml(board));
     if (!result.startsWith("pass")) throw new Error(`the board job did not pass: ${result}`);
     const delays = stamped.flatMap((s) => {
       const match = s.record.lvl === "target" ? /^clock=(\d{19})$/.exec(String(s.record.msg).trim()) : null;

@@ -7,7 +7,7 @@
 import { textStream } from "../actors/text_stream.ts";
 import { parse as parseYaml, stringify } from "yaml";
 import { assert, assertEquals } from "./support/assert.ts";
-import { bootFiles, SimulatedBoard, ubootJob } from "./support/sim_board.ts";
+import { boardDeviceYaml, bootFiles, SimulatedBoard, ubootJob } from "./support/sim_board.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 
@@ -18,7 +18,7 @@ async function dispatch(
   connection?: string,
 ) {
   const dir = await Deno.makeTempDir({ prefix: "basalt-dispatch-" });
-  await Deno.writeTextFile(`${dir}/device.yaml`, board.deviceYaml("", connection));
+  await Deno.writeTextFile(`${dir}/device.yaml`, boardDeviceYaml(board, "", connection));
   await Deno.writeTextFile(`${dir}/job.yaml`, stringify(job));
   const child = new Deno.Command(Deno.execPath(), {
     args: [

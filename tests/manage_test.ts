@@ -101,15 +101,3 @@ Deno.test("deno task manage explains a wrong command line and exits 2", async ()
   }
 });
 
-Deno.test("tasks that are not built yet say so and fail", async () => {
-  for (const task of ["demo"]) {
-    const output = await new Deno.Command(Deno.execPath(), {
-      args: ["task", "--quiet", task],
-      cwd: new URL("..", import.meta.url).pathname,
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    assertEquals(output.code, 1, task);
-    assertStringIncludes(new TextDecoder().decode(output.stderr), `deno task ${task}: not built yet`);
-  }
-});
