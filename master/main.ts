@@ -109,6 +109,15 @@ if (import.meta.main) {
     }
     throw error;
   }
+  if (master.storage.applied.length > 0 && !master.storage.applied.includes("0001_domain")) {
+    logger.warning(
+      "the database was upgraded to this version's schema; keep a backup from before the upgrade " +
+        "(a copy of the data directory, or pg_dump) if you may need to go back: migrations only go forward",
+      {
+        migrations: master.storage.applied,
+      },
+    );
+  }
   console.log(JSON.stringify({ event: "ready", http: master.url, zmq: master.zmq, events: master.events }));
   logger.info("master started", { http: master.url, zmq: master.zmq, events: master.events });
   const stop = async () => {

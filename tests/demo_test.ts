@@ -12,7 +12,11 @@ Deno.test("the demo lab runs a sample job and a MultiNode job, shows them on the
     cwd: new URL("..", import.meta.url).pathname,
   });
   try {
-    const banner = await demo.waitFor((e) => e.event === "text" && String(e.line).includes("Ctrl-C stops"), 240_000, "banner");
+    const banner = await demo.waitFor(
+      (e) => e.event === "text" && String(e.line).includes("Ctrl-C stops"),
+      240_000,
+      "banner",
+    );
     assert(banner);
     const text = demo.events.map((e) => String(e.line ?? "")).join("\n");
     const url = /Web UI\s+(\S+)\//.exec(text)![1];
@@ -21,9 +25,9 @@ Deno.test("the demo lab runs a sample job and a MultiNode job, shows them on the
     assertEquals(jobs.length, 3, text);
     const health = async (id: string) => {
       for (const deadline = Date.now() + 120_000; Date.now() < deadline;) {
-        const job = await fetch(`${url}/api/v1/jobs/${id}`, { headers: { Authorization: `Token ${token}` } }).then((r) =>
-          r.json()
-        );
+        const job = await fetch(`${url}/api/v1/jobs/${id}`, { headers: { Authorization: `Token ${token}` } }).then((
+          r,
+        ) => r.json());
         if (job.state === "Finished") return job.health;
         await new Promise((r) => setTimeout(r, 500));
       }

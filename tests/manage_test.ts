@@ -100,4 +100,3 @@ Deno.test("deno task manage explains a wrong command line and exits 2", async ()
     await Deno.remove(dir, { recursive: true });
   }
 });
-

@@ -48,6 +48,12 @@ Deno.test("a submitted job runs on the QEMU device and its results and log are s
     assertEquals([device.body.state, device.body.health], ["Idle", "Good"]);
     const csv = await fetch(`${lab.master.url}/results/${id}/csv`).then((r) => r.text());
     assertStringIncludes(csv.split("\r\n")[0], "job,suite,result,measurement,unit");
+    const metrics = await fetch(`${lab.master.url}/metrics`).then((r) => r.text());
+    assertStringIncludes(metrics, 'basalt_devices{state="Idle",health="Good"} 1');
+    assertStringIncludes(metrics, 'basalt_workers{state="Online",health="Active"} 1');
+    assert(/basalt_log_lines_total [1-9]\d*/.test(metrics), metrics);
+    assert(/basalt_mailbox_delivered_total [1-9]/.test(metrics), metrics);
+    assertStringIncludes(metrics, "basalt_scheduling_pass_seconds_count");
   } finally {
     await lab.close();
   }

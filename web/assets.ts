@@ -25,7 +25,15 @@ export async function buildIslands(force = false): Promise<void> {
   try {
     built = Deno.statSync(BUNDLE).mtime?.getTime() ?? 0;
   } catch { /* not built yet */ }
-  if (!force && built > newest(join(WEB, "islands"))) return;
+  let sources: number;
+  try {
+    sources = newest(join(WEB, "islands"));
+  } catch {
+    // An installed package has the bundle and not the sources.
+    if (built > 0) return;
+    throw new Error(`the web UI's bundle ${BUNDLE} is missing and there are no sources to build it from`);
+  }
+  if (!force && built > sources) return;
   await Deno.mkdir(join(STATIC_DIR, "build"), { recursive: true });
   // Written beside and renamed, so a master starting at the same time never serves half a file.
   const temporary = `${BUNDLE}.${Deno.pid}.tmp`;

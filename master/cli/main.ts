@@ -16,6 +16,9 @@ import {
   UsageError,
 } from "../../actors/cli/command_line.ts";
 import { ApiClient, ApiError } from "./api_client.ts";
+import { textTable } from "../../actors/cli/text_table.ts";
+import { listSerialPorts } from "../../worker/drivers/serial.ts";
+import { ser2netConfig, stableName, udevRules } from "../../worker/drivers/serial_config.ts";
 import { type CliContext, REMOTE_COMMANDS } from "./remote_commands.ts";
 import { BUILTIN_TEMPLATES, dictionaryProblems, extendedTemplate, renderDevice } from "../devices/dictionary.ts";
 import { jinjaEnvironment, TemplateError } from "../devices/jinja.ts";
@@ -122,6 +125,38 @@ const COMMANDS: readonly Command<CliContext>[] = [
       print(rendered.yaml);
       for (const error of rendered.errors) printError(formatDiagnostic(error));
       return Promise.resolve(rendered.errors.length === 0 ? 0 : 1);
+    },
+  },
+  {
+    path: ["serial", "list"],
+    summary: "this machine's serial ports with their USB identity; --udev and --ser2net print configuration for them",
+    positionals: [],
+    options: {
+      udev: { type: "boolean", help: "print udev rules giving each USB adapter a stable /dev name" },
+      ser2net: { type: "boolean", help: "print a ser2net 4 YAML configuration serving each port over telnet" },
+      "first-port": { type: "string", help: "the first TCP port for --ser2net (default 7001)" },
+    },
+    async run({ values, print }) {
+      const ports = await listSerialPorts();
+      if (values.udev) return print(udevRules(ports).trimEnd());
+      if (values.ser2net) {
+        const first = typeof values["first-port"] === "string" ? Number(values["first-port"]) : 7001;
+        if (!Number.isInteger(first) || first <= 0 || first > 65535) {
+          throw new UsageError(`--first-port ${values["first-port"]} is not a port`);
+        }
+        return print(ser2netConfig(ports, { firstPort: first }).trimEnd());
+      }
+      if (ports.length === 0) return print("no serial ports found");
+      print(textTable(
+        ["port", "vendor:product", "serial", "manufacturer", "stable name"],
+        ports.map((p) => [
+          p.path,
+          p.vendorId ? `${p.vendorId}:${p.productId}` : "-",
+          p.serialNumber ?? "-",
+          p.manufacturer ?? "-",
+          p.serialNumber ? stableName(p) : "-",
+        ]),
+      ));
     },
   },
 ];

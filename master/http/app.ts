@@ -35,6 +35,7 @@ import { countLogLines, readFilteredLogLines, readLogLines } from "../storage/jo
 import type { Session, Sessions } from "../../web/sessions.ts";
 import type { User } from "../storage/schema.ts";
 import { authenticate, authenticateToken } from "../storage/users.ts";
+import { prometheusMetrics } from "./metrics.ts";
 import { callMethod, RpcFault } from "./rpc.ts";
 import { parseMethodCall, serializeFault, serializeResponse, XmlRpcParseError } from "./xmlrpc.ts";
 import { DeviceHealth, WorkerHealth } from "../../actors/domain/states.ts";
@@ -402,6 +403,7 @@ export function createApp(options: AppOptions): Hono<Env> {
   app.get("/api/v1/device-types", (c) => c.json({ results: listDeviceTypes(lab, c.req.query("all") === "true") }));
   app.get("/api/v1/system/version", (c) => c.json({ version: BASALT_VERSION }));
   app.get("/api/v1/system/status", (c) => c.json(lab.counts()));
+  app.get("/metrics", (c) => c.text(prometheusMetrics(lab), 200, { "Content-Type": "text/plain; version=0.0.4" }));
   app.get("/api/v1/system/whoami", (c) => c.json({ user: c.get("user")?.username ?? null }));
   app.get(
     "/api/v1/openapi.yaml",

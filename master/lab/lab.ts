@@ -130,6 +130,9 @@ export class Lab {
   readonly #healthReports = new Map<string, { submitTime: number; jobsSince: number }>();
   readonly webhooks: Webhooks;
   #healthUser = 0;
+  /** For /metrics: log lines stored, and the last scheduling passes' durations (seconds). */
+  #logLines = 0;
+  readonly #passSeconds: number[] = [];
   #pending: Set<string> | "all" | undefined;
   #passRunning: Promise<void> | undefined;
   #closed = false;
@@ -472,10 +475,13 @@ export class Lab {
   }
 
   async #schedulingPass(candidates: Set<string> | "all"): Promise<void> {
+    const started = performance.now();
     const devices = candidates === "all" ? [...this.#devices.keys()] : [...candidates];
     await this.#healthChecks(devices);
     const assignments = this.scheduler.decide(candidates === "all" ? undefined : devices);
     if (assignments.length > 0) await this.#launch(assignments);
+    this.#passSeconds.push((performance.now() - started) / 1000);
+    if (this.#passSeconds.length > 1000) this.#passSeconds.splice(0, this.#passSeconds.length - 1000);
   }
 
   /** LAVA's step 2: devices that need a health check get one before any other job. */
@@ -772,6 +778,7 @@ export class Lab {
     const skip = Math.max(0, active.nextLine - from);
     const fresh = lines.slice(skip).map((l, i) => ({ ...l, line: from + skip + i }));
     if (fresh.length === 0) return;
+    this.#logLines += fresh.length;
     active.nextLine = from + lines.length;
     const results = fresh.filter((l) => l.lvl === "results" && isMapping(l.msg))
       .map((l) => ({ line: l.line, msg: l.msg as Record<string, unknown> }));
@@ -995,6 +1002,37 @@ export class Lab {
     if (!actor) return undefined;
     const snapshot = actor.getSnapshot() as unknown as { value: string; context: WorkerContext };
     return { state: snapshot.value, health: snapshot.context.health, version: snapshot.context.version };
+  }
+
+  /** What /metrics shows, gathered from the actors and counters in memory. */
+  metrics() {
+    const jobs = new Map<string, number>([["Submitted", this.scheduler.queue.size]]);
+    for (const actor of this.#jobs.values()) {
+      const state = String((actor.getSnapshot() as { value?: unknown }).value);
+      jobs.set(state, (jobs.get(state) ?? 0) + 1);
+    }
+    const devices = new Map<string, number>();
+    for (const hostname of this.#devices.keys()) {
+      const d = this.#deviceContext(hostname)!;
+      const key = `${d.state}\u0000${d.context.health}`;
+      devices.set(key, (devices.get(key) ?? 0) + 1);
+    }
+    const workers = new Map<string, number>();
+    for (const hostname of this.#workers.keys()) {
+      const w = this.workerStatus(hostname)!;
+      const key = `${w.state}\u0000${w.health}`;
+      workers.set(key, (workers.get(key) ?? 0) + 1);
+    }
+    return {
+      queued: this.scheduler.queue.size,
+      jobs,
+      devices,
+      workers,
+      logLines: this.#logLines,
+      passSeconds: [...this.#passSeconds],
+      mailbox: this.mailbox.stats(),
+      events: this.#o.events.published,
+    };
   }
 
   /** How many jobs wait in the queue and how many run, for the overview. */

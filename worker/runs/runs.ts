@@ -61,8 +61,9 @@ interface Attachment {
   killed: boolean;
 }
 
-/** The dispatcher's own entry point, as `deno run` needs it. */
-export const DISPATCH_MAIN = new URL("../dispatch/main.ts", import.meta.url).pathname;
+/** The dispatcher's own entry point, as `deno run` needs it (a package points at its bundle instead). */
+export const DISPATCH_MAIN = Deno.env.get("BASALT_DISPATCH_MAIN") ??
+  new URL("../dispatch/main.ts", import.meta.url).pathname;
 
 export class JobRuns {
   readonly #o: JobRunsOptions;
