@@ -16,7 +16,7 @@ import { stringify } from "yaml";
 import { openStorage } from "../master/storage/database.ts";
 import { addUser, findUser, issueToken } from "../master/storage/users.ts";
 import { SimulatedBoard } from "../worker/sim/lab_board.ts";
-import { bootFiles, inlineTest, qemuJobFor, ubootJob } from "./dut_jobs.ts";
+import { bootFiles, inlineTest, qemuJobFor, qemuMultinodeJob, ubootJob } from "./dut_jobs.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const DUT_FILES = ["vmlinux", "initramfs", "initramfs-login"] as const;
@@ -282,41 +282,21 @@ if (import.meta.main) {
       ]);
     jobs.push(...(await api("POST", "/api/v1/jobs", { definition: stringify(sample) })).job_ids);
     if (dut) {
-      const base = qemuJobFor(file, {});
-      const [deploy, boot] = base.actions as Record<string, Record<string, unknown>>[];
-      const { device_type: _d, actions: _a, ...rest } = base;
-      const multinode = {
-        ...rest,
-        job_name: "demo: two QEMU devices talking",
-        protocols: {
-          "lava-multinode": {
-            roles: { server: { device_type: "qemu", count: 1 }, client: { device_type: "qemu", count: 1 } },
-            timeout: { minutes: 3 },
+      const multinode = qemuMultinodeJob(file, {
+        name: "demo: two QEMU devices talking",
+        timeoutMinutes: 3,
+        roles: {
+          server: { deviceType: "qemu", steps: ["lava-send ready port=8080", "lava-sync done"] },
+          client: {
+            deviceType: "qemu",
+            steps: [
+              "lava-wait ready",
+              "lava-test-case got-port --shell grep -q port=8080 /tmp/lava_multi_node_cache.txt",
+              "lava-sync done",
+            ],
           },
         },
-        actions: [
-          { deploy: { ...deploy.deploy, role: ["server", "client"] } },
-          { boot: { ...boot.boot, role: ["server", "client"] } },
-          {
-            test: {
-              role: ["server"],
-              timeout: { minutes: 3 },
-              definitions: [inlineTest("server", ["lava-send ready port=8080", "lava-sync done"])],
-            },
-          },
-          {
-            test: {
-              role: ["client"],
-              timeout: { minutes: 3 },
-              definitions: [inlineTest("client", [
-                "lava-wait ready",
-                "lava-test-case got-port --shell grep -q port=8080 /tmp/lava_multi_node_cache.txt",
-                "lava-sync done",
-              ])],
-            },
-          },
-        ],
-      };
+      });
       jobs.push(...(await api("POST", "/api/v1/jobs", { definition: stringify(multinode) })).job_ids);
     }
 

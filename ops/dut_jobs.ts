@@ -118,3 +118,43 @@ export function ubootJob(files: Record<string, string>, failureRetry: number, te
     ],
   };
 }
+
+export interface MultinodeRoles {
+  readonly name: string;
+  /** Role → its device type and the steps of its test. */
+  readonly roles: Record<string, { readonly deviceType: string; readonly steps: readonly string[] }>;
+  readonly timeoutMinutes?: number;
+}
+
+/** A MultiNode job on the QEMU device image: each role boots its own device and runs its own steps. */
+export function qemuMultinodeJob(
+  file: (name: "vmlinux" | "initramfs" | "initramfs-login") => string,
+  spec: MultinodeRoles,
+): Record<string, unknown> {
+  const base = qemuJobFor(file, {});
+  const [deploy, boot] = base.actions as Record<string, Record<string, unknown>>[];
+  const { device_type: _type, actions: _actions, ...rest } = base;
+  const names = Object.keys(spec.roles);
+  const minutes = spec.timeoutMinutes ?? 2;
+  return {
+    ...rest,
+    job_name: spec.name,
+    protocols: {
+      "lava-multinode": {
+        roles: Object.fromEntries(names.map((r) => [r, { device_type: spec.roles[r].deviceType, count: 1 }])),
+        timeout: { minutes },
+      },
+    },
+    actions: [
+      { deploy: { ...deploy.deploy, role: names } },
+      { boot: { ...boot.boot, role: names } },
+      ...names.map((role) => ({
+        test: {
+          role: [role],
+          timeout: { minutes },
+          definitions: [inlineTest(role, [...spec.roles[role].steps])],
+        },
+      })),
+    ],
+  };
+}

@@ -6,48 +6,36 @@
  */
 import { stringify } from "yaml";
 import { assert, assertEquals } from "./support/assert.ts";
-import { inlineTest, qemuJob } from "./support/dut.ts";
+import { dutFile } from "./support/dut.ts";
+import { qemuMultinodeJob } from "../ops/dut_jobs.ts";
 import { QEMU_DICTIONARY, startTestLab, waitForJob } from "./support/lab.ts";
 import { TestProcess } from "./support/process.ts";
 
 function multinodeJob(): Record<string, unknown> {
-  const base = qemuJob({});
-  const [deploy, boot] = base.actions as Record<string, Record<string, unknown>>[];
-  const test = (role: string, steps: string[]) => ({
-    test: {
-      role: [role],
-      timeout: { minutes: 2 },
-      definitions: [inlineTest(role, steps)],
-    },
-  });
-  const { device_type: _d, actions: _a, ...rest } = base;
-  return {
-    ...rest,
-    job_name: "multinode over the coordinator",
-    protocols: {
-      "lava-multinode": {
-        roles: { server: { device_type: "qemu-a", count: 1 }, client: { device_type: "qemu-b", count: 1 } },
-        timeout: { minutes: 2 },
+  return qemuMultinodeJob(dutFile, {
+    name: "multinode over the coordinator",
+    roles: {
+      server: {
+        deviceType: "qemu-a",
+        steps: [
+          "lava-send ready ip=10.0.0.1 name=hello world",
+          'lava-test-case my-role --shell test "$(lava-role)" = server',
+          "lava-test-case group-has-client --shell sh -c 'lava-group client'",
+          "lava-sync done",
+        ],
+      },
+      client: {
+        deviceType: "qemu-b",
+        steps: [
+          "lava-wait ready",
+          "cat /tmp/lava_multi_node_cache.txt",
+          "lava-test-case got-ip --shell grep -q ':ip=10.0.0.1$' /tmp/lava_multi_node_cache.txt",
+          "lava-test-case got-spaces --shell grep -q ':name=hello world$' /tmp/lava_multi_node_cache.txt",
+          "lava-sync done",
+        ],
       },
     },
-    actions: [
-      { deploy: { ...deploy.deploy, role: ["server", "client"] } },
-      { boot: { ...boot.boot, role: ["server", "client"] } },
-      test("server", [
-        "lava-send ready ip=10.0.0.1 name=hello world",
-        'lava-test-case my-role --shell test "$(lava-role)" = server',
-        "lava-test-case group-has-client --shell sh -c 'lava-group client'",
-        "lava-sync done",
-      ]),
-      test("client", [
-        "lava-wait ready",
-        "cat /tmp/lava_multi_node_cache.txt",
-        "lava-test-case got-ip --shell grep -q ':ip=10.0.0.1$' /tmp/lava_multi_node_cache.txt",
-        "lava-test-case got-spaces --shell grep -q ':name=hello world$' /tmp/lava_multi_node_cache.txt",
-        "lava-sync done",
-      ]),
-    ],
-  };
+  });
 }
 
 Deno.test("a two-role MultiNode job synchronises its devices through the coordinator", async () => {

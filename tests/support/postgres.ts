@@ -70,9 +70,11 @@ export function postgresBinDir(): string {
   return `/usr/lib/postgresql/${Math.max(...versions)}/bin`;
 }
 
-interface Cluster {
-  url: string;
+export interface Cluster {
+  readonly url: string;
   stop(): Promise<void>;
+  /** Stops the server (at once, as a crash, with `crash`) and starts it again on the same data and port. */
+  restart(crash?: boolean): Promise<void>;
 }
 
 /** initdb refuses to run as root; as root, run PostgreSQL as the `postgres` user. */
@@ -81,7 +83,8 @@ function asServerUser(command: string, args: string[]): [string, string[]] {
   return ["setpriv", ["--reuid=postgres", "--regid=postgres", "--init-groups", "--", command, ...args]];
 }
 
-async function startCluster(): Promise<Cluster> {
+/** A private PostgreSQL cluster on 127.0.0.1, started by PID, that a test may restart. */
+export async function startCluster(options: { durable?: boolean } = {}): Promise<Cluster> {
   const bin = postgresBinDir();
   const dir = await Deno.makeTempDir({ prefix: "basalt-pg-" });
   if (Deno.uid() === 0) {
@@ -117,32 +120,47 @@ async function startCluster(): Promise<Cluster> {
     String(port),
     "-k",
     dir,
-    "-c",
-    "fsync=off",
-    "-c",
-    "synchronous_commit=off",
-    "-c",
-    "full_page_writes=off",
+    // Fast and unsafe by default; a test that crashes the server needs commits that survive it.
+    ...(options.durable ? [] : ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]),
   ]);
-  const child = new Deno.Command(cmd, { args, stdin: "null", stdout: "null", stderr: "piped" }).spawn();
-  const log: string[] = [];
-  const ready = waitForLine(child.stderr, /ready to accept connections/, log);
-  const timeout = new Promise<false>((resolve) => {
-    const timer = setTimeout(() => resolve(false), 30_000);
-    ready.finally(() => clearTimeout(timer));
-  });
-  const stop = async () => {
+  let child: Deno.ChildProcess;
+  const launch = async () => {
+    child = new Deno.Command(cmd, { args, stdin: "null", stdout: "null", stderr: "piped" }).spawn();
+    const log: string[] = [];
+    const ready = waitForLine(child.stderr, /ready to accept connections/, log);
+    const timeout = new Promise<false>((resolve) => {
+      const timer = setTimeout(() => resolve(false), 30_000);
+      ready.finally(() => clearTimeout(timer));
+    });
+    if (!(await Promise.race([ready, timeout]))) {
+      throw new Error(`PostgreSQL did not start on 127.0.0.1:${port}:\n${log.join("\n")}`);
+    }
+  };
+  const halt = async (signal: Deno.Signal) => {
     try {
-      child.kill("SIGINT"); // fast shutdown: roll back sessions, checkpoint, exit
+      child.kill(signal);
     } catch { /* already gone */ }
     await child.status;
+  };
+  const stop = async () => {
+    await halt("SIGINT"); // fast shutdown: roll back sessions, checkpoint, exit
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   };
-  if (!(await Promise.race([ready, timeout]))) {
+  try {
+    await launch();
+  } catch (error) {
     await stop();
-    throw new Error(`PostgreSQL did not start on 127.0.0.1:${port}:\n${log.join("\n")}`);
+    throw error;
   }
-  return { url: `postgres://basalt@127.0.0.1:${port}/postgres`, stop };
+  return {
+    url: `postgres://basalt@127.0.0.1:${port}/postgres`,
+    stop,
+    async restart(crash = false) {
+      // SIGQUIT is PostgreSQL's immediate shutdown: what a crash looks like to its clients.
+      await halt(crash ? "SIGQUIT" : "SIGINT");
+      await launch();
+    },
+  };
 }
 
 async function waitForLine(stream: ReadableStream<Uint8Array>, pattern: RegExp, log: string[]): Promise<boolean> {

@@ -131,6 +131,9 @@ function cacheKey(request: DownloadRequest): string | undefined {
   return createHash("sha256").update(JSON.stringify([request.url, sums, request.compression ?? null])).digest("hex");
 }
 
+/** How long a download may receive nothing before the server is taken to have stalled. */
+const STALL_MS = Number(Deno.env.get("BASALT_DOWNLOAD_STALL_MS") ?? 10_000);
+
 /** Downloads (or takes from the cache) one file into `request.target`. */
 export async function download(request: DownloadRequest): Promise<DownloadResult> {
   await Deno.mkdir(dirname(request.target), { recursive: true });
@@ -155,15 +158,38 @@ export async function download(request: DownloadRequest): Promise<DownloadResult
   });
   const partial = `${request.target}.partial`;
   const file = await Deno.open(partial, { write: true, create: true, truncate: true });
+  // A server that stops sending is the lab's trouble, not the job's: say so before the action's timeout does.
+  const stall = new AbortController();
+  let stallTimer: ReturnType<typeof setTimeout> | undefined;
+  const armStall = () => {
+    clearTimeout(stallTimer);
+    stallTimer = setTimeout(() =>
+      stall.abort(
+        new InfrastructureError(
+          `the server of ${request.url} stopped sending after ${bytes} bytes (nothing for ${STALL_MS / 1000} s)`,
+        ),
+      ), STALL_MS);
+  };
+  const watched = new TransformStream<Uint8Array, Uint8Array>({
+    transform(chunk, controller) {
+      armStall();
+      controller.enqueue(chunk);
+    },
+  });
+  const signal = request.signal ? AbortSignal.any([request.signal, stall.signal]) : stall.signal;
   try {
-    const input = (await source(request.url, request.headers, request.signal)).pipeThrough(counting);
+    armStall();
+    const input = (await source(request.url, request.headers, signal)).pipeThrough(watched).pipeThrough(counting);
     if (request.compression) await decompress(input, file.writable, request.compression, request.url);
     else await input.pipeTo(file.writable);
   } catch (error) {
     await Deno.remove(partial).catch(() => {});
     if (request.signal?.aborted) throw request.signal.reason;
+    if (stall.signal.aborted) throw stall.signal.reason;
     if (error instanceof JobError || error instanceof InfrastructureError) throw error;
     throw new InfrastructureError(`download of ${request.url} failed: ${(error as Error).message}`);
+  } finally {
+    clearTimeout(stallTimer);
   }
   const digests = {
     md5: hashes.md5.digest("hex"),

@@ -261,8 +261,19 @@ export class JobRuns {
     const dir = this.#jobDir(job);
     const ended = (async () => {
       await waitForExit(process);
-      // A killed dispatcher never ran its finalize: power the device off for it.
-      if (attachment.killed) await this.#powerOff(job);
+      // A dispatcher that was killed or died never ran its finalize: stop what it
+      // left running (QEMU runs in its own session) and power the device off for it.
+      const finished = (() => {
+        try {
+          return Deno.statSync(join(dir, "out", "result.yaml")).isFile;
+        } catch {
+          return false;
+        }
+      })();
+      if (attachment.killed || !finished) {
+        await this.#sweep(job);
+        await this.#powerOff(job);
+      }
     })();
     const following = followLog(join(dir, "log.jsonl"), {
       offset,
@@ -316,11 +327,26 @@ export class JobRuns {
     signalGroup({ pid: context.pid, startTime: context.startTime ?? "" }, "SIGKILL");
   }
 
+  /** Kills every process whose command line names the job's directory (what a dead dispatcher started). */
+  async #sweep(job: string): Promise<void> {
+    const dir = this.#jobDir(job);
+    const found = await new Deno.Command("pgrep", { args: ["-f", "--", `${dir}/`], stdout: "piped", stderr: "null" })
+      .output().catch(() => undefined);
+    const pids = new TextDecoder().decode(found?.stdout ?? new Uint8Array()).split("\n").map(Number)
+      .filter((pid) => Number.isInteger(pid) && pid > 0 && pid !== Deno.pid);
+    for (const pid of pids) {
+      try {
+        Deno.kill(pid, "SIGKILL");
+      } catch { /* gone */ }
+    }
+    if (pids.length > 0) this.#log.warning("stopped what a dead dispatcher left running", { job, pids });
+  }
+
   /** Runs the device's power-off command, logging into the job's own log. */
   async #powerOff(job: string): Promise<void> {
     const dir = this.#jobDir(job);
     const log = new JobLog([fileSink(join(dir, "log.jsonl"))]);
-    log.warning("The dispatcher was killed: the worker powers the device off");
+    log.warning("The dispatcher is gone without finishing: the worker powers the device off");
     try {
       const device = parseYaml(Deno.readTextFileSync(join(dir, "device.yaml")));
       const command = isMapping(device) ? deviceCommand(device, "power_off") : undefined;

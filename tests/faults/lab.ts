@@ -1,0 +1,273 @@
+/**
+ * A real lab for fault scenarios, every part its own process so any can be
+ * killed, stopped or cut: the coordinator, the master (embedded database or a
+ * private PostgreSQL), a worker reaching the master through a TCP relay that can
+ * be cut, the QEMU device, the simulated board behind ser2net, and a download
+ * server that can stall or lie. Ports stay fixed for the lab's life, so a
+ * restarted process is found where the old one was.
+ */
+import { join } from "node:path";
+import { openStorage } from "../../master/storage/database.ts";
+import { addUser, issueToken } from "../../master/storage/users.ts";
+import { SimulatedBoard } from "../../worker/sim/lab_board.ts";
+import { type Cluster, freePort, startCluster } from "../support/postgres.ts";
+import { TestProcess } from "../support/process.ts";
+import { TcpProxy } from "../support/tcp_proxy.ts";
+import { QEMU_DICTIONARY } from "../support/lab.ts";
+import { DUT_DIR } from "../support/dut.ts";
+
+export type DownloadMode = "ok" | "stall" | "corrupt";
+
+export interface FaultLabOptions {
+  readonly database: "pglite" | "postgres";
+  readonly board: boolean;
+  readonly qemuDevices: number;
+  /** The worker's state directory on a tmpfs of this size (MiB): a disk that fills. */
+  readonly workerDiskMiB?: number;
+  /** The board's power-on command fails. */
+  readonly powerFails?: boolean;
+}
+
+export class FaultLab {
+  master!: TestProcess;
+  worker!: TestProcess;
+  coordinator!: TestProcess;
+  proxy!: TcpProxy;
+  board?: SimulatedBoard;
+  cluster?: Cluster;
+  token = "";
+  downloadMode: DownloadMode = "ok";
+  #download?: Deno.HttpServer;
+  readonly #ports = {
+    http: freePort(),
+    zmq: freePort(),
+    events: freePort(),
+    coordinator: freePort(),
+    download: freePort(),
+  };
+  #dbUrl?: string;
+  #tmpfs?: string;
+
+  private constructor(readonly dir: string, readonly options: FaultLabOptions) {}
+
+  static async start(options: FaultLabOptions): Promise<FaultLab> {
+    const dir = await Deno.makeTempDir({ prefix: "basalt-fault-" });
+    const lab = new FaultLab(dir, options);
+    try {
+      await lab.#setUp();
+    } catch (error) {
+      await lab.close();
+      throw error;
+    }
+    return lab;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.#ports.http}`;
+  }
+
+  get downloadUrl(): string {
+    return `http://127.0.0.1:${this.#ports.download}`;
+  }
+
+  get workerStateDir(): string {
+    return this.#tmpfs ?? join(this.dir, "worker");
+  }
+
+  async #setUp(): Promise<void> {
+    if (this.options.database === "postgres") {
+      this.cluster = await startCluster({ durable: true });
+      const name = `basalt_fault_${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
+      const { default: pg } = await import("pg");
+      const admin = new pg.Client({ connectionString: this.cluster.url });
+      await admin.connect();
+      await admin.query(`CREATE DATABASE ${name}`);
+      await admin.end();
+      const url = new URL(this.cluster.url);
+      url.pathname = `/${name}`;
+      this.#dbUrl = url.toString();
+    }
+    if (this.options.board) {
+      this.board = await SimulatedBoard.start({ tickMs: 100, autoboot: 1 });
+    }
+    if (this.options.workerDiskMiB) {
+      this.#tmpfs = join(this.dir, "worker-disk");
+      await Deno.mkdir(this.#tmpfs);
+      const mount = await new Deno.Command("mount", {
+        args: ["-t", "tmpfs", "-o", `size=${this.options.workerDiskMiB}m`, "tmpfs", this.#tmpfs],
+      }).output();
+      if (!mount.success) {
+        throw new Error(`cannot mount a tmpfs (needs root): ${new TextDecoder().decode(mount.stderr)}`);
+      }
+    }
+    const storage = await openStorage(
+      this.#dbUrl ? { kind: "postgres", url: this.#dbUrl } : { kind: "pglite", dataDir: join(this.dir, "data") },
+    );
+    const db = storage.db;
+    await addUser(db, { username: "admin", superuser: true });
+    this.token = (await issueToken(db, "admin")).token;
+    await db.insertInto("workers").values({ hostname: "w1" }).execute();
+    const devices: { hostname: string; type: string; dictionary: string }[] = [];
+    for (let i = 1; i <= this.options.qemuDevices; i++) {
+      devices.push({ hostname: `qemu0${i}`, type: "qemu", dictionary: QEMU_DICTIONARY });
+    }
+    if (this.board) {
+      // The PDU refuses every switch: a reset and a power-on both fail.
+      const refuse = 'sh -c "echo the PDU refused; exit 3"';
+      const extra = this.options.powerFails
+        ? `{% set power_on_command = '${refuse}' %}\n{% set hard_reset_command = '${refuse}' %}`
+        : "";
+      devices.push({ hostname: "board01", type: "sim-uboot-board", dictionary: this.board.dictionary(extra) });
+    }
+    for (const type of new Set(devices.map((d) => d.type))) {
+      await db.insertInto("device_types").values({ name: type }).execute();
+    }
+    for (const d of devices) {
+      await db.insertInto("devices").values({
+        hostname: d.hostname,
+        device_type: d.type,
+        worker_hostname: "w1",
+        dictionary: d.dictionary,
+        health: 0,
+      }).execute();
+    }
+    await storage.close();
+    this.#download = Deno.serve(
+      { hostname: "127.0.0.1", port: this.#ports.download, onListen: () => {} },
+      (request) => this.#serveDownload(request),
+    );
+    this.coordinator = this.#startCoordinator();
+    await this.coordinator.waitForEvent("ready", 30_000);
+    await this.startMaster();
+    this.proxy = TcpProxy.start(this.#ports.zmq);
+    await this.startWorker();
+  }
+
+  /** Serves the DUT image: faithfully, stalling after the headers, or with the wrong bytes. */
+  async #serveDownload(request: Request): Promise<Response> {
+    const name = new URL(request.url).pathname.split("/").pop()!;
+    if (!/^[a-z-]+$/.test(name)) return new Response("no", { status: 404 });
+    const bytes = await Deno.readFile(join(DUT_DIR, name));
+    if (this.downloadMode === "stall") {
+      const body = new ReadableStream<Uint8Array>({
+        start(controller) {
+          controller.enqueue(bytes.subarray(0, 65536));
+        },
+        pull: () => new Promise(() => {}), // and then nothing, for ever
+      });
+      return new Response(body, { headers: { "Content-Length": String(bytes.length) } });
+    }
+    if (this.downloadMode === "corrupt") {
+      const copy = bytes.slice();
+      for (let i = 4096; i < copy.length; i += 65536) copy[i] ^= 0xff;
+      return new Response(copy);
+    }
+    return new Response(bytes);
+  }
+
+  #startCoordinator(): TestProcess {
+    return TestProcess.deno("coordinator", "coordinator/main.ts", [
+      "--port",
+      String(this.#ports.coordinator),
+      "--state-dir",
+      join(this.dir, "coordinator"),
+      "--log-level",
+      "error",
+    ]);
+  }
+
+  async startMaster(): Promise<void> {
+    this.master = TestProcess.deno("master", "master/main.ts", [
+      ...(this.#dbUrl ? ["--db", this.#dbUrl] : ["--data-dir", join(this.dir, "data")]),
+      "--lab-dir",
+      join(this.dir, "lab"),
+      "--http",
+      `127.0.0.1:${this.#ports.http}`,
+      "--zmq",
+      `tcp://127.0.0.1:${this.#ports.zmq}`,
+      "--events",
+      `tcp://127.0.0.1:${this.#ports.events}`,
+      "--coordinator",
+      `127.0.0.1:${this.#ports.coordinator}`,
+      "--heartbeat",
+      "250",
+      "--log-level",
+      "error",
+    ]);
+    await this.master.waitForEvent("ready", 60_000);
+  }
+
+  async startWorker(): Promise<void> {
+    this.worker = TestProcess.deno("worker", "worker/main.ts", [
+      "--name",
+      "w1",
+      "--master",
+      this.proxy.endpoint,
+      "--state-dir",
+      this.workerStateDir,
+      "--heartbeat",
+      "250",
+      "--cancel-grace",
+      "10",
+      "--log-level",
+      "error",
+    ]);
+    await this.waitFor(
+      async () => (await this.api("GET", "/api/v1/workers/w1")).state === "Online",
+      30_000,
+      "worker online",
+    );
+  }
+
+  async restartCoordinator(): Promise<void> {
+    this.coordinator = this.#startCoordinator();
+    await this.coordinator.waitForEvent("ready", 30_000);
+  }
+
+  async api(method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
+    for (let attempt = 0;; attempt++) {
+      try {
+        const response = await fetch(`${this.url}${path}`, {
+          method,
+          headers: { Authorization: `Token ${this.token}`, "Content-Type": "application/json" },
+          body: body === undefined ? undefined : JSON.stringify(body),
+        });
+        return await response.json();
+      } catch (error) {
+        // The master may be the thing a scenario just restarted.
+        if (attempt > 100) throw error;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+  }
+
+  async waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!(await check().catch(() => false))) {
+      if (Date.now() > deadline) throw new Error(`no ${what} within ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
+  /** Processes whose command line names `needle`, other than the lab's own. */
+  async pids(needle: string): Promise<number[]> {
+    const out = await new Deno.Command("pgrep", { args: ["-f", "--", needle], stdout: "piped" }).output();
+    const own = new Set([this.master?.pid, this.worker?.pid, this.coordinator?.pid, Deno.pid]);
+    return new TextDecoder().decode(out.stdout).split("\n").map(Number).filter((p) => p > 0 && !own.has(p));
+  }
+
+  async close(): Promise<void> {
+    for (const p of [this.worker, this.master, this.coordinator]) await p?.stop().catch(() => {});
+    for (const pid of await this.pids(this.dir).catch(() => [] as number[])) {
+      try {
+        Deno.kill(pid, "SIGKILL");
+      } catch { /* gone */ }
+    }
+    await this.proxy?.cut().catch(() => {});
+    await this.#download?.shutdown().catch(() => {});
+    await this.board?.stop();
+    if (this.#tmpfs) await new Deno.Command("umount", { args: ["-l", this.#tmpfs] }).output();
+    await this.cluster?.stop();
+    await Deno.remove(this.dir, { recursive: true }).catch(() => {});
+  }
+}

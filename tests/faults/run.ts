@@ -1,0 +1,314 @@
+/**
+ * Runs one fault scenario against a real lab: starts it, submits the job, waits
+ * for the trigger, injects the fault, waits for the job to end, and checks what
+ * LAVA's rules demand — the job's health and error type, the device's health,
+ * every line the device printed stored once and in order, the results, and no
+ * process of the job left running.
+ */
+import { join } from "node:path";
+import { stringify } from "yaml";
+import { bootFiles, inlineTest, qemuJobFor, qemuMultinodeJob, ubootJob } from "../../ops/dut_jobs.ts";
+import { SeededRandom } from "../support/random.ts";
+import { dutFile } from "../support/dut.ts";
+import { FaultLab } from "./lab.ts";
+import type { Scenario } from "./scenario.ts";
+
+export interface Outcome {
+  readonly scenario: string;
+  readonly fault: string;
+  readonly expected: string;
+  readonly observed: string;
+  readonly linesLost: number;
+  readonly duplicates: number;
+  readonly problems: string[];
+}
+
+const TICK = /^tick-(\d+)\s*$/;
+
+function tickSteps(n: number): string[] {
+  return [`for i in $(seq 1 ${n}); do echo tick-$i; sleep 0.1; done`, "lava-test-case ticked --result pass"];
+}
+
+async function jobDefinitions(lab: FaultLab, scenario: Scenario): Promise<string[]> {
+  const { kind, ticks } = scenario.job;
+  const timing = { testSeconds: scenario.job.test_seconds, bootSeconds: scenario.job.boot_seconds };
+  if (kind === "qemu-ticks") {
+    return [
+      stringify(
+        qemuJobFor(dutFile, { name: scenario.name, tests: [inlineTest("ticks", tickSteps(ticks))], ...timing }),
+      ),
+    ];
+  }
+  if (kind === "download") {
+    const job = qemuJobFor(dutFile, { name: scenario.name, tests: [inlineTest("ticks", tickSteps(ticks))], ...timing });
+    const deploy = (job.actions as Record<string, Record<string, unknown>>[])[0].deploy;
+    const kernel = (deploy.images as Record<string, Record<string, unknown>>).kernel;
+    const bytes = await Deno.readFile(dutFile("vmlinux"));
+    kernel.url = `${lab.downloadUrl}/vmlinux`;
+    kernel.sha256sum = [...new Uint8Array(await crypto.subtle.digest("SHA-256", bytes))]
+      .map((b) => b.toString(16).padStart(2, "0")).join("");
+    deploy.timeout = { seconds: 20 };
+    return [stringify(job)];
+  }
+  if (kind === "board-ticks") {
+    const files = await bootFiles(join(lab.dir, "board-files"));
+    const job = ubootJob(files, scenario.job.failure_retry, [inlineTest("ticks", tickSteps(ticks))]);
+    return [stringify({ ...job, job_name: scenario.name })];
+  }
+  return [stringify(qemuMultinodeJob(dutFile, {
+    name: scenario.name,
+    roles: {
+      server: { deviceType: "qemu", steps: ["lava-send ready port=8080", "echo sent-ready", "lava-sync done"] },
+      client: {
+        deviceType: "qemu",
+        steps: [
+          "sleep 6",
+          "lava-wait ready",
+          "lava-test-case got-it --shell grep -q port=8080 /tmp/lava_multi_node_cache.txt",
+          "lava-sync done",
+        ],
+      },
+    },
+  }))];
+}
+
+type Line = { line: number; lvl: string; msg: unknown };
+
+async function logLines(lab: FaultLab, id: string): Promise<Line[]> {
+  return ((await lab.api("GET", `/api/v1/jobs/${id}/logs`)).lines ?? []) as Line[];
+}
+
+/** Resolves when the trigger's condition holds for the job. */
+async function trigger(lab: FaultLab, scenario: Scenario, id: string): Promise<void> {
+  const at = scenario.fault.at;
+  if ("submit" in at) return;
+  if ("random_ms" in at) {
+    await lab.waitFor(async () => (await lab.api("GET", `/api/v1/jobs/${id}`)).state === "Running", 60_000, "Running");
+    const random = new SeededRandom(at.seed);
+    const [low, high] = at.random_ms;
+    await new Promise((r) => setTimeout(r, low + random.int(Math.max(1, high - low))));
+    return;
+  }
+  await lab.waitFor(
+    async () => {
+      const lines = await logLines(lab, id);
+      if ("lines" in at) return lines.length >= at.lines;
+      if ("action" in at) {
+        return lines.some((l) =>
+          l.lvl === "info" && String(l.msg).startsWith("start: ") && String(l.msg).includes(` ${at.action} `)
+        );
+      }
+      return lines.some((l) => new RegExp(at.log).test(String(l.msg)));
+    },
+    120_000,
+    `trigger ${JSON.stringify(at)}`,
+  );
+}
+
+async function inject(lab: FaultLab, scenario: Scenario, ids: string[]): Promise<void> {
+  const { do: fault, duration_ms: duration, restart_after_ms: restart } = scenario.fault;
+  const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  switch (fault) {
+    case "none":
+    case "board-garbage":
+    case "board-hang":
+    case "board-panic":
+    case "power-fail":
+    case "download-stall":
+    case "download-corrupt":
+    case "disk-full":
+      return; // set up before the job, or nothing at all
+    case "kill-master":
+      lab.master.kill("SIGKILL");
+      await lab.master.exited;
+      if (restart !== undefined) {
+        await pause(restart);
+        await lab.startMaster();
+      }
+      return;
+    case "kill-worker":
+      lab.worker.kill("SIGKILL");
+      await lab.worker.exited;
+      if (restart !== undefined) {
+        await pause(restart);
+        await lab.startWorker();
+      }
+      return;
+    case "kill-dispatch": {
+      const pids = await lab.pids(`--job-id ${ids[0]} `);
+      for (const pid of pids) Deno.kill(pid, "SIGKILL");
+      return;
+    }
+    case "kill-coordinator":
+      lab.coordinator.kill("SIGKILL");
+      await lab.coordinator.exited;
+      if (restart !== undefined) {
+        await pause(restart);
+        await lab.restartCoordinator();
+      }
+      return;
+    case "stop-worker":
+      lab.worker.kill("SIGSTOP");
+      await pause(duration);
+      lab.worker.kill("SIGCONT");
+      return;
+    case "cut-zmq":
+      await lab.proxy.cut();
+      await pause(duration);
+      lab.proxy.restore();
+      return;
+    case "restart-postgres":
+      await lab.cluster!.restart(true);
+      return;
+    case "ser2net-restart":
+      await lab.board!.stopSer2net();
+      await pause(duration);
+      await lab.board!.startSer2net();
+      return;
+    case "device-hang": {
+      // The device stops answering: QEMU frozen, as a hung board would be.
+      const qemu = (await lab.pids(`${lab.workerStateDir}/jobs/${ids[0]}/`)).filter((pid) => {
+        try {
+          return Deno.readTextFileSync(`/proc/${pid}/cmdline`).split("\0")[0].includes("qemu-system");
+        } catch {
+          return false;
+        }
+      });
+      if (qemu.length === 0) throw new Error(`device-hang: no QEMU process of job ${ids[0]} to stop`);
+      for (const pid of qemu) Deno.kill(pid, "SIGSTOP");
+      return;
+    }
+  }
+}
+
+/** Tick lines the device printed, from the stored log: their numbers, in order. */
+function ticks(lines: Line[]): number[] {
+  return lines.filter((l) => l.lvl === "target").flatMap((l) => {
+    const match = TICK.exec(String(l.msg).trim());
+    return match ? [Number(match[1])] : [];
+  });
+}
+
+export async function runScenario(scenario: Scenario): Promise<Outcome> {
+  const kind = scenario.job.kind;
+  const fault = scenario.fault.do;
+  const lab = await FaultLab.start({
+    database: scenario.database,
+    board: kind === "board-ticks",
+    qemuDevices: kind === "multinode" ? 2 : kind === "board-ticks" ? 0 : 1,
+    workerDiskMiB: fault === "disk-full" ? 24 : undefined,
+    powerFails: fault === "power-fail",
+  });
+  const problems: string[] = [];
+  let observed = "";
+  let linesLost = 0;
+  let duplicates = 0;
+  try {
+    if (fault === "board-garbage" || fault === "board-hang" || fault === "board-panic") {
+      await lab.board!.power(`fault ${fault.slice("board-".length)}`);
+    }
+    if (fault === "download-stall") lab.downloadMode = "stall";
+    if (fault === "download-corrupt") lab.downloadMode = "corrupt";
+    const ids: string[] = [];
+    for (const definition of await jobDefinitions(lab, scenario)) {
+      const submitted = await lab.api("POST", "/api/v1/jobs", { definition });
+      if (!submitted.job_ids) throw new Error(`submission refused: ${JSON.stringify(submitted)}`);
+      ids.push(...submitted.job_ids as string[]);
+    }
+    const watched = kind === "multinode" ? ids : ids.slice(0, 1);
+    await trigger(lab, scenario, kind === "multinode" ? ids[0] : ids[0]);
+    await inject(lab, scenario, ids);
+    const ends: Record<string, unknown>[] = [];
+    for (const id of watched) {
+      await lab.waitFor(
+        async () => (await lab.api("GET", `/api/v1/jobs/${id}`)).state === "Finished",
+        240_000,
+        `job ${id} to finish`,
+      );
+      ends.push(await lab.api("GET", `/api/v1/jobs/${id}`));
+    }
+    const job = ends[0];
+    const device = await lab.api(
+      "GET",
+      `/api/v1/devices/${job.device ?? (kind === "board-ticks" ? "board01" : "qemu01")}`,
+    );
+    observed = `${ends.map((e) => e.health).join("+")}${
+      job.error_type ? ` (${job.error_type})` : ""
+    }, device ${device.health}`;
+    for (const e of ends) {
+      if (e.health !== scenario.expect.health) {
+        problems.push(`job ${e.id} ended ${e.health}, not ${scenario.expect.health}: ${e.error_msg ?? ""}`);
+      }
+    }
+    if (scenario.expect.error_type !== undefined && (job.error_type ?? null) !== scenario.expect.error_type) {
+      problems.push(`error type ${job.error_type}, not ${scenario.expect.error_type}`);
+    }
+    if (device.health !== scenario.expect.device_health) {
+      problems.push(`device health ${device.health}, not ${scenario.expect.device_health}`);
+    }
+    if (kind !== "multinode" && kind !== "download") {
+      const seen = ticks(await logLines(lab, ids[0]));
+      duplicates = seen.length - new Set(seen).size;
+      const expected = job.health === "Complete" ? scenario.job.ticks : Math.max(0, ...seen);
+      linesLost = Array.from({ length: expected }, (_, i) => i + 1).filter((n) => !seen.includes(n)).length;
+      if (kind === "board-ticks" && lab.board) {
+        // The device's own record: every tick it printed.
+        const transcript = await Deno.readTextFile(lab.board.transcript);
+        const printed = transcript.split(/\r?\n/).filter((l) => TICK.test(l.trim())).length;
+        linesLost = Math.max(linesLost, printed - new Set(seen).size);
+      }
+      const ordered = seen.every((n, i) => i === 0 || n > seen[i - 1]);
+      if (scenario.expect.lines === "complete" && (linesLost > 0 || duplicates > 0 || !ordered)) {
+        problems.push(`log lines: ${linesLost} lost, ${duplicates} repeated${ordered ? "" : ", out of order"}`);
+      }
+    }
+    if (scenario.expect.health === "Complete") {
+      for (const id of watched) {
+        const results = (await lab.api("GET", `/api/v1/jobs/${id}/results`)).results as {
+          name: string;
+          result: string;
+        }[];
+        const job = results.find((r) => r.name === "job");
+        if (job?.result !== "pass") problems.push(`job ${id}: results lack lava.job pass`);
+        if (kind !== "multinode" && !results.some((r) => r.name === "ticked" && r.result === "pass")) {
+          problems.push(`job ${id}: results lack the test's own case`);
+        }
+      }
+    }
+    // Nothing of the job may outlive it (give the worker a moment to sweep).
+    await new Promise((r) => setTimeout(r, 1500));
+    const left = await lab.pids(join(lab.workerStateDir, "jobs"));
+    if (left.length > 0) problems.push(`processes left running: ${left.join(", ")}`);
+  } catch (error) {
+    problems.push(error instanceof Error ? error.message : String(error));
+  } finally {
+    await lab.close();
+  }
+  const e = scenario.expect;
+  return {
+    scenario: scenario.name,
+    fault: `${fault} at ${JSON.stringify(scenario.fault.at)}`,
+    expected: `${e.health}${e.error_type ? ` (${e.error_type})` : ""}, device ${e.device_health}`,
+    observed: observed || "(did not finish)",
+    linesLost,
+    duplicates,
+    problems,
+  };
+}
+
+export function outcomeTable(outcomes: readonly Outcome[]): string {
+  const rows = outcomes.map((o) => [
+    o.problems.length ? "FAIL" : "ok",
+    o.scenario,
+    o.fault,
+    o.expected,
+    o.observed,
+    String(o.linesLost),
+    String(o.duplicates),
+  ]);
+  const header = ["", "scenario", "fault", "expected", "observed", "lost", "dup"];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd();
+  const problems = outcomes.filter((o) => o.problems.length).map((o) => `  ${o.scenario}: ${o.problems.join("; ")}`);
+  return [line(header), ...rows.map(line), ...(problems.length ? ["", "problems:", ...problems] : [])].join("\n");
+}
