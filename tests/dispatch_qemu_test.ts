@@ -12,6 +12,9 @@ interface Dispatched {
   code: number;
   records: { dt: string; lvl: string; msg: unknown }[];
   result: Record<string, unknown>;
+  /** The dispatcher's description.yaml, when it wrote one. */
+  description?: string;
+  /** Removed once the run is read; kept for finding processes that outlive it. */
   outputDir: string;
   seconds: number;
 }
@@ -60,8 +63,14 @@ async function dispatch(
     }
   }
   const status = await child.status;
-  const result = parseYaml(await Deno.readTextFile(`${dir}/out/result.yaml`)) as Record<string, unknown>;
-  return { code: status.code, records, result, outputDir: `${dir}/out`, seconds: (performance.now() - started) / 1000 };
+  const seconds = (performance.now() - started) / 1000;
+  try {
+    const result = parseYaml(await Deno.readTextFile(`${dir}/out/result.yaml`)) as Record<string, unknown>;
+    const description = await Deno.readTextFile(`${dir}/out/description.yaml`).catch(() => undefined);
+    return { code: status.code, records, result, description, outputDir: `${dir}/out`, seconds };
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 }
 
 const results = (d: Dispatched) =>
@@ -125,7 +134,7 @@ Deno.test("an inline and a git test definition on QEMU give their suites, cases 
     }
     const gitRun = results(run).find((r) => r.case === "1_git-smoke")!;
     assertEquals(typeof gitRun.revision, "string");
-    const description = parseYaml(await Deno.readTextFile(`${run.outputDir}/description.yaml`)) as {
+    const description = parseYaml(run.description ?? "") as {
       pipeline: { name: string }[];
     };
     assertEquals(description.pipeline.map((a) => a.name), [

@@ -47,7 +47,7 @@ import type { Database } from "../storage/schema.ts";
 import { Catalog, type DeviceInfo } from "./catalog.ts";
 import type { EventHub } from "./events.ts";
 import { DeviceConfigurationError, type LabDir } from "./lab_dir.ts";
-import { storeResults } from "./results.ts";
+import { recordJobOutcome, storeResults } from "./results.ts";
 import { type Assignment, Scheduler } from "./scheduler.ts";
 import { planSubmission, storeSubmission, SubmissionError, type SubmittedJob, type Submitter } from "./submission.ts";
 import { Webhooks } from "./webhooks.ts";
@@ -1089,9 +1089,17 @@ export class Lab {
       error_msg: context.errorMsg?.slice(0, 10_000) ?? null,
       pipeline_description: context.description ?? null,
     };
+    const ranAndEnded = state === "Finished" && context.startTime !== undefined;
     this.#o.host.committer.stage((batch) =>
       batch.work.push(async (trx) => {
         await trx.updateTable("test_jobs").set(values).where("id", "=", id).execute();
+        if (ranAndEnded) {
+          await recordJobOutcome(trx, id, {
+            result: context.health === "Complete" ? "pass" : "fail",
+            errorType: context.errorType,
+            errorMsg: context.errorMsg,
+          });
+        }
       })
     );
     this.#publishJob(active, state, context.health, context);

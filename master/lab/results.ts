@@ -66,6 +66,41 @@ export async function storeResults(trx: Transaction<Database>, jobId: number, re
   })).execute();
 }
 
+/**
+ * The `lava.job` case for a job that ran but whose dispatcher never logged one
+ * (it was killed, crashed, or the master aborted the job): without it a result
+ * query could not tell a lab failure from a job still to report. A case the
+ * dispatcher did log is kept as it is.
+ */
+export async function recordJobOutcome(
+  trx: Transaction<Database>,
+  jobId: number,
+  outcome: { readonly result: "pass" | "fail"; readonly errorType?: string; readonly errorMsg?: string },
+): Promise<void> {
+  const logged = await trx.selectFrom("test_cases as c")
+    .innerJoin("test_suites as s", "s.id", "c.suite_id")
+    .select("c.id")
+    .where("s.job_id", "=", jobId).where("s.name", "=", "lava").where("c.name", "=", "job")
+    .executeTakeFirst();
+  if (logged) return;
+  const suite = await trx.insertInto("test_suites").values({ job_id: jobId, name: "lava" })
+    .onConflict((oc) => oc.columns(["job_id", "name"]).doUpdateSet({ name: (eb) => eb.ref("excluded.name") }))
+    .returning("id").executeTakeFirstOrThrow();
+  const metadata = {
+    definition: "lava",
+    case: "job",
+    result: outcome.result,
+    ...(outcome.errorType ? { error_type: outcome.errorType } : {}),
+    ...(outcome.errorMsg ? { error_msg: outcome.errorMsg.slice(0, 10_000) } : {}),
+  };
+  await trx.insertInto("test_cases").values({
+    suite_id: suite.id,
+    name: "job",
+    result: TestResult.code(outcome.result),
+    metadata: JSON.stringify(metadata),
+  }).execute();
+}
+
 /** One case as LAVA's `export_testcase` gives it. */
 export interface ExportedCase {
   readonly id: string;

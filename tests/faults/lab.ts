@@ -7,8 +7,12 @@
  * restarted process is found where the old one was.
  */
 import { join } from "node:path";
+import { DeviceHealth } from "../../actors/domain/states.ts";
 import { openStorage } from "../../master/storage/database.ts";
 import { addUser, issueToken } from "../../master/storage/users.ts";
+import { addDevice } from "../../master/storage/devices.ts";
+import { addDeviceType } from "../../master/storage/device_types.ts";
+import { addWorker } from "../../master/storage/workers.ts";
 import { SimulatedBoard } from "../../worker/sim/lab_board.ts";
 import { type Cluster, freePort, startCluster } from "../support/postgres.ts";
 import { TestProcess } from "../support/process.ts";
@@ -106,7 +110,7 @@ export class FaultLab {
     const db = storage.db;
     await addUser(db, { username: "admin", superuser: true });
     this.token = (await issueToken(db, "admin")).token;
-    await db.insertInto("workers").values({ hostname: "w1" }).execute();
+    await addWorker(db, { hostname: "w1" });
     const devices: { hostname: string; type: string; dictionary: string }[] = [];
     for (let i = 1; i <= this.options.qemuDevices; i++) {
       devices.push({ hostname: `qemu0${i}`, type: "qemu", dictionary: QEMU_DICTIONARY });
@@ -119,17 +123,15 @@ export class FaultLab {
         : "";
       devices.push({ hostname: "board01", type: "sim-uboot-board", dictionary: this.board.dictionary(extra) });
     }
-    for (const type of new Set(devices.map((d) => d.type))) {
-      await db.insertInto("device_types").values({ name: type }).execute();
-    }
+    for (const name of new Set(devices.map((d) => d.type))) await addDeviceType(db, { name });
     for (const d of devices) {
-      await db.insertInto("devices").values({
+      await addDevice(db, {
         hostname: d.hostname,
-        device_type: d.type,
-        worker_hostname: "w1",
+        deviceType: d.type,
+        worker: "w1",
         dictionary: d.dictionary,
-        health: 0,
-      }).execute();
+        health: DeviceHealth.byName.Good,
+      });
     }
     await storage.close();
     this.#download = Deno.serve(

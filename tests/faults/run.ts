@@ -10,6 +10,7 @@ import { stringify } from "yaml";
 import { bootFiles, inlineTest, qemuJobFor, qemuMultinodeJob, ubootJob } from "../../ops/dut_jobs.ts";
 import { SeededRandom } from "../support/random.ts";
 import { dutFile } from "../support/dut.ts";
+import type { TestProcess } from "../support/process.ts";
 import { FaultLab } from "./lab.ts";
 import type { Scenario } from "./scenario.ts";
 
@@ -108,6 +109,13 @@ async function trigger(lab: FaultLab, scenario: Scenario, id: string): Promise<v
 async function inject(lab: FaultLab, scenario: Scenario, ids: string[]): Promise<void> {
   const { do: fault, duration_ms: duration, restart_after_ms: restart } = scenario.fault;
   const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  const killThenRestart = async (process: TestProcess, start: () => Promise<void>) => {
+    process.kill("SIGKILL");
+    await process.exited;
+    if (restart === undefined) return;
+    await pause(restart);
+    await start();
+  };
   switch (fault) {
     case "none":
     case "board-garbage":
@@ -119,34 +127,16 @@ async function inject(lab: FaultLab, scenario: Scenario, ids: string[]): Promise
     case "disk-full":
       return; // set up before the job, or nothing at all
     case "kill-master":
-      lab.master.kill("SIGKILL");
-      await lab.master.exited;
-      if (restart !== undefined) {
-        await pause(restart);
-        await lab.startMaster();
-      }
-      return;
+      return await killThenRestart(lab.master, () => lab.startMaster());
     case "kill-worker":
-      lab.worker.kill("SIGKILL");
-      await lab.worker.exited;
-      if (restart !== undefined) {
-        await pause(restart);
-        await lab.startWorker();
-      }
-      return;
+      return await killThenRestart(lab.worker, () => lab.startWorker());
     case "kill-dispatch": {
       const pids = await lab.pids(`--job-id ${ids[0]} `);
       for (const pid of pids) Deno.kill(pid, "SIGKILL");
       return;
     }
     case "kill-coordinator":
-      lab.coordinator.kill("SIGKILL");
-      await lab.coordinator.exited;
-      if (restart !== undefined) {
-        await pause(restart);
-        await lab.restartCoordinator();
-      }
-      return;
+      return await killThenRestart(lab.coordinator, () => lab.restartCoordinator());
     case "stop-worker":
       lab.worker.kill("SIGSTOP");
       await pause(duration);
@@ -228,10 +218,20 @@ export async function runScenario(scenario: Scenario): Promise<Outcome> {
       ends.push(await lab.api("GET", `/api/v1/jobs/${id}`));
     }
     const job = ends[0];
-    const device = await lab.api(
-      "GET",
-      `/api/v1/devices/${job.device ?? (kind === "board-ticks" ? "board01" : "qemu01")}`,
-    );
+    // Every device a job used goes back to Idle once the worker has let it go.
+    const devices: Record<string, unknown>[] = [];
+    for (const e of ends) {
+      const hostname = e.device ?? (kind === "board-ticks" ? "board01" : "qemu01");
+      const idle = await lab.waitFor(
+        async () => (await lab.api("GET", `/api/v1/devices/${hostname}`)).state === "Idle",
+        30_000,
+        `device ${hostname} to be Idle`,
+      ).then(() => true, () => false);
+      const device = await lab.api("GET", `/api/v1/devices/${hostname}`);
+      if (!idle) problems.push(`device ${hostname} is ${device.state}, not Idle`);
+      devices.push(device);
+    }
+    const device = devices[0];
     observed = `${ends.map((e) => e.health).join("+")}${
       job.error_type ? ` (${job.error_type})` : ""
     }, device ${device.health}`;
@@ -243,8 +243,10 @@ export async function runScenario(scenario: Scenario): Promise<Outcome> {
     if (scenario.expect.error_type !== undefined && (job.error_type ?? null) !== scenario.expect.error_type) {
       problems.push(`error type ${job.error_type}, not ${scenario.expect.error_type}`);
     }
-    if (device.health !== scenario.expect.device_health) {
-      problems.push(`device health ${device.health}, not ${scenario.expect.device_health}`);
+    for (const d of devices) {
+      if (d.health !== scenario.expect.device_health) {
+        problems.push(`device ${d.hostname} health ${d.health}, not ${scenario.expect.device_health}`);
+      }
     }
     if (kind !== "multinode" && kind !== "download") {
       const seen = ticks(await logLines(lab, ids[0]));
@@ -262,16 +264,24 @@ export async function runScenario(scenario: Scenario): Promise<Outcome> {
         problems.push(`log lines: ${linesLost} lost, ${duplicates} repeated${ordered ? "" : ", out of order"}`);
       }
     }
-    if (scenario.expect.health === "Complete") {
-      for (const id of watched) {
-        const results = (await lab.api("GET", `/api/v1/jobs/${id}/results`)).results as {
-          name: string;
-          result: string;
-        }[];
-        const job = results.find((r) => r.name === "job");
+    for (const id of watched) {
+      const results = (await lab.api("GET", `/api/v1/jobs/${id}/results`)).results as {
+        suite: string;
+        name: string;
+        result: string;
+      }[];
+      const job = results.find((r) => r.suite === "lava" && r.name === "job");
+      if (scenario.expect.health === "Complete") {
         if (job?.result !== "pass") problems.push(`job ${id}: results lack lava.job pass`);
         if (kind !== "multinode" && !results.some((r) => r.name === "ticked" && r.result === "pass")) {
           problems.push(`job ${id}: results lack the test's own case`);
+        }
+      } else if (scenario.expect.health === "Incomplete") {
+        if (job?.result !== "fail") problems.push(`job ${id}: results lack lava.job fail`);
+        // LAVA's rule: trouble in the lab is the lab's, never a failed test case.
+        const blamed = results.filter((r) => r.suite !== "lava" && r.result === "fail");
+        if (blamed.length > 0) {
+          problems.push(`job ${id}: test cases marked failed: ${blamed.map((r) => `${r.suite}.${r.name}`).join(", ")}`);
         }
       }
     }
