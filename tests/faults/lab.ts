@@ -26,6 +26,11 @@ export interface FaultLabOptions {
   readonly database: "pglite" | "postgres";
   readonly board: boolean;
   readonly qemuDevices: number;
+  /**
+   * Workers w1, w2, …: QEMU device N belongs to worker N (the last worker takes
+   * the rest), the board to w1. Only w1 reaches the master through the relay.
+   */
+  readonly workers: number;
   /** The worker's state directory on a tmpfs of this size (MiB): a disk that fills. */
   readonly workerDiskMiB?: number;
   /** The board's power-on command fails. */
@@ -34,7 +39,7 @@ export interface FaultLabOptions {
 
 export class FaultLab {
   master!: TestProcess;
-  worker!: TestProcess;
+  readonly workers: TestProcess[] = [];
   coordinator!: TestProcess;
   proxy!: TcpProxy;
   board?: SimulatedBoard;
@@ -74,8 +79,15 @@ export class FaultLab {
     return `http://127.0.0.1:${this.#ports.download}`;
   }
 
-  get workerStateDir(): string {
-    return this.#tmpfs ?? join(this.dir, "worker");
+  /** Where worker `index` (0 for w1) keeps its state and its jobs' directories. */
+  workerStateDir(index = 0): string {
+    return index === 0 ? this.#tmpfs ?? join(this.dir, "worker") : join(this.dir, `worker${index + 1}`);
+  }
+
+  /** Which worker (0 for w1) a device belongs to. */
+  workerOf(device: string): number {
+    const qemu = /^qemu0*(\d+)$/.exec(device);
+    return qemu ? Math.min(Number(qemu[1]), this.options.workers) - 1 : 0;
   }
 
   async #setUp(): Promise<void> {
@@ -110,7 +122,7 @@ export class FaultLab {
     const db = storage.db;
     await addUser(db, { username: "admin", superuser: true });
     this.token = (await issueToken(db, "admin")).token;
-    await addWorker(db, { hostname: "w1" });
+    for (let i = 1; i <= this.options.workers; i++) await addWorker(db, { hostname: `w${i}` });
     const devices: { hostname: string; type: string; dictionary: string }[] = [];
     for (let i = 1; i <= this.options.qemuDevices; i++) {
       devices.push({ hostname: `qemu0${i}`, type: "qemu", dictionary: QEMU_DICTIONARY });
@@ -128,7 +140,7 @@ export class FaultLab {
       await addDevice(db, {
         hostname: d.hostname,
         deviceType: d.type,
-        worker: "w1",
+        worker: `w${this.workerOf(d.hostname) + 1}`,
         dictionary: d.dictionary,
         health: DeviceHealth.byName.Good,
       });
@@ -142,7 +154,7 @@ export class FaultLab {
     await this.coordinator.waitForEvent("ready", 30_000);
     await this.startMaster();
     this.proxy = TcpProxy.start(this.#ports.zmq);
-    await this.startWorker();
+    for (let i = 0; i < this.options.workers; i++) await this.startWorker(i);
   }
 
   /** Serves the DUT image: faithfully, stalling after the headers, or with the wrong bytes. */
@@ -199,14 +211,15 @@ export class FaultLab {
     await this.master.waitForEvent("ready", 60_000);
   }
 
-  async startWorker(): Promise<void> {
-    this.worker = TestProcess.deno("worker", "worker/main.ts", [
+  async startWorker(index = 0): Promise<void> {
+    const name = `w${index + 1}`;
+    this.workers[index] = TestProcess.deno(name, "worker/main.ts", [
       "--name",
-      "w1",
+      name,
       "--master",
-      this.proxy.endpoint,
+      index === 0 ? this.proxy.endpoint : `tcp://127.0.0.1:${this.#ports.zmq}`,
       "--state-dir",
-      this.workerStateDir,
+      this.workerStateDir(index),
       "--heartbeat",
       "250",
       "--cancel-grace",
@@ -215,9 +228,9 @@ export class FaultLab {
       "error",
     ]);
     await this.waitFor(
-      async () => (await this.api("GET", "/api/v1/workers/w1")).state === "Online",
+      async () => (await this.api("GET", `/api/v1/workers/${name}`)).state === "Online",
       30_000,
-      "worker online",
+      `worker ${name} online`,
     );
   }
 
@@ -254,12 +267,12 @@ export class FaultLab {
   /** Processes whose command line names `needle`, other than the lab's own. */
   async pids(needle: string): Promise<number[]> {
     const out = await new Deno.Command("pgrep", { args: ["-f", "--", needle], stdout: "piped" }).output();
-    const own = new Set([this.master?.pid, this.worker?.pid, this.coordinator?.pid, Deno.pid]);
+    const own = new Set([this.master?.pid, ...this.workers.map((w) => w.pid), this.coordinator?.pid, Deno.pid]);
     return new TextDecoder().decode(out.stdout).split("\n").map(Number).filter((p) => p > 0 && !own.has(p));
   }
 
   async close(): Promise<void> {
-    for (const p of [this.worker, this.master, this.coordinator]) await p?.stop().catch(() => {});
+    for (const p of [...this.workers, this.master, this.coordinator]) await p?.stop().catch(() => {});
     for (const pid of await this.pids(this.dir).catch(() => [] as number[])) {
       try {
         Deno.kill(pid, "SIGKILL");

@@ -106,15 +106,45 @@ async function trigger(lab: FaultLab, scenario: Scenario, id: string): Promise<v
   );
 }
 
-async function inject(lab: FaultLab, scenario: Scenario, ids: string[]): Promise<void> {
+/** The job's own record once it has finished. */
+async function finished(lab: FaultLab, id: string): Promise<Record<string, unknown>> {
+  await lab.waitFor(
+    async () => (await lab.api("GET", `/api/v1/jobs/${id}`)).state === "Finished",
+    240_000,
+    `job ${id} to finish`,
+  );
+  return await lab.api("GET", `/api/v1/jobs/${id}`);
+}
+
+async function submit(lab: FaultLab, definition: string): Promise<string[]> {
+  const submitted = await lab.api("POST", "/api/v1/jobs", { definition });
+  if (!submitted.job_ids) throw new Error(`submission refused: ${JSON.stringify(submitted)}`);
+  return submitted.job_ids as string[];
+}
+
+/** Injects the fault; returns the job run while a killed process was down, when the scenario asks for one. */
+async function inject(
+  lab: FaultLab,
+  scenario: Scenario,
+  ids: string[],
+): Promise<Record<string, unknown> | undefined> {
   const { do: fault, duration_ms: duration, restart_after_ms: restart } = scenario.fault;
   const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  // The worker that runs the watched job is the one a worker fault hits.
+  const worker = lab.workerOf(String((await lab.api("GET", `/api/v1/jobs/${ids[0]}`)).device ?? ""));
   const killThenRestart = async (process: TestProcess, start: () => Promise<void>) => {
     process.kill("SIGKILL");
     await process.exited;
     if (restart === undefined) return;
-    await pause(restart);
+    const down = Date.now();
+    let meanwhile: Record<string, unknown> | undefined;
+    if (scenario.expect.meanwhile) {
+      const [definition] = await jobDefinitions(lab, scenario);
+      meanwhile = await finished(lab, (await submit(lab, definition))[0]);
+    }
+    await pause(Math.max(0, restart - (Date.now() - down)));
     await start();
+    return meanwhile;
   };
   switch (fault) {
     case "none":
@@ -129,7 +159,7 @@ async function inject(lab: FaultLab, scenario: Scenario, ids: string[]): Promise
     case "kill-master":
       return await killThenRestart(lab.master, () => lab.startMaster());
     case "kill-worker":
-      return await killThenRestart(lab.worker, () => lab.startWorker());
+      return await killThenRestart(lab.workers[worker], () => lab.startWorker(worker));
     case "kill-dispatch": {
       const pids = await lab.pids(`--job-id ${ids[0]} `);
       for (const pid of pids) Deno.kill(pid, "SIGKILL");
@@ -138,9 +168,9 @@ async function inject(lab: FaultLab, scenario: Scenario, ids: string[]): Promise
     case "kill-coordinator":
       return await killThenRestart(lab.coordinator, () => lab.restartCoordinator());
     case "stop-worker":
-      lab.worker.kill("SIGSTOP");
+      lab.workers[worker].kill("SIGSTOP");
       await pause(duration);
-      lab.worker.kill("SIGCONT");
+      lab.workers[worker].kill("SIGCONT");
       return;
     case "cut-zmq":
       await lab.proxy.cut();
@@ -157,7 +187,7 @@ async function inject(lab: FaultLab, scenario: Scenario, ids: string[]): Promise
       return;
     case "device-hang": {
       // The device stops answering: QEMU frozen, as a hung board would be.
-      const qemu = (await lab.pids(`${lab.workerStateDir}/jobs/${ids[0]}/`)).filter((pid) => {
+      const qemu = (await lab.pids(`${lab.workerStateDir(worker)}/jobs/${ids[0]}/`)).filter((pid) => {
         try {
           return Deno.readTextFileSync(`/proc/${pid}/cmdline`).split("\0")[0].includes("qemu-system");
         } catch {
@@ -185,7 +215,8 @@ export async function runScenario(scenario: Scenario): Promise<Outcome> {
   const lab = await FaultLab.start({
     database: scenario.database,
     board: kind === "board-ticks",
-    qemuDevices: kind === "multinode" ? 2 : kind === "board-ticks" ? 0 : 1,
+    qemuDevices: kind === "multinode" ? 2 : kind === "board-ticks" ? 0 : scenario.workers,
+    workers: scenario.workers,
     workerDiskMiB: fault === "disk-full" ? 24 : undefined,
     powerFails: fault === "power-fail",
   });
@@ -200,24 +231,20 @@ export async function runScenario(scenario: Scenario): Promise<Outcome> {
     if (fault === "download-stall") lab.downloadMode = "stall";
     if (fault === "download-corrupt") lab.downloadMode = "corrupt";
     const ids: string[] = [];
-    for (const definition of await jobDefinitions(lab, scenario)) {
-      const submitted = await lab.api("POST", "/api/v1/jobs", { definition });
-      if (!submitted.job_ids) throw new Error(`submission refused: ${JSON.stringify(submitted)}`);
-      ids.push(...submitted.job_ids as string[]);
-    }
+    for (const definition of await jobDefinitions(lab, scenario)) ids.push(...await submit(lab, definition));
     const watched = kind === "multinode" ? ids : ids.slice(0, 1);
-    await trigger(lab, scenario, kind === "multinode" ? ids[0] : ids[0]);
-    await inject(lab, scenario, ids);
+    await trigger(lab, scenario, ids[0]);
+    const meanwhile = await inject(lab, scenario, ids);
     const ends: Record<string, unknown>[] = [];
-    for (const id of watched) {
-      await lab.waitFor(
-        async () => (await lab.api("GET", `/api/v1/jobs/${id}`)).state === "Finished",
-        240_000,
-        `job ${id} to finish`,
-      );
-      ends.push(await lab.api("GET", `/api/v1/jobs/${id}`));
-    }
+    for (const id of watched) ends.push(await finished(lab, id));
     const job = ends[0];
+    if (scenario.expect.meanwhile) {
+      if (meanwhile?.health !== scenario.expect.meanwhile) {
+        problems.push(`the job run meanwhile ended ${meanwhile?.health ?? "never"}, not ${scenario.expect.meanwhile}`);
+      } else if (meanwhile.device === job.device) {
+        problems.push(`the job run meanwhile ran on ${meanwhile.device}, the faulty job's device`);
+      }
+    }
     // Every device a job used goes back to Idle once the worker has let it go.
     const devices: Record<string, unknown>[] = [];
     for (const e of ends) {
@@ -234,7 +261,7 @@ export async function runScenario(scenario: Scenario): Promise<Outcome> {
     const device = devices[0];
     observed = `${ends.map((e) => e.health).join("+")}${
       job.error_type ? ` (${job.error_type})` : ""
-    }, device ${device.health}`;
+    }, device ${device.health}${meanwhile ? `; meanwhile ${meanwhile.health}` : ""}`;
     for (const e of ends) {
       if (e.health !== scenario.expect.health) {
         problems.push(`job ${e.id} ended ${e.health}, not ${scenario.expect.health}: ${e.error_msg ?? ""}`);
@@ -249,10 +276,12 @@ export async function runScenario(scenario: Scenario): Promise<Outcome> {
       }
     }
     if (kind !== "multinode" && kind !== "download") {
-      const seen = ticks(await logLines(lab, ids[0]));
+      const stored = await logLines(lab, ids[0]);
+      const seen = ticks(stored);
       duplicates = seen.length - new Set(seen).size;
       const expected = job.health === "Complete" ? scenario.job.ticks : Math.max(0, ...seen);
-      linesLost = Array.from({ length: expected }, (_, i) => i + 1).filter((n) => !seen.includes(n)).length;
+      const missing = Array.from({ length: expected }, (_, i) => i + 1).filter((n) => !seen.includes(n));
+      linesLost = missing.length;
       if (kind === "board-ticks" && lab.board) {
         // The device's own record: every tick it printed.
         const transcript = await Deno.readTextFile(lab.board.transcript);
@@ -262,6 +291,16 @@ export async function runScenario(scenario: Scenario): Promise<Outcome> {
       const ordered = seen.every((n, i) => i === 0 || n > seen[i - 1]);
       if (scenario.expect.lines === "complete" && (linesLost > 0 || duplicates > 0 || !ordered)) {
         problems.push(`log lines: ${linesLost} lost, ${duplicates} repeated${ordered ? "" : ", out of order"}`);
+        if (missing.length > 0) {
+          // What was stored where the first missing tick belongs: a loss, or a line the device garbled?
+          const after = missing[0] - 1;
+          const from = stored.findIndex((l) =>
+            l.lvl === "target" && TICK.exec(String(l.msg).trim())?.[1] === `${after}`
+          );
+          const around = stored.slice(Math.max(0, from), Math.max(0, from) + 4)
+            .map((l) => `${l.line}:${l.lvl}:${JSON.stringify(l.msg)}`);
+          problems.push(`missing ticks ${missing.join(",")}; stored from tick-${after}: ${around.join(" | ")}`);
+        }
       }
     }
     for (const id of watched) {
@@ -287,7 +326,8 @@ export async function runScenario(scenario: Scenario): Promise<Outcome> {
     }
     // Nothing of the job may outlive it (give the worker a moment to sweep).
     await new Promise((r) => setTimeout(r, 1500));
-    const left = await lab.pids(join(lab.workerStateDir, "jobs"));
+    const left: number[] = [];
+    for (let i = 0; i < scenario.workers; i++) left.push(...await lab.pids(join(lab.workerStateDir(i), "jobs")));
     if (left.length > 0) problems.push(`processes left running: ${left.join(", ")}`);
   } catch (error) {
     problems.push(error instanceof Error ? error.message : String(error));
@@ -298,7 +338,9 @@ export async function runScenario(scenario: Scenario): Promise<Outcome> {
   return {
     scenario: scenario.name,
     fault: `${fault} at ${JSON.stringify(scenario.fault.at)}`,
-    expected: `${e.health}${e.error_type ? ` (${e.error_type})` : ""}, device ${e.device_health}`,
+    expected: `${e.health}${e.error_type ? ` (${e.error_type})` : ""}, device ${e.device_health}${
+      e.meanwhile ? `; meanwhile ${e.meanwhile}` : ""
+    }`,
     observed: observed || "(did not finish)",
     linesLost,
     duplicates,

@@ -45,6 +45,8 @@ export interface Scenario {
   readonly file: string;
   readonly name: string;
   readonly database: "pglite" | "postgres";
+  /** How many workers the lab has (QEMU device N on worker N). */
+  readonly workers: number;
   readonly job: {
     readonly kind: JobKind;
     readonly ticks: number;
@@ -66,6 +68,11 @@ export interface Scenario {
     readonly device_health: string;
     /** complete: every tick once, in order; any: not checked (the fault may lose lines by design). */
     readonly lines: "complete" | "any";
+    /**
+     * A second job submitted while the killed process is down must end so before
+     * it is restarted: the lab goes on scheduling around the fault.
+     */
+    readonly meanwhile?: "Complete" | "Incomplete";
   };
 }
 
@@ -103,11 +110,36 @@ export function parseScenario(file: string, text: string): Scenario {
       ? value
       : fail(path, "must be a number ≥ 0");
   };
+  // A misspelt key would otherwise be a silently ignored expectation.
+  const only = (value: Raw, keys: readonly string[], path: (string | number)[]) => {
+    for (const key of Object.keys(value)) {
+      if (!keys.includes(key)) fail([...path, key], `unknown field; expected one of ${keys.join(", ")}`);
+    }
+  };
   if (typeof root.name !== "string" || !root.name) fail(["name"], "a scenario needs a name");
+  only(root, ["name", "database", "workers", "job", "fault", "expect"], []);
   const job = map(root.job, ["job"]);
+  only(job, ["kind", "ticks", "failure_retry", "test_seconds", "boot_seconds"], ["job"]);
   const fault = map(root.fault, ["fault"]);
+  only(fault, ["do", "at", "restart_after_ms", "duration_ms"], ["fault"]);
   const expect = map(root.expect, ["expect"]);
+  only(expect, ["health", "error_type", "device_health", "lines", "meanwhile"], ["expect"]);
   const at = map(fault.at, ["fault", "at"]);
+  only(at, ["log", "action", "lines", "submit", "random_ms", "seed"], ["fault", "at"]);
+  const meanwhile = expect.meanwhile === undefined
+    ? undefined
+    : oneOf(expect.meanwhile, ["Complete", "Incomplete"] as const, ["expect", "meanwhile"]);
+  if (
+    meanwhile !== undefined &&
+    (fault.restart_after_ms === undefined || !["kill-worker", "kill-coordinator"].includes(String(fault.do)))
+  ) {
+    fail(
+      ["expect", "meanwhile"],
+      "needs kill-worker or kill-coordinator with restart_after_ms: the second job runs while it is down",
+    );
+  }
+  const workers = number(root.workers, ["workers"], 1);
+  if (workers < 1 || workers > 2 || !Number.isInteger(workers)) fail(["workers"], "must be 1 or 2");
   let trigger: Trigger;
   if (typeof at.log === "string") trigger = { log: at.log };
   else if (typeof at.action === "string") trigger = { action: at.action };
@@ -126,6 +158,7 @@ export function parseScenario(file: string, text: string): Scenario {
     file,
     name: root.name as string,
     database: oneOf(root.database ?? "pglite", ["pglite", "postgres"] as const, ["database"]),
+    workers,
     job: {
       kind: oneOf(job.kind, JOB_KINDS, ["job", "kind"]),
       ticks: number(job.ticks, ["job", "ticks"], 30),
@@ -146,6 +179,7 @@ export function parseScenario(file: string, text: string): Scenario {
       error_type: expect.error_type === undefined ? undefined : expect.error_type as string | null,
       device_health: typeof expect.device_health === "string" ? expect.device_health : "Good",
       lines: oneOf(expect.lines ?? "complete", ["complete", "any"] as const, ["expect", "lines"]),
+      ...(meanwhile ? { meanwhile } : {}),
     },
   };
 }

@@ -27,3 +27,49 @@ Deno.test("a mistake in a scenario names the file, line and field", () => {
     "fault.at",
   );
 });
+
+Deno.test("a misspelt field is refused rather than silently ignored", () => {
+  assertThrows(
+    () =>
+      parseScenario(
+        "typo.yaml",
+        "name: x\njob: { kind: qemu-ticks }\nfault: { do: kill-worker, at: { submit: true }, restart_after: 5 }\n" +
+          "expect: { health: Complete }\n",
+      ),
+    ScenarioError,
+    "fault.restart_after: unknown field",
+  );
+  assertThrows(
+    () =>
+      parseScenario(
+        "typo.yaml",
+        "name: x\njob: { kind: qemu-ticks }\nfault: { do: kill-worker, at: { submit: true }, restart_after: 5 }\n" +
+          "expect: { health: Complete }\n",
+      ),
+    ScenarioError,
+    "typo.yaml:3:",
+  );
+});
+
+Deno.test("a job run meanwhile needs a process that is down and comes back", () => {
+  assertThrows(
+    () =>
+      parseScenario(
+        "meanwhile.yaml",
+        "name: x\nworkers: 2\njob: { kind: qemu-ticks }\nfault: { do: cut-zmq, at: { submit: true } }\n" +
+          "expect: { health: Complete, meanwhile: Complete }\n",
+      ),
+    ScenarioError,
+    "meanwhile.yaml:5:",
+  );
+  assertThrows(
+    () =>
+      parseScenario(
+        "workers.yaml",
+        "name: x\nworkers: 3\njob: { kind: qemu-ticks }\nfault: { do: none, at: { submit: true } }\n" +
+          "expect: { health: Complete }\n",
+      ),
+    ScenarioError,
+    "workers.yaml:2:10: workers: must be 1 or 2",
+  );
+});

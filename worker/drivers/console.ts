@@ -4,7 +4,7 @@
  * event-driven — every arriving chunk is matched at once; nothing is polled.
  *
  * Every byte the device prints is logged exactly once: whole lines at once, and a
- * partial line (a prompt) after a short idle or when an expectation matches it.
+ * partial line (a prompt) when an expectation matches it or after half a second of silence.
  */
 import type { JobLog } from "../dispatch/log.ts";
 
@@ -42,6 +42,15 @@ interface Waiter {
   resolve(match: ExpectMatch): void;
   reject(error: Error): void;
 }
+
+/**
+ * How long a partial line waits for its end before it is logged alone. A guest
+ * starved of CPU (TCG, two guests on two cores) can pause tens of milliseconds in
+ * the middle of a line; splitting the line there would break line-based matching
+ * (kernel panics) and the log itself. A prompt that an expect() matches is logged
+ * at once, so only an unexpected prompt waits this long.
+ */
+const PARTIAL_LINE_IDLE_MS = 500;
 
 /** Largest amount of unmatched output kept for matching; older text is dropped. */
 const SEARCH_WINDOW = 256 * 1024;
@@ -108,7 +117,7 @@ export class Console {
     }
     clearTimeout(this.#flushTimer);
     if (this.#pendingLine !== "") {
-      this.#flushTimer = setTimeout(() => this.#flushPartial(), this.options.flushIdleMs ?? 20);
+      this.#flushTimer = setTimeout(() => this.#flushPartial(), this.options.flushIdleMs ?? PARTIAL_LINE_IDLE_MS);
     }
     this.#buffer += text;
     if (this.#buffer.length > SEARCH_WINDOW) this.#buffer = this.#buffer.slice(-SEARCH_WINDOW);
