@@ -3,7 +3,7 @@
  * event, from, to, when, what the event carried — kept current from the
  * actor's transition stream: the debugger for "why is this device Bad".
  */
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 
 export interface Transition {
   sequence: number;
@@ -38,8 +38,9 @@ export default function ActorState(props: ActorStateProps) {
     });
     return () => source.close();
   }, []);
-  // The drawing is the server's markup: the highlight moves by class, not by re-rendering it.
-  useEffect(() => {
+  // The drawing is the server's markup: the highlight moves by class, not by re-rendering it,
+  // in the same commit as the state's name so the two never disagree on screen.
+  useLayoutEffect(() => {
     const top = current.split(".")[0];
     drawing.current?.querySelectorAll("[data-state]").forEach((node) => {
       node.classList.toggle("current", node.getAttribute("data-state") === top);
