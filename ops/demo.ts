@@ -11,6 +11,7 @@
  * install QEMU.
  */
 import { parseArgs } from "node:util";
+import { existsSync as exists } from "node:fs";
 import { join, resolve } from "node:path";
 import { stringify } from "yaml";
 import { openStorage } from "../master/storage/database.ts";
@@ -28,15 +29,6 @@ function say(text: string): void {
 function hasCommand(command: string, args = ["--version"]): boolean {
   try {
     return new Deno.Command(command, { args, stdout: "null", stderr: "null" }).outputSync().success;
-  } catch {
-    return false;
-  }
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
   } catch {
     return false;
   }

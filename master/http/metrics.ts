@@ -12,6 +12,13 @@ function quantile(sorted: number[], q: number): number {
 
 const label = (value: string) => value.replaceAll("\\", "\\\\").replaceAll('"', '\\"').replaceAll("\n", "\\n");
 
+/** Counts keyed by `state\u0000health`, as labelled samples. */
+const byStateAndHealth = (counts: Map<string, number>): [string, number][] =>
+  [...counts].map(([key, n]) => {
+    const [state, health] = key.split("\u0000");
+    return [`{state="${label(state)}",health="${label(health)}"}`, n];
+  });
+
 export function prometheusMetrics(lab: Lab): string {
   const m = lab.metrics();
   const out: string[] = [];
@@ -30,19 +37,13 @@ export function prometheusMetrics(lab: Lab): string {
     "basalt_devices",
     "gauge",
     "Devices by state and health.",
-    [...m.devices].map(([key, n]) => {
-      const [state, health] = key.split("\u0000");
-      return [`{state="${label(state)}",health="${label(health)}"}`, n];
-    }),
+    byStateAndHealth(m.devices),
   );
   metric(
     "basalt_workers",
     "gauge",
     "Workers by state and health.",
-    [...m.workers].map(([key, n]) => {
-      const [state, health] = key.split("\u0000");
-      return [`{state="${label(state)}",health="${label(health)}"}`, n];
-    }),
+    byStateAndHealth(m.workers),
   );
   const passes = [...m.passSeconds].sort((a, b) => a - b);
   // A summary's count and sum are suffixes of its name, not labels.

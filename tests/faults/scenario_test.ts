@@ -1,4 +1,4 @@
-import { assertThrows } from "../support/assert.ts";
+import { assertStringIncludes, assertThrows } from "../support/assert.ts";
 import { loadScenarios } from "./main.ts";
 import { parseScenario, ScenarioError } from "./scenario.ts";
 
@@ -29,17 +29,7 @@ Deno.test("a mistake in a scenario names the file, line and field", () => {
 });
 
 Deno.test("a misspelt field is refused rather than silently ignored", () => {
-  assertThrows(
-    () =>
-      parseScenario(
-        "typo.yaml",
-        "name: x\njob: { kind: qemu-ticks }\nfault: { do: kill-worker, at: { submit: true }, restart_after: 5 }\n" +
-          "expect: { health: Complete }\n",
-      ),
-    ScenarioError,
-    "fault.restart_after: unknown field",
-  );
-  assertThrows(
+  const error = assertThrows(
     () =>
       parseScenario(
         "typo.yaml",
@@ -49,6 +39,7 @@ Deno.test("a misspelt field is refused rather than silently ignored", () => {
     ScenarioError,
     "typo.yaml:3:",
   );
+  assertStringIncludes(error.message, "fault.restart_after: unknown field");
 });
 
 Deno.test("a job run meanwhile needs a process that is down and comes back", () => {

@@ -191,10 +191,5 @@ async function waitForLine(stream: ReadableStream<Uint8Array>, pattern: RegExp, 
   return await result;
 }
 
-/** Asks the kernel for a free TCP port on loopback. */
-export function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
-}
+import { freePort } from "../../worker/sim/lab_board.ts";
+export { freePort };

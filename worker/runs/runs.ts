@@ -9,6 +9,7 @@
  * (files, log, result), so a new worker re-attaches to processes the old one
  * started instead of killing them.
  */
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { isMapping } from "../../actors/definitions/schema.ts";
@@ -189,14 +190,7 @@ export class JobRuns {
 
   #launch(job: string, actor: RunActor): void {
     const dir = this.#jobDir(job);
-    const exists = (name: string) => {
-      try {
-        Deno.statSync(join(dir, name));
-        return true;
-      } catch {
-        return false;
-      }
-    };
+    const exists = (name: string) => existsSync(join(dir, name));
     if (!exists("job.yaml") || !exists("device.yaml")) {
       actor.send({ type: "spawn.failed", message: `the job's files are missing from ${dir}` });
       return;
@@ -263,14 +257,7 @@ export class JobRuns {
       await waitForExit(process);
       // A dispatcher that was killed or died never ran its finalize: stop what it
       // left running (QEMU runs in its own session) and power the device off for it.
-      const finished = (() => {
-        try {
-          return Deno.statSync(join(dir, "out", "result.yaml")).isFile;
-        } catch {
-          return false;
-        }
-      })();
-      if (attachment.killed || !finished) {
+      if (attachment.killed || !existsSync(join(dir, "out", "result.yaml"))) {
         await this.#sweep(job);
         await this.#powerOff(job);
       }

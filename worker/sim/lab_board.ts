@@ -4,10 +4,12 @@
  * serving the other end over telnet on 127.0.0.1. The demo lab and the tests
  * use it; every process is started here and stopped by PID.
  */
+import { existsSync as exists } from "node:fs";
 
-function freePort(): number {
+/** Asks the kernel for a free TCP port on loopback. */
+export function freePort(): number {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
+  const { port } = listener.addr as Deno.NetAddr;
   listener.close();
   return port;
 }
@@ -131,15 +133,6 @@ export class SimulatedBoard {
     // socat's SYSTEM child may outlive it; the board is found by its control socket.
     await new Deno.Command("pkill", { args: ["-f", "--", this.control] }).output();
     await Deno.remove(this.dir, { recursive: true }).catch(() => {});
-  }
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
   }
 }
 
