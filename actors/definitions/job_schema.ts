@@ -80,11 +80,27 @@ export const CONTEXT_VARIABLES = [
 
 export const ACTION_TYPES = ["deploy", "boot", "test", "command"] as const;
 
+/**
+ * Characters a context value may not hold: it is printed into the device's YAML,
+ * where a line break or other control character could add settings. U+E000 and
+ * U+E001 are the fences the master uses to check where job values land.
+ */
+export const FORBIDDEN_IN_CONTEXT = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\uE000\uE001\uFEFF]/;
+/** The longest context string; device settings are short. */
+export const MAX_CONTEXT_STRING = 4096;
+const MAX_CONTEXT_LIST = 256;
+
 function context(allowed: readonly string[]): Validator {
   const scalar = (value: unknown, path: readonly PathSegment[], check: Check) => {
-    if (
-      typeof value !== "string" && !(typeof value === "number" && Number.isInteger(value)) && typeof value !== "boolean"
-    ) {
+    if (typeof value === "string") {
+      const bad = FORBIDDEN_IN_CONTEXT.exec(value);
+      if (bad) {
+        const code = bad[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0");
+        report(check, path, `the value holds the control character U+${code}; context values are single-line text`);
+      } else if (value.length > MAX_CONTEXT_STRING) {
+        report(check, path, `the value is ${value.length} characters long; at most ${MAX_CONTEXT_STRING} are allowed`);
+      }
+    } else if (!(typeof value === "number" && Number.isInteger(value)) && typeof value !== "boolean") {
       report(check, path, "expected an integer, a string or a list of them");
     }
   };
@@ -101,7 +117,9 @@ function context(allowed: readonly string[]): Validator {
         );
         continue;
       }
-      if (Array.isArray(element)) element.forEach((item, i) => scalar(item, [...path, key, i], check));
+      if (Array.isArray(element) && element.length > MAX_CONTEXT_LIST) {
+        report(check, [...path, key], `the list has ${element.length} items; at most ${MAX_CONTEXT_LIST} are allowed`);
+      } else if (Array.isArray(element)) element.forEach((item, i) => scalar(item, [...path, key, i], check));
       else scalar(element, [...path, key], check);
     }
   };

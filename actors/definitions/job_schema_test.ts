@@ -161,3 +161,17 @@ Deno.test("JSON job definitions are accepted", () => {
   });
   assertEquals(validateJob(json).errors, []);
 });
+
+Deno.test("a context value with a line break or other control character is refused with its key named", () => {
+  const job = (context: string) =>
+    `device_type: qemu\njob_name: x\nvisibility: public\ntimeouts: {job: {minutes: 5}}\n` +
+    `actions: [{boot: {method: qemu, media: tmpfs, timeout: {minutes: 1}}}]\ncontext:\n${context}`;
+  const newline = validateJob(job(`  machine: "q35\\ncommands:\\n  users: {}"\n`));
+  assertEquals(newline.valid, false);
+  assertStringIncludes(newline.errors.map(formatDiagnostic).join("\n"), "context.machine: the value holds the control");
+  const nul = validateJob(job(`  extra_options: ["-smp", "2\\0"]\n`));
+  assertStringIncludes(nul.errors.map(formatDiagnostic).join("\n"), "context.extra_options[1]");
+  const long = validateJob(job(`  cpu: ${"x".repeat(5000)}\n`));
+  assertStringIncludes(long.errors.map(formatDiagnostic).join("\n"), "at most 4096");
+  assertEquals(validateJob(job(`  machine: "q35 # it's fine: here"\n`)).valid, true);
+});

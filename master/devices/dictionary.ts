@@ -7,6 +7,7 @@
 import { type Diagnostic } from "../../actors/definitions/job_schema.ts";
 import { validateDeviceYaml } from "../../actors/definitions/device_schema.ts";
 import { type JinjaEnvironment } from "./jinja.ts";
+import { checkJobStrings, jobStrings, withoutFences } from "./job_values.ts";
 
 /** Basalt's own device-type templates, searched after the admin's. */
 export const BUILTIN_TEMPLATES = new URL("./templates/", import.meta.url).pathname;
@@ -106,22 +107,29 @@ export interface RenderedDevice {
 
 /**
  * Renders a dictionary with a job's context and checks the result against the
- * device schema. Throws {@link TemplateError} when the templates themselves fail.
+ * device schema. Throws {@link TemplateError} when the templates themselves fail,
+ * and {@link JobValueError} when a value of the job's context would change the
+ * configuration's structure (or holds a control character).
  */
 export function renderDevice(env: JinjaEnvironment, request: RenderRequest): RenderedDevice {
+  const strings = jobStrings(request.context ?? {});
   const context = {
     ...request.context,
     scheduled_device_name: request.hostname,
     scheduled_device_type: request.deviceType,
   };
-  const yaml = env.renderString(request.dictionary, context, request.name);
+  const fenced = env.renderString(request.dictionary, context, request.name, strings);
+  const yaml = withoutFences(fenced);
   const file = `${request.name} (rendered)`;
-  const key = `${file}\u0000${yaml}`;
+  const key = `${file}\u0000${fenced}`;
   let checked = parsedDevices.get(key);
   if (checked) {
     parsedDevices.delete(key); // re-inserted below: most recently used last
   } else {
     checked = validateDeviceYaml(yaml, file);
+    // Only a configuration that is valid YAML can say which value broke it; one
+    // that is not is reported as the device's unless the job's values are to blame.
+    if (checked.config !== undefined) checkJobStrings(fenced, strings, file);
   }
   parsedDevices.set(key, checked);
   if (parsedDevices.size > PARSED_CACHE_SIZE) parsedDevices.delete(parsedDevices.keys().next().value!);

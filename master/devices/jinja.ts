@@ -30,11 +30,15 @@
  * 10. LAVA's extra filters: `shlex_quote`, `yaml_quote`, `qemu_guest_fs_interface`.
  *
  * Templates come from the lab's admins (device types and dictionaries); job
- * submitters only supply values (the job `context`), never template text.
+ * submitters only supply values (the job `context`), never template text, and
+ * job_values.ts keeps those values from changing the rendered YAML's structure.
+ * Templates are sandboxed as in Jinja2's SandboxedEnvironment: no attribute that
+ * starts with `_`, and no `constructor`, so a template cannot reach `Function`.
  */
 import nunjucks from "nunjucks";
 import { stringify as yamlStringify } from "yaml";
 import { join } from "node:path";
+import { fenceJobStrings, type JobStrings } from "./job_values.ts";
 
 // --- Python-compatible printing --------------------------------------------
 
@@ -121,12 +125,30 @@ function pythonAdd(left: unknown, right: unknown): unknown {
 
 let patched = false;
 
+/** The job strings of the render under way (renders are synchronous, so one at a time). */
+let renderingJobStrings: JobStrings | undefined;
+
+/**
+ * Attribute names a template may not reach, as in Jinja2's sandbox: through
+ * `constructor` any value leads to `Function`, which runs code in the master.
+ */
+const UNSAFE_MEMBER = /^(?:_.*|constructor|prototype|caller|callee|arguments)$/;
+
 function patchNunjucks(): void {
   if (patched) return;
   patched = true;
   nunjucks.installJinjaCompat();
   const runtime = nunjucks.runtime as unknown as Record<string, unknown>;
-  runtime.suppressValue = (value: unknown) => printed(value);
+  runtime.suppressValue = (value: unknown) => {
+    const text = printed(value);
+    // A block printed again (SafeString) had its job strings fenced where they were printed.
+    return renderingJobStrings && !(value instanceof nunjucks.runtime.SafeString)
+      ? fenceJobStrings(text, renderingJobStrings)
+      : text;
+  };
+  const memberLookup = runtime.memberLookup as (obj: unknown, name: unknown) => unknown;
+  runtime.memberLookup = (obj: unknown, name: unknown) =>
+    typeof name === "string" && UNSAFE_MEMBER.test(name) ? undefined : memberLookup(obj, name);
   runtime.basaltAdd = pythonAdd;
   runtime.basaltTruthy = pythonTruthy;
   runtime.basaltOr = (left: unknown, right: () => unknown) => pythonTruthy(left) ? left : right();
@@ -383,8 +405,11 @@ class RewritingLoader extends nunjucks.Loader {
 export interface JinjaEnvironment {
   /** Renders the template named `name` (found on the search path) with `context`. */
   render(name: string, context: Record<string, unknown>): string;
-  /** Renders template text that is not a file (a dictionary sent through the API). */
-  renderString(source: string, context: Record<string, unknown>, name?: string): string;
+  /**
+   * Renders template text that is not a file (a dictionary sent through the API).
+   * Every print of one of `jobStrings` is fenced (see job_values.ts).
+   */
+  renderString(source: string, context: Record<string, unknown>, name?: string, jobStrings?: JobStrings): string;
 }
 
 /**
@@ -422,8 +447,15 @@ export function jinjaEnvironment(searchPaths: readonly string[]): JinjaEnvironme
   };
   return {
     render: (name, context) => wrap(() => env.render(name, context)),
-    renderString: (source, context, name = "(string)") =>
-      wrap(() => new nunjucks.Template(jinjaSource(source), env, name, true).render(context)),
+    renderString: (source, context, name = "(string)", jobStrings) =>
+      wrap(() => {
+        renderingJobStrings = jobStrings;
+        try {
+          return new nunjucks.Template(jinjaSource(source), env, name, true).render(context);
+        } finally {
+          renderingJobStrings = undefined;
+        }
+      }),
   };
 }
 

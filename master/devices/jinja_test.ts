@@ -2,7 +2,7 @@
  * Where nunjucks differs from Jinja2 on what LAVA's templates use, proven fixed:
  * each case renders here and in Python's Jinja2, and the outputs must be equal.
  */
-import { assertEquals } from "../../tests/support/assert.ts";
+import { assert, assertEquals } from "../../tests/support/assert.ts";
 import { Jinja2Reference } from "../../tests/support/jinja2_reference.ts";
 import { exampleFiles, LAVA_EXAMPLES } from "../../tests/support/lava_examples.ts";
 import { jinjaEnvironment, pythonRepr, qemuGuestFsInterface, shlexQuote } from "./jinja.ts";
@@ -92,4 +92,24 @@ Deno.test("Python repr and shlex quoting match Python's for awkward strings", ()
   assertEquals(shlexQuote("safe/path-1.0"), "safe/path-1.0");
   assertEquals(shlexQuote("it's"), `'it'"'"'s'`);
   assertEquals(qemuGuestFsInterface("x86_64"), "ide");
+});
+
+Deno.test("a template cannot reach Function through constructor, as in Jinja2's sandbox", () => {
+  const env = jinjaEnvironment([]);
+  for (
+    const source of [
+      `{{ "".constructor.constructor("return 7*6")() }}`,
+      `{{ [].map.constructor("return 7*6")() }}`,
+      `{% set f = ''.__proto__ %}{{ f.constructor.constructor("return 7*6")() }}`,
+      `{{ range.constructor("return 7*6")() }}`,
+    ]
+  ) {
+    let output = "";
+    try {
+      output = env.renderString(source, {});
+    } catch (error) {
+      output = String(error);
+    }
+    assert(!output.includes("42"), `${source} ran code: ${output}`);
+  }
 });

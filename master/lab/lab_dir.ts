@@ -11,6 +11,7 @@
 import { join } from "node:path";
 import { BUILTIN_TEMPLATES, extendedTemplate, renderDevice } from "../devices/dictionary.ts";
 import { type JinjaEnvironment, jinjaEnvironment, TemplateError } from "../devices/jinja.ts";
+import { JobValueError } from "../devices/job_values.ts";
 import { formatDiagnostic } from "../../actors/definitions/job_schema.ts";
 
 /** A device's configuration cannot be produced: LAVA sets such a device Bad. */
@@ -88,7 +89,11 @@ export class LabDir {
     Deno.writeTextFileSync(join(this.root, "health-checks", `${deviceType}.yaml`), text);
   }
 
-  /** Renders a device's dictionary for one job; throws {@link DeviceConfigurationError}. */
+  /**
+   * Renders a device's dictionary for one job. Throws {@link JobValueError} when
+   * the job's context is to blame (the device renders without it), otherwise
+   * {@link DeviceConfigurationError}.
+   */
   render(
     device: { hostname: string; deviceType: string; dictionary: string | null },
     context: Record<string, unknown> = {},
@@ -100,6 +105,24 @@ export class LabDir {
           `${join(this.root, "devices", `${device.hostname}.jinja2`)}`,
       );
     }
+    try {
+      return this.#render(device, dictionary, context);
+    } catch (error) {
+      if (!(error instanceof DeviceConfigurationError) || Object.keys(context).length === 0) throw error;
+      try {
+        this.#render(device, dictionary, {});
+      } catch {
+        throw error;
+      }
+      throw new JobValueError(`the job's context makes the device configuration fail: ${error.message}`);
+    }
+  }
+
+  #render(
+    device: { hostname: string; deviceType: string },
+    dictionary: string,
+    context: Record<string, unknown>,
+  ): string {
     try {
       const rendered = renderDevice(this.#jinja, {
         dictionary,

@@ -2,7 +2,8 @@
  * Submitting a job: the definition is checked against LAVA's schema, split into
  * sub-jobs when it is MultiNode, and refused at once — with the reason — when no
  * device the lab has or could bring back could ever run it (unknown device
- * type, no device with those tags, every device retired). What is accepted is
+ * type, no device with those tags, every device retired, a context that cannot
+ * configure its devices). What is accepted is
  * stored in one transaction and handed to the scheduler's queue.
  */
 import type { Kysely } from "kysely";
@@ -12,7 +13,8 @@ import { isMapping } from "../../actors/definitions/schema.ts";
 import { timeoutSeconds } from "../../actors/definitions/timeouts.ts";
 import { DeviceHealth, JobVisibility, PRIORITY_NAMES } from "../../actors/domain/states.ts";
 import type { Database } from "../storage/schema.ts";
-import type { Catalog } from "./catalog.ts";
+import { JobValueError } from "../devices/job_values.ts";
+import type { Catalog, DeviceInfo } from "./catalog.ts";
 import { isMultinode, splitMultinode } from "./multinode.ts";
 import type { QueuedJob } from "./queue.ts";
 
@@ -47,7 +49,7 @@ export interface SubmitOptions {
   readonly device?: string;
 }
 
-interface Planned {
+export interface Planned {
   readonly definition: Block;
   readonly text: string;
   readonly deviceType: string;
@@ -141,6 +143,42 @@ export function planSubmission(catalog: Catalog, text: string, options: SubmitOp
     }
   }
   return planned.map((p) => ({ ...p, deviceType: catalog.resolveType(p.deviceType)!.name }));
+}
+
+/** Devices whose dictionaries a submission's context is tried against; the rest meet it when scheduled. */
+const CONTEXT_CHECK_DEVICES = 8;
+
+/**
+ * Refuses a job whose `context` cannot configure the devices it could run on
+ * (a value that breaks the rendered YAML), so it fails now, with the key named,
+ * rather than on a device later. A device whose own dictionary does not render is
+ * the device's problem, found when it is scheduled.
+ */
+export function refuseUnfitContexts(
+  catalog: Catalog,
+  planned: readonly Planned[],
+  render: (device: DeviceInfo, context: Record<string, unknown>) => void,
+): void {
+  for (const plan of planned) {
+    const context = plan.definition.context;
+    if (!isMapping(context) || Object.keys(context).length === 0) continue;
+    const seen = new Set<string>();
+    const candidates = catalog.devicesOf({ deviceType: plan.deviceType }).filter((d) =>
+      d.storedHealth !== DeviceHealth.byName.Retired && (!plan.requestedDevice || d.hostname === plan.requestedDevice)
+    );
+    for (const device of candidates) {
+      const dictionary = device.dictionary ?? `file:${device.hostname}`;
+      if (seen.size >= CONTEXT_CHECK_DEVICES || seen.has(dictionary)) continue;
+      seen.add(dictionary);
+      try {
+        render(device, context as Record<string, unknown>);
+      } catch (error) {
+        if (error instanceof JobValueError) {
+          throw new SubmissionError(`${plan.role ? `role ${plan.role}: ` : ""}${error.message}`);
+        }
+      }
+    }
+  }
 }
 
 /** Stores planned jobs in one transaction; returns them as the queue takes them. */
