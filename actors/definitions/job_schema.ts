@@ -85,6 +85,7 @@ export const ACTION_TYPES = ["deploy", "boot", "test", "command"] as const;
  * where a line break or other control character could add settings. U+E000 and
  * U+E001 are the fences the master uses to check where job values land.
  */
+// deno-lint-ignore no-control-regex
 export const FORBIDDEN_IN_CONTEXT = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\uE000\uE001\uFEFF]/;
 /** The longest context string; device settings are short. */
 export const MAX_CONTEXT_STRING = 4096;

@@ -49,7 +49,15 @@ import type { EventHub } from "./events.ts";
 import { DeviceConfigurationError, type LabDir } from "./lab_dir.ts";
 import { recordJobOutcome, storeResults } from "./results.ts";
 import { type Assignment, Scheduler } from "./scheduler.ts";
-import { planSubmission, storeSubmission, SubmissionError, type SubmittedJob, type Submitter } from "./submission.ts";
+import { JobValueError } from "../devices/job_values.ts";
+import {
+  planSubmission,
+  refuseUnfitContexts,
+  storeSubmission,
+  SubmissionError,
+  type SubmittedJob,
+  type Submitter,
+} from "./submission.ts";
 import { Webhooks } from "./webhooks.ts";
 
 type Tx = Transaction<Database>;
@@ -578,27 +586,33 @@ export class Lab {
         const start = this.#jobStart(assignment, row.definition, assignments, byId);
         ready.push({ assignment, start, active: this.#activeFrom(info, row.multinode_role ?? undefined) });
       } catch (error) {
-        if (!(error instanceof DeviceConfigurationError)) throw error;
+        if (!(error instanceof DeviceConfigurationError) && !(error instanceof JobValueError)) throw error;
+        // Nothing of a group starts unless all of it does.
+        const group = assignment.job.group;
+        const members = group ? assignments.filter((a) => a.job.group === group) : [assignment];
+        if (group) {
+          for (let i = ready.length - 1; i >= 0; i--) if (ready[i].assignment.job.group === group) ready.splice(i, 1);
+        }
+        if (error instanceof JobValueError) {
+          // The job's own values are at fault: it fails, and the device stays as it was for the next job.
+          this.#log.info("a job's context cannot configure its device; the job fails", {
+            job: assignment.job.id,
+            device: assignment.device,
+            error: error.message,
+          });
+          for (const member of members) {
+            const memberInfo = this.#queuedInfo.get(member.job.id) ?? submitted.find((s) => s.id === member.job.id);
+            this.#failQueued(member, memberInfo, "Job", `Invalid job context: ${error.message}`);
+          }
+          continue;
+        }
         this.#log.error("a device cannot be configured; it is set Bad", { device: assignment.device, error });
-        this.#release(assignment);
+        for (const member of members) this.#release(member);
         this.#devices.get(assignment.device)?.send({
           type: "health",
           health: "Bad",
           reason: `Invalid device configuration: ${error.message}`,
         });
-        // Its group, if any, waits for another device: nothing of it starts now.
-        if (assignment.job.group) {
-          for (const r of ready.filter((r) => r.assignment.job.group === assignment.job.group)) {
-            r.start;
-          }
-        }
-        if (assignment.job.group) {
-          const group = assignment.job.group;
-          for (const other of assignments.filter((a) => a.job.group === group && a !== assignment)) {
-            this.#release(other);
-          }
-          for (let i = ready.length - 1; i >= 0; i--) if (ready[i].assignment.job.group === group) ready.splice(i, 1);
-        }
         continue;
       }
     }
@@ -618,6 +632,15 @@ export class Lab {
     for (const { assignment } of ready) {
       if (assignment.job.group) this.#jobs.get(assignment.job.id)?.send({ type: "schedule" });
     }
+  }
+
+  /** Gives an assignment's device back and ends its job Incomplete, before it ever started. */
+  #failQueued(assignment: Assignment, info: SubmittedJob | undefined, errorType: string, errorMsg: string): void {
+    if (this.#busy.delete(assignment.device)) this.scheduler.adjustBusy(assignment.worker, -1);
+    this.scheduler.queue.remove(assignment.job.id);
+    this.#queuedInfo.delete(assignment.job.id);
+    if (info) this.#spawnJob(this.#activeFrom(info)).send({ type: "abort", errorType, errorMsg });
+    this.#deviceChanged(assignment.device);
   }
 
   /** Gives an assignment's device back and puts its job back in the queue. */
@@ -886,6 +909,7 @@ export class Lab {
     // Users may have been added since the master started.
     this.catalog.usernames.set(submitter.id, submitter.username);
     const planned = planSubmission(this.catalog, text);
+    refuseUnfitContexts(this.catalog, planned, (device, context) => this.#o.labDir.render(device, context));
     const jobs = await storeSubmission(this.#o.db, planned, text, submitter);
     for (const job of jobs) {
       this.#queuedInfo.set(job.id, job);
