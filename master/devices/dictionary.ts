@@ -7,7 +7,7 @@
 import { type Diagnostic } from "../../actors/definitions/job_schema.ts";
 import { validateDeviceYaml } from "../../actors/definitions/device_schema.ts";
 import { type JinjaEnvironment } from "./jinja.ts";
-import { checkJobStrings, jobStrings, withoutFences } from "./job_values.ts";
+import { checkJobStrings, jobKeysOnLine, jobStrings, withoutFences } from "./job_values.ts";
 
 /** Basalt's own device-type templates, searched after the admin's. */
 export const BUILTIN_TEMPLATES = new URL("./templates/", import.meta.url).pathname;
@@ -127,9 +127,20 @@ export function renderDevice(env: JinjaEnvironment, request: RenderRequest): Ren
     parsedDevices.delete(key); // re-inserted below: most recently used last
   } else {
     checked = validateDeviceYaml(yaml, file);
-    // Only a configuration that is valid YAML can say which value broke it; one
-    // that is not is reported as the device's unless the job's values are to blame.
-    if (checked.config !== undefined) checkJobStrings(fenced, strings, file);
+    if (checked.config !== undefined) {
+      checkJobStrings(fenced, strings, file);
+    } else {
+      // Not YAML: whose fault it is the caller decides; the job's values on the failing line are named.
+      checked = {
+        ...checked,
+        errors: checked.errors.map((error) => {
+          const keys = jobKeysOnLine(fenced, error.line, strings);
+          return keys.length === 0
+            ? error
+            : { ...error, message: `${error.message} (the line prints ${keys.join(", ")})` };
+        }),
+      };
+    }
   }
   parsedDevices.set(key, checked);
   if (parsedDevices.size > PARSED_CACHE_SIZE) parsedDevices.delete(parsedDevices.keys().next().value!);

@@ -90,6 +90,16 @@ export function withoutFences(text: string): string {
   return text.includes(OPEN) ? text.replace(FENCES, "") : text;
 }
 
+/** The context keys whose values were printed on a line (1-based) of the fenced text. */
+export function jobKeysOnLine(fenced: string, line: number, strings: JobStrings): string[] {
+  const text = fenced.split("\n")[line - 1] ?? "";
+  const keys = [...text.matchAll(new RegExp(`${OPEN}([^${OPEN}${CLOSE}]*)${CLOSE}`, "g"))]
+    .map((m) => strings.byText.get(m[1]))
+    .filter((key): key is string => key !== undefined)
+    .map((key) => `context.${key}`);
+  return [...new Set(keys)];
+}
+
 /**
  * Checks that the job's values stayed inside the scalars they were printed in.
  * `fenced` is the rendered text with fences; `file` names it in errors.
