@@ -35,12 +35,18 @@ export function isMultinode(job: Block): boolean {
   return isMapping(job.protocols) && isMapping((job.protocols as Block)["lava-multinode"]);
 }
 
+/** How many sub-jobs (devices) a validated MultiNode job asks for: the sum of its roles' counts. */
+export function multinodeGroupSize(job: Block): number {
+  const roles = (job.protocols as Block)["lava-multinode"] as { roles: Record<string, Block> };
+  return Object.values(roles.roles).reduce((n, r) => n + Number(r.count ?? 0), 0);
+}
+
 /** The sub-jobs of a validated MultiNode job, in role order. `group` is the target_group. */
 export function splitMultinode(job: Block, group: string): SubJob[] {
   const protocols = job.protocols as Block;
   const multinode = protocols["lava-multinode"] as Block;
   const roles = multinode.roles as Record<string, Block>;
-  const groupSize = Object.values(roles).reduce((n, r) => n + Number(r.count ?? 0), 0);
+  const groupSize = multinodeGroupSize(job);
   const subJobs: SubJob[] = [];
   for (const [role, spec] of Object.entries(roles)) {
     for (let copy = 0; copy < Number(spec.count ?? 0); copy++) {

@@ -15,7 +15,7 @@ import { DeviceHealth, JobVisibility, PRIORITY_NAMES } from "../../actors/domain
 import type { Database } from "../storage/schema.ts";
 import { JobValueError } from "../devices/job_values.ts";
 import type { Catalog, DeviceInfo } from "./catalog.ts";
-import { isMultinode, splitMultinode } from "./multinode.ts";
+import { isMultinode, multinodeGroupSize, splitMultinode } from "./multinode.ts";
 import type { QueuedJob } from "./queue.ts";
 
 type Block = Record<string, unknown>;
@@ -81,6 +81,13 @@ export function planSubmission(catalog: Catalog, text: string, options: SubmitOp
     );
   }
   const job = checked.job as Block;
+  // Checked before splitting: a group bigger than the lab could never run, and
+  // splitting a count of millions would stall the master.
+  if (isMultinode(job) && multinodeGroupSize(job) > catalog.devices.size) {
+    throw new SubmissionError(
+      `the MultiNode job asks for ${multinodeGroupSize(job)} devices; the lab has ${catalog.devices.size}`,
+    );
+  }
   const planned: Planned[] = isMultinode(job)
     ? splitMultinode(job, crypto.randomUUID()).map((sub) => ({
       definition: sub.definition,

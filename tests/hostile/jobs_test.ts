@@ -7,7 +7,8 @@
  */
 import { stringify } from "yaml";
 import { assert, assertEquals, assertStringIncludes } from "../support/assert.ts";
-import { inlineTest, qemuJob } from "../support/dut.ts";
+import { dutFile, inlineTest, qemuJob } from "../support/dut.ts";
+import { qemuMultinodeJob } from "../../ops/dut_jobs.ts";
 import { QEMU_DICTIONARY, startTestLab, type TestLab, waitForJob } from "../support/lab.ts";
 import { addUser, issueToken } from "../../master/storage/users.ts";
 
@@ -74,6 +75,14 @@ Deno.test("a job's context cannot add commands to its device, break it, or stop 
     assertEquals(quote.status, 400, JSON.stringify(quote.body));
     assertStringIncludes(quote.body.error ?? "", "context");
     assertEquals((await lab.api("GET", "/api/v1/devices/qemu01")).body.health, "Good");
+
+    // A MultiNode role asking for a hundred million devices is refused before it is split.
+    const huge = qemuMultinodeJob(dutFile, { name: "huge", roles: { a: { deviceType: "qemu", steps: [] } } });
+    (huge.protocols as { "lava-multinode": { roles: { a: { count: number } } } })["lava-multinode"].roles.a.count =
+      100_000_000;
+    const group = await submitAs(lab, token, huge);
+    assertEquals(group.status, 400, JSON.stringify(group.body));
+    assertStringIncludes(group.body.error ?? "", "asks for 100000000 devices");
 
     // A value the current dictionary does not print is accepted; when the admin changes the
     // dictionary so that it is printed, the job fails at scheduling as the job's fault.
