@@ -15,6 +15,7 @@ const JOB_ID = /^\d{1,18}(\.\d{1,6})?$/;
 /** A whole job's files may be large, but not unbounded. */
 const MAX_FILE = 4 * 1024 * 1024;
 const MAX_RECORDS = 1000;
+const MAX_LINE = 2 ** 31 - 1;
 
 export const LOG_LEVELS = [
   "debug",
@@ -132,7 +133,10 @@ function parseLog(body: unknown): Parsed<JobLogBatch> {
   if (!isRecord(body)) return fail("job.log must be a mapping");
   const job = jobId(body);
   if (!job) return fail("job must be a job id");
-  if (!Number.isSafeInteger(body.from) || (body.from as number) < 0) return fail("from must be a line number");
+  // Line numbers are stored as 32-bit integers: a batch reaching past them could never be stored.
+  if (!Number.isSafeInteger(body.from) || (body.from as number) < 0 || (body.from as number) > MAX_LINE - MAX_RECORDS) {
+    return fail(`from must be a line number up to ${MAX_LINE - MAX_RECORDS}`);
+  }
   if (!Array.isArray(body.lines) || body.lines.length > MAX_RECORDS) {
     return fail(`lines must be a list of at most ${MAX_RECORDS} records`);
   }

@@ -32,6 +32,8 @@ Deno.test("log batches must be numbered lists of LAVA records", () => {
   const ok = parse("job.log", { job: "3", from: 7, lines: [{ dt: "x", lvl: "target", msg: "hello" }] });
   assertEquals(ok, { job: "3", from: 7, lines: [{ dt: "x", lvl: "target", msg: "hello" }] });
   assert(isProblem(parse("job.log", { job: "3", from: -1, lines: [] })));
+  // Past what the database's line numbers hold: it could never be stored.
+  assert(isProblem(parse("job.log", { job: "3", from: 2 ** 31, lines: [] })));
   assert(isProblem(parse("job.log", { job: "3", from: 0, lines: [{ dt: "x", lvl: "shout", msg: "" }] })));
   assert(isProblem(parse("job.log", { job: "3", from: 0, lines: Array(1001).fill({ dt: "x", lvl: "info" }) })));
 });

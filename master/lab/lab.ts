@@ -712,6 +712,17 @@ export class Lab {
   /** A worker's message, as the mailbox hands it over (benchmarks call it directly). */
   deliver(delivery: Delivery<LabProtocol>, scope: DeliveryScope<Tx>): void {
     const id = Number(delivery.body.job);
+    // A worker speaks only for the jobs the master gave it: another worker's job is not its to end or log.
+    const owner = this.#jobs.get(id);
+    if (!owner) return void this.#jobActor(id);
+    if (contextOf<JobContext>(owner).worker !== delivery.peer) {
+      this.#log.warning("a worker sent a message about a job it does not run; dropped", {
+        job: id,
+        worker: delivery.peer,
+        kind: delivery.kind,
+      });
+      return;
+    }
     switch (delivery.kind) {
       case "job.started":
         return this.#onStarted(id);

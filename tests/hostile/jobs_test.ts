@@ -11,6 +11,7 @@ import { dutFile, inlineTest, qemuJob } from "../support/dut.ts";
 import { qemuMultinodeJob } from "../../ops/dut_jobs.ts";
 import { QEMU_DICTIONARY, startTestLab, type TestLab, waitForJob } from "../support/lab.ts";
 import { addUser, issueToken } from "../../master/storage/users.ts";
+import { startLogSource } from "../support/log_source.ts";
 
 async function submitAs(lab: TestLab, token: string, job: Record<string, unknown>) {
   const response = await fetch(`${lab.master.url}/api/v1/jobs`, {
@@ -116,5 +117,35 @@ Deno.test("a job's context cannot add commands to its device, break it, or stop 
   } finally {
     await lab.close();
     await Deno.remove(proof).catch(() => {});
+  }
+});
+
+Deno.test("a worker cannot log to, or end, a job that runs on another worker", async () => {
+  const lab = await startTestLab();
+  try {
+    // Two workers that exist only as their messages, handed over as an authenticated mailbox would.
+    const source = await startLogSource(lab, "w1");
+    await lab.addWorker("w2", { start: false });
+    lab.master.lab.peerEvent({ type: "online", peer: "w2", summary: { version: "test", jobLimit: 0, running: [] } });
+    const scope = { journal: () => {} };
+    const job = source.job;
+    lab.master.lab.deliver({
+      peer: "w2",
+      to: `job/${job}`,
+      kind: "job.log",
+      body: { job, from: 0, lines: [{ dt: new Date().toISOString(), lvl: "target", msg: "forged" }] },
+    }, scope);
+    lab.master.lab.deliver(
+      { peer: "w2", to: `job/${job}`, kind: "job.finished", body: { job, result: "pass" } },
+      scope,
+    );
+    source.push(["genuine"]);
+    await source.flush();
+    const shown = await lab.api("GET", `/api/v1/jobs/${job}`);
+    assertEquals(shown.body.state, "Running");
+    const logs = await lab.api<{ lines: { msg: unknown }[] }>("GET", `/api/v1/jobs/${job}/logs`);
+    assertEquals(logs.body.lines.map((l) => l.msg), ["genuine"]);
+  } finally {
+    await lab.close();
   }
 });
