@@ -248,6 +248,9 @@ if (import.meta.main) {
       String(master.zmq),
       "--state-dir",
       join(dataDir, "worker-demo-worker"),
+      // The jobs' file:// images: the QEMU device's and the simulated board's.
+      "--file-dirs",
+      [dut, join(dataDir, "board-files")].filter((d) => d !== undefined).join(","),
     ], logDir));
     const url = String(master.http);
     const api = async (method: string, path: string, body?: unknown) => {

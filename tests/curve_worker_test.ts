@@ -7,7 +7,7 @@
  */
 import { stringify } from "yaml";
 import { assertEquals } from "./support/assert.ts";
-import { inlineTest, qemuJob } from "./support/dut.ts";
+import { DUT_DIR, inlineTest, qemuJob } from "./support/dut.ts";
 import { QEMU_DICTIONARY } from "./support/lab.ts";
 import { TestProcess } from "./support/process.ts";
 import { freePort } from "./support/postgres.ts";
@@ -84,6 +84,8 @@ Deno.test("a remote worker runs a job over CurveZMQ and a worker with an unknown
         `${keys}/${name}.key_secret`,
         "--state-dir",
         `${dir}/state-${name}`,
+        "--file-dirs",
+        DUT_DIR,
         "--heartbeat",
         "200",
         "--log-level",

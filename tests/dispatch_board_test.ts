@@ -31,6 +31,9 @@ async function dispatch(
       `${dir}/out`,
       "--device",
       `${dir}/device.yaml`,
+      // The board's files are made in the temporary directory.
+      "--file-dirs",
+      Deno.env.get("TMPDIR") ?? "/tmp",
       `${dir}/job.yaml`,
     ],
     stdout: "null",

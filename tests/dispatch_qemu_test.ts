@@ -6,7 +6,7 @@
 import { textStream } from "../actors/text_stream.ts";
 import { parse as parseYaml, stringify } from "yaml";
 import { assert, assertEquals, assertStringIncludes } from "./support/assert.ts";
-import { inlineTest, qemuDeviceYaml, qemuJob } from "./support/dut.ts";
+import { DUT_DIR, inlineTest, qemuDeviceYaml, qemuJob } from "./support/dut.ts";
 
 interface Dispatched {
   code: number;
@@ -40,6 +40,9 @@ async function dispatch(
       `${dir}/out`,
       "--device",
       `${dir}/device.yaml`,
+      // The device image, and the test's git repositories in the temporary directory.
+      "--file-dirs",
+      `${DUT_DIR},${Deno.env.get("TMPDIR") ?? "/tmp"}`,
       `${dir}/job.yaml`,
     ],
     cwd: ROOT,

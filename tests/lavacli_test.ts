@@ -6,7 +6,7 @@
  */
 import { stringify } from "yaml";
 import { assert, assertEquals, assertStringIncludes } from "./support/assert.ts";
-import { inlineTest, qemuJob } from "./support/dut.ts";
+import { DUT_DIR, inlineTest, qemuJob } from "./support/dut.ts";
 import { QEMU_DICTIONARY } from "./support/lab.ts";
 import { TestProcess } from "./support/process.ts";
 
@@ -62,6 +62,8 @@ Deno.test("Debian's lavacli submits a job, follows its log, shows it and prints 
       String(ready.zmq),
       "--state-dir",
       `${dir}/w1`,
+      "--file-dirs",
+      DUT_DIR,
       "--heartbeat",
       "200",
       "--log-level",

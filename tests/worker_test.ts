@@ -9,7 +9,7 @@ import { stringify } from "yaml";
 import { createLogger } from "../actors/runtime/log.ts";
 import { startWorker } from "../worker/worker.ts";
 import { assert, assertEquals, assertStringIncludes } from "./support/assert.ts";
-import { inlineTest, qemuDeviceYaml, qemuJob } from "./support/dut.ts";
+import { DUT_DIR, inlineTest, qemuDeviceYaml, qemuJob } from "./support/dut.ts";
 import { MasterPeer } from "./support/master_peer.ts";
 import { TestProcess } from "./support/process.ts";
 
@@ -21,6 +21,8 @@ function workerProcess(name: string, master: MasterPeer, stateDir: string): Test
     master.endpoint,
     "--state-dir",
     stateDir,
+    "--file-dirs",
+    DUT_DIR,
     "--heartbeat",
     "200",
     "--cancel-grace",

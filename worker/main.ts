@@ -2,11 +2,13 @@
  * `deno task worker --name NAME --master ENDPOINT [--master ENDPOINT2]
  *  [--encrypt --master-cert MASTER.key --worker-cert NAME.key_secret]
  *  [--dispatcher-config D.yaml] [--env E.yaml] [--env-dut E.yaml]
- *  [--state-dir DIR] [--job-limit N] [--cancel-grace SECONDS]`
+ *  [--state-dir DIR] [--job-limit N] [--cancel-grace SECONDS]
+ *  [--file-dirs DIR[,DIR]] [--max-download-size SIZE]`
  *
  * Runs a worker until SIGTERM or SIGINT. Stopping it leaves running jobs
  * running: start it again on the same state directory and it takes them over.
  */
+import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { readTextOrExit } from "../actors/cli/command_line.ts";
 import { createLogger, type LogLevel } from "../actors/runtime/log.ts";
@@ -14,17 +16,23 @@ import { DataDirInUseError } from "../actors/runtime/dir_lock.ts";
 import { CertificateError, readCertificate, readKeyPair } from "../actors/transport/zmq/curve.ts";
 import { applyEnvironment, EnvironmentFileError, parseEnvironment } from "./runs/environment.ts";
 import { startWorker } from "./worker.ts";
+import { DEFAULT_FILE_DIRS, parseSize } from "./dispatch/download.ts";
+import { isWithin } from "./dispatch/paths.ts";
 
 const USAGE = `usage: deno task worker --name NAME --master ENDPOINT [--master ENDPOINT2 ...]
     [--encrypt --master-cert MASTER.key --worker-cert NAME.key_secret]
     [--dispatcher-config DISPATCHER.yaml] [--env ENV.yaml] [--env-dut ENV-DUT.yaml]
     [--state-dir DIR] [--job-limit N] [--cancel-grace SECONDS] [--log-level debug|info|warning|error]
+    [--file-dirs DIR[,DIR...]] [--max-download-size SIZE]
 
   --master        the master's mailbox, e.g. tcp://127.0.0.1:5556; several are tried in turn
   --encrypt       CurveZMQ: --master-cert is the master's public key, --worker-cert this worker's secret one
   --state-dir     the worker's journal, job files and download cache (default ./data/worker-NAME)
   --job-limit     jobs run at once at most (default 0: no limit)
-  --cancel-grace  seconds a cancelled job's dispatcher has after SIGTERM before SIGKILL (default 60)`;
+  --cancel-grace  seconds a cancelled job's dispatcher has after SIGTERM before SIGKILL (default 60)
+  --file-dirs     the only directories jobs may read file:// URLs and local git repositories from
+                  (default ${DEFAULT_FILE_DIRS.join(",")}); never the state directory or keys
+  --max-download-size  the largest download a job may make, once decompressed (default 16G)`;
 
 function usageError(message: string): never {
   console.error(`worker: ${message}\n${USAGE}`);
@@ -61,6 +69,8 @@ if (import.meta.main) {
         "cancel-grace": { type: "string" },
         heartbeat: { type: "string" },
         "log-level": { type: "string" },
+        "file-dirs": { type: "string" },
+        "max-download-size": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -101,6 +111,27 @@ if (import.meta.main) {
       }
     }
   }
+  const stateDir = values["state-dir"] ?? `data/worker-${values.name}`;
+  const fileDirs = values["file-dirs"]?.split(",").filter((d) => d !== "");
+  // A job reads what these allow: never the worker's own state (job files, journal) or its key.
+  for (const dir of fileDirs ?? DEFAULT_FILE_DIRS) {
+    const real = (path: string) => {
+      try {
+        return Deno.realPathSync(path);
+      } catch {
+        return resolve(path);
+      }
+    };
+    for (const [what, secret] of [["state directory", stateDir], ["key", values["worker-cert"]]] as const) {
+      if (secret !== undefined && (isWithin(real(dir), real(secret)) || isWithin(real(secret), real(dir)))) {
+        usageError(`--file-dirs ${dir} would let jobs read the worker's ${what} ${secret}`);
+      }
+    }
+  }
+  const maxDownloadBytes = values["max-download-size"] === undefined
+    ? undefined
+    : parseSize(values["max-download-size"]) ??
+      usageError(`--max-download-size ${values["max-download-size"]}: give bytes or 64K, 512M, 16G`);
   let environment: Record<string, string>;
   try {
     const envFile = readText(values.env, "environment file");
@@ -117,7 +148,9 @@ if (import.meta.main) {
       name: values.name,
       masters: values.master,
       curve,
-      stateDir: values["state-dir"] ?? `data/worker-${values.name}`,
+      stateDir,
+      fileDirs,
+      maxDownloadBytes,
       jobLimit: Math.floor(nonNegative(values["job-limit"], "job-limit", 0)),
       cancelGraceMs: nonNegative(values["cancel-grace"], "cancel-grace", 60) * 1000,
       dispatcherConfig: readText(values["dispatcher-config"], "dispatcher configuration"),

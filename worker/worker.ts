@@ -17,7 +17,15 @@ import { DISPATCH_MAIN, JobRuns, type JobRunsOptions, RUN_KIND } from "./runs/ru
 export interface WorkerOptions extends
   Pick<
     JobRunsOptions,
-    "stateDir" | "jobLimit" | "cancelGraceMs" | "dispatcherConfig" | "envDut" | "environment" | "logger"
+    | "stateDir"
+    | "jobLimit"
+    | "cancelGraceMs"
+    | "dispatcherConfig"
+    | "envDut"
+    | "environment"
+    | "logger"
+    | "fileDirs"
+    | "maxDownloadBytes"
   > {
   readonly name: string;
   /** Master endpoints, tried in turn. */
@@ -77,6 +85,8 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     envDut: options.envDut,
     environment: options.environment,
     dispatchCommand: options.dispatchCommand ?? [Deno.execPath(), "run", "--allow-all", DISPATCH_MAIN],
+    fileDirs: options.fileDirs,
+    maxDownloadBytes: options.maxDownloadBytes,
     logger: options.logger,
   });
   runs.restore();

@@ -220,6 +220,8 @@ export class FaultLab {
       index === 0 ? this.proxy.endpoint : `tcp://127.0.0.1:${this.#ports.zmq}`,
       "--state-dir",
       this.workerStateDir(index),
+      "--file-dirs",
+      `${DUT_DIR},${join(this.dir, "board-files")}`,
       "--heartbeat",
       "250",
       "--cancel-grace",

@@ -10,6 +10,7 @@ import { addLabDevice, addLabDeviceType, addLabWorker } from "../../master/lab/a
 import { type RunningMaster, startMaster } from "../../master/master.ts";
 import { addUser, issueToken } from "../../master/storage/users.ts";
 import { type RunningWorker, startWorker } from "../../worker/worker.ts";
+import { DUT_DIR } from "./dut.ts";
 
 export interface TestLab {
   readonly master: RunningMaster;
@@ -78,6 +79,7 @@ export async function startTestLab(
         name,
         masters: [master.zmq],
         stateDir: `${dir}/worker-${name}`,
+        fileDirs: [DUT_DIR],
         jobLimit,
         cancelGraceMs: 20_000,
         environment: Deno.env.toObject(),

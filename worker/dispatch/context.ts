@@ -8,7 +8,7 @@ import type { MultinodeClient } from "./multinode.ts";
 import { isMapping } from "../../actors/definitions/schema.ts";
 import type { Console } from "../drivers/console.ts";
 import type { ProcessConsole } from "../drivers/transports.ts";
-import type { OverlayBuilder } from "../overlay/build.ts";
+import { type OverlayBuilder, overlayDevicePath } from "../overlay/build.ts";
 import type { JobLog } from "./log.ts";
 
 export type Block = Record<string, unknown>;
@@ -24,6 +24,10 @@ export interface JobContextOptions {
   readonly workDir: string;
   /** Downloads kept across jobs (by URL and checksum). */
   readonly cacheDir?: string;
+  /** Directories `file://` URLs and local git repositories may be read from. */
+  readonly fileDirs: readonly string[];
+  /** The largest download, once decompressed. */
+  readonly maxDownloadBytes?: number;
   readonly log: JobLog;
 }
 
@@ -43,6 +47,8 @@ export class JobContext {
   readonly outputDir: string;
   readonly workDir: string;
   readonly cacheDir?: string;
+  readonly fileDirs: readonly string[];
+  readonly maxDownloadBytes?: number;
   readonly log: JobLog;
   /** Downloaded files by image key (`kernel`, `rootfs`...). */
   readonly downloads = new Map<string, string>();
@@ -81,6 +87,8 @@ export class JobContext {
     this.outputDir = options.outputDir;
     this.workDir = options.workDir;
     this.cacheDir = options.cacheDir;
+    this.fileDirs = options.fileDirs;
+    this.maxDownloadBytes = options.maxDownloadBytes;
     this.log = options.log;
   }
 
@@ -98,8 +106,7 @@ export class JobContext {
 
   /** The device's `lava_test_results_dir` for this job: `/lava-42`. */
   get deviceRoot(): string {
-    const pattern = String(this.constant("posix", "lava_test_results_dir") ?? "/lava-%s");
-    return pattern.replace("%s", this.jobId);
+    return overlayDevicePath(String(this.constant("posix", "lava_test_results_dir") ?? "/lava-%s"), this.jobId);
   }
 
   characterDelay(section: "boot" | "test"): number {

@@ -5,16 +5,43 @@
  *
  * A checksum that does not match, or a `compression:` the file does not have, is
  * the job's error; a server or network that fails is the lab's.
+ *
+ * What a job may reach is bounded: `file://` only inside the directories the
+ * worker serves local images from, and no download (once decompressed) larger
+ * than the worker's limit, so a decompression bomb fills no disk.
  */
 import { createHash } from "node:crypto";
 import { dirname, join } from "node:path";
-import { InfrastructureError, JobError } from "./errors.ts";
+import { InfrastructureError, JobError, JobFailure } from "./errors.ts";
+import { confinedLocalPath } from "./paths.ts";
+
+/**
+ * Where `file://` URLs may point unless the worker says otherwise: the usual
+ * local image stores, and the QEMU device image tools/build-dut-image.sh builds.
+ */
+export const DEFAULT_FILE_DIRS: readonly string[] = [
+  "/var/lib/basalt/images",
+  "/srv/basalt/images",
+  "/var/cache/basalt-dut",
+];
+
+/** The largest download (as written, after decompression) unless the worker says otherwise: 16 GiB. */
+export const DEFAULT_MAX_DOWNLOAD_BYTES = 16 * 2 ** 30;
+
+/** A test definition fetched with `from: url` is a small YAML file. */
+const MAX_TEST_DEFINITION_BYTES = 2 ** 20;
 
 export type Compression = "gz" | "xz" | "bz2" | "zstd" | "zip";
 
 export interface DownloadRequest {
   readonly url: string;
   readonly target: string;
+  /** The action and field the URL came from, for errors: "http-download images.kernel.url". */
+  readonly what?: string;
+  /** Directories `file://` URLs may read from (real paths checked, symlinks followed); none unless given. */
+  readonly fileDirs?: readonly string[];
+  /** Most bytes written (after decompression); more is the job's error. */
+  readonly maxBytes?: number;
   readonly compression?: Compression | null;
   readonly md5sum?: string;
   readonly sha256sum?: string;
@@ -43,26 +70,40 @@ const TOOLS: Record<Exclude<Compression, "gz" | "zip">, string[]> = {
   zstd: ["zstd", "-dcq"],
 };
 
-async function source(
-  url: string,
-  headers: Readonly<Record<string, string>> | undefined,
-  signal?: AbortSignal,
-): Promise<ReadableStream<Uint8Array>> {
+async function source(request: DownloadRequest, signal?: AbortSignal): Promise<ReadableStream<Uint8Array>> {
+  const { url, headers } = request;
+  const what = request.what ?? "download";
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
-    throw new JobError(`${url} is not a URL`);
+    throw new JobError(`${what}: ${url} is not a URL`);
   }
   if (parsed.protocol === "file:") {
+    if (parsed.host !== "" && parsed.host !== "localhost") {
+      throw new JobError(`${what}: ${url} names another host; file:// URLs are read on the worker`);
+    }
+    let path: string;
     try {
-      return (await Deno.open(decodeURIComponent(parsed.pathname))).readable;
+      path = decodeURIComponent(parsed.pathname);
+    } catch {
+      throw new JobError(`${what}: ${url} is not a valid file:// URL`);
+    }
+    const real = await confinedLocalPath(path, request.fileDirs ?? [], what);
+    try {
+      const file = await Deno.open(real);
+      if (!(await file.stat()).isFile) {
+        file.close();
+        throw new JobError(`${what}: ${url} is not a regular file`);
+      }
+      return file.readable;
     } catch (error) {
-      throw new JobError(`cannot read ${url}: ${(error as Error).message}`);
+      if (error instanceof JobError) throw error;
+      throw new JobError(`${what}: cannot read ${url}: ${(error as Error).message}`);
     }
   }
   if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
-    throw new JobError(`${url}: only http(s):// and file:// URLs can be downloaded`);
+    throw new JobError(`${what}: ${url}: only http(s):// and file:// URLs can be downloaded`);
   }
   let response: Response;
   try {
@@ -84,19 +125,59 @@ async function source(
   return response.body;
 }
 
+/** "4 MiB" for 4194304, else the bytes. */
+export function formatBytes(bytes: number): string {
+  for (const [unit, size] of [["GiB", 2 ** 30], ["MiB", 2 ** 20], ["KiB", 2 ** 10]] as const) {
+    if (bytes >= size && bytes % size === 0) return `${bytes / size} ${unit}`;
+  }
+  return `${bytes} bytes`;
+}
+
+/** "16G", "512M", "64K" or bytes, as `--max-download-size` takes it; undefined when it is not a size. */
+export function parseSize(text: string): number | undefined {
+  const match = /^(\d+)([KMGT]?)(i?B)?$/i.exec(text.trim());
+  if (!match) return undefined;
+  const scale = { "": 1, K: 2 ** 10, M: 2 ** 20, G: 2 ** 30, T: 2 ** 40 }[match[2].toUpperCase()]!;
+  const bytes = Number(match[1]) * scale;
+  return Number.isSafeInteger(bytes) && bytes > 0 ? bytes : undefined;
+}
+
+/** Passes bytes on until `limit`, then fails the stream with the job's error (and calls `onExceeded`). */
+function limitTo(
+  limit: number,
+  error: () => JobError,
+  onExceeded?: () => void,
+): TransformStream<Uint8Array, Uint8Array> {
+  let total = 0;
+  return new TransformStream({
+    transform(chunk, controller) {
+      total += chunk.length;
+      if (total > limit) {
+        onExceeded?.();
+        controller.error(error());
+        return;
+      }
+      controller.enqueue(chunk);
+    },
+  });
+}
+
 /** Decompresses `input` into `output`; rejects naming the compression when the data is not that. */
 async function decompress(
   input: ReadableStream<Uint8Array>,
   output: WritableStream<Uint8Array>,
   compression: Compression,
   url: string,
+  limit: { bytes: number; error: () => JobError },
 ): Promise<void> {
   if (compression === "zip") throw new JobError(`${url}: zip archives are not supported; use gz, xz, bz2 or zstd`);
   if (compression === "gz") {
     try {
       await input.pipeThrough(new DecompressionStream("gzip") as unknown as TransformStream<Uint8Array, Uint8Array>)
+        .pipeThrough(limitTo(limit.bytes, limit.error))
         .pipeTo(output);
     } catch (error) {
+      if (error instanceof JobFailure) throw error;
       throw new JobError(
         `${url} is declared "compression: gz" but cannot be decompressed as gzip: ${(error as Error).message}`,
       );
@@ -106,9 +187,15 @@ async function decompress(
   const [tool, ...args] = TOOLS[compression];
   const child = new Deno.Command(tool, { args, stdin: "piped", stdout: "piped", stderr: "piped" }).spawn();
   const stderr = new Response(child.stderr).text();
+  let exceeded: JobError | undefined;
   const feeding = input.pipeTo(child.stdin).catch(() => {});
-  const draining = child.stdout.pipeTo(output);
+  const draining = child.stdout.pipeThrough(limitTo(limit.bytes, () => exceeded = limit.error(), () => {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* already gone */ }
+  })).pipeTo(output);
   const [status] = await Promise.all([child.status, feeding, draining.catch(() => {})]);
+  if (exceeded) throw exceeded;
   if (!status.success) {
     throw new JobError(
       `${url} is declared "compression: ${compression}" but ${tool} cannot decompress it: ${(await stderr).trim()}`,
@@ -179,9 +266,16 @@ export async function download(request: DownloadRequest): Promise<DownloadResult
   const signal = request.signal ? AbortSignal.any([request.signal, stall.signal]) : stall.signal;
   try {
     armStall();
-    const input = (await source(request.url, request.headers, signal)).pipeThrough(watched).pipeThrough(counting);
-    if (request.compression) await decompress(input, file.writable, request.compression, request.url);
-    else await input.pipeTo(file.writable);
+    const maxBytes = request.maxBytes ?? DEFAULT_MAX_DOWNLOAD_BYTES;
+    const tooLarge = () =>
+      new JobError(
+        `${request.what ?? "download"}: ${request.url} is more than ${formatBytes(maxBytes)}` +
+          `${request.compression ? " once decompressed" : ""}, this worker's limit for one download`,
+      );
+    const input = (await source(request, signal)).pipeThrough(watched).pipeThrough(counting);
+    if (request.compression) {
+      await decompress(input, file.writable, request.compression, request.url, { bytes: maxBytes, error: tooLarge });
+    } else await input.pipeThrough(limitTo(maxBytes, tooLarge)).pipeTo(file.writable);
   } catch (error) {
     await Deno.remove(partial).catch(() => {});
     if (request.signal?.aborted) throw request.signal.reason;
@@ -215,9 +309,13 @@ export async function download(request: DownloadRequest): Promise<DownloadResult
   return { ...result, path: request.target, fromCache: false };
 }
 
-/** Fetches a small file (a test definition) with no checks. */
-export async function fetchToFile(url: string, target: string, options: { signal?: AbortSignal }): Promise<void> {
-  await download({ url, target, signal: options.signal });
+/** Fetches a small file (a test definition, at most 1 MiB) with no checksum. */
+export async function fetchToFile(
+  url: string,
+  target: string,
+  options: { what: string; fileDirs: readonly string[]; signal?: AbortSignal },
+): Promise<void> {
+  await download({ url, target, ...options, maxBytes: MAX_TEST_DEFINITION_BYTES });
 }
 
 /** Runs `tasks` with at most `limit` at once; fails with the first failure, after all have settled. */

@@ -147,3 +147,58 @@ Deno.test("parallel work is bounded and reports the first failure after all sett
   await assertRejects(() => inParallel([task(false), task(true), task(false)], 2), Error, "boom");
   assert(running === 0);
 });
+
+Deno.test("a download larger than the limit once decompressed is refused, through gzip and through xz", async () => {
+  const dir = await Deno.makeTempDir();
+  const zeros = new Uint8Array(8 << 20);
+  const packed = {
+    "/bomb.gz": await compressed(["gzip", "-c"], zeros),
+    "/bomb.xz": await compressed(["xz", "-c"], zeros),
+    "/plain": zeros,
+  };
+  try {
+    await withServer(packed, async (base) => {
+      for (const [path, compression] of [["/bomb.gz", "gz"], ["/bomb.xz", "xz"], ["/plain", undefined]] as const) {
+        const error = await assertRejects(
+          () => download({ url: `${base}${path}`, target: `${dir}/x`, compression, maxBytes: 1 << 20, what: "t url" }),
+          JobError,
+        );
+        assertStringIncludes(error.message, "t url: ");
+        assertStringIncludes(error.message, "is more than 1 MiB");
+        assertEquals([...Deno.readDirSync(dir)].length, 0, `${path} left a file behind`);
+      }
+      const fits = await download({
+        url: `${base}/bomb.gz`,
+        target: `${dir}/ok`,
+        compression: "gz",
+        maxBytes: 8 << 20,
+      });
+      assertEquals(fits.path, `${dir}/ok`);
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("file:// reads only inside the allowed directories, symlinks resolved first", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.mkdir(`${dir}/images`);
+    await Deno.writeTextFile(`${dir}/images/kernel`, "kernel");
+    await Deno.writeTextFile(`${dir}/secret`, "secret");
+    await Deno.symlink(`${dir}/secret`, `${dir}/images/link`);
+    const allowed = [`${dir}/images`];
+    const ok = await download({ url: `file://${dir}/images/kernel`, target: `${dir}/out/k`, fileDirs: allowed });
+    assertEquals(await Deno.readTextFile(ok.path), "kernel");
+    for (const url of [`file://${dir}/secret`, `file://${dir}/images/link`, `file://${dir}/images/../secret`]) {
+      const error = await assertRejects(
+        () => download({ url, target: `${dir}/out/s`, fileDirs: allowed, what: "f url" }),
+        JobError,
+      );
+      assertStringIncludes(error.message, `(allowed: ${dir}/images)`);
+    }
+    await assertRejects(() => download({ url: `file://${dir}/images/kernel`, target: `${dir}/out/n` }), JobError);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

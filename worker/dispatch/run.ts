@@ -20,6 +20,7 @@ import { asJobFailure, ConfigurationError, JobCanceled } from "./errors.ts";
 import { coordinatorSettings, MultinodeClient, subJobInfo } from "./multinode.ts";
 import { timeoutSeconds } from "../../actors/definitions/timeouts.ts";
 import { executor } from "./execute.ts";
+import { DEFAULT_FILE_DIRS } from "./download.ts";
 import { JobLog, type LogSink } from "./log.ts";
 
 export interface JobFiles {
@@ -33,6 +34,10 @@ export interface JobFiles {
   readonly outputDir: string;
   readonly workDir?: string;
   readonly cacheDir?: string;
+  /** Directories `file://` URLs and local git repositories may be read from ({@link DEFAULT_FILE_DIRS} unless given). */
+  readonly fileDirs?: readonly string[];
+  /** The largest download, once decompressed (16 GiB unless given). */
+  readonly maxDownloadBytes?: number;
   readonly sinks?: readonly LogSink[];
   /** Aborting it cancels the job (SIGTERM in `deno task dispatch`). */
   readonly cancel?: AbortSignal;
@@ -140,6 +145,8 @@ export async function runJob(files: JobFiles): Promise<JobOutcome> {
     outputDir: files.outputDir,
     workDir,
     cacheDir: files.cacheDir,
+    fileDirs: files.fileDirs ?? DEFAULT_FILE_DIRS,
+    maxDownloadBytes: files.maxDownloadBytes,
     log,
   });
   const multinode = subJobInfo(jobBlock, files.jobId, timeoutSeconds);

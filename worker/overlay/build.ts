@@ -13,8 +13,33 @@
  */
 import { join } from "node:path";
 import type { JobLog } from "../dispatch/log.ts";
+import { fileNameInside, resolveInside } from "../dispatch/paths.ts";
+import { JobError } from "../dispatch/errors.ts";
 import { DEVICE_SCRIPTS } from "./scripts.ts";
-import { type PreparedTest, prepareTest, shellQuote, type TestDefinitionRef } from "./testdefs.ts";
+import {
+  checkShellNames,
+  type FetchOptions,
+  type PreparedTest,
+  prepareTest,
+  shellQuote,
+  type TestDefinitionRef,
+} from "./testdefs.ts";
+
+/**
+ * The device path of the overlay, `lava_test_results_dir` with the job's id:
+ * an absolute path of plain names (it is also used in the device's shell), or
+ * the job's error naming the field.
+ */
+export function overlayDevicePath(pattern: string, jobId: string): string {
+  const path = pattern.replace("%s", jobId);
+  const what = "lava-overlay constants.posix.lava_test_results_dir";
+  if (!/^(\/[A-Za-z0-9._-]+)+$/.test(path) || path.split("/").some((part) => part === "." || part === "..")) {
+    throw new JobError(
+      `${what}: ${JSON.stringify(pattern)} must be an absolute path of letters, digits, '.', '_', '-'`,
+    );
+  }
+  return path;
+}
 
 export class OverlayBuilder {
   /** Local directory whose contents go to the device's `/`. */
@@ -30,7 +55,9 @@ export class OverlayBuilder {
     private readonly log: JobLog,
   ) {
     this.root = join(workDir, "overlay");
-    this.dir = join(this.root, deviceRoot);
+    this.dir = resolveInside(this.root, deviceRoot, "lava-overlay constants.posix.lava_test_results_dir", {
+      rooted: true,
+    });
   }
 
   /** The helpers, the environment and the secrets. */
@@ -42,6 +69,8 @@ export class OverlayBuilder {
       await Deno.chmod(path, 0o755);
     }
     const env = { LAVA_RESULT_DIR: `${this.deviceRoot}/results`, ...environment };
+    checkShellNames(env, "lava-overlay environment");
+    checkShellNames(secrets, "lava-overlay secrets");
     await Deno.writeTextFile(
       join(this.dir, "environment"),
       Object.entries(env).map(([k, v]) => `export ${k}=${shellQuote(v)}`).join("\n") + "\n",
@@ -54,15 +83,22 @@ export class OverlayBuilder {
   }
 
   /** Fetches and generates test `index` of test action `stage`. */
-  async addTest(stage: number, index: number, ref: TestDefinitionRef, os: string | undefined): Promise<PreparedTest> {
+  async addTest(
+    stage: number,
+    index: number,
+    ref: TestDefinitionRef,
+    os: string | undefined,
+    fetch: FetchOptions,
+  ): Promise<PreparedTest> {
     const runId = `${index}_${ref.name}`;
     const deviceDir = `${this.deviceRoot}/${stage}/tests/${runId}`;
     const prepared = await prepareTest(ref, {
       index,
-      dir: join(this.dir, String(stage), "tests", runId),
+      dir: fileNameInside(join(this.dir, String(stage), "tests"), runId, `${fetch.action} name`),
       deviceDir,
       os,
       log: this.log,
+      fetch,
     });
     const list = this.stages.get(stage) ?? [];
     list[index] = prepared;

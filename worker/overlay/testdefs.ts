@@ -10,6 +10,14 @@ import { loadYaml } from "../../actors/definitions/yaml.ts";
 import { InfrastructureError, JobError } from "../dispatch/errors.ts";
 import type { JobLog } from "../dispatch/log.ts";
 import { fetchToFile } from "../dispatch/download.ts";
+import {
+  confinedLocalPath,
+  hasControlCharacters,
+  realPathInside,
+  resolveInside,
+  writeInside,
+} from "../dispatch/paths.ts";
+import { pythonRegex } from "../dispatch/actions/test.ts";
 
 export interface TestDefinitionRef {
   readonly name: string;
@@ -55,9 +63,19 @@ export interface PreparedTest {
   readonly expected: readonly string[];
 }
 
-async function run(command: string, args: string[], cwd?: string): Promise<string> {
-  const output = await new Deno.Command(command, { args, cwd, stdout: "piped", stderr: "piped", stdin: "null" })
-    .output();
+/** The only transports git may use, for the clone and anything it fetches (submodules): never `ext::`. */
+const GIT_PROTOCOLS = "http:https:git:ssh:file";
+
+async function run(command: string, args: string[], cwd?: string, signal?: AbortSignal): Promise<string> {
+  const output = await new Deno.Command(command, {
+    args,
+    cwd,
+    stdout: "piped",
+    stderr: "piped",
+    stdin: "null",
+    signal,
+    env: { GIT_ALLOW_PROTOCOL: GIT_PROTOCOLS, GIT_TERMINAL_PROMPT: "0" },
+  }).output();
   const text = new TextDecoder().decode(output.stdout);
   if (!output.success) {
     throw new Error(
@@ -73,42 +91,116 @@ export function shellQuote(value: unknown): string {
   return `'${text.replaceAll("'", `'\\''`)}'`;
 }
 
+/**
+ * The repository argument for `git clone`, or the job's error naming `what`:
+ * an http(s)://, git:// or ssh:// URL, `user@host:path`, or a local repository
+ * (a path or file:// URL) inside the directories the worker allows. Nothing
+ * that git could read as an option, and no `ext::` or other transport.
+ */
+export async function gitRepositoryArgument(
+  repository: string,
+  fileDirs: readonly string[],
+  what: string,
+): Promise<string> {
+  if (repository.startsWith("-") || hasControlCharacters(repository)) {
+    throw new JobError(`${what}: ${JSON.stringify(repository)} is not a repository URL`);
+  }
+  if (/^(https?|git|ssh|git\+ssh|ssh\+git):\/\/[^-/]/i.test(repository)) return repository;
+  if (/^[A-Za-z0-9._][A-Za-z0-9._-]*@[A-Za-z0-9.][A-Za-z0-9.-]*:[^:]/.test(repository)) return repository;
+  if (repository.startsWith("file://") || repository.startsWith("/")) {
+    let path = repository;
+    if (repository.startsWith("file://")) {
+      try {
+        path = decodeURIComponent(new URL(repository).pathname);
+      } catch {
+        throw new JobError(`${what}: ${repository} is not a valid file:// URL`);
+      }
+    }
+    return await confinedLocalPath(path, fileDirs, what);
+  }
+  throw new JobError(
+    `${what}: ${JSON.stringify(repository)} is not an http(s)://, git:// or ssh:// URL, user@host:path, ` +
+      `or a local repository in the allowed directories (${fileDirs.join(", ") || "none"})`,
+  );
+}
+
+/** What fetching a test definition needs to know about the action it belongs to. */
+export interface FetchOptions {
+  /** The action fetching it (`git-repo-action`...), named in errors with the field. */
+  readonly action: string;
+  /** Directories local repositories and `file://` URLs may be read from. */
+  readonly fileDirs: readonly string[];
+  readonly signal?: AbortSignal;
+}
+
 /** Fetches a definition's repository into `dir` (which becomes the test's directory). */
 async function fetchRepository(
   ref: TestDefinitionRef,
   dir: string,
   log: JobLog,
+  options: FetchOptions,
 ): Promise<{ testdef: string; revision?: string; repository: string }> {
+  const what = (field: string) => `${options.action} ${field}`;
   if (ref.from === "inline") {
     const text = JSON.stringify(ref.repository);
-    await Deno.writeTextFile(join(dir, "inline-testdef.json"), text);
+    await writeInside(dir, "inline-testdef.json", text, what("repository"));
     return { testdef: text, repository: "inline" };
   }
   const repository = String(ref.repository);
   if (ref.from === "git") {
+    const source = await gitRepositoryArgument(repository, options.fileDirs, what("repository"));
+    for (const [field, value] of [["branch", ref.branch], ["revision", ref.revision]] as const) {
+      if (
+        value !== undefined &&
+        (value === "" || value.startsWith("-") || /\s/.test(value) || hasControlCharacters(value))
+      ) {
+        throw new JobError(`${what(field)}: ${JSON.stringify(value)} is not a git ${field}`);
+      }
+    }
     log.info(`Fetching tests from ${repository}${ref.branch ? ` (branch ${ref.branch})` : ""}`);
+    let revision: string;
     try {
-      await run("git", ["clone", "--quiet", ...(ref.branch ? ["--branch", ref.branch] : []), repository, dir]);
-      if (ref.revision) await run("git", ["checkout", "--quiet", ref.revision], dir);
-      const revision = await run("git", ["rev-parse", "HEAD"], dir);
+      await run(
+        "git",
+        ["clone", "--quiet", ...(ref.branch ? ["--branch", ref.branch] : []), "--", source, dir],
+        undefined,
+        options.signal,
+      );
+      if (ref.revision) await run("git", ["checkout", "--quiet", ref.revision, "--"], dir, options.signal);
+      revision = await run("git", ["rev-parse", "HEAD"], dir, options.signal);
       if (ref.history === false) await Deno.remove(join(dir, ".git"), { recursive: true });
-      const testdef = await Deno.readTextFile(join(dir, ref.path)).catch(() => {
-        throw new JobError(`test definition ${ref.name}: ${ref.path} is not in ${repository}`);
-      });
-      return { testdef, revision, repository };
     } catch (error) {
-      if (error instanceof JobError) throw error;
+      if (error instanceof JobError || options.signal?.aborted) throw error;
       throw new InfrastructureError(
         `test definition ${ref.name}: cannot clone ${repository}: ${(error as Error).message}`,
       );
     }
+    // The repository is the job's: its files may be symlinks to anywhere on the worker.
+    const path = await realPathInside(dir, ref.path, what("path"));
+    const testdef = await Deno.readTextFile(path).catch(() => {
+      throw new JobError(`${what("path")}: ${ref.path} is not a file in ${repository}`);
+    });
+    return { testdef, revision, repository };
   }
   // from: url — a single test definition file.
   log.info(`Fetching test definition ${ref.name} from ${repository}`);
-  const target = join(dir, ref.path || "testdef.yaml");
-  await Deno.mkdir(join(target, ".."), { recursive: true });
-  await fetchToFile(repository, target, { signal: undefined });
+  const target = resolveInside(dir, ref.path || "testdef.yaml", what("path"));
+  if (target === dir) throw new JobError(`${what("path")}: ${JSON.stringify(ref.path)} names no file`);
+  await fetchToFile(repository, target, {
+    what: what("repository"),
+    fileDirs: options.fileDirs,
+    signal: options.signal,
+  });
   return { testdef: await Deno.readTextFile(target), repository };
+}
+
+/** Refuses a variable name the device's shell would run as a command (`X=1; reboot; Y`). */
+export function checkShellNames(values: Readonly<Record<string, unknown>>, what: string): void {
+  for (const name of Object.keys(values)) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
+      throw new JobError(`${what}: ${JSON.stringify(name)} is not a shell variable name`);
+    }
+  }
 }
 
 function steps(value: unknown): string[] {
@@ -138,13 +230,16 @@ export interface PrepareOptions {
   readonly deviceDir: string;
   readonly os?: string;
   readonly log: JobLog;
+  readonly fetch: FetchOptions;
 }
 
 /** Fetches and generates one test into `options.dir`. */
 export async function prepareTest(ref: TestDefinitionRef, options: PrepareOptions): Promise<PreparedTest> {
   const runId = `${options.index}_${ref.name}`;
+  const what = (field: string) => `${options.fetch.action} ${field}`;
+  checkShellNames(ref.parameters ?? {}, what("parameters"));
   await Deno.mkdir(options.dir, { recursive: true });
-  const fetched = await fetchRepository(ref, options.dir, options.log);
+  const fetched = await fetchRepository(ref, options.dir, options.log, options.fetch);
   const loaded = loadYaml(fetched.testdef);
   if (loaded.errors.length > 0 || !isMapping(loaded.value)) {
     throw new JobError(
@@ -156,9 +251,28 @@ export async function prepareTest(ref: TestDefinitionRef, options: PrepareOption
   if (metadata.format !== "Lava-Test Test Definition 1.0") {
     throw new JobError(`test definition ${ref.name}: metadata.format must be "Lava-Test Test Definition 1.0"`);
   }
+  const parse = isMapping(testdef.parse) && typeof testdef.parse.pattern === "string"
+    ? {
+      pattern: testdef.parse.pattern,
+      fixupdict: isMapping(testdef.parse.fixupdict)
+        ? Object.fromEntries(Object.entries(testdef.parse.fixupdict).map(([k, v]) => [k, String(v)]))
+        : {},
+    }
+    : undefined;
+  if (parse) {
+    try {
+      pythonRegex(parse.pattern);
+    } catch (error) {
+      throw new JobError(`${what("parse.pattern")} of test definition ${ref.name}: ${(error as Error).message}`);
+    }
+  }
+  const defaults = isMapping(testdef.params) ? testdef.params : isMapping(testdef.parameters) ? testdef.parameters : {};
+  checkShellNames(defaults, `${what("params")} of test definition ${ref.name}`);
+  // The directory may be a clone of the job's repository: these names may be symlinks to anywhere.
+  const write = (name: string, text: string) => writeInside(options.dir, name, text, what("path"));
   const uuid = crypto.randomUUID();
-  await Deno.writeTextFile(join(options.dir, "uuid"), `${uuid}\n`);
-  await Deno.writeTextFile(join(options.dir, "testdef.yaml"), fetched.testdef);
+  await write("uuid", `${uuid}\n`);
+  await write("testdef.yaml", fetched.testdef);
 
   const install = isMapping(testdef.install) ? testdef.install : {};
   const skip = new Set(ref.skipInstall ?? []);
@@ -168,10 +282,9 @@ export async function prepareTest(ref: TestDefinitionRef, options: PrepareOption
     if (!skip.has("steps")) installLines.push(...steps(install.steps));
   }
   if (installLines.length > 0) {
-    await Deno.writeTextFile(join(options.dir, "install.sh"), ["#!/bin/sh", "set -e", ...installLines, ""].join("\n"));
+    await write("install.sh", ["#!/bin/sh", "set -e", ...installLines, ""].join("\n"));
   }
 
-  const defaults = isMapping(testdef.params) ? testdef.params : isMapping(testdef.parameters) ? testdef.parameters : {};
   const exported = (title: string, values: Record<string, unknown>) => [
     `###${title}###`,
     ...Object.entries(values).map(([k, v]) => `export ${k}=${shellQuote(v)}`),
@@ -193,16 +306,7 @@ export async function prepareTest(ref: TestDefinitionRef, options: PrepareOption
     `lava_signal "<LAVA_SIGNAL_ENDRUN $TESTRUN_ID $UUID>"`,
     "",
   ];
-  await Deno.writeTextFile(join(options.dir, "run.sh"), script.join("\n"));
-
-  const parse = isMapping(testdef.parse) && typeof testdef.parse.pattern === "string"
-    ? {
-      pattern: testdef.parse.pattern,
-      fixupdict: isMapping(testdef.parse.fixupdict)
-        ? Object.fromEntries(Object.entries(testdef.parse.fixupdict).map(([k, v]) => [k, String(v)]))
-        : {},
-    }
-    : undefined;
+  await write("run.sh", script.join("\n"));
   return {
     runId,
     uuid,

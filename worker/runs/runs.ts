@@ -50,6 +50,10 @@ export interface JobRunsOptions {
   readonly environment: Record<string, string>;
   /** The command that runs the dispatcher, before its arguments. */
   readonly dispatchCommand: readonly string[];
+  /** Directories jobs may read `file://` URLs and local git repositories from (the dispatcher's default unless given). */
+  readonly fileDirs?: readonly string[];
+  /** The largest download a job may make, once decompressed (the dispatcher's default unless given). */
+  readonly maxDownloadBytes?: number;
   readonly logger: Logger;
 }
 
@@ -113,6 +117,15 @@ export class JobRuns {
       this.#o.mailbox.send(MASTER, jobAddress(body.job), "job.refused", {
         job: body.job,
         reason: `the worker is at its job limit (${this.#o.jobLimit})`,
+      });
+      return;
+    }
+    // The id names the job's directory: nothing but a job number ("12", "12.1") may reach a path.
+    if (!/^\d{1,18}(\.\d{1,6})?$/.test(body.job)) {
+      this.#log.warning("the master started a job with an id that is not a job number; refused", { job: body.job });
+      this.#o.mailbox.send(MASTER, jobAddress(body.job), "job.refused", {
+        job: body.job,
+        reason: `"${body.job}" is not a job id`,
       });
       return;
     }
@@ -211,6 +224,8 @@ export class JobRuns {
       join(dir, "work"),
       "--log-file",
       join(dir, "log.jsonl"),
+      ...(this.#o.fileDirs ? ["--file-dirs", this.#o.fileDirs.join(",")] : []),
+      ...(this.#o.maxDownloadBytes ? ["--max-download-size", String(this.#o.maxDownloadBytes)] : []),
       join(dir, "job.yaml"),
     ];
     let process: DetachedProcess;

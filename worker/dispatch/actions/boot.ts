@@ -76,11 +76,82 @@ export function qemuCommand(ctx: JobContext, block: Record<string, unknown>): st
     const path = ctx.downloads.get(key);
     if (!path || !isMapping(image)) continue;
     const arg = typeof image.image_arg === "string" ? image.image_arg : `-drive format=raw,file={${key}}`;
-    argv.push(...splitArgs(arg.replaceAll(`{${key}}`, path)));
+    const words = splitArgs(arg);
+    checkImageArg(words, key, `execute-qemu images.${key}.image_arg`);
+    argv.push(...words.map((word) => word.replaceAll(`{${key}}`, path)));
   }
   if (ctx.overlayImage) argv.push("-drive", `format=raw,file=${ctx.overlayImage},if=virtio,readonly=on`);
   void block;
   return argv;
+}
+
+/**
+ * The QEMU options a job's `image_arg` may give, and what their value may be:
+ * the image itself (`{key}`), a kernel command line, or a drive or device
+ * whose only file is the image. Anything else could make QEMU read or write
+ * any file the worker can (`-drive file=/etc/...`, `-device loader,file=`,
+ * `-chardev file,path=`, `-monitor`...).
+ */
+const IMAGE_OPTIONS: Readonly<Record<string, "image" | "text" | "drive" | "device">> = {
+  "-kernel": "image",
+  "-initrd": "image",
+  "-dtb": "image",
+  "-bios": "image",
+  "-cdrom": "image",
+  "-hda": "image",
+  "-hdb": "image",
+  "-hdc": "image",
+  "-hdd": "image",
+  "-append": "text",
+  "-drive": "drive",
+  "-device": "device",
+};
+const DRIVE_KEYS = new Set([
+  "file",
+  "if",
+  "index",
+  "media",
+  "format",
+  "readonly",
+  "snapshot",
+  "cache",
+  "id",
+  "discard",
+]);
+const DEVICE_DRIVERS = /^(virtio-[a-z0-9-]+|ide-[a-z]+|scsi-[a-z]+|usb-storage|nvme)$/;
+
+/** Refuses an `image_arg` (split into words) that does more than hand QEMU the image `{key}`. */
+export function checkImageArg(words: readonly string[], key: string, what: string): void {
+  const placeholder = `{${key}}`;
+  for (let i = 0; i < words.length; i += 2) {
+    const option = words[i];
+    const kind = IMAGE_OPTIONS[option];
+    const value = words[i + 1];
+    if (!kind) {
+      throw new JobError(
+        `${what}: QEMU option ${JSON.stringify(option)} is not allowed (use ${Object.keys(IMAGE_OPTIONS).join(", ")})`,
+      );
+    }
+    if (value === undefined) throw new JobError(`${what}: ${option} needs a value`);
+    if (kind === "image" && value !== placeholder) {
+      throw new JobError(`${what}: ${option} must be given ${placeholder}, the downloaded image, not ${value}`);
+    }
+    if (kind === "drive" || kind === "device") {
+      if (value.includes(",,")) throw new JobError(`${what}: ${option} ${value}: escaped commas are not allowed`);
+      const [first, ...rest] = value.split(",");
+      if (kind === "device" && !DEVICE_DRIVERS.test(first)) {
+        throw new JobError(`${what}: -device ${first} is not a disk device a job may add`);
+      }
+      for (const part of kind === "drive" ? [first, ...rest] : rest) {
+        const [name, setting] = part.split("=", 2);
+        const allowed = kind === "drive" ? DRIVE_KEYS.has(name) : /^(drive|id|bus|serial|bootindex)$/.test(name);
+        if (!allowed) throw new JobError(`${what}: ${option} setting ${JSON.stringify(name)} is not allowed`);
+        if (name === "file" && setting !== placeholder) {
+          throw new JobError(`${what}: ${option} file= must be ${placeholder}, the downloaded image, not ${setting}`);
+        }
+      }
+    }
+  }
 }
 
 /** Splits a QEMU argument string as a shell would (quotes group, e.g. -append "..."). */

@@ -12,6 +12,7 @@ import type { ActionImplementation, ActionRun, Block } from "../context.ts";
 import { download, inParallel } from "../download.ts";
 import { multinodeOverlayFile } from "../multinode.ts";
 import { InfrastructureError, JobError } from "../errors.ts";
+import { fileNameInside } from "../paths.ts";
 
 const CORES = Math.max(1, navigator.hardwareConcurrency ?? 2);
 const INITRD_KEYS = ["initrd", "ramdisk", "initramfs"];
@@ -34,17 +35,35 @@ function resourceOf(block: Block, key: string): Record<string, unknown> {
   return isMapping(block[key]) ? block[key] as Record<string, unknown> : {};
 }
 
+/** The file name a download is saved under: the URL's last segment, decoded, without its compression suffix. */
+function downloadName(url: string, key: string, what: string): string {
+  let segment: string;
+  try {
+    segment = decodeURIComponent(new URL(url).pathname.split("/").pop() ?? "");
+  } catch {
+    throw new JobError(`${what}: ${url} is not a URL (or its last segment is not valid %-encoding)`);
+  }
+  return (segment || key).replace(/\.(gz|xz|bz2|zst|zstd)$/, "");
+}
+
 const fetchResource: ActionImplementation = async ({ ctx, action, block, signal }: ActionRun) => {
   const key = action.item!;
   const resource = resourceOf(block, key);
   const url = String(resource.url);
-  const name = decodeURIComponent(new URL(url).pathname.split("/").pop() || key)
-    .replace(/\.(gz|xz|bz2|zst|zstd)$/, "");
-  const target = join(ctx.workDir, "downloads", key, name);
+  const field = isMapping(block.images) && isMapping(block.images[key]) ? `images.${key}` : key;
+  const keyDir = fileNameInside(join(ctx.workDir, "downloads"), key, `${action.name} images key`);
+  const target = fileNameInside(
+    keyDir,
+    downloadName(url, key, `${action.name} ${field}.url`),
+    `${action.name} ${field}.url`,
+  );
   const started = performance.now();
   const result = await download({
     url,
     target,
+    what: `${action.name} ${field}.url`,
+    fileDirs: ctx.fileDirs,
+    maxBytes: ctx.maxDownloadBytes,
     compression: resource.compression as undefined,
     md5sum: resource.md5sum as string | undefined,
     sha256sum: resource.sha256sum as string | undefined,
@@ -112,7 +131,11 @@ const fetchTestDefinition: ActionImplementation = async (run) => {
   const definitions = testBlocks(run)[stage]?.definitions;
   const definition = Array.isArray(definitions) ? definitions[index] : undefined;
   if (!isMapping(definition) || !ctx.overlay) throw new JobError(`no test definition ${index} in test action ${stage}`);
-  await ctx.overlay.addTest(stage, index, testDefinitionRef(definition), ctx.deployOs());
+  await ctx.overlay.addTest(stage, index, testDefinitionRef(definition), ctx.deployOs(), {
+    action: action.name,
+    fileDirs: ctx.fileDirs,
+    signal: run.signal,
+  });
 };
 
 const compressOverlay: ActionImplementation = async ({ ctx }) => {
