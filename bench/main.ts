@@ -3,6 +3,7 @@
  * their figures. Each benchmark is also runnable on its own (`deno run -A bench/NAME.ts`).
  */
 import { formatDispatchBench, runDispatchBench } from "./dispatch.ts";
+import { formatConsoleBench, runConsoleBench } from "./console.ts";
 import { formatWebBench, runWebBench } from "./web.ts";
 import { formatCoordinatorBench, runCoordinatorBench } from "./coordinator.ts";
 import { formatLatencyBench, runLatencyBench } from "./latency.ts";
@@ -16,6 +17,7 @@ const BENCHMARKS: Record<string, (args: string[]) => Promise<string>> = {
   mailbox: async () => formatMailboxBench(await runMailboxBench()),
   validate: () => Promise.resolve(formatValidateBench(runValidateBench())),
   dispatch: async () => formatDispatchBench(await runDispatchBench()),
+  console: async () => formatConsoleBench(await runConsoleBench()),
   scheduler: async () => formatSchedulerBench(await runSchedulerBench()),
   latency: async () => formatLatencyBench(await runLatencyBench()),
   coordinator: async () => formatCoordinatorBench(await runCoordinatorBench()),

@@ -38,6 +38,7 @@ export class ConsoleClosed extends Error {
 }
 
 interface Waiter {
+  /** Global copies of the patterns, searched from an index. */
   patterns: RegExp[];
   resolve(match: ExpectMatch): void;
   reject(error: Error): void;
@@ -55,8 +56,27 @@ const PARTIAL_LINE_IDLE_MS = 500;
 /** Largest amount of unmatched output kept for matching; older text is dropped. */
 const SEARCH_WINDOW = 256 * 1024;
 
+/**
+ * Longest line kept whole: a device printing without newlines has its output
+ * logged in lines of this many characters (nothing lost), so the pending line
+ * stays bounded and every piece fits a log record even when each character is
+ * JSON-escaped six-fold.
+ */
+export const MAX_LINE = 16 * 1024;
+
+/**
+ * How far back before the newest output a match may begin. Each chunk is
+ * searched together with this much of what came before it, never the whole
+ * window again, so a flood costs time linear in its size. Prompts, signals and
+ * markers are far shorter; a longer match is still found when it arrives
+ * within one chunk.
+ */
+const MATCH_SPAN = 8 * 1024;
+
 const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 const toRegExp = (p: string | RegExp) => (typeof p === "string" ? new RegExp(escapeRegExp(p)) : p);
+/** A copy that can start searching at an index (`lastIndex`) without losing what comes before it. */
+const searchable = (p: RegExp) => new RegExp(p.source, p.flags.replace(/[gy]/g, "") + "g");
 
 export interface ConsoleOptions {
   /** A partial line is logged after this long without more output (ms). */
@@ -66,7 +86,11 @@ export interface ConsoleOptions {
 }
 
 export class Console {
-  #buffer = "";
+  /** Output not yet consumed by a match (at most about two search windows), in arrival order. */
+  #unmatched: string[] = [];
+  #unmatchedLength = 0;
+  /** The last MATCH_SPAN + 1 characters of the unmatched output, the context each new chunk is searched with. */
+  #tail = "";
   #pendingLine = "";
   #waiter: Waiter | undefined;
   #closed: string | undefined;
@@ -106,22 +130,68 @@ export class Console {
     }
   }
 
+  /** Characters held for matching and for the pending line (bounded, whatever the device prints). */
+  get heldChars(): number {
+    return this.#unmatchedLength + this.#tail.length + this.#pendingLine.length;
+  }
+
   #receive(text: string): void {
     if (text === "") return;
     this.options.onOutput?.(text);
-    this.#pendingLine += text;
+    let start = 0;
     let newline;
-    while ((newline = this.#pendingLine.indexOf("\n")) >= 0) {
-      this.#logLine(this.#pendingLine.slice(0, newline));
-      this.#pendingLine = this.#pendingLine.slice(newline + 1);
+    while ((newline = text.indexOf("\n", start)) >= 0) {
+      this.#appendPending(text.slice(start, newline));
+      const line = this.#pendingLine;
+      this.#pendingLine = "";
+      this.#logLine(line);
+      start = newline + 1;
     }
+    this.#appendPending(text.slice(start));
     clearTimeout(this.#flushTimer);
     if (this.#pendingLine !== "") {
       this.#flushTimer = setTimeout(() => this.#flushPartial(), this.options.flushIdleMs ?? PARTIAL_LINE_IDLE_MS);
     }
-    this.#buffer += text;
-    if (this.#buffer.length > SEARCH_WINDOW) this.#buffer = this.#buffer.slice(-SEARCH_WINDOW);
-    this.#match();
+    const context = this.#tail;
+    const fresh = context + text;
+    this.#keep(text);
+    if (!this.#waiter) return;
+    // A chunk larger than the window was trimmed as it was kept: search what is left of it.
+    if (fresh.length > this.#unmatchedLength) this.#match();
+    else this.#search(fresh, context.length > MATCH_SPAN ? 1 : 0);
+  }
+
+  /** Adds to the line being received; a line longer than MAX_LINE is logged in pieces. */
+  #appendPending(piece: string): void {
+    this.#pendingLine += piece;
+    while (this.#pendingLine.length > MAX_LINE) {
+      // Never between the two halves of a surrogate pair.
+      const code = this.#pendingLine.charCodeAt(MAX_LINE - 1);
+      const cut = code >= 0xd800 && code <= 0xdbff ? MAX_LINE - 1 : MAX_LINE;
+      const line = this.#pendingLine.slice(0, cut);
+      this.#pendingLine = this.#pendingLine.slice(cut);
+      this.#logLine(line);
+      this.#afterPartial = true;
+    }
+  }
+
+  /** Stores unmatched output, dropping the oldest beyond the window (amortised: trimmed at twice its size). */
+  #keep(text: string): void {
+    this.#unmatched.push(text);
+    this.#unmatchedLength += text.length;
+    this.#tail = (this.#tail + text).slice(-(MATCH_SPAN + 1));
+    if (this.#unmatchedLength > 2 * SEARCH_WINDOW) this.#reset(this.#unmatchedText().slice(-SEARCH_WINDOW));
+  }
+
+  #unmatchedText(): string {
+    if (this.#unmatched.length > 1) this.#unmatched = [this.#unmatched.join("")];
+    return this.#unmatched[0] ?? "";
+  }
+
+  #reset(text: string): void {
+    this.#unmatched = text === "" ? [] : [text];
+    this.#unmatchedLength = text.length;
+    this.#tail = text.slice(-(MATCH_SPAN + 1));
   }
 
   #logLine(raw: string): void {
@@ -140,23 +210,36 @@ export class Console {
     this.#afterPartial = true;
   }
 
-  #match(): void {
+  /**
+   * Searches `text` — the newest unmatched output — from `from` for the
+   * waiter's patterns; the earliest match wins and consumes the output up to
+   * its end.
+   */
+  #search(text: string, from: number): void {
     const waiter = this.#waiter;
     if (!waiter) return;
     let best: { index: number; match: RegExpExecArray } | undefined;
     waiter.patterns.forEach((pattern, index) => {
-      pattern.lastIndex = 0;
-      const match = pattern.exec(this.#buffer);
+      pattern.lastIndex = from;
+      const match = pattern.exec(text);
       if (match && (!best || match.index < best.match.index)) best = { index, match };
     });
     if (!best) return;
+    const all = this.#unmatchedText();
+    // `text` is the end of the unmatched output.
+    const offset = all.length - text.length;
     const end = best.match.index + best.match[0].length;
-    const before = this.#buffer.slice(0, best.match.index);
-    this.#buffer = this.#buffer.slice(end);
+    const before = all.slice(Math.max(0, all.length - SEARCH_WINDOW), offset + best.match.index);
+    this.#reset(text.slice(end));
     this.#waiter = undefined;
     // The match is acted on now, so what it matched is logged now too.
     if (this.#pendingLine !== "" && best.match[0].length > 0) this.#flushPartial();
     waiter.resolve({ index: best.index, match: best.match, before });
+  }
+
+  /** Searches everything unmatched (a new expect has not seen any of it). */
+  #match(): void {
+    this.#search(this.#unmatchedText(), 0);
   }
 
   #end(reason: string): void {
@@ -183,7 +266,7 @@ export class Console {
         settle();
       };
       const waiter: Waiter = {
-        patterns: patterns.map(toRegExp),
+        patterns: patterns.map((p) => searchable(toRegExp(p))),
         resolve: (m) => finish(() => resolve(m)),
         reject: (e) => finish(() => reject(e)),
       };
@@ -191,7 +274,7 @@ export class Console {
       if (this.#closed !== undefined && !this.#matchesNow(waiter)) return reject(new ConsoleClosed(this.#closed));
       this.#waiter = waiter;
       clock.timer = setTimeout(
-        () => finish(() => reject(new ExpectTimeout(patterns, timeoutMs, this.#buffer.slice(-200)))),
+        () => finish(() => reject(new ExpectTimeout(patterns, timeoutMs, this.#tail.slice(-200)))),
         timeoutMs,
       );
       signal?.addEventListener("abort", onAbort, { once: true });
@@ -200,9 +283,10 @@ export class Console {
   }
 
   #matchesNow(waiter: Waiter): boolean {
+    const text = this.#unmatchedText();
     return waiter.patterns.some((p) => {
       p.lastIndex = 0;
-      return p.test(this.#buffer);
+      return p.test(text);
     });
   }
 
@@ -239,7 +323,7 @@ export class Console {
 
   /** Discards unmatched output so the next expect only sees what comes after. */
   clearBuffer(): void {
-    this.#buffer = "";
+    this.#reset("");
   }
 
   async close(): Promise<void> {

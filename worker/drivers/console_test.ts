@@ -59,3 +59,70 @@ Deno.test("a line matched before its end is logged once, without an empty line a
   await console.done;
   assertEquals(records.map((r) => r.msg), ["<MARK>", "next"]);
 });
+
+/** A transport fed by the test, one chunk at a time. */
+function fedTransport() {
+  let feed!: ReadableStreamDefaultController<Uint8Array>;
+  const readable = new ReadableStream<Uint8Array>({ start: (controller) => void (feed = controller) });
+  return {
+    transport: { readable, write: () => Promise.resolve(), close: () => Promise.resolve(feed.close()) },
+    push: (text: string) => feed.enqueue(new TextEncoder().encode(text)),
+    end: () => feed.close(),
+  };
+}
+
+Deno.test("a device flooding megabytes without a newline is logged in bounded lines, every byte once, in bounded memory", async () => {
+  const { log, records } = logged();
+  const { transport, push, end } = fedTransport();
+  let held = 0;
+  const console: Console = new Console(transport, log, {
+    flushIdleMs: 60_000,
+    onOutput: () => held = Math.max(held, console.heldChars),
+  });
+  const waiting = console.expect(["END-MARK"], 60_000);
+  const chunk = "0123456789abcdef".repeat(4096); // 64 KiB
+  for (let i = 0; i < 64; i++) push(chunk); // 4 MiB, no newline
+  push("END-MARK\r\nafter\n");
+  end();
+  const match = await waiting;
+  await console.done;
+  const lines = records.filter((r) => r.lvl === "target").map((r) => r.msg as string);
+  // Every logged line fits a log record; none was replaced; nothing was lost or repeated.
+  assertEquals(lines.every((l) => l.length <= 16 * 1024), true);
+  assertEquals(lines.join(""), chunk.repeat(64) + "END-MARK" + "after");
+  assertEquals(lines.at(-1), "after");
+  // What is kept for matching and for the pending line stays bounded while the flood lasts.
+  assertEquals(held <= 2 * 256 * 1024 + 64 * 1024, true, `held ${held} characters`);
+  assertEquals(match.before.length <= 256 * 1024, true);
+});
+
+Deno.test("a pattern split across chunks is still found, and ^ keeps its meaning in a later chunk", async () => {
+  const { log } = logged();
+  const { transport, push, end } = fedTransport();
+  const console = new Console(transport, log);
+  const first = console.expect([/^login: /m], 5000);
+  push("x".repeat(100_000) + " login: no\nlog");
+  await new Promise((r) => setTimeout(r, 10));
+  push("in: ");
+  assertEquals((await first).before.endsWith(" login: no\n"), true);
+  const second = console.expect(["<LAVA_SIGNAL_ENDRUN 0_a uuid>"], 5000);
+  for (const piece of ["<LAVA_SIG", "NAL_END", "RUN 0_a", " uuid>"]) {
+    push(piece);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  await second;
+  end();
+  await console.done;
+});
+
+Deno.test("a single chunk larger than the search window is matched in what is kept of it", async () => {
+  const { log } = logged();
+  const { transport, push, end } = fedTransport();
+  const console = new Console(transport, log);
+  const waiting = console.expect(["MARK"], 5000);
+  push("y".repeat(600 * 1024) + "MARK");
+  const match = await waiting;
+  assertEquals(match.before.length, 256 * 1024 - 4);
+  end();
+  await console.done;
+});
