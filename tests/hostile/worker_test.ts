@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { parse as parseYaml, stringify } from "yaml";
 import { assert, assertEquals, assertStringIncludes } from "../support/assert.ts";
 import { type DispatchRun, runDispatcher } from "../support/dispatch.ts";
-import { qemuDeviceYaml } from "../support/dut.ts";
+import { DUT_DIR, inlineTest, qemuDeviceYaml, qemuJob as dutJob } from "../support/dut.ts";
 
 interface Sandbox {
   readonly base: string;
@@ -317,3 +317,39 @@ async function gitRepository(
   await git("add", ".");
   await git("-c", "user.email=ci@basalt.invalid", "-c", "user.name=ci", "commit", "-qm", "tests");
 }
+
+Deno.test("a booted device printing floods, control characters and absurd measurements does not upset the dispatcher", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "basalt-hostile-device-" });
+  try {
+    const steps = [
+      // 300 KB without a newline, then the test goes on.
+      "head -c 300000 /dev/zero | tr '\\0' x",
+      "echo",
+      `lava-test-case "$(printf 'esc\\033[31mnul\\001')" --result pass`,
+      "lava-test-case huge --result pass --measurement 1e20 --units MiB",
+      "lava-test-case nan --result pass --measurement NaN",
+      "lava-test-case fine --result pass --measurement 2.5",
+      'i=0; while [ $i -lt 300 ]; do echo "<LAVA_SIGNAL_STARTTC open-$i>"; i=$((i+1)); done',
+    ];
+    const run = await runDispatcher({
+      dir,
+      job: dutJob({ tests: [inlineTest("hostile-output", steps)], testSeconds: 120 }),
+      device: qemuDeviceYaml(),
+      args: ["--file-dirs", DUT_DIR],
+    });
+    assertEquals([run.code, run.result.result], [0, "pass"], JSON.stringify(run.records.slice(-5)));
+    const cases = run.records.filter((r) => r.lvl === "results").map((r) => r.msg as Record<string, unknown>)
+      .filter((r) => r.definition === "0_hostile-output");
+    const byName = Object.fromEntries(cases.map((c) => [String(c.case), c]));
+    assertEquals(byName["esc\\x1b[31mnul\\x01"]?.result, "pass", JSON.stringify(Object.keys(byName)));
+    assertEquals([byName.huge?.result, byName.huge?.measurement], ["fail", undefined]);
+    assertEquals([byName.nan?.result, byName.nan?.measurement], ["fail", undefined]);
+    assertEquals([byName.fine?.result, byName.fine?.measurement], ["pass", 2.5]);
+    // The flood was logged whole, in pieces no longer than a console line.
+    const target = run.records.filter((r) => r.lvl === "target").map((r) => String(r.msg));
+    assert(target.every((line) => line.length <= 16 * 1024), "a console line longer than 16 KiB was logged");
+    assert(target.join("").includes("x".repeat(300_000)), "the flood was not logged whole");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

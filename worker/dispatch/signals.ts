@@ -20,6 +20,31 @@ export const RUNNER_INSTALL_FAIL = "<LAVA_TEST_RUNNER INSTALL_FAIL>";
 
 const RESULTS = ["pass", "fail", "skip", "unknown"];
 
+/** Longest test case name, set name or units kept (as LAVA's database keeps them). */
+const MAX_NAME = 100;
+/** Test cases opened with STARTTC and not yet closed that are remembered; older ones are forgotten. */
+const MAX_OPEN_CASES = 10_000;
+/** Measurements are decimal numbers below this magnitude (what the results store holds). */
+const MAX_MEASUREMENT = 1e20;
+const DECIMAL = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
+
+// deno-lint-ignore no-control-regex
+const CONTROL = /[\x00-\x1f\x7f]/g;
+
+/**
+ * A name the device printed, made safe to store: control characters (NUL,
+ * escapes) written as `\xNN`, cut at MAX_NAME. `problem` says what was changed.
+ */
+export function safeName(raw: string): { name: string; problem?: string } {
+  const escaped = raw.replace(CONTROL, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
+  const name = escaped.slice(0, MAX_NAME);
+  const problems = [
+    ...(escaped !== raw ? ["control characters escaped"] : []),
+    ...(name !== escaped ? [`cut to ${MAX_NAME} characters`] : []),
+  ];
+  return problems.length ? { name, problem: `name ${problems.join(", ")}` } : { name };
+}
+
 export interface RunInfo {
   readonly runId: string;
   readonly repository?: string;
@@ -54,12 +79,18 @@ export class SignalInterpreter {
     return this.#run?.info.runId;
   }
 
+  /** Test cases opened (STARTTC) and not closed yet. */
+  get openCases(): number {
+    return this.#caseStart.size;
+  }
+
   /** Handles one signal; `line` is the log line it was printed on. */
   handle(name: string, body: string, line: number): void {
     const words = body.trim().split(/\s+/);
     switch (name) {
       case "STARTRUN": {
         const [runId, uuid] = words;
+        if (!runId) return void this.log.warning(`STARTRUN without a test run id`);
         this.#run = {
           info: this.runs.get(runId) ?? { runId },
           uuid: uuid ?? "",
@@ -72,6 +103,7 @@ export class SignalInterpreter {
       }
       case "ENDRUN": {
         const [runId, uuid] = words;
+        if (!runId) return void this.log.warning(`ENDRUN without a test run id`);
         const run = this.#run?.info.runId === runId ? this.#run : undefined;
         const duration = run ? (performance.now() - run.started) / 1000 : 0;
         const info = run?.info ?? this.runs.get(runId) ?? { runId };
@@ -99,32 +131,40 @@ export class SignalInterpreter {
         return;
       }
       case "STARTTC":
+        // A device may open cases forever without closing them: forget the oldest.
+        if (this.#caseStart.size >= MAX_OPEN_CASES) this.#caseStart.delete(this.#caseStart.keys().next().value!);
         this.#caseStart.set(body.trim(), line);
         return;
       case "ENDTC": {
         const id = body.trim();
+        if (this.#caseRange.size >= MAX_OPEN_CASES) this.#caseRange.delete(this.#caseRange.keys().next().value!);
         this.#caseRange.set(id, [this.#caseStart.get(id) ?? line, line]);
+        this.#caseStart.delete(id);
         return;
       }
       case "TESTCASE":
         return this.#testCase(body, line);
       case "TESTSET": {
         const [action, ...rest] = words;
-        this.#set = action.toUpperCase() === "START" ? rest.join(" ") : undefined;
+        this.#set = action.toUpperCase() === "START" && rest.length ? safeName(rest.join(" ")).name : undefined;
         return;
       }
       case "TESTREFERENCE": {
         const [id, result, reference] = words;
+        if (!id) return void this.log.warning(`TESTREFERENCE without a test case id`);
+        const { name, problem } = safeName(id);
         this.#result({
           definition: this.currentRun ?? "lava",
-          case: id,
+          case: name,
           result: RESULTS.includes(result) ? result : "unknown",
-          reference,
+          reference: reference === undefined ? undefined : safeName(reference).name,
+          ...(problem ? { error_msg: problem } : {}),
         });
         return;
       }
       case "TESTRAISE":
-        throw new TestError(body.trim());
+        // The message becomes the job's error: printable, and no longer than a log line needs.
+        throw new TestError(body.trim().replace(CONTROL, " ").slice(0, 1000));
       case "TESTEVENT":
         this.log.write("event", body.trim());
         return;
@@ -166,18 +206,27 @@ export class SignalInterpreter {
     const range = this.#caseRange.get(id);
     this.#caseRange.delete(id);
     this.#run?.cases.add(id);
-    const measurement = fields.MEASUREMENT;
+    const { name, problem } = safeName(id.replaceAll("/", "_"));
+    const rawMeasurement = fields.MEASUREMENT;
+    const measurement = rawMeasurement === undefined || rawMeasurement === "" ? undefined : Number(rawMeasurement);
+    const badMeasurement = measurement !== undefined &&
+      !(DECIMAL.test(rawMeasurement!) && Number.isFinite(measurement) && Math.abs(measurement) < MAX_MEASUREMENT);
+    const problems = [
+      ...(raw !== result ? [`unknown result "${safeName(fields.RESULT ?? "").name}" reported as unknown`] : []),
+      ...(problem ? [problem] : []),
+      ...(badMeasurement
+        ? [`measurement ${safeName(rawMeasurement!).name} is not a decimal number below ${MAX_MEASUREMENT}`]
+        : []),
+    ];
     this.#result({
       definition: this.currentRun ?? "lava",
-      case: id.replaceAll("/", "_"),
-      result,
-      ...(measurement !== undefined && measurement !== "" && Number.isFinite(Number(measurement))
-        ? { measurement: Number(measurement) }
-        : {}),
-      ...(fields.UNITS ? { units: fields.UNITS } : {}),
+      case: name,
+      result: badMeasurement ? "fail" : result,
+      ...(measurement !== undefined && !badMeasurement ? { measurement } : {}),
+      ...(fields.UNITS ? { units: safeName(fields.UNITS).name } : {}),
       ...(this.#set ? { set: this.#set } : {}),
       ...(range ? { starttc: range[0], endtc: range[1] } : {}),
-      ...(raw !== result ? { error_msg: `unknown result "${fields.RESULT}" reported as unknown` } : {}),
+      ...(problems.length ? { error_msg: problems.join("; ") } : {}),
     });
     void line;
   }

@@ -4,7 +4,7 @@
  * Serial lines are in serial.ts.
  */
 import { textStream } from "../../actors/text_stream.ts";
-import type { ConsoleTransport } from "./console.ts";
+import { type ConsoleTransport, MAX_LINE } from "./console.ts";
 
 export interface ProcessConsole extends ConsoleTransport {
   readonly pid: number;
@@ -76,14 +76,22 @@ export async function terminateGroup(pid: number, status: Promise<unknown>, grac
   }
 }
 
-async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
+/** A stream's lines; one longer than MAX_LINE comes in pieces, so no buffer grows without bound. */
+export async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
   let buffer = "";
   for await (const chunk of textStream(stream)) {
-    buffer += chunk;
-    let newline;
-    while ((newline = buffer.indexOf("\n")) >= 0) {
-      yield buffer.slice(0, newline);
-      buffer = buffer.slice(newline + 1);
+    let start = 0;
+    while (start <= chunk.length) {
+      const newline = chunk.indexOf("\n", start);
+      buffer += chunk.slice(start, newline < 0 ? chunk.length : newline);
+      while (buffer.length > MAX_LINE) {
+        yield buffer.slice(0, MAX_LINE);
+        buffer = buffer.slice(MAX_LINE);
+      }
+      if (newline < 0) break;
+      yield buffer;
+      buffer = "";
+      start = newline + 1;
     }
   }
   if (buffer) yield buffer;
