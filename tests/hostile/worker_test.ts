@@ -52,6 +52,7 @@ async function sandbox(): Promise<Sandbox> {
     const path = new URL(request.url).pathname;
     if (path === "/bomb.gz") return new Response(bomb);
     if (path === "/testdef.yaml") return new Response(TESTDEF);
+    if (path === "/backed.qcow2") return new Response(backedQcow2(secret));
     return new Response("not a kernel either\n");
   });
   return {
@@ -64,6 +65,18 @@ async function sandbox(): Promise<Sandbox> {
       await Deno.remove(base, { recursive: true });
     },
   };
+}
+
+/** The header of a qcow2 image whose backing file is `backing`. */
+function backedQcow2(backing: string): Uint8Array<ArrayBuffer> {
+  const image = new Uint8Array(1024);
+  const view = new DataView(image.buffer);
+  view.setUint32(0, 0x514649fb);
+  view.setUint32(4, 3);
+  view.setBigUint64(8, 512n);
+  view.setUint32(16, backing.length);
+  image.set(new TextEncoder().encode(backing), 512);
+  return image;
 }
 
 /** Every path outside the jobs' directories, with its size and content hash. */
@@ -172,6 +185,21 @@ Deno.test("hostile jobs cannot make the dispatcher read or write outside the job
       const run = await attack(box, qemuJob({ kernel: image }));
       assertStringIncludes(run.error, "Job: execute-qemu images.kernel.image_arg");
       assert(!run.records.some((r) => String(r.msg).startsWith("Boot command")), "QEMU was started");
+    });
+
+    await t.step("a qcow2 image whose backing file is the worker's key is not given to QEMU", async () => {
+      const disk = { url: `${box.http}/backed.qcow2`, image_arg: "-drive format=qcow2,file={disk},if=virtio" };
+      const run = await attack(box, qemuJob({ kernel: kernel(`${box.http}/kernel`), disk }));
+      assertStringIncludes(run.error, "Job: execute-qemu images.disk: the qcow2 image names a backing file");
+      assert(!run.records.some((r) => String(r.msg).startsWith("Boot command")), "QEMU was started");
+    });
+
+    await t.step("a download name cannot add options to QEMU's -drive", async () => {
+      // Relative to QEMU's working directory (the job's): a name without "/" still names a file.
+      const url = `${box.http}/disk,file.filename=device.yaml`;
+      const run = await attack(box, qemuJob({ kernel: kernel(`${box.http}/kernel`), disk: { url } }));
+      const boot = run.records.map((r) => String(r.msg)).find((m) => m.startsWith("Boot command"));
+      assert(boot !== undefined && !boot.includes(",file.filename"), boot);
     });
 
     await t.step("a git repository URL cannot pass options to git or use other transports", async () => {

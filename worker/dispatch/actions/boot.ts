@@ -10,6 +10,7 @@ import { processConsole } from "../../drivers/transports.ts";
 import { openConnection, parseConnection } from "../../drivers/connection.ts";
 import type { ActionImplementation, ActionRun, JobContext } from "../context.ts";
 import { ConfigurationError, ConnectionClosedError, InfrastructureError, JobError } from "../errors.ts";
+import { checkSelfContainedImage } from "../disk_images.ts";
 
 const KERNEL_PANIC =
   /Kernel panic - not syncing|---\[ end Kernel panic|Internal error: Oops|BUG: unable to handle|general protection fault/;
@@ -53,7 +54,12 @@ export async function expectOn(run: ActionRun, patterns: (string | RegExp)[], wh
 // --- QEMU ------------------------------------------------------------------
 
 /** QEMU's argv from the device's qemu parameters, the job's images and the overlay drive. */
-export function qemuCommand(ctx: JobContext, block: Record<string, unknown>): string[] {
+export function qemuCommand(
+  ctx: JobContext,
+  block: Record<string, unknown>,
+  /** Filled with the images QEMU attaches as disks (which must be self-contained). */
+  disks: { path: string; what: string }[] = [],
+): string[] {
   const methods = isMapping(ctx.device.actions) && isMapping(ctx.device.actions.boot) &&
       isMapping(ctx.device.actions.boot.methods)
     ? ctx.device.actions.boot.methods
@@ -77,7 +83,9 @@ export function qemuCommand(ctx: JobContext, block: Record<string, unknown>): st
     if (!path || !isMapping(image)) continue;
     const arg = typeof image.image_arg === "string" ? image.image_arg : `-drive format=raw,file={${key}}`;
     const words = splitArgs(arg);
-    checkImageArg(words, key, `execute-qemu images.${key}.image_arg`);
+    if (checkImageArg(words, key, `execute-qemu images.${key}.image_arg`)) {
+      disks.push({ path, what: `execute-qemu images.${key}` });
+    }
     argv.push(...words.map((word) => word.replaceAll(`{${key}}`, path)));
   }
   if (ctx.overlayImage) argv.push("-drive", `format=raw,file=${ctx.overlayImage},if=virtio,readonly=on`);
@@ -120,9 +128,13 @@ const DRIVE_KEYS = new Set([
 ]);
 const DEVICE_DRIVERS = /^(virtio-[a-z0-9-]+|ide-[a-z]+|scsi-[a-z]+|usb-storage|nvme)$/;
 
-/** Refuses an `image_arg` (split into words) that does more than hand QEMU the image `{key}`. */
-export function checkImageArg(words: readonly string[], key: string, what: string): void {
+/**
+ * Refuses an `image_arg` (split into words) that does more than hand QEMU the
+ * image `{key}`; says whether QEMU opens the image as a disk.
+ */
+export function checkImageArg(words: readonly string[], key: string, what: string): boolean {
   const placeholder = `{${key}}`;
+  let disk = false;
   for (let i = 0; i < words.length; i += 2) {
     const option = words[i];
     const kind = IMAGE_OPTIONS[option];
@@ -136,6 +148,7 @@ export function checkImageArg(words: readonly string[], key: string, what: strin
     if (kind === "image" && value !== placeholder) {
       throw new JobError(`${what}: ${option} must be given ${placeholder}, the downloaded image, not ${value}`);
     }
+    if (kind === "drive" || /^-(hd[a-d]|cdrom)$/.test(option)) disk = true;
     if (kind === "drive" || kind === "device") {
       if (value.includes(",,")) throw new JobError(`${what}: ${option} ${value}: escaped commas are not allowed`);
       const [first, ...rest] = value.split(",");
@@ -152,6 +165,7 @@ export function checkImageArg(words: readonly string[], key: string, what: strin
       }
     }
   }
+  return disk;
 }
 
 /** Splits a QEMU argument string as a shell would (quotes group, e.g. -append "..."). */
@@ -182,7 +196,9 @@ export function splitArgs(text: string): string[] {
 
 const executeQemu: ActionImplementation = async (run) => {
   const { ctx, block } = run;
-  const argv = qemuCommand(ctx, block);
+  const disks: { path: string; what: string }[] = [];
+  const argv = qemuCommand(ctx, block, disks);
+  for (const disk of disks) await checkSelfContainedImage(disk.path, disk.what);
   ctx.log.info(`Boot command: ${argv.join(" ")}`);
   if (ctx.qemu) await ctx.qemu.close();
   try {

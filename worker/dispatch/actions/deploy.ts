@@ -43,7 +43,9 @@ function downloadName(url: string, key: string, what: string): string {
   } catch {
     throw new JobError(`${what}: ${url} is not a URL (or its last segment is not valid %-encoding)`);
   }
-  return (segment || key).replace(/\.(gz|xz|bz2|zst|zstd)$/, "");
+  if (segment.includes("/")) throw new JobError(`${what}: ${JSON.stringify(segment)} is not a plain file name`);
+  // The name ends up in QEMU's -drive options and U-Boot's commands, where "," or ";" would be read as syntax.
+  return (segment || key).replace(/\.(gz|xz|bz2|zst|zstd)$/, "").replace(/[^A-Za-z0-9._+-]/g, "_");
 }
 
 const fetchResource: ActionImplementation = async ({ ctx, action, block, signal }: ActionRun) => {
@@ -51,6 +53,9 @@ const fetchResource: ActionImplementation = async ({ ctx, action, block, signal 
   const resource = resourceOf(block, key);
   const url = String(resource.url);
   const field = isMapping(block.images) && isMapping(block.images[key]) ? `images.${key}` : key;
+  if (!/^[A-Za-z0-9._-]+$/.test(key)) {
+    throw new JobError(`${action.name} images key: ${JSON.stringify(key)} must be letters, digits, '.', '_', '-'`);
+  }
   const keyDir = fileNameInside(join(ctx.workDir, "downloads"), key, `${action.name} images key`);
   const target = fileNameInside(
     keyDir,
