@@ -202,6 +202,13 @@ Deno.test("hostile jobs cannot make the dispatcher read or write outside the job
       assert(boot !== undefined && !boot.includes(",file.filename"), boot);
     });
 
+    await t.step("download headers must be HTTP headers, not lines or structures", async () => {
+      for (const headers of [{ "X-A": "v\r\nX-Injected: 1" }, { "X A": "v" }, { "X-A": { nested: true } }]) {
+        const run = await attack(box, qemuJob({ kernel: { ...kernel(`${box.http}/kernel`), headers } }));
+        assertStringIncludes(run.error, "Job: http-download images.kernel.headers");
+      }
+    });
+
     await t.step("a git repository URL cannot pass options to git or use other transports", async () => {
       for (const repository of [`--upload-pack=touch ${box.base}/outside/pwned-git`, "ext::sh -c touch% /tmp/x"]) {
         const run = await attack(

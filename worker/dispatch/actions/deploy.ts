@@ -9,13 +9,15 @@ import { appendToInitramfs, cpioArchive, gzip } from "../../overlay/cpio.ts";
 import { OverlayBuilder } from "../../overlay/build.ts";
 import { testDefinitionRef } from "../../overlay/testdefs.ts";
 import type { ActionImplementation, ActionRun, Block } from "../context.ts";
-import { download, inParallel } from "../download.ts";
+import { download, formatBytes, inParallel } from "../download.ts";
 import { multinodeOverlayFile } from "../multinode.ts";
 import { InfrastructureError, JobError } from "../errors.ts";
-import { fileNameInside } from "../paths.ts";
+import { fileNameInside, hasControlCharacters } from "../paths.ts";
 
 const CORES = Math.max(1, navigator.hardwareConcurrency ?? 2);
 const INITRD_KEYS = ["initrd", "ramdisk", "initramfs"];
+/** Largest test overlay (helpers, test definitions and their repositories), which is archived in memory. */
+const MAX_OVERLAY_BYTES = 256 * 2 ** 20;
 
 /** Runs the deploy's children, the downloads all at once (bounded by cores). */
 const deployWithParallelDownloads: ActionImplementation = async (run) => {
@@ -48,6 +50,21 @@ function downloadName(url: string, key: string, what: string): string {
   return (segment || key).replace(/\.(gz|xz|bz2|zst|zstd)$/, "").replace(/[^A-Za-z0-9._+-]/g, "_");
 }
 
+/** The job's HTTP headers for a download: names and values HTTP allows, or the job's error. */
+function requestHeaders(raw: unknown, what: string): Record<string, string> | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  if (!isMapping(raw)) throw new JobError(`${what}: must be a mapping of header names to values`);
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(raw)) {
+    const text = typeof value === "string" || typeof value === "number" ? String(value) : undefined;
+    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name) || text === undefined || hasControlCharacters(text)) {
+      throw new JobError(`${what}: ${JSON.stringify(name)} is not an HTTP header name with a one-line value`);
+    }
+    headers[name] = text;
+  }
+  return headers;
+}
+
 const fetchResource: ActionImplementation = async ({ ctx, action, block, signal }: ActionRun) => {
   const key = action.item!;
   const resource = resourceOf(block, key);
@@ -73,7 +90,7 @@ const fetchResource: ActionImplementation = async ({ ctx, action, block, signal 
     md5sum: resource.md5sum as string | undefined,
     sha256sum: resource.sha256sum as string | undefined,
     sha512sum: resource.sha512sum as string | undefined,
-    headers: isMapping(resource.headers) ? resource.headers as Record<string, string> : undefined,
+    headers: requestHeaders(resource.headers, `${action.name} ${field}.headers`),
     cacheDir: ctx.cacheDir,
     useCache: resource.use_cache === true,
     signal,
@@ -127,6 +144,14 @@ const lavaOverlay: ActionImplementation = async (run) => {
   }
   await run.children();
   await overlay.finish();
+  // The overlay is archived in memory: a job's repositories must not make it unbounded.
+  const size = await treeSize(overlay.root);
+  if (size > MAX_OVERLAY_BYTES) {
+    throw new JobError(
+      `lava-overlay: the test overlay is ${size} bytes, more than ${formatBytes(MAX_OVERLAY_BYTES)}` +
+        " (are the test repositories that large?)",
+    );
+  }
 };
 
 /** One test definition of the overlay: fetched and turned into run.sh (and install.sh). */
