@@ -388,3 +388,30 @@ Deno.test("a booted device printing floods, control characters and absurd measur
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a worker will not serve file:// from a directory that holds its state", async () => {
+  const base = await Deno.makeTempDir({ prefix: "basalt-hostile-dirs-" });
+  try {
+    const output = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--allow-all",
+        new URL("../../worker/main.ts", import.meta.url).pathname,
+        "--name",
+        "w-dirs",
+        "--master",
+        "tcp://127.0.0.1:1",
+        "--state-dir",
+        `${base}/state`,
+        "--file-dirs",
+        base,
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assertEquals(output.code, 2);
+    assertStringIncludes(new TextDecoder().decode(output.stderr), `would let jobs read the worker's state directory`);
+  } finally {
+    await Deno.remove(base, { recursive: true });
+  }
+});

@@ -120,15 +120,6 @@ export class JobRuns {
       });
       return;
     }
-    // The id names the job's directory: nothing but a job number ("12", "12.1") may reach a path.
-    if (!/^\d{1,18}(\.\d{1,6})?$/.test(body.job)) {
-      this.#log.warning("the master started a job with an id that is not a job number; refused", { job: body.job });
-      this.#o.mailbox.send(MASTER, jobAddress(body.job), "job.refused", {
-        job: body.job,
-        reason: `"${body.job}" is not a job id`,
-      });
-      return;
-    }
     const dir = this.#jobDir(body.job);
     try {
       Deno.mkdirSync(join(dir, "out"), { recursive: true });
