@@ -138,6 +138,10 @@ async function attack(
 
 const kernel = (url: string) => ({ url, image_arg: "-kernel {kernel}" });
 
+/** A job whose kernel downloads fine, with one test definition. */
+const withTest = (box: Sandbox, definition: Record<string, unknown>) =>
+  qemuJob({ kernel: kernel(`${box.http}/kernel`) }, [definition]);
+
 Deno.test("hostile jobs cannot make the dispatcher read or write outside the job's directory", async (t) => {
   const box = await sandbox();
   try {
@@ -231,12 +235,7 @@ Deno.test("hostile jobs cannot make the dispatcher read or write outside the job
       await gitRepository(repo, { "t.yaml": TESTDEF });
       const run = await attack(
         box,
-        qemuJob({ kernel: kernel(`${box.http}/kernel`) }, [{
-          from: "git",
-          repository: repo,
-          path: "t.yaml",
-          name: "g",
-        }]),
+        withTest(box, { from: "git", repository: repo, path: "t.yaml", name: "g" }),
       );
       assertStringIncludes(run.error, `Job: git-repo-action repository: ${repo} is outside`);
     });
@@ -250,23 +249,13 @@ Deno.test("hostile jobs cannot make the dispatcher read or write outside the job
       });
       const read = await attack(
         box,
-        qemuJob({ kernel: kernel(`${box.http}/kernel`) }, [{
-          from: "git",
-          repository: repo,
-          path: "secret.yaml",
-          name: "g",
-        }]),
+        withTest(box, { from: "git", repository: repo, path: "secret.yaml", name: "g" }),
       );
       assertStringIncludes(read.error, 'Job: git-repo-action path: "secret.yaml" leads outside');
       // The generated run.sh and uuid replace the links: the victim is untouched (checked by attack()).
       const written = await attack(
         box,
-        qemuJob({ kernel: kernel(`${box.http}/kernel`) }, [{
-          from: "git",
-          repository: repo,
-          path: "t.yaml",
-          name: "g",
-        }]),
+        withTest(box, { from: "git", repository: repo, path: "t.yaml", name: "g" }),
         { args: ["--keep-work-dir"] },
       );
       assert(!written.error.startsWith("Job:"), written.error);
