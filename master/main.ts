@@ -16,7 +16,7 @@ import { startMaster } from "./master.ts";
 
 const USAGE = `usage: deno task master [--data-dir DIR | --db postgres://...] [--http ADDR:PORT] [--zmq ENDPOINT]
     [--events ENDPOINT] [--lab-dir DIR] [--encrypt --master-cert MASTER.key_secret --workers-certs DIR]
-    [--coordinator HOST:PORT] [--log-level debug|info|warning|error]
+    [--coordinator HOST:PORT] [--secure-cookies] [--log-level debug|info|warning|error]
 
   --http          the web UI and APIs (default 127.0.0.1:8000)
   --zmq           the workers' mailbox (default tcp://127.0.0.1:5556)
@@ -24,7 +24,8 @@ const USAGE = `usage: deno task master [--data-dir DIR | --db postgres://...] [-
   --lab-dir       devices/, device-types/ and health-checks/ (default DATA-DIR/lab)
   --encrypt       CurveZMQ for the workers' mailbox: --master-cert is the master's secret key,
                   --workers-certs the directory of the workers' public keys allowed in
-  --coordinator   the MultiNode coordinator sub-jobs are given (default 127.0.0.1:3079)`;
+  --coordinator   the MultiNode coordinator sub-jobs are given (default 127.0.0.1:3079)
+  --secure-cookies  mark the web UI's cookies Secure: browsers reach the master over HTTPS (a proxy terminates it)`;
 
 function usageError(message: string): never {
   console.error(`master: ${message}\n${USAGE}`);
@@ -44,6 +45,7 @@ if (import.meta.main) {
         events: { type: "string", default: "tcp://127.0.0.1:5500" },
         "lab-dir": { type: "string" },
         encrypt: { type: "boolean" },
+        "secure-cookies": { type: "boolean" },
         "master-cert": { type: "string" },
         "workers-certs": { type: "string" },
         coordinator: { type: "string", default: "127.0.0.1:3079" },
@@ -100,6 +102,7 @@ if (import.meta.main) {
       curve,
       coordinator: { host: coordinator[1], port: Number(coordinator[2]) },
       heartbeatMs: values.heartbeat ? Number(values.heartbeat) : undefined,
+      secureCookies: values["secure-cookies"] ?? false,
       logger,
     });
   } catch (error) {

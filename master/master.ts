@@ -33,6 +33,8 @@ export interface MasterOptions {
   readonly curve?: CurveServerOptions;
   readonly coordinator?: { readonly host: string; readonly port: number };
   readonly heartbeatMs?: number;
+  /** Mark the web UI's cookies Secure (the master is reached over HTTPS through a proxy). */
+  readonly secureCookies?: boolean;
   readonly logger: Logger;
 }
 
@@ -79,7 +81,7 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
     cleanups.push(() => lab.close());
     const eventSocket = publisher.endpoint.replace(/^tcp:\/\/(127\.0\.0\.1|0\.0\.0\.0)/, "tcp://*");
     const closing = new AbortController();
-    const sessions = new Sessions();
+    const sessions = new Sessions({ db: storage.db, secureCookies: options.secureCookies });
     const app = createApp({ lab, eventSocket, closing: closing.signal, sessions });
     await mountWeb(app, lab, sessions);
     const server = Deno.serve({

@@ -11,6 +11,7 @@ import { stringify } from "yaml";
 import { assert, assertEquals, assertStringIncludes } from "./support/assert.ts";
 import { inlineTest, qemuJob } from "./support/dut.ts";
 import { QEMU_DICTIONARY, startTestLab, waitForJob } from "./support/lab.ts";
+import { webLogin } from "./support/web_login.ts";
 
 const SCREENSHOTS = new URL("../docs/screenshots/", import.meta.url).pathname;
 export const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"];
@@ -97,12 +98,7 @@ Deno.test("pages work without JavaScript and refuse forms from elsewhere", async
     assertStringIncludes(html, 'data-device="qemu01"');
     assertStringIncludes(html, "<main");
     // A form posted without the session's token (another site's page, say) changes nothing.
-    const login = await fetch(`${lab.master.url}/web/login`, {
-      method: "POST",
-      body: new URLSearchParams({ username: "admin", token: lab.token }),
-      redirect: "manual",
-    });
-    const cookie = login.headers.get("set-cookie")!.split(";")[0];
+    const { cookie } = await webLogin(lab.master.url, "admin", lab.token);
     const forged = await fetch(`${lab.master.url}/web/devices/qemu01/health`, {
       method: "POST",
       headers: { Cookie: cookie },

@@ -1,38 +1,92 @@
 /**
  * Browser sessions for the web UI: a user logs in with their name and an API
  * token (as lavacli does), and gets an HttpOnly, SameSite=Strict cookie naming a
- * session kept in the master's memory. Each session has its own CSRF token,
- * which every form and every page-made API call that changes something must
- * carry; a restart of the master logs everyone out, nothing else.
+ * session kept in the master's memory (`Secure` too when the master is told it
+ * is reached over HTTPS). A session remembers which token opened it, not the
+ * user: every request looks the token and its user up again, so deleting the
+ * token, deactivating the user or taking away their rights takes effect on the
+ * next request. Each session has its own CSRF token, which every form and every
+ * page-made API call that changes something must carry; the login form carries
+ * one too, bound to a short-lived cookie, so another site cannot log a browser
+ * in as someone else. A restart of the master logs everyone out, nothing else.
  */
-import type { User } from "../master/storage/schema.ts";
+import type { Kysely } from "kysely";
+import type { Database, User } from "../master/storage/schema.ts";
+import { authenticate, hashToken } from "../master/storage/users.ts";
 
 export const SESSION_COOKIE = "basalt_session";
+const LOGIN_COOKIE = "basalt_login";
 const IDLE_MS = 12 * 3_600_000;
+/** How long a login form stays valid. */
+const LOGIN_FORM_MS = 3_600_000;
+/** Sessions kept at most; past it the least recently used one goes (a token holder could otherwise log in forever). */
+const MAX_SESSIONS = 10_000;
 
 export interface Session {
   readonly id: string;
-  readonly user: User;
+  /** The user as the database says now: refreshed on every request. */
+  user: User;
   readonly csrf: string;
   lastSeen: number;
+}
+
+interface Stored extends Session {
+  readonly tokenHash: string;
+}
+
+export interface SessionOptions {
+  readonly db: Kysely<Database>;
+  /** Mark cookies `Secure`: the master is reached over HTTPS (through a proxy that terminates it). */
+  readonly secureCookies?: boolean;
 }
 
 function randomId(): string {
   return [...crypto.getRandomValues(new Uint8Array(24))].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-export class Sessions {
-  readonly #sessions = new Map<string, Session>();
+function cookieValue(header: string | undefined, name: string): string | undefined {
+  return header?.split(/;\s*/).find((c) => c.startsWith(`${name}=`))?.slice(name.length + 1);
+}
 
-  create(user: User): Session {
-    const session = { id: randomId(), user, csrf: randomId(), lastSeen: Date.now() };
+/** Compares secrets in time that does not depend on where they differ. */
+function sameSecret(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return diff === 0;
+}
+
+export class Sessions {
+  readonly #sessions = new Map<string, Stored>();
+  readonly #db: Kysely<Database>;
+  readonly #secure: boolean;
+  /** Signs login-form tokens; a new one per master run. */
+  readonly #loginKey = crypto.subtle.generateKey({ name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
+
+  constructor(options: SessionOptions) {
+    this.#db = options.db;
+    this.#secure = options.secureCookies ?? false;
+  }
+
+  /** A session for the user `username` names with `token`, or undefined when they do not match an active user. */
+  async login(username: string, token: string): Promise<Session | undefined> {
+    const user = await authenticate(this.#db, username, token);
+    if (!user) return undefined;
+    const session: Stored = {
+      id: randomId(),
+      user,
+      csrf: randomId(),
+      lastSeen: Date.now(),
+      tokenHash: await hashToken(token),
+    };
+    if (this.#sessions.size >= MAX_SESSIONS) this.#evict();
     this.#sessions.set(session.id, session);
     return session;
   }
 
-  /** The session a Cookie header names, if it is alive. */
-  fromCookie(cookie: string | undefined): Session | undefined {
-    const id = cookie?.split(/;\s*/).find((c) => c.startsWith(`${SESSION_COOKIE}=`))?.slice(SESSION_COOKIE.length + 1);
+  /** The session a Cookie header names, if it is alive and its token and user still are. */
+  async fromCookie(cookie: string | undefined): Promise<Session | undefined> {
+    const id = cookieValue(cookie, SESSION_COOKIE);
     if (!id) return undefined;
     const session = this.#sessions.get(id);
     if (!session) return undefined;
@@ -40,7 +94,22 @@ export class Sessions {
       this.#sessions.delete(id);
       return undefined;
     }
+    const user = await this.#db.selectFrom("api_tokens")
+      .innerJoin("users", "users.id", "api_tokens.user_id")
+      .selectAll("users")
+      .where("api_tokens.token_hash", "=", session.tokenHash)
+      .where("users.id", "=", session.user.id)
+      .where("users.is_active", "=", true)
+      .executeTakeFirst();
+    if (!user) {
+      this.#sessions.delete(id);
+      return undefined;
+    }
+    session.user = user;
     session.lastSeen = Date.now();
+    // Most recently used last, so that eviction takes the longest idle.
+    this.#sessions.delete(id);
+    this.#sessions.set(id, session);
     return session;
   }
 
@@ -48,11 +117,62 @@ export class Sessions {
     this.#sessions.delete(id);
   }
 
-  cookie(session: Session): string {
-    return `${SESSION_COOKIE}=${session.id}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${IDLE_MS / 1000}`;
+  get size(): number {
+    return this.#sessions.size;
   }
 
-  static clearCookie(): string {
-    return `${SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0`;
+  #evict(): void {
+    const now = Date.now();
+    for (const [id, session] of this.#sessions) {
+      if (now - session.lastSeen > IDLE_MS) this.#sessions.delete(id);
+    }
+    while (this.#sessions.size >= MAX_SESSIONS) {
+      this.#sessions.delete(this.#sessions.keys().next().value!);
+    }
+  }
+
+  #attributes(maxAgeSeconds: number): string {
+    return `Path=/; HttpOnly; SameSite=Strict; Max-Age=${maxAgeSeconds}${this.#secure ? "; Secure" : ""}`;
+  }
+
+  cookie(session: Session): string {
+    return `${SESSION_COOKIE}=${session.id}; ${this.#attributes(IDLE_MS / 1000)}`;
+  }
+
+  clearCookie(): string {
+    return `${SESSION_COOKIE}=; ${this.#attributes(0)}`;
+  }
+
+  /**
+   * A token for a login form and the cookie that goes with it: the form's hidden
+   * field and the cookie must match and carry this master's signature.
+   */
+  async loginForm(): Promise<{ token: string; cookie: string }> {
+    const nonce = `${Date.now().toString(36)}.${randomId()}`;
+    const signature = await crypto.subtle.sign("HMAC", await this.#loginKey, new TextEncoder().encode(nonce));
+    const token = `${nonce}.${[...new Uint8Array(signature)].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
+    return { token, cookie: `${LOGIN_COOKIE}=${token}; ${this.#attributes(LOGIN_FORM_MS / 1000)}` };
+  }
+
+  /** Whether a login form came from one of this master's login pages, in this browser, recently. */
+  async checkLoginForm(cookie: string | undefined, field: string | undefined): Promise<boolean> {
+    const fromCookie = cookieValue(cookie, LOGIN_COOKIE);
+    if (!fromCookie || !field || !sameSecret(fromCookie, field)) return false;
+    const match = /^([0-9a-z]+)\.([0-9a-f]+)\.([0-9a-f]{64})$/.exec(field);
+    if (!match) return false;
+    const issued = parseInt(match[1], 36);
+    if (!(Date.now() - issued < LOGIN_FORM_MS)) return false;
+    const signature = new Uint8Array(match[3].match(/../g)!.map((h) => parseInt(h, 16)));
+    return await crypto.subtle.verify(
+      "HMAC",
+      await this.#loginKey,
+      signature,
+      new TextEncoder().encode(`${match[1]}.${match[2]}`),
+    );
+  }
+
+  /** Clears the login form's cookie once it has been used. */
+  clearLoginCookie(): string {
+    return `${LOGIN_COOKIE}=; ${this.#attributes(0)}`;
   }
 }

@@ -10,13 +10,12 @@
  */
 import { Hono } from "hono";
 import type { Context } from "hono";
-import { streamSSE } from "hono/streaming";
 import { JobHealth, JobState } from "../../actors/domain/states.ts";
 import type { DeviceHealthName } from "../../actors/machines/device.ts";
 import type { WorkerHealthName } from "../../actors/machines/worker.ts";
 import { BASALT_VERSION } from "../../actors/version.ts";
 import { setDictionary } from "../lab/admin.ts";
-import { eventFrames, type LabEvent } from "../lab/events.ts";
+import { eventFrames } from "../lab/events.ts";
 import { type Lab, LabRequestError } from "../lab/lab.ts";
 import { casesAsCsv, casesAsYaml, exportCases, suiteSummary } from "../lab/results.ts";
 import { SubmissionError } from "../lab/submission.ts";
@@ -36,7 +35,10 @@ import type { Session, Sessions } from "../../web/sessions.ts";
 import type { User } from "../storage/schema.ts";
 import { authenticate, authenticateToken } from "../storage/users.ts";
 import { prometheusMetrics } from "./metrics.ts";
+import { BODY_LIMITS, BodyTooLargeError, readBodyText } from "./body.ts";
+import { boolParam, codeParam, intParam, optionalIntParam } from "./params.ts";
 import { callMethod, RpcFault } from "./rpc.ts";
+import { boundedSend, eventStream, type Feed, STREAM_LIMITS, StreamGate } from "./streams.ts";
 import { parseMethodCall, serializeFault, serializeResponse, XmlRpcParseError } from "./xmlrpc.ts";
 import { DeviceHealth, WorkerHealth } from "../../actors/domain/states.ts";
 
@@ -48,6 +50,8 @@ export interface AppOptions {
   readonly closing?: AbortSignal;
   /** Browser sessions of the web UI; their cookie authenticates like a token. */
   readonly sessions?: Sessions;
+  /** Caps on concurrent event streams (default STREAM_LIMITS). */
+  readonly streams?: StreamGate;
 }
 
 type Env = { Variables: { user?: User; session?: Session } };
@@ -55,14 +59,11 @@ type Env = { Variables: { user?: User; session?: Session } };
 /** The actors whose history and live transitions the API shows. */
 const ACTOR_KINDS = new Set(["job", "device", "worker"]);
 
-/** Authenticated callers are remembered briefly, so a client's every request is not a database write. */
-const AUTH_CACHE_MS = 60_000;
-const MAX_BODY = 16 * 1024 * 1024;
-
 const OPENAPI = new URL("./openapi.yaml", import.meta.url);
 
-function statusOf(error: unknown): 400 | 403 | 404 | 409 | 500 {
+function statusOf(error: unknown): 400 | 403 | 404 | 409 | 413 | 500 {
   if (error instanceof LabRequestError) return error.status;
+  if (error instanceof BodyTooLargeError) return 413;
   if (error instanceof SubmissionError) return 400;
   return 500;
 }
@@ -70,27 +71,36 @@ function statusOf(error: unknown): 400 | 403 | 404 | 409 | 500 {
 export function createApp(options: AppOptions): Hono<Env> {
   const { lab } = options;
   const app = new Hono<Env>();
-  const authCache = new Map<string, { user: User | undefined; until: number }>();
+  const streams = options.streams ?? new StreamGate();
+  // When each token's use was last written: checking a token is a read on every request, recording it at most
+  // once a minute, so a client's every request is not a database write.
+  const usesRecorded = new Map<string, number>();
 
   app.use("*", async (c, next) => {
     const header = c.req.header("Authorization");
     if (header) {
-      const cached = authCache.get(header);
+      // Looked up on every request: a deleted token or a demoted user takes effect at once.
       let user: User | undefined;
-      if (cached && cached.until > Date.now()) user = cached.user;
-      else {
-        if (header.startsWith("Basic ")) {
-          let decoded = "";
-          try {
-            decoded = atob(header.slice(6));
-          } catch { /* not base64: no user */ }
-          const colon = decoded.indexOf(":");
-          if (colon > 0) user = await authenticate(lab.db, decoded.slice(0, colon), decoded.slice(colon + 1));
-        } else if (header.startsWith("Token ")) {
-          user = await authenticateToken(lab.db, header.slice(6).trim());
+      if (header.startsWith("Basic ")) {
+        let decoded = "";
+        try {
+          decoded = atob(header.slice(6));
+        } catch { /* not base64: no user */ }
+        const colon = decoded.indexOf(":");
+        if (colon > 0) {
+          const [name, token] = [decoded.slice(0, colon), decoded.slice(colon + 1)];
+          const recorded = usesRecorded.get(header) ?? 0;
+          if (Date.now() - recorded > 60_000) {
+            user = await authenticate(lab.db, name, token);
+            if (usesRecorded.size > 10_000) usesRecorded.clear();
+            if (user) usesRecorded.set(header, Date.now());
+          } else {
+            const owner = await authenticateToken(lab.db, token);
+            user = owner?.username === name ? owner : undefined;
+          }
         }
-        if (authCache.size > 10_000) authCache.clear();
-        authCache.set(header, { user, until: Date.now() + AUTH_CACHE_MS });
+      } else if (header.startsWith("Token ")) {
+        user = await authenticateToken(lab.db, header.slice(6).trim());
       }
       // A wrong token is refused outright rather than treated as anonymous.
       if (!user) {
@@ -100,7 +110,7 @@ export function createApp(options: AppOptions): Hono<Env> {
       }
       c.set("user", user);
     } else if (options.sessions) {
-      const session = options.sessions.fromCookie(c.req.header("Cookie"));
+      const session = await options.sessions.fromCookie(c.req.header("Cookie"));
       if (session) {
         // A cookie travels with any request the browser makes: changes need the session's CSRF token too.
         const safe = c.req.method === "GET" || c.req.method === "HEAD";
@@ -114,16 +124,42 @@ export function createApp(options: AppOptions): Hono<Env> {
     await next();
   });
 
+  /** Who holds a stream, for the caps: the user, or the address of an anonymous client. */
+  const clientKey = (c: Context<Env>): string => {
+    const user = c.get("user");
+    if (user) return `user:${user.id}`;
+    const address = (c.env as { remoteAddr?: { hostname?: string } } | undefined)?.remoteAddr?.hostname;
+    return `address:${address ?? "unknown"}`;
+  };
+  /** Runs `open` if the client may hold one more stream; otherwise 429. */
+  const admitStream = (c: Context<Env>, open: (release: () => void) => Response): Response => {
+    const release = streams.admit(clientKey(c));
+    if (!release) {
+      return c.json({
+        error: `too many open streams (at most ${streams.limits.perClient} per client, ${streams.limits.total} in all)`,
+      }, 429);
+    }
+    try {
+      return open(release);
+    } catch (error) {
+      release();
+      throw error;
+    }
+  };
+
   // --- XML-RPC ----------------------------------------------------------------
   const rpc = async (c: Context<Env>) => {
-    const length = Number(c.req.header("Content-Length") ?? 0);
-    if (length > MAX_BODY) return xml(c, serializeFault(400, "the request is too large"));
     let call;
     try {
-      call = parseMethodCall(await c.req.text());
+      const limit = c.get("user") ? BODY_LIMITS.rpc : BODY_LIMITS.rpcAnonymous;
+      call = parseMethodCall(await readBodyText(c.req.raw, limit));
     } catch (error) {
       if (error instanceof XmlRpcParseError) {
         return xml(c, serializeFault(400, `bad XML-RPC request: ${error.message}`));
+      }
+      if (error instanceof BodyTooLargeError) {
+        // lavacli reads faults, other clients the status: both say what happened.
+        return c.body(serializeFault(413, error.message), 413, { "Content-Type": "text/xml; charset=utf-8" });
       }
       throw error;
     }
@@ -146,52 +182,53 @@ export function createApp(options: AppOptions): Hono<Env> {
   // --- events -----------------------------------------------------------------
   app.get("/ws/", (c) => {
     if (c.req.header("upgrade")?.toLowerCase() !== "websocket") return c.text("WebSocket only", 400);
-    const { socket, response } = Deno.upgradeWebSocket(c.req.raw);
-    let unsubscribe: (() => void) | undefined;
-    options.closing?.addEventListener("abort", () => socket.close());
-    socket.onopen = () => {
-      unsubscribe = lab.events.subscribe((event) => {
-        if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(eventFrames(event)));
-      });
-    };
-    socket.onclose = () => unsubscribe?.();
-    socket.onerror = () => unsubscribe?.();
-    return response;
+    return admitStream(c, (release) => {
+      // A client that answers no ping within 10 s is gone, or stalled behind its own unread data: it is dropped.
+      const { socket, response } = Deno.upgradeWebSocket(c.req.raw, { idleTimeout: 10 });
+      let unsubscribe: (() => void) | undefined;
+      const close = () => socket.close();
+      options.closing?.addEventListener("abort", close, { once: true });
+      const stopSending = () => {
+        unsubscribe?.();
+        unsubscribe = undefined;
+      };
+      // The stream's place is given back only when the connection is really gone: a client that was sent a close
+      // frame and never answers it keeps its TCP connection (Deno cannot abort one), and must keep counting.
+      const cleanup = () => {
+        stopSending();
+        options.closing?.removeEventListener("abort", close);
+        release();
+      };
+      socket.onopen = () => {
+        unsubscribe = lab.events.subscribe((event) => {
+          // A client that does not keep up is sent a close frame and nothing more, not buffered for.
+          if (!boundedSend(socket, JSON.stringify(eventFrames(event)))) stopSending();
+        });
+      };
+      socket.onclose = cleanup;
+      socket.onerror = cleanup;
+      return response;
+    });
   });
 
   app.get("/api/v1/events", (c) =>
-    streamSSE(c, async (stream) => {
-      const queue: LabEvent[] = [];
-      let wake: (() => void) | undefined;
-      const unsubscribe = lab.events.subscribe((event) => {
-        queue.push(event);
-        wake?.();
-      });
-      const stop = () => {
-        unsubscribe();
-        wake?.();
-      };
-      stream.onAbort(stop);
-      options.closing?.addEventListener("abort", stop);
-      while (!stream.aborted && !options.closing?.aborted) {
-        while (queue.length > 0) {
-          const event = queue.shift()!;
-          await stream.writeSSE({ event: event.kind, id: event.uuid, data: JSON.stringify(event) });
-        }
-        await new Promise<void>((resolve) => (wake = resolve));
-        wake = undefined;
-      }
-      unsubscribe();
-    }));
+    admitStream(c, (release) =>
+      eventStream(
+        (feed) =>
+          lab.events.subscribe((event) =>
+            feed.send({ event: event.kind, id: event.uuid, data: JSON.stringify(event) })
+          ),
+        { closing: options.closing, onClose: release },
+      )));
 
   // --- jobs -------------------------------------------------------------------
   app.get("/api/v1/jobs", async (c) => {
     const q = c.req.query();
     const results = await listJobs(lab, {
-      state: q.state ? JobState.parse(q.state) : undefined,
-      health: q.health ? JobHealth.parse(q.health) : undefined,
-      start: q.offset ? Number(q.offset) : 0,
-      limit: q.limit ? Number(q.limit) : 50,
+      state: codeParam(q.state, "state", JobState),
+      health: codeParam(q.health, "health", JobHealth),
+      start: intParam(q.offset, "offset", { fallback: 0 }),
+      limit: intParam(q.limit, "limit", { fallback: 50, max: 1000 }),
       deviceType: q.device_type,
     }, c.get("user"));
     return c.json({ results });
@@ -241,68 +278,78 @@ export function createApp(options: AppOptions): Hono<Env> {
     if (levels && levels.length > 0) {
       // With a level filter, start and limit count the matching lines: a viewer pages through what it shows.
       const page = await readFilteredLogLines(lab.db, id, levels, {
-        offset: Number(c.req.query("offset") ?? 0) || 0,
-        limit: Math.min(Number(c.req.query("limit") ?? 1000) || 1000, 100_000),
+        offset: intParam(c.req.query("offset"), "offset", { fallback: 0 }),
+        limit: intParam(c.req.query("limit"), "limit", { fallback: 1000, max: 100_000 }),
       });
       return c.json({ finished: job.state === "Finished", total: page.total, lines: page.lines });
     }
-    const start = Number(c.req.query("start") ?? 0) || 0;
-    const end = c.req.query("end") ? Number(c.req.query("end")) : undefined;
+    const start = intParam(c.req.query("start"), "start", { fallback: 0 });
+    const end = optionalIntParam(c.req.query("end"), "end", {});
     const lines = await readLogLines(lab.db, id, { start, end, limit: 100_000 });
     return c.json({ finished: job.state === "Finished", total: await countLogLines(lab.db, id), lines });
   });
   app.get("/api/v1/jobs/:id/logs/stream", async (c) => {
     const id = await visible(c);
-    let next = Math.max(0, Number(c.req.query("start") ?? 0) || 0);
-    return streamSSE(c, async (stream) => {
-      const buffered: (readonly { line: number }[])[] = [];
-      let ended = false;
-      let wake: (() => void) | undefined;
-      // Listen first, then read what is stored: nothing falls between the two.
-      const unsubscribe = lab.followLog(id, (lines) => {
-        buffered.push(lines);
-        wake?.();
-      }, () => {
-        ended = true;
-        wake?.();
-      });
-      const stop = () => {
-        unsubscribe();
-        wake?.();
-      };
-      stream.onAbort(stop);
-      options.closing?.addEventListener("abort", stop);
-      const send = async (lines: readonly { line: number }[]) => {
-        const fresh = lines.filter((l) => l.line >= next);
-        if (fresh.length === 0) return;
-        next = fresh[fresh.length - 1].line + 1;
-        await stream.writeSSE({ event: "lines", data: JSON.stringify(fresh) });
-      };
+    const start = intParam(c.req.query("start"), "start", { fallback: 0 });
+    return admitStream(
+      c,
+      (release) => eventStream((feed) => followLog(feed, id, start), { closing: options.closing, onClose: release }),
+    );
+  });
+  /**
+   * Feeds a job's log from line `start`: what is stored, at the client's pace, then live lines as they come
+   * (listened to before the stored ones are read, so nothing falls between), then an `end` event.
+   */
+  const followLog = (feed: Feed, id: number, start: number): () => void => {
+    let next = start;
+    let ended = false;
+    let live = false;
+    const early: (readonly { line: number }[])[] = [];
+    let earlyBytes = 0;
+    const send = (lines: readonly { line: number }[], paced: boolean) => {
+      const fresh = lines.filter((l) => l.line >= next);
+      if (fresh.length === 0) return Promise.resolve(true);
+      next = fresh[fresh.length - 1].line + 1;
+      const message = { event: "lines", data: JSON.stringify(fresh) };
+      return paced ? feed.write(message) : Promise.resolve(feed.send(message));
+    };
+    const readStored = async () => {
       for (;;) {
         const stored = await readLogLines(lab.db, id, { start: next, limit: 5000 });
-        if (stored.length === 0) break;
-        await send(stored);
+        if (stored.length === 0 || feed.closed) return;
+        if (!await send(stored, true)) return;
       }
-      if (!lab.isActive(id)) ended = true;
-      while (!stream.aborted && !options.closing?.aborted) {
-        while (buffered.length > 0) await send(buffered.shift()!);
-        if (ended) {
-          // What landed in the database after the last live batch.
-          for (;;) {
-            const rest = await readLogLines(lab.db, id, { start: next, limit: 5000 });
-            if (rest.length === 0) break;
-            await send(rest);
-          }
-          const job = await showJob(lab, id, "internal");
-          await stream.writeSSE({ event: "end", data: JSON.stringify({ state: job.state, health: job.health }) });
-          break;
-        }
-        await new Promise<void>((resolve) => (wake = resolve));
-        wake = undefined;
-      }
-      unsubscribe();
+    };
+    const finish = async () => {
+      await readStored(); // what landed in the database after the last live batch
+      if (feed.closed) return;
+      const job = await showJob(lab, id, "internal");
+      feed.send({ event: "end", data: JSON.stringify({ state: job.state, health: job.health }) });
+      feed.end();
+    };
+    const fail = (error: unknown) => {
+      console.error("log stream failed", id, error);
+      feed.fail("log stream failed");
+    };
+    const unsubscribe = lab.followLog(id, (lines) => {
+      if (live) return void send(lines, false);
+      // While the stored lines are read, live ones wait here, within the same bound as the client's queue.
+      early.push(lines);
+      earlyBytes += lines.length * 100;
+      if (earlyBytes > STREAM_LIMITS.queueBytes * 4) feed.fail("the client fell too far behind");
+    }, () => {
+      ended = true;
+      if (live) finish().catch(fail);
     });
-  });
+    (async () => {
+      await readStored();
+      if (!lab.isActive(id)) ended = true;
+      for (const lines of early.splice(0)) await send(lines, true);
+      live = true;
+      if (ended) await finish();
+    })().catch(fail);
+    return unsubscribe;
+  };
   app.get(
     "/api/v1/jobs/:id/results",
     async (c) => c.json({ results: await exportCases(lab.db, await visible(c)) }),
@@ -329,12 +376,8 @@ export function createApp(options: AppOptions): Hono<Env> {
     const kind = c.req.param("kind");
     if (!ACTOR_KINDS.has(kind)) return c.json({ error: `no actors of kind ${kind}` }, 404);
     if (kind === "job") await visible(c);
-    const after = Number(c.req.query("after") ?? -1);
-    const records = await lab.host.options.journal.transitions(
-      kind,
-      c.req.param("id"),
-      Number.isFinite(after) ? after : -1,
-    );
+    const after = intParam(c.req.query("after"), "after", { fallback: -1, min: -1 });
+    const records = await lab.host.options.journal.transitions(kind, c.req.param("id"), after);
     return c.json({ results: records.slice(-1000) });
   });
   app.get("/api/v1/actors/:kind/:id/stream", async (c) => {
@@ -342,31 +385,20 @@ export function createApp(options: AppOptions): Hono<Env> {
     const id = c.req.param("id");
     if (!ACTOR_KINDS.has(kind)) return c.json({ error: `no actors of kind ${kind}` }, 404);
     if (kind === "job") await visible(c);
-    return streamSSE(c, async (stream) => {
-      const queue: unknown[] = [];
-      let wake: (() => void) | undefined;
-      const unsubscribe = lab.host.transitions.subscribe((record) => {
-        if (record.actorKind !== kind || record.actorId !== id) return;
-        queue.push(record);
-        wake?.();
-      });
-      const stop = () => {
-        unsubscribe();
-        wake?.();
-      };
-      stream.onAbort(stop);
-      options.closing?.addEventListener("abort", stop);
-      while (!stream.aborted && !options.closing?.aborted) {
-        while (queue.length > 0) await stream.writeSSE({ event: "transition", data: JSON.stringify(queue.shift()) });
-        await new Promise<void>((resolve) => (wake = resolve));
-        wake = undefined;
-      }
-      unsubscribe();
-    });
+    return admitStream(c, (release) =>
+      eventStream(
+        (feed) =>
+          lab.host.transitions.subscribe((record) => {
+            if (record.actorKind === kind && record.actorId === id) {
+              feed.send({ event: "transition", data: JSON.stringify(record) });
+            }
+          }),
+        { closing: options.closing, onClose: release },
+      ));
   });
 
   // --- devices, workers, device types ------------------------------------------
-  app.get("/api/v1/devices", (c) => c.json({ results: listDevices(lab, c.req.query("all") === "true") }));
+  app.get("/api/v1/devices", (c) => c.json({ results: listDevices(lab, boolParam(c.req.query("all"), "all")) }));
   app.get("/api/v1/devices/:hostname", (c) => c.json(showDevice(lab, c.req.param("hostname"))));
   app.post("/api/v1/devices/:hostname/health", async (c) => {
     const user = requireSuperuser(c);
@@ -384,7 +416,7 @@ export function createApp(options: AppOptions): Hono<Env> {
   });
   app.put("/api/v1/devices/:hostname/dictionary", async (c) => {
     requireSuperuser(c);
-    await setDictionary(lab, c.req.param("hostname"), await c.req.text());
+    await setDictionary(lab, c.req.param("hostname"), await readBodyText(c.req.raw, BODY_LIMITS.dictionary));
     return c.json({ message: "dictionary stored" });
   });
   app.get(
@@ -400,7 +432,10 @@ export function createApp(options: AppOptions): Hono<Env> {
     lab.setWorkerHealth(c.req.param("hostname"), health);
     return c.json(await showWorker(lab, c.req.param("hostname")));
   });
-  app.get("/api/v1/device-types", (c) => c.json({ results: listDeviceTypes(lab, c.req.query("all") === "true") }));
+  app.get(
+    "/api/v1/device-types",
+    (c) => c.json({ results: listDeviceTypes(lab, boolParam(c.req.query("all"), "all")) }),
+  );
   app.get("/api/v1/system/version", (c) => c.json({ version: BASALT_VERSION }));
   app.get("/api/v1/system/status", (c) => c.json(lab.counts()));
   app.get("/metrics", (c) => c.text(prometheusMetrics(lab), 200, { "Content-Type": "text/plain; version=0.0.4" }));
@@ -414,6 +449,7 @@ export function createApp(options: AppOptions): Hono<Env> {
     const status = statusOf(error);
     if (status === 500 && !(error instanceof HttpError)) console.error("request failed", c.req.path, error);
     if (error instanceof HttpError) return c.json({ error: error.message }, error.status);
+    if (error instanceof BodyTooLargeError) return c.json({ error: error.message }, 413);
     return c.json(
       { error: error.message },
       status === 500 && /unknown .* expected one of/.test(error.message) ? 400 : status,
@@ -442,8 +478,9 @@ function requireSuperuser(c: Context<Env>): User {
 }
 
 async function readBody(c: Context<Env>): Promise<Record<string, unknown>> {
+  const text = await readBodyText(c.req.raw, BODY_LIMITS.json);
   try {
-    const body = await c.req.json();
+    const body = JSON.parse(text);
     if (typeof body === "object" && body !== null && !Array.isArray(body)) return body;
   } catch { /* below */ }
   throw new HttpError(400, "the body must be a JSON object");

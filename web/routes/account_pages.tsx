@@ -9,14 +9,16 @@ import { DeviceHealth } from "../../actors/domain/states.ts";
 import type { DeviceHealthName } from "../../actors/machines/device.ts";
 import { type Lab, LabRequestError } from "../../master/lab/lab.ts";
 import { jobDefinition, resolveJobId } from "../../master/lab/views.ts";
-import { authenticate, deleteToken, issueToken, listTokens } from "../../master/storage/users.ts";
+import { deleteToken, issueToken, listTokens } from "../../master/storage/users.ts";
+import { intParam } from "../../master/http/params.ts";
 import { formatTime } from "../components/layout.tsx";
 import { page, param, route, type WebEnv } from "../render.tsx";
-import { Sessions } from "../sessions.ts";
+import type { Sessions } from "../sessions.ts";
+import { BODY_LIMITS, readBodyForm } from "../../master/http/body.ts";
 
-async function form(c: Context<WebEnv>): Promise<Record<string, string>> {
-  const body = await c.req.parseBody().catch(() => ({}));
-  return Object.fromEntries(Object.entries(body).map(([k, v]) => [k, typeof v === "string" ? v : ""]));
+/** A form's fields, read within the forms' byte limit (413 past it). */
+function form(c: Context<WebEnv>, limit: number = BODY_LIMITS.form): Promise<Record<string, string>> {
+  return readBodyForm(c.req.raw, limit);
 }
 
 /** The form came from one of our pages in this session. */
@@ -27,11 +29,12 @@ function checkCsrf(c: Context<WebEnv>, fields: Record<string, string>): void {
   }
 }
 
-function loginForm(message?: string) {
+function loginForm(csrf: string, message?: string) {
   return (
     <>
       {message && <p class="notice error" role="alert">{message}</p>}
       <form method="post" action="/web/login" class="inline">
+        <input type="hidden" name="csrf" value={csrf} />
         <label>
           User <input type="text" name="username" autocomplete="username" required />
         </label>
@@ -49,16 +52,26 @@ function loginForm(message?: string) {
 }
 
 export function accountPages(app: Hono<WebEnv>, lab: Lab, sessions: Sessions): void {
-  app.get("/login", route((c) => page(c, "Log in", loginForm())));
+  /** The login page, with a fresh form token and its cookie. */
+  const loginPage = async (c: Context<WebEnv>, message?: string, status = 200) => {
+    const { token, cookie } = await sessions.loginForm();
+    c.header("Set-Cookie", cookie);
+    return page(c, "Log in", loginForm(token, message), status);
+  };
+  app.get("/login", route((c) => loginPage(c)));
 
   app.post(
     "/web/login",
     route(async (c) => {
-      const fields = await form(c);
-      const user = await authenticate(lab.db, fields.username ?? "", fields.token ?? "");
-      if (!user) return page(c, "Log in", loginForm("Wrong user or token."), 401);
-      const session = sessions.create(user);
+      const fields = await form(c, BODY_LIMITS.login);
+      // Without this another site could log a browser in as the attacker, and read what its user then submits.
+      if (!await sessions.checkLoginForm(c.req.header("Cookie"), fields.csrf)) {
+        return await loginPage(c, "This login form has expired: log in again.", 403);
+      }
+      const session = await sessions.login(fields.username ?? "", fields.token ?? "");
+      if (!session) return await loginPage(c, "Wrong user or token.", 401);
       c.header("Set-Cookie", sessions.cookie(session));
+      c.header("Set-Cookie", sessions.clearLoginCookie(), { append: true });
       return c.redirect("/", 303);
     }),
   );
@@ -69,7 +82,7 @@ export function accountPages(app: Hono<WebEnv>, lab: Lab, sessions: Sessions): v
       const fields = await form(c);
       const session = c.get("session");
       if (session && fields.csrf === session.csrf) sessions.end(session.id);
-      c.header("Set-Cookie", Sessions.clearCookie());
+      c.header("Set-Cookie", sessions.clearCookie());
       return c.redirect("/", 303);
     }),
   );
@@ -140,7 +153,11 @@ export function accountPages(app: Hono<WebEnv>, lab: Lab, sessions: Sessions): v
     route(async (c) => {
       const fields = await form(c);
       checkCsrf(c, fields);
-      await deleteToken(lab.db, c.get("session")!.user.username, Number(param(c, "id")));
+      await deleteToken(
+        lab.db,
+        c.get("session")!.user.username,
+        intParam(param(c, "id"), "id", { fallback: 0, max: 2 ** 31 - 1 }),
+      );
       return c.redirect("/tokens", 303);
     }),
   );

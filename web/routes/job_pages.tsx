@@ -3,6 +3,7 @@
  * per-action timing, live log, results, MultiNode group, definition); its
  * results page; and the state-machine views of jobs, devices and workers.
  */
+import { intParam } from "../../master/http/params.ts";
 import type { Hono } from "hono";
 import { JobHealth, JobState } from "../../actors/domain/states.ts";
 import { deviceMachine } from "../../actors/machines/device.ts";
@@ -52,7 +53,7 @@ export function jobPages(app: Hono<WebEnv>, lab: Lab): void {
     "/jobs",
     route(async (c) => {
       const q = c.req.query();
-      const pageNumber = Math.max(1, Number(q.page ?? 1) || 1);
+      const pageNumber = intParam(q.page, "page", { fallback: 1, min: 1, max: 1_000_000 });
       const parse = (codes: { parse(v: string): number }, value?: string) => {
         try {
           return value ? codes.parse(value) : undefined;
