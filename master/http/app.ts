@@ -16,9 +16,8 @@ import type { WorkerHealthName } from "../../actors/machines/worker.ts";
 import { BASALT_VERSION } from "../../actors/version.ts";
 import { setDictionary } from "../lab/admin.ts";
 import { eventFrames } from "../lab/events.ts";
-import { type Lab, LabRequestError } from "../lab/lab.ts";
+import type { Lab } from "../lab/lab.ts";
 import { casesAsCsv, casesAsYaml, exportCases, suiteSummary } from "../lab/results.ts";
-import { SubmissionError } from "../lab/submission.ts";
 import {
   assertVisible,
   jobDefinition,
@@ -35,6 +34,7 @@ import type { Session, Sessions } from "../../web/sessions.ts";
 import type { User } from "../storage/schema.ts";
 import { authenticate, authenticateToken } from "../storage/users.ts";
 import { prometheusMetrics } from "./metrics.ts";
+import { type ClientErrorStatus, clientErrorStatus } from "./errors.ts";
 import { BODY_LIMITS, BodyTooLargeError, readBodyText } from "./body.ts";
 import { boolParam, codeParam, intParam, optionalIntParam } from "./params.ts";
 import { callMethod, RpcFault } from "./rpc.ts";
@@ -58,14 +58,13 @@ type Env = { Variables: { user?: User; session?: Session } };
 
 /** The actors whose history and live transitions the API shows. */
 const ACTOR_KINDS = new Set(["job", "device", "worker"]);
+/** Job ids and host names: anything else names no actor (and a NUL would reach the database). */
+const ACTOR_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
 
 const OPENAPI = new URL("./openapi.yaml", import.meta.url);
 
-function statusOf(error: unknown): 400 | 403 | 404 | 409 | 413 | 500 {
-  if (error instanceof LabRequestError) return error.status;
-  if (error instanceof BodyTooLargeError) return 413;
-  if (error instanceof SubmissionError) return 400;
-  return 500;
+function statusOf(error: unknown): ClientErrorStatus | 500 {
+  return clientErrorStatus(error) ?? 500;
 }
 
 export function createApp(options: AppOptions): Hono<Env> {
@@ -374,7 +373,9 @@ export function createApp(options: AppOptions): Hono<Env> {
   // --- actors -------------------------------------------------------------------
   app.get("/api/v1/actors/:kind/:id/history", async (c) => {
     const kind = c.req.param("kind");
-    if (!ACTOR_KINDS.has(kind)) return c.json({ error: `no actors of kind ${kind}` }, 404);
+    if (!ACTOR_KINDS.has(kind) || !ACTOR_ID.test(c.req.param("id"))) {
+      return c.json({ error: `no such actor: ${kind} ${c.req.param("id").slice(0, 200)}` }, 404);
+    }
     if (kind === "job") await visible(c);
     const after = intParam(c.req.query("after"), "after", { fallback: -1, min: -1 });
     const records = await lab.host.options.journal.transitions(kind, c.req.param("id"), after);
@@ -383,7 +384,9 @@ export function createApp(options: AppOptions): Hono<Env> {
   app.get("/api/v1/actors/:kind/:id/stream", async (c) => {
     const kind = c.req.param("kind");
     const id = c.req.param("id");
-    if (!ACTOR_KINDS.has(kind)) return c.json({ error: `no actors of kind ${kind}` }, 404);
+    if (!ACTOR_KINDS.has(kind) || !ACTOR_ID.test(id)) {
+      return c.json({ error: `no such actor: ${kind} ${id.slice(0, 200)}` }, 404);
+    }
     if (kind === "job") await visible(c);
     return admitStream(c, (release) =>
       eventStream(
@@ -449,11 +452,7 @@ export function createApp(options: AppOptions): Hono<Env> {
     const status = statusOf(error);
     if (status === 500 && !(error instanceof HttpError)) console.error("request failed", c.req.path, error);
     if (error instanceof HttpError) return c.json({ error: error.message }, error.status);
-    if (error instanceof BodyTooLargeError) return c.json({ error: error.message }, 413);
-    return c.json(
-      { error: error.message },
-      status === 500 && /unknown .* expected one of/.test(error.message) ? 400 : status,
-    );
+    return c.json({ error: error.message }, status);
   });
   app.notFound((c) => c.json({ error: `no such resource: ${c.req.method} ${c.req.path}` }, 404));
   return app;

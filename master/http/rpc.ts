@@ -11,9 +11,9 @@ import { BASALT_VERSION } from "../../actors/version.ts";
 import { addLabDevice, addLabDeviceType, addLabWorker, setDictionary, updateWorkerConfig } from "../lab/admin.ts";
 import type { DeviceHealthName } from "../../actors/machines/device.ts";
 import type { WorkerHealthName } from "../../actors/machines/worker.ts";
-import { type Lab, LabRequestError } from "../lab/lab.ts";
+import type { Lab } from "../lab/lab.ts";
 import { casesAsCsv, casesAsYaml, exportCases, suiteSummary } from "../lab/results.ts";
-import { SubmissionError } from "../lab/submission.ts";
+import { clientErrorStatus } from "./errors.ts";
 import {
   assertVisible,
   jobDefinition,
@@ -501,8 +501,8 @@ export async function callMethod(ctx: RpcContext, method: string, params: XmlRpc
     return await entry.run(ctx, params);
   } catch (error) {
     if (error instanceof RpcFault) throw error;
-    if (error instanceof LabRequestError) throw new RpcFault(error.status, error.message);
-    if (error instanceof SubmissionError) throw new RpcFault(400, error.message);
+    const status = clientErrorStatus(error);
+    if (status !== undefined) throw new RpcFault(status, (error as Error).message);
     if (error instanceof Error && /already exists|not valid|does not exist|unknown/.test(error.message)) {
       throw new RpcFault(400, error.message);
     }

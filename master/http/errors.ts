@@ -1,0 +1,26 @@
+/**
+ * Which failures are the client's: a request that names something unknown, a
+ * value the lab's rules refuse, a device configuration a superuser sent that
+ * does not render. Both APIs answer these with a 4xx (or LAVA's fault code) and
+ * do not log them as the master's own failures; anything else is a 500, logged.
+ */
+import { UnknownCodeError } from "../../actors/domain/codes.ts";
+import { LabRequestError } from "../lab/lab.ts";
+import { DeviceConfigurationError } from "../lab/lab_dir.ts";
+import { SubmissionError } from "../lab/submission.ts";
+import { AlreadyExistsError, InvalidValueError } from "../storage/errors.ts";
+import { BodyTooLargeError } from "./body.ts";
+
+export type ClientErrorStatus = 400 | 403 | 404 | 409 | 413;
+
+/** The status a client's mistake is answered with, or undefined when the failure is the master's. */
+export function clientErrorStatus(error: unknown): ClientErrorStatus | undefined {
+  if (error instanceof LabRequestError) return error.status;
+  if (error instanceof BodyTooLargeError) return 413;
+  if (error instanceof AlreadyExistsError) return 409;
+  if (
+    error instanceof SubmissionError || error instanceof UnknownCodeError || error instanceof InvalidValueError ||
+    error instanceof DeviceConfigurationError
+  ) return 400;
+  return undefined;
+}
