@@ -11,6 +11,7 @@ import { formatSchedulerBench, runSchedulerBench } from "./scheduler.ts";
 import { formatMailboxBench, runMailboxBench } from "./mailbox.ts";
 import { formatStorageBench, runStorageBench } from "./storage.ts";
 import { formatValidateBench, runValidateBench } from "./validate.ts";
+import { formatSseBench, runSseBench } from "./sse.ts";
 
 const BENCHMARKS: Record<string, (args: string[]) => Promise<string>> = {
   storage: async (args) => formatStorageBench(await runStorageBench(args)),
@@ -22,6 +23,7 @@ const BENCHMARKS: Record<string, (args: string[]) => Promise<string>> = {
   latency: async () => formatLatencyBench(await runLatencyBench()),
   coordinator: async () => formatCoordinatorBench(await runCoordinatorBench()),
   web: async () => formatWebBench(await runWebBench()),
+  sse: async () => formatSseBench(await runSseBench()),
 };
 
 // Benchmark names select; every other argument (e.g. `--db URL`) is passed on.

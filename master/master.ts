@@ -13,6 +13,7 @@ import { StorageJournal } from "./storage/journal.ts";
 import type { Database } from "./storage/schema.ts";
 import type { StorageTarget } from "./storage/target.ts";
 import { createApp } from "./http/app.ts";
+import { SlowClientError } from "./http/streams.ts";
 import { mountWeb } from "../web/mod.ts";
 import { Sessions } from "../web/sessions.ts";
 import { EventHub } from "./lab/events.ts";
@@ -88,6 +89,12 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
       hostname: options.http.hostname,
       port: options.http.port,
       onListen: () => {},
+      // A stream dropped for its client's slowness is the bound at work, worth a line rather than a stack.
+      onError: (error) => {
+        if (error instanceof SlowClientError) options.logger.info(`event stream dropped: ${error.message}`);
+        else options.logger.error(`HTTP request failed: ${(error as Error)?.stack ?? error}`);
+        return new Response("internal error", { status: 500 });
+      },
     }, app.fetch);
     cleanups.push(() => {
       closing.abort();

@@ -54,6 +54,11 @@ export interface StreamOptions {
 
 const encoder = new TextEncoder();
 
+/** Why a stream's body was ended early: the client fell behind. The HTTP server drops the connection on it. */
+export class SlowClientError extends Error {
+  override name = "SlowClientError";
+}
+
 export function formatSse(message: SseMessage): string {
   // A newline inside event or id would start a new field: the caller's values never have one, but make sure.
   const event = message.event?.replace(/[\r\n]/g, " ");
@@ -142,7 +147,7 @@ export function eventStream(
       const c = controller;
       close();
       // Erroring the body makes the server drop the connection instead of waiting to flush it.
-      c?.error(new Error(reason));
+      c?.error(new SlowClientError(reason));
     },
     get closed() {
       return closed;
