@@ -15,6 +15,18 @@ export const DEFAULT_ACTION_TIMEOUT_SECONDS = 30;
 
 const isUnit = (key: string): key is TimeoutUnit => key in TIMEOUT_UNITS;
 
+/** The longest delay a timer takes (2^31-1 ms, about 24.8 days): a longer one would fire at once. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * `seconds` as a timer's delay: a job may ask for any number of days, as LAVA allows, but a timer cannot
+ * wait longer than MAX_TIMER_MS, and a longer delay given to one fires immediately, so it is capped there.
+ */
+export function timerMs(seconds: number): number {
+  const ms = seconds * 1000;
+  return Number.isFinite(ms) ? Math.max(0, Math.min(ms, MAX_TIMER_MS)) : MAX_TIMER_MS;
+}
+
 /** A timeout's length in seconds (units added up), or undefined when it has no valid unit. */
 export function timeoutSeconds(value: unknown): number | undefined {
   if (!isMapping(value)) return undefined;

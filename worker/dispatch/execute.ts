@@ -5,7 +5,7 @@
  * results for the `lava` suite.
  */
 import type { PipelineAction } from "../../actors/definitions/pipeline.ts";
-import { formatDuration } from "../../actors/definitions/timeouts.ts";
+import { formatDuration, timerMs } from "../../actors/definitions/timeouts.ts";
 import type { ActionImplementation, Block, JobContext } from "./context.ts";
 import { ExpectTimeout } from "../drivers/console.ts";
 import { asJobFailure, JobCanceled, JobError, JobFailure, LAVATimeoutError } from "./errors.ts";
@@ -41,7 +41,7 @@ export function executor(ctx: JobContext, implementations: Readonly<Record<strin
       if (parent.aborted) throw asJobFailure(parent.reason);
       const timer = new AbortController();
       const started = performance.now();
-      const timeout = setTimeout(() => timer.abort(new ActionTimeout(action)), action.timeout * 1000);
+      const timeout = setTimeout(() => timer.abort(new ActionTimeout(action)), timerMs(action.timeout));
       const signal = AbortSignal.any([parent, timer.signal]);
       ctx.log.info(`start: ${action.level} ${action.name} (timeout ${formatDuration(action.timeout)})${namespace}`);
       try {

@@ -9,6 +9,7 @@
  * LAVA's coordinator — but asks to be held (`hold_ms`), so with Basalt's
  * coordinator an answer arrives the moment it exists instead of a poll later.
  */
+import { MAX_TIMER_MS } from "../../actors/definitions/timeouts.ts";
 import { isMapping } from "../../actors/definitions/schema.ts";
 import { encodeFrame, readFrame } from "../../coordinator/frame.ts";
 import { pythonJson } from "../../coordinator/python_json.ts";
@@ -221,7 +222,7 @@ export class MultinodeClient {
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(resolve, ms);
+    const timer = setTimeout(resolve, Math.min(ms, MAX_TIMER_MS));
     signal?.addEventListener("abort", () => {
       clearTimeout(timer);
       reject(signal.reason);

@@ -18,7 +18,7 @@ import { powerOff } from "./actions/finalize.ts";
 import { type Block, JobContext } from "./context.ts";
 import { asJobFailure, ConfigurationError, JobCanceled } from "./errors.ts";
 import { coordinatorSettings, MultinodeClient, subJobInfo } from "./multinode.ts";
-import { timeoutSeconds } from "../../actors/definitions/timeouts.ts";
+import { timeoutSeconds, timerMs } from "../../actors/definitions/timeouts.ts";
 import { executor } from "./execute.ts";
 import { DEFAULT_FILE_DIRS } from "./download.ts";
 import { JobLog, type LogSink } from "./log.ts";
@@ -199,7 +199,7 @@ export async function runJob(files: JobFiles): Promise<JobOutcome> {
   });
   const jobTimer = setTimeout(
     () => dispatch.send({ type: "job.timeout", seconds: pipeline.jobTimeout }),
-    pipeline.jobTimeout * 1000,
+    timerMs(pipeline.jobTimeout),
   );
   const onCancel = () => {
     log.warning("The job was cancelled");

@@ -6,6 +6,7 @@
  * Every byte the device prints is logged exactly once: whole lines at once, and a
  * partial line (a prompt) when an expectation matches it or after half a second of silence.
  */
+import { MAX_TIMER_MS } from "../../actors/definitions/timeouts.ts";
 import type { JobLog } from "../dispatch/log.ts";
 
 /** Where console bytes come from and go to (a process, a TCP socket, a serial line). */
@@ -275,7 +276,7 @@ export class Console {
       this.#waiter = waiter;
       clock.timer = setTimeout(
         () => finish(() => reject(new ExpectTimeout(patterns, timeoutMs, this.#tail.slice(-200)))),
-        timeoutMs,
+        Math.min(timeoutMs, MAX_TIMER_MS),
       );
       signal?.addEventListener("abort", onAbort, { once: true });
       this.#match();
