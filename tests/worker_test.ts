@@ -177,3 +177,33 @@ Deno.test("a dispatcher that ignores SIGTERM is killed after the grace period an
     await Deno.remove(stateDir, { recursive: true });
   }
 });
+
+Deno.test("a job past its timeout whose dispatcher cannot act is stopped by the worker and fails as the job's", async () => {
+  const master = await MasterPeer.start();
+  const stateDir = await Deno.makeTempDir({ prefix: "basalt-worker-" });
+  const worker = await startWorker({
+    name: "w-overdue",
+    masters: [master.endpoint],
+    stateDir,
+    jobLimit: 1,
+    cancelGraceMs: 300,
+    watchdogMarginMs: 300,
+    environment: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin" },
+    heartbeatMs: 200,
+    logger: createLogger({ process: "w-overdue", level: "error" }),
+    // A dispatcher whose own job timer cannot fire: blocked, as by a regular expression that backtracks forever.
+    dispatchCommand: ["sh", "-c", `trap '' TERM; sleep 600 & wait; wait`, "blocked-dispatch"],
+  });
+  try {
+    await master.until(() => master.summaries.get("w-overdue"), 20_000, "worker online");
+    master.startJob("w-overdue", "106", "timeouts:\n  job:\n    seconds: 1\n", "commands: {}\n");
+    await master.until(() => master.jobs.get("106")?.started, 10_000, "job started");
+    const end = await master.finished("106", 15_000);
+    assertEquals([end.result, end.errorType], ["fail", "Job"]);
+    assertStringIncludes(String(end.errorMsg), "ran past its timeout");
+  } finally {
+    await worker.close();
+    await master.close();
+    await Deno.remove(stateDir, { recursive: true });
+  }
+});

@@ -26,6 +26,7 @@ export interface WorkerOptions extends
     | "logger"
     | "fileDirs"
     | "maxDownloadBytes"
+    | "watchdogMarginMs"
   > {
   readonly name: string;
   /** Master endpoints, tried in turn. */
@@ -81,6 +82,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     stateDir: options.stateDir,
     jobLimit: options.jobLimit,
     cancelGraceMs: options.cancelGraceMs,
+    watchdogMarginMs: options.watchdogMarginMs,
     dispatcherConfig: options.dispatcherConfig,
     envDut: options.envDut,
     environment: options.environment,

@@ -13,6 +13,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { isMapping } from "../../actors/definitions/schema.ts";
+import { MAX_TIMER_MS, timeoutSeconds } from "../../actors/definitions/timeouts.ts";
 import { jobAddress, type JobStart, type LabProtocol } from "../../actors/lab/protocol.ts";
 import {
   type DispatchRunContext,
@@ -54,6 +55,8 @@ export interface JobRunsOptions {
   readonly fileDirs?: readonly string[];
   /** The largest download a job may make, once decompressed (the dispatcher's default unless given). */
   readonly maxDownloadBytes?: number;
+  /** How long past its timeout a job's dispatcher has to end it before the worker does (default 120 s). */
+  readonly watchdogMarginMs?: number;
   readonly logger: Logger;
 }
 
@@ -63,7 +66,28 @@ interface Attachment {
   /** Set once the process has been waited on, so it is waited on once. */
   watching: boolean;
   graceTimer?: ReturnType<typeof setTimeout>;
+  /** Fires when the job is past its own timeout and the dispatcher has not ended it. */
+  watchdog?: ReturnType<typeof setTimeout>;
+  /** The watchdog fired: the job is being stopped for running past its timeout. */
+  overdue?: number;
   killed: boolean;
+}
+
+/**
+ * What the dispatcher has after the job's timeout to end the job itself (finalize, power off) before the worker
+ * stops it. The worker's watchdog is for a dispatcher that cannot act on its own timer: a job's regular expression
+ * backtracking on device output blocks its event loop, and only another process can end it.
+ */
+const WATCHDOG_MARGIN_MS = 120_000;
+
+/** The job's own timeout in seconds (`timeouts.job`), or undefined when it has none or cannot be read. */
+function jobTimeoutOf(definition: string): number | undefined {
+  try {
+    const job = parseYaml(definition, { maxAliasCount: 100 });
+    return isMapping(job) && isMapping(job.timeouts) ? timeoutSeconds(job.timeouts.job) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The dispatcher's own entry point, as `deno run` needs it (a package points at its bundle instead). */
@@ -154,7 +178,10 @@ export class JobRuns {
 
   /** Stops following logs; the dispatch processes carry on for the next worker to re-attach to. */
   detach(): void {
-    for (const attachment of this.#attachments.values()) clearTimeout(attachment.graceTimer);
+    for (const attachment of this.#attachments.values()) {
+      clearTimeout(attachment.graceTimer);
+      clearTimeout(attachment.watchdog);
+    }
   }
 
   #jobDir(job: string): string {
@@ -233,6 +260,11 @@ export class JobRuns {
     }
     // Written before the actor hears of it: a worker that dies in between finds the process from this file.
     Deno.writeTextFileSync(join(dir, "pid"), `${process.pid} ${process.startTime}\n`);
+    const timeout = jobTimeoutOf(Deno.readTextFileSync(join(dir, "job.yaml")));
+    if (timeout !== undefined) {
+      // A deadline on the wall clock, in the job's directory, so that a restarted worker keeps it.
+      Deno.writeTextFileSync(join(dir, "deadline"), `${Date.now() + timeout * 1000 + this.#margin}\n`);
+    }
     this.#spawned(job, actor, process);
   }
 
@@ -259,6 +291,7 @@ export class JobRuns {
     const { pid, startTime, offset } = context();
     const process: DetachedProcess = { pid: pid!, startTime: startTime ?? "" };
     const dir = this.#jobDir(job);
+    this.#armWatchdog(job, actor, attachment);
     const ended = (async () => {
       await waitForExit(process);
       // A dispatcher that was killed or died never ran its finalize: stop what it
@@ -277,6 +310,7 @@ export class JobRuns {
     Promise.all([ended, following]).then(
       () => {
         clearTimeout(attachment.graceTimer);
+        clearTimeout(attachment.watchdog);
         if (actor.status === "running") actor.send({ type: "exited", outcome: this.#outcome(job, attachment) });
       },
       (error) => {
@@ -293,6 +327,34 @@ export class JobRuns {
         }
       },
     );
+  }
+
+  /** Cancels the job once its deadline has passed, if it is still running then. */
+  #armWatchdog(job: string, actor: RunActor, attachment: Attachment): void {
+    let deadline: number;
+    try {
+      deadline = Number(Deno.readTextFileSync(join(this.#jobDir(job), "deadline")).trim());
+    } catch {
+      return; // no job timeout: nothing to watch
+    }
+    if (!Number.isFinite(deadline)) return;
+    const check = () => {
+      const left = deadline - Date.now();
+      if (left > 0) {
+        attachment.watchdog = setTimeout(check, Math.min(left, MAX_TIMER_MS));
+        return;
+      }
+      if (actor.status !== "running") return;
+      attachment.overdue = deadline;
+      this.#log.warning("a job ran past its timeout and its dispatcher did not end it: stopping it", { job });
+      actor.send({ type: "cancel" });
+    };
+    clearTimeout(attachment.watchdog);
+    check();
+  }
+
+  get #margin(): number {
+    return this.#o.watchdogMarginMs ?? WATCHDOG_MARGIN_MS;
   }
 
   #terminate(context: DispatchRunContext): void {
@@ -376,6 +438,14 @@ export class JobRuns {
         ...(typeof result.error_msg === "string" ? { errorMsg: result.error_msg } : {}),
       });
     }
+    if (attachment.overdue !== undefined) {
+      return withDescription({
+        result: "fail",
+        errorType: "Job",
+        errorMsg: `the job ran past its timeout and its dispatcher did not end it (blocked, e.g. by a regular ` +
+          `expression that backtracks without end): the worker stopped it ${this.#margin / 1000} s later`,
+      });
+    }
     if (attachment.killed) {
       return withDescription({
         result: "fail",
@@ -393,7 +463,10 @@ export class JobRuns {
 
   #forget(job: string): void {
     const attachment = this.#attachments.get(job);
-    if (attachment) clearTimeout(attachment.graceTimer);
+    if (attachment) {
+      clearTimeout(attachment.graceTimer);
+      clearTimeout(attachment.watchdog);
+    }
     this.#attachments.delete(job);
     this.#runs.delete(job);
     this.#o.host.supervisor.stop(RUN_KIND, job, { forget: true });

@@ -368,12 +368,29 @@ function bootloaderPrompt(ctx: JobContext, block: Record<string, unknown>): stri
   return String(uboot.bootloader_prompt ?? "=>");
 }
 
+/**
+ * A pattern from the rendered device configuration. A job's context can set some of them
+ * (`kernel_start_message`), so one that is not a regular expression is a configuration error naming the field,
+ * not a bug.
+ */
+function deviceRegExp(source: string, field: string): RegExp {
+  try {
+    return new RegExp(source);
+  } catch (error) {
+    throw new ConfigurationError(
+      `${field} ${JSON.stringify(source.slice(0, 200))} is not a regular expression: ${(error as Error).message}`,
+    );
+  }
+}
+
 const bootloaderCommands: ActionImplementation = async (run) => {
   const { ctx, block } = run;
   const commands = ubootPlans.get(ctx) ?? ubootCommands(ctx, block);
   const prompt = bootloaderPrompt(ctx, block);
   const errors = ctx.constant("u-boot", "error-messages");
-  const errorPatterns = Array.isArray(errors) ? errors.map((e) => new RegExp(String(e))) : [];
+  const errorPatterns = Array.isArray(errors)
+    ? errors.map((e) => deviceRegExp(String(e), "u-boot error-messages"))
+    : [];
   const delay = ctx.characterDelay("boot");
   for (const [i, command] of commands.entries()) {
     await ctx.console!.sendLine(command, { delayMs: delay, signal: run.signal });
@@ -382,7 +399,11 @@ const bootloaderCommands: ActionImplementation = async (run) => {
     if (match.index > 0) throw new InfrastructureError(`bootloader error after "${command}": ${match.match[0]}`);
   }
   const start = String(ctx.constant("kernel-start-message") ?? "Linux version [0-9]");
-  const match = await expectOn(run, [new RegExp(start), ...errorPatterns], "the kernel to start");
+  const match = await expectOn(
+    run,
+    [deviceRegExp(start, "kernel-start-message"), ...errorPatterns],
+    "the kernel to start",
+  );
   if (match.index > 0) throw new InfrastructureError(`bootloader error: ${match.match[0]}`);
 };
 
