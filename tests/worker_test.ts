@@ -207,3 +207,32 @@ Deno.test("a job past its timeout whose dispatcher cannot act is stopped by the 
     await Deno.remove(stateDir, { recursive: true });
   }
 });
+
+Deno.test("a worker keeps its download cache within --cache-size, least recently used first", async () => {
+  const stateDir = await Deno.makeTempDir({ prefix: "basalt-worker-" });
+  const cache = `${stateDir}/cache`;
+  await Deno.mkdir(cache);
+  for (const [i, name] of ["oldest", "older", "newest"].entries()) {
+    await Deno.writeFile(`${cache}/${name}`, new Uint8Array(600));
+    await Deno.writeTextFile(`${cache}/${name}.json`, "{}");
+    const when = new Date(Date.now() - (3 - i) * 60_000);
+    await Deno.utime(`${cache}/${name}`, when, when);
+  }
+  const worker = await startWorker({
+    name: "w-cache",
+    masters: ["tcp://127.0.0.1:1"],
+    stateDir,
+    jobLimit: 1,
+    cancelGraceMs: 300,
+    cacheBytes: 1000,
+    environment: {},
+    logger: createLogger({ process: "w-cache", level: "error" }),
+  });
+  await worker.close();
+  try {
+    const left = [...Deno.readDirSync(cache)].map((e) => e.name).sort();
+    assertEquals(left, ["newest", "newest.json"]);
+  } finally {
+    await Deno.remove(stateDir, { recursive: true });
+  }
+});

@@ -23,7 +23,7 @@ const USAGE = `usage: deno task worker --name NAME --master ENDPOINT [--master E
     [--encrypt --master-cert MASTER.key --worker-cert NAME.key_secret]
     [--dispatcher-config DISPATCHER.yaml] [--env ENV.yaml] [--env-dut ENV-DUT.yaml]
     [--state-dir DIR] [--job-limit N] [--cancel-grace SECONDS] [--log-level debug|info|warning|error]
-    [--file-dirs DIR[,DIR...]] [--max-download-size SIZE]
+    [--file-dirs DIR[,DIR...]] [--max-download-size SIZE] [--cache-size SIZE]
 
   --master        the master's mailbox, e.g. tcp://127.0.0.1:5556; several are tried in turn
   --encrypt       CurveZMQ: --master-cert is the master's public key, --worker-cert this worker's secret one
@@ -32,7 +32,8 @@ const USAGE = `usage: deno task worker --name NAME --master ENDPOINT [--master E
   --cancel-grace  seconds a cancelled job's dispatcher has after SIGTERM before SIGKILL (default 60)
   --file-dirs     the only directories jobs may read file:// URLs and local git repositories from
                   (default ${DEFAULT_FILE_DIRS.join(",")}); never the state directory or keys
-  --max-download-size  the largest download a job may make, once decompressed (default 16G)`;
+  --max-download-size  the largest download a job may make, once decompressed (default 16G)
+  --cache-size    the most the download cache keeps; least recently used files go first (default 32G)`;
 
 function usageError(message: string): never {
   console.error(`worker: ${message}\n${USAGE}`);
@@ -71,6 +72,7 @@ if (import.meta.main) {
         "log-level": { type: "string" },
         "file-dirs": { type: "string" },
         "max-download-size": { type: "string" },
+        "cache-size": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -132,6 +134,9 @@ if (import.meta.main) {
     ? undefined
     : parseSize(values["max-download-size"]) ??
       usageError(`--max-download-size ${values["max-download-size"]}: give bytes or 64K, 512M, 16G`);
+  const cacheBytes = values["cache-size"] === undefined
+    ? undefined
+    : parseSize(values["cache-size"]) ?? usageError(`--cache-size ${values["cache-size"]}: give bytes or 512M, 32G`);
   let environment: Record<string, string>;
   try {
     const envFile = readText(values.env, "environment file");
@@ -151,6 +156,7 @@ if (import.meta.main) {
       stateDir,
       fileDirs,
       maxDownloadBytes,
+      cacheBytes,
       jobLimit: Math.floor(nonNegative(values["job-limit"], "job-limit", 0)),
       cancelGraceMs: nonNegative(values["cancel-grace"], "cancel-grace", 60) * 1000,
       dispatcherConfig: readText(values["dispatcher-config"], "dispatcher configuration"),

@@ -27,6 +27,7 @@ export interface WorkerOptions extends
     | "fileDirs"
     | "maxDownloadBytes"
     | "watchdogMarginMs"
+    | "cacheBytes"
   > {
   readonly name: string;
   /** Master endpoints, tried in turn. */
@@ -83,6 +84,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     jobLimit: options.jobLimit,
     cancelGraceMs: options.cancelGraceMs,
     watchdogMarginMs: options.watchdogMarginMs,
+    cacheBytes: options.cacheBytes,
     dispatcherConfig: options.dispatcherConfig,
     envDut: options.envDut,
     environment: options.environment,
@@ -93,11 +95,12 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   });
   runs.restore();
   await Deno.mkdir(join(options.stateDir, "cache"), { recursive: true });
+  void runs.pruneCache();
   return {
     runs,
     mailbox: mailbox as MailboxEndpoint<LabProtocol, unknown>,
     async close() {
-      runs.detach();
+      await runs.detach();
       await host.close();
     },
   };

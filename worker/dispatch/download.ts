@@ -230,6 +230,9 @@ export async function download(request: DownloadRequest): Promise<DownloadResult
     try {
       const meta = JSON.parse(await Deno.readTextFile(`${cached}.json`)) as Omit<DownloadResult, "path" | "fromCache">;
       await Deno.copyFile(cached, request.target);
+      // Renewed, so that the worker's pruning takes the least recently used entries first.
+      const now = new Date();
+      await Deno.utime(cached, now, now).catch(() => {});
       return { ...meta, path: request.target, fromCache: true };
     } catch { /* not cached yet */ }
   }

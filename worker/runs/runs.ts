@@ -29,6 +29,7 @@ import { fileSink, JobLog } from "../dispatch/log.ts";
 import { runPowerCommands } from "../drivers/power.ts";
 import { type DetachedProcess, isAlive, signalGroup, spawnDetached, waitForExit } from "../system/processes.ts";
 import { followLog } from "./log_follow.ts";
+import { DEFAULT_CACHE_BYTES, pruneDownloadCache } from "./download_cache.ts";
 
 /** The kind of the actors that run jobs, in the worker's journal. */
 export const RUN_KIND = "dispatch-run";
@@ -55,6 +56,8 @@ export interface JobRunsOptions {
   readonly fileDirs?: readonly string[];
   /** The largest download a job may make, once decompressed (the dispatcher's default unless given). */
   readonly maxDownloadBytes?: number;
+  /** The most the download cache keeps (default DEFAULT_CACHE_BYTES). */
+  readonly cacheBytes?: number;
   /** How long past its timeout a job's dispatcher has to end it before the worker does (default 120 s). */
   readonly watchdogMarginMs?: number;
   readonly logger: Logger;
@@ -177,11 +180,12 @@ export class JobRuns {
   }
 
   /** Stops following logs; the dispatch processes carry on for the next worker to re-attach to. */
-  detach(): void {
+  async detach(): Promise<void> {
     for (const attachment of this.#attachments.values()) {
       clearTimeout(attachment.graceTimer);
       clearTimeout(attachment.watchdog);
     }
+    await this.#pruning;
   }
 
   #jobDir(job: string): string {
@@ -473,5 +477,18 @@ export class JobRuns {
     Deno.remove(this.#jobDir(job), { recursive: true }).catch((error) =>
       this.#log.warning("could not remove a finished job's directory", { job, error })
     );
+    void this.pruneCache();
   }
+
+  /** Keeps the download cache within its size (after every job, and when the worker starts). */
+  pruneCache(): Promise<void> {
+    const dir = join(this.#o.stateDir, "cache");
+    // One pruning at a time; the last one is what `close` waits for.
+    this.#pruning = this.#pruning.then(() => pruneDownloadCache(dir, this.#o.cacheBytes ?? DEFAULT_CACHE_BYTES)).then(
+      (removed) => void (removed.length > 0 && this.#log.info("download cache pruned", { removed: removed.length })),
+      (error) => this.#log.warning("could not prune the download cache", { dir, error }),
+    );
+    return this.#pruning;
+  }
+  #pruning: Promise<void> = Promise.resolve();
 }
