@@ -76,10 +76,14 @@ const URL_KEYS: Readonly<Record<string, Validator>> = {
 /** An image or other downloadable resource: `url` and how to fetch and check it. */
 function url(extra: Record<string, Validator> = {}): Validator {
   const plain = map({ required: { url: str() }, optional: { ...URL_KEYS, ...extra } });
+  const overlayFormat = oneOf(["cpio.newc", "ext4", "tar"], "format");
+  // An action that names its own image formats (tmpfs: qcow2) also takes the overlay formats when the image has
+  // overlays, and then the format is optional: what LAVA 2023.01's schema (voluptuous merging both) accepts.
+  const ownFormat = "format" in extra ? extra.format : undefined;
   const withOverlays = map({
     required: {
       url: str(),
-      format: oneOf(["cpio.newc", "ext4", "tar"], "format"),
+      ...(ownFormat ? {} : { format: overlayFormat }),
       overlays: map({
         optional: { lava: bool },
         extra: "allow",
@@ -94,10 +98,16 @@ function url(extra: Record<string, Validator> = {}): Validator {
         },
       }),
     },
-    optional: { ...URL_KEYS, ...extra, partition: int(), sparse: bool },
+    optional: {
+      ...URL_KEYS,
+      ...extra,
+      ...(ownFormat ? { format: either(ownFormat, overlayFormat) } : {}),
+      partition: int(),
+      sparse: bool,
+    },
   });
   return (value, path, check) =>
-    isMapping(value) && ("overlays" in value || "format" in value) && !("format" in extra)
+    isMapping(value) && ("overlays" in value || ("format" in value && !ownFormat))
       ? withOverlays(value, path, check)
       : plain(value, path, check);
 }
@@ -242,6 +252,8 @@ export const DEPLOY_SCHEMAS: Readonly<Record<string, Validator>> = {
     missing: { kernel: "needs a kernel to deploy" },
     exclusive: [["nfsrootfs", "persistent_nfs"]],
   }),
+  // LAVA 2023.01 still had LXC: such a job is a valid definition, refused at submission (see removed.ts).
+  lxc: deploy("lxc", { optional: { packages: list(str()) } }),
   tmpfs: deploy("tmpfs", {
     required: { images: images(url({ format: literal("qcow2"), image_arg: str() })) },
     optional: { type: literal("monitor"), uefi: url() },
@@ -351,6 +363,7 @@ export const BOOT_SCHEMAS: Readonly<Record<string, Validator>> = {
   }),
   ipxe: boot("ipxe", { required: { commands }, optional: { ...shell, use_bootscript: bool } }),
   jlink: boot("jlink", { optional: { prompts: list(str()), commands: list(str()) } }),
+  lxc: boot("lxc", { required: { prompts } }),
   kexec: boot("kexec", {
     required: { boot_message: str() },
     optional: {

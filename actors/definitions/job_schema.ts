@@ -6,6 +6,7 @@
  *   job.yaml:27:13: actions[1].boot.method: unknown action type: boot method "qemu-foo" ...
  */
 import { BOOT_SCHEMAS, COMMAND_SCHEMA, DEPLOY_SCHEMAS, TEST_SCHEMAS, testKind } from "./action_schemas.ts";
+import { removedFeatures } from "./removed.ts";
 import {
   anything,
   bool,
@@ -444,6 +445,8 @@ export interface JobValidation {
   readonly valid: boolean;
   readonly errors: readonly Diagnostic[];
   readonly warnings: readonly Diagnostic[];
+  /** What a valid definition uses that Basalt refuses at submission (LAVA 2023.01 features since dropped). */
+  readonly refusals: readonly Diagnostic[];
   /** The parsed job, when the text was YAML (even if invalid). */
   readonly job: unknown;
 }
@@ -491,6 +494,7 @@ export function validateJob(text: string, options: ValidateOptions = {}): JobVal
       valid: false,
       errors: loaded.errors.map((e) => at(`not valid YAML: ${e.message}`, e.line, e.column)),
       warnings,
+      refusals: [],
       job: undefined,
     };
   }
@@ -499,5 +503,9 @@ export function validateJob(text: string, options: ValidateOptions = {}): JobVal
     const position = positionOf(loaded, issue.path, issue.atKey);
     return at(issue.message, position.line, position.column, formatPath(issue.path));
   }).sort((a, b) => a.line - b.line || a.column - b.column);
-  return { valid: errors.length === 0, errors, warnings, job: loaded.value };
+  const refusals = removedFeatures(loaded.value).map((removed) => {
+    const position = positionOf(loaded, removed.path);
+    return at(removed.message, position.line, position.column, formatPath(removed.path));
+  });
+  return { valid: errors.length === 0, errors, warnings, refusals, job: loaded.value };
 }

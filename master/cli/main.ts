@@ -84,6 +84,9 @@ const COMMANDS: readonly Command<CliContext>[] = [
           for (const warning of result.warnings) {
             printError(formatDiagnostic({ ...warning, message: `warning: ${warning.message}` }));
           }
+          for (const refusal of result.refusals) {
+            printError(formatDiagnostic({ ...refusal, message: `warning: refused at submission: ${refusal.message}` }));
+          }
           if (result.valid) printError(`${file}: valid`);
         }
         if (!result.valid) invalid++;

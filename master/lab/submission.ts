@@ -80,6 +80,11 @@ export function planSubmission(catalog: Catalog, text: string, options: SubmitOp
       `the job definition is not valid:\n${checked.errors.slice(0, 20).map(formatDiagnostic).join("\n")}`,
     );
   }
+  if (checked.refusals.length > 0) {
+    throw new SubmissionError(
+      `the job uses what Basalt does not run:\n${checked.refusals.map(formatDiagnostic).join("\n")}`,
+    );
+  }
   const job = checked.job as Block;
   // Checked before splitting: a group bigger than the lab could never run, and
   // splitting a count of millions would stall the master.

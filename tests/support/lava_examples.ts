@@ -26,3 +26,22 @@ export function exampleFiles(folder: string, extension = ".yaml"): [string, stri
     .sort()
     .map((name) => [name, join(dir, name), Deno.readTextFileSync(join(dir, name))]);
 }
+
+/**
+ * LAVA 2023.01 as Debian ships it, unpacked by `tools/fetch-lava-reference.sh` (`.ci/run` does it):
+ * `BASALT_LAVA_REFERENCE`, or `/var/cache/basalt-lava`. Tests that compare Basalt with LAVA read it.
+ */
+export const LAVA_REFERENCE = Deno.env.get("BASALT_LAVA_REFERENCE") ?? "/var/cache/basalt-lava";
+
+/** A path inside the LAVA reference; throws, saying how to get it, when it is not there. */
+export function lavaReference(relative: string): string {
+  const path = join(LAVA_REFERENCE, relative);
+  try {
+    Deno.statSync(path);
+  } catch {
+    throw new Error(
+      `LAVA's reference files are missing (${path}): run tools/fetch-lava-reference.sh ${LAVA_REFERENCE}`,
+    );
+  }
+  return path;
+}

@@ -1,0 +1,14 @@
+import { assertThrows } from "../../tests/support/assert.ts";
+import { lavaReference } from "../../tests/support/lava_examples.ts";
+import { Catalog } from "./catalog.ts";
+import { planSubmission, SubmissionError } from "./submission.ts";
+
+Deno.test("an LXC job, valid as in LAVA 2023.01, is refused at submission naming each use and the way out", () => {
+  const text = Deno.readTextFileSync(
+    lavaReference("usr/share/doc/lava-server-doc/html/v2/examples/test-jobs/lxc-debian.yaml"),
+  );
+  const error = assertThrows(() => planSubmission(new Catalog(), text), SubmissionError, "actions[0].deploy.to");
+  for (const part of ["protocols.lava-lxc", "actions[1].boot.method", "LXC is no longer supported", "docker"]) {
+    if (!error.message.includes(part)) throw new Error(`the refusal lacks ${part}: ${error.message}`);
+  }
+});
