@@ -3,6 +3,7 @@
  * from the command line, with exit codes scripts can rely on.
  */
 import { assertEquals, assertMatch, assertStringIncludes } from "./support/assert.ts";
+import { parse } from "yaml";
 import { LAVA_EXAMPLES } from "./support/lava_examples.ts";
 
 async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -76,6 +77,40 @@ Deno.test("devices render with Basalt's own templates, and a broken dictionary i
     const bad = await cli("devices", "render", `${dir}/bad.jinja2`);
     assertEquals(bad.code, 1);
     assertStringIncludes(bad.stderr, "bad.jinja2:2:1: {% if %} is not allowed in a device dictionary");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("jobs describe prints the pipeline in LAVA's describe() shape without running it", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "basalt-describe-" });
+  try {
+    await Deno.writeTextFile(`${dir}/vm1.jinja2`, "{% extends 'qemu.jinja2' %}\n");
+    const rendered = await cli("devices", "render", `${dir}/vm1.jinja2`);
+    assertEquals(rendered.code, 0, rendered.stderr);
+    await Deno.writeTextFile(`${dir}/vm1.yaml`, rendered.stdout);
+    const job = `${LAVA_EXAMPLES}jobs/qemu-simple.yaml`;
+    const described = await cli("jobs", "describe", "--device", `${dir}/vm1.yaml`, "--job-id", "7", job);
+    assertEquals(described.code, 0, described.stderr);
+    const description = parse(described.stdout) as {
+      job: { id: string };
+      pipeline: { class: string; name: string; level: string; pipeline?: unknown[] }[];
+    };
+    assertEquals(description.job.id, "7");
+    assertEquals(
+      description.pipeline.map((a) => [a.class, a.name, a.level]),
+      [
+        ["DeployImagesAction", "deployimages", "1"],
+        ["BootQEMUImageAction", "boot-image-retry", "2"],
+        ["TestShellRetry", "lava-test-retry", "3"],
+        ["FinalizeAction", "finalize", "4"],
+      ],
+    );
+    assertStringIncludes(described.stdout, "class: CallQemuAction");
+    await Deno.writeTextFile(`${dir}/broken.yaml`, "hostname: [\n");
+    const broken = await cli("jobs", "describe", "--device", `${dir}/broken.yaml`, job);
+    assertEquals(broken.code, 1);
+    assertStringIncludes(broken.stderr, "broken.yaml:");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -16,6 +16,7 @@
  */
 import { isMapping } from "./schema.ts";
 import { DEFAULT_ACTION_TIMEOUT_SECONDS, timeoutSeconds } from "./timeouts.ts";
+import { lavaActionClass } from "./lava_action_classes.ts";
 
 export type Section = "deploy" | "boot" | "test" | "command" | "finalize";
 
@@ -410,6 +411,7 @@ export function buildPipeline(job: unknown, device: unknown): Pipeline {
 /** LAVA's description.yaml shape: the tree with names, levels, retries and timeouts. */
 export function describePipeline(pipeline: Pipeline): unknown[] {
   const describe = (action: PipelineAction): Record<string, unknown> => ({
+    class: lavaActionClass(action.name),
     name: action.name,
     level: action.level,
     max_retries: action.maxRetries,
@@ -422,4 +424,19 @@ export function describePipeline(pipeline: Pipeline): unknown[] {
     ...(action.pipeline.length > 0 ? { pipeline: action.pipeline.map(describe) } : {}),
   });
   return pipeline.actions.map(describe);
+}
+
+/**
+ * What `description.yaml` holds and `deno task cli jobs describe` prints: the job, the device and the
+ * pipeline in the shape of LAVA's `describe()`, without running anything.
+ */
+export function describeJob(job: unknown, device: unknown, jobId: string): Record<string, unknown> {
+  const j = isMapping(job) ? job : {};
+  const d = isMapping(device) ? device : {};
+  const pipeline = buildPipeline(j, d);
+  return {
+    job: { id: jobId, name: j.job_name, timeout: pipeline.jobTimeout },
+    device: { hostname: d.hostname, devicetype: d.devicetype },
+    pipeline: describePipeline(pipeline),
+  };
 }

@@ -7,6 +7,9 @@
 import { basename, dirname, join } from "node:path";
 import { formatDiagnostic, validateJob } from "../../actors/definitions/job_schema.ts";
 import { loadYaml } from "../../actors/definitions/yaml.ts";
+import { describeJob } from "../../actors/definitions/pipeline.ts";
+import { validateDeviceYaml } from "../../actors/definitions/device_schema.ts";
+import { stringify } from "yaml";
 import {
   type Command,
   type Program,
@@ -92,6 +95,30 @@ const COMMANDS: readonly Command<CliContext>[] = [
         if (!result.valid) invalid++;
       }
       return Promise.resolve(invalid === 0 ? 0 : 1);
+    },
+  },
+  {
+    path: ["jobs", "describe"],
+    summary: "print the pipeline Basalt would run for a job on a device, in the shape of LAVA's describe()",
+    positionals: ["JOB.yaml"],
+    options: {
+      device: { type: "string", help: "the rendered device configuration (deno task cli devices render makes one)" },
+      "job-id": { type: "string", help: "the job id shown in the description (default 0)" },
+    },
+    run({ values, positionals, print, printError }) {
+      const device = stringOption(values, "device");
+      if (device === undefined) throw new UsageError("--device DEVICE.yaml is required");
+      if (positionals.length !== 1) throw new UsageError("give exactly one JOB.yaml");
+      const job = validateJob(readFile(positionals[0]), { file: positionals[0] });
+      const config = validateDeviceYaml(readFile(device), device);
+      const problems = [...job.errors, ...config.errors];
+      for (const problem of problems) printError(formatDiagnostic(problem));
+      if (problems.length > 0) return Promise.resolve(1);
+      for (const refusal of job.refusals) {
+        printError(formatDiagnostic({ ...refusal, message: `warning: refused at submission: ${refusal.message}` }));
+      }
+      print(stringify(describeJob(job.job, config.config, stringOption(values, "job-id") ?? "0")).trimEnd());
+      return Promise.resolve(0);
     },
   },
   {

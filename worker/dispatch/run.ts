@@ -9,7 +9,7 @@ import { stringify } from "yaml";
 import { createActor, fromPromise, type SnapshotFrom } from "xstate";
 import { validateDeviceYaml } from "../../actors/definitions/device_schema.ts";
 import { formatDiagnostic, validateJob } from "../../actors/definitions/job_schema.ts";
-import { buildPipeline, describePipeline, type Pipeline } from "../../actors/definitions/pipeline.ts";
+import { buildPipeline, describeJob, type Pipeline } from "../../actors/definitions/pipeline.ts";
 import { isMapping } from "../../actors/definitions/schema.ts";
 import { loadYaml } from "../../actors/definitions/yaml.ts";
 import { type DispatchFailure, dispatchMachine } from "../../actors/machines/dispatch.ts";
@@ -117,11 +117,7 @@ export async function runJob(files: JobFiles): Promise<JobOutcome> {
   const pipeline = buildPipeline(jobBlock, device);
   await Deno.writeTextFile(
     join(files.outputDir, "description.yaml"),
-    stringify({
-      job: { id: files.jobId, name: jobBlock.job_name, timeout: pipeline.jobTimeout },
-      device: { hostname: device.hostname, devicetype: device.devicetype },
-      pipeline: describePipeline(pipeline),
-    }),
+    stringify(describeJob(jobBlock, device, files.jobId)),
   );
   const unsupported = pipeline.actions.filter((a) => !a.supported);
   if (unsupported.length > 0) {
