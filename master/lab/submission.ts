@@ -9,6 +9,7 @@
 import type { Kysely } from "kysely";
 import { stringify } from "yaml";
 import { formatDiagnostic, validateJob } from "../../actors/definitions/job_schema.ts";
+import { NOTIFY_LIMITS } from "./webhooks.ts";
 import { isMapping } from "../../actors/definitions/schema.ts";
 import { timeoutSeconds } from "../../actors/definitions/timeouts.ts";
 import { DeviceHealth, JobVisibility, PRIORITY_NAMES } from "../../actors/domain/states.ts";
@@ -86,6 +87,12 @@ export function planSubmission(catalog: Catalog, text: string, options: SubmitOp
     );
   }
   const job = checked.job as Block;
+  const callbacks = isMapping(job.notify) && Array.isArray(job.notify.callbacks) ? job.notify.callbacks.length : 0;
+  if (callbacks > NOTIFY_LIMITS.callbacks) {
+    throw new SubmissionError(
+      `notify.callbacks: ${callbacks} callbacks; a job may have at most ${NOTIFY_LIMITS.callbacks}`,
+    );
+  }
   // Checked before splitting: a group bigger than the lab could never run, and
   // splitting a count of millions would stall the master.
   if (isMultinode(job) && multinodeGroupSize(job) > catalog.devices.size) {

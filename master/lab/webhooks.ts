@@ -18,6 +18,21 @@ const MAX_ATTEMPTS = 10;
 const FIRST_DELAY_MS = 1000;
 const MAX_DELAY_MS = 10 * 60_000;
 const TIMEOUT_MS = 30_000;
+/**
+ * What one notification may carry: a job's log or results can be millions of lines, and a job can name many
+ * callbacks. The payload is built when it is sent, from what is stored, never copied per callback; past these
+ * bounds it says it was cut (`log_truncated`, `results_truncated`).
+ */
+export const NOTIFY_LIMITS = {
+  /** Callbacks of one job; more are refused at submission. */
+  callbacks: 20,
+  /** Log lines in one notification. */
+  logLines: 100_000,
+  /** Log text in one notification. */
+  logBytes: 16 * 2 ** 20,
+  /** Test cases in one notification. */
+  results: 50_000,
+} as const;
 
 interface Callback {
   readonly url: string;
@@ -96,12 +111,6 @@ export class Webhooks {
           error_type: context.errorType ?? null,
           token: callback.token ?? null,
         };
-        if (callback.dataset === "results" || callback.dataset === "all") {
-          body.results = await exportCases(this.db, jobId);
-        }
-        if (callback.dataset === "logs" || callback.dataset === "all") {
-          body.log = (await readLogLines(this.db, jobId)).map((l) => ({ dt: l.dt, lvl: l.lvl, msg: l.msg }));
-        }
         const row = await this.db.insertInto("webhook_deliveries").values({
           job_id: jobId,
           url: callback.url,
@@ -113,6 +122,30 @@ export class Webhooks {
     } catch (error) {
       this.logger.error("could not prepare a job's notifications", { job: jobId, error });
     }
+  }
+
+  /** The results and log a callback's `dataset` asks for, within NOTIFY_LIMITS. */
+  async #dataset(jobId: number, dataset: Callback["dataset"]): Promise<Record<string, unknown>> {
+    const extra: Record<string, unknown> = {};
+    if (dataset === "results" || dataset === "all") {
+      const cases = await exportCases(this.db, jobId, { limit: NOTIFY_LIMITS.results + 1 });
+      extra.results = cases.slice(0, NOTIFY_LIMITS.results);
+      if (cases.length > NOTIFY_LIMITS.results) extra.results_truncated = true;
+    }
+    if (dataset === "logs" || dataset === "all") {
+      const lines = await readLogLines(this.db, jobId, { limit: NOTIFY_LIMITS.logLines + 1 });
+      const log = [];
+      let bytes = 0;
+      for (const line of lines.slice(0, NOTIFY_LIMITS.logLines)) {
+        const entry = { dt: line.dt, lvl: line.lvl, msg: line.msg };
+        bytes += JSON.stringify(entry).length;
+        if (bytes > NOTIFY_LIMITS.logBytes) break;
+        log.push(entry);
+      }
+      extra.log = log;
+      if (log.length < lines.length) extra.log_truncated = true;
+    }
+    return extra;
   }
 
   #schedule(id: number, delayMs: number): void {
@@ -131,6 +164,7 @@ export class Webhooks {
     const { callback, body } = JSON.parse(row.body) as { callback: Callback; body: Record<string, unknown> };
     let error: string | undefined;
     try {
+      Object.assign(body, await this.#dataset(row.job_id, callback.dataset));
       const headers: Record<string, string> = {};
       if (callback.token) headers[callback.header] = callback.token;
       let url = callback.url;
