@@ -193,12 +193,18 @@ export async function jobLogs(
 ): Promise<{ finished: boolean; yaml: string }> {
   const job = await lab.db.selectFrom("test_jobs").select("state").where("id", "=", id).executeTakeFirst();
   if (!job) throw new LabRequestError(`Job '${id}' was not found.`, 404);
-  const records = await readLogLines(lab.db, id, { start: Math.max(0, start), end });
-  const text = records.map((r) =>
+  const records = await readLogLines(lab.db, id, { start: Math.max(0, start), end, limit: LOG_PAGE_LINES + 1 });
+  // A page, not the whole log: a finished job's log can be millions of lines. lavacli asks again from where the
+  // page ended while `finished` is false, so a cut page says the job has not finished yet.
+  const more = records.length > LOG_PAGE_LINES;
+  const text = records.slice(0, LOG_PAGE_LINES).map((r) =>
     `- ${JSON.stringify({ dt: new Date(r.dt).toISOString().replace("Z", "+00:00"), lvl: r.lvl, msg: r.msg })}`
   ).join("\n");
-  return { finished: job.state === JobState.byName.Finished, yaml: text ? `${text}\n` : "[]" };
+  return { finished: job.state === JobState.byName.Finished && !more, yaml: text ? `${text}\n` : "[]" };
 }
+
+/** The most log lines one `scheduler.jobs.logs` call returns. */
+export const LOG_PAGE_LINES = 100_000;
 
 export interface DeviceView {
   hostname: string;

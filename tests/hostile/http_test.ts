@@ -10,6 +10,9 @@ import { startLogSource } from "../support/log_source.ts";
 import { rawRequest, repeatedChunks, stalledClient } from "../support/raw_http.ts";
 import { addUser, issueToken } from "../../master/storage/users.ts";
 import { webLogin } from "../support/web_login.ts";
+import { sql } from "kysely";
+import { LOG_PAGE_LINES } from "../../master/lab/views.ts";
+import { parseMethodResponse, serializeMethodCall } from "../../master/http/xmlrpc.ts";
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -240,6 +243,35 @@ Deno.test("the master's HTTP layer withstands hostile clients", async (t) => {
         for (const client of clients) client.close();
       }
     });
+
+    await t.step(
+      "a log longer than a page goes to XML-RPC clients a page at a time, as lavacli follows it",
+      async () => {
+        const db = lab.master.storage.db;
+        const user = await db.selectFrom("users").select("id").where("username", "=", "admin")
+          .executeTakeFirstOrThrow();
+        const job = await db.insertInto("test_jobs").values({
+          definition: "job_name: long\n",
+          submitter_id: user.id,
+          state: 5,
+          health: 1,
+        }).returning("id").executeTakeFirstOrThrow();
+        await sql`INSERT INTO job_log_lines (job_id, line, dt, level, message)
+        SELECT ${job.id}, i, now(), 'target', '"l"' FROM generate_series(0, ${LOG_PAGE_LINES + 9}) i`.execute(db);
+        const logs = async (start: number) => {
+          const response = await fetch(`${url}/RPC2`, {
+            method: "POST",
+            body: serializeMethodCall("scheduler.jobs.logs", [job.id, start]),
+          });
+          const answer = parseMethodResponse(await response.text());
+          if (answer.kind !== "value") throw new Error(JSON.stringify(answer));
+          const [finished, yaml] = answer.value as [boolean, string];
+          return { finished, lines: yaml.split("\n").filter((l) => l.startsWith("- ")).length };
+        };
+        assertEquals(await logs(0), { finished: false, lines: LOG_PAGE_LINES });
+        assertEquals(await logs(LOG_PAGE_LINES), { finished: true, lines: 10 });
+      },
+    );
 
     await t.step("after all this the master still serves", async () => {
       const response = await lab.api("GET", "/api/v1/system/version");
