@@ -17,6 +17,7 @@
  */
 import { loadYaml } from "../../actors/definitions/yaml.ts";
 import { FORBIDDEN_IN_CONTEXT } from "../../actors/definitions/job_schema.ts";
+import { checkJobReach } from "./job_reach.ts";
 
 const OPEN = "\uE000";
 const CLOSE = "\uE001";
@@ -137,6 +138,9 @@ export function checkJobStrings(fenced: string, strings: JobStrings, file: strin
       `${culprit(text)} changes the structure of ${file} at ${path || "its top"}: ` +
         `a job's value may only be the text of the setting it is printed in`,
     );
+  });
+  checkJobReach(marked.value, strings, (message) => {
+    throw new JobValueError(`${message} (${file})`);
   });
 }
 

@@ -77,6 +77,16 @@ Deno.test("a job's context cannot add commands to its device, break it, or stop 
     assertStringIncludes(quote.body.error ?? "", "context");
     assertEquals((await lab.api("GET", "/api/v1/devices/qemu01")).body.health, "Good");
 
+    // QEMU options that would write a file on the worker (the chardev) or run a program (a tap network's script).
+    for (const extra of [[`-chardev file,id=c,path=${proof}`, "-serial chardev:c"], ["-netdev", "tap,id=n0"]]) {
+      const qemu = await submitAs(lab, token, {
+        ...qemuJob({ name: "qemu options" }),
+        context: { extra_options: extra },
+      });
+      assertEquals(qemu.status, 400, JSON.stringify(qemu.body));
+      assertStringIncludes(qemu.body.error ?? "", "context.extra_options");
+    }
+
     // A MultiNode role asking for a hundred million devices is refused before it is split.
     const huge = qemuMultinodeJob(dutFile, { name: "huge", roles: { a: { deviceType: "qemu", steps: [] } } });
     (huge.protocols as { "lava-multinode": { roles: { a: { count: number } } } })["lava-multinode"].roles.a.count =
