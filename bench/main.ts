@@ -6,6 +6,7 @@ import { formatDispatchBench, runDispatchBench } from "./dispatch.ts";
 import { formatConsoleBench, runConsoleBench } from "./console.ts";
 import { formatWebBench, runWebBench } from "./web.ts";
 import { formatCoordinatorBench, runCoordinatorBench } from "./coordinator.ts";
+import { formatCoordinatorIdleBench, runCoordinatorIdleBench } from "./coordinator_idle.ts";
 import { formatLatencyBench, runLatencyBench } from "./latency.ts";
 import { formatSchedulerBench, runSchedulerBench } from "./scheduler.ts";
 import { formatMailboxBench, runMailboxBench } from "./mailbox.ts";
@@ -22,6 +23,7 @@ const BENCHMARKS: Record<string, (args: string[]) => Promise<string>> = {
   scheduler: async () => formatSchedulerBench(await runSchedulerBench()),
   latency: async () => formatLatencyBench(await runLatencyBench()),
   coordinator: async () => formatCoordinatorBench(await runCoordinatorBench()),
+  "coordinator-idle": async () => formatCoordinatorIdleBench(await runCoordinatorIdleBench()),
   web: async () => formatWebBench(await runWebBench()),
   sse: async () => formatSseBench(await runSseBench()),
 };

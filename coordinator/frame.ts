@@ -1,10 +1,12 @@
 /**
  * LAVA's coordinator framing: one request per TCP connection, the payload's
  * length as 8 upper-case hex digits, then the payload (JSON, UTF-8); the reply
- * is framed the same way. Reading is bounded — by the declared length, by
- * `maxLength`, by a deadline — so a peer that lies or stalls costs a timeout,
- * never memory or a stuck connection.
+ * is framed the same way. Reading is bounded by `maxLength`, and memory grows
+ * with the bytes that actually arrive, never with the length a peer declares:
+ * a header claiming 2 GiB costs nothing until 2 GiB are sent, and anything
+ * over `maxLength` is refused before it is read.
  */
+import { Buffer } from "node:buffer";
 
 export class FrameError extends Error {
   constructor(message: string) {
@@ -15,6 +17,13 @@ export class FrameError extends Error {
 
 /** What Python's `int(x, 16)` accepts for the 8 header bytes, as LAVA's coordinator reads them. */
 const HEADER = /^\s*\+?(0[xX])?[0-9A-Fa-f_]+\s*$/;
+/**
+ * Reads start this small — a LAVA request fits — and double while the peer
+ * keeps filling them, up to the largest: a peer that declares a big frame and
+ * stalls pins 1 KiB, one that sends it is read in big pieces.
+ */
+const FIRST_CHUNK = 1024;
+const LARGEST_CHUNK = 64 * 1024;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
@@ -27,16 +36,20 @@ export function encodeFrame(payload: string): Uint8Array<ArrayBuffer> {
   return frame;
 }
 
-/** Reads exactly `n` bytes, or fewer when the peer closes first. */
+/** Reads up to `n` bytes — fewer when the peer closes first — holding only what has arrived. */
 async function readUpTo(conn: Deno.Conn, n: number): Promise<Uint8Array> {
-  const out = new Uint8Array(n);
+  const chunks: Uint8Array[] = [];
   let filled = 0;
+  let chunk = FIRST_CHUNK;
   while (filled < n) {
-    const got = await conn.read(out.subarray(filled));
+    const buffer = new Uint8Array(Math.min(chunk, n - filled));
+    const got = await conn.read(buffer);
     if (got === null) break;
+    chunks.push(got === buffer.length ? buffer : buffer.slice(0, got));
     filled += got;
+    if (got === buffer.length) chunk = Math.min(chunk * 2, LARGEST_CHUNK);
   }
-  return out.subarray(0, filled);
+  return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, filled);
 }
 
 export interface ReadOptions {
@@ -52,7 +65,7 @@ export async function readFrame(conn: Deno.Conn, options: ReadOptions): Promise<
   if (!HEADER.test(digits)) throw new FrameError(`the length ${JSON.stringify(digits)} is not 8 hex digits`);
   const length = parseInt(digits.trim().replace(/^\+/, "").replace(/^0[xX]/, "").replaceAll("_", ""), 16);
   if (length > options.maxLength) {
-    throw new FrameError(`a payload of ${length} bytes is over the ${options.maxLength} limit`);
+    throw new FrameError(`a payload of ${length} bytes is over the limit of ${options.maxLength} bytes`);
   }
   const body = await readUpTo(conn, length);
   if (body.length < length) throw new FrameError(`the payload ended after ${body.length} of ${length} bytes`);
@@ -72,23 +85,11 @@ export async function writeFrame(conn: Deno.Conn, payload: string): Promise<void
 /**
  * Reads whatever else the peer sends until it closes its side (LAVA's clients
  * half-close after their request): for a request whose header understated its
- * length, which LAVA's coordinator happens to accept.
+ * length, which LAVA's coordinator happens to accept. Throws {@link FrameError}
+ * when more than `maxLength` bytes follow.
  */
 export async function readRest(conn: Deno.Conn, maxLength: number): Promise<Uint8Array> {
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  const buffer = new Uint8Array(4096);
-  while (total < maxLength) {
-    const got = await conn.read(buffer);
-    if (got === null) break;
-    chunks.push(buffer.slice(0, got));
-    total += got;
-  }
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return out;
+  const rest = await readUpTo(conn, maxLength + 1);
+  if (rest.length > maxLength) throw new FrameError(`a request runs on past the limit of ${maxLength} bytes`);
+  return rest;
 }

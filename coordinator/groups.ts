@@ -8,11 +8,16 @@
  *
  * Where LAVA's coordinator crashes (a missing group name, hostname or role, an
  * unknown `waitrole`, a send after a sync on the same id), this one answers
- * `nack` and changes nothing.
+ * `nack` and changes nothing. A request that is malformed (a field of the
+ * wrong type, a name too long, an unknown request) or over a bound (see
+ * limits.ts) is answered `nack` with an `error` saying which field or bound;
+ * LAVA's clients look only at `response`, so the extra key costs them nothing.
  *
  * Keys keep their insertion order (Maps), as Python's dicts do: replies list
  * senders and roles in the order LAVA would.
  */
+
+import type { CoordinatorLimits } from "./limits.ts";
 
 export type Reply = { readonly response: string; readonly [key: string]: unknown };
 
@@ -36,6 +41,8 @@ export interface Group {
   rpcDelay: number;
   /** Milliseconds since the epoch of the last request, for expiry. */
   touched: number;
+  /** The address that created the group, for the per-address bound. */
+  readonly creator?: string;
 }
 
 export interface Outcome {
@@ -57,30 +64,97 @@ function messageKey(request: Request): string {
   return id === undefined || id === null ? "\u0000None" : String(id);
 }
 
+/** A nack as LAVA gives it, for a question about state (no such group, role or message yet). */
 function nack(problem: string, changed = false, group?: string): Outcome {
   return { reply: NACK, changed, problem, group };
+}
+
+/** A nack for a request that is malformed or over a bound: the reply says what was wrong. */
+export function refuse(problem: string): Outcome {
+  return { reply: { response: "nack", error: problem }, changed: false, problem };
+}
+
+export type GroupLimits = Pick<
+  CoordinatorLimits,
+  "maxGroups" | "maxGroupsPerAddress" | "maxGroupSize" | "maxNameLength"
+>;
+
+const UNBOUNDED: GroupLimits = {
+  maxGroups: Infinity,
+  maxGroupsPerAddress: Infinity,
+  maxGroupSize: Infinity,
+  maxNameLength: Infinity,
+};
+
+const REQUESTS = new Set([
+  "group_data",
+  "lava_send",
+  "lava_wait",
+  "lava_wait_all",
+  "lava_sync",
+  "clear_group",
+  "aggregate",
+  "complete",
+]);
+
+/**
+ * The request's names as strings, or what is wrong with them. LAVA's clients
+ * send strings (a job id may be a number); anything else would only be turned
+ * into "[object Object]" and stored.
+ */
+function checkNames(request: Request, maxLength: number): string | undefined {
+  const fields: [string, boolean][] = [
+    ["client_name", true],
+    ["group_name", true],
+    ["hostname", true],
+    ["role", false],
+    ["messageID", true],
+    ["waitrole", false],
+  ];
+  for (const [field, numbers] of fields) {
+    const value = request[field];
+    if (value === undefined || value === null) continue;
+    if (typeof value === "number" && numbers && Number.isFinite(value)) continue;
+    if (typeof value !== "string") return `${field} must be a ${numbers ? "string or a number" : "string"}`;
+    if (value.length > maxLength) return `${field} is ${value.length} characters, over the limit of ${maxLength}`;
+  }
+  return undefined;
 }
 
 export class Groups {
   readonly groups = new Map<string, Group>();
 
-  constructor(private readonly now: () => number = Date.now) {}
+  constructor(private readonly now: () => number = Date.now, private readonly limits: GroupLimits = UNBOUNDED) {}
 
-  handle(request: Request): Outcome {
-    if (typeof request.request !== "string") return nack("no request");
-    if (request.client_name === undefined || request.client_name === null) return nack("no client_name");
+  /** Runs one request; `address` is the peer's, which counts the groups it creates. */
+  handle(request: Request, address = ""): Outcome {
+    if (typeof request.request !== "string") return refuse("request must be a string");
+    if (!REQUESTS.has(request.request)) return refuse(`unknown request ${JSON.stringify(request.request)}`);
+    const problem = checkNames(request, this.limits.maxNameLength);
+    if (problem) return refuse(problem);
+    if (request.client_name === undefined || request.client_name === null) return refuse("no client_name");
     const client = String(request.client_name);
-    if (typeof request.group_name !== "string" || request.group_name === "") return nack("no group_name");
+    if (typeof request.group_name !== "string" || request.group_name === "") return refuse("no group_name");
     const name = request.group_name;
     let group = this.groups.get(name);
     let changed = false;
     if (!group) {
-      const size = Number(request.group_size);
       if (request.group_size === undefined || request.group_size === null || request.group_size === 0) {
         return nack(`${client} asked for a new group ${name} without its size`);
       }
-      if (!Number.isInteger(size) || size <= 0) {
-        return nack(`group_size ${JSON.stringify(request.group_size)} is not a size`);
+      const size = request.group_size;
+      if (typeof size !== "number" || !Number.isInteger(size) || size <= 0 || size > this.limits.maxGroupSize) {
+        return refuse(
+          `group_size ${JSON.stringify(size)} is not a whole number from 1 to ${this.limits.maxGroupSize}`,
+        );
+      }
+      if (this.groups.size >= this.limits.maxGroups) {
+        return refuse(`the coordinator holds its limit of ${this.limits.maxGroups} groups; ${name} was not created`);
+      }
+      if (this.#createdBy(address) >= this.limits.maxGroupsPerAddress) {
+        return refuse(
+          `${address} created ${this.limits.maxGroupsPerAddress} groups that are not cleared yet, the limit; ${name} was not created`,
+        );
       }
       group = {
         name,
@@ -94,19 +168,26 @@ export class Groups {
         bundles: new Map(),
         rpcDelay: 2,
         touched: this.now(),
+        creator: address,
       };
       this.groups.set(name, group);
       changed = true;
     }
     if (!group.clients.has(client)) {
-      if (request.hostname === undefined || typeof request.role !== "string") {
+      const refusal = request.hostname === undefined || request.hostname === null || typeof request.role !== "string"
+        ? `a new client ${client} of ${name} gave no hostname or role`
+        : group.clients.size >= group.count
+        ? `${name} already has its ${group.count} clients; ${client} is not one of them`
+        : undefined;
+      if (refusal) {
         if (changed) this.groups.delete(name);
-        return nack(`a new client ${client} of ${name} gave no hostname or role`);
+        return refuse(refusal);
       }
+      const role = request.role as string;
       group.clients.set(client, String(request.hostname));
-      const members = group.roles.get(request.role) ?? [];
+      const members = group.roles.get(role) ?? [];
       members.push(client);
-      group.roles.set(request.role, members);
+      group.roles.set(role, members);
       changed = true;
     }
     group.touched = this.now();
@@ -137,11 +218,15 @@ export class Groups {
       }
       case "aggregate":
         return this.#aggregate(group, client, request);
-      case "complete":
+      default: // "complete", the only other one handle() lets through
         return { reply: null, changed: false };
-      default:
-        return nack(`unknown request ${JSON.stringify(request.request)}`);
     }
+  }
+
+  #createdBy(address: string): number {
+    let count = 0;
+    for (const group of this.groups.values()) if (group.creator === address) count++;
+    return count;
   }
 
   #groupData(group: Group): Outcome {
@@ -159,7 +244,7 @@ export class Groups {
     // A sync left a plain string in someone's mailbox for this id: LAVA dies here; refuse instead.
     for (const client of group.clients.keys()) {
       if (typeof group.messages.get(client)?.get(id) === "string") {
-        return nack(`lava_send of ${id} after a lava_sync with the same id`);
+        return refuse(`lava_send of ${id} after a lava_sync with the same id`);
       }
     }
     for (const client of group.clients.keys()) {
@@ -228,13 +313,20 @@ export class Groups {
 
   #aggregate(group: Group, client: string, request: Request): Outcome {
     if (request.bundle === undefined || request.sub_id === undefined || request.sub_id === null) {
-      return nack("aggregate without bundle or sub_id");
+      return refuse("aggregate without bundle or sub_id");
     }
+    if (typeof request.sub_id !== "string" && typeof request.sub_id !== "number") {
+      return refuse("sub_id must be a string or a number");
+    }
+    // Only a real change counts: a held aggregate is asked again on every change, and one that
+    // reported a change each time it waited would be asked again forever.
+    let changed = group.bundles.get(client) !== request.bundle;
     group.bundles.set(client, request.bundle);
-    if (!String(request.sub_id).endsWith(".0")) return { reply: ACK, changed: true };
+    if (!String(request.sub_id).endsWith(".0")) return { reply: ACK, changed };
     if (group.bundles.size < group.count) {
+      changed ||= group.rpcDelay !== 2;
       group.rpcDelay = 2;
-      return { reply: WAIT, changed: true };
+      return { reply: WAIT, changed };
     }
     if (group.rpcDelay > 0) {
       group.rpcDelay--;
@@ -252,6 +344,31 @@ export class Groups {
   }
 }
 
+/**
+ * How a client's mailbox for an id is stored. Every `lava_send` puts the same
+ * message in each client's mailbox and in the id's `waits`, so a mailbox is
+ * stored as a reference to those — `all` when it holds exactly what `waits`
+ * holds, in the same order, else the list of its senders — and only a mailbox
+ * that differs is written out whole (rows from before this format). Written
+ * out each time, a group of N clients would store every message N + 1 times.
+ */
+type StoredMailbox = { sync: string } | { all: true } | { senders: string[] } | { box: [string, unknown][] };
+
+function storeMailbox(box: Mailbox, data: Map<string, unknown> | undefined): StoredMailbox {
+  if (typeof box === "string") return { sync: box };
+  const senders = [...box.keys()];
+  if (!data || senders.some((sender) => data.get(sender) !== box.get(sender))) return { box: [...box] };
+  const all = [...data.keys()];
+  return all.length === senders.length && all.every((sender, i) => senders[i] === sender) ? { all: true } : { senders };
+}
+
+function loadMailbox(stored: StoredMailbox, data: Map<string, unknown> | undefined): Mailbox {
+  if ("sync" in stored) return stored.sync;
+  if ("box" in stored) return new Map(stored.box);
+  const senders = "all" in stored ? [...(data?.keys() ?? [])] : stored.senders;
+  return new Map(senders.map((sender) => [sender, data?.get(sender)]));
+}
+
 /** A group as plain JSON, for the state file. */
 export function serializeGroup(group: Group): string {
   return JSON.stringify({
@@ -261,7 +378,7 @@ export function serializeGroup(group: Group): string {
     syncs: [...group.syncs].map(([id, round]) => [id, [...round]]),
     messages: [...group.messages].map(([client, boxes]) => [
       client,
-      [...boxes].map(([id, box]) => [id, typeof box === "string" ? { sync: box } : { box: [...box] }]),
+      [...boxes].map(([id, box]) => [id, storeMailbox(box, group.waits.get(id)?.data)]),
     ]),
     waits: [...group.waits].map(([id, w]) => [id, { senders: [...w.senders], data: [...w.data] }]),
     bundles: [...group.bundles],
@@ -270,6 +387,11 @@ export function serializeGroup(group: Group): string {
 
 export function deserializeGroup(text: string): Group {
   const raw = JSON.parse(text);
+  const waits: Group["waits"] = new Map(
+    raw.waits.map((
+      [id, w]: [string, { senders: string[]; data: [string, unknown][] }],
+    ) => [id, { senders: new Set(w.senders), data: new Map(w.data) }]),
+  );
   return {
     name: raw.name,
     count: raw.count,
@@ -280,16 +402,13 @@ export function deserializeGroup(text: string): Group {
     roles: new Map(raw.roles),
     syncs: new Map(raw.syncs.map(([id, round]: [string, [string, 0 | 1][]]) => [id, new Map(round)])),
     messages: new Map(
-      raw.messages.map(([client, boxes]: [string, [string, { sync?: string; box?: [string, unknown][] }][]]) => [
+      raw.messages.map(([client, boxes]: [string, [string, StoredMailbox][]]) => [
         client,
-        new Map(boxes.map(([id, box]) => [id, box.sync !== undefined ? box.sync : new Map(box.box)])),
+        new Map(boxes.map(([id, box]) => [id, loadMailbox(box, waits.get(id)?.data)])),
       ]),
     ),
-    waits: new Map(
-      raw.waits.map((
-        [id, w]: [string, { senders: string[]; data: [string, unknown][] }],
-      ) => [id, { senders: new Set(w.senders), data: new Map(w.data) }]),
-    ),
+    waits,
     bundles: new Map(raw.bundles),
+    ...(typeof raw.creator === "string" ? { creator: raw.creator } : {}),
   };
 }

@@ -1,25 +1,33 @@
 /**
  * `deno task coordinator [--config /etc/lava-coordinator/lava-coordinator.conf]
- *  [--bind 127.0.0.1] [--port 3079] [--state-dir DIR] [--expire-hours 24]`
+ *  [--bind 127.0.0.1] [--port 3079] [--state-dir DIR] [--expire-hours 24]
+ *  [--max-connections N] [--max-connections-per-address N] [--max-groups N]`
  *
  * LAVA's MultiNode coordinator protocol on TCP. The config file is LAVA's JSON
  * (`port`, `blocksize`, `poll_delay`, `coordinator_hostname`); `--port` wins over
- * it. Prints {"event":"ready","port":N} on stdout when it listens.
+ * it. Prints {"event":"ready","port":N} on stdout when it listens. The bounds
+ * (limits.ts, README) have their defaults; the ones a lab's size decides can
+ * be changed here.
  */
 import { parseArgs } from "node:util";
 import { createLogger, type LogLevel } from "../actors/runtime/log.ts";
 import { DataDirInUseError } from "../actors/runtime/dir_lock.ts";
+import { DEFAULT_LIMITS } from "./limits.ts";
 import { Coordinator } from "./server.ts";
 import { GroupStore } from "./store.ts";
 
 const USAGE = `usage: deno task coordinator [--config FILE] [--bind ADDRESS] [--port N] [--state-dir DIR]
     [--expire-hours H] [--log-level debug|info|warning|error]
+    [--max-connections N] [--max-connections-per-address N] [--max-groups N]
 
   --config        LAVA's lava-coordinator.conf (JSON: port, blocksize, poll_delay, coordinator_hostname)
   --bind          the address to listen on (default 127.0.0.1)
   --port          the port (default: the config's, else 3079)
   --state-dir     where groups are kept across restarts (default ./data/coordinator)
-  --expire-hours  groups idle this long are dropped (default 24)`;
+  --expire-hours  groups idle this long are dropped (default 24)
+  --max-connections              open connections in all (default ${DEFAULT_LIMITS.maxConnections})
+  --max-connections-per-address  open connections from one address (default ${DEFAULT_LIMITS.maxConnectionsPerAddress})
+  --max-groups                   groups in all (default ${DEFAULT_LIMITS.maxGroups})`;
 
 function fail(message: string, code = 2): never {
   console.error(`coordinator: ${message}${code === 2 ? `\n${USAGE}` : ""}`);
@@ -38,6 +46,9 @@ if (import.meta.main) {
         "state-dir": { type: "string", default: "data/coordinator" },
         "expire-hours": { type: "string", default: "24" },
         "log-level": { type: "string", default: "info" },
+        "max-connections": { type: "string" },
+        "max-connections-per-address": { type: "string" },
+        "max-groups": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -72,6 +83,18 @@ if (import.meta.main) {
   if (!(expireHours > 0)) fail(`--expire-hours ${values["expire-hours"]} must be above 0`);
   const level = values["log-level"] as LogLevel;
   if (!["debug", "info", "warning", "error"].includes(level)) fail(`--log-level ${level} is not a level`);
+  const count = (option: "max-connections" | "max-connections-per-address" | "max-groups", fallback: number) => {
+    const text = values[option];
+    if (text === undefined) return fallback;
+    const n = Number(text);
+    if (!Number.isInteger(n) || n < 1) fail(`--${option} ${text} must be a whole number above 0`);
+    return n;
+  };
+  const limits = {
+    maxConnections: count("max-connections", DEFAULT_LIMITS.maxConnections),
+    maxConnectionsPerAddress: count("max-connections-per-address", DEFAULT_LIMITS.maxConnectionsPerAddress),
+    maxGroups: count("max-groups", DEFAULT_LIMITS.maxGroups),
+  };
   const logger = createLogger({ process: "coordinator", level });
   let store;
   try {
@@ -82,7 +105,14 @@ if (import.meta.main) {
   }
   let coordinator;
   try {
-    coordinator = Coordinator.start({ hostname: values.bind, port, store, logger, expireMs: expireHours * 3_600_000 });
+    coordinator = Coordinator.start({
+      hostname: values.bind,
+      port,
+      store,
+      logger,
+      expireMs: expireHours * 3_600_000,
+      limits,
+    });
   } catch (error) {
     fail(`cannot listen on ${values.bind}:${port}: ${(error as Error).message}`, 1);
   }

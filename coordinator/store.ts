@@ -6,13 +6,14 @@
 import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
 import { type DataDirLock, lockDataDir } from "../actors/runtime/dir_lock.ts";
-import { deserializeGroup, type Group, serializeGroup } from "./groups.ts";
+import { deserializeGroup, type Group } from "./groups.ts";
 
 export class GroupStore {
   readonly #db: DatabaseSync;
   readonly #lock: DataDirLock;
   readonly #upsert;
   readonly #delete;
+  readonly #select;
 
   private constructor(db: DatabaseSync, lock: DataDirLock) {
     this.#db = db;
@@ -21,6 +22,7 @@ export class GroupStore {
       "INSERT INTO groups (name, state) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET state = excluded.state",
     );
     this.#delete = db.prepare("DELETE FROM groups WHERE name = ?");
+    this.#select = db.prepare("SELECT state FROM groups WHERE name = ?");
   }
 
   static open(directory: string): GroupStore {
@@ -32,14 +34,21 @@ export class GroupStore {
     return new GroupStore(db, lock);
   }
 
-  load(): Group[] {
+  /** Every stored group, with the length of its stored state. */
+  load(): { group: Group; size: number }[] {
     const rows = this.#db.prepare("SELECT state FROM groups").all() as { state: string }[];
-    return rows.map((r) => deserializeGroup(r.state));
+    return rows.map((r) => ({ group: deserializeGroup(r.state), size: r.state.length }));
   }
 
-  /** Writes a group as it is now, or removes it when it is gone. */
-  save(name: string, group: Group | undefined): void {
-    if (group) this.#upsert.run(name, serializeGroup(group));
+  /** A group as it was last stored: what a refused change goes back to. */
+  get(name: string): Group | undefined {
+    const row = this.#select.get(name) as { state: string } | undefined;
+    return row ? deserializeGroup(row.state) : undefined;
+  }
+
+  /** Writes a group's state (serializeGroup's text), or removes the group when it is gone. */
+  save(name: string, state: string | undefined): void {
+    if (state !== undefined) this.#upsert.run(name, state);
     else this.#delete.run(name);
   }
 
