@@ -16,6 +16,7 @@ import { createApp } from "./http/app.ts";
 import { SlowClientError } from "./http/streams.ts";
 import { mountWeb } from "../web/mod.ts";
 import { Sessions } from "../web/sessions.ts";
+import { EventAudience } from "./lab/event_audience.ts";
 import { EventHub } from "./lab/events.ts";
 import { Lab } from "./lab/lab.ts";
 import { LabDir } from "./lab/lab_dir.ts";
@@ -66,7 +67,8 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
       options.labDir ?? (options.storage.kind === "pglite" ? join(options.storage.dataDir, "lab") : "lab"),
     );
     const events = new EventHub();
-    const publisher: Publisher = await publishEvents(host.reactor, events, options.events);
+    const audience = new EventAudience(events, storage.db, (e) => options.logger.error(`event filter: ${e}`));
+    const publisher: Publisher = await publishEvents(host.reactor, audience, options.events);
     cleanups.push(() => publisher.close());
     const lab = await Lab.open({
       db: storage.db,
@@ -83,7 +85,7 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
     const eventSocket = publisher.endpoint.replace(/^tcp:\/\/(127\.0\.0\.1|0\.0\.0\.0)/, "tcp://*");
     const closing = new AbortController();
     const sessions = new Sessions({ db: storage.db, secureCookies: options.secureCookies });
-    const app = createApp({ lab, eventSocket, closing: closing.signal, sessions });
+    const app = createApp({ lab, eventSocket, closing: closing.signal, sessions, audience });
     await mountWeb(app, lab, sessions);
     const server = Deno.serve({
       hostname: options.http.hostname,

@@ -18,13 +18,18 @@ import { setDictionary } from "../lab/admin.ts";
 import { eventFrames } from "../lab/events.ts";
 import type { Lab } from "../lab/lab.ts";
 import { casesAsCsv, casesAsYaml, exportCases, suiteSummary } from "../lab/results.ts";
+import { EventAudience } from "../lab/event_audience.ts";
 import {
+  accessFor,
+  assertDeviceVisible,
   assertVisible,
-  jobDefinition,
+  definitionFor,
+  deviceTransitions,
   listDevices,
   listDeviceTypes,
   listJobs,
   resolveJobId,
+  resubmitJob,
   showDevice,
   showJob,
   showWorker,
@@ -52,6 +57,8 @@ export interface AppOptions {
   readonly sessions?: Sessions;
   /** Caps on concurrent event streams (default STREAM_LIMITS). */
   readonly streams?: StreamGate;
+  /** The lab's events as each subscriber may see them (default: one of the app's own). */
+  readonly audience?: EventAudience;
 }
 
 type Env = { Variables: { user?: User; session?: Session } };
@@ -71,6 +78,10 @@ export function createApp(options: AppOptions): Hono<Env> {
   const { lab } = options;
   const app = new Hono<Env>();
   const streams = options.streams ?? new StreamGate();
+  let ownAudience: EventAudience | undefined;
+  const audience = () => options.audience ?? (ownAudience ??= new EventAudience(lab.events, lab.db));
+  /** The caller's standing under the lab's visibility rules, read for this request. */
+  const access = (c: Context<Env>) => accessFor(lab, c.get("user"));
   // When each token's use was last written: checking a token is a read on every request, recording it at most
   // once a minute, so a client's every request is not a database write.
   const usesRecorded = new Map<string, number>();
@@ -181,6 +192,7 @@ export function createApp(options: AppOptions): Hono<Env> {
   // --- events -----------------------------------------------------------------
   app.get("/ws/", (c) => {
     if (c.req.header("upgrade")?.toLowerCase() !== "websocket") return c.text("WebSocket only", 400);
+    const user = c.get("user");
     return admitStream(c, (release) => {
       // A client that answers no ping within 10 s is gone, or stalled behind its own unread data: it is dropped.
       const { socket, response } = Deno.upgradeWebSocket(c.req.raw, { idleTimeout: 10 });
@@ -199,10 +211,17 @@ export function createApp(options: AppOptions): Hono<Env> {
         release();
       };
       socket.onopen = () => {
-        unsubscribe = lab.events.subscribe((event) => {
-          // A client that does not keep up is sent a close frame and nothing more, not buffered for.
-          if (!boundedSend(socket, JSON.stringify(eventFrames(event)))) stopSending();
-        });
+        // As LAVA's publisher does for its WebSocket: each client gets only what its user may see.
+        unsubscribe = later(
+          audience().subscribe(user, (event) => {
+            // A client that does not keep up is sent a close frame and nothing more, not buffered for.
+            if (!boundedSend(socket, JSON.stringify(eventFrames(event)))) stopSending();
+          }),
+          (error) => {
+            console.error("event stream failed", error);
+            socket.close(1011, "event stream failed");
+          },
+        );
       };
       socket.onclose = cleanup;
       socket.onerror = cleanup;
@@ -214,8 +233,13 @@ export function createApp(options: AppOptions): Hono<Env> {
     admitStream(c, (release) =>
       eventStream(
         (feed) =>
-          lab.events.subscribe((event) =>
-            feed.send({ event: event.kind, id: event.uuid, data: JSON.stringify(event) })
+          later(
+            audience().subscribe(c.get("user"), (event) =>
+              feed.send({ event: event.kind, id: event.uuid, data: JSON.stringify(event) })),
+            (error) => {
+              console.error("event stream failed", error);
+              feed.fail("event stream failed");
+            },
           ),
         { closing: options.closing, onClose: release },
       )));
@@ -250,7 +274,7 @@ export function createApp(options: AppOptions): Hono<Env> {
   app.get(
     "/api/v1/jobs/:id/definition",
     async (c) =>
-      c.text(await jobDefinition(lab, await visible(c)), 200, {
+      c.text(await definitionFor(lab, await resolveJobId(lab, c.req.param("id")), c.get("user")), 200, {
         "Content-Type": "application/yaml",
       }),
   );
@@ -265,9 +289,7 @@ export function createApp(options: AppOptions): Hono<Env> {
     return c.json({ message: "job cancelled" });
   });
   app.post("/api/v1/jobs/:id/resubmit", async (c) => {
-    const user = requireUser(c);
-    const definition = await jobDefinition(lab, await visible(c));
-    const jobs = await lab.submit(definition, { id: user.id, username: user.username });
+    const jobs = await resubmitJob(lab, c.req.param("id"), requireUser(c));
     return c.json({ message: "job resubmitted", job_ids: jobs.map((j) => j.displayId) }, 201);
   });
   app.get("/api/v1/jobs/:id/logs", async (c) => {
@@ -377,9 +399,12 @@ export function createApp(options: AppOptions): Hono<Env> {
       return c.json({ error: `no such actor: ${kind} ${c.req.param("id").slice(0, 200)}` }, 404);
     }
     if (kind === "job") await visible(c);
+    const id = c.req.param("id");
     const after = intParam(c.req.query("after"), "after", { fallback: -1, min: -1 });
-    const records = await lab.host.options.journal.transitions(kind, c.req.param("id"), after);
-    return c.json({ results: records.slice(-1000) });
+    const deviceAccess = kind === "device" ? await access(c) : undefined;
+    if (deviceAccess) assertDeviceVisible(lab, id, deviceAccess);
+    const records = (await lab.host.options.journal.transitions(kind, id, after)).slice(-1000);
+    return c.json({ results: deviceAccess ? await deviceTransitions(lab, id, deviceAccess, records) : records });
   });
   app.get("/api/v1/actors/:kind/:id/stream", async (c) => {
     const kind = c.req.param("kind");
@@ -388,30 +413,49 @@ export function createApp(options: AppOptions): Hono<Env> {
       return c.json({ error: `no such actor: ${kind} ${id.slice(0, 200)}` }, 404);
     }
     if (kind === "job") await visible(c);
+    if (kind === "device") assertDeviceVisible(lab, id, await access(c));
+    const user = c.get("user");
     return admitStream(c, (release) =>
       eventStream(
         (feed) =>
-          lab.host.transitions.subscribe((record) => {
-            if (record.actorKind === kind && record.actorId === id) {
-              feed.send({ event: "transition", data: JSON.stringify(record) });
-            }
-          }),
+          // A device's records name the jobs it ran: those the caller may not see are left out.
+          later(
+            audience().followTransitions(
+              user,
+              (listener) =>
+                lab.host.transitions.subscribe((record) => {
+                  if (record.actorKind === kind && record.actorId === id) listener(record);
+                }),
+              (record) => feed.send({ event: "transition", data: JSON.stringify(record) }),
+            ),
+            (error) => {
+              console.error("transition stream failed", error);
+              feed.fail("transition stream failed");
+            },
+          ),
         { closing: options.closing, onClose: release },
       ));
   });
 
   // --- devices, workers, device types ------------------------------------------
-  app.get("/api/v1/devices", (c) => c.json({ results: listDevices(lab, boolParam(c.req.query("all"), "all")) }));
-  app.get("/api/v1/devices/:hostname", (c) => c.json(showDevice(lab, c.req.param("hostname"))));
+  app.get(
+    "/api/v1/devices",
+    async (c) => c.json({ results: await listDevices(lab, boolParam(c.req.query("all"), "all"), await access(c)) }),
+  );
+  app.get(
+    "/api/v1/devices/:hostname",
+    async (c) => c.json(await showDevice(lab, c.req.param("hostname"), await access(c))),
+  );
   app.post("/api/v1/devices/:hostname/health", async (c) => {
     const user = requireSuperuser(c);
     const body = await readBody(c);
     const health = DeviceHealth.name(DeviceHealth.parse(String(body.health ?? ""))) as DeviceHealthName;
     lab.setDeviceHealth(c.req.param("hostname"), health, String(body.reason ?? `set by ${user.username}`));
-    return c.json(showDevice(lab, c.req.param("hostname")));
+    return c.json(await showDevice(lab, c.req.param("hostname"), await access(c)));
   });
-  app.get("/api/v1/devices/:hostname/dictionary", (c) => {
+  app.get("/api/v1/devices/:hostname/dictionary", async (c) => {
     const hostname = c.req.param("hostname");
+    assertDeviceVisible(lab, hostname, await access(c));
     const info = lab.catalog.devices.get(hostname);
     const dictionary = info?.dictionary ?? lab.labDir.dictionaryFile(hostname);
     if (!info || dictionary === undefined) return c.json({ error: `device ${hostname} has no dictionary` }, 404);
@@ -424,20 +468,27 @@ export function createApp(options: AppOptions): Hono<Env> {
   });
   app.get(
     "/api/v1/workers",
-    async (c) =>
-      c.json({ results: await Promise.all([...lab.catalog.workers.keys()].sort().map((w) => showWorker(lab, w))) }),
+    async (c) => {
+      const seen = await access(c);
+      return c.json({
+        results: await Promise.all([...lab.catalog.workers.keys()].sort().map((w) => showWorker(lab, w, seen))),
+      });
+    },
   );
-  app.get("/api/v1/workers/:hostname", async (c) => c.json(await showWorker(lab, c.req.param("hostname"))));
+  app.get(
+    "/api/v1/workers/:hostname",
+    async (c) => c.json(await showWorker(lab, c.req.param("hostname"), await access(c))),
+  );
   app.post("/api/v1/workers/:hostname/health", async (c) => {
     requireSuperuser(c);
     const body = await readBody(c);
     const health = WorkerHealth.name(WorkerHealth.parse(String(body.health ?? ""))) as WorkerHealthName;
     lab.setWorkerHealth(c.req.param("hostname"), health);
-    return c.json(await showWorker(lab, c.req.param("hostname")));
+    return c.json(await showWorker(lab, c.req.param("hostname"), await access(c)));
   });
   app.get(
     "/api/v1/device-types",
-    (c) => c.json({ results: listDeviceTypes(lab, boolParam(c.req.query("all"), "all")) }),
+    async (c) => c.json({ results: listDeviceTypes(lab, boolParam(c.req.query("all"), "all"), await access(c)) }),
   );
   app.get("/api/v1/system/version", (c) => c.json({ version: BASALT_VERSION }));
   app.get("/api/v1/system/status", (c) => c.json(lab.counts()));
@@ -456,6 +507,20 @@ export function createApp(options: AppOptions): Hono<Env> {
   });
   app.notFound((c) => c.json({ error: `no such resource: ${c.req.method} ${c.req.path}` }, 404));
   return app;
+}
+
+/** The unsubscribe of a subscription still being made: called before it is made, it ends it once made. */
+function later(subscribing: Promise<() => void>, fail: (error: unknown) => void): () => void {
+  let stop: (() => void) | undefined;
+  let ended = false;
+  subscribing.then((unsubscribe) => {
+    if (ended) unsubscribe();
+    else stop = unsubscribe;
+  }, fail);
+  return () => {
+    ended = true;
+    stop?.();
+  };
 }
 
 class HttpError extends Error {

@@ -15,17 +15,22 @@ import type { Lab } from "../lab/lab.ts";
 import { casesAsCsv, casesAsYaml, exportCases, suiteSummary } from "../lab/results.ts";
 import { clientErrorStatus } from "./errors.ts";
 import {
+  type Access,
+  accessFor,
+  assertDeviceVisible,
   assertVisible,
-  jobDefinition,
+  definitionFor,
   jobLogs,
   listDevices,
   listDeviceTypes,
   listJobs,
   queuedJobs,
   resolveJobId,
+  resubmitJob,
   showDevice,
   showJob,
   showWorker,
+  visibleDevices,
 } from "../lab/views.ts";
 import { stringify } from "yaml";
 import { loadYaml } from "../../actors/definitions/yaml.ts";
@@ -59,6 +64,26 @@ async function visibleJob(ctx: RpcContext, given: XmlRpcValue | undefined): Prom
   const id = await resolveJobId(ctx.lab, given);
   await assertVisible(ctx.lab, id, ctx.user);
   return id;
+}
+
+/** The caller's standing under the lab's visibility rules. */
+function access(ctx: RpcContext): Promise<Access> {
+  return accessFor(ctx.lab, ctx.user);
+}
+
+/** A device the caller may see, by host name. */
+async function visibleDevice(ctx: RpcContext, given: XmlRpcValue | undefined): Promise<string> {
+  const hostname = text(given, "hostname");
+  assertDeviceVisible(ctx.lab, hostname, await access(ctx));
+  return hostname;
+}
+
+/** A device type's name, unless the type is one the caller may not see (a template's name need not be a type). */
+async function visibleType(ctx: RpcContext, given: XmlRpcValue | undefined): Promise<string> {
+  const name = text(given, "name");
+  const { rules, rights } = await access(ctx);
+  if (!rules.canViewDeviceType(rights, name)) throw new RpcFault(404, `Device-type '${name}' was not found.`);
+  return name;
 }
 
 /** A job the caller submitted, or any job for an administrator. */
@@ -140,9 +165,7 @@ const METHODS: Record<string, Method> = {
   "scheduler.jobs.resubmit": {
     help: "submit a job's definition again",
     run: async (ctx, [id]) => {
-      const user = loggedIn(ctx);
-      const definition = await jobDefinition(ctx.lab, await visibleJob(ctx, id));
-      const jobs = await ctx.lab.submit(definition, { id: user.id, username: user.username });
+      const jobs = await resubmitJob(ctx.lab, id, loggedIn(ctx));
       return jobs.length === 1 && !jobs[0].group ? jobs[0].id : jobs.map((j) => j.displayId);
     },
   },
@@ -160,7 +183,7 @@ const METHODS: Record<string, Method> = {
   },
   "scheduler.jobs.definition": {
     help: "a job's definition as submitted",
-    run: async (ctx, [id]) => await jobDefinition(ctx.lab, await visibleJob(ctx, id)),
+    run: async (ctx, [id]) => await definitionFor(ctx.lab, await resolveJobId(ctx.lab, id), ctx.user),
   },
   "scheduler.jobs.logs": {
     help: "log records [start, end) as YAML, and whether the job has finished",
@@ -205,7 +228,13 @@ const METHODS: Record<string, Method> = {
   "scheduler.jobs.queue": {
     help: "queued jobs, next first: (device_types, start, limit)",
     run: async (ctx, [types, start, limit]) =>
-      await queuedJobs(ctx.lab, Array.isArray(types) ? types.map(String) : null, int(start, 0), int(limit, 25)),
+      await queuedJobs(
+        ctx.lab,
+        ctx.user,
+        Array.isArray(types) ? types.map(String) : null,
+        int(start, 0),
+        int(limit, 25),
+      ),
   },
   "scheduler.jobs.validate": {
     help: "check a definition against the job schema: {} when valid, else {path, msg}",
@@ -228,11 +257,12 @@ const METHODS: Record<string, Method> = {
   // --- devices
   "scheduler.devices.list": {
     help: "devices (all: include retired ones)",
-    run: (ctx, [all]) => listDevices(ctx.lab, all === true) as unknown as XmlRpcInput,
+    run: async (ctx, [all]) => await listDevices(ctx.lab, all === true, await access(ctx)) as unknown as XmlRpcInput,
   },
   "scheduler.devices.show": {
     help: "a device's details",
-    run: (ctx, [hostname]) => showDevice(ctx.lab, text(hostname, "hostname")) as unknown as XmlRpcInput,
+    run: async (ctx, [hostname]) =>
+      await showDevice(ctx.lab, text(hostname, "hostname"), await access(ctx)) as unknown as XmlRpcInput,
   },
   "scheduler.devices.add": {
     help: "add a device: (hostname, device_type, worker, user, group, public, health, description)",
@@ -262,8 +292,8 @@ const METHODS: Record<string, Method> = {
   },
   "scheduler.devices.get_dictionary": {
     help: "a device's dictionary, or (render=true) its configuration rendered with a job context",
-    run: (ctx, [hostname, render, context]) => {
-      const host = text(hostname, "hostname");
+    run: async (ctx, [hostname, render, context]) => {
+      const host = await visibleDevice(ctx, hostname);
       const info = ctx.lab.catalog.devices.get(host);
       if (!info) throw new RpcFault(404, `Device '${host}' was not found.`);
       const dictionary = info.dictionary ?? ctx.lab.labDir.dictionaryFile(host);
@@ -287,20 +317,21 @@ const METHODS: Record<string, Method> = {
   },
   "scheduler.devices.tags.list": {
     help: "a device's tags",
-    run: (ctx, [hostname]) => showDevice(ctx.lab, text(hostname, "hostname")).tags,
+    run: async (ctx, [hostname]) => (await showDevice(ctx.lab, text(hostname, "hostname"), await access(ctx))).tags,
   },
 
   // --- device types
   "scheduler.device_types.list": {
     help: "device types with their device counts",
-    run: (ctx, [all]) => listDeviceTypes(ctx.lab, all === true) as unknown as XmlRpcInput,
+    run: async (ctx, [all]) => listDeviceTypes(ctx.lab, all === true, await access(ctx)) as unknown as XmlRpcInput,
   },
   "scheduler.device_types.show": {
     help: "a device type",
-    run: (ctx, [name]) => {
-      const type = listDeviceTypes(ctx.lab, true).find((t) => t.name === text(name, "name"));
+    run: async (ctx, [name]) => {
+      const seen = await access(ctx);
+      const type = listDeviceTypes(ctx.lab, true, seen).find((t) => t.name === text(name, "name"));
       if (!type) throw new RpcFault(404, `Device-type '${name}' was not found.`);
-      return { ...type, devices: ctx.lab.catalog.devicesOf({ deviceType: type.name }).map((d) => d.hostname) };
+      return { ...type, devices: visibleDevices(ctx.lab, seen, { deviceType: type.name }) };
     },
   },
   "scheduler.device_types.add": {
@@ -318,8 +349,8 @@ const METHODS: Record<string, Method> = {
   },
   "scheduler.device_types.get_health_check": {
     help: "a device type's health-check job",
-    run: (ctx, [name]) => {
-      const check = ctx.lab.labDir.healthCheck(text(name, "name"));
+    run: async (ctx, [name]) => {
+      const check = ctx.lab.labDir.healthCheck(await visibleType(ctx, name));
       if (check === undefined) throw new RpcFault(404, `Device-type '${name}' has no health check`);
       return check;
     },
@@ -334,8 +365,8 @@ const METHODS: Record<string, Method> = {
   },
   "scheduler.device_types.get_template": {
     help: "a device type's template",
-    run: (ctx, [name]) => {
-      const template = ctx.lab.labDir.template(text(name, "name"));
+    run: async (ctx, [name]) => {
+      const template = ctx.lab.labDir.template(await visibleType(ctx, name));
       if (template === undefined) throw new RpcFault(404, `Device-type '${name}' has no template`);
       return template;
     },
@@ -356,7 +387,8 @@ const METHODS: Record<string, Method> = {
   },
   "scheduler.workers.show": {
     help: "a worker's details",
-    run: async (ctx, [hostname]) => await showWorker(ctx.lab, text(hostname, "hostname")) as unknown as XmlRpcInput,
+    run: async (ctx, [hostname]) =>
+      await showWorker(ctx.lab, text(hostname, "hostname"), await access(ctx)) as unknown as XmlRpcInput,
   },
   "scheduler.workers.add": {
     help: "add a worker: (hostname, description, disabled)",

@@ -6,9 +6,21 @@
  * ISO strings.
  */
 import { JobHealth, JobState, JobVisibility } from "../../actors/domain/states.ts";
+import type { TransitionRecord } from "../../actors/runtime/journal.ts";
 import { readLogLines } from "../storage/job_logs.ts";
 import type { Lab } from "./lab.ts";
 import { LabRequestError } from "./lab.ts";
+import type { SubmittedJob } from "./submission.ts";
+import {
+  type AccessRules,
+  loadJobFacts,
+  maskSecrets,
+  redactJob,
+  type Rights,
+  rulesFor,
+  secretNames,
+  type Viewer,
+} from "./visibility.ts";
 
 export interface JobView {
   id: number | string;
@@ -107,29 +119,34 @@ function jobView(row: JobRow, tags: string[]): JobView {
   };
 }
 
-/** Who is asking: nobody, a user, or an administrator. */
-export interface Viewer {
-  readonly id: number;
-  readonly is_superuser: boolean;
+export type { Viewer } from "./visibility.ts";
+
+/** The rules one request is answered with, and the viewer's standing under them. */
+export interface Access {
+  readonly rules: AccessRules;
+  readonly rights: Rights;
 }
 
-/**
- * LAVA's visibility: public jobs are everyone's; a personal job is its
- * submitter's; a group job its submitter's and its viewing groups' members'.
- * Administrators see every job. A job a caller may not see does not exist for them.
- */
-export async function assertVisible(lab: Lab, id: number, viewer: Viewer | undefined): Promise<void> {
-  const row = await lab.db.selectFrom("test_jobs").select(["visibility", "submitter_id"]).where("id", "=", id)
-    .executeTakeFirst();
-  if (!row) throw new LabRequestError(`Job '${id}' was not found.`, 404);
-  if (row.visibility === JobVisibility.byName.public || viewer?.is_superuser || viewer?.id === row.submitter_id) return;
-  if (viewer && row.visibility === JobVisibility.byName.group) {
-    const shared = await lab.db.selectFrom("test_job_viewing_groups as v")
-      .innerJoin("user_groups as g", "g.group_id", "v.group_id")
-      .select("v.job_id").where("v.job_id", "=", id).where("g.user_id", "=", viewer.id).executeTakeFirst();
-    if (shared) return;
+/** Reads the rules for `viewer` (nobody, a user or an administrator): one request's worth. */
+export async function accessFor(lab: Lab, viewer: Viewer | undefined): Promise<Access> {
+  const [rules, rights] = await rulesFor(lab.db, viewer);
+  return { rules, rights };
+}
+
+/** A job a caller may not see does not exist for them (see visibility.ts for who sees what). */
+export async function assertVisible(lab: Lab, id: number, viewer: Viewer | Access | undefined): Promise<void> {
+  const access = viewer && "rules" in viewer ? viewer : await accessFor(lab, viewer);
+  const facts = (await loadJobFacts(lab.db, [id])).get(id);
+  if (!facts || !access.rules.canViewJob(access.rights, facts)) {
+    throw new LabRequestError(`Job '${id}' was not found.`, 404);
   }
-  throw new LabRequestError(`Job '${id}' was not found.`, 404);
+}
+
+/** Which of `ids` the caller may see. */
+async function visibleJobIds(lab: Lab, access: Access, ids: readonly number[]): Promise<Set<number>> {
+  if (access.rights.superuser || ids.length === 0) return new Set(ids);
+  const facts = await loadJobFacts(lab.db, ids);
+  return new Set(ids.filter((id) => access.rules.canViewJob(access.rights, facts.get(id))));
 }
 
 export async function showJob(lab: Lab, id: number, viewer?: Viewer | "internal"): Promise<JobView> {
@@ -146,35 +163,63 @@ export interface JobFilter {
   readonly start?: number;
   readonly limit?: number;
   readonly deviceType?: string;
+  /** Jobs that ran, or run, on this device. */
+  readonly device?: string;
 }
 
 export async function listJobs(lab: Lab, filter: JobFilter = {}, viewer?: Viewer): Promise<JobView[]> {
+  const { rules, rights } = await accessFor(lab, viewer);
   let query = jobQuery(lab).orderBy("j.id", "desc");
-  if (!viewer?.is_superuser) {
-    query = query.where((eb) =>
-      eb.or([
-        eb("j.visibility", "=", JobVisibility.byName.public),
-        ...(viewer
-          ? [
-            eb("j.submitter_id", "=", viewer.id),
-            eb.exists(
-              eb.selectFrom("test_job_viewing_groups as v").innerJoin("user_groups as g", "g.group_id", "v.group_id")
-                .select("v.job_id").whereRef("v.job_id", "=", "j.id").where("g.user_id", "=", viewer.id),
-            ),
-          ]
-          : []),
-      ])
-    );
-  }
+  if (!rights.superuser) query = query.where(rules.jobCondition(rights));
   if (filter.state !== undefined) query = query.where("j.state", "=", filter.state);
   if (filter.health !== undefined) query = query.where("j.health", "=", filter.health);
   if (filter.deviceType !== undefined) query = query.where("j.requested_device_type", "=", filter.deviceType);
+  if (filter.device !== undefined) query = query.where("j.actual_device", "=", filter.device);
   const rows = await query.offset(filter.start ?? 0).limit(Math.min(filter.limit ?? 25, 1000)).execute();
   if (rows.length === 0) return [];
   const tags = await lab.db.selectFrom("test_job_tags").select(["job_id", "tag"])
     .where("job_id", "in", rows.map((r) => r.id)).execute();
   const byJob = Map.groupBy(tags, (t) => t.job_id);
   return rows.map((r) => jobView(r, (byJob.get(r.id) ?? []).map((t) => t.tag)));
+}
+
+/**
+ * A job's definition as `viewer` may read it: whole for its submitter and administrators; with its secrets'
+ * values masked for anyone else who may see the job (a member of its group, or anyone for a public job).
+ */
+export async function definitionFor(lab: Lab, id: number, viewer: Viewer | undefined): Promise<string> {
+  await assertVisible(lab, id, viewer);
+  const text = await jobDefinition(lab, id);
+  if (viewer?.is_superuser || await submittedBy(lab, id, viewer)) return text;
+  return maskSecrets(text);
+}
+
+async function submittedBy(lab: Lab, id: number, viewer: Viewer | undefined): Promise<boolean> {
+  if (!viewer) return false;
+  const row = await lab.db.selectFrom("test_jobs").select("submitter_id").where("id", "=", id).executeTakeFirst();
+  return row?.submitter_id === viewer.id;
+}
+
+/**
+ * Submits a job's definition again as `user`: the one path the web UI, XML-RPC and the JSON API share. The job
+ * must be one the user may see; one with secrets only its submitter or an administrator may resubmit, as the copy
+ * would otherwise carry someone else's secrets (or, masked, run with none).
+ */
+export async function resubmitJob(
+  lab: Lab,
+  given: unknown,
+  user: Viewer & { readonly username: string },
+): Promise<SubmittedJob[]> {
+  const id = await resolveJobId(lab, given);
+  await assertVisible(lab, id, user);
+  const text = await jobDefinition(lab, id);
+  if (!user.is_superuser && !await submittedBy(lab, id, user) && secretNames(text).length > 0) {
+    throw new LabRequestError(
+      `Job '${id}' has secrets: only its submitter or an administrator may resubmit it; submit a copy with your own.`,
+      403,
+    );
+  }
+  return await lab.submit(text, { id: user.id, username: user.username });
 }
 
 export async function jobDefinition(lab: Lab, id: number): Promise<string> {
@@ -222,7 +267,34 @@ export interface DeviceView {
   health_reason: string | null;
 }
 
-export function showDevice(lab: Lab, hostname: string): DeviceView {
+/** A device the caller may not see does not exist for them. */
+export function assertDeviceVisible(lab: Lab, hostname: string, access: Access): void {
+  if (!lab.catalog.devices.has(hostname) || !access.rules.canViewDevice(access.rights, hostname)) {
+    throw new LabRequestError(`Device '${hostname}' was not found.`, 404);
+  }
+}
+
+/** A device as the caller may see it: a job it may not see is not named, the device's state says it is busy. */
+export async function showDevice(lab: Lab, hostname: string, access: Access): Promise<DeviceView> {
+  assertDeviceVisible(lab, hostname, access);
+  const [view] = await withVisibleJobs(lab, access, [deviceView(lab, hostname)]);
+  return view;
+}
+
+export async function listDevices(lab: Lab, all: boolean, access: Access): Promise<DeviceView[]> {
+  const views = [...lab.catalog.devices.keys()].sort()
+    .filter((h) => access.rules.canViewDevice(access.rights, h))
+    .map((h) => deviceView(lab, h))
+    .filter((d) => all || d.health !== "Retired");
+  return await withVisibleJobs(lab, access, views);
+}
+
+async function withVisibleJobs(lab: Lab, access: Access, views: DeviceView[]): Promise<DeviceView[]> {
+  const visible = await visibleJobIds(lab, access, views.flatMap((d) => d.current_job === null ? [] : [d.current_job]));
+  return views.map((d) => d.current_job === null || visible.has(d.current_job) ? d : { ...d, current_job: null });
+}
+
+function deviceView(lab: Lab, hostname: string): DeviceView {
   const info = lab.catalog.devices.get(hostname);
   const status = lab.deviceStatus(hostname);
   if (!info || !status) throw new LabRequestError(`Device '${hostname}' was not found.`, 404);
@@ -245,9 +317,30 @@ export function showDevice(lab: Lab, hostname: string): DeviceView {
   };
 }
 
-export function listDevices(lab: Lab, all = false): DeviceView[] {
-  return [...lab.catalog.devices.keys()].sort().map((h) => showDevice(lab, h))
-    .filter((d) => all || d.health !== "Retired");
+/** Devices of a type or worker that the caller may see. */
+export function visibleDevices(lab: Lab, access: Access, filter: { deviceType?: string; worker?: string }): string[] {
+  return lab.catalog.devicesOf(filter).map((d) => d.hostname).filter((h) =>
+    access.rules.canViewDevice(access.rights, h)
+  ).sort();
+}
+
+/**
+ * A device's recorded transitions as the caller may see them: the device must be visible, and a job the caller
+ * may not see is not named in them.
+ */
+export async function deviceTransitions(
+  lab: Lab,
+  hostname: string,
+  access: Access,
+  records: readonly TransitionRecord[],
+): Promise<TransitionRecord[]> {
+  assertDeviceVisible(lab, hostname, access);
+  const ids = records.flatMap((r) => {
+    const job = Number((r.payload as { job?: unknown } | null)?.job);
+    return Number.isInteger(job) ? [job] : [];
+  });
+  const visible = await visibleJobIds(lab, access, [...new Set(ids)]);
+  return records.map((r) => redactJob(r, (id) => visible.has(id)));
 }
 
 export interface WorkerView {
@@ -261,7 +354,7 @@ export interface WorkerView {
   version: string;
 }
 
-export async function showWorker(lab: Lab, hostname: string): Promise<WorkerView> {
+export async function showWorker(lab: Lab, hostname: string, access: Access): Promise<WorkerView> {
   const info = lab.catalog.workers.get(hostname);
   const status = lab.workerStatus(hostname);
   if (!info || !status) throw new LabRequestError(`Worker '${hostname}' was not found.`, 404);
@@ -272,20 +365,27 @@ export async function showWorker(lab: Lab, hostname: string): Promise<WorkerView
     description: info.description,
     state: status.state,
     health: status.health,
-    devices: lab.catalog.devicesOf({ worker: hostname }).map((d) => d.hostname).sort(),
+    devices: visibleDevices(lab, access, { worker: hostname }),
     last_ping: new Date(row?.last_ping ?? row?.created_at ?? 0),
     job_limit: info.jobLimit,
     version: status.version ?? "",
   };
 }
 
-export function listDeviceTypes(lab: Lab, all = false) {
-  return [...lab.catalog.deviceTypes.values()].filter((t) => all || t.display).sort((a, b) =>
-    a.name.localeCompare(b.name)
-  )
+/** A device type the caller may not see does not exist for them. */
+export function assertDeviceTypeVisible(lab: Lab, name: string, access: Access): void {
+  if (!lab.catalog.deviceTypes.has(name) || !access.rules.canViewDeviceType(access.rights, name)) {
+    throw new LabRequestError(`Device-type '${name}' was not found.`, 404);
+  }
+}
+
+export function listDeviceTypes(lab: Lab, all: boolean, access: Access) {
+  return [...lab.catalog.deviceTypes.values()]
+    .filter((t) => (all || t.display) && access.rules.canViewDeviceType(access.rights, t.name))
+    .sort((a, b) => a.name.localeCompare(b.name))
     .map((t) => ({
       name: t.name,
-      devices: lab.catalog.devicesOf({ deviceType: t.name }).length,
+      devices: visibleDevices(lab, access, { deviceType: t.name }).length,
       installed: true,
       template: lab.labDir.template(t.name) !== undefined,
       description: t.description,
@@ -296,8 +396,15 @@ export function listDeviceTypes(lab: Lab, all = false) {
     }));
 }
 
-/** The job's queue position counts, for `scheduler.jobs.queue`. */
-export async function queuedJobs(lab: Lab, deviceTypes: string[] | null, start = 0, limit = 25) {
+/** The queued jobs the caller may see, next first, for `scheduler.jobs.queue`. */
+export async function queuedJobs(
+  lab: Lab,
+  viewer: Viewer | undefined,
+  deviceTypes: string[] | null,
+  start = 0,
+  limit = 25,
+) {
+  const { rules, rights } = await accessFor(lab, viewer);
   let query = lab.db.selectFrom("test_jobs as j").leftJoin("users as u", "u.id", "j.submitter_id")
     .select([
       "j.id",
@@ -310,6 +417,7 @@ export async function queuedJobs(lab: Lab, deviceTypes: string[] | null, start =
     ])
     .where("j.state", "=", JobState.byName.Submitted)
     .orderBy("j.priority", "desc").orderBy("j.submit_time").orderBy("j.id");
+  if (!rights.superuser) query = query.where(rules.jobCondition(rights));
   if (deviceTypes?.length) query = query.where("j.requested_device_type", "in", deviceTypes);
   const rows = await query.offset(start).limit(Math.min(limit, 100)).execute();
   return rows.map((r) => ({

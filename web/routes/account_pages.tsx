@@ -8,7 +8,7 @@ import type { Context, Hono } from "hono";
 import { DeviceHealth } from "../../actors/domain/states.ts";
 import type { DeviceHealthName } from "../../actors/machines/device.ts";
 import { type Lab, LabRequestError } from "../../master/lab/lab.ts";
-import { jobDefinition, resolveJobId } from "../../master/lab/views.ts";
+import { assertVisible, resolveJobId, resubmitJob } from "../../master/lab/views.ts";
 import { deleteToken, issueToken, listTokens } from "../../master/storage/users.ts";
 import { intParam } from "../../master/http/params.ts";
 import { formatTime } from "../components/layout.tsx";
@@ -169,6 +169,7 @@ export function accountPages(app: Hono<WebEnv>, lab: Lab, sessions: Sessions): v
       checkCsrf(c, fields);
       const user = c.get("user")!;
       const id = await resolveJobId(lab, param(c, "id"));
+      await assertVisible(lab, id, user);
       const row = await lab.db.selectFrom("test_jobs").select("submitter_id").where("id", "=", id).executeTakeFirst();
       if (!user.is_superuser && row?.submitter_id !== user.id) {
         throw new LabRequestError("only its submitter or an administrator may cancel a job", 403);
@@ -183,9 +184,7 @@ export function accountPages(app: Hono<WebEnv>, lab: Lab, sessions: Sessions): v
     route(async (c) => {
       const fields = await form(c);
       checkCsrf(c, fields);
-      const user = c.get("user")!;
-      const definition = await jobDefinition(lab, await resolveJobId(lab, param(c, "id")));
-      const jobs = await lab.submit(definition, { id: user.id, username: user.username });
+      const jobs = await resubmitJob(lab, param(c, "id"), c.get("user")!);
       return c.redirect(`/jobs/${jobs[0].displayId}`, 303);
     }),
   );

@@ -13,7 +13,17 @@ import { workerMachine } from "../../actors/machines/worker.ts";
 import { machineGraph } from "../../actors/runtime/machine_graph.ts";
 import { type Lab, LabRequestError } from "../../master/lab/lab.ts";
 import { exportCases, suiteSummary } from "../../master/lab/results.ts";
-import { assertVisible, jobDefinition, listJobs, resolveJobId, showJob } from "../../master/lab/views.ts";
+import {
+  accessFor,
+  assertDeviceVisible,
+  assertVisible,
+  definitionFor,
+  deviceTransitions,
+  listJobs,
+  resolveJobId,
+  showJob,
+} from "../../master/lab/views.ts";
+import { secretNames } from "../../master/lab/visibility.ts";
 import { countLogLines, readLogLines } from "../../master/storage/job_logs.ts";
 import { Island } from "../components/island.tsx";
 import { Badge, formatTime } from "../components/layout.tsx";
@@ -171,6 +181,7 @@ export function jobPages(app: Hono<WebEnv>, lab: Lab): void {
         : [];
       const pipeline = await pipelineRows(lab, id);
       const canChange = !!user && (user.is_superuser || user.id === row.submitter_id);
+      const definition = await definitionFor(lab, id, user);
       const live = {
         id: String(job.id),
         state: job.state,
@@ -183,7 +194,8 @@ export function jobPages(app: Hono<WebEnv>, lab: Lab): void {
         endTime: job.end_time?.toISOString() ?? null,
         failure: job.failure_comment,
         canCancel: canChange,
-        canResubmit: !!user,
+        // Another user's job with secrets is not theirs to resubmit (resubmitJob says why).
+        canResubmit: !!user && (canChange || secretNames(definition).length === 0),
         csrf: viewer?.csrf ?? "",
       };
       const log = { jobId: String(id), total, tail, finished: job.state === "Finished" };
@@ -235,7 +247,7 @@ export function jobPages(app: Hono<WebEnv>, lab: Lab): void {
             <h2 id="definition-h">Definition</h2>
             <details>
               <summary>job definition as submitted</summary>
-              <pre>{await jobDefinition(lab, id)}</pre>
+              <pre>{definition}</pre>
             </details>
           </section>
         </>,
@@ -326,10 +338,11 @@ export function jobPages(app: Hono<WebEnv>, lab: Lab): void {
       } else if (kind === "device" ? !lab.deviceStatus(id) : !lab.workerStatus(id)) {
         throw new LabRequestError(`${kind} ${id} does not exist`, 404);
       }
-      const history = (await lab.host.options.journal.transitions(kind, id)).slice(-500).reverse().map((t) => ({
-        ...t,
-        at: new Date(t.at).toISOString(),
-      }));
+      const access = kind === "device" ? await accessFor(lab, c.get("user")) : undefined;
+      if (access) assertDeviceVisible(lab, id, access);
+      let records = (await lab.host.options.journal.transitions(kind, id)).slice(-500);
+      if (access) records = await deviceTransitions(lab, id, access, records);
+      const history = records.reverse().map((t) => ({ ...t, at: new Date(t.at).toISOString() }));
       const current = kind === "device"
         ? lab.deviceStatus(id)!.state
         : kind === "worker"

@@ -5,25 +5,42 @@
 import type { Hono } from "hono";
 import { DeviceConfigurationError } from "../../master/lab/lab_dir.ts";
 import { type Lab, LabRequestError } from "../../master/lab/lab.ts";
-import { listDevices, listDeviceTypes, listJobs, showDevice, showWorker } from "../../master/lab/views.ts";
+import {
+  accessFor,
+  assertDeviceTypeVisible,
+  type DeviceView,
+  listDevices,
+  listDeviceTypes,
+  listJobs,
+  showDevice,
+  showWorker,
+  visibleDevices,
+} from "../../master/lab/views.ts";
 import { Island } from "../components/island.tsx";
 import { Badge, formatTime } from "../components/layout.tsx";
 import LiveOverview from "../islands/live_overview.tsx";
 import { page, param, route, viewerOf, type WebEnv } from "../render.tsx";
+
+/** A device's job: a link to it, "busy" for a job the viewer may not see, or a dash. */
+function CurrentJob({ device }: { device: DeviceView }) {
+  if (device.current_job !== null) return <a href={`/jobs/${device.current_job}`}>{device.current_job}</a>;
+  return <>{device.state === "Idle" ? "—" : <span class="muted">busy</span>}</>;
+}
 
 export function labPages(app: Hono<WebEnv>, lab: Lab): void {
   app.get(
     "/",
     route(async (c) => {
       const jobs = await listJobs(lab, { limit: 20 }, c.get("user"));
+      const access = await accessFor(lab, c.get("user"));
       const props = {
         workers: await Promise.all(
           [...lab.catalog.workers.keys()].sort().map(async (w) => {
-            const worker = await showWorker(lab, w);
+            const worker = await showWorker(lab, w, access);
             return { hostname: w, state: worker.state, health: worker.health };
           }),
         ),
-        devices: listDevices(lab).map((d) => ({
+        devices: (await listDevices(lab, false, access)).map((d) => ({
           hostname: d.hostname,
           device_type: d.device_type,
           state: d.state,
@@ -53,7 +70,7 @@ export function labPages(app: Hono<WebEnv>, lab: Lab): void {
 
   app.get(
     "/devices",
-    route((c) =>
+    route(async (c) =>
       page(
         c,
         "Devices",
@@ -70,7 +87,7 @@ export function labPages(app: Hono<WebEnv>, lab: Lab): void {
             </tr>
           </thead>
           <tbody>
-            {listDevices(lab, true).map((d) => (
+            {(await listDevices(lab, true, await accessFor(lab, c.get("user")))).map((d) => (
               <tr>
                 <td>
                   <a href={`/devices/${d.hostname}`}>{d.hostname}</a>
@@ -84,7 +101,9 @@ export function labPages(app: Hono<WebEnv>, lab: Lab): void {
                 <td>
                   <Badge value={d.health} />
                 </td>
-                <td>{d.current_job ? <a href={`/jobs/${d.current_job}`}>{d.current_job}</a> : "—"}</td>
+                <td>
+                  <CurrentJob device={d} />
+                </td>
                 <td>{d.worker ? <a href={`/workers/${d.worker}`}>{d.worker}</a> : "—"}</td>
                 <td>{d.tags.join(", ") || "—"}</td>
               </tr>
@@ -99,7 +118,7 @@ export function labPages(app: Hono<WebEnv>, lab: Lab): void {
     "/devices/:hostname",
     route(async (c) => {
       const hostname = param(c, "hostname");
-      const device = showDevice(lab, hostname);
+      const device = await showDevice(lab, hostname, await accessFor(lab, c.get("user")));
       const info = lab.catalog.devices.get(hostname)!;
       const viewer = viewerOf(c);
       const dictionary = info.dictionary ?? lab.labDir.dictionaryFile(hostname);
@@ -112,15 +131,7 @@ export function labPages(app: Hono<WebEnv>, lab: Lab): void {
       }
       const history = (await lab.host.options.journal.transitions("device", hostname))
         .filter((t) => t.eventType === "health").slice(-50).reverse();
-      const jobs = await lab.db.selectFrom("test_jobs").select([
-        "id",
-        "sub_id",
-        "description",
-        "state",
-        "health",
-        "end_time",
-      ])
-        .where("actual_device", "=", hostname).orderBy("id", "desc").limit(20).execute();
+      const jobs = await listJobs(lab, { device: hostname, limit: 20 }, c.get("user"));
       const maintenance = device.health === "Maintenance";
       return page(
         c,
@@ -141,7 +152,9 @@ export function labPages(app: Hono<WebEnv>, lab: Lab): void {
               {device.health_reason && <span class="muted">({device.health_reason})</span>}
             </dd>
             <dt>Current job</dt>
-            <dd>{device.current_job ? <a href={`/jobs/${device.current_job}`}>{device.current_job}</a> : "—"}</dd>
+            <dd>
+              <CurrentJob device={device} />
+            </dd>
             <dt>Worker</dt>
             <dd>{device.worker ? <a href={`/workers/${device.worker}`}>{device.worker}</a> : "—"}</dd>
             <dt>Tags</dt>
@@ -191,7 +204,7 @@ export function labPages(app: Hono<WebEnv>, lab: Lab): void {
               {jobs.map((j) => (
                 <tr>
                   <td>
-                    <a href={`/jobs/${j.sub_id || j.id}`}>{j.sub_id || j.id}</a>
+                    <a href={`/jobs/${j.id}`}>{j.id}</a>
                   </td>
                   <td>{j.description}</td>
                   <td>{formatTime(j.end_time)}</td>
@@ -214,7 +227,8 @@ export function labPages(app: Hono<WebEnv>, lab: Lab): void {
   app.get(
     "/workers",
     route(async (c) => {
-      const workers = await Promise.all([...lab.catalog.workers.keys()].sort().map((w) => showWorker(lab, w)));
+      const access = await accessFor(lab, c.get("user"));
+      const workers = await Promise.all([...lab.catalog.workers.keys()].sort().map((w) => showWorker(lab, w, access)));
       return page(
         c,
         "Workers",
@@ -255,7 +269,7 @@ export function labPages(app: Hono<WebEnv>, lab: Lab): void {
   app.get(
     "/workers/:hostname",
     route(async (c) => {
-      const worker = await showWorker(lab, param(c, "hostname"));
+      const worker = await showWorker(lab, param(c, "hostname"), await accessFor(lab, c.get("user")));
       return page(
         c,
         `Worker ${worker.hostname}`,
@@ -297,7 +311,7 @@ export function labPages(app: Hono<WebEnv>, lab: Lab): void {
 
   app.get(
     "/device-types",
-    route((c) =>
+    route(async (c) =>
       page(
         c,
         "Device types",
@@ -311,7 +325,7 @@ export function labPages(app: Hono<WebEnv>, lab: Lab): void {
             </tr>
           </thead>
           <tbody>
-            {listDeviceTypes(lab, true).map((t) => (
+            {listDeviceTypes(lab, true, await accessFor(lab, c.get("user"))).map((t) => (
               <tr>
                 <td>
                   <a href={`/device-types/${t.name}`}>{t.name}</a>
@@ -331,9 +345,11 @@ export function labPages(app: Hono<WebEnv>, lab: Lab): void {
 
   app.get(
     "/device-types/:name",
-    route((c) => {
+    route(async (c) => {
       const name = param(c, "name");
-      const type = listDeviceTypes(lab, true).find((t) => t.name === name);
+      const access = await accessFor(lab, c.get("user"));
+      assertDeviceTypeVisible(lab, name, access);
+      const type = listDeviceTypes(lab, true, access).find((t) => t.name === name);
       if (!type) throw new LabRequestError(`Device type '${name}' was not found.`, 404);
       const check = lab.labDir.healthCheck(name);
       return page(
@@ -350,10 +366,9 @@ export function labPages(app: Hono<WebEnv>, lab: Lab): void {
           </dl>
           <h2>Devices</h2>
           <ul>
-            {lab.catalog.devicesOf({ deviceType: name }).map((d) => (
+            {visibleDevices(lab, access, { deviceType: name }).map((d) => (
               <li>
-                <a href={`/devices/${d.hostname}`}>{d.hostname}</a>{" "}
-                <Badge value={lab.deviceStatus(d.hostname)?.health} />
+                <a href={`/devices/${d}`}>{d}</a> <Badge value={lab.deviceStatus(d)?.health} />
               </li>
             ))}
           </ul>
