@@ -46,7 +46,7 @@ export interface SubJobInfo {
   readonly startTimeoutS?: number;
 }
 
-type Reply = { response: string; message?: unknown; roles?: unknown };
+type Reply = { response: string; message?: unknown; roles?: unknown; error?: unknown };
 
 /** The sub-job's MultiNode settings, when the job is one. */
 export function subJobInfo(
@@ -157,7 +157,16 @@ export class MultinodeClient {
 
   async groupData(signal?: AbortSignal): Promise<void> {
     this.log.info(`MultiNode: waiting for the group ${this.info.group} (${this.info.groupSize} jobs) to start`);
-    await this.request({ request: "group_data", group_size: this.info.groupSize }, SYSTEM_TIMEOUT_S, signal);
+    const joined = await this.request(
+      { request: "group_data", group_size: this.info.groupSize },
+      SYSTEM_TIMEOUT_S,
+      signal,
+    );
+    if (joined.response === "nack") {
+      throw new JobError(
+        `MultiNode: the coordinator refused to add this job to group ${this.info.group}${why(joined)}`,
+      );
+    }
     if (this.info.expectRole) {
       this.log.info(`MultiNode: waiting for role ${this.info.expectRole} to send lava_start`);
       await this.request(
@@ -191,11 +200,14 @@ export class MultinodeClient {
           if (parts.length === 2) message[parts[0]] = parts[1].trimEnd();
         }
         const reply = await this.request({ request: "lava_send", messageID: id, message }, timeout, signal);
-        if (reply.response === "nack") throw new JobError("the coordinator was unable to accept LAVA_SEND");
+        if (reply.response === "nack") {
+          throw new JobError(`the coordinator was unable to accept LAVA_SEND${why(reply)}`);
+        }
         return { testCase };
       }
       case "SYNC": {
         const reply = await this.request({ request: "lava_sync", messageID: id }, timeout, signal);
+        if (reply.response === "nack") this.log.warning(`MultiNode: lava-sync ${id} refused${why(reply)}`);
         return { reply: `<LAVA_SYNC_COMPLETE${reply.response === "nack" ? " nack" : ""}>`, testCase };
       }
       case "WAIT":
@@ -205,8 +217,10 @@ export class MultinodeClient {
           : { request: "lava_wait_all", messageID: id, ...(rest[0] ? { waitrole: rest[0] } : {}) };
         const reply = await this.request(fields, timeout, signal);
         let text = "";
-        if (reply.response === "nack") text = " nack";
-        else if (isMapping(reply.message)) {
+        if (reply.response === "nack") {
+          text = " nack";
+          this.log.warning(`MultiNode: ${name} ${id} refused${why(reply)}`);
+        } else if (isMapping(reply.message)) {
           for (const [sender, values] of Object.entries(reply.message)) {
             if (!isMapping(values)) continue;
             for (const [key, value] of Object.entries(values)) text += ` ${sender}:${key}=${value}`;
@@ -218,6 +232,11 @@ export class MultinodeClient {
         throw new JobError(`unsupported MultiNode call ${api}`);
     }
   }
+}
+
+/** The reason a coordinator gives with a `nack` (Basalt's says why; LAVA's does not), for messages. */
+function why(reply: Reply): string {
+  return typeof reply.error === "string" && reply.error !== "" ? `: ${reply.error.slice(0, 200)}` : "";
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
