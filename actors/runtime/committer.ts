@@ -8,6 +8,9 @@
  *
  * A failed write loses nothing: the batch is folded into the next one and retried
  * with back-off, and nothing it would have acknowledged is acknowledged meanwhile.
+ * So a write that can never succeed must not reach here as a failure: the master's
+ * journal leaves out, alone, a write its database refuses for the values it holds
+ * (master/storage/journal.ts), or one bad row would hold back everything after it.
  */
 import { emptyBatch, isEmptyBatch, type Journal, type JournalBatch, mergeBatch } from "./journal.ts";
 

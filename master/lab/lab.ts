@@ -42,7 +42,9 @@ import type { ActorHost } from "../../actors/runtime/host.ts";
 import type { TransitionRecord } from "../../actors/runtime/journal.ts";
 import type { Logger } from "../../actors/runtime/log.ts";
 import type { SupervisedActor } from "../../actors/runtime/supervisor.ts";
-import { appendLogLines } from "../storage/job_logs.ts";
+import { appendLogLines, boundedLogMessage } from "../storage/job_logs.ts";
+import { refusable } from "../storage/journal.ts";
+import { storableText } from "../storage/storable.ts";
 import type { Database } from "../storage/schema.ts";
 import { Catalog, type DeviceInfo } from "./catalog.ts";
 import type { EventHub } from "./events.ts";
@@ -98,6 +100,8 @@ export interface ActiveJob {
   readonly role?: string;
   /** The next log line expected from the worker. */
   nextLine: number;
+  /** Why some of the job's log could not be stored: the job fails with it when it ends. */
+  unstorable?: string;
 }
 
 export type LogListener = (lines: readonly (JobLogLine & { line: number })[]) => void;
@@ -728,14 +732,18 @@ export class Lab {
         return this.#onStarted(id);
       case "job.log":
         return this.#onLog(id, delivery.body.from, delivery.body.lines, scope);
-      case "job.finished":
+      case "job.finished": {
+        const { result, errorType, errorMsg, description } = delivery.body;
+        const unstorable = this.#active.get(id)?.unstorable;
+        const text = (value: string | undefined) => value === undefined ? undefined : storableText(value);
         return this.#jobActor(id)?.send({
           type: "finished",
-          result: delivery.body.result,
-          errorType: delivery.body.errorType,
-          errorMsg: delivery.body.errorMsg,
-          description: delivery.body.description,
+          ...(unstorable
+            ? { result: "fail", errorType: "Test", errorMsg: unstorable }
+            : { result, errorType: text(errorType), errorMsg: text(errorMsg) }),
+          description: text(description),
         });
+      }
       case "job.refused":
         this.#log.warning("a worker refused a job; it goes back to the queue", {
           job: id,
@@ -771,7 +779,11 @@ export class Lab {
         );
         this.#spawnWorker(event.peer);
       }
-      this.#workers.get(event.peer)?.send({ type: "online", version: summary.version, jobLimit: summary.jobLimit });
+      this.#workers.get(event.peer)?.send({
+        type: "online",
+        version: storableText(summary.version),
+        jobLimit: summary.jobLimit,
+      });
     } else if (event.type === "offline") {
       this.#workers.get(event.peer)?.send({ type: "offline" });
     } else if (event.type === "new-epoch") {
@@ -810,16 +822,16 @@ export class Lab {
       });
     }
     const skip = Math.max(0, active.nextLine - from);
-    const fresh = lines.slice(skip).map((l, i) => ({ ...l, line: from + skip + i }));
+    const fresh = lines.slice(skip).map((l, i) => ({ ...l, msg: boundedLogMessage(l.msg), line: from + skip + i }));
     if (fresh.length === 0) return;
     this.#logLines += fresh.length;
     active.nextLine = from + lines.length;
     const results = fresh.filter((l) => l.lvl === "results" && isMapping(l.msg))
       .map((l) => ({ line: l.line, msg: l.msg as Record<string, unknown> }));
-    scope.journal(async (trx) => {
+    scope.journal(refusable(async (trx) => {
       await appendLogLines(trx, id, fresh.map((l) => ({ ...l, lvl: l.lvl === "event" ? "debug" : l.lvl })));
       await storeResults(trx, id, results);
-    });
+    }, (error) => this.#logRefused(id, fresh[0].line, fresh.at(-1)!.line, error)));
     for (const line of fresh) {
       if (line.lvl === "event") {
         this.#o.events.publish("event", this.catalog.usernames.get(active.submitter) ?? "", {
@@ -829,6 +841,24 @@ export class Lab {
       }
     }
     for (const listener of this.#logListeners.get(id) ?? []) listener(fresh);
+  }
+
+  /** The database refused part of a job's log: the lab goes on, the job fails saying why. */
+  #logRefused(id: number, first: number, last: number, error: unknown): void {
+    const reason = `the master could not store log lines ${first}-${last}: ${
+      storableText(error instanceof Error ? error.message : String(error)).slice(0, 1000)
+    }`;
+    this.#log.error("the database refused a job's log lines; the job will end Incomplete", { job: id, reason });
+    const active = this.#active.get(id);
+    if (active) return void (active.unstorable ??= reason);
+    // The job ended before the refusal was known: its row says Complete, which it was not.
+    this.#o.host.committer.stage((batch) =>
+      batch.work.push(async (trx) => {
+        await trx.updateTable("test_jobs")
+          .set({ health: JobHealth.byName.Incomplete, error_type: "Test", error_msg: reason })
+          .where("id", "=", id).where("health", "=", JobHealth.byName.Complete).execute();
+      })
+    );
   }
 
   // --- job ends -------------------------------------------------------------------

@@ -4,11 +4,20 @@
  * and test cases with their result, measurement and units — stored in the same
  * transaction as the log lines that carried them, so a result is never stored
  * without its line or twice. Exported per job as LAVA's YAML and CSV.
+ *
+ * A record is what a device printed, relayed by a worker, and is made storable
+ * before it reaches the database: names have control characters escaped and are
+ * cut to LAVA's widths, a measurement the results table cannot hold fails its
+ * case, and metadata too large or too deep is cut to its essentials. Each change
+ * is named in the case's `error_msg`.
  */
 import { type Kysely, sql, type Transaction } from "kysely";
 import { stringify } from "yaml";
 import { TestResult } from "../../actors/domain/states.ts";
 import type { Database } from "../storage/schema.ts";
+import { nestsDeeperThan, storableJson, storableText } from "../storage/storable.ts";
+
+type TestResultName = (typeof TestResult.names)[number];
 
 export interface ResultRecord {
   /** The log line that carried it. */
@@ -16,52 +25,159 @@ export interface ResultRecord {
   readonly msg: Record<string, unknown>;
 }
 
-const MEASUREMENT = /^-?\d+(\.\d+)?([eE][-+]?\d+)?$/;
+/** Longest names kept, as LAVA's results tables keep them. */
+export const MAX_SUITE_NAME = 200;
+export const MAX_SET_NAME = 200;
+export const MAX_CASE_NAME = 100;
+export const MAX_UNITS = 100;
+/** A case's metadata longer than this (as JSON) or nested deeper is cut to its essentials. */
+export const MAX_METADATA = 16_384;
+export const MAX_METADATA_DEPTH = 16;
+/** numeric(30, 10) holds twenty integer digits. */
+export const MAX_MEASUREMENT = 1e20;
+const MAX_MEASUREMENT_TEXT = 100;
+// numeric's input takes exponents up to ±1000; three digits stay inside.
+const DECIMAL = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d{1,3})?$/;
+// deno-lint-ignore no-control-regex
+const CONTROL = /[\x00-\x1f\x7f]/g;
+
+/** A name as stored: control characters written `\xNN`, cut at `max`; `problem` says what was changed. */
+function storableName(what: string, raw: string, max: number): { name: string; problem?: string } {
+  const escaped = storableText(raw.replace(CONTROL, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`));
+  const name = escaped.slice(0, max).toWellFormed();
+  const problems = [
+    ...(escaped !== raw ? ["control or unpaired characters escaped"] : []),
+    ...(name.length < escaped.length ? [`cut to ${max} characters`] : []),
+  ];
+  return problems.length ? { name, problem: `${what} ${problems.join(", ")}` } : { name };
+}
+
+/** One test case as it goes into the database. */
+export interface StorableCase {
+  readonly suite: string;
+  readonly set?: string;
+  readonly name: string;
+  readonly result: TestResultName;
+  /** A decimal numeric(30, 10) takes, or null. */
+  readonly measurement: string | null;
+  readonly units: string;
+  /** JSON that jsonb takes. */
+  readonly metadata: string;
+  readonly line: number;
+}
+
+/**
+ * A `results` record as it can be stored, or undefined when it names no suite or
+ * case (LAVA ignores those too).
+ *
+ * @example
+ * ```ts
+ * storableCase({ line: 7, msg: { definition: "0_perf", case: "bw", result: "pass", measurement: 1e20 } });
+ * // { suite: "0_perf", name: "bw", result: "fail", measurement: null, ..., metadata: '{..."error_msg":"measurement 1e+20 is not ..."}' }
+ * ```
+ */
+export function storableCase(record: ResultRecord): StorableCase | undefined {
+  const { definition, case: caseName, set, result, measurement, units } = record.msg;
+  if (typeof definition !== "string" || typeof caseName !== "string") return undefined;
+  const problems: string[] = [];
+  const named = (what: string, raw: string, max: number) => {
+    const { name, problem } = storableName(what, raw, max);
+    if (problem) problems.push(problem);
+    return name;
+  };
+  const suite = named("suite name", definition, MAX_SUITE_NAME);
+  const setName = typeof set === "string" ? named("set name", set, MAX_SET_NAME) : undefined;
+  const name = named("case name", caseName, MAX_CASE_NAME);
+  const unitsText = typeof units === "string" ? named("units", units, MAX_UNITS) : "";
+  let outcome: TestResultName = TestResult.names.includes(result as TestResultName)
+    ? result as TestResultName
+    : "unknown";
+  let measured: string | null = null;
+  if (measurement !== undefined && measurement !== null && measurement !== "") {
+    const text = typeof measurement === "number" || typeof measurement === "string" ? String(measurement) : undefined;
+    const value = Number(text);
+    if (
+      text !== undefined && text.length <= MAX_MEASUREMENT_TEXT && DECIMAL.test(text) && Number.isFinite(value) &&
+      Math.abs(value) < MAX_MEASUREMENT
+    ) {
+      measured = text;
+    } else {
+      // As LAVA's dispatcher does: a measurement that is not one fails its case.
+      const shown = storableName("", JSON.stringify(measurement) ?? String(measurement), 40).name;
+      problems.push(`measurement ${shown} is not a decimal number below ${MAX_MEASUREMENT}`);
+      outcome = "fail";
+    }
+  }
+  return {
+    suite,
+    ...(setName !== undefined ? { set: setName } : {}),
+    name,
+    result: outcome,
+    measurement: measured,
+    units: unitsText,
+    metadata: caseMetadata(record.msg, outcome, problems),
+    line: record.line,
+  };
+}
+
+function caseMetadata(msg: Record<string, unknown>, result: TestResultName, problems: string[]): string {
+  const errorMsg = (extra: readonly string[]) =>
+    [...(typeof msg.error_msg === "string" ? [msg.error_msg] : []), ...extra].join("; ");
+  const full = problems.length ? { ...msg, result, error_msg: errorMsg(problems) } : msg;
+  const deep = nestsDeeperThan(full, MAX_METADATA_DEPTH);
+  const json = deep ? "" : storableJson(full);
+  if (!deep && json.length <= MAX_METADATA) return json;
+  // Like LAVA for metadata past its limit: keep what identifies the case and why it failed.
+  const kept: Record<string, unknown> = {};
+  for (const key of ["definition", "case", "set", "error_type", "level", "duration"]) {
+    if (typeof msg[key] === "string") kept[key] = (msg[key] as string).slice(0, 1000);
+  }
+  const cut = deep
+    ? `metadata nested deeper than ${MAX_METADATA_DEPTH} levels`
+    : `metadata over ${MAX_METADATA} characters`;
+  return storableJson({ ...kept, result, error_msg: errorMsg([...problems, `${cut} was cut`]).slice(0, 4000) });
+}
 
 /** Stores the results of one batch of log lines. */
 export async function storeResults(trx: Transaction<Database>, jobId: number, records: readonly ResultRecord[]) {
-  const usable = records.filter((r) => typeof r.msg.definition === "string" && typeof r.msg.case === "string");
-  if (usable.length === 0) return;
-  const suiteNames = [...new Set(usable.map((r) => String(r.msg.definition)))];
+  const cases = records.map(storableCase).filter((c) => c !== undefined);
+  if (cases.length === 0) return;
+  // Names are compared as stored: two names cut to the same one are one suite.
+  const suiteNames = [...new Set(cases.map((c) => c.suite))];
   const suites = await trx.insertInto("test_suites")
     .values(suiteNames.map((name) => ({ job_id: jobId, name })))
     .onConflict((oc) => oc.columns(["job_id", "name"]).doUpdateSet({ name: (eb) => eb.ref("excluded.name") }))
     .returning(["id", "name"])
     .execute();
   const suiteIds = new Map(suites.map((s) => [s.name, s.id]));
-  const setKeys = [
-    ...new Set(
-      usable.filter((r) => typeof r.msg.set === "string").map((r) => `${r.msg.definition}\u0000${r.msg.set}`),
-    ),
-  ];
+  const setKey = (suiteId: number, name: string) => `${suiteId}/${name}`;
+  const wantedSets = new Map<string, { suite_id: number; name: string }>();
+  for (const c of cases) {
+    if (c.set === undefined) continue;
+    const suiteId = suiteIds.get(c.suite)!;
+    wantedSets.set(setKey(suiteId, c.set), { suite_id: suiteId, name: c.set });
+  }
   const setIds = new Map<string, number>();
-  if (setKeys.length > 0) {
+  if (wantedSets.size > 0) {
     const sets = await trx.insertInto("test_sets")
-      .values(setKeys.map((key) => {
-        const [suite, name] = key.split("\u0000");
-        return { suite_id: suiteIds.get(suite)!, name };
-      }))
+      .values([...wantedSets.values()])
       .onConflict((oc) => oc.columns(["suite_id", "name"]).doUpdateSet({ name: (eb) => eb.ref("excluded.name") }))
       .returning(["id", "suite_id", "name"])
       .execute();
-    const suiteNameById = new Map(suites.map((s) => [s.id, s.name]));
-    for (const s of sets) setIds.set(`${suiteNameById.get(s.suite_id)}\u0000${s.name}`, s.id);
+    for (const s of sets) setIds.set(setKey(s.suite_id, s.name), s.id);
   }
-  await trx.insertInto("test_cases").values(usable.map((r) => {
-    const { definition, case: name, result, measurement, units, set } = r.msg;
-    const measured = measurement === undefined || measurement === null ? null : String(measurement);
+  await trx.insertInto("test_cases").values(cases.map((c) => {
+    const suiteId = suiteIds.get(c.suite)!;
     return {
-      suite_id: suiteIds.get(String(definition))!,
-      test_set_id: typeof set === "string" ? setIds.get(`${definition}\u0000${set}`) ?? null : null,
-      name: String(name).slice(0, 1000),
-      result: TestResult.names.includes(result as "pass")
-        ? TestResult.code(result as "pass")
-        : TestResult.byName.unknown,
-      measurement: measured !== null && MEASUREMENT.test(measured) ? measured : null,
-      units: typeof units === "string" ? units.slice(0, 100) : "",
-      metadata: JSON.stringify(r.msg),
-      start_log_line: r.line,
-      end_log_line: r.line,
+      suite_id: suiteId,
+      test_set_id: c.set === undefined ? null : setIds.get(setKey(suiteId, c.set)) ?? null,
+      name: c.name,
+      result: TestResult.code(c.result),
+      measurement: c.measurement,
+      units: c.units,
+      metadata: c.metadata,
+      start_log_line: c.line,
+      end_log_line: c.line,
     };
   })).execute();
 }
@@ -97,7 +213,7 @@ export async function recordJobOutcome(
     suite_id: suite.id,
     name: "job",
     result: TestResult.code(outcome.result),
-    metadata: JSON.stringify(metadata),
+    metadata: storableJson(metadata),
   }).execute();
 }
 

@@ -2,9 +2,14 @@
  * The job log: LAVA's `{dt, lvl, msg}` records, numbered by the dispatcher from
  * line 0, appended in batches and never rewritten. A batch that arrives twice
  * (the mailbox delivers at least once) lands once.
+ *
+ * Records come from devices by way of workers: a message is kept as JSON text, so
+ * whatever characters it holds (NUL included) come back as they were sent; a time
+ * the database cannot hold is replaced by the time the master stored the line.
  */
 import { type Kysely, sql } from "kysely";
 import type { Database } from "./schema.ts";
+import { cutDeeperThan, nestsDeeperThan, storableText, storableTime } from "./storable.ts";
 
 export interface LogRecord {
   readonly line: number;
@@ -13,6 +18,19 @@ export interface LogRecord {
   readonly lvl: string;
   /** A string for most levels, a mapping for `results`. */
   readonly msg: unknown;
+}
+
+/** A record's `msg` nests at most this deep (LAVA's go three or four levels). */
+export const MAX_LOG_DEPTH = 32;
+
+/**
+ * A record's `msg` as the master keeps it: anything nested deeper than
+ * MAX_LOG_DEPTH is replaced by a note, because serialising a deeper value can
+ * exhaust the stack, and jsonb refuses it (PGlite spins on it).
+ */
+export function boundedLogMessage(msg: unknown): unknown {
+  if (!nestsDeeperThan(msg, MAX_LOG_DEPTH)) return msg;
+  return cutDeeperThan(msg, MAX_LOG_DEPTH, `[nested deeper than ${MAX_LOG_DEPTH} levels: cut]`);
 }
 
 /**
@@ -33,10 +51,11 @@ export async function appendLogLines(
   const times = new Array<string>(records.length);
   const levels = new Array<string>(records.length);
   const messages = new Array<string>(records.length);
+  const received = new Date();
   records.forEach((r, i) => {
     lines[i] = r.line;
-    times[i] = typeof r.dt === "string" ? r.dt : r.dt.toISOString();
-    levels[i] = r.lvl;
+    times[i] = storableTime(r.dt, received);
+    levels[i] = storableText(r.lvl);
     messages[i] = JSON.stringify(r.msg ?? null);
   });
   // unnest keeps the statement at five parameters however large the batch.

@@ -1,5 +1,5 @@
 import type { Kysely } from "kysely";
-import { assertEquals } from "../../tests/support/assert.ts";
+import { assert, assertEquals } from "../../tests/support/assert.ts";
 import { testOnBothBackends } from "../../tests/support/storage.ts";
 import { appendLogLines, countLogLines, type LogRecord, readLogLines } from "./job_logs.ts";
 import type { Database } from "./schema.ts";
@@ -65,6 +65,24 @@ testOnBothBackends("job logs", [
       const job = await newJob(db);
       assertEquals(await appendLogLines(db, job, records(0, 10_000)), 10_000);
       assertEquals(await countLogLines(db, job), 10_000);
+    },
+  },
+  {
+    name: "messages with NUL and unpaired surrogates come back as sent; times the database cannot take become now",
+    async fn(fx) {
+      const { db } = await fx.open();
+      const job = await newJob(db);
+      const before = Date.now();
+      await appendLogLines(db, job, [
+        { line: 0, dt: "2026-02-30T10:00:00Z", lvl: "target", msg: "nul \u0000 lone \ud800" },
+        { line: 1, dt: "infinity", lvl: "results", msg: { ["k\u0000"]: "v\u0000" } },
+        { line: 2, dt: "300000-01-01T00:00:00Z", lvl: "target", msg: "x" },
+        { line: 3, dt: "not a time", lvl: "target", msg: "y" },
+      ]);
+      const back = await readLogLines(db, job);
+      assertEquals(back.map((r) => r.msg), ["nul \u0000 lone \ud800", { ["k\u0000"]: "v\u0000" }, "x", "y"]);
+      assertEquals(back[0].dt.toISOString(), "2026-03-02T10:00:00.000Z");
+      for (const r of back.slice(1)) assert(r.dt.getTime() >= before - 1000, `line ${r.line} is stamped now`);
     },
   },
 ]);

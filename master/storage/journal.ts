@@ -3,6 +3,11 @@
  * PGlite or PostgreSQL alike: a batch is one transaction, so the master's actor
  * snapshots, its mailbox state and the writes of the handlers that caused them
  * land together or not at all.
+ *
+ * One exception keeps the lab going: a handler's write that the database refuses
+ * for what it holds (a value past a column's range that got through the checks)
+ * is left out, alone, and the batch lands without it. Otherwise the batch would
+ * fail on every retry and nothing the master decides would be stored again.
  */
 import { type Kysely, type RawBuilder, sql, type Transaction } from "kysely";
 import {
@@ -14,8 +19,36 @@ import {
   type SnapshotRecord,
   type TransitionRecord,
 } from "../../actors/runtime/journal.ts";
+import { createLogger } from "../../actors/runtime/log.ts";
 import { listActorEvents } from "./actor_events.ts";
 import type { Database } from "./schema.ts";
+import { isRefusedValue, storableJson } from "./storable.ts";
+
+type Work = (trx: Transaction<Database>) => void | Promise<void>;
+
+/** A batch's write that says what to do if the database refuses it (see `refusable`). */
+export type RefusableWork = Work & { readonly refused: (error: unknown) => void };
+
+/**
+ * Marks a write of a batch as one whose refusal its owner handles: `refused` runs
+ * once the batch has landed without it. Any write may be left out; one not marked
+ * is only logged.
+ *
+ * @example
+ * ```ts
+ * scope.journal(refusable(async (trx) => await appendLogLines(trx, 12, lines), (error) => failJob(12, error)));
+ * ```
+ */
+export function refusable(work: Work, refused: (error: unknown) => void): RefusableWork {
+  return Object.assign(work, { refused });
+}
+
+export interface StorageJournalOptions {
+  /** Told of a refused write that was not marked `refusable`; the default logs it. */
+  readonly onRefused?: (error: unknown) => void;
+}
+
+const defaultLogger = createLogger({ process: "master" });
 
 /** PostgreSQL allows 65535 parameters per statement; stay well below. */
 const MAX_PARAMETERS = 30_000;
@@ -54,12 +87,16 @@ function asOneStatement(parts: readonly Part[]): RawBuilder<unknown> {
 }
 
 export class StorageJournal implements Journal<Transaction<Database>> {
-  private constructor(private readonly db: Kysely<Database>, readonly epoch: string) {}
+  private constructor(
+    private readonly db: Kysely<Database>,
+    readonly epoch: string,
+    private readonly options: StorageJournalOptions,
+  ) {}
 
-  static async open(db: Kysely<Database>): Promise<StorageJournal> {
+  static async open(db: Kysely<Database>, options: StorageJournalOptions = {}): Promise<StorageJournal> {
     const row = await db.selectFrom("node_settings").select("value").where("key", "=", "epoch")
       .executeTakeFirstOrThrow();
-    return new StorageJournal(db, row.value);
+    return new StorageJournal(db, row.value, options);
   }
 
   async load(): Promise<JournalContents> {
@@ -114,7 +151,7 @@ export class StorageJournal implements Journal<Transaction<Database>> {
       ...chunked(saves, 4, (rows) =>
         sql`INSERT INTO actor_snapshots (kind, id, sequence, snapshot, updated_at)
           VALUES ${
-          values(rows.map((r) => [r.kind, r.id, r.sequence, sql`${JSON.stringify(r.snapshot)}::jsonb`, sql`now()`]))
+          values(rows.map((r) => [r.kind, r.id, r.sequence, sql`${storableJson(r.snapshot)}::jsonb`, sql`now()`]))
         }
           ON CONFLICT (kind, id) DO UPDATE SET sequence = excluded.sequence, snapshot = excluded.snapshot,
             updated_at = excluded.updated_at`),
@@ -139,7 +176,7 @@ export class StorageJournal implements Journal<Transaction<Database>> {
                 t.eventType,
                 t.stateBefore,
                 t.stateAfter,
-                sql`${JSON.stringify(t.payload ?? {})}::jsonb`,
+                sql`${storableJson(t.payload ?? {})}::jsonb`,
                 sql`${t.at.toISOString()}::timestamptz`,
               ]),
             )
@@ -152,14 +189,30 @@ export class StorageJournal implements Journal<Transaction<Database>> {
       if (parts.length > 0) await asOneStatement(parts).execute(this.db);
       return;
     }
-    await this.db.transaction().execute(async (trx) => {
+    const write = async (trx: Transaction<Database>) => {
       if (parameters <= MAX_PARAMETERS) {
         if (parts.length > 0) await asOneStatement(parts).execute(trx);
       } else {
         for (const part of parts) await part.statement.execute(trx);
       }
-      for (const work of batch.work) await work(trx);
-    });
+    };
+    try {
+      await this.db.transaction().execute(async (trx) => {
+        await write(trx);
+        for (const work of batch.work) await work(trx);
+      });
+    } catch (error) {
+      if (batch.work.length === 0 || !isRefusedValue(error)) throw error;
+      // Again, each write behind a savepoint: only on failure, as it costs two round trips a write.
+      const refused = await this.db.transaction().execute(async (trx) => {
+        await write(trx);
+        return await writeEachAlone(trx, batch.work);
+      });
+      for (const { work, error } of refused) {
+        if (isRefusable(work)) work.refused(error);
+        else (this.options.onRefused ?? logRefusal)(error);
+      }
+    }
   }
 
   async transitions(kind: string, id: string, afterSequence = -1): Promise<TransitionRecord[]> {
@@ -180,4 +233,35 @@ export class StorageJournal implements Journal<Transaction<Database>> {
   close(): Promise<void> {
     return Promise.resolve();
   }
+}
+
+/**
+ * Runs each write behind its own savepoint; a write refused for its values is
+ * rolled back alone and returned. Any other failure fails the whole transaction.
+ */
+async function writeEachAlone(
+  trx: Transaction<Database>,
+  works: readonly Work[],
+): Promise<{ work: Work; error: unknown }[]> {
+  const refused: { work: Work; error: unknown }[] = [];
+  for (const work of works) {
+    await sql`SAVEPOINT basalt_write`.execute(trx);
+    try {
+      await work(trx);
+    } catch (error) {
+      if (!isRefusedValue(error)) throw error;
+      await sql`ROLLBACK TO SAVEPOINT basalt_write`.execute(trx);
+      refused.push({ work, error });
+    }
+    await sql`RELEASE SAVEPOINT basalt_write`.execute(trx);
+  }
+  return refused;
+}
+
+function isRefusable(work: Work): work is RefusableWork {
+  return typeof (work as Partial<RefusableWork>).refused === "function";
+}
+
+function logRefusal(error: unknown): void {
+  defaultLogger.error("the database refused a write; the rest of its batch was stored without it", { error });
 }
