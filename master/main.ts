@@ -7,7 +7,8 @@
  * on stdout: {"event":"ready","http":...,"zmq":...,"events":...}.
  */
 import { parseArgs } from "node:util";
-import { readAllowedKeys, readKeyPair } from "../actors/transport/zmq/curve.ts";
+import { readKeyPair } from "../actors/transport/zmq/curve.ts";
+import { allowKeysIn } from "../actors/transport/zmq/zap.ts";
 import { createLogger, type LogLevel } from "../actors/runtime/log.ts";
 import { DataDirInUseError } from "../actors/runtime/dir_lock.ts";
 import { StorageError } from "./storage/database.ts";
@@ -84,11 +85,7 @@ if (import.meta.main) {
     const directory = values["workers-certs"];
     curve = {
       keyPair: await readKeyPair(values["master-cert"]),
-      // Read on every connection: adding a worker's key needs no restart.
-      authorize: async (request: { publicKey: string | undefined }) => {
-        const { keys } = await readAllowedKeys(directory);
-        return { userId: request.publicKey ? keys.get(request.publicKey) : undefined };
-      },
+      authorize: allowKeysIn(directory),
     };
   }
   let master;

@@ -14,6 +14,13 @@
  *   silent for `missedHeartbeats` intervals is offline. A peer speaking another
  *   protocol version is refused, with the reason, on both sides.
  * - Anything malformed is counted by reason, logged (rate-limited) and dropped.
+ *
+ * Who a listener trusts: a peer's name is what its routing id and envelope say,
+ * and nothing more. With CurveZMQ the name must also be the one its key was
+ * allowed under (the ZAP "User-Id"), on every message; the listener sends a
+ * peer's mail only to the connection it last heard that peer on, so a key can
+ * neither speak for another name nor receive its mail. Without CurveZMQ (loopback
+ * only) any local process can claim any name: it is trusted as a local user is.
  */
 import type { Committer } from "../runtime/committer.ts";
 import type { JournalContents } from "../runtime/journal.ts";
@@ -25,6 +32,7 @@ import type { ReceivedMessage } from "../transport/zmq/socket.ts";
 import { serveZap, type ZapPolicy } from "../transport/zmq/zap.ts";
 import {
   type ControlKind,
+  type DecodeFailure,
   decodeMessage,
   type DropReason,
   encodeBody,
@@ -32,7 +40,11 @@ import {
   type Envelope,
   isFailure,
   MAX_BODY_BYTES,
+  MAX_FRAME_BYTES,
+  MAX_SEQUENCE_JUMP,
+  nameInRoutingId,
   PROTOCOL_VERSION,
+  routingIdFor,
 } from "./envelope.ts";
 import { Link } from "./link.ts";
 import { type BodyOf, isProblem, type Parsers, type Protocol } from "./protocol.ts";
@@ -103,6 +115,13 @@ export interface EndpointOptions<P extends Parsers, Tx> {
   readonly summary?: (peer: string) => unknown;
   /** Whether an actor address exists here; others are dropped as "actor". */
   readonly accepts?: (to: string) => boolean;
+  /**
+   * Asked by a listener at every `hello`: why it will not open a session with
+   * `peer` (the reason is sent back to it), or undefined to open one.
+   * `authenticated` is true when CurveZMQ proved the peer holds the key that
+   * name was allowed under.
+   */
+  readonly sessionRefusal?: (peer: string, authenticated: boolean) => string | undefined;
   readonly heartbeatMs?: number;
   readonly missedHeartbeats?: number;
   readonly window?: number;
@@ -130,6 +149,14 @@ type ConnectState = (typeof CONNECT_PEER_STATES)[number];
 
 const LOCAL_ENDPOINT = /^(ipc|inproc):\/\/|^tcp:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\]):/;
 
+/** Thrown by {@link MailboxEndpoint.send} for a body the peer would refuse: nothing is queued. */
+export class MessageTooLargeError extends Error {
+  constructor(readonly kind: string, readonly bytes: number) {
+    super(`a ${kind} message of ${bytes} bytes is larger than a mailbox carries (${MAX_BODY_BYTES} bytes)`);
+    this.name = "MessageTooLargeError";
+  }
+}
+
 /** Thrown when an endpoint would expose an unencrypted mailbox to the network. */
 export class PlaintextBindError extends Error {
   constructor(endpoint: string) {
@@ -141,11 +168,13 @@ export class PlaintextBindError extends Error {
   }
 }
 
-const text = new TextEncoder();
+const routingText = new TextDecoder();
 
 export class MailboxEndpoint<P extends Parsers, Tx> {
   readonly #o: EndpointOptions<P, Tx>;
   readonly #links = new Map<string, Link>();
+  /** Listening: each peer's routing id, as last heard from that peer; only its mail goes there. */
+  readonly #routes = new Map<string, Uint8Array<ArrayBuffer>>();
   readonly #online = new Set<string>();
   readonly #dirty = new Set<Link>();
   readonly #pumpQueued = new Set<Link>();
@@ -215,6 +244,8 @@ export class MailboxEndpoint<P extends Parsers, Tx> {
       if (mode.curve) this.#stopZap = await serveZap(this.#o.reactor, mode.curve.authorize);
       this.#socket = await this.#o.reactor.socket(SocketType.ROUTER, (s) => {
         s.setInt(Option.ROUTER_MANDATORY, 1);
+        // A reconnecting peer takes its routing id back from a connection not yet seen dead. Only
+        // the socket that made the id can present it again (see routingIdFor), so no other peer can.
         s.setInt(Option.ROUTER_HANDOVER, 1);
         this.#commonOptions(s);
         if (mode.curve) {
@@ -229,7 +260,7 @@ export class MailboxEndpoint<P extends Parsers, Tx> {
       this.#link(mode.peer);
       this.#connectedTo = mode.endpoints[0];
       this.#socket = await this.#o.reactor.socket(SocketType.DEALER, (s) => {
-        s.setString(Option.ROUTING_ID, this.#o.name);
+        s.setString(Option.ROUTING_ID, routingIdFor(this.#o.name));
         s.setInt(Option.IMMEDIATE, 1);
         this.#commonOptions(s);
         if (mode.curve) {
@@ -251,19 +282,25 @@ export class MailboxEndpoint<P extends Parsers, Tx> {
     s.setInt(Option.RCVHWM, 100_000);
     s.setInt(Option.RECONNECT_IVL, 100);
     s.setInt(Option.RECONNECT_IVL_MAX, 1000);
-    // Frames beyond this make libzmq drop the connection before we ever see them.
-    s.setInt64(Option.MAXMSGSIZE, MAX_BODY_BYTES + 64 * 1024);
+    s.setInt64(Option.MAXMSGSIZE, MAX_FRAME_BYTES);
   }
 
   /**
    * Sends `body` to actor `to` in process `peer`. The message is durable in the
    * journal before it is transmitted, and retransmitted until acknowledged.
-   * Returns its sequence number.
+   * Returns its sequence number. A body larger than the peer accepts throws
+   * {@link MessageTooLargeError}: sent, it would be refused and resent forever.
    */
   send<K extends keyof P & string>(peer: string, to: string, kind: K, body: BodyOf<P, K>): number {
     if (this.#closed) throw new Error("the mailbox is closed");
+    const json = encodeBody(body);
+    // At most 3 UTF-8 bytes per UTF-16 unit: most bodies need no counting.
+    if (json.length * 3 > MAX_BODY_BYTES) {
+      const bytes = utf8Length(json);
+      if (bytes > MAX_BODY_BYTES) throw new MessageTooLargeError(kind, bytes);
+    }
     const link = this.#link(peer);
-    const entry = link.enqueue(to, kind, encodeBody(body));
+    const entry = link.enqueue(to, kind, json);
     this.#dirty.add(link);
     this.#o.committer.stage((batch) => batch.outboxAdd.push(entry.record), () => {
       entry.durable = true;
@@ -320,40 +357,85 @@ export class MailboxEndpoint<P extends Parsers, Tx> {
     if (this.#closed) return;
     const listening = this.#o.mode.kind === "listen";
     let frames = message.frames;
-    let routingId: string | undefined;
+    let route: Uint8Array<ArrayBuffer> | undefined;
     if (listening) {
       if (frames.length < 1) return this.#drop("frames", "empty message");
-      routingId = new TextDecoder().decode(frames[0]);
+      route = frames[0] as Uint8Array<ArrayBuffer>;
       frames = frames.slice(1);
     }
     const decoded = decodeMessage(frames, this.#o.protocol.kinds);
+    const envelope = decoded.envelope;
+    if (!envelope) return this.#drop((decoded as DecodeFailure).reason, (decoded as DecodeFailure).detail);
+    const wrongSender = listening
+      ? this.#wrongSender(route!, envelope.from, message.userId)
+      : envelope.from !== (this.#o.mode as ConnectMode).peer
+      ? `expected ${(this.#o.mode as ConnectMode).peer}, got ${envelope.from}`
+      : undefined;
+    if (wrongSender) return this.#drop("sender", wrongSender, envelope.from);
+    if (
+      (isFailure(decoded) && decoded.reason === "version") ||
+      (envelope.kind === "hello" && envelope.v !== PROTOCOL_VERSION)
+    ) {
+      return this.#onVersionMismatch(envelope, route);
+    }
+    if (listening && !this.#admitted(envelope, route!)) return;
     if (isFailure(decoded)) {
-      if (decoded.reason === "version" && decoded.envelope) return this.#onVersionMismatch(decoded.envelope, routingId);
-      return this.#drop(decoded.reason, decoded.detail, decoded.envelope?.from ?? routingId);
-    }
-    const { envelope, body } = decoded;
-    if (listening) {
-      if (envelope.from !== routingId) {
-        return this.#drop("sender", `routing id ${routingId} sent a message signed ${envelope.from}`, routingId);
+      // A numbered message that can never be delivered is still consumed: left
+      // unacknowledged, it would be resent forever and hold back all that follows.
+      const link = this.#links.get(envelope.from);
+      if (!link || envelope.seq === undefined || isControl(envelope.kind)) {
+        return this.#drop(decoded.reason, decoded.detail, envelope.from);
       }
-      if ((this.#o.mode as ListenMode).curve && message.userId !== envelope.from) {
-        return this.#drop("sender", `key of ${message.userId} used by ${envelope.from}`, envelope.from);
-      }
-    } else if (envelope.from !== (this.#o.mode as ConnectMode).peer) {
-      return this.#drop("sender", `expected ${(this.#o.mode as ConnectMode).peer}, got ${envelope.from}`);
+      if (route) this.#routes.set(link.peer, route);
+      return this.#onData(link, envelope, undefined, decoded);
     }
-    if (envelope.kind === "hello" && envelope.v !== PROTOCOL_VERSION) {
-      return this.#onVersionMismatch(envelope, routingId);
-    }
-
     const link = this.#link(envelope.from);
+    if (route) this.#routes.set(link.peer, route);
     link.lastHeard = Date.now();
     if (envelope.ack) this.#onAck(link, envelope.ack);
-    if (envelope.seq !== undefined && !isControl(envelope.kind)) return this.#onData(link, envelope, body);
-    this.#onControl(link, envelope.kind as ControlKind, body);
+    if (envelope.seq !== undefined && !isControl(envelope.kind)) return this.#onData(link, envelope, decoded.body);
+    this.#onControl(link, envelope.kind as ControlKind, decoded.body);
+  }
+
+  /** Why a listener will not take a message signed `from` from this connection, or undefined. */
+  #wrongSender(route: Uint8Array, from: string, userId: string | undefined): string | undefined {
+    // Routing ids are not logged: under CurveZMQ their nonce is what keeps a connection a peer's own.
+    const owner = nameInRoutingId(routingText.decode(route));
+    if (owner === undefined) return `a connection without a session routing id sent a message signed ${from}`;
+    if (owner !== from) return `${owner}'s connection sent a message signed ${from}`;
+    if ((this.#o.mode as ListenMode).curve && userId !== from) {
+      return `the key allowed as ${userId ?? "nobody"} sent a message signed ${from}`;
+    }
+    return undefined;
+  }
+
+  /** A new peer must say hello first, and each hello may be refused; a refused peer gets the reason. */
+  #admitted(envelope: Envelope, route: Uint8Array<ArrayBuffer>): boolean {
+    const peer = envelope.from;
+    if (envelope.kind !== "hello") {
+      if (this.#links.has(peer)) return true;
+      this.#drop("sender", `${peer} sent ${envelope.kind} before hello`, peer);
+      return false;
+    }
+    const reason = this.#o.sessionRefusal?.(peer, (this.#o.mode as ListenMode).curve !== undefined);
+    if (reason === undefined) return true;
+    this.#stats.dropped.refused++;
+    this.#log.warning(this.#logKey("refused", peer), "refused a session", { peer, reason });
+    this.#socket.send([route, ...encodeWithBody(this.#controlEnvelope("refuse", peer), JSON.stringify({ reason }))]);
+    this.#o.onPeer?.({ type: "refused", peer, reason });
+    return false;
   }
 
   #onAck(link: Link, [epoch, seq]: readonly [string, number]): void {
+    if (epoch === this.#o.epoch && seq >= link.nextSeq) {
+      // Taking it would forget messages that were never sent; the rest of the message still counts.
+      this.#log.warning(this.#logKey("ack", link.peer), "ignored an acknowledgement of messages never sent", {
+        peer: link.peer,
+        acknowledged: seq,
+        sent: link.nextSeq - 1,
+      });
+      return;
+    }
     const level = link.acknowledge(epoch, seq, Date.now());
     if (level === undefined) return;
     // Forgetting acknowledged messages can wait for the next batch: if it is lost, they
@@ -362,7 +444,12 @@ export class MailboxEndpoint<P extends Parsers, Tx> {
     this.#pumpSoon(link);
   }
 
-  #onData(link: Link, envelope: Envelope, body: unknown): void {
+  /** A numbered message; one that cannot be delivered (`undeliverable`) takes its place in the stream and is dropped. */
+  #onData(link: Link, envelope: Envelope, body: unknown, undeliverable?: DecodeFailure): void {
+    if (envelope.epoch === link.peerEpoch && envelope.seq! > link.delivered + MAX_SEQUENCE_JUMP) {
+      const detail = `seq ${envelope.seq} is far beyond the next expected, ${link.delivered + 1}`;
+      return this.#drop("envelope", detail, link.peer);
+    }
     const arrival = link.arrive(envelope.epoch, envelope.seq!, envelope.base);
     if (arrival.newEpoch) {
       this.#o.logger.warning("peer started a new stream (its journal was recreated)", { peer: link.peer });
@@ -383,7 +470,8 @@ export class MailboxEndpoint<P extends Parsers, Tx> {
     const scope: DeliveryScope<Tx> = {
       journal: (work) => this.#o.committer.stage((batch) => batch.work.push(work)),
     };
-    this.#deliver(link, envelope, body, scope);
+    if (undeliverable) this.#drop(undeliverable.reason, `seq ${seq}: ${undeliverable.detail}`, link.peer);
+    else this.#deliver(link, envelope, body, scope);
     this.#o.committer.stage(() => {}, () => {
       if (seq > link.durableDelivered) link.durableDelivered = seq;
       this.#pumpSoon(link);
@@ -451,14 +539,14 @@ export class MailboxEndpoint<P extends Parsers, Tx> {
     }
   }
 
-  #onVersionMismatch(envelope: Envelope, routingId: string | undefined): void {
+  #onVersionMismatch(envelope: Envelope, route: Uint8Array<ArrayBuffer> | undefined): void {
     const reason =
       `protocol version mismatch: ${envelope.from} speaks ${envelope.v}, ${this.#o.name} speaks ${PROTOCOL_VERSION}`;
     this.#stats.dropped.version++;
-    this.#log.warning(`version:${envelope.from}`, reason, { peer: envelope.from });
-    if (this.#o.mode.kind === "listen" && routingId === envelope.from) {
+    this.#log.warning(this.#logKey("version", envelope.from), reason, { peer: envelope.from });
+    if (route) {
       this.#socket.send([
-        text.encode(routingId),
+        route,
         ...encodeWithBody(this.#controlEnvelope("refuse", envelope.to), JSON.stringify({ reason })),
       ]);
       this.#o.onPeer?.({ type: "refused", peer: envelope.from, reason });
@@ -477,7 +565,12 @@ export class MailboxEndpoint<P extends Parsers, Tx> {
 
   #drop(reason: DropReason, detail: string, peer?: string): void {
     this.#stats.dropped[reason]++;
-    this.#log.warning(`${reason}:${peer ?? "?"}`, "dropped a message", { reason, detail, peer });
+    this.#log.warning(this.#logKey(reason, peer), "dropped a message", { reason, detail, peer });
+  }
+
+  /** Rate-limit keys name only peers with a link, so names a peer makes up cannot grow the limiter. */
+  #logKey(kind: string, peer: string | undefined): string {
+    return `${kind}:${peer !== undefined && this.#links.has(peer) ? peer : "?"}`;
   }
 
   // --- sending -------------------------------------------------------------
@@ -488,7 +581,13 @@ export class MailboxEndpoint<P extends Parsers, Tx> {
   }
 
   #transmit(link: Link, frames: [Uint8Array<ArrayBuffer>, Uint8Array<ArrayBuffer>]): void {
-    this.#socket.send(this.#o.mode.kind === "listen" ? [text.encode(link.peer), ...frames] : frames);
+    if (this.#o.mode.kind === "listen") {
+      const route = this.#routes.get(link.peer);
+      if (!route) return;
+      this.#socket.send([route, ...frames]);
+    } else {
+      this.#socket.send(frames);
+    }
     link.ackSent = link.durableDelivered;
   }
 
@@ -520,9 +619,7 @@ export class MailboxEndpoint<P extends Parsers, Tx> {
   #pump(link: Link): void {
     if (this.#closed) return;
     const now = Date.now();
-    const canSend = this.#o.mode.kind === "listen"
-      ? this.#online.has(link.peer) || link.lastHeard > 0
-      : this.#connectState === "online";
+    const canSend = this.#o.mode.kind === "listen" ? this.#routes.has(link.peer) : this.#connectState === "online";
     if (canSend) {
       const tuning = { window: this.#o.window ?? 1000, retransmitAfterMs: this.#o.retransmitAfterMs ?? 1000 };
       for (const entry of link.due(now, tuning)) {
@@ -597,6 +694,16 @@ export class MailboxEndpoint<P extends Parsers, Tx> {
       s.connect(this.#connectedTo);
     }).catch((error) => this.#o.logger.error("fail-over failed", { error }));
   }
+}
+
+/** UTF-8 length of a string, without encoding it. */
+function utf8Length(text: string): number {
+  let bytes = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code >= 0x80) bytes += code >= 0x800 && (code < 0xd800 || code > 0xdfff) ? 2 : 1;
+  }
+  return bytes;
 }
 
 function isControl(kind: string): boolean {

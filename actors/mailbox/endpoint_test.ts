@@ -3,7 +3,8 @@ import { ActorHost } from "../runtime/host.ts";
 import { memoryLogger } from "../runtime/log.ts";
 import { SqliteJournal } from "../runtime/sqlite_journal.ts";
 import type { PeerEvent } from "./endpoint.ts";
-import { PlaintextBindError } from "./endpoint.ts";
+import { MessageTooLargeError, PlaintextBindError } from "./endpoint.ts";
+import { MAX_BODY_BYTES } from "./envelope.ts";
 import { defineProtocol, fail, isRecord } from "./protocol.ts";
 
 const protocol = defineProtocol({
@@ -115,6 +116,45 @@ Deno.test("messages queued while the peer is away are delivered once it comes, i
     });
     await until(() => received.length === 50);
     assertEquals(received, Array.from({ length: 50 }, (_, i) => String(i)));
+  } finally {
+    await worker.host.close();
+    await master.host.close();
+    await Deno.remove(worker.dir, { recursive: true });
+    await Deno.remove(master.dir, { recursive: true });
+  }
+});
+
+Deno.test("a body larger than a mailbox carries is refused at send, and the stream goes on without it", async () => {
+  const worker = await openHost("w3");
+  const master = await openHost("master");
+  const socket = `ipc://${master.dir}/master.ipc`;
+  const received: string[] = [];
+  try {
+    await master.host.mailbox({
+      protocol,
+      mode: { kind: "listen", endpoint: socket },
+      heartbeatMs: 50,
+      onMessage: (d) => received.push(d.body.text.slice(0, 10)),
+    });
+    const connect = await worker.host.mailbox({
+      protocol,
+      mode: { kind: "connect", endpoints: [socket], peer: "master" },
+      heartbeatMs: 50,
+      onMessage: () => {},
+    });
+    connect.send("master", "worker/w3", "note", { text: "before" });
+    // Two-byte characters: the limit is in bytes, not characters.
+    const error = (() => {
+      try {
+        connect.send("master", "worker/w3", "note", { text: "é".repeat(MAX_BODY_BYTES / 2) });
+      } catch (error) {
+        return error;
+      }
+    })();
+    assert(error instanceof MessageTooLargeError, String(error));
+    connect.send("master", "worker/w3", "note", { text: "after" });
+    await until(() => received.length === 2);
+    assertEquals(received, ["before", "after"]);
   } finally {
     await worker.host.close();
     await master.host.close();

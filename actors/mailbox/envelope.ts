@@ -18,6 +18,19 @@ export const PROTOCOL_VERSION = 1;
 /** Largest body accepted, in bytes. Log batches stay far below it. */
 export const MAX_BODY_BYTES = 8 * 1024 * 1024;
 const MAX_ENVELOPE_BYTES = 4096;
+/**
+ * Largest ZeroMQ frame a mailbox socket takes (ZMQ_MAXMSGSIZE). libzmq reads a
+ * frame's declared size first and drops the connection when it is larger, so a
+ * peer cannot make this process allocate more. A body just over MAX_BODY_BYTES
+ * still arrives, so it is refused with a reason rather than by a silent disconnect.
+ */
+export const MAX_FRAME_BYTES = MAX_BODY_BYTES + 64 * 1024;
+/**
+ * How far ahead of its stream a message may claim to be. A sender never has more
+ * than its window (1000 by default) in flight, so a jump beyond this is not a
+ * lost message but a broken or hostile peer.
+ */
+export const MAX_SEQUENCE_JUMP = 1_000_000;
 
 /** Link-level kinds: handled by the mailbox itself, never journaled or delivered. */
 export const CONTROL_KINDS = ["hello", "welcome", "refuse", "ping", "pong", "ack"] as const;
@@ -79,6 +92,26 @@ export function encodeWithBody(
 }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,199}$/;
+const ROUTING_ID = /^([^#]+)#[0-9a-f]{32}$/;
+
+/**
+ * The ZeroMQ routing id a connecting endpoint presents: its name and a random
+ * nonce, new for every socket. A listener addresses a peer only through the
+ * routing id it last heard that peer on (with CurveZMQ, authenticated by the
+ * peer's key), and libzmq hands a routing id over to a new connection only when
+ * it presents the same one: without the nonce, any peer could connect under
+ * another's name and take its mail. The nonce travels encrypted under CurveZMQ.
+ */
+export function routingIdFor(name: string): string {
+  const nonce = crypto.getRandomValues(new Uint8Array(16));
+  return `${name}#${Array.from(nonce, (b) => b.toString(16).padStart(2, "0")).join("")}`;
+}
+
+/** The name in a routing id made by {@link routingIdFor}, or undefined for any other routing id. */
+export function nameInRoutingId(routingId: string): string | undefined {
+  const match = ROUTING_ID.exec(routingId);
+  return match && NAME.test(match[1]) ? match[1] : undefined;
+}
 const EPOCH = /^[A-Za-z0-9-]{1,64}$/;
 const isSeq = (n: unknown): n is number => typeof n === "number" && Number.isSafeInteger(n) && n >= 0;
 

@@ -87,9 +87,13 @@ export class Link {
     return this.outbox.length > 0 ? this.outbox[0].record.seq : this.nextSeq;
   }
 
-  /** Applies the peer's cumulative acknowledgement; returns the new level if it moved. */
+  /**
+   * Applies the peer's cumulative acknowledgement; returns the new level if it
+   * moved. One beyond what was ever numbered is ignored: taking it would forget
+   * messages that were never sent.
+   */
   acknowledge(epoch: string, seq: number, now: number): number | undefined {
-    if (epoch !== this.localEpoch) return undefined;
+    if (epoch !== this.localEpoch || seq >= this.nextSeq) return undefined;
     let removed = 0;
     while (removed < this.outbox.length && this.outbox[removed].record.seq <= seq) removed++;
     if (removed === 0) return undefined;

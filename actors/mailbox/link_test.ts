@@ -29,6 +29,14 @@ Deno.test("an acknowledgement for another epoch or an old level changes nothing"
   assertEquals(link.outbox.length, 5);
 });
 
+Deno.test("an acknowledgement of messages never numbered is ignored and forgets nothing", () => {
+  const link = sender();
+  assertEquals(link.acknowledge("epoch-w", 6, 0), undefined);
+  assertEquals(link.acknowledge("epoch-w", 2 ** 53 - 1, 0), undefined);
+  assertEquals(link.outbox.map((e) => e.record.seq), [1, 2, 3, 4, 5]);
+  assertEquals(link.acknowledge("epoch-w", 5, 0), 5);
+});
+
 Deno.test("a window without progress is sent again from its oldest message", () => {
   const link = sender();
   for (const e of link.outbox) e.durable = true;

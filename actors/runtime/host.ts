@@ -36,6 +36,7 @@ export interface MailboxOptions<P extends Parsers, Tx> {
   readonly onPeer?: (event: PeerEvent) => void;
   readonly summary?: (peer: string) => unknown;
   readonly accepts?: (to: string) => boolean;
+  readonly sessionRefusal?: (peer: string, authenticated: boolean) => string | undefined;
   readonly heartbeatMs?: number;
   readonly missedHeartbeats?: number;
   readonly window?: number;

@@ -31,13 +31,15 @@ import {
 import { type DeviceContext, type DeviceHealthName, deviceMachine } from "../../actors/machines/device.ts";
 import { INFRASTRUCTURE_ERRORS, type JobContext, jobMachine } from "../../actors/machines/job.ts";
 import { type WorkerContext, type WorkerHealthName, workerMachine } from "../../actors/machines/worker.ts";
-import type {
-  CurveServerOptions,
-  Delivery,
-  DeliveryScope,
-  MailboxEndpoint,
-  PeerEvent,
+import {
+  type CurveServerOptions,
+  type Delivery,
+  type DeliveryScope,
+  type MailboxEndpoint,
+  MessageTooLargeError,
+  type PeerEvent,
 } from "../../actors/mailbox/endpoint.ts";
+import { isProblem } from "../../actors/mailbox/protocol.ts";
 import type { ActorHost } from "../../actors/runtime/host.ts";
 import type { TransitionRecord } from "../../actors/runtime/journal.ts";
 import type { Logger } from "../../actors/runtime/log.ts";
@@ -47,6 +49,7 @@ import { refusable } from "../storage/journal.ts";
 import { storableText } from "../storage/storable.ts";
 import type { Database } from "../storage/schema.ts";
 import { Catalog, type DeviceInfo } from "./catalog.ts";
+import { workerSessionRefusal } from "./worker_admission.ts";
 import type { EventHub } from "./events.ts";
 import { DeviceConfigurationError, type LabDir } from "./lab_dir.ts";
 import { recordJobOutcome, storeResults } from "./results.ts";
@@ -201,6 +204,7 @@ export class Lab {
       mode: { kind: "listen", endpoint: this.#o.endpoint, curve: this.#o.curve },
       heartbeatMs: this.#o.heartbeatMs,
       accepts: (to) => to.startsWith("job/"),
+      sessionRefusal: (peer, authenticated) => workerSessionRefusal(this.catalog, peer, authenticated),
       onPeer: (event) => this.peerEvent(event),
       onMessage: (delivery, scope) => this.deliver(delivery, scope),
     });
@@ -708,7 +712,24 @@ export class Lab {
       );
       return;
     }
-    this.mailbox.send(context.worker, WORKER_RUNS, "job.start", start);
+    // What the worker would refuse is never sent: the job would wait for it, on its device, for ever.
+    const checked = labProtocol.parsers["job.start"](start);
+    let problem = isProblem(checked) ? checked.problem : undefined;
+    try {
+      if (!problem) this.mailbox.send(context.worker, WORKER_RUNS, "job.start", start);
+    } catch (error) {
+      if (!(error instanceof MessageTooLargeError)) throw error;
+      problem = error.message;
+    }
+    if (!problem) return;
+    this.#log.warning("a job cannot be sent to its worker; it fails", { job: context.id, problem });
+    queueMicrotask(() =>
+      this.#jobs.get(Number(context.id))?.send({
+        type: "abort",
+        errorType: "Job",
+        errorMsg: `the job cannot be sent to its worker: ${problem}`,
+      })
+    );
   }
 
   // --- what workers say ---------------------------------------------------------

@@ -4,6 +4,7 @@
  * and real workers (in this process) whose devices are the QEMU DUT or the
  * simulated board. Everything started here is stopped by `close()`.
  */
+import type { CurveServerOptions } from "../../actors/mailbox/endpoint.ts";
 import { createLogger } from "../../actors/runtime/log.ts";
 import type { LabEvent } from "../../master/lab/events.ts";
 import { addLabDevice, addLabDeviceType, addLabWorker } from "../../master/lab/admin.ts";
@@ -34,7 +35,7 @@ export interface TestLab {
 }
 
 export async function startTestLab(
-  options: { heartbeatMs?: number; coordinator?: { host: string; port: number } } = {},
+  options: { heartbeatMs?: number; coordinator?: { host: string; port: number }; curve?: CurveServerOptions } = {},
 ): Promise<TestLab> {
   const dir = await Deno.makeTempDir({ prefix: "basalt-lab-" });
   const logger = createLogger({ process: "master", level: "error" });
@@ -45,6 +46,7 @@ export async function startTestLab(
     events: "tcp://127.0.0.1:*",
     heartbeatMs: options.heartbeatMs ?? 200,
     coordinator: options.coordinator,
+    curve: options.curve,
     logger,
   });
   await addUser(master.storage.db, { username: "admin", superuser: true });

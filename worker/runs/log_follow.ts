@@ -20,6 +20,12 @@ export interface FollowOptions {
   readonly onBatch: (batch: LogBatch) => void;
   /** At most this many lines per batch (a mailbox message). */
   readonly maxLines?: number;
+  /**
+   * A batch is handed on once its lines reach this many bytes, so it stays far
+   * below the mailbox's MAX_BODY_BYTES: the dispatcher's records are up to 100,000
+   * characters each, and 500 of them would not fit.
+   */
+  readonly maxBytes?: number;
   readonly signal?: AbortSignal;
 }
 
@@ -42,6 +48,7 @@ function recordOf(text: string): JobLogLine {
 
 export async function followLog(path: string, options: FollowOptions): Promise<number> {
   const maxLines = options.maxLines ?? 500;
+  const maxBytes = options.maxBytes ?? 1024 * 1024;
   let offset = options.offset;
   const file = await Deno.open(path, { read: true });
   const watcher = Deno.watchFs(path, { recursive: false });
@@ -56,11 +63,13 @@ export async function followLog(path: string, options: FollowOptions): Promise<n
     let pending = new Uint8Array(0);
     let pendingStart = offset;
     let lines: JobLogLine[] = [];
+    let linesBytes = 0;
     let linesEnd = offset;
     const flush = () => {
       if (lines.length === 0) return;
       options.onBatch({ lines, offset: linesEnd });
       lines = [];
+      linesBytes = 0;
     };
     while (true) {
       const n = await file.read(chunk);
@@ -73,9 +82,10 @@ export async function followLog(path: string, options: FollowOptions): Promise<n
         if (joined[i] !== 0x0a) continue;
         const text = decoder.decode(joined.subarray(start, i));
         if (text.trim() !== "") lines.push(recordOf(text));
+        linesBytes += i - start;
         linesEnd = pendingStart + i + 1;
         start = i + 1;
-        if (lines.length >= maxLines) flush();
+        if (lines.length >= maxLines || linesBytes >= maxBytes) flush();
       }
       pending = joined.slice(start);
       pendingStart += start;

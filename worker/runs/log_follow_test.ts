@@ -57,3 +57,18 @@ Deno.test("following from an offset resumes after what was already sent, and rea
   assertEquals(lines, [["target", "line 1"], ["target", "line 2"], ["debug", "not json"]]);
   await Deno.remove(path);
 });
+
+Deno.test("a batch of long lines is handed on by size, not only by count", async () => {
+  const path = await Deno.makeTempFile();
+  const long = (n: number) => JSON.stringify({ dt: "2026-11-26T00:00:00Z", lvl: "target", msg: `${n}`.repeat(40_000) });
+  await Deno.writeTextFile(path, Array.from({ length: 10 }, (_, n) => long(n) + "\n").join(""));
+  const batches: LogBatch[] = [];
+  await followLog(path, {
+    offset: 0,
+    writerDone: Promise.resolve(),
+    maxBytes: 100_000,
+    onBatch: (b) => batches.push(b),
+  });
+  assertEquals(batches.map((b) => b.lines.length), [3, 3, 3, 1]);
+  await Deno.remove(path);
+});

@@ -6,6 +6,14 @@
 import { cString, DONTWAIT, Errno, libzmq, Option, SNDMORE, type SocketType, ZmqError } from "./ffi.ts";
 
 const MSG_T_SIZE = 64; // sizeof(zmq_msg_t)
+/**
+ * Largest frame a socket takes unless its owner raises it (ZMQ_MAXMSGSIZE):
+ * libzmq drops a connection that announces a larger one before allocating it,
+ * so no socket that listens on the network can be made to hold a frame of any
+ * size (a PUB socket's subscriptions included). Mailboxes raise it to their own
+ * bound (MAX_FRAME_BYTES).
+ */
+export const DEFAULT_MAX_FRAME_BYTES = 1024 * 1024;
 const USER_ID = cString("User-Id");
 
 /** A received multipart message, with the ZAP user id of its connection if any. */
@@ -25,6 +33,7 @@ export class ZmqSocket {
     if (pointer === null) throw new ZmqError("zmq_socket", libzmq().zmq_errno());
     this.#pointer = pointer;
     this.setInt(Option.LINGER, 0);
+    this.setInt64(Option.MAXMSGSIZE, DEFAULT_MAX_FRAME_BYTES);
   }
 
   /** The raw handle, for building poll items. */

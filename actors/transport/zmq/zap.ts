@@ -6,7 +6,7 @@
  */
 import { SocketType } from "./ffi.ts";
 import type { ZmqReactor } from "./reactor.ts";
-import { z85Encode } from "./curve.ts";
+import { readAllowedKeys, z85Encode } from "./curve.ts";
 
 const ZAP_ENDPOINT = "inproc://zeromq.zap.01";
 
@@ -59,4 +59,18 @@ export async function serveZap(reactor: ZmqReactor, policy: ZapPolicy): Promise<
       .then(reply, () => reply({ userId: undefined }));
   });
   return () => socket.close();
+}
+
+/**
+ * The policy of a CurveZMQ server whose clients are the `NAME.key` files in
+ * `directory`: a client gets in only with one of those keys, and its User-Id is
+ * that file's NAME, the only name its messages may carry. The directory is read
+ * at every connection, so adding or removing a key needs no restart.
+ */
+export function allowKeysIn(directory: string): ZapPolicy {
+  return async (request) => {
+    if (request.publicKey === undefined) return { userId: undefined };
+    const { keys } = await readAllowedKeys(directory);
+    return { userId: keys.get(request.publicKey) };
+  };
 }
