@@ -10,7 +10,7 @@ import { freePort } from "./support/postgres.ts";
 import { TestProcess } from "./support/process.ts";
 import { TcpProxy } from "./support/tcp_proxy.ts";
 import { SeededRandom } from "./support/random.ts";
-import { routingIdFor } from "../actors/mailbox/envelope.ts";
+import { PROTOCOL_VERSION, routingIdFor } from "../actors/mailbox/envelope.ts";
 import { Option, SocketType } from "../actors/transport/zmq/ffi.ts";
 import { type ReactorSocket, ZmqReactor } from "../actors/transport/zmq/reactor.ts";
 import { openStorage } from "../master/storage/database.ts";
@@ -219,7 +219,7 @@ Deno.test({
 function malformedFrames(random: SeededRandom, i: number, from: string): Uint8Array<ArrayBuffer>[] {
   const json = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
   const envelope = (patch: Record<string, unknown>) =>
-    json({ v: 1, from, to: "tally/main", kind: "count", epoch: "fuzz-epoch", seq: i + 1, ...patch });
+    json({ v: PROTOCOL_VERSION, from, to: "tally/main", kind: "count", epoch: "fuzz-epoch", seq: i + 1, ...patch });
   switch (random.int(14)) {
     case 0:
       return [random.bytes(random.int(64))];
@@ -277,7 +277,7 @@ Deno.test({
         // A session first, so what follows is judged on its content, not refused as sessionless.
         const json = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
         sockets[s].send([
-          json({ v: 1, from: `fuzz-${s}`, to: "master", kind: "hello", epoch: "fuzz-epoch" }),
+          json({ v: PROTOCOL_VERSION, from: `fuzz-${s}`, to: "master", kind: "hello", epoch: "fuzz-epoch" }),
           json({ summary: null }),
         ]);
       }
@@ -340,13 +340,25 @@ Deno.test({
         s.connect(`tcp://127.0.0.1:${port}`);
       }, (m) => replies.push(new TextDecoder().decode(m.frames[1])));
       future.send([
-        json({ v: 2, from: "w-future", to: "master", kind: "hello", epoch: "e2" }),
+        json({ v: PROTOCOL_VERSION + 1, from: "w-future", to: "master", kind: "hello", epoch: "e2" }),
         json({ summary: null }),
       ]);
       await master.waitFor((e) => e.event === "refused" && e.peer === "w-future", 10_000, "refused");
       await waitUntil(() => replies.length > 0, 5000);
       assertEquals(JSON.parse(replies[0]), {
-        reason: "protocol version mismatch: w-future speaks 2, master speaks 1",
+        reason: `protocol version mismatch: w-future speaks ${PROTOCOL_VERSION + 1}, master speaks ${PROTOCOL_VERSION}`,
+      });
+
+      // A worker of the first version, whose routing id was its bare name, is told the same.
+      const oldReplies: string[] = [];
+      const old = await reactor.socket(SocketType.DEALER, (s) => {
+        s.setString(Option.ROUTING_ID, "w-old");
+        s.connect(`tcp://127.0.0.1:${port}`);
+      }, (m) => oldReplies.push(new TextDecoder().decode(m.frames[1])));
+      old.send([json({ v: 1, from: "w-old", to: "master", kind: "hello", epoch: "e1" }), json({ summary: null })]);
+      await waitUntil(() => oldReplies.length > 0, 5000);
+      assertEquals(JSON.parse(oldReplies[0]), {
+        reason: `protocol version mismatch: w-old speaks 1, master speaks ${PROTOCOL_VERSION}`,
       });
 
       // And a worker meeting a master of another version says so and stops trying.
@@ -359,14 +371,17 @@ Deno.test({
           if (envelope.kind !== "hello") return;
           fake.send([
             m.frames[0] as Uint8Array<ArrayBuffer>,
-            json({ v: 3, from: "master", to: envelope.from, kind: "welcome", epoch: "e3" }),
+            json({ v: PROTOCOL_VERSION + 2, from: "master", to: envelope.from, kind: "welcome", epoch: "e3" }),
             json({ summary: null }),
           ]);
         },
       );
       worker = startWorker([`tcp://127.0.0.1:${fakePort}`], state, 1);
       const refused = await worker.waitForEvent("refused", 10_000);
-      assertEquals(refused.reason, "protocol version mismatch: master speaks 3, w1 speaks 1");
+      assertEquals(
+        refused.reason,
+        `protocol version mismatch: master speaks ${PROTOCOL_VERSION + 2}, w1 speaks ${PROTOCOL_VERSION}`,
+      );
     } finally {
       await worker?.stop();
       await reactor.close();

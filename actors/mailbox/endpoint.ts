@@ -366,6 +366,9 @@ export class MailboxEndpoint<P extends Parsers, Tx> {
     const decoded = decodeMessage(frames, this.#o.protocol.kinds);
     const envelope = decoded.envelope;
     if (!envelope) return this.#drop((decoded as DecodeFailure).reason, (decoded as DecodeFailure).detail);
+    // A peer of another version is told so before anything else is checked: what else it sends may be shaped
+    // differently (a version 1 worker's routing id is its bare name), and the refusal carries nothing private.
+    if (envelope.kind === "hello" && envelope.v !== PROTOCOL_VERSION) return this.#onVersionMismatch(envelope, route);
     const wrongSender = listening
       ? this.#wrongSender(route!, envelope.from, message.userId)
       : envelope.from !== (this.#o.mode as ConnectMode).peer

@@ -13,7 +13,8 @@
  */
 
 /** Bumped whenever the envelope or a body changes incompatibly. */
-export const PROTOCOL_VERSION = 1;
+// 2: a connection's routing id is its peer's name and a session nonce (`name#nonce`), no longer the bare name.
+export const PROTOCOL_VERSION = 2;
 
 /** Largest body accepted, in bytes. Log batches stay far below it. */
 export const MAX_BODY_BYTES = 8 * 1024 * 1024;

@@ -9,7 +9,7 @@
 import { stringify } from "yaml";
 import { type LabProtocol, labProtocol, WORKER_RUNS } from "../../actors/lab/protocol.ts";
 import type { MailboxEndpoint } from "../../actors/mailbox/endpoint.ts";
-import { routingIdFor } from "../../actors/mailbox/envelope.ts";
+import { PROTOCOL_VERSION, routingIdFor } from "../../actors/mailbox/envelope.ts";
 import { ActorHost } from "../../actors/runtime/host.ts";
 import { createLogger } from "../../actors/runtime/log.ts";
 import { SqliteJournal } from "../../actors/runtime/sqlite_journal.ts";
@@ -57,7 +57,7 @@ function hostilePeer(endpoint: string, sockets: PeerSocket[], listenMs: number) 
 }
 
 const envelope = (fields: Record<string, unknown>): Frame => ({
-  json: { v: 1, to: "master", epoch: "hostile-epoch", ...fields },
+  json: { v: PROTOCOL_VERSION, to: "master", epoch: "hostile-epoch", ...fields },
 });
 const hello = (from: string): Frame[] => [envelope({ from, kind: "hello" }), { json: { summary: null } }];
 
