@@ -236,3 +236,38 @@ Deno.test("a worker keeps its download cache within --cache-size, least recently
     await Deno.remove(stateDir, { recursive: true });
   }
 });
+
+Deno.test("a dispatcher's oversized error message and description do not lose the job's end", async () => {
+  const master = await MasterPeer.start();
+  const stateDir = await Deno.makeTempDir({ prefix: "basalt-worker-" });
+  const script = [
+    'while [ $# -gt 0 ]; do [ "$1" = --output-dir ] && out=$2; shift; done',
+    'mkdir -p "$out"',
+    "head -c 5000000 /dev/zero | tr '\\0' x > \"$out/description.yaml\"",
+    "printf 'result: fail\\nerror_type: Job\\nerror_msg: ' > \"$out/result.yaml\"",
+    "head -c 5000000 /dev/zero | tr '\\0' y >> \"$out/result.yaml\"",
+  ].join("\n");
+  const worker = await startWorker({
+    name: "w-loud",
+    masters: [master.endpoint],
+    stateDir,
+    jobLimit: 1,
+    cancelGraceMs: 300,
+    environment: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin" },
+    heartbeatMs: 200,
+    logger: createLogger({ process: "w-loud", level: "error" }),
+    dispatchCommand: ["sh", "-c", script, "loud-dispatch"],
+  });
+  try {
+    await master.until(() => master.summaries.get("w-loud"), 20_000, "worker online");
+    master.startJob("w-loud", "107", "job: 1\n", "commands: {}\n");
+    const end = await master.finished("107", 15_000);
+    assertEquals([end.result, end.errorType, end.description], ["fail", "Job", undefined]);
+    assert(String(end.errorMsg).length < 20_000, `an error message of ${String(end.errorMsg).length} characters`);
+    assertStringIncludes(String(end.errorMsg), "cut at");
+  } finally {
+    await worker.close();
+    await master.close();
+    await Deno.remove(stateDir, { recursive: true });
+  }
+});

@@ -13,7 +13,8 @@ import { type BodyOf, defineProtocol, fail, isProblem, isRecord, type ParseProbl
 /** LAVA job ids are integers, and `N.M` for the sub-jobs of a MultiNode job. */
 const JOB_ID = /^\d{1,18}(\.\d{1,6})?$/;
 /** A whole job's files may be large, but not unbounded. */
-const MAX_FILE = 4 * 1024 * 1024;
+/** The largest file (job definition, device configuration, description) a job's messages carry, in characters. */
+export const MAX_JOB_FILE_CHARS = 4 * 1024 * 1024;
 const MAX_RECORDS = 1000;
 const MAX_LINE = 2 ** 31 - 1;
 
@@ -82,7 +83,7 @@ function optionalText(body: Record<string, unknown>, key: string): Parsed<string
   const value = body[key];
   if (value === undefined) return undefined;
   if (typeof value !== "string") return fail(`${key} must be a string`);
-  if (value.length > MAX_FILE) return fail(`${key} is larger than ${MAX_FILE} characters`);
+  if (value.length > MAX_JOB_FILE_CHARS) return fail(`${key} is larger than ${MAX_JOB_FILE_CHARS} characters`);
   return value;
 }
 

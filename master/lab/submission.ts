@@ -10,6 +10,7 @@ import type { Kysely } from "kysely";
 import { stringify } from "yaml";
 import { formatDiagnostic, validateJob } from "../../actors/definitions/job_schema.ts";
 import { NOTIFY_LIMITS } from "./webhooks.ts";
+import { MAX_JOB_FILE_CHARS } from "../../actors/lab/protocol.ts";
 import { isMapping } from "../../actors/definitions/schema.ts";
 import { timeoutSeconds } from "../../actors/definitions/timeouts.ts";
 import { DeviceHealth, JobVisibility, PRIORITY_NAMES } from "../../actors/domain/states.ts";
@@ -75,6 +76,10 @@ function visibilityOf(value: unknown): number {
 
 /** Checks a definition and says which devices could take it; throws {@link SubmissionError}. */
 export function planSubmission(catalog: Catalog, text: string, options: SubmitOptions = {}): Planned[] {
+  // A worker takes no larger file: a longer definition would be accepted and then fail when it starts.
+  if (text.length > MAX_JOB_FILE_CHARS) {
+    throw new SubmissionError(`the job definition is ${text.length} characters; at most ${MAX_JOB_FILE_CHARS}`);
+  }
   const checked = validateJob(text, { file: "job definition" });
   if (!checked.valid) {
     throw new SubmissionError(

@@ -3,6 +3,7 @@ import { lavaReference } from "../../tests/support/lava_examples.ts";
 import { Catalog } from "./catalog.ts";
 import { planSubmission, SubmissionError } from "./submission.ts";
 import { NOTIFY_LIMITS } from "./webhooks.ts";
+import { MAX_JOB_FILE_CHARS } from "../../actors/lab/protocol.ts";
 import { stringify } from "yaml";
 
 Deno.test("an LXC job, valid as in LAVA 2023.01, is refused at submission naming each use and the way out", () => {
@@ -27,4 +28,9 @@ Deno.test("a job with more notification callbacks than the bound is refused at s
     actions: [{ boot: { method: "qemu", media: "tmpfs", prompts: ["# "] } }],
   });
   assertThrows(() => planSubmission(new Catalog(), text), SubmissionError, "notify.callbacks");
+});
+
+Deno.test("a definition larger than a worker takes is refused at submission", () => {
+  const text = `job_name: big\n# ${"x".repeat(MAX_JOB_FILE_CHARS)}\n`;
+  assertThrows(() => planSubmission(new Catalog(), text), SubmissionError, "characters; at most");
 });

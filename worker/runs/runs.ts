@@ -93,6 +93,47 @@ function jobTimeoutOf(definition: string): number | undefined {
   }
 }
 
+/** The largest `description.yaml` the worker sends with a job's end: a larger one is left out. */
+const OUTCOME_FILE_BYTES = 1024 * 1024;
+/** The longest error message a job end carries. */
+const ERROR_MESSAGE_CHARS = 16 * 1024;
+
+function cut(text: string, chars: number): string {
+  return text.length > chars ? `${text.slice(0, chars)}… (cut at ${chars} characters)` : text;
+}
+
+/** A file's text when it is at most `maxBytes`; undefined when it is missing or larger. */
+function readBounded(path: string, maxBytes: number): string | undefined {
+  try {
+    if (Deno.statSync(path).size > maxBytes) return undefined;
+    return Deno.readTextFileSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The last `bytes` of a file, however large it grew. */
+function readTail(path: string, bytes: number): string | undefined {
+  let file: Deno.FsFile | undefined;
+  try {
+    file = Deno.openSync(path, { read: true });
+    const size = file.statSync().size;
+    file.seekSync(Math.max(0, size - bytes), Deno.SeekMode.Start);
+    const buffer = new Uint8Array(Math.min(size, bytes));
+    let filled = 0;
+    while (filled < buffer.length) {
+      const n = file.readSync(buffer.subarray(filled));
+      if (n === null) break;
+      filled += n;
+    }
+    return new TextDecoder().decode(buffer.subarray(0, filled));
+  } catch {
+    return undefined;
+  } finally {
+    file?.close();
+  }
+}
+
 /** The dispatcher's own entry point, as `deno run` needs it (a package points at its bundle instead). */
 export const DISPATCH_MAIN = Deno.env.get("BASALT_DISPATCH_MAIN") ??
   new URL("../dispatch/main.ts", import.meta.url).pathname;
@@ -420,26 +461,22 @@ export class JobRuns {
   /** How the job ended, from its result.yaml, or from how its process ended when there is none. */
   #outcome(job: string, attachment: Attachment): DispatchRunOutcome {
     const dir = this.#jobDir(job);
-    const read = (name: string) => {
-      try {
-        return Deno.readTextFileSync(join(dir, name));
-      } catch {
-        return undefined;
-      }
-    };
+    const read = (name: string) => readBounded(join(dir, name), OUTCOME_FILE_BYTES);
+    // A description too large for the master's message is left out rather than losing the job's end.
     const description = read("out/description.yaml");
     const withDescription = (o: DispatchRunOutcome) => (description !== undefined ? { ...o, description } : o);
     let result: unknown;
     try {
-      result = parseYaml(read("out/result.yaml") ?? "");
+      // Read up to 8 MiB, so that a long error message is cut rather than the whole result lost.
+      result = parseYaml(readBounded(join(dir, "out/result.yaml"), 8 * OUTCOME_FILE_BYTES) ?? "");
     } catch {
       result = undefined;
     }
     if (isMapping(result) && (result.result === "pass" || result.result === "fail")) {
       return withDescription({
         result: result.result,
-        ...(typeof result.error_type === "string" ? { errorType: result.error_type } : {}),
-        ...(typeof result.error_msg === "string" ? { errorMsg: result.error_msg } : {}),
+        ...(typeof result.error_type === "string" ? { errorType: cut(result.error_type, 200) } : {}),
+        ...(typeof result.error_msg === "string" ? { errorMsg: cut(result.error_msg, ERROR_MESSAGE_CHARS) } : {}),
       });
     }
     if (attachment.overdue !== undefined) {
@@ -457,7 +494,10 @@ export class JobRuns {
         errorMsg: `the dispatcher did not stop within ${Math.round(this.#o.cancelGraceMs / 1000)} s and was killed`,
       });
     }
-    const stderr = (read("stderr.txt") ?? "").trim().split("\n").slice(-20).join("\n");
+    const stderr = cut(
+      (readTail(join(dir, "stderr.txt"), 64 * 1024) ?? "").trim().split("\n").slice(-20).join("\n"),
+      ERROR_MESSAGE_CHARS,
+    );
     return withDescription({
       result: "fail",
       errorType: "Infrastructure",
