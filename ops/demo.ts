@@ -122,7 +122,23 @@ async function finished(
   return jobs.map((id) => healths.get(id)!);
 }
 
-async function stopAll(children: Child[], board?: SimulatedBoard): Promise<void> {
+/**
+ * Stops what the worker's jobs left running: dispatchers outlive their worker by design (a restarted worker re-attaches
+ * to them), so a job or health check still running at Ctrl-C would otherwise stay, with its QEMU.
+ */
+async function stopJobProcesses(stateDir: string): Promise<void> {
+  const found = await new Deno.Command("pgrep", { args: ["-f", "--", `${stateDir}/`], stdout: "piped", stderr: "null" })
+    .output().catch(() => undefined);
+  const pids = new TextDecoder().decode(found?.stdout ?? new Uint8Array()).split("\n").map(Number)
+    .filter((pid) => Number.isInteger(pid) && pid > 0 && pid !== Deno.pid);
+  for (const pid of pids) {
+    try {
+      Deno.kill(pid, "SIGKILL");
+    } catch { /* gone */ }
+  }
+}
+
+async function stopAll(children: Child[], board?: SimulatedBoard, workerDir?: string): Promise<void> {
   for (const { child } of [...children].reverse()) {
     try {
       child.kill("SIGTERM");
@@ -137,6 +153,7 @@ async function stopAll(children: Child[], board?: SimulatedBoard): Promise<void>
     await child.status;
     clearTimeout(timer);
   }));
+  if (workerDir) await stopJobProcesses(workerDir);
   await board?.stop();
 }
 
@@ -166,9 +183,10 @@ if (import.meta.main) {
   const file = (name: "vmlinux" | "initramfs" | "initramfs-login") => join(dut!, name);
   const board = await SimulatedBoard.start({ tickMs: 100, autoboot: 1 });
   const children: Child[] = [];
+  const workerDir = join(dataDir, "worker-demo-worker");
   const stop = async (code: number) => {
     say("stopping the lab");
-    await stopAll(children, board);
+    await stopAll(children, board, workerDir);
     Deno.exit(code);
   };
   Deno.addSignalListener("SIGINT", () => void stop(130));
@@ -247,7 +265,7 @@ if (import.meta.main) {
       "--master",
       String(master.zmq),
       "--state-dir",
-      join(dataDir, "worker-demo-worker"),
+      workerDir,
       // The jobs' file:// images: the QEMU device's and the simulated board's.
       "--file-dirs",
       [dut, join(dataDir, "board-files")].filter((d) => d !== undefined).join(","),

@@ -43,7 +43,7 @@ export class LabDir {
   }
 
   get #jinja(): JinjaEnvironment {
-    // Built once: nunjucks caches compiled templates per environment.
+    // Built once: the environment caches compiled templates.
     return this.#env ??= jinjaEnvironment([
       join(this.root, "devices"),
       join(this.root, "device-types"),
