@@ -15,7 +15,11 @@ trap 'rm -rf "$work"' EXIT
 chmod 755 "$work"
 # apt-get download drops privileges to _apt where it can; the directory must be writable for it.
 chown _apt "$work" 2>/dev/null || true
-(cd "$work" && apt-get download -qq "${PACKAGES[@]}")
+# A machine whose package lists are empty or stale gets them refreshed once, then tries again.
+(cd "$work" && apt-get download -qq "${PACKAGES[@]}") || {
+  apt-get update -qq
+  (cd "$work" && apt-get download -qq "${PACKAGES[@]}")
+}
 mkdir -p "$DIR"
 for deb in "$work"/*.deb; do
   dpkg-deb -x "$deb" "$DIR"
