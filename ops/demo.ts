@@ -17,6 +17,7 @@ import { stringify } from "yaml";
 import { openStorage } from "../master/storage/database.ts";
 import { addUser, findUser, issueToken } from "../master/storage/users.ts";
 import { SimulatedBoard } from "../worker/sim/lab_board.ts";
+import { killProcessesUnder } from "../worker/system/processes.ts";
 import { bootFiles, inlineTest, qemuJobFor, qemuMultinodeJob, ubootJob } from "./dut_jobs.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -122,22 +123,6 @@ async function finished(
   return jobs.map((id) => healths.get(id)!);
 }
 
-/**
- * Stops what the worker's jobs left running: dispatchers outlive their worker by design (a restarted worker re-attaches
- * to them), so a job or health check still running at Ctrl-C would otherwise stay, with its QEMU.
- */
-async function stopJobProcesses(stateDir: string): Promise<void> {
-  const found = await new Deno.Command("pgrep", { args: ["-f", "--", `${stateDir}/`], stdout: "piped", stderr: "null" })
-    .output().catch(() => undefined);
-  const pids = new TextDecoder().decode(found?.stdout ?? new Uint8Array()).split("\n").map(Number)
-    .filter((pid) => Number.isInteger(pid) && pid > 0 && pid !== Deno.pid);
-  for (const pid of pids) {
-    try {
-      Deno.kill(pid, "SIGKILL");
-    } catch { /* gone */ }
-  }
-}
-
 async function stopAll(children: Child[], board?: SimulatedBoard, workerDir?: string): Promise<void> {
   for (const { child } of [...children].reverse()) {
     try {
@@ -153,7 +138,9 @@ async function stopAll(children: Child[], board?: SimulatedBoard, workerDir?: st
     await child.status;
     clearTimeout(timer);
   }));
-  if (workerDir) await stopJobProcesses(workerDir);
+  // Dispatchers outlive their worker by design (a restarted worker re-attaches to them): a job or health check still
+  // running at Ctrl-C would otherwise stay, with its QEMU.
+  if (workerDir) await killProcessesUnder(workerDir);
   await board?.stop();
 }
 

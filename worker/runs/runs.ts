@@ -27,7 +27,14 @@ import type { SupervisedActor } from "../../actors/runtime/supervisor.ts";
 import { deviceCommand } from "../dispatch/context.ts";
 import { fileSink, JobLog } from "../dispatch/log.ts";
 import { runPowerCommands } from "../drivers/power.ts";
-import { type DetachedProcess, isAlive, signalGroup, spawnDetached, waitForExit } from "../system/processes.ts";
+import {
+  type DetachedProcess,
+  isAlive,
+  killProcessesUnder,
+  signalGroup,
+  spawnDetached,
+  waitForExit,
+} from "../system/processes.ts";
 import { followLog } from "./log_follow.ts";
 import { DEFAULT_CACHE_BYTES, pruneDownloadCache } from "./download_cache.ts";
 
@@ -429,16 +436,7 @@ export class JobRuns {
 
   /** Kills every process whose command line names the job's directory (what a dead dispatcher started). */
   async #sweep(job: string): Promise<void> {
-    const dir = this.#jobDir(job);
-    const found = await new Deno.Command("pgrep", { args: ["-f", "--", `${dir}/`], stdout: "piped", stderr: "null" })
-      .output().catch(() => undefined);
-    const pids = new TextDecoder().decode(found?.stdout ?? new Uint8Array()).split("\n").map(Number)
-      .filter((pid) => Number.isInteger(pid) && pid > 0 && pid !== Deno.pid);
-    for (const pid of pids) {
-      try {
-        Deno.kill(pid, "SIGKILL");
-      } catch { /* gone */ }
-    }
+    const pids = await killProcessesUnder(this.#jobDir(job));
     if (pids.length > 0) this.#log.warning("stopped what a dead dispatcher left running", { job, pids });
   }
 

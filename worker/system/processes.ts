@@ -94,3 +94,20 @@ export function signalGroup(process: DetachedProcess, signal: Deno.Signal): bool
     return false;
   }
 }
+
+/**
+ * SIGKILL to every process whose command line names something under `dir` (what a job's processes carry: its
+ * directory), except this one; returns their pids.
+ */
+export async function killProcessesUnder(dir: string): Promise<number[]> {
+  const found = await new Deno.Command("pgrep", { args: ["-f", "--", `${dir}/`], stdout: "piped", stderr: "null" })
+    .output().catch(() => undefined);
+  const pids = new TextDecoder().decode(found?.stdout ?? new Uint8Array()).split("\n").map(Number)
+    .filter((pid) => Number.isInteger(pid) && pid > 0 && pid !== Deno.pid);
+  for (const pid of pids) {
+    try {
+      Deno.kill(pid, "SIGKILL");
+    } catch { /* gone */ }
+  }
+  return pids;
+}

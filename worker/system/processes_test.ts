@@ -1,5 +1,5 @@
 import { assert, assertEquals } from "../../tests/support/assert.ts";
-import { isAlive, signalGroup, spawnDetached, waitForExit } from "./processes.ts";
+import { isAlive, killProcessesUnder, signalGroup, spawnDetached, waitForExit } from "./processes.ts";
 
 Deno.test("a detached process leads its own process group and its end is noticed", async () => {
   const process = spawnDetached(["sh", "-c", "sleep 0.3"]);
@@ -40,4 +40,26 @@ Deno.test("a detached process's stderr can go to a file that outlives its parent
   await waitForExit(process);
   assertEquals(await Deno.readTextFile(`${dir}/stderr.txt`), "oops\n");
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("processes whose command line names a directory are killed, and no others", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "basalt-kill-" });
+  const sleeper = (...extra: string[]) =>
+    new Deno.Command("/usr/bin/python3", { args: ["-c", "import time; time.sleep(30)", ...extra] }).spawn();
+  const inside = sleeper(`${dir}/marker`);
+  const outside = sleeper("elsewhere");
+  try {
+    // Until python has started, its command line may not show the marker yet.
+    let pids: number[] = [];
+    for (let i = 0; i < 50 && pids.length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      pids = await killProcessesUnder(dir);
+    }
+    assertEquals(pids, [inside.pid]);
+    assertEquals((await inside.status).signal, "SIGKILL");
+  } finally {
+    outside.kill("SIGKILL");
+    await outside.status;
+    await Deno.remove(dir, { recursive: true });
+  }
 });
