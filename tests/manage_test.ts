@@ -58,6 +58,20 @@ async function adminSession(storage: string[]): Promise<void> {
   const workers = await manage(storage, "workers", "list");
   assertStringIncludes(workers.stdout, "w1        Offline  Active  2");
 
+  // A private device, seen by one group.
+  assertEquals((await manage(storage, "users", "add", "bob")).code, 0);
+  assertEquals((await manage(storage, "groups", "add", "--users", "bob", "lab")).code, 0);
+  const groups = await manage(storage, "groups", "list");
+  assertEquals(groups.stdout.split("\n").map((l) => l.split(/\s+/)), [["name", "members"], ["lab", "bob"]]);
+  const permit = await manage(storage, "devices", "permit", "--group", "lab", "--permission", "view", "qemu01");
+  assertEquals(permit.code, 0, permit.stderr);
+  assertEquals((await manage(storage, "devices", "visibility", "--private", "qemu01")).code, 0);
+  const nobody = await manage(storage, "devices", "permit", "--group", "nosuch", "--permission", "view", "qemu01");
+  assertEquals(nobody.code, 1);
+  assertStringIncludes(nobody.stderr, 'group "nosuch" does not exist');
+  const wrong = await manage(storage, "devices", "permit", "--group", "lab", "--permission", "own", "qemu01");
+  assertEquals(wrong.code, 2);
+
   const tokens = await manage(storage, "tokens", "list", "--user", "admin");
   assertStringIncludes(tokens.stdout, "lavacli");
   assertEquals(tokens.stdout.includes(token.stdout), false, "the secret is never shown again");

@@ -10,6 +10,15 @@ import { addDeviceType, listDeviceTypeAliases, listDeviceTypes } from "../storag
 import { addDevice, listDevices } from "../storage/devices.ts";
 import { addUser, issueToken, listTokens, listUsers } from "../storage/users.ts";
 import { addWorker, listWorkers } from "../storage/workers.ts";
+import {
+  addGroup,
+  addGroupMembers,
+  DEVICE_PERMISSIONS,
+  type DevicePermission,
+  grantDevice,
+  listGroups,
+  setDevicePublic,
+} from "../storage/groups.ts";
 import { textTable } from "../../actors/cli/text_table.ts";
 import { type Command, stringOption, UsageError } from "../../actors/cli/command_line.ts";
 import { generateKeyPair, writeCertificates } from "../../actors/transport/zmq/curve.ts";
@@ -197,6 +206,68 @@ export const COMMANDS: readonly ManageCommand[] = [
           DeviceHealth.name(device.health)
         })`,
       );
+    },
+  },
+  {
+    path: ["devices", "permit"],
+    summary: "let a group view, submit to or change a device (a private device is seen only by such groups)",
+    positionals: ["NAME"],
+    options: {
+      group: { type: "string", required: true, help: "the group" },
+      permission: { type: "string", required: true, help: "view, submit or change" },
+    },
+    async run({ context: { db }, values, positionals, print }) {
+      const permission = text(values, "permission")!;
+      if (!DEVICE_PERMISSIONS.includes(permission as DevicePermission)) {
+        throw new UsageError(`--permission must be one of ${DEVICE_PERMISSIONS.join(", ")}, got ${permission}`);
+      }
+      await grantDevice(db, positionals[0], text(values, "group")!, permission as DevicePermission);
+      print(`group ${text(values, "group")} may ${permission} device ${positionals[0]}`);
+    },
+  },
+  {
+    path: ["devices", "visibility"],
+    summary: "show a device to everyone (--public) or only to superusers and permitted groups (--private)",
+    positionals: ["NAME"],
+    options: {
+      public: { type: "boolean", help: "everyone sees the device and its jobs' traces" },
+      private: { type: "boolean", help: "only superusers and groups permitted on it" },
+    },
+    async run({ context: { db }, values, positionals, print }) {
+      if ((values.public === true) === (values.private === true)) throw new UsageError("give --public or --private");
+      await setDevicePublic(db, positionals[0], values.public === true);
+      print(`device ${positionals[0]} is ${values.public === true ? "public" : "private"}`);
+    },
+  },
+  {
+    path: ["groups", "add"],
+    summary: "add a group of users (for group-visible jobs and device permissions)",
+    positionals: ["NAME"],
+    options: { users: { type: "string", help: "comma-separated user names to put in it" } },
+    async run({ context: { db }, values, positionals, print }) {
+      const users = (text(values, "users") ?? "").split(",").map((u) => u.trim()).filter((u) => u !== "");
+      await addGroup(db, positionals[0], users);
+      print(`added group ${positionals[0]}${users.length ? ` with ${users.join(", ")}` : ""}`);
+    },
+  },
+  {
+    path: ["groups", "add-users"],
+    summary: "put users into a group",
+    positionals: ["NAME"],
+    options: { users: { type: "string", required: true, help: "comma-separated user names" } },
+    async run({ context: { db }, values, positionals, print }) {
+      const users = text(values, "users")!.split(",").map((u) => u.trim()).filter((u) => u !== "");
+      await addGroupMembers(db, positionals[0], users);
+      print(`group ${positionals[0]} now holds ${users.join(", ")}`);
+    },
+  },
+  {
+    path: ["groups", "list"],
+    summary: "list groups and their members",
+    positionals: [],
+    options: {},
+    async run({ context: { db }, print }) {
+      print(textTable(["name", "members"], (await listGroups(db)).map((g) => [g.name, g.members.join(",")])));
     },
   },
   {
