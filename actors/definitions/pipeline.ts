@@ -430,10 +430,14 @@ export function describePipeline(pipeline: Pipeline): unknown[] {
  * What `description.yaml` holds and `deno task cli jobs describe` prints: the job, the device and the
  * pipeline in the shape of LAVA's `describe()`, without running anything.
  */
-export function describeJob(job: unknown, device: unknown, jobId: string): Record<string, unknown> {
+export function describeJob(
+  job: unknown,
+  device: unknown,
+  jobId: string,
+  pipeline: Pipeline = buildPipeline(job, device),
+): Record<string, unknown> {
   const j = isMapping(job) ? job : {};
   const d = isMapping(device) ? device : {};
-  const pipeline = buildPipeline(j, d);
   return {
     job: { id: jobId, name: j.job_name, timeout: pipeline.jobTimeout },
     device: { hostname: d.hostname, devicetype: d.devicetype },

@@ -35,6 +35,11 @@ export type ManageCommand = Command<ManageContext> & {
 
 const text = stringOption;
 
+/** A comma-separated option's items (`--tags a,b`), empty when it is absent. */
+function commaList(values: Parameters<typeof stringOption>[0], name: string): string[] {
+  return (text(values, name) ?? "").split(",").map((item) => item.trim()).filter((item) => item !== "");
+}
+
 function nonNegativeInteger(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   if (!/^\d+$/.test(value)) {
@@ -193,7 +198,7 @@ export const COMMANDS: readonly ManageCommand[] = [
       description: { type: "string", help: "free text shown in the web UI" },
     },
     async run({ context: { db }, values, positionals, print }) {
-      const tags = (text(values, "tags") ?? "").split(",").map((t) => t.trim()).filter((t) => t !== "");
+      const tags = commaList(values, "tags");
       const device = await addDevice(db, {
         hostname: positionals[0],
         deviceType: text(values, "device-type")!,
@@ -245,7 +250,7 @@ export const COMMANDS: readonly ManageCommand[] = [
     positionals: ["NAME"],
     options: { users: { type: "string", help: "comma-separated user names to put in it" } },
     async run({ context: { db }, values, positionals, print }) {
-      const users = (text(values, "users") ?? "").split(",").map((u) => u.trim()).filter((u) => u !== "");
+      const users = commaList(values, "users");
       await addGroup(db, positionals[0], users);
       print(`added group ${positionals[0]}${users.length ? ` with ${users.join(", ")}` : ""}`);
     },
@@ -256,7 +261,7 @@ export const COMMANDS: readonly ManageCommand[] = [
     positionals: ["NAME"],
     options: { users: { type: "string", required: true, help: "comma-separated user names" } },
     async run({ context: { db }, values, positionals, print }) {
-      const users = text(values, "users")!.split(",").map((u) => u.trim()).filter((u) => u !== "");
+      const users = commaList(values, "users");
       await addGroupMembers(db, positionals[0], users);
       print(`group ${positionals[0]} now holds ${users.join(", ")}`);
     },

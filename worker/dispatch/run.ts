@@ -117,7 +117,7 @@ export async function runJob(files: JobFiles): Promise<JobOutcome> {
   const pipeline = buildPipeline(jobBlock, device);
   await Deno.writeTextFile(
     join(files.outputDir, "description.yaml"),
-    stringify(describeJob(jobBlock, device, files.jobId)),
+    stringify(describeJob(jobBlock, device, files.jobId, pipeline)),
   );
   const unsupported = pipeline.actions.filter((a) => !a.supported);
   if (unsupported.length > 0) {
