@@ -1,12 +1,21 @@
 /**
  * A device on the master: LAVA's state (Idle, Reserved, Running — set by the
  * jobs that use it) and health (Good, Unknown, Looping, Bad, Maintenance,
- * Retired — set by health checks, infrastructure errors and admins), with the
- * reason for every health change kept in its history.
+ * Retired). The health rules are here, as guarded transitions: what a job's end
+ * does to the device (a health check passing or failing, an infrastructure
+ * error), a configuration that cannot be rendered, and an admin's change. The
+ * reason for every health change is kept in the context, so it is in the
+ * device's history.
+ *
+ * The machine has no effects: the master reacts to its transitions (the
+ * scheduler's view of free devices, rows and events are derived from them).
  */
 import { assign, setup } from "xstate";
+import type { JobHealthName } from "./job.ts";
+import { INFRASTRUCTURE_ERRORS } from "./job.ts";
 
 export type DeviceHealthName = "Good" | "Unknown" | "Looping" | "Bad" | "Maintenance" | "Retired";
+export type DeviceStateName = "Idle" | "Reserved" | "Running";
 
 export interface DeviceContext {
   readonly hostname: string;
@@ -17,15 +26,37 @@ export interface DeviceContext {
   readonly reason?: string;
 }
 
+/** How the job that held the device ended, as the device's health rules need it. */
+export interface JobOutcome {
+  readonly healthCheck: boolean;
+  readonly health: JobHealthName;
+  readonly errorType?: string;
+}
+
 export type DeviceEvent =
   | { type: "reserve"; job: string }
   | { type: "run"; job: string }
-  | { type: "release"; job: string }
+  /** The job holding the device ended. */
+  | { type: "release"; job: string; outcome: JobOutcome }
+  /** The device cannot be used as configured: its dictionary or its health check does not render. */
+  | { type: "invalid"; reason: string }
+  /** An admin (or a cascade from its worker) sets the health. */
   | { type: "health"; health: DeviceHealthName; reason: string };
 
-const notProvided = (name: string) => () => {
-  throw new Error(`device action ${name} is not provided`);
-};
+/** Healths an admin chose, which a health check's result does not overwrite. */
+const ADMIN_HELD = new Set<DeviceHealthName>(["Looping", "Maintenance", "Retired"]);
+
+type Release = Extract<DeviceEvent, { type: "release" }>;
+const released = (event: DeviceEvent) => event as Release;
+const jobOf = (event: DeviceEvent) => released(event).job;
+
+/** A job's end frees the device; the first rule whose guard holds sets its health. */
+const RELEASE = [
+  { guard: "healthCheckPassed", target: "Idle", actions: "markPassed" },
+  { guard: "healthCheckFailed", target: "Idle", actions: "markFailed" },
+  { guard: "infrastructureFailed", target: "Idle", actions: "markUnknown" },
+  { guard: "holdsJob", target: "Idle", actions: "free" },
+] as const;
 
 export const deviceMachine = setup({
   types: {
@@ -34,11 +65,36 @@ export const deviceMachine = setup({
     events: {} as DeviceEvent,
   },
   actions: {
-    /** The device may take a job: wake the scheduler. */
-    available: notProvided("available") as (args: { context: DeviceContext }) => void,
+    free: assign({ job: undefined }),
+    markPassed: assign({
+      job: undefined,
+      health: "Good",
+      reason: ({ event }) => `health check ${jobOf(event)} passed`,
+    }),
+    markFailed: assign({
+      job: undefined,
+      health: "Bad",
+      reason: ({ event }) => `health check ${jobOf(event)} ended ${released(event).outcome.health}`,
+    }),
+    markUnknown: assign({
+      job: undefined,
+      health: "Unknown",
+      reason: ({ event }) => `job ${jobOf(event)}: ${released(event).outcome.errorType} error`,
+    }),
   },
   guards: {
     holdsJob: ({ context, event }) => (event as { job?: string }).job === context.job,
+    healthCheckPassed: ({ context, event }) =>
+      released(event).job === context.job && released(event).outcome.healthCheck &&
+      released(event).outcome.health === "Complete" && !ADMIN_HELD.has(context.health),
+    healthCheckFailed: ({ context, event }) =>
+      released(event).job === context.job && released(event).outcome.healthCheck &&
+      released(event).outcome.health !== "Complete" && !ADMIN_HELD.has(context.health),
+    /** LAVA: a Good device whose job hit the lab's fault is checked again before the next job. */
+    infrastructureFailed: ({ context, event }) =>
+      released(event).job === context.job && !released(event).outcome.healthCheck &&
+      released(event).outcome.health === "Incomplete" &&
+      INFRASTRUCTURE_ERRORS.has(released(event).outcome.errorType ?? "") && context.health === "Good",
   },
 }).createMachine({
   id: "device",
@@ -46,7 +102,6 @@ export const deviceMachine = setup({
   initial: "Idle",
   states: {
     Idle: {
-      entry: "available",
       on: {
         reserve: { target: "Reserved", actions: assign({ job: ({ event }) => event.job }) },
         // A single-node job is sent as it is reserved; it may report Running at once.
@@ -56,21 +111,15 @@ export const deviceMachine = setup({
     Reserved: {
       on: {
         run: { target: "Running", guard: "holdsJob" },
-        release: { target: "Idle", guard: "holdsJob", actions: assign({ job: undefined }) },
+        release: RELEASE,
       },
     },
     Running: {
-      on: {
-        release: { target: "Idle", guard: "holdsJob", actions: assign({ job: undefined }) },
-      },
+      on: { release: RELEASE },
     },
   },
   on: {
-    health: {
-      actions: [
-        assign({ health: ({ event }) => event.health, reason: ({ event }) => event.reason }),
-        "available",
-      ],
-    },
+    invalid: { actions: assign({ health: "Bad", reason: ({ event }) => event.reason }) },
+    health: { actions: assign({ health: ({ event }) => event.health, reason: ({ event }) => event.reason }) },
   },
 });

@@ -5,10 +5,13 @@
  * complete yet, Scheduled otherwise) and ends in Finished, when the row keeps
  * the outcome and the actor is let go.
  *
- * Side effects are the master's, injected: sending the job to its worker,
- * sending a cancel, and what follows the end (freeing the device, health).
+ * Its two effects are the master's, injected: sending the job to its worker and
+ * sending a cancel. What follows a transition elsewhere in the lab (freeing the
+ * device, the group, requeueing) is the master's reaction to the transition,
+ * never an action that sends events back.
  */
 import { assign, setup } from "xstate";
+import type { JobStart } from "../lab/protocol.ts";
 
 export type JobHealthName = "Unknown" | "Complete" | "Incomplete" | "Canceled";
 
@@ -29,8 +32,11 @@ export interface JobContext {
 export type JobEvent =
   /** A MultiNode sub-job got its device; the group is not complete yet. */
   | { type: "reserve"; device: string; worker: string }
-  /** Scheduled: the job goes to its worker. For a reserved sub-job, the group is complete. */
-  | { type: "schedule"; device?: string; worker?: string }
+  /**
+   * Scheduled: the job goes to its worker with `start`. For a reserved sub-job, the group is complete.
+   * `problem` says why `start` cannot be sent (the worker would refuse it): the job fails instead.
+   */
+  | { type: "schedule"; device?: string; worker?: string; start: JobStart; problem?: string }
   | { type: "started" }
   | { type: "cancel" }
   | { type: "finished"; result: "pass" | "fail"; errorType?: string; errorMsg?: string; description?: string }
@@ -46,6 +52,18 @@ const notProvided = (name: string) => () => {
 /** LAVA: an error of these types is the lab's fault, not the job's. */
 export const INFRASTRUCTURE_ERRORS = new Set(["Infrastructure", "Bug", "Configuration"]);
 
+/** A job whose start message cannot be sent fails at once; otherwise it goes to its worker. */
+const SCHEDULE = [
+  { guard: "unsendable", target: "Finished", actions: ["placeOn", "failUnsendable"] },
+  {
+    target: "Scheduled",
+    actions: ["placeOn", {
+      type: "dispatch",
+      params: ({ event }: { event: JobEvent }) => ({ start: (event as { start: JobStart }).start }),
+    }],
+  },
+] as const;
+
 export const jobMachine = setup({
   types: {
     context: {} as JobContext,
@@ -53,14 +71,22 @@ export const jobMachine = setup({
     events: {} as JobEvent,
   },
   actions: {
-    /** Renders the device configuration and sends the job to the worker. */
-    dispatch: notProvided("dispatch") as (args: { context: JobContext }) => void,
+    /** Sends the job's start message to its worker. */
+    dispatch: notProvided("dispatch") as (args: { context: JobContext }, params: { start: JobStart }) => void,
     /** Asks the worker to cancel the job. */
     sendCancel: notProvided("sendCancel") as (args: { context: JobContext }) => void,
-    /** The job ended: free its device, set health, notify. */
-    ended: notProvided("ended") as (args: { context: JobContext }) => void,
-    /** A refused job goes back to the queue. */
-    requeue: notProvided("requeue") as (args: { context: JobContext }) => void,
+    placeOn: assign({
+      device: ({ context, event }) => (event as { device?: string }).device ?? context.device,
+      worker: ({ context, event }) => (event as { worker?: string }).worker ?? context.worker,
+    }),
+    failUnsendable: assign({
+      health: "Incomplete",
+      errorType: "Job",
+      errorMsg: ({ event }) => `the job cannot be sent to its worker: ${(event as { problem?: string }).problem}`,
+    }),
+  },
+  guards: {
+    unsendable: ({ event }) => (event as { problem?: string }).problem !== undefined,
   },
 }).createMachine({
   id: "job",
@@ -69,34 +95,25 @@ export const jobMachine = setup({
   states: {
     Submitted: {
       on: {
-        reserve: {
-          target: "Scheduling",
-          actions: assign({ device: ({ event }) => event.device, worker: ({ event }) => event.worker }),
-        },
-        schedule: {
-          target: "Scheduled",
-          actions: assign({ device: ({ event }) => event.device, worker: ({ event }) => event.worker }),
-        },
+        reserve: { target: "Scheduling", actions: "placeOn" },
+        schedule: SCHEDULE,
         cancel: { target: "Finished", actions: assign({ health: "Canceled" }) },
       },
     },
     Scheduling: {
       on: {
-        schedule: "Scheduled",
+        schedule: SCHEDULE,
         cancel: { target: "Finished", actions: assign({ health: "Canceled" }) },
       },
     },
     Scheduled: {
-      entry: "dispatch",
       on: {
         started: {
           target: "Running",
           actions: assign({ startTime: () => new Date().toISOString() }),
         },
-        refused: {
-          target: "Submitted",
-          actions: [assign({ device: undefined, worker: undefined }), "requeue"],
-        },
+        // The master puts a refused job back in the queue when it sees this transition.
+        refused: { target: "Submitted", actions: assign({ device: undefined, worker: undefined }) },
         cancel: "Canceling",
       },
     },
@@ -120,7 +137,7 @@ export const jobMachine = setup({
     },
     Finished: {
       type: "final",
-      entry: [assign({ endTime: () => new Date().toISOString() }), "ended"],
+      entry: assign({ endTime: () => new Date().toISOString() }),
     },
   },
   on: {

@@ -1,7 +1,8 @@
 /**
  * A worker as the master sees it: Online while its mailbox session is alive
  * (heartbeats, not polls), with LAVA's admin health (Active, Maintenance,
- * Retired). Only Online and Active workers' devices get jobs.
+ * Retired). Only Online and Active workers' devices get jobs: the master's
+ * scheduler follows the machine's transitions.
  */
 import { assign, setup } from "xstate";
 
@@ -21,10 +22,6 @@ export type WorkerEvent =
   | { type: "offline" }
   | { type: "health"; health: WorkerHealthName };
 
-const notProvided = (name: string) => () => {
-  throw new Error(`worker action ${name} is not provided`);
-};
-
 export const workerMachine = setup({
   types: {
     context: {} as WorkerContext,
@@ -32,8 +29,11 @@ export const workerMachine = setup({
     events: {} as WorkerEvent,
   },
   actions: {
-    /** The worker's devices may take jobs again: wake the scheduler. */
-    available: notProvided("available") as (args: { context: WorkerContext }) => void,
+    greeted: assign({
+      version: ({ event }) => (event as { version: string }).version,
+      reportedJobLimit: ({ event }) => (event as { jobLimit: number }).jobLimit,
+      lastSeen: () => new Date().toISOString(),
+    }),
   },
 }).createMachine({
   id: "worker",
@@ -42,31 +42,18 @@ export const workerMachine = setup({
   states: {
     Offline: {
       on: {
-        online: {
-          target: "Online",
-          actions: assign({
-            version: ({ event }) => event.version,
-            reportedJobLimit: ({ event }) => event.jobLimit,
-            lastSeen: () => new Date().toISOString(),
-          }),
-        },
+        online: { target: "Online", actions: "greeted" },
       },
     },
     Online: {
-      entry: "available",
       on: {
         offline: { target: "Offline", actions: assign({ lastSeen: () => new Date().toISOString() }) },
-        online: {
-          actions: assign({
-            version: ({ event }) => event.version,
-            reportedJobLimit: ({ event }) => event.jobLimit,
-            lastSeen: () => new Date().toISOString(),
-          }),
-        },
+        // A new session of the same worker (it restarted faster than its heartbeat timed out).
+        online: { actions: "greeted" },
       },
     },
   },
   on: {
-    health: { actions: [assign({ health: ({ event }) => event.health }), "available"] },
+    health: { actions: assign({ health: ({ event }) => event.health }) },
   },
 });

@@ -15,6 +15,7 @@ import {
   type InputFrom,
   type InspectionEvent,
   type Snapshot,
+  type SnapshotFrom,
 } from "xstate";
 import type { TransitionRecord } from "./journal.ts";
 import type { Logger } from "./log.ts";
@@ -93,7 +94,7 @@ export class SupervisedActor<TLogic extends AnyActorLogic = AnyActorLogic> {
     return this.#actor;
   }
 
-  getSnapshot(): Snapshot<unknown> {
+  getSnapshot(): SnapshotFrom<TLogic> {
     return this.#actor.getSnapshot();
   }
 

@@ -9,8 +9,17 @@
  * sub-jobs are placed only when a free device is there for every one of them,
  * all in the same decision. A group that cannot be complete leaves every device
  * to other jobs.
+ *
+ * Which devices are free, and how many each worker runs, is derived from one
+ * source: the device actors' state and health ({@link Scheduler.deviceChanged},
+ * fed by their transitions), plus the claims this scheduler holds on devices it
+ * has assigned but whose actors are not Reserved yet.
  */
+import type { DeviceHealthName, DeviceStateName } from "../../actors/machines/device.ts";
 import { JobQueue, type QueuedJob } from "./queue.ts";
+
+/** Healths in which an Idle device takes a queued job. */
+const FREE_HEALTHS: ReadonlySet<DeviceHealthName> = new Set(["Good", "Unknown"]);
 
 export interface SchedulerDevice {
   readonly hostname: string;
@@ -35,28 +44,88 @@ export interface Assignment {
   readonly worker: string;
 }
 
+interface DeviceStatus {
+  state: DeviceStateName;
+  health: DeviceHealthName;
+  /** Assigned by a decision whose job has not reserved the device yet. */
+  claimed: boolean;
+}
+
 export class Scheduler {
   readonly queue = new JobQueue();
   readonly #devices = new Map<string, SchedulerDevice>();
+  readonly #status = new Map<string, DeviceStatus>();
   readonly #workers = new Map<string, SchedulerWorker>();
-  /** Devices that may take a job now (Idle, healthy enough), by device type. */
+  /** Devices that may take a job now (Idle, healthy enough, unclaimed), by device type. */
   readonly #free = new Map<string, Set<string>>();
-  /** Reserved or Running devices per worker, for job limits. */
+  /** Devices per worker that are Reserved, Running or claimed, for job limits. */
   readonly #busy = new Map<string, number>();
   readonly #userGroups = new Map<number, ReadonlySet<number>>();
 
   constructor(private readonly random: () => number = Math.random) {}
 
+  /** A device's static facts: type, worker, tags, who may submit to it. */
   setDevice(device: SchedulerDevice): void {
     const old = this.#devices.get(device.hostname);
-    const wasFree = old ? this.#free.get(old.deviceType)?.delete(device.hostname) : false;
+    const status = this.#status.get(device.hostname);
+    if (old && status) this.#count(old, status, -1);
     this.#devices.set(device.hostname, device);
-    if (wasFree) this.setFree(device.hostname, true);
+    if (status) this.#count(device, status, +1);
   }
 
   removeDevice(hostname: string): void {
-    this.setFree(hostname, false);
+    const device = this.#devices.get(hostname);
+    const status = this.#status.get(hostname);
+    if (device && status) this.#count(device, status, -1);
     this.#devices.delete(hostname);
+    this.#status.delete(hostname);
+  }
+
+  /** A device actor's state and health after a transition. Reserving the device ends the claim on it. */
+  deviceChanged(hostname: string, state: DeviceStateName, health: DeviceHealthName): void {
+    this.#update(hostname, (s) => {
+      s.state = state;
+      s.health = health;
+      if (state !== "Idle") s.claimed = false;
+    });
+  }
+
+  /** Holds a device for a job being started (a health check, or a decision's assignment). */
+  claim(hostname: string): void {
+    this.#update(hostname, (s) => void (s.claimed = true));
+  }
+
+  /** Gives back a device whose job did not start. */
+  unclaim(hostname: string): void {
+    this.#update(hostname, (s) => void (s.claimed = false));
+  }
+
+  /** The device's status as this scheduler sees it. */
+  status(hostname: string): Readonly<DeviceStatus> | undefined {
+    return this.#status.get(hostname);
+  }
+
+  #update(hostname: string, change: (status: DeviceStatus) => void): void {
+    const device = this.#devices.get(hostname);
+    let status = this.#status.get(hostname);
+    if (device && status) this.#count(device, status, -1);
+    if (!status) this.#status.set(hostname, status = { state: "Idle", health: "Unknown", claimed: false });
+    change(status);
+    if (device) this.#count(device, status, +1);
+  }
+
+  /** Adds (+1) or removes (-1) a device's status from the free sets and the workers' busy counts. */
+  #count(device: SchedulerDevice, status: DeviceStatus, sign: 1 | -1): void {
+    const free = status.state === "Idle" && !status.claimed && FREE_HEALTHS.has(status.health);
+    if (free) {
+      let set = this.#free.get(device.deviceType);
+      if (!set) this.#free.set(device.deviceType, set = new Set());
+      if (sign > 0) set.add(device.hostname);
+      else set.delete(device.hostname);
+    }
+    if (device.worker && (status.state !== "Idle" || status.claimed)) {
+      this.#busy.set(device.worker, Math.max(0, (this.#busy.get(device.worker) ?? 0) + sign));
+    }
   }
 
   setWorker(worker: SchedulerWorker): void {
@@ -67,33 +136,23 @@ export class Scheduler {
     this.#userGroups.set(user, groups);
   }
 
-  /** Marks a device as able to take a job (Idle and Good, Unknown) or not. */
-  setFree(hostname: string, free: boolean): void {
-    const device = this.#devices.get(hostname);
-    if (!device) return;
-    let set = this.#free.get(device.deviceType);
-    if (!set) this.#free.set(device.deviceType, set = new Set());
-    if (free) set.add(hostname);
-    else set.delete(hostname);
-  }
-
   isFree(hostname: string): boolean {
     const device = this.#devices.get(hostname);
     return device !== undefined && (this.#free.get(device.deviceType)?.has(hostname) ?? false);
   }
 
-  /** Counts a device of `worker` becoming Reserved/Running (+1) or Idle (-1). */
-  adjustBusy(worker: string | null, delta: number): void {
-    if (!worker) return;
-    this.#busy.set(worker, Math.max(0, (this.#busy.get(worker) ?? 0) + delta));
-  }
-
+  /** How many of the worker's devices are Reserved, Running or claimed. */
   busy(worker: string): number {
     return this.#busy.get(worker) ?? 0;
   }
 
+  /** Whether the worker is Online and Active with room under its job limit for one more job. */
+  workerHasRoom(worker: string | null): boolean {
+    return this.#workerAllows({ worker });
+  }
+
   /** Whether the device's worker lets it take a job now. */
-  #workerAllows(device: SchedulerDevice, extraBusy = 0): boolean {
+  #workerAllows(device: Pick<SchedulerDevice, "worker">, extraBusy = 0): boolean {
     if (!device.worker) return false;
     const worker = this.#workers.get(device.worker);
     if (!worker?.schedulable) return false;
@@ -116,8 +175,8 @@ export class Scheduler {
   /**
    * Assigns jobs to free devices: `candidates` (e.g. the one device that just
    * became free), or every free device. Devices are tried in random order, as
-   * LAVA does, to spread wear. Returns what to start; the caller makes it so
-   * (and reports the devices busy and no longer free).
+   * LAVA does, to spread wear. Returns what to start, its devices claimed; the
+   * caller reserves them (or gives them back with {@link unclaim}).
    */
   decide(candidates?: Iterable<string>): Assignment[] {
     const list = candidates
@@ -149,8 +208,7 @@ export class Scheduler {
 
   #take(a: Assignment): void {
     this.queue.remove(a.job.id);
-    this.setFree(a.device, false);
-    this.adjustBusy(a.worker, 1);
+    this.claim(a.device);
   }
 
   /** A free device for every queued sub-job of `first`'s group, `first` on `device`; or nothing. */
