@@ -13,7 +13,11 @@ function device(health: DeviceHealthName = "Good") {
   return { send, now };
 }
 
-const ended = (outcome: Partial<JobOutcome> = {}): JobOutcome => ({ healthCheck: false, health: "Complete", ...outcome });
+const ended = (outcome: Partial<JobOutcome> = {}): JobOutcome => ({
+  healthCheck: false,
+  health: "Complete",
+  ...outcome,
+});
 
 Deno.test("a device starts Idle with the health it was given", () => {
   assertEquals(device("Unknown").now(), { state: "Idle", health: "Unknown", job: undefined, reason: undefined });
