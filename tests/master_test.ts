@@ -1,7 +1,8 @@
 /**
  * The master with real workers in this process and the real QEMU device:
  * submit → Running → Finished with results and logs; cancel while running;
- * health checks; maintenance; priorities and tags; MultiNode all-or-nothing.
+ * health checks; maintenance; priorities and tags; MultiNode all-or-nothing and
+ * cancelled as a whole.
  */
 import { stringify } from "yaml";
 import { assert, assertEquals, assertStringIncludes } from "./support/assert.ts";
@@ -280,6 +281,37 @@ Deno.test("a job still queued when its queue timeout runs out is cancelled", asy
     );
     const finished = await waitForJob(lab, id, (d) => d.state === "Finished", 10_000);
     assertEquals(finished.health, "Canceled");
+  } finally {
+    await lab.close();
+  }
+});
+
+Deno.test("cancelling one sub-job of a waiting MultiNode group cancels the whole group", async () => {
+  const lab = await startTestLab();
+  try {
+    // No worker session: the group waits in the queue.
+    await lab.addWorker("w1", { start: false });
+    for (const d of ["qemu01", "qemu02", "qemu03"]) await lab.addDevice(d, "qemu", "w1", QEMU_DICTIONARY);
+    const { device_type: _dt, ...rest } = qemuJob({ name: "group" });
+    const multinode = {
+      ...rest,
+      protocols: {
+        "lava-multinode": {
+          roles: { server: { device_type: "qemu", count: 1 }, client: { device_type: "qemu", count: 2 } },
+        },
+      },
+      actions: (rest.actions as Record<string, Record<string, unknown>>[]).map((a) => {
+        const [kind, body] = Object.entries(a)[0];
+        return { [kind]: { ...body, role: ["server", "client"] } };
+      }),
+    };
+    const ids = await submit(lab, stringify(multinode));
+    assertEquals(ids.length, 3);
+    const ends = ids.map((id) => waitForJob(lab, id, (d) => d.state === "Finished", 10_000));
+    assertEquals((await lab.api("POST", `/api/v1/jobs/${ids[2]}/cancel`)).status, 200);
+    assertEquals((await Promise.all(ends)).map((e) => e.health), ["Canceled", "Canceled", "Canceled"]);
+    const shown = await lab.api<Record<string, unknown>>("GET", `/api/v1/jobs/${ids[0]}`);
+    assertEquals([shown.body.state, shown.body.health], ["Finished", "Canceled"]);
   } finally {
     await lab.close();
   }

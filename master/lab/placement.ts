@@ -123,10 +123,12 @@ export class Placement {
       // Held now, so no other job takes it while the health check is stored.
       scheduler.claim(hostname);
       let job: SubmittedJob;
+      let stored: string;
       try {
         const options = { healthCheck: true, device: hostname };
         const planned = planSubmission(catalog, definition, options);
         [job] = await storeSubmission(this.#o.db, planned, definition, this.#o.healthUser(), options);
+        stored = planned[0].text;
       } catch (error) {
         scheduler.unclaim(hostname);
         registry.device(hostname)?.send({
@@ -136,17 +138,26 @@ export class Placement {
         continue;
       }
       this.#o.projections.publishJob(activeJobOf(job), "Submitted", "Unknown");
-      await this.#launch([{ job, device: hostname, worker: info.worker! }], [job]);
+      await this.#launch([{ job, device: hostname, worker: info.worker! }], { job, definition: stored });
     }
   }
 
-  /** Starts assigned jobs: reads their definitions, renders the devices, then moves every actor at once. */
-  async #launch(assignments: readonly Assignment[], submitted: readonly SubmittedJob[] = []): Promise<void> {
-    const rows = await this.#o.db.selectFrom("test_jobs")
-      .select(["id", "definition", "multinode_role"])
-      .where("id", "in", assignments.map((a) => a.job.id)).execute();
+  /**
+   * Starts assigned jobs: reads their definitions (a health check just stored
+   * brings its own), renders the devices, then moves every actor at once.
+   */
+  async #launch(
+    assignments: readonly Assignment[],
+    healthCheck?: { readonly job: SubmittedJob; readonly definition: string },
+  ): Promise<void> {
+    const rows = healthCheck
+      ? [{ id: healthCheck.job.id, definition: healthCheck.definition, multinode_role: null }]
+      : await this.#o.db.selectFrom("test_jobs")
+        .select(["id", "definition", "multinode_role"])
+        .where("id", "in", assignments.map((a) => a.job.id)).execute();
     const byId = new Map(rows.map((r) => [r.id, r]));
-    const infoOf = (id: number) => this.#o.waiting.get(id) ?? submitted.find((s) => s.id === id);
+    const infoOf = (id: number) =>
+      this.#o.waiting.get(id) ?? (healthCheck?.job.id === id ? healthCheck.job : undefined);
     const ready: Ready[] = [];
     for (const assignment of assignments) {
       const row = byId.get(assignment.job.id);
