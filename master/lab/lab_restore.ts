@@ -4,37 +4,55 @@
  * back from the jobs still Submitted, and MultiNode groups restored (or, for a
  * journal without them, rebuilt from their members' rows).
  */
-import { type Kysely, sql, type Transaction } from "kysely";
+import { type Kysely, type Selectable, sql, type Transaction } from "kysely";
 import { parse as parseYaml } from "yaml";
 import { isMapping } from "../../actors/definitions/schema.ts";
 import { JobState } from "../../actors/domain/states.ts";
 import type { GroupMember } from "../../actors/machines/multinode_group.ts";
 import type { ActorHost } from "../../actors/runtime/host.ts";
-import type { Database } from "../storage/schema.ts";
+import type { Database, TestJobsTable } from "../storage/schema.ts";
 import type { ActiveJob, ActorRegistry } from "./registry.ts";
 import type { SubmittedJob } from "./submission.ts";
 
 type Tx = Transaction<Database>;
+
+/** The columns of a job's row that what the master keeps of a job in memory comes from. */
+const FACT_COLUMNS = [
+  "id",
+  "sub_id",
+  "description",
+  "requested_device_type",
+  "priority",
+  "submit_time",
+  "submitter_id",
+  "visibility",
+  "health_check",
+  "target_group",
+] as const;
+
+type FactRow = Pick<Selectable<TestJobsTable>, (typeof FACT_COLUMNS)[number]>;
+
+function factsOf(row: FactRow) {
+  return {
+    id: row.id,
+    displayId: row.sub_id || String(row.id),
+    description: row.description,
+    deviceType: row.requested_device_type ?? "",
+    priority: row.priority,
+    submitTime: new Date(row.submit_time).getTime(),
+    submitter: row.submitter_id,
+    visibility: row.visibility,
+    healthCheck: row.health_check,
+    group: row.target_group ?? undefined,
+  };
+}
 
 /** Restores the job actors the previous master left running, with the facts their rows keep. */
 export async function restoreJobs(db: Kysely<Database>, host: ActorHost<Tx>, registry: ActorRegistry): Promise<void> {
   const restored = host.restoredOfKind("job");
   if (restored.length === 0) return;
   const ids = restored.map((r) => Number(r.id));
-  const rows = await db.selectFrom("test_jobs")
-    .select([
-      "id",
-      "sub_id",
-      "description",
-      "requested_device_type",
-      "priority",
-      "submit_time",
-      "submitter_id",
-      "visibility",
-      "health_check",
-      "target_group",
-      "multinode_role",
-    ])
+  const rows = await db.selectFrom("test_jobs").select([...FACT_COLUMNS, "multinode_role"])
     .where("id", "in", ids).execute();
   const counts = await sql<{ job_id: number; n: number }>`
     SELECT job_id, count(*)::integer AS n FROM job_log_lines WHERE job_id = ANY(${ids}) GROUP BY job_id`
@@ -43,16 +61,7 @@ export async function restoreJobs(db: Kysely<Database>, host: ActorHost<Tx>, reg
   for (const row of rows) {
     const record = restored.find((r) => Number(r.id) === row.id)!;
     const active: ActiveJob = {
-      id: row.id,
-      displayId: row.sub_id || String(row.id),
-      description: row.description,
-      deviceType: row.requested_device_type ?? "",
-      priority: row.priority,
-      submitTime: new Date(row.submit_time).getTime(),
-      submitter: row.submitter_id,
-      visibility: row.visibility,
-      healthCheck: row.health_check,
-      group: row.target_group ?? undefined,
+      ...factsOf(row),
       role: row.multinode_role ?? undefined,
       nextLine: lines.get(row.id) ?? 0,
     };
@@ -63,40 +72,17 @@ export async function restoreJobs(db: Kysely<Database>, host: ActorHost<Tx>, reg
 /** The jobs still waiting for a device, as their rows say. */
 export async function loadQueue(db: Kysely<Database>): Promise<SubmittedJob[]> {
   const rows = await db.selectFrom("test_jobs")
-    .select([
-      "id",
-      "sub_id",
-      "description",
-      "requested_device_type",
-      "priority",
-      "submit_time",
-      "submitter_id",
-      "visibility",
-      "health_check",
-      "requested_device",
-      "requested_worker",
-      "target_group",
-      "queue_timeout_seconds",
-    ])
+    .select([...FACT_COLUMNS, "requested_device", "requested_worker", "queue_timeout_seconds"])
     .where("state", "=", JobState.byName.Submitted)
     .execute();
   const tags = await db.selectFrom("test_job_tags").innerJoin("test_jobs", "test_jobs.id", "test_job_tags.job_id")
     .select(["job_id", "tag"]).where("test_jobs.state", "=", JobState.byName.Submitted).execute();
   const tagsBy = Map.groupBy(tags, (t) => t.job_id);
   return rows.map((r) => ({
-    id: r.id,
-    displayId: r.sub_id || String(r.id),
-    description: r.description,
-    deviceType: r.requested_device_type ?? "",
-    priority: r.priority,
-    submitTime: new Date(r.submit_time).getTime(),
+    ...factsOf(r),
     tags: r.health_check ? [] : (tagsBy.get(r.id) ?? []).map((t) => t.tag),
     requestedDevice: r.requested_device ?? undefined,
     requestedWorker: r.requested_worker ?? undefined,
-    submitter: r.submitter_id,
-    group: r.target_group ?? undefined,
-    visibility: r.visibility,
-    healthCheck: r.health_check,
     ...(r.queue_timeout_seconds ? { queueTimeoutSeconds: r.queue_timeout_seconds } : {}),
   }));
 }
