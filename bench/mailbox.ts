@@ -10,7 +10,7 @@
  * This process is the worker (SQLite journal); bench/mailbox_echo.ts is the
  * master, journaling in SQLite, in PGlite, and in PostgreSQL in turn.
  */
-import { ActorHost } from "../actors/runtime/host.ts";
+import { ActorHost } from "../actors/process/host.ts";
 import { createLogger } from "../actors/runtime/log.ts";
 import { SqliteJournal } from "../actors/runtime/sqlite_journal.ts";
 import { generateKeyPair, writeCertificates } from "../actors/transport/zmq/curve.ts";

@@ -5,7 +5,7 @@
  */
 import { parseArgs } from "node:util";
 import { defineProtocol, fail, isRecord } from "../actors/mailbox/protocol.ts";
-import { ActorHost } from "../actors/runtime/host.ts";
+import { ActorHost } from "../actors/process/host.ts";
 import { createLogger } from "../actors/runtime/log.ts";
 import { SqliteJournal } from "../actors/runtime/sqlite_journal.ts";
 import { readAllowedKeys, readKeyPair } from "../actors/transport/zmq/curve.ts";

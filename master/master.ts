@@ -5,7 +5,7 @@
  */
 import { join } from "node:path";
 import type { Transaction } from "kysely";
-import { ActorHost } from "../actors/runtime/host.ts";
+import { ActorHost } from "../actors/process/host.ts";
 import type { Logger } from "../actors/runtime/log.ts";
 import type { CurveServerOptions } from "../actors/mailbox/endpoint.ts";
 import { openStorage, type Storage } from "./storage/database.ts";

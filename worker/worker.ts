@@ -8,7 +8,7 @@
 import { join } from "node:path";
 import { type LabProtocol, labProtocol, WORKER_RUNS, type WorkerSummary } from "../actors/lab/protocol.ts";
 import type { MailboxEndpoint, PeerEvent } from "../actors/mailbox/endpoint.ts";
-import { ActorHost } from "../actors/runtime/host.ts";
+import { ActorHost } from "../actors/process/host.ts";
 import { SqliteJournal } from "../actors/runtime/sqlite_journal.ts";
 import type { CurveKeyPair } from "../actors/transport/zmq/curve.ts";
 import { BASALT_VERSION } from "../actors/version.ts";

@@ -2,9 +2,10 @@
  * A process's mailbox endpoint: the reliable, ordered, exactly-once-handled
  * message streams between this process and its peers, over ZeroMQ.
  *
- * - `listen` (the master, or a worker for its dispatch processes) binds a ROUTER
- *   and serves many peers; `connect` (a worker, a dispatch process) connects a
- *   DEALER to one peer and fails over between the endpoints it is given.
+ * - `listen` (the master) binds a ROUTER and serves many peers; `connect` (a
+ *   worker) connects a DEALER to one peer and fails over between the endpoints it
+ *   is given. A dispatch process has no mailbox: its worker follows its log file
+ *   and reads its result.
  * - Every data message is numbered per link, written to the journal's outbox
  *   before it leaves, and retransmitted until the peer acknowledges it. The peer
  *   hands each message to its handler once and in order, and acknowledges it only

@@ -1,9 +1,11 @@
+import type { DatabaseSync } from "node:sqlite";
 import { assert, assertEquals, assertRejects } from "../../tests/support/assert.ts";
-import { ActorHost } from "../runtime/host.ts";
+import { Committer } from "../runtime/committer.ts";
 import { memoryLogger } from "../runtime/log.ts";
 import { SqliteJournal } from "../runtime/sqlite_journal.ts";
-import type { PeerEvent } from "./endpoint.ts";
-import { MessageTooLargeError, PlaintextBindError } from "./endpoint.ts";
+import { ZmqReactor } from "../transport/zmq/reactor.ts";
+import type { EndpointOptions, PeerEvent } from "./endpoint.ts";
+import { MailboxEndpoint, MessageTooLargeError, PlaintextBindError } from "./endpoint.ts";
 import { MAX_BODY_BYTES } from "./envelope.ts";
 import { defineProtocol, fail, isRecord } from "./protocol.ts";
 
@@ -21,62 +23,94 @@ async function until(condition: () => boolean, timeoutMs = 5000): Promise<void> 
   }
 }
 
-async function openHost(name: string) {
+type Note = typeof protocol.parsers;
+type ProcessPart = "name" | "epoch" | "reactor" | "committer" | "contents" | "logger";
+
+/** What a process's host puts around its mailboxes (actors/process/host.ts), built here from the parts. */
+async function openProcess(name: string) {
   const dir = await Deno.makeTempDir({ prefix: `basalt-${name}-` });
-  const host = await ActorHost.open({ name, journal: SqliteJournal.open(dir), logger: memoryLogger(name) });
+  const journal = SqliteJournal.open(dir);
+  const contents = await journal.load();
+  const committer = new Committer(journal);
+  const reactor = new ZmqReactor();
+  const endpoints: MailboxEndpoint<Note, DatabaseSync>[] = [];
+  let closed = false;
+  const host = {
+    async mailbox(options: Omit<EndpointOptions<Note, DatabaseSync>, ProcessPart>) {
+      const endpoint = await MailboxEndpoint.open<Note, DatabaseSync>({
+        ...options,
+        name,
+        epoch: journal.epoch,
+        reactor,
+        committer,
+        contents,
+        logger: memoryLogger(name),
+      });
+      endpoints.push(endpoint);
+      return endpoint;
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await committer.close();
+      for (const endpoint of endpoints) await endpoint.close();
+      await reactor.close();
+      await journal.close();
+    },
+  };
   return { host, dir };
 }
 
-Deno.test("a worker and its dispatch process talk over ipc, with summaries on connect and offline on silence", async () => {
-  const worker = await openHost("w1");
-  const dispatch = await openHost("job-42");
-  const socket = `ipc://${worker.dir}/dispatch.ipc`;
+Deno.test("a master and a worker talk over ipc, with summaries on connect and offline on silence", async () => {
+  const master = await openProcess("master");
+  const worker = await openProcess("w1");
+  const socket = `ipc://${master.dir}/master.ipc`;
+  const atMaster: string[] = [];
   const atWorker: string[] = [];
-  const atDispatch: string[] = [];
+  const masterPeers: PeerEvent[] = [];
   const workerPeers: PeerEvent[] = [];
-  const dispatchPeers: PeerEvent[] = [];
   try {
-    const listen = await worker.host.mailbox({
+    const listen = await master.host.mailbox({
       protocol,
       mode: { kind: "listen", endpoint: socket },
       heartbeatMs: 50,
       summary: () => ({ cancelled: [41] }),
-      accepts: (to) => to === "worker/w1",
-      onPeer: (e) => workerPeers.push(e),
-      onMessage: (d) => atWorker.push(`${d.peer}:${d.body.text}`),
+      accepts: (to) => to === "job/42",
+      onPeer: (e) => masterPeers.push(e),
+      onMessage: (d) => atMaster.push(`${d.peer}:${d.body.text}`),
     });
-    const connect = await dispatch.host.mailbox({
+    const connect = await worker.host.mailbox({
       protocol,
-      mode: { kind: "connect", endpoints: [socket], peer: "w1" },
+      mode: { kind: "connect", endpoints: [socket], peer: "master" },
       heartbeatMs: 50,
       summary: () => ({ running: [42] }),
-      onPeer: (e) => dispatchPeers.push(e),
-      onMessage: (d) => atDispatch.push(d.body.text),
+      onPeer: (e) => workerPeers.push(e),
+      onMessage: (d) => atWorker.push(d.body.text),
     });
-    for (let i = 0; i < 100; i++) connect.send("w1", "worker/w1", "note", { text: `line ${i}` });
-    connect.send("w1", "nobody/here", "note", { text: "lost" });
-    connect.send("w1", "worker/w1", "note", { text: "after the unknown actor" });
-    await until(() => atWorker.length === 101);
-    listen.send("job-42", "dispatch/42", "note", { text: "cancel" });
-    await until(() => atDispatch.length === 1);
-    assertEquals(atWorker.slice(0, 2), ["job-42:line 0", "job-42:line 1"]);
-    assertEquals(atWorker.at(-1), "job-42:after the unknown actor");
+    for (let i = 0; i < 100; i++) connect.send("master", "job/42", "note", { text: `line ${i}` });
+    connect.send("master", "nobody/here", "note", { text: "lost" });
+    connect.send("master", "job/42", "note", { text: "after the unknown actor" });
+    await until(() => atMaster.length === 101);
+    listen.send("w1", "runs", "note", { text: "cancel" });
+    await until(() => atWorker.length === 1);
+    assertEquals(atMaster.slice(0, 2), ["w1:line 0", "w1:line 1"]);
+    assertEquals(atMaster.at(-1), "w1:after the unknown actor");
     assertEquals(listen.stats().dropped.actor, 1);
-    assertEquals(workerPeers[0], { type: "online", peer: "job-42", summary: { running: [42] } });
-    assertEquals(dispatchPeers[0], { type: "online", peer: "w1", summary: { cancelled: [41] } });
+    assertEquals(masterPeers[0], { type: "online", peer: "w1", summary: { running: [42] } });
+    assertEquals(workerPeers[0], { type: "online", peer: "master", summary: { cancelled: [41] } });
     await until(() => connect.peers()[0].unacknowledged === 0);
-    await dispatch.host.close();
-    await until(() => workerPeers.some((e) => e.type === "offline"), 2000);
-  } finally {
-    await dispatch.host.close();
     await worker.host.close();
+    await until(() => masterPeers.some((e) => e.type === "offline"), 2000);
+  } finally {
+    await worker.host.close();
+    await master.host.close();
+    await Deno.remove(master.dir, { recursive: true });
     await Deno.remove(worker.dir, { recursive: true });
-    await Deno.remove(dispatch.dir, { recursive: true });
   }
 });
 
 Deno.test("a plain-text mailbox refuses to listen beyond loopback", async () => {
-  const { host, dir } = await openHost("master");
+  const { host, dir } = await openProcess("master");
   try {
     const error = await assertRejects(
       () =>
@@ -95,8 +129,8 @@ Deno.test("a plain-text mailbox refuses to listen beyond loopback", async () => 
 });
 
 Deno.test("messages queued while the peer is away are delivered once it comes, in order", async () => {
-  const worker = await openHost("w2");
-  const master = await openHost("master");
+  const worker = await openProcess("w2");
+  const master = await openProcess("master");
   const socket = `ipc://${master.dir}/master.ipc`;
   const received: string[] = [];
   try {
@@ -125,8 +159,8 @@ Deno.test("messages queued while the peer is away are delivered once it comes, i
 });
 
 Deno.test("a body larger than a mailbox carries is refused at send, and the stream goes on without it", async () => {
-  const worker = await openHost("w3");
-  const master = await openHost("master");
+  const worker = await openProcess("w3");
+  const master = await openProcess("master");
   const socket = `ipc://${master.dir}/master.ipc`;
   const received: string[] = [];
   try {

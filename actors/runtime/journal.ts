@@ -2,8 +2,8 @@
  * What a process must not forget across a crash, written in atomic batches: its
  * actors' snapshots and transitions, and its mailboxes' state (messages not yet
  * acknowledged by the peer, how far each peer's stream was handled). The master
- * keeps it in its database (master/storage/journal.ts), workers and dispatch
- * processes in a local SQLite file (sqlite_journal.ts).
+ * keeps it in its database (master/storage/journal.ts), a worker in a local
+ * SQLite file (sqlite_journal.ts).
  *
  * A batch lands whole or not at all, and nothing it causes (an acknowledgement, a
  * transmitted message) happens before it has landed.

@@ -1,5 +1,5 @@
 /**
- * The local journal of a worker or dispatch process: one SQLite file (Node's
+ * The local journal of a worker process: one SQLite file (Node's
  * built-in `node:sqlite`, no dependency) in write-ahead-log mode. A committed
  * batch survives the process being killed; with `durability: "power-loss"` it is
  * also fsynced before the commit returns, at a cost of a disk flush per batch.

@@ -10,7 +10,7 @@ import { stringify } from "yaml";
 import { type LabProtocol, labProtocol, WORKER_RUNS } from "../../actors/lab/protocol.ts";
 import type { MailboxEndpoint } from "../../actors/mailbox/endpoint.ts";
 import { PROTOCOL_VERSION, routingIdFor } from "../../actors/mailbox/envelope.ts";
-import { ActorHost } from "../../actors/runtime/host.ts";
+import { ActorHost } from "../../actors/process/host.ts";
 import { createLogger } from "../../actors/runtime/log.ts";
 import { SqliteJournal } from "../../actors/runtime/sqlite_journal.ts";
 import { type CurveKeyPair, generateKeyPair, writeCertificates } from "../../actors/transport/zmq/curve.ts";

@@ -14,7 +14,7 @@ import { sql } from "kysely";
 import { stringify } from "yaml";
 import { jobAddress, type JobLogLine, type LabProtocol, labProtocol, WORKER_RUNS } from "../../actors/lab/protocol.ts";
 import type { MailboxEndpoint } from "../../actors/mailbox/endpoint.ts";
-import { ActorHost } from "../../actors/runtime/host.ts";
+import { ActorHost } from "../../actors/process/host.ts";
 import { createLogger } from "../../actors/runtime/log.ts";
 import { SqliteJournal } from "../../actors/runtime/sqlite_journal.ts";
 import { JobHealth } from "../../actors/domain/states.ts";

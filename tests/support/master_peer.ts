@@ -14,7 +14,7 @@ import {
   type WorkerSummary,
 } from "../../actors/lab/protocol.ts";
 import type { MailboxEndpoint, PeerEvent } from "../../actors/mailbox/endpoint.ts";
-import { ActorHost } from "../../actors/runtime/host.ts";
+import { ActorHost } from "../../actors/process/host.ts";
 import { createLogger } from "../../actors/runtime/log.ts";
 import { SqliteJournal } from "../../actors/runtime/sqlite_journal.ts";
 import { Condition } from "./wait.ts";

@@ -21,7 +21,7 @@ import {
   type DispatchRunOutcome,
 } from "../../actors/machines/dispatch_run.ts";
 import type { MailboxEndpoint } from "../../actors/mailbox/endpoint.ts";
-import type { ActorHost } from "../../actors/runtime/host.ts";
+import type { ActorHost } from "../../actors/process/host.ts";
 import type { Logger } from "../../actors/runtime/log.ts";
 import type { SupervisedActor } from "../../actors/runtime/supervisor.ts";
 import { deviceCommand } from "../dispatch/context.ts";
