@@ -9,8 +9,8 @@
  *   deno task bench coordinator
  */
 import { createLogger } from "../actors/runtime/log.ts";
-import { encodeFrame, readFrame } from "../coordinator/frame.ts";
-import { pythonJson } from "../coordinator/python_json.ts";
+import { encodeFrame, readFrame } from "../actors/multinode/frame.ts";
+import { pythonJson } from "../actors/multinode/python_json.ts";
 import { Coordinator } from "../coordinator/server.ts";
 import { GroupStore } from "../coordinator/store.ts";
 

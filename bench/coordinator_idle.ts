@@ -18,8 +18,8 @@
  *
  *   deno task bench coordinator-idle
  */
-import { encodeFrame } from "../coordinator/frame.ts";
-import { pythonJson } from "../coordinator/python_json.ts";
+import { encodeFrame } from "../actors/multinode/frame.ts";
+import { pythonJson } from "../actors/multinode/python_json.ts";
 import { lavaRequest, startCoordinator } from "../tests/support/coordinator_peer.ts";
 import { cpuMsOver, openFds, rssMiB } from "../tests/support/proc_usage.ts";
 

@@ -20,10 +20,10 @@
  */
 import type { Logger } from "../actors/runtime/log.ts";
 import { ConnectionTable, type Phase, type Tracked } from "./connections.ts";
-import { FrameError, readFrame, readRest, writeFrame } from "./frame.ts";
+import { FrameError, readFrame, readRest, writeFrame } from "../actors/multinode/frame.ts";
 import { Groups, type Outcome, refuse, serializeGroup, WAIT } from "./groups.ts";
 import { type CoordinatorLimits, DEFAULT_LIMITS, nestsDeeperThan } from "./limits.ts";
-import { pythonJson } from "./python_json.ts";
+import { pythonJson } from "../actors/multinode/python_json.ts";
 import type { GroupStore } from "./store.ts";
 
 export interface CoordinatorOptions {

@@ -9,7 +9,7 @@
 import { assert, assertEquals, assertStringIncludes } from "../support/assert.ts";
 import { call, exchange, frame, framed, lavaRequest, startCoordinator } from "../support/coordinator_peer.ts";
 import { cpuMsOver, openFds, rssMiB } from "../support/proc_usage.ts";
-import { pythonJson } from "../../coordinator/python_json.ts";
+import { pythonJson } from "../../actors/multinode/python_json.ts";
 
 const encoder = new TextEncoder();
 

@@ -3,7 +3,7 @@
  * talks to it the way LAVA's clients (or an attacker) do — raw bytes on one
  * connection per request.
  */
-import { pythonJson } from "../../coordinator/python_json.ts";
+import { pythonJson } from "../../actors/multinode/python_json.ts";
 import { TestProcess } from "./process.ts";
 
 export async function startCoordinator(

@@ -11,8 +11,8 @@
  */
 import { MAX_TIMER_MS } from "../../actors/definitions/timeouts.ts";
 import { isMapping } from "../../actors/definitions/schema.ts";
-import { encodeFrame, readFrame } from "../../coordinator/frame.ts";
-import { pythonJson } from "../../coordinator/python_json.ts";
+import { encodeFrame, readFrame } from "../../actors/multinode/frame.ts";
+import { pythonJson } from "../../actors/multinode/python_json.ts";
 import { JobError, MultinodeProtocolTimeoutError } from "./errors.ts";
 import type { Block } from "./context.ts";
 import type { JobLog } from "./log.ts";

@@ -1,5 +1,5 @@
 import { assertRejects, assertStringIncludes } from "../../tests/support/assert.ts";
-import { encodeFrame, readFrame } from "../../coordinator/frame.ts";
+import { encodeFrame, readFrame } from "../../actors/multinode/frame.ts";
 import { JobError } from "./errors.ts";
 import { JobLog } from "./log.ts";
 import { MultinodeClient } from "./multinode.ts";

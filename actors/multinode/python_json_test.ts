@@ -1,4 +1,4 @@
-import { assertEquals } from "../tests/support/assert.ts";
+import { assertEquals } from "../../tests/support/assert.ts";
 import { pythonJson } from "./python_json.ts";
 
 Deno.test("JSON is written byte for byte as Python's json.dumps writes it", async () => {

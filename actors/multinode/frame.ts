@@ -5,6 +5,9 @@
  * with the bytes that actually arrive, never with the length a peer declares:
  * a header claiming 2 GiB costs nothing until 2 GiB are sent, and anything
  * over `maxLength` is refused before it is read.
+ *
+ * Shared by the two ends: the coordinator (coordinator/server.ts) and a MultiNode
+ * sub-job's dispatcher (worker/dispatch/multinode.ts).
  */
 import { Buffer } from "node:buffer";
 
@@ -37,7 +40,7 @@ export function encodeFrame(payload: string): Uint8Array<ArrayBuffer> {
 }
 
 /** Reads up to `n` bytes — fewer when the peer closes first — holding only what has arrived. */
-async function readUpTo(conn: Deno.Conn, n: number): Promise<Uint8Array> {
+async function readUpTo(conn: Readable, n: number): Promise<Uint8Array> {
   const chunks: Uint8Array[] = [];
   let filled = 0;
   let chunk = FIRST_CHUNK;
@@ -52,13 +55,18 @@ async function readUpTo(conn: Deno.Conn, n: number): Promise<Uint8Array> {
   return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, filled);
 }
 
+/** The side of a connection a frame is read from. */
+export type Readable = Pick<Deno.Conn, "read">;
+/** The side of a connection a frame is written to. */
+export type Writable = Pick<Deno.Conn, "write">;
+
 export interface ReadOptions {
   /** Longest payload accepted (LAVA's clients refuse to send more than 0xFFFE). */
   readonly maxLength: number;
 }
 
 /** Reads one frame's payload; throws {@link FrameError} for a frame that is broken. */
-export async function readFrame(conn: Deno.Conn, options: ReadOptions): Promise<string> {
+export async function readFrame(conn: Readable, options: ReadOptions): Promise<string> {
   const header = await readUpTo(conn, 8);
   if (header.length < 8) throw new FrameError(`the connection closed after ${header.length} of 8 length digits`);
   const digits = new TextDecoder().decode(header);
@@ -76,7 +84,7 @@ export async function readFrame(conn: Deno.Conn, options: ReadOptions): Promise<
   }
 }
 
-export async function writeFrame(conn: Deno.Conn, payload: string): Promise<void> {
+export async function writeFrame(conn: Writable, payload: string): Promise<void> {
   const frame = encodeFrame(payload);
   let written = 0;
   while (written < frame.length) written += await conn.write(frame.subarray(written));
@@ -88,7 +96,7 @@ export async function writeFrame(conn: Deno.Conn, payload: string): Promise<void
  * length, which LAVA's coordinator happens to accept. Throws {@link FrameError}
  * when more than `maxLength` bytes follow.
  */
-export async function readRest(conn: Deno.Conn, maxLength: number): Promise<Uint8Array> {
+export async function readRest(conn: Readable, maxLength: number): Promise<Uint8Array> {
   const rest = await readUpTo(conn, maxLength + 1);
   if (rest.length > maxLength) throw new FrameError(`a request runs on past the limit of ${maxLength} bytes`);
   return rest;

@@ -3,7 +3,9 @@
  * between items, every non-ASCII character as `\uXXXX`, keys in insertion order
  * (a Map for keys that look like numbers) — because LAVA's
  * coordinator replies are compared byte for byte by some clients, and because
- * the frame's length header counts the characters Python would have sent.
+ * the frame's length header counts the characters Python would have sent. The
+ * coordinator writes its replies this way, and the dispatcher its requests, as
+ * LAVA's own client does.
  */
 
 function escapeString(text: string): string {
