@@ -14,7 +14,6 @@ import { isMapping } from "../../actors/definitions/schema.ts";
 import { encodeFrame, readFrame } from "../../actors/multinode/frame.ts";
 import { pythonJson } from "../../actors/multinode/python_json.ts";
 import { JobError, MultinodeProtocolTimeoutError } from "./errors.ts";
-import type { Block } from "./context.ts";
 import type { JobLog } from "./log.ts";
 
 /** LAVA's time for the group to assemble (`group_data`) and to clear. */
@@ -50,12 +49,12 @@ type Reply = { response: string; message?: unknown; roles?: unknown; error?: unk
 
 /** The sub-job's MultiNode settings, when the job is one. */
 export function subJobInfo(
-  job: Block,
+  job: Record<string, unknown>,
   jobId: string,
   timeoutSeconds: (v: unknown) => number | undefined,
 ): SubJobInfo | undefined {
   const protocols = isMapping(job.protocols) ? job.protocols : undefined;
-  const p = protocols && isMapping(protocols["lava-multinode"]) ? protocols["lava-multinode"] as Block : undefined;
+  const p = protocols && isMapping(protocols["lava-multinode"]) ? protocols["lava-multinode"] : undefined;
   if (!p || typeof p.target_group !== "string" || typeof p.role !== "string") return undefined;
   const roles = new Map<string, string>();
   if (isMapping(p.roles)) { for (const [id, role] of Object.entries(p.roles)) roles.set(id, String(role)); }
@@ -73,7 +72,7 @@ export function subJobInfo(
 }
 
 /** Where the coordinator is: the dispatcher configuration, else LAVA's coordinator file, else localhost:3079. */
-export function coordinatorSettings(dispatcher: Block): CoordinatorSettings {
+export function coordinatorSettings(dispatcher: Record<string, unknown>): CoordinatorSettings {
   let conf: Record<string, unknown> = {};
   try {
     conf = JSON.parse(Deno.readTextFileSync("/etc/lava-coordinator/lava-coordinator.conf"));
