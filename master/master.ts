@@ -15,7 +15,7 @@ import type { StorageTarget } from "./storage/target.ts";
 import { createApp } from "./http/app.ts";
 import { SlowClientError } from "./http/streams.ts";
 import { mountWeb } from "../web/mod.ts";
-import { Sessions } from "../web/sessions.ts";
+import { Sessions } from "./http/sessions.ts";
 import { EventAudience } from "./lab/event_audience.ts";
 import { EventHub } from "./lab/events.ts";
 import { Lab } from "./lab/lab.ts";

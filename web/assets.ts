@@ -19,7 +19,7 @@ function newest(dir: string): number {
   return time;
 }
 
-/** Builds the bundle unless it is newer than every island source. */
+/** Builds the bundle unless it is newer than every island and component source. */
 export async function buildIslands(force = false): Promise<void> {
   let built = 0;
   try {
@@ -27,7 +27,8 @@ export async function buildIslands(force = false): Promise<void> {
   } catch { /* not built yet */ }
   let sources: number;
   try {
-    sources = newest(join(WEB, "islands"));
+    // The islands draw the shared components too: a change to either is a change to the bundle.
+    sources = Math.max(newest(join(WEB, "islands")), newest(join(WEB, "components")));
   } catch {
     // An installed package has the bundle and not the sources.
     if (built > 0) return;

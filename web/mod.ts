@@ -1,7 +1,10 @@
 /**
- * The web UI, served by the master itself: server-rendered pages (routes/),
- * small islands that go live in the browser (islands/, bundled by assets.ts),
- * the stylesheet (static/), and browser sessions.
+ * The web UI, served by the master itself on its own app: server-rendered pages
+ * (routes/), the pieces they and the islands share (components/), small islands
+ * that go live in the browser (islands/, bundled by assets.ts) and the
+ * stylesheet (static/). The browser sessions it logs users in with belong to
+ * the master's HTTP layer (master/http/sessions.ts), which authenticates every
+ * request; the web imports from master/http, never the other way.
  */
 import type { Hono } from "hono";
 import { join } from "node:path";
@@ -11,7 +14,7 @@ import type { WebEnv } from "./render.tsx";
 import { accountPages } from "./routes/account_pages.tsx";
 import { jobPages } from "./routes/job_pages.tsx";
 import { labPages } from "./routes/lab_pages.tsx";
-import type { Sessions } from "./sessions.ts";
+import type { Sessions } from "../master/http/sessions.ts";
 
 const TYPES: Record<string, string> = {
   ".css": "text/css; charset=utf-8",

@@ -7,11 +7,11 @@ import type { Context } from "hono";
 import type { ComponentChildren } from "preact";
 import { renderToString } from "preact-render-to-string";
 import { LabRequestError } from "../master/lab/lab.ts";
-import type { User } from "../master/storage/schema.ts";
+import type { HttpEnv } from "../master/http/env.ts";
 import { Layout, type Viewer } from "./components/layout.tsx";
-import type { Session } from "./sessions.ts";
 
-export type WebEnv = { Variables: { user?: User; session?: Session } };
+/** A page's request, as the master's authentication left it (its user and browser session). */
+export type WebEnv = HttpEnv;
 
 export function viewerOf(c: Context<WebEnv>): Viewer | undefined {
   const session = c.get("session");

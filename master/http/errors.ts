@@ -24,3 +24,10 @@ export function clientErrorStatus(error: unknown): ClientErrorStatus | undefined
   ) return 400;
   return undefined;
 }
+
+/** A request the HTTP layer itself refuses (no user, not allowed, a body that is not JSON); answered as JSON. */
+export class HttpError extends Error {
+  constructor(readonly status: 400 | 401 | 403, message: string) {
+    super(message);
+  }
+}

@@ -51,15 +51,3 @@ export function Layout(props: { title: string; viewer?: Viewer; children: Compon
     </html>
   );
 }
-
-/** A state or health shown as a coloured word (colour is never the only cue: the word is there). */
-export function Badge(props: { value: string | null | undefined }) {
-  const value = props.value ?? "—";
-  return <span class={`badge badge-${value.toLowerCase()}`}>{value}</span>;
-}
-
-export function formatTime(value: Date | string | null | undefined): string {
-  if (!value) return "—";
-  const date = typeof value === "string" ? new Date(value) : value;
-  return date.toISOString().replace("T", " ").slice(0, 19);
-}

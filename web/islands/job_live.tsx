@@ -3,6 +3,7 @@
  * with the cancel and resubmit buttons for those allowed to use them.
  */
 import { useEffect, useState } from "preact/hooks";
+import { Badge, formatTime } from "../components/badge.tsx";
 
 export interface JobLiveProps {
   id: string;
@@ -20,13 +21,6 @@ export interface JobLiveProps {
   /** For the forms, which work without JavaScript too. */
   csrf: string;
 }
-
-function Badge({ value }: { value: string | null | undefined }) {
-  const text = value ?? "—";
-  return <span class={`badge badge-${text.toLowerCase()}`}>{text}</span>;
-}
-
-const time = (value: string | null) => (value ? value.replace("T", " ").slice(0, 19) : "—");
 
 export default function JobLive(initial: JobLiveProps) {
   const [job, setJob] = useState(initial);
@@ -75,11 +69,11 @@ export default function JobLive(initial: JobLiveProps) {
         <dt>Submitter</dt>
         <dd>{job.submitter}</dd>
         <dt>Submitted</dt>
-        <dd>{time(job.submitTime)}</dd>
+        <dd>{formatTime(job.submitTime)}</dd>
         <dt>Started</dt>
-        <dd>{time(job.startTime)}</dd>
+        <dd>{formatTime(job.startTime)}</dd>
         <dt>Ended</dt>
-        <dd>{time(job.endTime)}</dd>
+        <dd>{formatTime(job.endTime)}</dd>
         {job.failure && (
           <>
             <dt>Failure</dt>

@@ -4,15 +4,9 @@
  * current from the master's event stream (no polling).
  */
 import { useEffect, useState } from "preact/hooks";
+import { type DeviceRow, DeviceTable, JobTable, type WorkerRow, WorkerTable } from "../components/tables.tsx";
 
-export interface OverviewDevice {
-  hostname: string;
-  device_type: string;
-  state: string;
-  health: string;
-  current_job: string | number | null;
-  worker: string | null;
-}
+export type OverviewDevice = Omit<DeviceRow, "tags">;
 
 export interface OverviewJob {
   id: string | number;
@@ -24,16 +18,11 @@ export interface OverviewJob {
 }
 
 export interface OverviewProps {
-  workers: { hostname: string; state: string; health: string }[];
+  workers: Pick<WorkerRow, "hostname" | "state" | "health">[];
   devices: OverviewDevice[];
   jobs: OverviewJob[];
   queued: number;
   running: number;
-}
-
-function Badge({ value }: { value: string | null | undefined }) {
-  const text = value ?? "—";
-  return <span class={`badge badge-${text.toLowerCase()}`}>{text}</span>;
 }
 
 export default function LiveOverview(initial: OverviewProps) {
@@ -103,96 +92,15 @@ export default function LiveOverview(initial: OverviewProps) {
       </p>
       <section aria-labelledby="workers-h">
         <h2 id="workers-h">Workers</h2>
-        <table>
-          <thead>
-            <tr>
-              <th>Worker</th>
-              <th>State</th>
-              <th>Health</th>
-            </tr>
-          </thead>
-          <tbody>
-            {state.workers.map((w) => (
-              <tr key={w.hostname} data-worker={w.hostname}>
-                <td>
-                  <a href={`/workers/${w.hostname}`}>{w.hostname}</a>
-                </td>
-                <td>
-                  <Badge value={w.state} />
-                </td>
-                <td>
-                  <Badge value={w.health} />
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <WorkerTable workers={state.workers} columns={["worker", "state", "health"]} />
       </section>
       <section aria-labelledby="devices-h">
         <h2 id="devices-h">Devices</h2>
-        <table>
-          <thead>
-            <tr>
-              <th>Device</th>
-              <th>Type</th>
-              <th>State</th>
-              <th>Health</th>
-              <th>Job</th>
-              <th>Worker</th>
-            </tr>
-          </thead>
-          <tbody>
-            {state.devices.map((d) => (
-              <tr key={d.hostname} data-device={d.hostname}>
-                <td>
-                  <a href={`/devices/${d.hostname}`}>{d.hostname}</a>
-                </td>
-                <td>{d.device_type}</td>
-                <td>
-                  <Badge value={d.state} />
-                </td>
-                <td>
-                  <Badge value={d.health} />
-                </td>
-                <td>{d.current_job ? <a href={`/jobs/${d.current_job}`}>{d.current_job}</a> : "—"}</td>
-                <td>{d.worker ?? "—"}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <DeviceTable devices={state.devices} columns={["device", "type", "state", "health", "job", "worker"]} />
       </section>
       <section aria-labelledby="jobs-h">
         <h2 id="jobs-h">Latest jobs</h2>
-        <table>
-          <thead>
-            <tr>
-              <th>Job</th>
-              <th>Description</th>
-              <th>State</th>
-              <th>Health</th>
-              <th>Device</th>
-              <th>Submitter</th>
-            </tr>
-          </thead>
-          <tbody>
-            {state.jobs.map((j) => (
-              <tr key={String(j.id)} data-job={String(j.id)}>
-                <td>
-                  <a href={`/jobs/${j.id}`}>{j.id}</a>
-                </td>
-                <td>{j.description}</td>
-                <td>
-                  <Badge value={j.state} />
-                </td>
-                <td>
-                  <Badge value={j.health} />
-                </td>
-                <td>{j.device ?? "—"}</td>
-                <td>{j.submitter}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <JobTable jobs={state.jobs} columns={["id", "description", "state", "health", "device", "submitter"]} />
       </section>
     </div>
   );

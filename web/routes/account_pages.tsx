@@ -8,13 +8,13 @@ import type { Context, Hono } from "hono";
 import { DeviceHealth } from "../../actors/domain/states.ts";
 import type { DeviceHealthName } from "../../actors/machines/device.ts";
 import { type Lab, LabRequestError } from "../../master/lab/lab.ts";
-import { assertVisible, resolveJobId, resubmitJob } from "../../master/lab/views.ts";
-import { deleteToken, issueToken, listTokens } from "../../master/storage/users.ts";
-import { intParam } from "../../master/http/params.ts";
-import { formatTime } from "../components/layout.tsx";
-import { page, param, route, type WebEnv } from "../render.tsx";
-import type { Sessions } from "../sessions.ts";
 import { BODY_LIMITS, readBodyForm } from "../../master/http/body.ts";
+import { intParam } from "../../master/http/params.ts";
+import type { Sessions } from "../../master/http/sessions.ts";
+import { deleteToken, issueToken, listTokens } from "../../master/storage/users.ts";
+import { assertVisible, mayCancel, resolveJobId, resubmitJob } from "../../master/views/mod.ts";
+import { formatTime } from "../components/badge.tsx";
+import { page, param, route, type WebEnv } from "../render.tsx";
 
 /** A form's fields, read within the forms' byte limit (413 past it). */
 function form(c: Context<WebEnv>, limit: number = BODY_LIMITS.form): Promise<Record<string, string>> {
@@ -170,8 +170,7 @@ export function accountPages(app: Hono<WebEnv>, lab: Lab, sessions: Sessions): v
       const user = c.get("user")!;
       const id = await resolveJobId(lab, param(c, "id"));
       await assertVisible(lab, id, user);
-      const row = await lab.db.selectFrom("test_jobs").select("submitter_id").where("id", "=", id).executeTakeFirst();
-      if (!user.is_superuser && row?.submitter_id !== user.id) {
+      if (!await mayCancel(lab, id, user)) {
         throw new LabRequestError("only its submitter or an administrator may cancel a job", 403);
       }
       await lab.cancel(id, `cancelled by ${user.username}`);

@@ -3,7 +3,6 @@
  * per-action timing, live log, results, MultiNode group, definition); its
  * results page; and the state-machine views of jobs, devices and workers.
  */
-import { intParam } from "../../master/http/params.ts";
 import type { Hono } from "hono";
 import { JobHealth, JobState } from "../../actors/domain/states.ts";
 import { deviceMachine } from "../../actors/machines/device.ts";
@@ -11,52 +10,36 @@ import { dispatchMachine } from "../../actors/machines/dispatch.ts";
 import { jobMachine } from "../../actors/machines/job.ts";
 import { workerMachine } from "../../actors/machines/worker.ts";
 import { machineGraph } from "../../actors/runtime/machine_graph.ts";
+import { intParam } from "../../master/http/params.ts";
 import { type Lab, LabRequestError } from "../../master/lab/lab.ts";
-import { exportCases, suiteSummary } from "../../master/lab/results.ts";
 import {
   accessFor,
+  actorTransitions,
   assertDeviceVisible,
   assertVisible,
   definitionFor,
-  deviceTransitions,
+  jobActions,
+  jobGroup,
+  jobResults,
   listJobs,
+  logTail,
+  pipelineLines,
   resolveJobId,
   showJob,
-} from "../../master/lab/views.ts";
-import { secretNames } from "../../master/lab/visibility.ts";
-import { countLogLines, readLogLines } from "../../master/storage/job_logs.ts";
+} from "../../master/views/mod.ts";
+import { Badge } from "../components/badge.tsx";
 import { Island } from "../components/island.tsx";
-import { Badge, formatTime } from "../components/layout.tsx";
+import { JobTable } from "../components/tables.tsx";
 import ActorState from "../islands/actor_state.tsx";
 import JobLive from "../islands/job_live.tsx";
 import LiveLog from "../islands/live_log.tsx";
-import PipelineLive, { type ActionRow, applyLines } from "../islands/pipeline_live.tsx";
+import PipelineLive, { applyLines } from "../islands/pipeline_live.tsx";
 import { machineSvg } from "../machine_svg.ts";
 import { page, param, route, viewerOf, type WebEnv } from "../render.tsx";
 
 const PAGE = 50;
 const TAIL = 200;
 const MACHINES = { job: jobMachine, device: deviceMachine, worker: workerMachine } as const;
-
-/** The pipeline so far, from the log's `start:`/`end:` lines (a partial index holds them) and the `lava` suite's results. */
-async function pipelineRows(lab: Lab, id: number): Promise<ActionRow[]> {
-  const [marks, failed] = await Promise.all([
-    lab.db.selectFrom("job_log_lines").select(["dt", "level", "message"])
-      .where("job_id", "=", id).where("level", "=", "info")
-      .where((eb) => eb.or([eb("message", "like", '"start: %'), eb("message", "like", '"end: %')]))
-      .orderBy("line").limit(10_000).execute(),
-    lab.db.selectFrom("test_cases as c").innerJoin("test_suites as s", "s.id", "c.suite_id")
-      .select(["c.name", "c.metadata"]).where("s.job_id", "=", id).where("s.name", "=", "lava").where(
-        "c.result",
-        "=",
-        1,
-      )
-      .execute(),
-  ]);
-  const lines = marks.map((r) => ({ dt: new Date(r.dt).toISOString(), lvl: r.level, msg: JSON.parse(r.message) }));
-  const failures = failed.map((f) => ({ dt: "", lvl: "results", msg: { ...(f.metadata as object), result: "fail" } }));
-  return applyLines([], [...lines, ...failures]);
-}
 
 export function jobPages(app: Hono<WebEnv>, lab: Lab): void {
   app.get(
@@ -107,40 +90,10 @@ export function jobPages(app: Hono<WebEnv>, lab: Lab): void {
             </label>
             <button type="submit">Filter</button>
           </form>
-          <table>
-            <thead>
-              <tr>
-                <th>Job</th>
-                <th>Description</th>
-                <th>State</th>
-                <th>Health</th>
-                <th>Device type</th>
-                <th>Device</th>
-                <th>Submitter</th>
-                <th>Submitted</th>
-              </tr>
-            </thead>
-            <tbody>
-              {shown.map((j) => (
-                <tr>
-                  <td>
-                    <a href={`/jobs/${j.id}`}>{j.id}</a>
-                  </td>
-                  <td>{j.description}</td>
-                  <td>
-                    <Badge value={j.state} />
-                  </td>
-                  <td>
-                    <Badge value={j.health} />
-                  </td>
-                  <td>{j.device_type}</td>
-                  <td>{j.device ?? "—"}</td>
-                  <td>{j.submitter}</td>
-                  <td>{formatTime(j.submit_time)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+          <JobTable
+            jobs={shown}
+            columns={["id", "description", "state", "health", "device_type", "device", "submitter", "submitted"]}
+          />
           <nav class="pager" aria-label="pages">
             {pageNumber > 1 && <a href={link(pageNumber - 1)}>← newer</a>}
             <span>page {pageNumber}</span>
@@ -159,29 +112,11 @@ export function jobPages(app: Hono<WebEnv>, lab: Lab): void {
       await assertVisible(lab, id, user);
       const job = await showJob(lab, id, "internal");
       const viewer = viewerOf(c);
-      const row = await lab.db.selectFrom("test_jobs").select(["submitter_id", "target_group", "definition"])
-        .where("id", "=", id).executeTakeFirstOrThrow();
-      const total = await countLogLines(lab.db, id);
-      const tail = (await readLogLines(lab.db, id, { start: Math.max(0, total - TAIL) })).map((l) => ({
-        line: l.line,
-        dt: new Date(l.dt).toISOString(),
-        lvl: l.lvl,
-        msg: l.msg,
-      }));
-      const group = row.target_group
-        ? await lab.db.selectFrom("test_jobs").select([
-          "id",
-          "sub_id",
-          "multinode_role",
-          "state",
-          "health",
-          "actual_device",
-        ])
-          .where("target_group", "=", row.target_group).orderBy("id").execute()
-        : [];
-      const pipeline = await pipelineRows(lab, id);
-      const canChange = !!user && (user.is_superuser || user.id === row.submitter_id);
+      const { total, tail } = await logTail(lab, id, TAIL);
+      const group = await jobGroup(lab, id);
+      const pipeline = applyLines([], await pipelineLines(lab, id));
       const definition = await definitionFor(lab, id, user);
+      const may = await jobActions(lab, id, user, definition);
       const live = {
         id: String(job.id),
         state: job.state,
@@ -193,9 +128,8 @@ export function jobPages(app: Hono<WebEnv>, lab: Lab): void {
         startTime: job.start_time?.toISOString() ?? null,
         endTime: job.end_time?.toISOString() ?? null,
         failure: job.failure_comment,
-        canCancel: canChange,
-        // Another user's job with secrets is not theirs to resubmit (resubmitJob says why).
-        canResubmit: !!user && (canChange || secretNames(definition).length === 0),
+        canCancel: may.cancel,
+        canResubmit: may.resubmit,
         csrf: viewer?.csrf ?? "",
       };
       const log = { jobId: String(id), total, tail, finished: job.state === "Finished" };
@@ -218,16 +152,16 @@ export function jobPages(app: Hono<WebEnv>, lab: Lab): void {
                   {group.map((g) => (
                     <tr>
                       <td>
-                        <a href={`/jobs/${g.sub_id || g.id}`}>{g.sub_id || g.id}</a>
+                        <a href={`/jobs/${g.id}`}>{g.id}</a>
                       </td>
-                      <td>{g.multinode_role}</td>
+                      <td>{g.role}</td>
                       <td>
-                        <Badge value={JobState.name(g.state)} />
+                        <Badge value={g.state} />
                       </td>
                       <td>
-                        <Badge value={JobHealth.name(g.health)} />
+                        <Badge value={g.health} />
                       </td>
-                      <td>{g.actual_device ?? "—"}</td>
+                      <td>{g.device ?? "—"}</td>
                     </tr>
                   ))}
                 </tbody>
@@ -260,7 +194,7 @@ export function jobPages(app: Hono<WebEnv>, lab: Lab): void {
     route(async (c) => {
       const id = await resolveJobId(lab, param(c, "id"));
       await assertVisible(lab, id, c.get("user"));
-      const [cases, suites] = await Promise.all([exportCases(lab.db, id), suiteSummary(lab.db, id)]);
+      const { cases, suites } = await jobResults(lab, id);
       return page(
         c,
         `Results of job ${param(c, "id")}`,
@@ -338,10 +272,9 @@ export function jobPages(app: Hono<WebEnv>, lab: Lab): void {
       } else if (kind === "device" ? !lab.deviceStatus(id) : !lab.workerStatus(id)) {
         throw new LabRequestError(`${kind} ${id} does not exist`, 404);
       }
-      const access = kind === "device" ? await accessFor(lab, c.get("user")) : undefined;
-      if (access) assertDeviceVisible(lab, id, access);
-      let records = (await lab.host.options.journal.transitions(kind, id)).slice(-500);
-      if (access) records = await deviceTransitions(lab, id, access, records);
+      const access = await accessFor(lab, c.get("user"));
+      if (kind === "device") assertDeviceVisible(lab, id, access);
+      const records = await actorTransitions(lab, kind, id, access, { last: 500 });
       const history = records.reverse().map((t) => ({ ...t, at: new Date(t.at).toISOString() }));
       const current = kind === "device"
         ? lab.deviceStatus(id)!.state

@@ -1,30 +1,33 @@
 /**
  * The lab's pages: the live overview, devices, workers and device types — each
- * rendered on the server from the lab's actors and database.
+ * rendered on the server from the lab's views (master/views/), its tables the
+ * ones the overview's island keeps live.
  */
 import type { Hono } from "hono";
-import { DeviceConfigurationError } from "../../master/lab/lab_dir.ts";
-import { type Lab, LabRequestError } from "../../master/lab/lab.ts";
+import type { Lab } from "../../master/lab/lab.ts";
 import {
   accessFor,
-  assertDeviceTypeVisible,
-  type DeviceView,
+  deviceConfiguration,
+  deviceHealthHistory,
+  type DeviceTypeView,
   listDevices,
   listDeviceTypes,
   listJobs,
+  listWorkers,
   showDevice,
+  showDeviceType,
   showWorker,
-  visibleDevices,
-} from "../../master/lab/views.ts";
+  visibleDeviceHealths,
+} from "../../master/views/mod.ts";
+import { Badge, formatTime } from "../components/badge.tsx";
 import { Island } from "../components/island.tsx";
-import { Badge, formatTime } from "../components/layout.tsx";
+import { CurrentJob, DeviceList, DeviceTable, JobTable, WorkerLink, WorkerTable } from "../components/tables.tsx";
 import LiveOverview from "../islands/live_overview.tsx";
 import { page, param, route, viewerOf, type WebEnv } from "../render.tsx";
 
-/** A device's job: a link to it, "busy" for a job the viewer may not see, or a dash. */
-function CurrentJob({ device }: { device: DeviceView }) {
-  if (device.current_job !== null) return <a href={`/jobs/${device.current_job}`}>{device.current_job}</a>;
-  return <>{device.state === "Idle" ? "—" : <span class="muted">busy</span>}</>;
+/** How often a device type's devices run their health check. */
+function healthChecks(type: DeviceTypeView): string {
+  return type.health_disabled ? "disabled" : `every ${type.health_frequency} ${type.health_denominator}`;
 }
 
 export function labPages(app: Hono<WebEnv>, lab: Lab): void {
@@ -34,12 +37,11 @@ export function labPages(app: Hono<WebEnv>, lab: Lab): void {
       const jobs = await listJobs(lab, { limit: 20 }, c.get("user"));
       const access = await accessFor(lab, c.get("user"));
       const props = {
-        workers: await Promise.all(
-          [...lab.catalog.workers.keys()].sort().map(async (w) => {
-            const worker = await showWorker(lab, w, access);
-            return { hostname: w, state: worker.state, health: worker.health };
-          }),
-        ),
+        workers: (await listWorkers(lab, access)).map((w) => ({
+          hostname: w.hostname,
+          state: w.state,
+          health: w.health,
+        })),
         devices: (await listDevices(lab, false, access)).map((d) => ({
           hostname: d.hostname,
           device_type: d.device_type,
@@ -74,42 +76,10 @@ export function labPages(app: Hono<WebEnv>, lab: Lab): void {
       page(
         c,
         "Devices",
-        <table>
-          <thead>
-            <tr>
-              <th>Device</th>
-              <th>Type</th>
-              <th>State</th>
-              <th>Health</th>
-              <th>Job</th>
-              <th>Worker</th>
-              <th>Tags</th>
-            </tr>
-          </thead>
-          <tbody>
-            {(await listDevices(lab, true, await accessFor(lab, c.get("user")))).map((d) => (
-              <tr>
-                <td>
-                  <a href={`/devices/${d.hostname}`}>{d.hostname}</a>
-                </td>
-                <td>
-                  <a href={`/device-types/${d.device_type}`}>{d.device_type}</a>
-                </td>
-                <td>
-                  <Badge value={d.state} />
-                </td>
-                <td>
-                  <Badge value={d.health} />
-                </td>
-                <td>
-                  <CurrentJob device={d} />
-                </td>
-                <td>{d.worker ? <a href={`/workers/${d.worker}`}>{d.worker}</a> : "—"}</td>
-                <td>{d.tags.join(", ") || "—"}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>,
+        <DeviceTable
+          devices={await listDevices(lab, true, await accessFor(lab, c.get("user")))}
+          columns={["device", "type", "state", "health", "job", "worker", "tags"]}
+        />,
       )
     ),
   );
@@ -118,19 +88,11 @@ export function labPages(app: Hono<WebEnv>, lab: Lab): void {
     "/devices/:hostname",
     route(async (c) => {
       const hostname = param(c, "hostname");
-      const device = await showDevice(lab, hostname, await accessFor(lab, c.get("user")));
-      const info = lab.catalog.devices.get(hostname)!;
+      const access = await accessFor(lab, c.get("user"));
+      const device = await showDevice(lab, hostname, access);
       const viewer = viewerOf(c);
-      const dictionary = info.dictionary ?? lab.labDir.dictionaryFile(hostname);
-      let rendered: string;
-      try {
-        rendered = lab.labDir.render(info);
-      } catch (error) {
-        if (!(error instanceof DeviceConfigurationError)) throw error;
-        rendered = `cannot render: ${error.message}`;
-      }
-      const history = (await lab.host.options.journal.transitions("device", hostname))
-        .filter((t) => t.eventType === "health").slice(-50).reverse();
+      const { dictionary, rendered } = deviceConfiguration(lab, hostname, access);
+      const history = await deviceHealthHistory(lab, hostname, access);
       const jobs = await listJobs(lab, { device: hostname, limit: 20 }, c.get("user"));
       const maintenance = device.health === "Maintenance";
       return page(
@@ -156,7 +118,9 @@ export function labPages(app: Hono<WebEnv>, lab: Lab): void {
               <CurrentJob device={device} />
             </dd>
             <dt>Worker</dt>
-            <dd>{device.worker ? <a href={`/workers/${device.worker}`}>{device.worker}</a> : "—"}</dd>
+            <dd>
+              <WorkerLink worker={device.worker} />
+            </dd>
             <dt>Tags</dt>
             <dd>{device.tags.join(", ") || "—"}</dd>
             <dt>State machine</dt>
@@ -184,34 +148,19 @@ export function labPages(app: Hono<WebEnv>, lab: Lab): void {
               </tr>
             </thead>
             <tbody>
-              {history.map((t) => {
-                const payload = t.payload as { health?: string; reason?: string };
-                return (
-                  <tr>
-                    <td>{formatTime(t.at)}</td>
-                    <td>
-                      <Badge value={payload.health} />
-                    </td>
-                    <td>{payload.reason ?? ""}</td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
-          <h2>Jobs</h2>
-          <table>
-            <tbody>
-              {jobs.map((j) => (
+              {history.map((h) => (
                 <tr>
+                  <td>{formatTime(h.at)}</td>
                   <td>
-                    <a href={`/jobs/${j.id}`}>{j.id}</a>
+                    <Badge value={h.health} />
                   </td>
-                  <td>{j.description}</td>
-                  <td>{formatTime(j.end_time)}</td>
+                  <td>{h.reason ?? ""}</td>
                 </tr>
               ))}
             </tbody>
           </table>
+          <h2>Jobs</h2>
+          <JobTable jobs={jobs} columns={["id", "description", "ended"]} />
           <h2>Dictionary</h2>
           <pre>{dictionary ?? "(none)"}</pre>
           <h2>Rendered configuration</h2>
@@ -228,40 +177,11 @@ export function labPages(app: Hono<WebEnv>, lab: Lab): void {
     "/workers",
     route(async (c) => {
       const access = await accessFor(lab, c.get("user"));
-      const workers = await Promise.all([...lab.catalog.workers.keys()].sort().map((w) => showWorker(lab, w, access)));
+      const workers = await listWorkers(lab, access);
       return page(
         c,
         "Workers",
-        <table>
-          <thead>
-            <tr>
-              <th>Worker</th>
-              <th>State</th>
-              <th>Health</th>
-              <th>Version</th>
-              <th>Devices</th>
-              <th>Last seen</th>
-            </tr>
-          </thead>
-          <tbody>
-            {workers.map((w) => (
-              <tr>
-                <td>
-                  <a href={`/workers/${w.hostname}`}>{w.hostname}</a>
-                </td>
-                <td>
-                  <Badge value={w.state} />
-                </td>
-                <td>
-                  <Badge value={w.health} />
-                </td>
-                <td>{w.version || "—"}</td>
-                <td>{w.devices.length}</td>
-                <td>{formatTime(w.last_ping)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>,
+        <WorkerTable workers={workers} columns={["worker", "state", "health", "version", "devices", "last_seen"]} />,
       );
     }),
   );
@@ -269,7 +189,8 @@ export function labPages(app: Hono<WebEnv>, lab: Lab): void {
   app.get(
     "/workers/:hostname",
     route(async (c) => {
-      const worker = await showWorker(lab, param(c, "hostname"), await accessFor(lab, c.get("user")));
+      const access = await accessFor(lab, c.get("user"));
+      const worker = await showWorker(lab, param(c, "hostname"), access);
       return page(
         c,
         `Worker ${worker.hostname}`,
@@ -297,13 +218,7 @@ export function labPages(app: Hono<WebEnv>, lab: Lab): void {
             </dd>
           </dl>
           <h2>Devices</h2>
-          <ul>
-            {worker.devices.map((d) => (
-              <li>
-                <a href={`/devices/${d}`}>{d}</a> <Badge value={lab.deviceStatus(d)?.health} />
-              </li>
-            ))}
-          </ul>
+          <DeviceList devices={visibleDeviceHealths(lab, access, { worker: worker.hostname })} />
         </>,
       );
     }),
@@ -331,9 +246,7 @@ export function labPages(app: Hono<WebEnv>, lab: Lab): void {
                   <a href={`/device-types/${t.name}`}>{t.name}</a>
                 </td>
                 <td>{t.devices}</td>
-                <td>
-                  {t.health_disabled ? "disabled" : `every ${t.health_frequency} ${t.health_denominator}`}
-                </td>
+                <td>{healthChecks(t)}</td>
                 <td>{t.aliases.join(", ") || "—"}</td>
               </tr>
             ))}
@@ -348,10 +261,7 @@ export function labPages(app: Hono<WebEnv>, lab: Lab): void {
     route(async (c) => {
       const name = param(c, "name");
       const access = await accessFor(lab, c.get("user"));
-      assertDeviceTypeVisible(lab, name, access);
-      const type = listDeviceTypes(lab, true, access).find((t) => t.name === name);
-      if (!type) throw new LabRequestError(`Device type '${name}' was not found.`, 404);
-      const check = lab.labDir.healthCheck(name);
+      const { type, healthCheck, template } = showDeviceType(lab, name, access);
       return page(
         c,
         `Device type ${name}`,
@@ -360,24 +270,18 @@ export function labPages(app: Hono<WebEnv>, lab: Lab): void {
             <dt>Description</dt>
             <dd>{type.description || "—"}</dd>
             <dt>Health checks</dt>
-            <dd>{type.health_disabled ? "disabled" : `every ${type.health_frequency} ${type.health_denominator}`}</dd>
+            <dd>{healthChecks(type)}</dd>
             <dt>Aliases</dt>
             <dd>{type.aliases.join(", ") || "—"}</dd>
           </dl>
           <h2>Devices</h2>
-          <ul>
-            {visibleDevices(lab, access, { deviceType: name }).map((d) => (
-              <li>
-                <a href={`/devices/${d}`}>{d}</a> <Badge value={lab.deviceStatus(d)?.health} />
-              </li>
-            ))}
-          </ul>
+          <DeviceList devices={visibleDeviceHealths(lab, access, { deviceType: name })} />
           <h2>Health check</h2>
-          <pre>{check ?? "(none: devices of this type run no health check)"}</pre>
+          <pre>{healthCheck ?? "(none: devices of this type run no health check)"}</pre>
           <h2>Template</h2>
           <details>
             <summary>{name}.jinja2</summary>
-            <pre>{lab.labDir.template(name) ?? "(no template of this name)"}</pre>
+            <pre>{template ?? "(no template of this name)"}</pre>
           </details>
         </>,
       );

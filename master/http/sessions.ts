@@ -11,8 +11,8 @@
  * in as someone else. A restart of the master logs everyone out, nothing else.
  */
 import type { Kysely } from "kysely";
-import type { Database, User } from "../master/storage/schema.ts";
-import { authenticate, hashToken } from "../master/storage/users.ts";
+import type { Database, User } from "../storage/schema.ts";
+import { authenticate, hashToken } from "../storage/users.ts";
 
 export const SESSION_COOKIE = "basalt_session";
 const LOGIN_COOKIE = "basalt_login";

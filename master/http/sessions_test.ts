@@ -1,6 +1,6 @@
-import { assert, assertEquals, assertStringIncludes } from "../tests/support/assert.ts";
-import { testOnBothBackends } from "../tests/support/storage.ts";
-import { addUser, issueToken } from "../master/storage/users.ts";
+import { assert, assertEquals, assertStringIncludes } from "../../tests/support/assert.ts";
+import { testOnBothBackends } from "../../tests/support/storage.ts";
+import { addUser, issueToken } from "../storage/users.ts";
 import { SESSION_COOKIE, Sessions } from "./sessions.ts";
 
 const cookieOf = (sessions: Sessions, session: Parameters<Sessions["cookie"]>[0]) =>

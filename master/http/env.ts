@@ -1,0 +1,6 @@
+/** What a request carries through the master's routes once authenticated (auth.ts sets it). */
+import type { User } from "../storage/schema.ts";
+import type { Session } from "./sessions.ts";
+
+/** The request's user, and the browser session it came with, if any. */
+export type HttpEnv = { Variables: { user?: User; session?: Session } };
