@@ -6,7 +6,7 @@
 import type { Context } from "hono";
 import type { ComponentChildren } from "preact";
 import { renderToString } from "preact-render-to-string";
-import { LabRequestError } from "../master/lab/lab.ts";
+import { LabRequestError } from "../master/lab/request_error.ts";
 import type { HttpEnv } from "../master/http/env.ts";
 import { Layout, type Viewer } from "./components/layout.tsx";
 

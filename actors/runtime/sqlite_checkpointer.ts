@@ -8,13 +8,28 @@ import { DatabaseSync } from "node:sqlite";
 
 let db: DatabaseSync | undefined;
 
-type Request = { open: string } | { checkpoint: true };
+type Request = { open: string } | { checkpoint: true } | { close: true };
 
 // A worker's global scope; typed by hand because the project's type set is the main thread's.
-const scope = globalThis as unknown as { onmessage: (event: MessageEvent<Request>) => void };
+const scope = globalThis as unknown as {
+  onmessage: (event: MessageEvent<Request>) => void;
+  postMessage: (message: unknown) => void;
+};
 
 scope.onmessage = (event) => {
   const request = event.data;
+  if ("close" in request) {
+    // Closed here, before the journal's own connection, so that the last connection to close
+    // (the one that removes the log files) is the journal's and its close is over when it returns.
+    try {
+      db?.close();
+    } catch {
+      // Already closed or never opened: nothing of the journal depends on it.
+    }
+    db = undefined;
+    scope.postMessage({ closed: true });
+    return;
+  }
   try {
     if ("open" in request) {
       db = new DatabaseSync(request.open);

@@ -38,6 +38,9 @@ export interface SqliteJournalOptions {
   readonly durability?: "process-crash" | "power-loss";
 }
 
+/** How long close() waits for the checkpointer thread to close its connection. */
+const CHECKPOINTER_CLOSE_MS = 2_000;
+
 /** Commits between two checkpoint requests to the checkpointer thread. */
 const CHECKPOINT_EVERY = 256;
 
@@ -182,13 +185,30 @@ export class SqliteJournal implements Journal<DatabaseSync> {
     return this.#db;
   }
 
-  close(): Promise<void> {
-    this.#checkpointer.terminate();
+  async close(): Promise<void> {
+    await this.#stopCheckpointer();
     if (this.#db.isOpen) {
       this.#db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
       this.#db.close();
     }
     this.#lock.release();
-    return Promise.resolve();
+  }
+
+  /**
+   * The checkpointer's connection is closed before the journal's: a thread merely
+   * terminated closes its connection whenever it ends, possibly after close() has
+   * returned and someone has begun removing the directory.
+   */
+  async #stopCheckpointer(): Promise<void> {
+    const closed = new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, CHECKPOINTER_CLOSE_MS);
+      this.#checkpointer.onmessage = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    this.#checkpointer.postMessage({ close: true });
+    await closed;
+    this.#checkpointer.terminate();
   }
 }

@@ -5,7 +5,7 @@
  * do not log them as the master's own failures; anything else is a 500, logged.
  */
 import { UnknownCodeError } from "../../actors/domain/codes.ts";
-import { LabRequestError } from "../lab/lab.ts";
+import { LabRequestError } from "../lab/request_error.ts";
 import { DeviceConfigurationError } from "../lab/lab_dir.ts";
 import { SubmissionError } from "../lab/submission.ts";
 import { AlreadyExistsError, InvalidValueError } from "../storage/errors.ts";

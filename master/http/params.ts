@@ -7,7 +7,7 @@
  * const offset = intParam(c.req.query("offset"), "offset", { fallback: 0 });
  * ```
  */
-import { LabRequestError } from "../lab/lab.ts";
+import { LabRequestError } from "../lab/request_error.ts";
 
 export interface IntRange {
   /** The value when the parameter is absent or empty. */

@@ -1,6 +1,6 @@
 import { assertEquals, assertThrows } from "../../tests/support/assert.ts";
 import { JobState } from "../../actors/domain/states.ts";
-import { LabRequestError } from "../lab/lab.ts";
+import { LabRequestError } from "../lab/request_error.ts";
 import { boolParam, codeParam, intParam, optionalIntParam } from "./params.ts";
 
 Deno.test("an absent integer parameter takes its fallback and a present one is read", () => {

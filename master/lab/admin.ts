@@ -10,7 +10,8 @@ import { addDevice } from "../storage/devices.ts";
 import { addWorker } from "../storage/workers.ts";
 import { dictionaryProblems } from "../devices/dictionary.ts";
 import type { DeviceInfo } from "./catalog.ts";
-import { type Lab, LabRequestError } from "./lab.ts";
+import type { Lab } from "./lab.ts";
+import { LabRequestError } from "./request_error.ts";
 
 export interface NewDeviceRequest {
   readonly hostname: string;

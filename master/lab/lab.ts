@@ -29,7 +29,7 @@ import type {
   MailboxEndpoint,
   PeerEvent,
 } from "../../actors/mailbox/endpoint.ts";
-import type { ActorHost } from "../../actors/runtime/host.ts";
+import type { ActorHost } from "../../actors/process/host.ts";
 import type { TransitionRecord } from "../../actors/runtime/journal.ts";
 import type { Logger } from "../../actors/runtime/log.ts";
 import type { Database } from "../storage/schema.ts";
@@ -45,7 +45,6 @@ import { Placement } from "./placement.ts";
 import { Projections } from "./projections.ts";
 import { Roster } from "./roster.ts";
 import { activeJobOf, ActorRegistry } from "./registry.ts";
-import { LabRequestError } from "./request_error.ts";
 import { Scheduler } from "./scheduler.ts";
 import {
   planSubmission,
@@ -80,7 +79,6 @@ export interface LabOptions {
 }
 
 export type { LogListener };
-export { LabRequestError };
 
 export class Lab {
   readonly scheduler: Scheduler;

@@ -9,7 +9,7 @@ import { parse as parseYaml } from "yaml";
 import { isMapping } from "../../actors/definitions/schema.ts";
 import { JobState } from "../../actors/domain/states.ts";
 import type { GroupMember } from "../../actors/machines/multinode_group.ts";
-import type { ActorHost } from "../../actors/runtime/host.ts";
+import type { ActorHost } from "../../actors/process/host.ts";
 import type { Database, TestJobsTable } from "../storage/schema.ts";
 import type { ActiveJob, ActorRegistry } from "./registry.ts";
 import type { SubmittedJob } from "./submission.ts";

@@ -8,7 +8,7 @@ import type { Transaction } from "kysely";
 import { DeviceHealth, WorkerHealth } from "../../actors/domain/states.ts";
 import type { DeviceHealthName } from "../../actors/machines/device.ts";
 import type { WorkerHealthName } from "../../actors/machines/worker.ts";
-import type { ActorHost } from "../../actors/runtime/host.ts";
+import type { ActorHost } from "../../actors/process/host.ts";
 import type { Database } from "../storage/schema.ts";
 import type { Cancellation } from "./cancellation.ts";
 import type { Catalog, DeviceInfo } from "./catalog.ts";

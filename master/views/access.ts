@@ -5,7 +5,7 @@
  * 403, so that its existence does not leak).
  */
 import type { Lab } from "../lab/lab.ts";
-import { LabRequestError } from "../lab/lab.ts";
+import { LabRequestError } from "../lab/request_error.ts";
 import { type AccessRules, loadJobFacts, type Rights, rulesFor, type Viewer } from "../lab/visibility.ts";
 
 export type { Viewer } from "../lab/visibility.ts";

@@ -4,7 +4,7 @@
  * for anyone else who may see the job, and never resubmitted by someone else.
  */
 import type { Lab } from "../lab/lab.ts";
-import { LabRequestError } from "../lab/lab.ts";
+import { LabRequestError } from "../lab/request_error.ts";
 import type { SubmittedJob } from "../lab/submission.ts";
 import { maskSecrets, secretNames } from "../lab/visibility.ts";
 import { assertVisible, resolveJobId, type Viewer } from "./access.ts";

@@ -1,6 +1,6 @@
 /** Device types as LAVA's APIs show them, and as a device type's page needs it: its health check and template. */
 import type { Lab } from "../lab/lab.ts";
-import { LabRequestError } from "../lab/lab.ts";
+import { LabRequestError } from "../lab/request_error.ts";
 import { type Access, assertDeviceTypeVisible } from "./access.ts";
 import { visibleDevices } from "./devices.ts";
 

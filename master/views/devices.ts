@@ -5,7 +5,7 @@
  */
 import type { TransitionRecord } from "../../actors/runtime/journal.ts";
 import type { Lab } from "../lab/lab.ts";
-import { LabRequestError } from "../lab/lab.ts";
+import { LabRequestError } from "../lab/request_error.ts";
 import { DeviceConfigurationError } from "../lab/lab_dir.ts";
 import { redactJob } from "../lab/visibility.ts";
 import { type Access, assertDeviceVisible, visibleJobIds } from "./access.ts";

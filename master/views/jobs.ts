@@ -7,7 +7,7 @@
  */
 import { JobHealth, JobState, JobVisibility } from "../../actors/domain/states.ts";
 import type { Lab } from "../lab/lab.ts";
-import { LabRequestError } from "../lab/lab.ts";
+import { LabRequestError } from "../lab/request_error.ts";
 import { accessFor, assertVisible, type Viewer } from "./access.ts";
 
 export interface JobView {

@@ -4,7 +4,7 @@
  */
 import { JobState } from "../../actors/domain/states.ts";
 import type { Lab } from "../lab/lab.ts";
-import { LabRequestError } from "../lab/lab.ts";
+import { LabRequestError } from "../lab/request_error.ts";
 import { countLogLines, readLogLines } from "../storage/job_logs.ts";
 
 /** The most log lines one `scheduler.jobs.logs` call returns. */

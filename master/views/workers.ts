@@ -1,6 +1,6 @@
 /** Workers as LAVA's APIs show them: the catalog's facts, the live worker actor, and the devices the caller may see. */
 import type { Lab } from "../lab/lab.ts";
-import { LabRequestError } from "../lab/lab.ts";
+import { LabRequestError } from "../lab/request_error.ts";
 import type { Access } from "./access.ts";
 import { visibleDevices } from "./devices.ts";
 

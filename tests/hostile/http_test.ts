@@ -11,7 +11,7 @@ import { rawRequest, repeatedChunks, stalledClient } from "../support/raw_http.t
 import { addUser, issueToken } from "../../master/storage/users.ts";
 import { webLogin } from "../support/web_login.ts";
 import { sql } from "kysely";
-import { LOG_PAGE_LINES } from "../../master/lab/views.ts";
+import { LOG_PAGE_LINES } from "../../master/views/logs.ts";
 import { parseMethodResponse, serializeMethodCall } from "../../master/http/xmlrpc.ts";
 
 const KiB = 1024;

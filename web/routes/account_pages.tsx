@@ -7,7 +7,8 @@
 import type { Context, Hono } from "hono";
 import { DeviceHealth } from "../../actors/domain/states.ts";
 import type { DeviceHealthName } from "../../actors/machines/device.ts";
-import { type Lab, LabRequestError } from "../../master/lab/lab.ts";
+import type { Lab } from "../../master/lab/lab.ts";
+import { LabRequestError } from "../../master/lab/request_error.ts";
 import { BODY_LIMITS, readBodyForm } from "../../master/http/body.ts";
 import { intParam } from "../../master/http/params.ts";
 import type { Sessions } from "../../master/http/sessions.ts";

@@ -11,7 +11,8 @@ import { jobMachine } from "../../actors/machines/job.ts";
 import { workerMachine } from "../../actors/machines/worker.ts";
 import { machineGraph } from "../../actors/runtime/machine_graph.ts";
 import { intParam } from "../../master/http/params.ts";
-import { type Lab, LabRequestError } from "../../master/lab/lab.ts";
+import type { Lab } from "../../master/lab/lab.ts";
+import { LabRequestError } from "../../master/lab/request_error.ts";
 import {
   accessFor,
   actorTransitions,
