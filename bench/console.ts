@@ -8,7 +8,7 @@
  *   deno task bench console
  */
 import { Console } from "../worker/drivers/console.ts";
-import { JobLog } from "../worker/dispatch/log.ts";
+import { JobLog } from "../worker/job/log.ts";
 
 export interface ConsoleBenchRun {
   chunkBytes: number;

@@ -14,7 +14,7 @@
  */
 import process from "node:process";
 import { stringify } from "yaml";
-import type { LogRecord } from "../worker/dispatch/log.ts";
+import type { LogRecord } from "../worker/job/log.ts";
 import { runJob } from "../worker/dispatch/run.ts";
 import { inlineTest, qemuDeviceYaml, qemuJob } from "../tests/support/dut.ts";
 import { boardDeviceYaml, bootFiles, SimulatedBoard, ubootJob } from "../tests/support/sim_board.ts";

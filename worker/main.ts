@@ -16,8 +16,8 @@ import { DataDirInUseError } from "../actors/runtime/dir_lock.ts";
 import { CertificateError, readCertificate, readKeyPair } from "../actors/transport/zmq/curve.ts";
 import { applyEnvironment, EnvironmentFileError, parseEnvironment } from "./runs/environment.ts";
 import { startWorker } from "./worker.ts";
-import { DEFAULT_FILE_DIRS, parseSize } from "./dispatch/download.ts";
-import { isWithin } from "./dispatch/paths.ts";
+import { DEFAULT_FILE_DIRS, parseSize } from "./drivers/download.ts";
+import { isWithin } from "./job/paths.ts";
 
 const USAGE = `usage: deno task worker --name NAME --master ENDPOINT [--master ENDPOINT2 ...]
     [--encrypt --master-cert MASTER.key --worker-cert NAME.key_secret]

@@ -4,12 +4,12 @@
  * live connection to the device.
  */
 import type { PipelineAction } from "../../actors/definitions/pipeline.ts";
-import type { MultinodeClient } from "./multinode.ts";
+import type { MultinodeClient } from "../drivers/multinode.ts";
 import { isMapping } from "../../actors/definitions/schema.ts";
 import type { Console } from "../drivers/console.ts";
 import type { ProcessConsole } from "../drivers/transports.ts";
 import { type OverlayBuilder, overlayDevicePath } from "../overlay/build.ts";
-import type { JobLog } from "./log.ts";
+import type { JobLog } from "../job/log.ts";
 
 export type Block = Record<string, unknown>;
 

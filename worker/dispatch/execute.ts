@@ -8,7 +8,7 @@ import type { PipelineAction } from "../../actors/definitions/pipeline.ts";
 import { formatDuration, timerMs } from "../../actors/definitions/timeouts.ts";
 import type { ActionImplementation, Block, JobContext } from "./context.ts";
 import { ExpectTimeout } from "../drivers/console.ts";
-import { asJobFailure, JobCanceled, JobError, JobFailure, LAVATimeoutError } from "./errors.ts";
+import { asJobFailure, JobCanceled, JobError, JobFailure, LAVATimeoutError } from "../job/errors.ts";
 
 /** Actions whose outcome is a case of the `lava` results suite, as in LAVA. */
 const REPORTED = new Set([

@@ -17,8 +17,8 @@
 import { parseArgs } from "node:util";
 import { readTextOrExit } from "../../actors/cli/command_line.ts";
 import { runJob } from "./run.ts";
-import { fileSink, stderrSink } from "./log.ts";
-import { DEFAULT_FILE_DIRS, parseSize } from "./download.ts";
+import { fileSink, stderrSink } from "../job/log.ts";
+import { DEFAULT_FILE_DIRS, parseSize } from "../drivers/download.ts";
 
 const USAGE = "usage: deno task dispatch --job-id ID --output-dir DIR --device DEVICE.yaml " +
   "[--dispatcher DISPATCHER.yaml] [--env-dut ENV.yaml] [--cache-dir DIR] [--work-dir DIR] [--keep-work-dir] " +

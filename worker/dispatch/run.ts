@@ -16,12 +16,12 @@ import { type DispatchFailure, dispatchMachine } from "../../actors/machines/dis
 import { ACTIONS } from "./actions/mod.ts";
 import { powerOff } from "./actions/finalize.ts";
 import { type Block, JobContext } from "./context.ts";
-import { asJobFailure, ConfigurationError, JobCanceled } from "./errors.ts";
-import { coordinatorSettings, MultinodeClient, subJobInfo } from "./multinode.ts";
+import { asJobFailure, ConfigurationError, JobCanceled } from "../job/errors.ts";
+import { coordinatorSettings, MultinodeClient, subJobInfo } from "../drivers/multinode.ts";
 import { timeoutSeconds, timerMs } from "../../actors/definitions/timeouts.ts";
 import { executor } from "./execute.ts";
-import { DEFAULT_FILE_DIRS } from "./download.ts";
-import { JobLog, type LogSink } from "./log.ts";
+import { DEFAULT_FILE_DIRS } from "../drivers/download.ts";
+import { JobLog, type LogSink } from "../job/log.ts";
 
 export interface JobFiles {
   readonly jobId: string;

@@ -7,7 +7,8 @@
  * partial line (a prompt) when an expectation matches it or after half a second of silence.
  */
 import { MAX_TIMER_MS } from "../../actors/definitions/timeouts.ts";
-import type { JobLog } from "../dispatch/log.ts";
+import type { JobLog } from "../job/log.ts";
+import { ConnectionClosedError } from "../job/errors.ts";
 
 /** Where console bytes come from and go to (a process, a TCP socket, a serial line). */
 export interface ConsoleTransport {
@@ -31,10 +32,13 @@ export class ExpectTimeout extends Error {
   }
 }
 
-export class ConsoleClosed extends Error {
+/**
+ * The device's connection closed under a send or an expect: the lab's fault, as
+ * LAVA's ConnectionClosedError is, whoever catches it.
+ */
+export class ConsoleClosed extends ConnectionClosedError {
   constructor(what: string) {
     super(`the console closed: ${what}`);
-    this.name = "ConsoleClosed";
   }
 }
 

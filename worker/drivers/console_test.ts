@@ -1,5 +1,5 @@
 import { assertEquals, assertRejects } from "../../tests/support/assert.ts";
-import { JobLog, type LogRecord } from "../dispatch/log.ts";
+import { JobLog, type LogRecord } from "../job/log.ts";
 import { Console, ConsoleClosed, ExpectTimeout } from "./console.ts";
 import { processConsole } from "./transports.ts";
 

@@ -4,8 +4,8 @@
  * pdudaemon's `pduclient`, a relay tool, or anything a shell can run. A command that
  * fails is an infrastructure error: the lab, not the job, is at fault.
  */
-import { InfrastructureError } from "../dispatch/errors.ts";
-import type { JobLog } from "../dispatch/log.ts";
+import { InfrastructureError } from "../job/errors.ts";
+import type { JobLog } from "../job/log.ts";
 
 export type PowerCommand = string | readonly string[];
 

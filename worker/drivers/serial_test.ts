@@ -1,5 +1,5 @@
 import { assertEquals } from "../../tests/support/assert.ts";
-import { JobLog } from "../dispatch/log.ts";
+import { JobLog } from "../job/log.ts";
 import { Console } from "./console.ts";
 import { openSerial } from "./serial.ts";
 

@@ -12,9 +12,9 @@
  * Built step by step, as the deploy's overlay actions run.
  */
 import { join } from "node:path";
-import type { JobLog } from "../dispatch/log.ts";
-import { fileNameInside, resolveInside } from "../dispatch/paths.ts";
-import { JobError } from "../dispatch/errors.ts";
+import type { JobLog } from "../job/log.ts";
+import { fileNameInside, resolveInside } from "../job/paths.ts";
+import { JobError } from "../job/errors.ts";
 import { DEVICE_SCRIPTS } from "./scripts.ts";
 import {
   checkShellNames,

@@ -7,16 +7,10 @@
 import { join } from "node:path";
 import { isMapping } from "../../actors/definitions/schema.ts";
 import { loadYaml } from "../../actors/definitions/yaml.ts";
-import { InfrastructureError, JobError } from "../dispatch/errors.ts";
-import type { JobLog } from "../dispatch/log.ts";
-import { fetchToFile } from "../dispatch/download.ts";
-import {
-  confinedLocalPath,
-  hasControlCharacters,
-  realPathInside,
-  resolveInside,
-  writeInside,
-} from "../dispatch/paths.ts";
+import { InfrastructureError, JobError } from "../job/errors.ts";
+import type { JobLog } from "../job/log.ts";
+import { fetchToFile } from "../drivers/download.ts";
+import { confinedLocalPath, hasControlCharacters, realPathInside, resolveInside, writeInside } from "../job/paths.ts";
 import { pythonRegex } from "../dispatch/actions/test.ts";
 
 export interface TestDefinitionRef {

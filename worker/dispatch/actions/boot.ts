@@ -9,8 +9,8 @@ import { runPowerCommands } from "../../drivers/power.ts";
 import { processConsole } from "../../drivers/transports.ts";
 import { openConnection, parseConnection } from "../../drivers/connection.ts";
 import type { ActionImplementation, ActionRun, JobContext } from "../context.ts";
-import { ConfigurationError, ConnectionClosedError, InfrastructureError, JobError } from "../errors.ts";
-import { checkSelfContainedImage } from "../disk_images.ts";
+import { ConfigurationError, ConnectionClosedError, InfrastructureError, JobError } from "../../job/errors.ts";
+import { checkSelfContainedImage } from "../../drivers/disk_images.ts";
 
 const KERNEL_PANIC =
   /Kernel panic - not syncing|---\[ end Kernel panic|Internal error: Oops|BUG: unable to handle|general protection fault/;

@@ -5,7 +5,7 @@
 import { isMapping } from "../../../actors/definitions/schema.ts";
 import { runPowerCommands } from "../../drivers/power.ts";
 import type { ActionImplementation } from "../context.ts";
-import { JobError } from "../errors.ts";
+import { JobError } from "../../job/errors.ts";
 
 const userCommand: ActionImplementation = async ({ ctx, action, block, signal }) => {
   const users = isMapping(ctx.device.commands) && isMapping(ctx.device.commands.users) ? ctx.device.commands.users : {};

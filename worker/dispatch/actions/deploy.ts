@@ -9,10 +9,10 @@ import { appendToInitramfs, cpioArchive, gzip } from "../../overlay/cpio.ts";
 import { OverlayBuilder } from "../../overlay/build.ts";
 import { testDefinitionRef } from "../../overlay/testdefs.ts";
 import type { ActionImplementation, ActionRun, Block } from "../context.ts";
-import { download, formatBytes, inParallel } from "../download.ts";
-import { multinodeOverlayFile } from "../multinode.ts";
-import { InfrastructureError, JobError } from "../errors.ts";
-import { fileNameInside, hasControlCharacters } from "../paths.ts";
+import { download, formatBytes, inParallel } from "../../drivers/download.ts";
+import { multinodeOverlayFile } from "../../drivers/multinode.ts";
+import { InfrastructureError, JobError } from "../../job/errors.ts";
+import { fileNameInside, hasControlCharacters } from "../../job/paths.ts";
 
 const CORES = Math.max(1, navigator.hardwareConcurrency ?? 2);
 const INITRD_KEYS = ["initrd", "ramdisk", "initramfs"];

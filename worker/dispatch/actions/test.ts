@@ -5,9 +5,9 @@
  */
 import { isMapping } from "../../../actors/definitions/schema.ts";
 import type { ActionImplementation, ActionRun } from "../context.ts";
-import { ConnectionClosedError, JobError, LAVATimeoutError, MultinodeProtocolTimeoutError } from "../errors.ts";
-import { MULTINODE_MARKER } from "../multinode.ts";
-import { type RunInfo, RUNNER_EXIT, RUNNER_INSTALL_FAIL, SIGNAL, SignalInterpreter } from "../signals.ts";
+import { ConnectionClosedError, JobError, LAVATimeoutError, MultinodeProtocolTimeoutError } from "../../job/errors.ts";
+import { MULTINODE_MARKER } from "../../drivers/multinode.ts";
+import { type RunInfo, RUNNER_EXIT, RUNNER_INSTALL_FAIL, SIGNAL, SignalInterpreter } from "../../overlay/signals.ts";
 import { type Console as DeviceConsole, ConsoleClosed, ExpectTimeout } from "../../drivers/console.ts";
 
 const KERNEL_PANIC = /Kernel panic - not syncing/;

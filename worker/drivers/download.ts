@@ -12,8 +12,8 @@
  */
 import { createHash } from "node:crypto";
 import { dirname, join } from "node:path";
-import { InfrastructureError, JobError, JobFailure } from "./errors.ts";
-import { confinedLocalPath } from "./paths.ts";
+import { InfrastructureError, JobError, JobFailure } from "../job/errors.ts";
+import { confinedLocalPath } from "../job/paths.ts";
 
 /**
  * Where `file://` URLs may point unless the worker says otherwise: the usual

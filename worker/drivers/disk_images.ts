@@ -5,7 +5,7 @@
  * guest; VMDK descriptors and VHD/VHDX differencing disks do the same. Raw
  * images, and qcow2 images without such references, are what a job may attach.
  */
-import { JobError } from "./errors.ts";
+import { JobError } from "../job/errors.ts";
 
 const ascii = (bytes: Uint8Array, length: number) => new TextDecoder("latin1").decode(bytes.subarray(0, length));
 

@@ -13,8 +13,8 @@ import { MAX_TIMER_MS } from "../../actors/definitions/timeouts.ts";
 import { isMapping } from "../../actors/definitions/schema.ts";
 import { encodeFrame, readFrame } from "../../actors/multinode/frame.ts";
 import { pythonJson } from "../../actors/multinode/python_json.ts";
-import { JobError, MultinodeProtocolTimeoutError } from "./errors.ts";
-import type { JobLog } from "./log.ts";
+import { JobError, MultinodeProtocolTimeoutError } from "../job/errors.ts";
+import type { JobLog } from "../job/log.ts";
 
 /** LAVA's time for the group to assemble (`group_data`) and to clear. */
 export const SYSTEM_TIMEOUT_S = 90;

@@ -4,8 +4,6 @@
  * Bug, Configuration and Infrastructure errors are the lab's fault (the device's
  * health becomes Unknown); the others are the job's.
  */
-import { ConsoleClosed } from "../drivers/console.ts";
-
 export type ErrorType =
   | "Infrastructure"
   | "Job"
@@ -68,8 +66,6 @@ export class JobCanceled extends JobFailure {
 /** Anything unexpected is a bug in Basalt, reported as LAVA reports LAVABug. */
 export function asJobFailure(error: unknown): JobFailure {
   if (error instanceof JobFailure) return error;
-  // A console that closed under a send (not an expect, which names what it awaited).
-  if (error instanceof ConsoleClosed) return new ConnectionClosedError(error.message, { cause: error });
   const failure = new JobFailure(error instanceof Error ? error.message : String(error), { cause: error });
   failure.name = "LAVABug";
   return failure;

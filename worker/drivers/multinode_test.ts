@@ -1,7 +1,7 @@
 import { assertRejects, assertStringIncludes } from "../../tests/support/assert.ts";
 import { encodeFrame, readFrame } from "../../actors/multinode/frame.ts";
-import { JobError } from "./errors.ts";
-import { JobLog } from "./log.ts";
+import { JobError } from "../job/errors.ts";
+import { JobLog } from "../job/log.ts";
 import { MultinodeClient } from "./multinode.ts";
 
 /** A coordinator that answers every request with `reply`, over LAVA's framing. */

@@ -1,6 +1,6 @@
 import { assertRejects } from "../../tests/support/assert.ts";
 import { checkSelfContainedImage } from "./disk_images.ts";
-import { JobError } from "./errors.ts";
+import { JobError } from "../job/errors.ts";
 
 function qcow2(backingOffset: bigint, version = 3, incompatible = 0n): Uint8Array {
   const header = new Uint8Array(512);

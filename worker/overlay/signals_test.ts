@@ -1,5 +1,5 @@
 import { assertEquals } from "../../tests/support/assert.ts";
-import { JobLog, type LogRecord } from "./log.ts";
+import { JobLog, type LogRecord } from "../job/log.ts";
 import { SignalInterpreter } from "./signals.ts";
 
 function interpreter(): { signals: SignalInterpreter; results: () => Record<string, unknown>[] } {

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "../../tests/support/assert.ts";
 import { download, inParallel } from "./download.ts";
-import { InfrastructureError, JobError } from "./errors.ts";
+import { InfrastructureError, JobError } from "../job/errors.ts";
 
 const CONTENT = new TextEncoder().encode("kernel image bytes\n".repeat(1000));
 const sha256 = (data: Uint8Array) => createHash("sha256").update(data).digest("hex");

@@ -11,8 +11,8 @@
  *   <LAVA_SIGNAL_ENDRUN 0_smoke 5f0c...>           the run passed
  *   <LAVA_TEST_RUNNER EXIT> / <LAVA_TEST_RUNNER INSTALL_FAIL>
  */
-import { TestError } from "./errors.ts";
-import type { JobLog } from "./log.ts";
+import { TestError } from "../job/errors.ts";
+import type { JobLog } from "../job/log.ts";
 
 export const SIGNAL = /<LAVA_SIGNAL_(\S+) ([^>]+)>/;
 export const RUNNER_EXIT = "<LAVA_TEST_RUNNER EXIT>";
