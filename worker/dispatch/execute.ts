@@ -6,7 +6,7 @@
  */
 import type { PipelineAction } from "../../actors/definitions/pipeline.ts";
 import { formatDuration, timerMs } from "../../actors/definitions/timeouts.ts";
-import type { ActionImplementation, Block, JobContext } from "./context.ts";
+import type { ActionImplementation, Block, JobContext } from "../strategies/context.ts";
 import { ExpectTimeout } from "../drivers/console.ts";
 import { asJobFailure, JobCanceled, JobError, JobFailure, LAVATimeoutError } from "../job/errors.ts";
 

@@ -13,9 +13,9 @@ import { buildPipeline, describeJob, type Pipeline } from "../../actors/definiti
 import { isMapping } from "../../actors/definitions/schema.ts";
 import { loadYaml } from "../../actors/definitions/yaml.ts";
 import { type DispatchFailure, dispatchMachine } from "../../actors/machines/dispatch.ts";
-import { ACTIONS } from "./actions/mod.ts";
-import { powerOff } from "./actions/finalize.ts";
-import { type Block, JobContext } from "./context.ts";
+import { ACTIONS } from "../strategies/mod.ts";
+import { powerOff } from "../strategies/finalize.ts";
+import { type Block, JobContext } from "../strategies/context.ts";
 import { asJobFailure, ConfigurationError, JobCanceled } from "../job/errors.ts";
 import { coordinatorSettings, MultinodeClient, subJobInfo } from "../drivers/multinode.ts";
 import { timeoutSeconds, timerMs } from "../../actors/definitions/timeouts.ts";

@@ -11,7 +11,7 @@ import { InfrastructureError, JobError } from "../job/errors.ts";
 import type { JobLog } from "../job/log.ts";
 import { fetchToFile } from "../drivers/download.ts";
 import { confinedLocalPath, hasControlCharacters, realPathInside, resolveInside, writeInside } from "../job/paths.ts";
-import { pythonRegex } from "../dispatch/actions/test.ts";
+import { pythonRegex } from "./python_regex.ts";
 
 export interface TestDefinitionRef {
   readonly name: string;

@@ -24,7 +24,7 @@ import type { MailboxEndpoint } from "../../actors/mailbox/endpoint.ts";
 import type { ActorHost } from "../../actors/process/host.ts";
 import type { Logger } from "../../actors/runtime/log.ts";
 import type { SupervisedActor } from "../../actors/runtime/supervisor.ts";
-import { deviceCommand } from "../dispatch/context.ts";
+import { deviceCommand } from "../strategies/context.ts";
 import { fileSink, JobLog } from "../job/log.ts";
 import { runPowerCommands } from "../drivers/power.ts";
 import {

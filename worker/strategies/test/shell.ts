@@ -7,15 +7,11 @@ import { isMapping } from "../../../actors/definitions/schema.ts";
 import type { ActionImplementation, ActionRun } from "../context.ts";
 import { ConnectionClosedError, JobError, LAVATimeoutError, MultinodeProtocolTimeoutError } from "../../job/errors.ts";
 import { MULTINODE_MARKER } from "../../drivers/multinode.ts";
+import { pythonRegex } from "../../overlay/python_regex.ts";
 import { type RunInfo, RUNNER_EXIT, RUNNER_INSTALL_FAIL, SIGNAL, SignalInterpreter } from "../../overlay/signals.ts";
 import { type Console as DeviceConsole, ConsoleClosed, ExpectTimeout } from "../../drivers/console.ts";
 
 const KERNEL_PANIC = /Kernel panic - not syncing/;
-
-/** Python regex syntax LAVA test definitions use, as JavaScript reads it. */
-export function pythonRegex(pattern: string): RegExp {
-  return new RegExp(pattern.replace(/\(\?P</g, "(?<").replace(/\(\?P=(\w+)\)/g, "\\k<$1>"), "m");
-}
 
 const lavaTestShell: ActionImplementation = async (run) => {
   const { ctx, signal } = run;

@@ -2,8 +2,8 @@
  * Finalize: always runs, whatever happened before — the device is powered off
  * (QEMU stopped, or the device's power-off command run) and its console closed.
  */
-import { runPowerCommands } from "../../drivers/power.ts";
-import type { ActionImplementation, JobContext } from "../context.ts";
+import { runPowerCommands } from "../drivers/power.ts";
+import type { ActionImplementation, JobContext } from "./context.ts";
 
 /** Powers the device off; used by finalize and by cancellation. */
 export async function powerOff(ctx: JobContext, timeoutMs: number, signal?: AbortSignal): Promise<void> {

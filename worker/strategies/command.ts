@@ -2,10 +2,10 @@
  * The `command` action: one of the commands the admin listed for the device
  * (`user_commands` in the dictionary), run on the worker.
  */
-import { isMapping } from "../../../actors/definitions/schema.ts";
-import { runPowerCommands } from "../../drivers/power.ts";
-import type { ActionImplementation } from "../context.ts";
-import { JobError } from "../../job/errors.ts";
+import { isMapping } from "../../actors/definitions/schema.ts";
+import { runPowerCommands } from "../drivers/power.ts";
+import type { ActionImplementation } from "./context.ts";
+import { JobError } from "../job/errors.ts";
 
 const userCommand: ActionImplementation = async ({ ctx, action, block, signal }) => {
   const users = isMapping(ctx.device.commands) && isMapping(ctx.device.commands.users) ? ctx.device.commands.users : {};
