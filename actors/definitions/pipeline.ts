@@ -17,8 +17,9 @@
 import { isMapping } from "./schema.ts";
 import { DEFAULT_ACTION_TIMEOUT_SECONDS, timeoutSeconds } from "./timeouts.ts";
 import { lavaActionClass } from "./lava_action_classes.ts";
+import { actionMethod, type Section } from "./methods.ts";
 
-export type Section = "deploy" | "boot" | "test" | "command" | "finalize";
+export type { Section };
 
 export interface PipelineAction {
   readonly name: string;
@@ -52,247 +53,54 @@ export interface Pipeline {
 
 type Block = Record<string, unknown>;
 
-interface Spec {
-  name: string;
-  description: string;
-  summary: string;
+/**
+ * The shape of an action before its timeouts are resolved: LAVA's name, texts and
+ * children. Strategies (worker/strategies/) give one for each job action they run.
+ */
+export interface ActionShape {
+  readonly name: string;
+  readonly description: string;
+  readonly summary: string;
   /** Retries (and divides its children's timeouts) by the block's failure_retry. */
-  retry?: boolean;
-  url?: string;
-  item?: string;
-  definition?: { stage: number; index: number };
-  supported?: boolean;
-  pipeline?: Spec[];
+  readonly retry?: boolean;
+  readonly url?: string;
+  readonly item?: string;
+  readonly definition?: { readonly stage: number; readonly index: number };
+  readonly supported?: boolean;
+  readonly pipeline?: readonly ActionShape[];
 }
 
-const a = (name: string, description: string, summary = description, more: Partial<Spec> = {}): Spec => ({
-  name,
-  description,
-  summary,
-  ...more,
-});
+/** An action's shape from its name and texts (the summary defaults to the description). */
+export const shape = (
+  name: string,
+  description: string,
+  summary = description,
+  more: Partial<ActionShape> = {},
+): ActionShape => ({ name, description, summary, ...more });
 
-// --- the action trees ------------------------------------------------------
-
-interface Definition {
-  name: string;
-  from: string;
-  stage: number;
-  index: number;
+/** A test definition that a deploy puts in its overlay, with the test action it belongs to. */
+export interface OverlayDefinition {
+  readonly name: string;
+  readonly from: string;
+  /** The test action's number among all the job's test actions. */
+  readonly stage: number;
+  /** The definition's index in that test action. */
+  readonly index: number;
 }
 
-function overlay(definitions: readonly Definition[]): Spec {
-  const repoAction = (d: Definition) => {
-    const more = { item: d.name, definition: { stage: d.stage, index: d.index } };
-    return d.from === "git"
-      ? a("git-repo-action", "apply git repository of tests to the test image", "clone git test repo", more)
-      : d.from === "inline"
-      ? a(
-        "inline-repo-action",
-        "apply inline test definition to the test image",
-        "extract inline test definition",
-        more,
-      )
-      : a("url-repo-action", "apply a single test file to the test image", "download test file", more);
-  };
-  return a(
-    "lava-overlay",
-    "add lava scripts during deployment for test shell use",
-    "overlay the lava support scripts",
-    {
-      pipeline: [
-        a(
-          "lava-multinode-overlay",
-          "add lava scripts during deployment for multinode test shell use",
-          "overlay the lava multinode scripts",
-        ),
-        a("test-definition", "load test definitions into image", "loading test definitions", {
-          pipeline: definitions.flatMap((d) => [
-            repoAction(d),
-            a("test-overlay", "overlay test support files onto image", "applying LAVA test overlay", { item: d.name }),
-            a(
-              "test-install-overlay",
-              "overlay dependency installation support files onto image",
-              "applying LAVA test install scripts",
-              {
-                item: d.name,
-              },
-            ),
-            a("test-runscript-overlay", "overlay run script onto image", "applying LAVA test run script", {
-              item: d.name,
-            }),
-          ]),
-        }),
-        a(
-          "compress-overlay",
-          "Create a lava overlay tarball and store alongside the job",
-          "Compress the lava overlay files",
-        ),
-      ],
-    },
-  );
+/**
+ * Where the builder gets the shape of each job action: the strategy that runs its
+ * section's method, or undefined when none does.
+ */
+export interface ShapeCatalog {
+  shapeOf(section: Section, block: Block, definitions: readonly OverlayDefinition[]): ActionShape | undefined;
 }
 
-function download(key: string, image: unknown): Spec {
-  const url = isMapping(image) && typeof image.url === "string" ? image.url : "";
-  const leaf = url.startsWith("file://")
-    ? a("file-download", "use local file", "local file copy", { url, item: key })
-    : a("http-download", "use http to download the file", "http download", { url, item: key });
-  return a("download-retry", "download with retry", "download-retry", { retry: true, item: key, pipeline: [leaf] });
+/** A job action no strategy runs: kept in the pipeline, marked unsupported, so the job fails saying so. */
+function unsupported(section: Section, block: Block): ActionShape {
+  const method = actionMethod(section, block);
+  return shape(`${section}-${method}`, `${section} with ${method}`, `${section} ${method}`, { supported: false });
 }
-
-/** The downloadable resources of a deploy block, by key, in the order they are written. */
-function resources(block: Block, keys: readonly string[]): [string, unknown][] {
-  const out: [string, unknown][] = [];
-  if (isMapping(block.images)) out.push(...Object.entries(block.images));
-  for (const key of keys) if (isMapping(block[key])) out.push([key, block[key]]);
-  return out;
-}
-
-const deviceEnv = a("deploy-device-env", "deploy device environment", "deploy device environment");
-
-function deploy(block: Block, definitions: readonly Definition[]): Spec {
-  const to = String(block.to);
-  switch (to) {
-    case "tmpfs":
-      return a("deployimages", "deploy images", "deploy images", {
-        pipeline: [
-          overlay(definitions),
-          deviceEnv,
-          ...resources(block, []).map(([key, image]) => download(key, image)),
-          a(
-            "apply-overlay-guest",
-            "prepare a qcow2 drive containing the overlay",
-            "build a guest filesystem with the overlay",
-          ),
-        ],
-      });
-    case "tftp":
-    case "nbd":
-      return a(`${to}-deploy`, `download files and deploy using ${to}`, `${to} deployment`, {
-        pipeline: [
-          ...resources(block, ["kernel", "ramdisk", "initrd", "dtb", "modules", "nfsrootfs", "nbdroot", "tee"])
-            .map(([key, image]) => download(key, image)),
-          a(
-            `prepare-${to}-overlay`,
-            "extract ramdisk or nfsrootfs in preparation for lava overlay",
-            "extract overlay",
-            {
-              pipeline: [
-                overlay(definitions),
-                a("apply-overlay-tftp", "unpack the overlay into the ramdisk", "apply overlay"),
-              ],
-            },
-          ),
-          deviceEnv,
-        ],
-      });
-    case "overlay":
-      return a("overlay-deploy", "add the lava overlay without deploying images", "overlay only", {
-        pipeline: [overlay(definitions), deviceEnv],
-      });
-    case "download":
-    case "downloads":
-      return a("download-deploy", "download files", "download", {
-        pipeline: resources(block, []).map(([key, image]) => download(key, image)),
-      });
-    default:
-      return a(`deploy-${to}`, `deploy to ${to}`, `deploy ${to}`, { supported: false });
-  }
-}
-
-function shellSession(block: Block): Spec[] {
-  const specs: Spec[] = [];
-  if (block.prompts !== undefined || block.auto_login !== undefined) {
-    specs.push(
-      a(
-        "auto-login-action",
-        "automatically login after boot using job parameters and checking for messages.",
-        "Auto-login after boot with support for kernel messages.",
-        {
-          retry: true,
-          pipeline: [a("login-action", "Real login action.", "Login after boot.")],
-        },
-      ),
-    );
-  }
-  if (block.prompts !== undefined) {
-    specs.push(
-      a("expect-shell-connection", "Wait for a shell", "Expect a shell prompt"),
-      a("export-device-env", "Exports environment variables to the device", "Exports environment variables action"),
-    );
-  }
-  return specs;
-}
-
-function boot(block: Block): Spec {
-  const method = String(block.method);
-  const reset = a("reset-device", "reboot or power-cycle the device", "reboot the device", {
-    pipeline: [a("pdu-reboot", "issue commands to a PDU to power cycle a device", "hard reboot using PDU")],
-  });
-  switch (method) {
-    case "qemu":
-      return a("boot-image-retry", "boot image with retry", "boot with retry", {
-        retry: true,
-        pipeline: [
-          a("boot-qemu-image", "boot image using QEMU command line", "boot QEMU image", {
-            retry: true,
-            pipeline: [a("execute-qemu", "call qemu to boot the image", "execute qemu to boot the image")],
-          }),
-          ...shellSession(block),
-        ],
-      });
-    case "minimal":
-      return a("minimal-boot", "connect and reset device", "connect and reset device", {
-        pipeline: [
-          a("connect-device", "use the configured command to connect serial to the device", "run connection command"),
-          ...(block.reset === false ? [] : [reset]),
-          ...shellSession(block),
-        ],
-      });
-    case "u-boot":
-      return a("uboot-action", "interactive uboot action", "pass uboot commands", {
-        retry: true,
-        pipeline: [
-          a(
-            "bootloader-overlay",
-            "substitute job data into bootloader command list",
-            "replace placeholders with job data",
-          ),
-          a("connect-device", "use the configured command to connect serial to the device", "run connection command"),
-          a("uboot-commands", "interactive uboot retry action", "uboot commands with retry", {
-            retry: true,
-            pipeline: [
-              reset,
-              a("bootloader-interrupt", "interrupt bootloader", "interrupt bootloader to get an interactive shell"),
-              a("bootloader-commands", "send commands to bootloader", "interactive bootloader"),
-            ],
-          }),
-          ...shellSession(block),
-        ],
-      });
-    default:
-      return a(`boot-${method}`, `boot with ${method}`, `boot ${method}`, { supported: false });
-  }
-}
-
-function test(block: Block): Spec {
-  if (Array.isArray(block.definitions) && block.docker === undefined) {
-    return a("lava-test-retry", "Retry wrapper for lava-test-shell", "Retry support for Lava Test Shell", {
-      retry: true,
-      pipeline: [a("lava-test-shell", "Executing lava-test-runner", "Lava Test Shell")],
-    });
-  }
-  const kind = ["interactive", "monitors", "services", "definitions"].find((k) => k in block) ?? "test";
-  return a(`lava-test-${kind}`, `test ${kind}`, `test ${kind}`, { supported: false });
-}
-
-const FINALIZE = a("finalize", "finish the process and cleanup", "finalize the job", {
-  pipeline: [
-    a("power-off", "discontinue power to device", "send power_off command"),
-    a("read-feedback", "Check for messages on all other namespaces", "Read from other namespaces"),
-  ],
-});
 
 // --- resolution --------------------------------------------------------------
 
@@ -307,7 +115,7 @@ const named = (timeouts: unknown, key: string, name: string): number | undefined
 };
 
 function resolve(
-  spec: Spec,
+  spec: ActionShape,
   block: Block,
   section: Section,
   level: string,
@@ -342,10 +150,8 @@ function resolve(
     description: spec.description,
     summary: spec.summary,
     section,
-    ...(typeof block.to === "string"
-      ? { method: block.to }
-      : typeof block.method === "string"
-      ? { method: block.method }
+    ...(section === "deploy" || section === "boot" || section === "test"
+      ? { method: actionMethod(section, block) }
       : {}),
     ...(typeof block.namespace === "string" ? { namespace: block.namespace } : {}),
     timeout,
@@ -365,8 +171,8 @@ function resolve(
  * actions until the next deploy, with their stage (the test action's number among
  * all the job's test actions) and their index in it.
  */
-function definitionsAfter(actions: readonly { kind: string; block: Block }[], index: number): Definition[] {
-  const out: Definition[] = [];
+function definitionsAfter(actions: readonly { kind: string; block: Block }[], index: number): OverlayDefinition[] {
+  const out: OverlayDefinition[] = [];
   let stage = actions.slice(0, index + 1).filter((a) => a.kind === "test").length;
   for (let i = index + 1; i < actions.length && actions[i].kind !== "deploy"; i++) {
     const { kind, block } = actions[i];
@@ -382,9 +188,10 @@ function definitionsAfter(actions: readonly { kind: string; block: Block }[], in
 
 /**
  * Builds the pipeline of a valid job (see job_schema.ts) on a rendered device
- * configuration. For a MultiNode sub-job, pass the job as split for its role.
+ * configuration, each action shaped by the strategy the catalog has for it. For
+ * a MultiNode sub-job, pass the job as split for its role.
  */
-export function buildPipeline(job: unknown, device: unknown): Pipeline {
+export function buildPipeline(job: unknown, device: unknown, catalog: ShapeCatalog): Pipeline {
   const j = isMapping(job) ? job : {};
   const d = isMapping(device) ? device : {};
   const list = (Array.isArray(j.actions) ? j.actions : []).flatMap((entry) => {
@@ -394,16 +201,13 @@ export function buildPipeline(job: unknown, device: unknown): Pipeline {
   });
   const r: Resolution = { job: j, device: d };
   const actions = list.map(({ kind, block }, index) => {
-    const spec = kind === "deploy"
-      ? deploy(block, definitionsAfter(list, index))
-      : kind === "boot"
-      ? boot(block)
-      : kind === "test"
-      ? test(block)
-      : a("user-command", "execute one of the commands listed by the admin", "execute commands as a dispatcher action");
-    return resolve(spec, block, kind as Section, String(index + 1), undefined, r, index);
+    const section = kind as Section;
+    const spec = catalog.shapeOf(section, block, kind === "deploy" ? definitionsAfter(list, index) : []) ??
+      unsupported(section, block);
+    return resolve(spec, block, section, String(index + 1), undefined, r, index);
   });
-  actions.push(resolve(FINALIZE, {}, "finalize", String(actions.length + 1), undefined, r, undefined));
+  const finalize = catalog.shapeOf("finalize", {}, []) ?? unsupported("finalize", {});
+  actions.push(resolve(finalize, {}, "finalize", String(actions.length + 1), undefined, r, undefined));
   const jobTimeouts = isMapping(j.timeouts) ? j.timeouts : {};
   return { jobTimeout: timeoutSeconds(jobTimeouts.job) ?? 0, actions };
 }
@@ -434,7 +238,7 @@ export function describeJob(
   job: unknown,
   device: unknown,
   jobId: string,
-  pipeline: Pipeline = buildPipeline(job, device),
+  pipeline: Pipeline,
 ): Record<string, unknown> {
   const j = isMapping(job) ? job : {};
   const d = isMapping(device) ? device : {};

@@ -7,7 +7,9 @@
 import { basename, dirname, join } from "node:path";
 import { formatDiagnostic, validateJob } from "../../actors/definitions/job_schema.ts";
 import { loadYaml } from "../../actors/definitions/yaml.ts";
-import { describeJob } from "../../actors/definitions/pipeline.ts";
+import { buildPipeline, describeJob } from "../../actors/definitions/pipeline.ts";
+// Describing a job is building its pipeline as a dispatcher of this release would.
+import { STRATEGIES } from "../../worker/strategies/mod.ts";
 import { validateDeviceYaml } from "../../actors/definitions/device_schema.ts";
 import { stringify } from "yaml";
 import {
@@ -117,7 +119,8 @@ const COMMANDS: readonly Command<CliContext>[] = [
       for (const refusal of job.refusals) {
         printError(formatDiagnostic({ ...refusal, message: `warning: refused at submission: ${refusal.message}` }));
       }
-      print(stringify(describeJob(job.job, config.config, stringOption(values, "job-id") ?? "0")).trimEnd());
+      const pipeline = buildPipeline(job.job, config.config, STRATEGIES);
+      print(stringify(describeJob(job.job, config.config, stringOption(values, "job-id") ?? "0", pipeline)).trimEnd());
       return Promise.resolve(0);
     },
   },

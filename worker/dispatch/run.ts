@@ -13,7 +13,8 @@ import { buildPipeline, describeJob, type Pipeline } from "../../actors/definiti
 import { isMapping } from "../../actors/definitions/schema.ts";
 import { loadYaml } from "../../actors/definitions/yaml.ts";
 import { type DispatchFailure, dispatchMachine } from "../../actors/machines/dispatch.ts";
-import { ACTIONS } from "../strategies/mod.ts";
+import { STRATEGIES } from "../strategies/mod.ts";
+import { type DeviceResources, deviceResources } from "../resources/device.ts";
 import { powerOff } from "../strategies/finalize.ts";
 import { type Block, JobContext } from "../strategies/context.ts";
 import { asJobFailure, ConfigurationError, JobCanceled } from "../job/errors.ts";
@@ -98,7 +99,7 @@ export async function runJob(files: JobFiles): Promise<JobOutcome> {
     log.results({ definition: "lava", case: "validate", result: "fail" });
     return await fail({ type: "Job", message: `invalid job definition: ${formatDiagnostic(job.errors[0])}` });
   }
-  let device: Block, dispatcher: Block, envDut: Block;
+  let device: Block, dispatcher: Block, envDut: Block, resources: DeviceResources;
   try {
     const checked = validateDeviceYaml(files.device, "device.yaml");
     if (!checked.valid) {
@@ -106,6 +107,7 @@ export async function runJob(files: JobFiles): Promise<JobOutcome> {
       throw new ConfigurationError(`invalid device configuration: ${formatDiagnostic(checked.errors[0])}`);
     }
     device = checked.config as Block;
+    resources = deviceResources(device);
     dispatcher = parseBlock(files.dispatcher, "the dispatcher configuration");
     envDut = parseBlock(files.envDut, "the device environment (env-dut)");
   } catch (error) {
@@ -114,7 +116,7 @@ export async function runJob(files: JobFiles): Promise<JobOutcome> {
     return await fail({ type: failure.errorType, message: failure.message });
   }
   const jobBlock = job.job as Block;
-  const pipeline = buildPipeline(jobBlock, device);
+  const pipeline = buildPipeline(jobBlock, device, STRATEGIES);
   await Deno.writeTextFile(
     join(files.outputDir, "description.yaml"),
     stringify(describeJob(jobBlock, device, files.jobId, pipeline)),
@@ -136,6 +138,7 @@ export async function runJob(files: JobFiles): Promise<JobOutcome> {
     jobId: files.jobId,
     job: jobBlock,
     device,
+    resources,
     dispatcher,
     envDut,
     outputDir: files.outputDir,
@@ -158,16 +161,20 @@ export async function runJob(files: JobFiles): Promise<JobOutcome> {
       return await fail({ type: failure.errorType, message: failure.message }, pipeline);
     }
   }
-  const run = executor(ctx, ACTIONS);
   const blocks = (jobBlock.actions as Block[]).map((entry) => Object.values(entry)[0] as Block);
   const steps = pipeline.actions.slice(0, -1);
   const finalize = pipeline.actions.at(-1)!;
+  // Each job action runs with its own strategy's implementations, made for it alone.
+  const executors = steps.map((action) =>
+    executor(ctx, STRATEGIES.find(action.section, blocks[action.jobAction!])!.actions())
+  );
+  const finalizer = executor(ctx, STRATEGIES.find("finalize", {})!.actions());
   const machine = dispatchMachine.provide({
     actors: {
       runAction: fromPromiseAction(async ({ index, signal }) => {
         const action = steps[index];
         try {
-          await run.run(action, blocks[action.jobAction!], signal);
+          await executors[index].run(action, blocks[action.jobAction!], signal);
         } catch (error) {
           const failure = asJobFailure(error);
           throw { type: failure.errorType, message: failure.message } satisfies DispatchFailure;
@@ -175,7 +182,7 @@ export async function runJob(files: JobFiles): Promise<JobOutcome> {
       }),
       finalize: fromPromiseAction(async ({ signal }) => {
         try {
-          await run.run(finalize, {}, signal);
+          await finalizer.run(finalize, {}, signal);
         } catch (error) {
           // The device must be off even when finalize's own steps fail.
           await powerOff(ctx, 10_000).catch(() => {});

@@ -42,3 +42,39 @@ export async function runPowerCommands(
   }
   return true;
 }
+
+/**
+ * Switching a device's power, whatever does it: the device's commands (a PDU, a
+ * relay) or, for a virtual device, the QEMU process the boot started.
+ */
+export interface PowerDriver {
+  /** Power-cycles the device; false when it has no way to (nothing was done). */
+  reset(timeoutMs: number, signal?: AbortSignal): Promise<boolean>;
+  /** Switches the device off; false when it has no way to. */
+  off(timeoutMs: number, signal?: AbortSignal): Promise<boolean>;
+}
+
+export interface ShellPowerCommands {
+  readonly hardReset: readonly string[];
+  readonly powerOn: readonly string[];
+  readonly powerOff: readonly string[];
+}
+
+/** Power through the device's commands, run on the worker with `sh -c`. */
+export class ShellPower implements PowerDriver {
+  constructor(private readonly commands: ShellPowerCommands, private readonly log: JobLog) {}
+
+  async reset(timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+    const run = (what: string, commands: readonly string[]) =>
+      commands.length > 0 ? runPowerCommands(what, commands, this.log, timeoutMs, signal) : false;
+    if (await run("hard reset", this.commands.hardReset)) return true;
+    const off = await run("power off", this.commands.powerOff);
+    const on = await run("power on", this.commands.powerOn);
+    return off || on;
+  }
+
+  async off(timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+    if (this.commands.powerOff.length === 0) return false;
+    return await runPowerCommands("power off", this.commands.powerOff, this.log, timeoutMs, signal);
+  }
+}

@@ -24,9 +24,9 @@ import type { MailboxEndpoint } from "../../actors/mailbox/endpoint.ts";
 import type { ActorHost } from "../../actors/process/host.ts";
 import type { Logger } from "../../actors/runtime/log.ts";
 import type { SupervisedActor } from "../../actors/runtime/supervisor.ts";
-import { deviceCommand } from "../strategies/context.ts";
+import { deviceResources } from "../resources/device.ts";
 import { fileSink, JobLog } from "../job/log.ts";
-import { runPowerCommands } from "../drivers/power.ts";
+import { ShellPower } from "../drivers/power.ts";
 import {
   type DetachedProcess,
   isAlive,
@@ -447,8 +447,8 @@ export class JobRuns {
     log.warning("The dispatcher is gone without finishing: the worker powers the device off");
     try {
       const device = parseYaml(Deno.readTextFileSync(join(dir, "device.yaml")));
-      const command = isMapping(device) ? deviceCommand(device, "power_off") : undefined;
-      if (!(await runPowerCommands("power off", command, log, 30_000))) {
+      const power = isMapping(device) ? new ShellPower(deviceResources(device).power, log) : undefined;
+      if (!(await power?.off(30_000))) {
         log.info("The device has no power-off command");
       }
     } catch (error) {

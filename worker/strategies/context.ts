@@ -1,13 +1,16 @@
 /**
- * What the actions of one job share while it runs: the job and device
- * configuration, the log, the files it downloaded, the overlay it built, and the
- * live connection to the device.
+ * What the actions of one job share while it runs: the job, the device's
+ * resources, the log, what deploys hand to boots and tests (downloaded files, the
+ * overlay) and what boots hand to tests (the console, the power driver, the
+ * prompt). What the actions of one strategy hand each other stays in that
+ * strategy (see strategy.ts).
  */
 import type { PipelineAction } from "../../actors/definitions/pipeline.ts";
 import type { MultinodeClient } from "../drivers/multinode.ts";
 import { isMapping } from "../../actors/definitions/schema.ts";
 import type { Console } from "../drivers/console.ts";
-import type { ProcessConsole } from "../drivers/transports.ts";
+import { type PowerDriver, ShellPower } from "../drivers/power.ts";
+import type { DeviceResources } from "../resources/device.ts";
 import { type OverlayBuilder, overlayDevicePath } from "../overlay/build.ts";
 import type { JobLog } from "../job/log.ts";
 
@@ -17,6 +20,7 @@ export interface JobContextOptions {
   readonly jobId: string;
   readonly job: Block;
   readonly device: Block;
+  readonly resources: DeviceResources;
   readonly dispatcher: Block;
   readonly envDut: Block;
   readonly outputDir: string;
@@ -31,17 +35,11 @@ export interface JobContextOptions {
   readonly log: JobLog;
 }
 
-/** A command from a rendered device configuration's `commands` (`power_off`, `connect`...). */
-export function deviceCommand(device: Block, name: string): string | string[] | undefined {
-  const commands = isMapping(device.commands) ? device.commands : {};
-  const value = commands[name];
-  return typeof value === "string" || Array.isArray(value) ? value as string | string[] : undefined;
-}
-
 export class JobContext {
   readonly jobId: string;
   readonly job: Block;
   readonly device: Block;
+  readonly resources: DeviceResources;
   readonly dispatcher: Block;
   readonly envDut: Block;
   readonly outputDir: string;
@@ -61,14 +59,14 @@ export class JobContext {
   overlayImage?: string;
   /** The device's console, once connected or booted. */
   console?: Console;
+  /** Switches the device's power: its commands, or the QEMU a boot started. */
+  power: PowerDriver;
   /** Set once the device is powered off, so a second power-off (finalize, then
    * the dispatcher's own safety net) does not switch a PDU port twice. A boot
    * that powers the device on clears it. */
   poweredOff = false;
   /** The coordinator, for a MultiNode sub-job. */
   multinode?: MultinodeClient;
-  /** The QEMU process (a virtual device's "power"). */
-  qemu?: ProcessConsole;
   /** The shell prompt to expect after boot (set by the boot action). */
   prompts: string[] = [];
   /** Index of the next test action ("stage"). */
@@ -82,6 +80,8 @@ export class JobContext {
     this.jobId = options.jobId;
     this.job = options.job;
     this.device = options.device;
+    this.resources = options.resources;
+    this.power = new ShellPower(options.resources.power, options.log);
     this.dispatcher = options.dispatcher;
     this.envDut = options.envDut;
     this.outputDir = options.outputDir;
@@ -92,26 +92,13 @@ export class JobContext {
     this.log = options.log;
   }
 
-  /** A device constant, e.g. `constant("default-shell-prompt")`. */
-  constant(...path: string[]): unknown {
-    let value: unknown = this.device.constants;
-    for (const key of path) value = isMapping(value) ? value[key] : undefined;
-    return value;
-  }
-
-  /** A device command (`power_on`, `connect`...). */
-  command(name: string): string | string[] | undefined {
-    return deviceCommand(this.device, name);
-  }
-
   /** The device's `lava_test_results_dir` for this job: `/lava-42`. */
   get deviceRoot(): string {
-    return overlayDevicePath(String(this.constant("posix", "lava_test_results_dir") ?? "/lava-%s"), this.jobId);
+    return overlayDevicePath(this.resources.testResultsDir, this.jobId);
   }
 
   characterDelay(section: "boot" | "test"): number {
-    const delays = isMapping(this.device.character_delays) ? this.device.character_delays : {};
-    return typeof delays[section] === "number" ? delays[section] as number : 0;
+    return this.resources.characterDelays[section];
   }
 
   /** The deploy action block that precedes test stage `stage` (for its `os`). */

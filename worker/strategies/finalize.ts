@@ -1,19 +1,18 @@
 /**
  * Finalize: always runs, whatever happened before — the device is powered off
- * (QEMU stopped, or the device's power-off command run) and its console closed.
+ * (its power driver: QEMU stopped, or the device's power-off command run) and its
+ * console closed.
  */
-import { runPowerCommands } from "../drivers/power.ts";
+import { shape } from "../../actors/definitions/pipeline.ts";
+import { QemuProcess } from "../drivers/qemu.ts";
 import type { ActionImplementation, JobContext } from "./context.ts";
+import type { Strategy } from "./strategy.ts";
 
 /** Powers the device off; used by finalize and by cancellation. */
 export async function powerOff(ctx: JobContext, timeoutMs: number, signal?: AbortSignal): Promise<void> {
-  if (ctx.qemu) {
-    const qemu = ctx.qemu;
-    ctx.qemu = undefined;
-    ctx.log.info("Stopping QEMU");
-    await qemu.close();
-  } else if (!ctx.poweredOff) {
-    await runPowerCommands("power off", ctx.command("power_off"), ctx.log, timeoutMs, signal);
+  if (!ctx.poweredOff) {
+    if (ctx.power instanceof QemuProcess && ctx.power.process) ctx.log.info("Stopping QEMU");
+    await ctx.power.off(timeoutMs, signal);
   }
   ctx.poweredOff = true;
   const console = ctx.console;
@@ -22,7 +21,20 @@ export async function powerOff(ctx: JobContext, timeoutMs: number, signal?: Abor
   for (const cleanup of ctx.cleanups.splice(0)) await cleanup().catch(() => {});
 }
 
-export const FINALIZE_ACTIONS: Record<string, ActionImplementation> = {
+const FINALIZE_ACTIONS: Readonly<Record<string, ActionImplementation>> = {
   "power-off": ({ ctx, action, signal }) => powerOff(ctx, action.timeout * 1000, signal),
   "read-feedback": () => Promise.resolve(),
+};
+
+export const finalize: Strategy = {
+  section: "finalize",
+  methods: ["finalize"],
+  shape: () =>
+    shape("finalize", "finish the process and cleanup", "finalize the job", {
+      pipeline: [
+        shape("power-off", "discontinue power to device", "send power_off command"),
+        shape("read-feedback", "Check for messages on all other namespaces", "Read from other namespaces"),
+      ],
+    }),
+  actions: () => FINALIZE_ACTIONS,
 };

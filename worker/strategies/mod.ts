@@ -1,15 +1,30 @@
-/** Every action Basalt's dispatcher implements, by LAVA action name. */
-import type { ActionImplementation } from "./context.ts";
-import { BOOT_ACTIONS } from "./boot/actions.ts";
-import { COMMAND_ACTIONS } from "./command.ts";
-import { DEPLOY_ACTIONS } from "./deploy/actions.ts";
-import { FINALIZE_ACTIONS } from "./finalize.ts";
-import { TEST_ACTIONS } from "./test/shell.ts";
+/**
+ * Every strategy Basalt's dispatcher has: what it runs, and so what a worker tells
+ * its master it can run. A new method is a module beside these and a line here.
+ */
+import { StrategyRegistry } from "./strategy.ts";
+import { downloadDeploy } from "./deploy/download.ts";
+import { nbdDeploy } from "./deploy/nbd.ts";
+import { overlayDeploy } from "./deploy/overlay.ts";
+import { tftpDeploy } from "./deploy/tftp.ts";
+import { tmpfsDeploy } from "./deploy/tmpfs.ts";
+import { minimalBoot } from "./boot/minimal.ts";
+import { qemuBoot } from "./boot/qemu.ts";
+import { ubootBoot } from "./boot/u_boot.ts";
+import { testDefinitions } from "./test/definitions.ts";
+import { userCommandAction } from "./command.ts";
+import { finalize } from "./finalize.ts";
 
-export const ACTIONS: Readonly<Record<string, ActionImplementation>> = {
-  ...DEPLOY_ACTIONS,
-  ...BOOT_ACTIONS,
-  ...TEST_ACTIONS,
-  ...FINALIZE_ACTIONS,
-  ...COMMAND_ACTIONS,
-};
+export const STRATEGIES = new StrategyRegistry([
+  tmpfsDeploy,
+  tftpDeploy,
+  nbdDeploy,
+  overlayDeploy,
+  downloadDeploy,
+  qemuBoot,
+  minimalBoot,
+  ubootBoot,
+  testDefinitions,
+  userCommandAction,
+  finalize,
+]);

@@ -3,8 +3,11 @@ import { assertEquals } from "../../tests/support/assert.ts";
 import { exampleFiles, LAVA_EXAMPLES } from "../../tests/support/lava_examples.ts";
 import { renderDevice } from "../../master/devices/dictionary.ts";
 import { jinjaEnvironment } from "../../master/devices/jinja.ts";
-import { buildPipeline, type PipelineAction } from "./pipeline.ts";
-import { loadYaml } from "./yaml.ts";
+import { buildPipeline as build, type PipelineAction } from "../../actors/definitions/pipeline.ts";
+import { STRATEGIES } from "./mod.ts";
+import { loadYaml } from "../../actors/definitions/yaml.ts";
+
+const buildPipeline = (job: unknown, device: unknown) => build(job, device, STRATEGIES);
 
 const LAVA = jinjaEnvironment([`${LAVA_EXAMPLES}device-dicts`, `${LAVA_EXAMPLES}device-types`]);
 

@@ -1,0 +1,106 @@
+/**
+ * Talking to a bootloader on the console: wait for its interrupt prompt, stop
+ * the autoboot, type commands and check each one's answer. U-Boot, GRUB, iPXE,
+ * barebox, depthcharge and UEFI menus differ only in their prompts, interrupt
+ * keys, error messages and commands, which come from the device's configuration
+ * (resources/device.ts): one driver, many configurations.
+ */
+import type { BootloaderResource } from "../resources/device.ts";
+import type { Console, ExpectMatch } from "./console.ts";
+import { ConfigurationError, InfrastructureError } from "../job/errors.ts";
+
+/** Waits on the console for one of `patterns`; the caller decides what a timeout or a panic means. */
+export type Expect = (patterns: readonly (string | RegExp)[], what: string) => Promise<ExpectMatch>;
+
+export interface BootloaderOptions {
+  /** Milliseconds between characters typed, for slow serial lines (`character_delays: boot`). */
+  readonly characterDelayMs: number;
+  readonly signal?: AbortSignal;
+}
+
+export class BootloaderDriver {
+  readonly #errors: RegExp[];
+
+  constructor(
+    readonly config: BootloaderResource,
+    private readonly console: Console,
+    private readonly expect: Expect,
+    private readonly options: BootloaderOptions,
+  ) {
+    this.#errors = config.errorMessages.map((e) => pattern(e, `constants.${config.method}.error-messages`));
+  }
+
+  /** Stops the autoboot at the interrupt prompt and waits for the bootloader's own prompt. */
+  async interrupt(): Promise<void> {
+    const { config, console, options } = this;
+    if (config.needsInterrupt) {
+      await this.expect([config.interruptPrompt], `the bootloader's "${config.interruptPrompt}"`);
+      for (const control of config.interruptControlCharacters) {
+        await console.send(controlCharacter(control, config.method), { delayMs: options.characterDelayMs });
+      }
+      const character = config.interruptCharacter;
+      const text = character === "\n" || !config.interruptNewline ? character : `${character}\n`;
+      if (text) await console.send(text, { delayMs: options.characterDelayMs });
+    }
+    await this.expect([config.prompt], "the bootloader prompt");
+  }
+
+  /**
+   * Types each command, waiting for the prompt between them; an error message
+   * instead of the prompt fails the boot. The last command starts the kernel, so
+   * nothing is awaited after it.
+   */
+  async run(commands: readonly string[]): Promise<void> {
+    for (const [i, command] of commands.entries()) {
+      await this.console.sendLine(command, { delayMs: this.options.characterDelayMs, signal: this.options.signal });
+      if (i === commands.length - 1) break;
+      const match = await this.expect([this.config.prompt, ...this.#errors], "the bootloader prompt");
+      if (match.index > 0) throw new InfrastructureError(`bootloader error after "${command}": ${match.match[0]}`);
+    }
+  }
+
+  /** Waits for `message` (the kernel starting), failing if a bootloader error comes first. */
+  async awaitBoot(message: RegExp): Promise<void> {
+    const match = await this.expect([message, ...this.#errors], "the kernel to start");
+    if (match.index > 0) throw new InfrastructureError(`bootloader error: ${match.match[0]}`);
+  }
+}
+
+/** The command list `name` of the bootloader, or the job's own list. */
+export function commandList(config: BootloaderResource, commands: unknown): string[] {
+  if (Array.isArray(commands)) return commands.map(String);
+  if (typeof commands === "string" && config.commandSets[commands]) return [...config.commandSets[commands]];
+  const known = Object.keys(config.commandSets).join(", ") || "none";
+  throw new ConfigurationError(
+    `the device defines no ${config.method} command set ${JSON.stringify(commands)} (it has: ${known})`,
+  );
+}
+
+/** `{KERNEL_ADDR}`-style placeholders filled in; unknown ones are left as they are, as LAVA leaves them. */
+export function fillPlaceholders(commands: readonly string[], values: Readonly<Record<string, string>>): string[] {
+  return commands.map((command) => command.replace(/\{([A-Z_]+)\}/g, (whole, key) => values[key] ?? whole));
+}
+
+/**
+ * A pattern from the rendered device configuration. A job's context can set some
+ * of them, so one that is not a regular expression is a configuration error
+ * naming the field, not a bug.
+ */
+export function pattern(source: string, field: string): RegExp {
+  try {
+    return new RegExp(source);
+  } catch (error) {
+    throw new ConfigurationError(
+      `${field} ${JSON.stringify(source.slice(0, 200))} is not a regular expression: ${(error as Error).message}`,
+    );
+  }
+}
+
+/** "c" is Ctrl-C: LAVA's `interrupt_ctrl_list` names control characters by their letter. */
+function controlCharacter(letter: string, method: string): string {
+  const code = letter.toLowerCase().charCodeAt(0);
+  if (letter.length !== 1 || code < 97 || code > 122) {
+    throw new ConfigurationError(`${method} interrupt_ctrl_list: ${JSON.stringify(letter)} is not a letter a-z`);
+  }
+  return String.fromCharCode(code - 96);
+}

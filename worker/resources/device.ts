@@ -1,0 +1,245 @@
+/**
+ * The rendered device configuration (device.yaml) as typed resources: how to reach
+ * the console, how to switch power, what each bootloader looks like, the network
+ * and timing parameters. Read once when a job starts, so that a value of the wrong
+ * shape is a ConfigurationError naming its key before anything is powered, and
+ * drivers and strategies never walk the raw mapping.
+ */
+import { isMapping } from "../../actors/definitions/schema.ts";
+import { ConfigurationError } from "../job/errors.ts";
+
+type Mapping = Record<string, unknown>;
+
+/** A command the worker runs: one shell command line, or several in turn. */
+export type CommandList = readonly string[];
+
+export interface PowerCommands {
+  readonly hardReset: CommandList;
+  readonly powerOn: CommandList;
+  readonly powerOff: CommandList;
+  /** Run by `soft_reboot` in a boot action: commands typed on the device's shell. */
+  readonly softReboot: CommandList;
+  /** LAVA's pre_power_command and pre_os_command: run on the worker before power and before the OS. */
+  readonly prePower: CommandList;
+  readonly preOs: CommandList;
+}
+
+/** What one bootloader of the device looks like: the configuration of the one bootloader driver. */
+export interface BootloaderResource {
+  /** The boot method this is for: `u-boot`, `grub`, `ipxe`, `barebox`, `depthcharge`, `uefi-menu`... */
+  readonly method: string;
+  readonly prompt: string;
+  readonly interruptPrompt: string;
+  readonly interruptCharacter: string;
+  /** Control characters sent instead of (or before) the character, e.g. ["c"] for Ctrl-C. */
+  readonly interruptControlCharacters: readonly string[];
+  /** Whether a newline follows the interrupt character. */
+  readonly interruptNewline: boolean;
+  readonly needsInterrupt: boolean;
+  /** Messages that mean a bootloader command failed. */
+  readonly errorMessages: readonly string[];
+  /** Named command lists (`ramdisk`, `nfs`, `nbd`...). */
+  readonly commandSets: Readonly<Record<string, CommandList>>;
+}
+
+export interface QemuResource {
+  readonly command: string;
+  readonly options: readonly string[];
+  readonly extra: readonly string[];
+}
+
+/** Load addresses for a kernel type (`bootz`, `booti`, `bootm`). */
+export interface LoadAddresses {
+  readonly kernel?: string;
+  readonly ramdisk?: string;
+  readonly dtb?: string;
+  readonly tee?: string;
+}
+
+export interface DeviceResources {
+  readonly hostname: string;
+  readonly deviceType: string;
+  /** The console connection command (`connection_command`), if the device has one. */
+  readonly connect?: string;
+  readonly power: PowerCommands;
+  /** The admin's commands a job's `command` action may run, by name. */
+  readonly userCommands: Readonly<Record<string, string>>;
+  readonly shellPrompt: string;
+  readonly kernelStartMessage: string;
+  readonly testResultsDir: string;
+  readonly characterDelays: { readonly boot: number; readonly test: number };
+  readonly qemu?: QemuResource;
+  readonly bootloaders: Readonly<Record<string, BootloaderResource>>;
+  readonly loadAddresses: Readonly<Record<string, LoadAddresses>>;
+  readonly target: { readonly ip?: string; readonly mac?: string };
+  readonly environment: Readonly<Record<string, string>>;
+}
+
+/** Reads a value at `path` of the configuration, naming the path when it has the wrong shape. */
+class Reader {
+  constructor(readonly root: Mapping) {}
+
+  at(path: readonly string[]): unknown {
+    let value: unknown = this.root;
+    for (const key of path) value = isMapping(value) ? value[key] : undefined;
+    return value;
+  }
+
+  text(path: readonly string[], fallback: string): string;
+  text(path: readonly string[]): string | undefined;
+  text(path: readonly string[], fallback?: string): string | undefined {
+    const value = this.at(path);
+    if (value === undefined || value === null) return fallback;
+    if (typeof value === "string" || typeof value === "number" || typeof value === "boolean") return String(value);
+    throw wrong(path, "a string", value);
+  }
+
+  commands(path: readonly string[]): CommandList {
+    const value = this.at(path);
+    if (value === undefined || value === null) return [];
+    if (typeof value === "string") return value.trim() ? [value] : [];
+    if (Array.isArray(value) && value.every((v) => typeof v === "string" || typeof v === "number")) {
+      return value.map(String);
+    }
+    throw wrong(path, "a command or a list of commands", value);
+  }
+
+  mapping(path: readonly string[]): Mapping {
+    const value = this.at(path);
+    if (value === undefined || value === null) return {};
+    if (isMapping(value)) return value;
+    throw wrong(path, "a mapping", value);
+  }
+
+  number(path: readonly string[], fallback: number): number {
+    const value = this.at(path);
+    if (value === undefined || value === null) return fallback;
+    const number = typeof value === "string" ? Number(value) : value;
+    if (typeof number === "number" && Number.isFinite(number) && number >= 0) return number;
+    throw wrong(path, "a number of at least 0", value);
+  }
+
+  flag(path: readonly string[], fallback: boolean): boolean {
+    const value = this.at(path);
+    if (value === undefined || value === null) return fallback;
+    if (typeof value === "boolean") return value;
+    if (value === "true" || value === "True") return true;
+    if (value === "false" || value === "False") return false;
+    throw wrong(path, "true or false", value);
+  }
+
+  words(path: readonly string[]): string[] {
+    const value = this.at(path);
+    if (value === undefined || value === null) return [];
+    const list = Array.isArray(value) ? value : [value];
+    if (!list.every((v) => typeof v === "string" || typeof v === "number")) {
+      throw wrong(path, "a string or a list of strings", value);
+    }
+    return list.map(String);
+  }
+}
+
+function wrong(path: readonly string[], expected: string, value: unknown): ConfigurationError {
+  const shown = JSON.stringify(value)?.slice(0, 80) ?? String(value);
+  return new ConfigurationError(`device configuration ${path.join(".")}: must be ${expected}, not ${shown}`);
+}
+
+/** Kernel types and the names LAVA's templates use for their load addresses. */
+const KERNEL_TYPES: Readonly<Record<string, string>> = { bootz: "zimage", booti: "image", bootm: "uimage" };
+
+/** Keys of a boot method's section that are not command sets. */
+const NOT_COMMAND_SETS = new Set(["parameters", "defaults"]);
+
+function bootloaderOf(r: Reader, method: string): BootloaderResource {
+  const base = ["actions", "boot", "methods", method];
+  const parameters = [...base, "parameters"];
+  const constants = ["constants", method];
+  const commandSets: Record<string, CommandList> = {};
+  for (const [name, set] of Object.entries(r.mapping(base))) {
+    if (NOT_COMMAND_SETS.has(name) || !isMapping(set) || set.commands === undefined) continue;
+    commandSets[name] = r.commands([...base, name, "commands"]);
+  }
+  const character = r.text([...parameters, "interrupt_char"]) ?? r.text([...constants, "interrupt-character"], " ");
+  return {
+    method,
+    prompt: r.text([...parameters, "bootloader_prompt"]) ?? r.text([...constants, "bootloader-prompt"], "=>"),
+    interruptPrompt: r.text([...parameters, "interrupt_prompt"]) ??
+      r.text([...constants, "interrupt-prompt"], "Hit any key to stop autoboot"),
+    interruptCharacter: character,
+    interruptControlCharacters: r.words([...parameters, "interrupt_ctrl_list"]),
+    interruptNewline: r.flag([...constants, "interrupt-newline"], true),
+    needsInterrupt: r.flag([...parameters, "needs_interrupt"], true),
+    errorMessages: r.words([...constants, "error-messages"]),
+    commandSets,
+  };
+}
+
+/** Reads a rendered device configuration (valid by device_schema.ts) into its resources. */
+export function deviceResources(config: Mapping): DeviceResources {
+  const r = new Reader(config);
+  const methods = r.mapping(["actions", "boot", "methods"]);
+  const bootloaders: Record<string, BootloaderResource> = {};
+  for (const method of Object.keys(methods)) {
+    if (method !== "qemu" && isMapping(methods[method])) bootloaders[method] = bootloaderOf(r, method);
+  }
+  const qemuCommand = r.text(["actions", "boot", "methods", "qemu", "parameters", "command"]);
+  const qemuPath = ["actions", "boot", "methods", "qemu", "parameters"];
+  const loadAddresses: Record<string, LoadAddresses> = {};
+  for (const [bootx, alias] of Object.entries(KERNEL_TYPES)) {
+    const key = isMapping(r.at(["parameters", bootx])) ? bootx : isMapping(r.at(["parameters", alias])) ? alias : "";
+    if (!key) continue;
+    const path = ["parameters", key];
+    loadAddresses[bootx] = {
+      kernel: r.text([...path, "kernel"]),
+      ramdisk: r.text([...path, "ramdisk"]),
+      dtb: r.text([...path, "dtb"]),
+      tee: r.text([...path, "tee"]),
+    };
+  }
+  const users: Record<string, string> = {};
+  for (const [name, command] of Object.entries(r.mapping(["commands", "users"]))) {
+    if (!isMapping(command) || typeof command.do !== "string") {
+      throw wrong(["commands", "users", name], "a mapping with a `do` command", command);
+    }
+    users[name] = command.do;
+  }
+  const environment: Record<string, string> = {};
+  for (const [name, value] of Object.entries(r.mapping(["environment"]))) environment[name] = String(value);
+  return {
+    hostname: r.text(["hostname"], ""),
+    deviceType: r.text(["devicetype"], ""),
+    connect: r.text(["commands", "connect"]),
+    power: {
+      hardReset: r.commands(["commands", "hard_reset"]),
+      powerOn: r.commands(["commands", "power_on"]),
+      powerOff: r.commands(["commands", "power_off"]),
+      softReboot: r.commands(["commands", "soft_reboot"]),
+      prePower: r.commands(["commands", "pre_power_command"]),
+      preOs: r.commands(["commands", "pre_os_command"]),
+    },
+    userCommands: users,
+    shellPrompt: r.text(["constants", "default-shell-prompt"], "lava-test: # "),
+    kernelStartMessage: r.text(["constants", "kernel-start-message"], "Linux version [0-9]"),
+    testResultsDir: r.text(["constants", "posix", "lava_test_results_dir"], "/lava-%s"),
+    characterDelays: {
+      boot: r.number(["character_delays", "boot"], 0),
+      test: r.number(["character_delays", "test"], 0),
+    },
+    ...(qemuCommand !== undefined
+      ? {
+        qemu: {
+          command: qemuCommand,
+          options: r.words([...qemuPath, "options"]),
+          extra: r.words([...qemuPath, "extra"]),
+        },
+      }
+      : {}),
+    bootloaders,
+    loadAddresses,
+    target: {
+      ip: r.text(["parameters", "interfaces", "target", "ip"]) || undefined,
+      mac: r.text(["parameters", "interfaces", "target", "mac"]) || undefined,
+    },
+    environment,
+  };
+}

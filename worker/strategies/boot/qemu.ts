@@ -1,0 +1,67 @@
+/**
+ * LAVA's `qemu` boot: start QEMU with the device's parameters and the job's
+ * images; its process is the device's console and power.
+ */
+import { shape } from "../../../actors/definitions/pipeline.ts";
+import { isMapping } from "../../../actors/definitions/schema.ts";
+import { Console } from "../../drivers/console.ts";
+import { checkSelfContainedImage } from "../../drivers/disk_images.ts";
+import { qemuCommand, type QemuImage, QemuProcess } from "../../drivers/qemu.ts";
+import { ConfigurationError } from "../../job/errors.ts";
+import type { ActionImplementation, JobContext } from "../context.ts";
+import type { Strategy } from "../strategy.ts";
+import { SESSION_ACTIONS, shellSessionShape, watchKernel } from "./session.ts";
+
+/** The images of the job's first deploy that were downloaded, with their `image_arg`. */
+function deployedImages(ctx: JobContext): QemuImage[] {
+  const deploy = (Array.isArray(ctx.job.actions) ? ctx.job.actions : []).map((a) => a?.deploy).find(isMapping);
+  const images = isMapping(deploy) && isMapping(deploy.images) ? deploy.images : {};
+  return Object.entries(images).flatMap(([key, image]) => {
+    const path = ctx.downloads.get(key);
+    if (!path || !isMapping(image)) return [];
+    return [{ key, path, ...(typeof image.image_arg === "string" ? { imageArg: image.image_arg } : {}) }];
+  });
+}
+
+const executeQemu: ActionImplementation = async ({ ctx }) => {
+  const qemu = ctx.resources.qemu;
+  if (!qemu) {
+    throw new ConfigurationError(
+      "the device has no actions.boot.methods.qemu.parameters.command: it cannot boot with qemu",
+    );
+  }
+  const { argv, disks } = qemuCommand(qemu, deployedImages(ctx), ctx.overlayImage);
+  for (const disk of disks) await checkSelfContainedImage(disk.path, disk.what);
+  ctx.log.info(`Boot command: ${argv.join(" ")}`);
+  // A boot retried, or a second boot in the job, replaces the QEMU already running.
+  if (ctx.power instanceof QemuProcess) await ctx.power.off();
+  const started = await QemuProcess.start(argv, (line) => ctx.log.info(`qemu: ${line}`));
+  const process = started.process!;
+  ctx.power = started;
+  ctx.poweredOff = false;
+  ctx.console = new Console(process, ctx.log);
+  ctx.kernelPanic = undefined;
+  watchKernel(ctx, ctx.console);
+  process.status.then((status) => {
+    if (started.process === process) {
+      ctx.log.debug(`qemu exited with code ${status.code}${status.signal ? ` (${status.signal})` : ""}`);
+    }
+  });
+};
+
+export const qemuBoot: Strategy = {
+  section: "boot",
+  methods: ["qemu"],
+  shape: (block) =>
+    shape("boot-image-retry", "boot image with retry", "boot with retry", {
+      retry: true,
+      pipeline: [
+        shape("boot-qemu-image", "boot image using QEMU command line", "boot QEMU image", {
+          retry: true,
+          pipeline: [shape("execute-qemu", "call qemu to boot the image", "execute qemu to boot the image")],
+        }),
+        ...shellSessionShape(block),
+      ],
+    }),
+  actions: () => ({ "execute-qemu": executeQemu, ...SESSION_ACTIONS }),
+};
