@@ -4,7 +4,8 @@
  * version, devices update and list, jobs submit, logs (following), show,
  * results — on the real QEMU device.
  */
-import { stringify } from "yaml";
+import { parse, stringify } from "yaml";
+import { LAVA_EXAMPLES } from "./support/lava_examples.ts";
 import { assert, assertEquals, assertStringIncludes } from "./support/assert.ts";
 import { DUT_DIR, inlineTest, qemuJob } from "./support/dut.ts";
 import { QEMU_DICTIONARY } from "./support/lab.ts";
@@ -118,6 +119,14 @@ Deno.test("Debian's lavacli submits a job, follows its log, shows it and prints 
     await Deno.writeTextFile(invalid, "job_name: no actions\n");
     const refused = await lavacli("jobs", "submit", invalid);
     assertStringIncludes(refused.stdout + refused.stderr, "Unable to submit");
+
+    // The worker has said what its dispatcher runs: a job it could not run is refused, naming the method.
+    const docker = `${dir}/docker.yaml`;
+    const example = parse(Deno.readTextFileSync(`${LAVA_EXAMPLES}jobs/docker-simple.yaml`)) as Record<string, unknown>;
+    await Deno.writeTextFile(docker, stringify({ ...example, device_type: "qemu" }));
+    const unrunnable = await lavacli("jobs", "submit", docker);
+    assertStringIncludes(unrunnable.stdout + unrunnable.stderr, "Unable to submit");
+    assertStringIncludes(unrunnable.stdout + unrunnable.stderr, "boot method docker");
 
     const missing = await lavacli("jobs", "show", "999999");
     assertEquals(missing.code, 1);

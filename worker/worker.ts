@@ -12,6 +12,7 @@ import { ActorHost } from "../actors/process/host.ts";
 import { SqliteJournal } from "../actors/runtime/sqlite_journal.ts";
 import type { CurveKeyPair } from "../actors/transport/zmq/curve.ts";
 import { BASALT_VERSION } from "../actors/version.ts";
+import { STRATEGIES } from "./strategies/mod.ts";
 import { DISPATCH_MAIN, JobRuns, type JobRunsOptions, RUN_KIND } from "./runs/runs.ts";
 
 export interface WorkerOptions extends
@@ -59,6 +60,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     summary: (): WorkerSummary => ({
       version: BASALT_VERSION,
       jobLimit: options.jobLimit,
+      capabilities: STRATEGIES.capabilities(),
       // The hello goes out as the mailbox opens, before the restored runs are re-attached.
       running: late.runs?.running() ?? host.restoredOfKind(RUN_KIND).map((r) => r.id),
     }),

@@ -34,6 +34,27 @@ export interface Capabilities {
   readonly test: readonly string[];
 }
 
+/** A method name as workers report them: short, plain. */
+const METHOD_NAME = /^[a-z0-9][a-z0-9_.-]{0,63}$/;
+/** At most this many methods per section are taken from a worker's report. */
+const MAX_METHODS = 256;
+
+/**
+ * Capabilities from a peer's message or a stored row (hostile input): lists of
+ * plain method names, bounded; undefined when there are none (an older worker).
+ */
+export function parseCapabilities(value: unknown): Capabilities | undefined {
+  if (!isMapping(value)) return undefined;
+  const names = (list: unknown) =>
+    Array.isArray(list)
+      ? [...new Set(list.filter((m): m is string => typeof m === "string" && METHOD_NAME.test(m)))].slice(
+        0,
+        MAX_METHODS,
+      )
+      : [];
+  return { deploy: names(value.deploy), boot: names(value.boot), test: names(value.test) };
+}
+
 /** A method of a job that a worker does not run. */
 export interface MissingMethod {
   readonly section: keyof Capabilities;

@@ -8,6 +8,7 @@
  * ends need no reconciliation beyond a worker that lost its journal (a new
  * epoch), which the master handles by failing that worker's running jobs.
  */
+import { type Capabilities, parseCapabilities } from "../definitions/methods.ts";
 import { type BodyOf, defineProtocol, fail, isProblem, isRecord, type ParseProblem } from "../mailbox/protocol.ts";
 
 /** LAVA job ids are integers, and `N.M` for the sub-jobs of a MultiNode job. */
@@ -71,6 +72,8 @@ export interface WorkerSummary {
   /** Jobs this worker runs at once at most; 0 for no limit. */
   readonly jobLimit: number;
   readonly running: readonly string[];
+  /** The methods its dispatcher runs; absent from a worker older than capabilities. */
+  readonly capabilities?: Capabilities;
 }
 
 type Parsed<T> = T | ParseProblem;
@@ -177,6 +180,7 @@ export function parseWorkerSummary(value: unknown): WorkerSummary {
     version: typeof body.version === "string" ? body.version : "unknown",
     jobLimit: Number.isSafeInteger(body.jobLimit) && (body.jobLimit as number) >= 0 ? body.jobLimit as number : 0,
     running: Array.isArray(body.running) ? body.running.filter((j) => typeof j === "string" && JOB_ID.test(j)) : [],
+    ...(parseCapabilities(body.capabilities) ? { capabilities: parseCapabilities(body.capabilities) } : {}),
   };
 }
 

@@ -5,6 +5,7 @@
  * scheduler follows the machine's transitions.
  */
 import { assign, setup } from "xstate";
+import type { Capabilities } from "../definitions/methods.ts";
 
 export type WorkerHealthName = "Active" | "Maintenance" | "Retired";
 
@@ -14,11 +15,13 @@ export interface WorkerContext {
   readonly version?: string;
   /** The job limit the worker itself reports (0: none). */
   readonly reportedJobLimit: number;
+  /** The methods its dispatcher runs, as it said in its last hello; unknown before. */
+  readonly capabilities?: Capabilities;
   readonly lastSeen?: string;
 }
 
 export type WorkerEvent =
-  | { type: "online"; version: string; jobLimit: number }
+  | { type: "online"; version: string; jobLimit: number; capabilities?: Capabilities }
   | { type: "offline" }
   | { type: "health"; health: WorkerHealthName };
 
@@ -32,6 +35,7 @@ export const workerMachine = setup({
     greeted: assign({
       version: ({ event }) => (event as { version: string }).version,
       reportedJobLimit: ({ event }) => (event as { jobLimit: number }).jobLimit,
+      capabilities: ({ event }) => (event as { capabilities?: Capabilities }).capabilities,
       lastSeen: () => new Date().toISOString(),
     }),
   },

@@ -31,6 +31,17 @@ Deno.test("a new session of an Online worker updates what it reported", () => {
   assertEquals([w.state(), w.context().version, w.context().reportedJobLimit], ["Online", "2", 0]);
 });
 
+Deno.test("a worker's hello says what its dispatcher runs, and a hello that does not say leaves it unknown", () => {
+  const w = worker();
+  const capabilities = { deploy: ["tmpfs"], boot: ["qemu"], test: ["definitions"] };
+  w.send({ type: "online", version: "1", jobLimit: 0, capabilities });
+  assertEquals(w.context().capabilities, capabilities);
+  w.send({ type: "offline" });
+  assertEquals(w.context().capabilities, capabilities);
+  w.send({ type: "online", version: "0.9", jobLimit: 0 });
+  assertEquals(w.context().capabilities, undefined);
+});
+
 Deno.test("a worker whose session ends is Offline, keeping when it was last seen", () => {
   const w = worker();
   w.send({ type: "online", version: "1", jobLimit: 0 });

@@ -276,7 +276,12 @@ export class Lab {
   async submit(text: string, submitter: Submitter): Promise<SubmittedJob[]> {
     // Users may have been added since the master started.
     this.catalog.usernames.set(submitter.id, submitter.username);
-    const planned = planSubmission(this.catalog, text);
+    const planned = planSubmission(
+      this.catalog,
+      text,
+      {},
+      (worker) => this.#registry.workerSnapshot(worker)?.context.capabilities,
+    );
     refuseUnfitContexts(this.catalog, planned, (device, context) => this.#o.labDir.render(device, context));
     const jobs = await storeSubmission(this.#o.db, planned, text, submitter);
     const group = jobs[0]?.group;

@@ -4,6 +4,7 @@
  * back from the jobs still Submitted, and MultiNode groups restored (or, for a
  * journal without them, rebuilt from their members' rows).
  */
+import { type Capabilities, parseCapabilities } from "../../actors/definitions/methods.ts";
 import { type Kysely, type Selectable, sql, type Transaction } from "kysely";
 import { parse as parseYaml } from "yaml";
 import { isMapping } from "../../actors/definitions/schema.ts";
@@ -72,7 +73,7 @@ export async function restoreJobs(db: Kysely<Database>, host: ActorHost<Tx>, reg
 /** The jobs still waiting for a device, as their rows say. */
 export async function loadQueue(db: Kysely<Database>): Promise<SubmittedJob[]> {
   const rows = await db.selectFrom("test_jobs")
-    .select([...FACT_COLUMNS, "requested_device", "requested_worker", "queue_timeout_seconds"])
+    .select([...FACT_COLUMNS, "requested_device", "requested_worker", "queue_timeout_seconds", "required_methods"])
     .where("state", "=", JobState.byName.Submitted)
     .execute();
   const tags = await db.selectFrom("test_job_tags").innerJoin("test_jobs", "test_jobs.id", "test_job_tags.job_id")
@@ -83,8 +84,20 @@ export async function loadQueue(db: Kysely<Database>): Promise<SubmittedJob[]> {
     tags: r.health_check ? [] : (tagsBy.get(r.id) ?? []).map((t) => t.tag),
     requestedDevice: r.requested_device ?? undefined,
     requestedWorker: r.requested_worker ?? undefined,
+    ...storedRequirements(r.required_methods),
     ...(r.queue_timeout_seconds ? { queueTimeoutSeconds: r.queue_timeout_seconds } : {}),
   }));
+}
+
+/** What a queued job's row says it requires; nothing for a job stored before requirements were kept. */
+function storedRequirements(text: string | null): { requires?: Capabilities } {
+  if (!text) return {};
+  try {
+    const requires = parseCapabilities(JSON.parse(text));
+    return requires ? { requires } : {};
+  } catch {
+    return {};
+  }
 }
 
 /** Whether a sub-job's definition makes its role essential (its end other than Complete ends the group). */

@@ -11,6 +11,13 @@
  */
 import type { Kysely } from "kysely";
 import type { Logger } from "../../actors/runtime/log.ts";
+import {
+  type Capabilities,
+  describeMissing,
+  missingMethods,
+  requiredMethods,
+} from "../../actors/definitions/methods.ts";
+import { loadYaml } from "../../actors/definitions/yaml.ts";
 import type { JobStart } from "../../actors/lab/protocol.ts";
 import type { DeviceHealthName } from "../../actors/machines/device.ts";
 import type { Database } from "../storage/schema.ts";
@@ -120,6 +127,8 @@ export class Placement {
       const definition = labDir.healthCheck(info.deviceType, info.dictionary ?? labDir.dictionaryFile(hostname));
       if (definition === undefined) continue;
       if (!this.#o.healthSchedule.isDue(hostname, device.context.health, type)) continue;
+      // A health check its worker cannot run is not a failing device: it waits, and its health stays.
+      if (!this.#workerRunsHealthCheck(hostname, info.worker, definition)) continue;
       // Held now, so no other job takes it while the health check is stored.
       scheduler.claim(hostname);
       let job: SubmittedJob;
@@ -140,6 +149,34 @@ export class Placement {
       this.#o.projections.publishJob(activeJobOf(job), "Submitted", "Unknown");
       await this.#launch([{ job, device: hostname, worker: info.worker! }], { job, definition: stored });
     }
+  }
+
+  /** Devices already told about a health check their worker cannot run, with what was said. */
+  readonly #unrunnable = new Map<string, string>();
+
+  #workerRunsHealthCheck(hostname: string, worker: string | null, definition: string): boolean {
+    let requires: Capabilities;
+    try {
+      requires = requiredMethods(loadYaml(definition).value);
+    } catch {
+      return true; // Not YAML: planning it refuses it, as before.
+    }
+    const capabilities = worker ? this.#o.registry.workerSnapshot(worker)?.context.capabilities : undefined;
+    const missing = capabilities ? missingMethods(requires, capabilities) : [];
+    if (missing.length === 0) {
+      this.#unrunnable.delete(hostname);
+      return true;
+    }
+    const reason = describeMissing(missing);
+    if (this.#unrunnable.get(hostname) !== reason) {
+      this.#unrunnable.set(hostname, reason);
+      this.#log.warning("the device's health check uses what its worker does not run; it is not started", {
+        device: hostname,
+        worker,
+        missing: reason,
+      });
+    }
+    return false;
   }
 
   /**

@@ -6,6 +6,8 @@
  * holes are swept.
  */
 
+import type { Capabilities } from "../../actors/definitions/methods.ts";
+
 export interface QueuedJob {
   readonly id: number;
   readonly deviceType: string;
@@ -18,6 +20,8 @@ export interface QueuedJob {
   readonly submitter: number;
   /** Set for MultiNode sub-jobs: the group's id. */
   readonly group?: string;
+  /** The deploy, boot and test methods the job uses; a worker must run them all. */
+  readonly requires?: Capabilities;
 }
 
 function before(a: QueuedJob, b: QueuedJob): boolean {

@@ -52,7 +52,12 @@ export class Roster {
     const limits = [this.o.catalog.workers.get(hostname)?.jobLimit ?? 0, worker.context.reportedJobLimit]
       .filter((l) => l > 0);
     const schedulable = worker.state === "Online" && worker.context.health === "Active";
-    this.o.scheduler.setWorker({ hostname, schedulable, jobLimit: limits.length ? Math.min(...limits) : 0 });
+    this.o.scheduler.setWorker({
+      hostname,
+      schedulable,
+      jobLimit: limits.length ? Math.min(...limits) : 0,
+      capabilities: worker.context.capabilities,
+    });
     if (schedulable) this.o.placement.request(this.o.catalog.devicesOf({ worker: hostname }).map((d) => d.hostname));
   }
 

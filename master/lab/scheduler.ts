@@ -16,6 +16,7 @@
  * has assigned but whose actors are not Reserved yet.
  */
 import type { DeviceHealthName, DeviceStateName } from "../../actors/machines/device.ts";
+import { type Capabilities, missingMethods } from "../../actors/definitions/methods.ts";
 import { JobQueue, type QueuedJob } from "./queue.ts";
 
 /** Healths in which an Idle device takes a queued job. */
@@ -36,6 +37,8 @@ export interface SchedulerWorker {
   readonly schedulable: boolean;
   /** 0: no limit. */
   readonly jobLimit: number;
+  /** The methods its dispatcher runs; unknown (anything goes) for a worker that never said. */
+  readonly capabilities?: Capabilities;
 }
 
 export interface Assignment {
@@ -159,12 +162,19 @@ export class Scheduler {
     return worker.jobLimit === 0 || this.busy(device.worker) + extraBusy < worker.jobLimit;
   }
 
-  /** Whether `job` may run on `device`, LAVA's rules, without the device's state. */
+  /** Whether the worker's dispatcher runs every method the job uses (a worker that never said is trusted). */
+  workerRuns(worker: string | null, job: Pick<QueuedJob, "requires">): boolean {
+    const capabilities = worker ? this.#workers.get(worker)?.capabilities : undefined;
+    return !job.requires || !capabilities || missingMethods(job.requires, capabilities).length === 0;
+  }
+
+  /** Whether `job` may run on `device`, LAVA's rules and the worker's methods, without the device's state. */
   fits(job: QueuedJob, device: SchedulerDevice): boolean {
     if (job.deviceType !== device.deviceType) return false;
     if (job.requestedDevice && job.requestedDevice !== device.hostname) return false;
     if (job.requestedWorker && job.requestedWorker !== device.worker) return false;
     for (const tag of job.tags) if (!device.tags.has(tag)) return false;
+    if (!this.workerRuns(device.worker, job)) return false;
     if (device.submitGroups.size > 0) {
       const groups = this.#userGroups.get(job.submitter);
       if (!groups || ![...device.submitGroups].some((g) => groups.has(g))) return false;

@@ -59,6 +59,19 @@ Deno.test("a requested device or worker is honoured", () => {
   assertEquals(placed(["d2"]), ["1@d2"]);
 });
 
+Deno.test("a job goes only to a worker whose dispatcher runs its methods; one that never said is trusted", () => {
+  const { scheduler, placed } = lab([{ hostname: "d1" }, { hostname: "d2", worker: "w2" }]);
+  const runs = (boot: string[]) => ({ deploy: ["tmpfs"], boot, test: ["definitions"] });
+  scheduler.setWorker({ hostname: "w1", schedulable: true, jobLimit: 0, capabilities: runs(["qemu"]) });
+  scheduler.setWorker({ hostname: "w2", schedulable: true, jobLimit: 0, capabilities: runs(["qemu", "fastboot"]) });
+  const needs = (boot: string) => ({ deploy: ["tmpfs"], boot: [boot], test: ["definitions"] });
+  scheduler.queue.addMany([job({ id: 1, requires: needs("fastboot") }), job({ id: 2, requires: needs("grub") })]);
+  assertEquals(placed(["d1"]), []);
+  assertEquals(placed(["d2"]), ["1@d2"]);
+  scheduler.setWorker({ hostname: "w1", schedulable: true, jobLimit: 0 });
+  assertEquals(placed(["d1"]), ["2@d1"]);
+});
+
 Deno.test("a device restricted to groups takes only jobs of their members", () => {
   const { scheduler, placed } = lab([{ hostname: "d1", submitGroups: new Set([7]) }]);
   scheduler.queue.add(job({ id: 1, submitter: 1 }));

@@ -6,6 +6,13 @@
  * configure its devices). What is accepted is
  * stored in one transaction and handed to the scheduler's queue.
  */
+import {
+  type Capabilities,
+  describeMissing,
+  type MissingMethod,
+  missingMethods,
+  requiredMethods,
+} from "../../actors/definitions/methods.ts";
 import type { Kysely } from "kysely";
 import { stringify } from "yaml";
 import { formatDiagnostic, validateJob } from "../../actors/definitions/job_schema.ts";
@@ -60,6 +67,8 @@ export interface Planned {
   readonly index?: number;
   readonly requestedDevice?: string;
   readonly requestedWorker?: string;
+  /** The deploy, boot and test methods the job uses. */
+  readonly requires: Capabilities;
 }
 
 function priorityOf(value: unknown): number {
@@ -74,8 +83,19 @@ function visibilityOf(value: unknown): number {
   return JobVisibility.byName.public;
 }
 
-/** Checks a definition and says which devices could take it; throws {@link SubmissionError}. */
-export function planSubmission(catalog: Catalog, text: string, options: SubmitOptions = {}): Planned[] {
+/** What a worker said its dispatcher runs; undefined for a worker that never said. */
+export type CapabilitiesOf = (worker: string) => Capabilities | undefined;
+
+/**
+ * Checks a definition and says which devices could take it; throws {@link SubmissionError}.
+ * A device counts only if its worker runs every method the job uses (or never said what it runs).
+ */
+export function planSubmission(
+  catalog: Catalog,
+  text: string,
+  options: SubmitOptions = {},
+  capabilitiesOf: CapabilitiesOf = () => undefined,
+): Planned[] {
   // A worker takes no larger file: a longer definition would be accepted and then fail when it starts.
   if (text.length > MAX_JOB_FILE_CHARS) {
     throw new SubmissionError(`the job definition is ${text.length} characters; at most ${MAX_JOB_FILE_CHARS}`);
@@ -115,6 +135,7 @@ export function planSubmission(catalog: Catalog, text: string, options: SubmitOp
       index: sub.index,
       requestedDevice: typeof sub.definition.device === "string" ? sub.definition.device : undefined,
       requestedWorker: typeof sub.definition.worker === "string" ? sub.definition.worker : undefined,
+      requires: requiredMethods(sub.definition),
     }))
     : [{
       definition: job,
@@ -123,6 +144,7 @@ export function planSubmission(catalog: Catalog, text: string, options: SubmitOp
       tags: Array.isArray(job.tags) ? job.tags.map(String) : [],
       requestedDevice: options.device ?? (typeof job.device === "string" ? job.device : undefined),
       requestedWorker: typeof job.worker === "string" ? job.worker : undefined,
+      requires: requiredMethods(job),
     }];
   if (planned.length === 0) throw new SubmissionError("the MultiNode job has no roles with a count above 0");
   // How many devices each (type, tags, device, worker) combination needs at once.
@@ -165,8 +187,48 @@ export function planSubmission(catalog: Catalog, text: string, options: SubmitOp
           `${plan.requestedWorker ? ` on worker ${plan.requestedWorker}` : ""}; the lab has ${fitting.length}`,
       );
     }
+    refuseUnrunnable(plan, fitting, count, capabilitiesOf, `${where}device type ${type.name}`);
   }
   return planned.map((p) => ({ ...p, deviceType: catalog.resolveType(p.deviceType)!.name }));
+}
+
+/**
+ * Refuses a job that too few of the devices that fit it can run because their
+ * workers' dispatchers do not run its methods, naming the methods and what the
+ * workers run instead.
+ */
+function refuseUnrunnable(
+  plan: Planned,
+  fitting: readonly DeviceInfo[],
+  count: number,
+  capabilitiesOf: CapabilitiesOf,
+  what: string,
+): void {
+  const known = new Map<string, Capabilities>();
+  let runnable = 0;
+  for (const device of fitting) {
+    const capabilities = device.worker ? capabilitiesOf(device.worker) : undefined;
+    if (!capabilities || missingMethods(plan.requires, capabilities).length === 0) runnable++;
+    else known.set(device.worker!, capabilities);
+  }
+  if (runnable >= count) return;
+  const missing = new Map<string, MissingMethod>();
+  for (const capabilities of known.values()) {
+    for (const m of missingMethods(plan.requires, capabilities)) missing.set(`${m.section} ${m.method}`, m);
+  }
+  const sections = new Set([...missing.values()].map((m) => m.section));
+  const theyRun = [...sections].map((section) => {
+    const methods = new Set([...known.values()].flatMap((c) => c[section]));
+    return `${section}: ${[...methods].sort().join(", ") || "none"}`;
+  });
+  const methods = describeMissing([...missing.values()]);
+  const workers = [...known.keys()].sort().join(", ");
+  throw new SubmissionError(
+    runnable === 0
+      ? `${what}: no worker runs ${methods} (workers ${workers} run ${theyRun.join("; ")})`
+      : `${what}: the job needs ${count} devices whose workers run ${methods}; the lab has ${runnable}` +
+        ` (workers ${workers} run ${theyRun.join("; ")})`,
+  );
 }
 
 /** Devices whose dictionaries a submission's context is tried against; the rest meet it when scheduled. */
@@ -240,6 +302,7 @@ export async function storeSubmission(
         visibility: visibilityOf(definition.visibility),
         queue_timeout_seconds: queueTimeout ?? null,
         metadata: JSON.stringify(isMapping(definition.metadata) ? definition.metadata : {}),
+        required_methods: JSON.stringify(plan.requires),
       }).returning(["id", "submit_time", "priority", "visibility"]).executeTakeFirstOrThrow();
       firstId ??= row.id;
       const displayId = multinode ? `${firstId}.${plan.index}` : String(row.id);
@@ -277,6 +340,7 @@ export async function storeSubmission(
         description: String(definition.job_name ?? ""),
         visibility: row.visibility,
         healthCheck: options.healthCheck ?? false,
+        requires: plan.requires,
         ...(queueTimeout ? { queueTimeoutSeconds: queueTimeout } : {}),
       });
     }

@@ -107,6 +107,7 @@ export class WorkerLink {
         type: "online",
         version: storableText(summary.version),
         jobLimit: summary.jobLimit,
+        ...(summary.capabilities ? { capabilities: summary.capabilities } : {}),
       });
     } else if (event.type === "offline") {
       registry.worker(event.peer)?.send({ type: "offline" });

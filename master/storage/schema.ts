@@ -137,6 +137,8 @@ export interface TestJobsTable {
   metadata: ColumnType<Record<string, Json>, string | undefined, string>;
   token_hash: string | null;
   pipeline_description: string | null;
+  /** JSON: the deploy, boot and test methods the job uses (actors/definitions/methods.ts). */
+  required_methods: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface TestJobTagsTable {

@@ -8,10 +8,12 @@ import { migration as domain } from "./0001_domain.ts";
 import { migration as mailboxJournal } from "./0002_mailbox_journal.ts";
 import { migration as master } from "./0003_master.ts";
 import { migration as logActionIndex } from "./0004_log_action_index.ts";
+import { migration as requiredMethods } from "./0005_required_methods.ts";
 
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   "0001_domain": domain,
   "0002_mailbox_journal": mailboxJournal,
   "0003_master": master,
   "0004_log_action_index": logActionIndex,
+  "0005_required_methods": requiredMethods,
 };
