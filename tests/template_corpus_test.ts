@@ -7,6 +7,7 @@
 import { isDeepStrictEqual } from "node:util";
 import { loadYaml } from "../actors/definitions/yaml.ts";
 import { type JinjaEnvironment, jinjaEnvironment } from "../master/devices/jinja.ts";
+import { deviceResources } from "../worker/resources/device.ts";
 import { assert } from "./support/assert.ts";
 import { type CorpusCase, corpusCases, lavaRenders, type ReferenceRender } from "./support/template_corpus.ts";
 
@@ -74,4 +75,22 @@ Deno.test("every LAVA 2023.01 device-type template renders to the YAML LAVA's Ji
       `${templates - differing} of ${templates} templates identical in every render`,
   );
   assert(differences.length === 0, `${differences.length} renders differ:\n${differences.slice(0, 20).join("\n")}`);
+
+  // What a worker reads of each rendered configuration: every one LAVA renders must read without error.
+  const unreadable: string[] = [];
+  let read = 0;
+  cases.forEach((c, i) => {
+    const render = lava[i];
+    if ("error" in render) return;
+    const config = loadYaml(render.output).value;
+    if (typeof config !== "object" || config === null) return;
+    try {
+      deviceResources(config as Record<string, unknown>);
+      read++;
+    } catch (error) {
+      unreadable.push(`${c.template.label} (${c.dictionaryName}, ${c.contextName}): ${(error as Error).message}`);
+    }
+  });
+  console.log(`device resources: ${read} of ${read + unreadable.length} rendered configurations read`);
+  assert(unreadable.length === 0, `${unreadable.length} unreadable:\n${unreadable.slice(0, 20).join("\n")}`);
 });

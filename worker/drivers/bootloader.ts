@@ -20,6 +20,8 @@ export interface BootloaderOptions {
 
 export class BootloaderDriver {
   readonly #errors: RegExp[];
+  readonly #prompt: RegExp;
+  readonly #interruptPrompt: RegExp;
 
   constructor(
     readonly config: BootloaderResource,
@@ -27,14 +29,17 @@ export class BootloaderDriver {
     private readonly expect: Expect,
     private readonly options: BootloaderOptions,
   ) {
+    // Prompts are regular expressions, as LAVA's (pexpect's) are.
     this.#errors = config.errorMessages.map((e) => pattern(e, `constants.${config.method}.error-messages`));
+    this.#prompt = pattern(config.prompt, `${config.method} bootloader_prompt`);
+    this.#interruptPrompt = pattern(config.interruptPrompt, `${config.method} interrupt_prompt`);
   }
 
   /** Stops the autoboot at the interrupt prompt and waits for the bootloader's own prompt. */
   async interrupt(): Promise<void> {
     const { config, console, options } = this;
     if (config.needsInterrupt) {
-      await this.expect([config.interruptPrompt], `the bootloader's "${config.interruptPrompt}"`);
+      await this.expect([this.#interruptPrompt], `the bootloader's "${config.interruptPrompt}"`);
       for (const control of config.interruptControlCharacters) {
         await console.send(controlCharacter(control, config.method), { delayMs: options.characterDelayMs });
       }
@@ -42,7 +47,7 @@ export class BootloaderDriver {
       const text = character === "\n" || !config.interruptNewline ? character : `${character}\n`;
       if (text) await console.send(text, { delayMs: options.characterDelayMs });
     }
-    await this.expect([config.prompt], "the bootloader prompt");
+    await this.expect([this.#prompt], "the bootloader prompt");
   }
 
   /**
@@ -54,7 +59,7 @@ export class BootloaderDriver {
     for (const [i, command] of commands.entries()) {
       await this.console.sendLine(command, { delayMs: this.options.characterDelayMs, signal: this.options.signal });
       if (i === commands.length - 1) break;
-      const match = await this.expect([this.config.prompt, ...this.#errors], "the bootloader prompt");
+      const match = await this.expect([this.#prompt, ...this.#errors], "the bootloader prompt");
       if (match.index > 0) throw new InfrastructureError(`bootloader error after "${command}": ${match.match[0]}`);
     }
   }
@@ -69,7 +74,19 @@ export class BootloaderDriver {
 /** The command list `name` of the bootloader, or the job's own list. */
 export function commandList(config: BootloaderResource, commands: unknown): string[] {
   if (Array.isArray(commands)) return commands.map(String);
-  if (typeof commands === "string" && config.commandSets[commands]) return [...config.commandSets[commands]];
+  const set = typeof commands === "string" && Object.hasOwn(config.commandSets, commands)
+    ? config.commandSets[commands]
+    : undefined;
+  if (set) {
+    return set.map((step, i) => {
+      if (typeof step === "string") return step;
+      throw new ConfigurationError(
+        `actions.boot.methods.${config.method}.${commands}.commands.${i}: ${
+          JSON.stringify(step).slice(0, 80)
+        } is a menu step, not a command line`,
+      );
+    });
+  }
   const known = Object.keys(config.commandSets).join(", ") || "none";
   throw new ConfigurationError(
     `the device defines no ${config.method} command set ${JSON.stringify(commands)} (it has: ${known})`,

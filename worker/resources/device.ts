@@ -24,6 +24,12 @@ export interface PowerCommands {
   readonly preOs: CommandList;
 }
 
+/**
+ * One step of a bootloader's command set: a command line, or a structured step
+ * (UEFI menus select items and wait for text: `{select: {items: [...]}}`).
+ */
+export type BootloaderStep = string | Readonly<Record<string, unknown>>;
+
 /** What one bootloader of the device looks like: the configuration of the one bootloader driver. */
 export interface BootloaderResource {
   /** The boot method this is for: `u-boot`, `grub`, `ipxe`, `barebox`, `depthcharge`, `uefi-menu`... */
@@ -39,7 +45,7 @@ export interface BootloaderResource {
   /** Messages that mean a bootloader command failed. */
   readonly errorMessages: readonly string[];
   /** Named command lists (`ramdisk`, `nfs`, `nbd`...). */
-  readonly commandSets: Readonly<Record<string, CommandList>>;
+  readonly commandSets: Readonly<Record<string, readonly BootloaderStep[]>>;
 }
 
 export interface QemuResource {
@@ -104,6 +110,17 @@ class Reader {
     throw wrong(path, "a command or a list of commands", value);
   }
 
+  steps(path: readonly string[]): BootloaderStep[] {
+    const value = this.at(path);
+    if (value === undefined || value === null) return [];
+    const list = Array.isArray(value) ? value : [value];
+    return list.map((step, i) => {
+      if (typeof step === "string" || typeof step === "number") return String(step);
+      if (isMapping(step)) return step;
+      throw wrong([...path, String(i)], "a command or a menu step", step);
+    });
+  }
+
   mapping(path: readonly string[]): Mapping {
     const value = this.at(path);
     if (value === undefined || value === null) return {};
@@ -154,10 +171,10 @@ function bootloaderOf(r: Reader, method: string): BootloaderResource {
   const base = ["actions", "boot", "methods", method];
   const parameters = [...base, "parameters"];
   const constants = ["constants", method];
-  const commandSets: Record<string, CommandList> = {};
+  const commandSets: Record<string, readonly BootloaderStep[]> = {};
   for (const [name, set] of Object.entries(r.mapping(base))) {
     if (NOT_COMMAND_SETS.has(name) || !isMapping(set) || set.commands === undefined) continue;
-    commandSets[name] = r.commands([...base, name, "commands"]);
+    commandSets[name] = r.steps([...base, name, "commands"]);
   }
   const character = r.text([...parameters, "interrupt_char"]) ?? r.text([...constants, "interrupt-character"], " ");
   return {
@@ -179,8 +196,12 @@ export function deviceResources(config: Mapping): DeviceResources {
   const r = new Reader(config);
   const methods = r.mapping(["actions", "boot", "methods"]);
   const bootloaders: Record<string, BootloaderResource> = {};
+  // A boot method is a bootloader's when the device says what its prompt or interrupt looks like.
   for (const method of Object.keys(methods)) {
-    if (method !== "qemu" && isMapping(methods[method])) bootloaders[method] = bootloaderOf(r, method);
+    const hasPrompt = r.at(["actions", "boot", "methods", method, "parameters", "bootloader_prompt"]) !== undefined ||
+      r.at(["actions", "boot", "methods", method, "parameters", "interrupt_prompt"]) !== undefined ||
+      r.at(["constants", method, "interrupt-prompt"]) !== undefined;
+    if (hasPrompt) bootloaders[method] = bootloaderOf(r, method);
   }
   const qemuCommand = r.text(["actions", "boot", "methods", "qemu", "parameters", "command"]);
   const qemuPath = ["actions", "boot", "methods", "qemu", "parameters"];
