@@ -88,12 +88,20 @@ export interface OverlayDefinition {
   readonly index: number;
 }
 
+/** What of the rest of the job shapes one action. */
+export interface ShapeContext {
+  /** For a deploy: the test definitions its overlay carries. */
+  readonly definitions: readonly OverlayDefinition[];
+  /** Whether a test action of the same namespace runs a shell (LAVA's `test_has_shell`). */
+  readonly testHasShell: boolean;
+}
+
 /**
  * Where the builder gets the shape of each job action: the strategy that runs its
  * section's method, or undefined when none does.
  */
 export interface ShapeCatalog {
-  shapeOf(section: Section, block: Block, definitions: readonly OverlayDefinition[]): ActionShape | undefined;
+  shapeOf(section: Section, block: Block, context: ShapeContext, device: Block): ActionShape | undefined;
 }
 
 /** A job action no strategy runs: kept in the pipeline, marked unsupported, so the job fails saying so. */
@@ -186,6 +194,8 @@ function definitionsAfter(actions: readonly { kind: string; block: Block }[], in
   return out;
 }
 
+const namespaceOf = (block: Block) => typeof block.namespace === "string" ? block.namespace : "common";
+
 /**
  * Builds the pipeline of a valid job (see job_schema.ts) on a rendered device
  * configuration, each action shaped by the strategy the catalog has for it. For
@@ -202,11 +212,17 @@ export function buildPipeline(job: unknown, device: unknown, catalog: ShapeCatal
   const r: Resolution = { job: j, device: d };
   const actions = list.map(({ kind, block }, index) => {
     const section = kind as Section;
-    const spec = catalog.shapeOf(section, block, kind === "deploy" ? definitionsAfter(list, index) : []) ??
-      unsupported(section, block);
+    const context = {
+      definitions: kind === "deploy" ? definitionsAfter(list, index) : [],
+      testHasShell: list.some((a) =>
+        a.kind === "test" && Array.isArray(a.block.definitions) && namespaceOf(a.block) === namespaceOf(block)
+      ),
+    };
+    const spec = catalog.shapeOf(section, block, context, d) ?? unsupported(section, block);
     return resolve(spec, block, section, String(index + 1), undefined, r, index);
   });
-  const finalize = catalog.shapeOf("finalize", {}, []) ?? unsupported("finalize", {});
+  const finalize = catalog.shapeOf("finalize", {}, { definitions: [], testHasShell: false }, d) ??
+    unsupported("finalize", {});
   actions.push(resolve(finalize, {}, "finalize", String(actions.length + 1), undefined, r, undefined));
   const jobTimeouts = isMapping(j.timeouts) ? j.timeouts : {};
   return { jobTimeout: timeoutSeconds(jobTimeouts.job) ?? 0, actions };

@@ -72,6 +72,8 @@ export interface DeviceResources {
   readonly userCommands: Readonly<Record<string, string>>;
   readonly shellPrompt: string;
   readonly kernelStartMessage: string;
+  /** What the OS prints when a soft reboot starts (`shutdown-message`). */
+  readonly shutdownMessage: string;
   readonly testResultsDir: string;
   readonly characterDelays: { readonly boot: number; readonly test: number };
   readonly qemu?: QemuResource;
@@ -241,6 +243,7 @@ export function deviceResources(config: Mapping): DeviceResources {
     userCommands: users,
     shellPrompt: r.text(["constants", "default-shell-prompt"], "lava-test: # "),
     kernelStartMessage: r.text(["constants", "kernel-start-message"], "Linux version [0-9]"),
+    shutdownMessage: r.text(["constants", "shutdown-message"], "The system is going down for reboot NOW"),
     testResultsDir: r.text(["constants", "posix", "lava_test_results_dir"], "/lava-%s"),
     characterDelays: {
       boot: r.number(["character_delays", "boot"], 0),

@@ -5,17 +5,18 @@
  * builder) and the dispatcher the implementations of those actions. Adding a
  * method is adding a strategy module and listing it in mod.ts.
  */
-import type { ActionShape, OverlayDefinition, ShapeCatalog } from "../../actors/definitions/pipeline.ts";
+import type { ActionShape, ShapeCatalog, ShapeContext } from "../../actors/definitions/pipeline.ts";
 import type { Capabilities, Section } from "../../actors/definitions/methods.ts";
 import { actionMethod } from "../../actors/definitions/methods.ts";
 import type { ActionImplementation, Block } from "./context.ts";
+import { type DeviceResources, deviceResources } from "../resources/device.ts";
 
 export interface Strategy {
   readonly section: Section;
   /** The method names this strategy answers to (LAVA has aliases, e.g. `download` and `downloads`). */
   readonly methods: readonly string[];
-  /** The action tree for one job action block. */
-  shape(block: Block, definitions: readonly OverlayDefinition[]): ActionShape;
+  /** The action tree for one job action block on a device (some trees depend on what the device has). */
+  shape(block: Block, context: ShapeContext, device: DeviceResources): ActionShape;
   /**
    * The implementations of the actions its tree names, made afresh for each job
    * action, so that what its actions hand each other stays among them. An action
@@ -44,8 +45,8 @@ export class StrategyRegistry implements ShapeCatalog {
     return this.#bySection.get(section)?.get(actionMethod(section, block));
   }
 
-  shapeOf(section: Section, block: Block, definitions: readonly OverlayDefinition[]): ActionShape | undefined {
-    return this.find(section, block)?.shape(block, definitions);
+  shapeOf(section: Section, block: Block, context: ShapeContext, device: Block): ActionShape | undefined {
+    return this.find(section, block)?.shape(block, context, deviceResources(device));
   }
 
   /** What this dispatcher runs, as a worker tells its master. */

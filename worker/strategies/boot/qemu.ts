@@ -52,7 +52,7 @@ const executeQemu: ActionImplementation = async ({ ctx }) => {
 export const qemuBoot: Strategy = {
   section: "boot",
   methods: ["qemu"],
-  shape: (block) =>
+  shape: (block, { testHasShell }) =>
     shape("boot-image-retry", "boot image with retry", "boot with retry", {
       retry: true,
       pipeline: [
@@ -60,7 +60,7 @@ export const qemuBoot: Strategy = {
           retry: true,
           pipeline: [shape("execute-qemu", "call qemu to boot the image", "execute qemu to boot the image")],
         }),
-        ...shellSessionShape(block),
+        ...shellSessionShape(block, testHasShell),
       ],
     }),
   actions: () => ({ "execute-qemu": executeQemu, ...SESSION_ACTIONS }),

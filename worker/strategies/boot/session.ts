@@ -48,8 +48,11 @@ export async function expectOn(run: ActionRun, patterns: (string | RegExp)[], wh
   }
 }
 
-/** LAVA's login and shell actions for a boot block that has prompts or auto_login. */
-export function shellSessionShape(block: Block): ActionShape[] {
+/**
+ * LAVA's login and shell actions for a boot block that has prompts or auto_login;
+ * the shell's own actions only when a test of the job runs a shell (LAVA's `test_has_shell`).
+ */
+export function shellSessionShape(block: Block, testHasShell: boolean): ActionShape[] {
   const shapes: ActionShape[] = [];
   if (block.prompts !== undefined || block.auto_login !== undefined) {
     shapes.push(
@@ -61,7 +64,7 @@ export function shellSessionShape(block: Block): ActionShape[] {
       ),
     );
   }
-  if (block.prompts !== undefined) {
+  if (block.prompts !== undefined && testHasShell) {
     shapes.push(
       shape("expect-shell-connection", "Wait for a shell", "Expect a shell prompt"),
       shape("export-device-env", "Exports environment variables to the device", "Exports environment variables action"),

@@ -10,7 +10,7 @@ import type { BootloaderResource } from "../../resources/device.ts";
 import { ConfigurationError, JobError } from "../../job/errors.ts";
 import type { ActionImplementation, ActionRun, Block, JobContext } from "../context.ts";
 import type { Strategy } from "../strategy.ts";
-import { CONNECT_SHAPE, CONNECTION_ACTIONS, RESET_SHAPE } from "./connection.ts";
+import { CONNECT_SHAPE, CONNECTION_ACTIONS, resetShape } from "./connection.ts";
 import { expectOn, SESSION_ACTIONS, shellSessionShape } from "./session.ts";
 
 const METHOD = "u-boot";
@@ -99,28 +99,33 @@ function ubootActions(): Record<string, ActionImplementation> {
   };
 }
 
+/** LAVA 2023.01's u-boot tree: the login and shell actions sit inside uboot-commands, which only uboot-action retries. */
 export const ubootBoot: Strategy = {
   section: "boot",
   methods: [METHOD],
-  shape: (block) =>
+  shape: (block, { testHasShell }, device) =>
     shape("uboot-action", "interactive uboot action", "pass uboot commands", {
       retry: true,
       pipeline: [
+        shape(
+          "uboot-from-media",
+          "let uboot know where to find the kernel in the image on secondary media",
+          "set uboot strings for deployed media",
+        ),
         shape(
           "bootloader-overlay",
           "substitute job data into bootloader command list",
           "replace placeholders with job data",
         ),
         CONNECT_SHAPE,
-        shape("uboot-commands", "interactive uboot retry action", "uboot commands with retry", {
-          retry: true,
+        shape("uboot-commands", "interactive uboot commands action", "uboot commands", {
           pipeline: [
-            RESET_SHAPE,
+            resetShape(device),
             shape("bootloader-interrupt", "interrupt bootloader", "interrupt bootloader to get an interactive shell"),
             shape("bootloader-commands", "send commands to bootloader", "interactive bootloader"),
+            ...shellSessionShape(block, testHasShell),
           ],
         }),
-        ...shellSessionShape(block),
       ],
     }),
   actions: ubootActions,

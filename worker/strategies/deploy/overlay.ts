@@ -7,7 +7,7 @@ import { DEVICE_ENV_SHAPE, OVERLAY_ACTIONS, overlayShape } from "./test_overlay.
 export const overlayDeploy: Strategy = {
   section: "deploy",
   methods: ["overlay"],
-  shape: (_block, definitions) =>
+  shape: (_block, { definitions }) =>
     shape("overlay-deploy", "add the lava overlay without deploying images", "overlay only", {
       pipeline: [overlayShape(definitions), DEVICE_ENV_SHAPE],
     }),

@@ -15,7 +15,7 @@ export function networkDeploy(to: string): Strategy {
   return {
     section: "deploy",
     methods: [to],
-    shape: (block, definitions) =>
+    shape: (block, { definitions }) =>
       shape(`${to}-deploy`, `download files and deploy using ${to}`, `${to} deployment`, {
         pipeline: [
           ...downloadShapes(block, BOOT_FILES),

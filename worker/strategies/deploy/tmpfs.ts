@@ -10,7 +10,7 @@ import { applyOverlay, DEVICE_ENV_SHAPE, OVERLAY_ACTIONS, overlayShape } from ".
 export const tmpfsDeploy: Strategy = {
   section: "deploy",
   methods: ["tmpfs"],
-  shape: (block, definitions) =>
+  shape: (block, { definitions }) =>
     shape("deployimages", "deploy images", "deploy images", {
       pipeline: [
         overlayShape(definitions),

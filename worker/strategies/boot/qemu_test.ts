@@ -1,0 +1,16 @@
+import { assertEquals } from "../../../tests/support/assert.ts";
+import {
+  exampleDevice,
+  exampleJob,
+  KVM_REFERENCE,
+  pipelineOf,
+  referenceRows,
+  rows,
+  section,
+} from "../../../tests/support/pipelines.ts";
+
+Deno.test("the qemu boot of kvm.yaml is LAVA's: boot-image-retry, execute-qemu and the shell, with LAVA's timeouts", () => {
+  const job = exampleJob("kvm.yaml");
+  const pipeline = pipelineOf(job, exampleDevice("qemu01", "qemu", job.context));
+  assertEquals(section(rows(pipeline.actions), "2"), section(referenceRows(KVM_REFERENCE), "2"));
+});
