@@ -50,6 +50,12 @@ const ACTION_KEYS: Readonly<Record<string, Validator>> = {
   failure_retry_interval: positive,
 };
 
+/**
+ * Keys no action may have together: a block repeated N times cannot also be
+ * retried (LAVA fails such a job when it starts; here it is refused at submission).
+ */
+const ACTION_EXCLUSIVE: readonly (readonly string[])[] = [["repeat", "failure_retry"]];
+
 const dockerImageName = str({ pattern: DOCKER_IMAGE, patternName: "a docker image name" });
 
 function docker(imageKey = "image", extra: Record<string, Validator> = {}): Validator {
@@ -123,6 +129,7 @@ function images(image: Validator, allowEmpty = false): Validator {
 function deploy(to: string, spec: MapSpec = {}): Validator {
   return map({
     ...spec,
+    exclusive: [...ACTION_EXCLUSIVE, ...spec.exclusive ?? []],
     required: { to: literal(to), ...spec.required },
     optional: { ...ACTION_KEYS, os: str(), authorize: literal("ssh"), ...spec.optional },
   });
@@ -305,6 +312,7 @@ const commands = strOrList();
 function boot(method: string, spec: MapSpec = {}): Validator {
   return map({
     ...spec,
+    exclusive: [...ACTION_EXCLUSIVE, ...spec.exclusive ?? []],
     required: { method: literal(method, `'method' should be '${method}'`), ...spec.required },
     optional: {
       ...ACTION_KEYS,
@@ -508,7 +516,11 @@ const definition: Validator = (value, path, check) => {
 };
 
 function test(spec: MapSpec): Validator {
-  return map({ ...spec, optional: { ...ACTION_KEYS, ...spec.optional } });
+  return map({
+    ...spec,
+    exclusive: [...ACTION_EXCLUSIVE, ...spec.exclusive ?? []],
+    optional: { ...ACTION_KEYS, ...spec.optional },
+  });
 }
 
 const interactiveStep = map({
@@ -583,4 +595,8 @@ export function testKind(action: Record<string, unknown>): string | undefined {
   return undefined;
 }
 
-export const COMMAND_SCHEMA: Validator = map({ required: { name: str() }, optional: ACTION_KEYS });
+export const COMMAND_SCHEMA: Validator = map({
+  required: { name: str() },
+  optional: ACTION_KEYS,
+  exclusive: ACTION_EXCLUSIVE,
+});

@@ -175,3 +175,21 @@ Deno.test("a context value with a line break or other control character is refus
   assertStringIncludes(long.errors.map(formatDiagnostic).join("\n"), "at most 4096");
   assertEquals(validateJob(job(`  machine: "q35 # it's fine: here"\n`)).valid, true);
 });
+
+Deno.test("an action both repeated and retried is refused at its key, as LAVA refuses it when the job starts", () => {
+  const text = `job_name: repeat and retry
+device_type: qemu
+timeouts: {job: {minutes: 5}}
+visibility: public
+actions:
+- boot:
+    method: qemu
+    media: tmpfs
+    repeat: 2
+    failure_retry: 3
+`;
+  const result = validateJob(text);
+  assertEquals(result.valid, false);
+  assertEquals(result.errors.map((e) => [e.path, e.line]), [["actions[0].boot.failure_retry", 10]]);
+  assertStringIncludes(result.errors[0].message, "repeat and failure_retry exclude each other");
+});

@@ -33,6 +33,8 @@ export interface PipelineAction {
   readonly timeout: number;
   readonly connectionTimeout: number;
   readonly maxRetries: number;
+  /** Runs all `maxRetries` times whatever happens (the block's `repeat`), failing at the end if any run failed. */
+  readonly repeat?: boolean;
   /** False for a method Basalt's dispatcher does not run (it fails the job with a clear error). */
   readonly supported: boolean;
   /** Where a download action fetches from. */
@@ -147,7 +149,9 @@ function resolve(
   const retries = [typeof block.failure_retry === "number" ? block.failure_retry : 0];
   retries.push(typeof constants.failure_retry === "number" ? constants.failure_retry : 1);
   if (section === "boot" && typeof constants.boot_retry === "number") retries.push(constants.boot_retry);
-  const maxRetries = spec.retry ? Math.max(1, ...retries) : 1;
+  // A block's `repeat` takes the place of its retries (the schema refuses both on one block).
+  const repeat = spec.retry && typeof block.repeat === "number" ? block.repeat : undefined;
+  const maxRetries = repeat ?? (spec.retry ? Math.max(1, ...retries) : 1);
 
   const children = (spec.pipeline ?? []).map((child, i) =>
     resolve(child, block, section, `${level}.${i + 1}`, { timeout, maxRetries }, r, undefined)
@@ -165,6 +169,7 @@ function resolve(
     timeout,
     connectionTimeout,
     maxRetries,
+    ...(repeat !== undefined ? { repeat: true } : {}),
     supported: spec.supported ?? true,
     ...(spec.url ? { url: spec.url } : {}),
     ...(spec.item ? { item: spec.item } : {}),

@@ -29,6 +29,16 @@ export class ActionTimeout extends Error {
   }
 }
 
+/** An action (or one inside it) ran out of time: a JobError, as LAVA raises, that a block's `skip` may pass over. */
+export class ActionTimedOut extends JobError {
+  override name = "JobError";
+}
+
+/** Whether a failure is a timeout, which a top-level block's `timeout: {skip: true}` passes over. */
+export function isTimeout(failure: JobFailure): boolean {
+  return failure instanceof ActionTimedOut || failure instanceof LAVATimeoutError;
+}
+
 export interface Executor {
   run(action: PipelineAction, block: Block, parent: AbortSignal): Promise<void>;
 }
@@ -37,6 +47,7 @@ export function executor(ctx: JobContext, implementations: Readonly<Record<strin
   const run = async (action: PipelineAction, block: Block, parent: AbortSignal): Promise<void> => {
     const namespace = action.namespace ? ` [${action.namespace}]` : "";
     const interval = typeof block.failure_retry_interval === "number" ? block.failure_retry_interval * 1000 : 1000;
+    let repeatedFailure: JobFailure | undefined;
     for (let attempt = 1; attempt <= action.maxRetries; attempt++) {
       if (parent.aborted) throw asJobFailure(parent.reason);
       const timer = new AbortController();
@@ -65,6 +76,8 @@ export function executor(ctx: JobContext, implementations: Readonly<Record<strin
         const duration = (performance.now() - started) / 1000;
         ctx.log.info(`end: ${action.level} ${action.name} (duration ${formatDuration(duration)})${namespace}`);
         if (REPORTED.has(action.name)) report(ctx, action, "pass", duration);
+        if (action.repeat && attempt < action.maxRetries) continue;
+        if (repeatedFailure) throw repeatedFailure;
         return;
       } catch (raw) {
         const failure = failureOf(action, raw, signal);
@@ -72,6 +85,12 @@ export function executor(ctx: JobContext, implementations: Readonly<Record<strin
         ctx.log.error(`${action.name} failed: ${failure.name}: ${failure.message}`);
         if (REPORTED.has(action.name)) report(ctx, action, "fail", duration, failure);
         const retryable = !(failure instanceof JobCanceled) && !parent.aborted;
+        if (action.repeat && attempt < action.maxRetries && retryable) {
+          // A repeated block goes on after a failure; the job learns of it once every run is done.
+          ctx.log.error(`${action.name} failed: ${attempt} of ${action.maxRetries} repeats.`);
+          repeatedFailure = failure;
+          continue;
+        }
         if (attempt < action.maxRetries && retryable) {
           ctx.log.warning(`${action.name} failed: ${attempt} of ${action.maxRetries} attempts. Retrying.`);
           await new Promise((resolve) => setTimeout(resolve, interval));
@@ -104,7 +123,7 @@ function failureOf(action: PipelineAction, raw: unknown, signal: AbortSignal): J
     // shell and its retry wrapper share one timeout, and either timer may fire first.
     return TEST_SHELL_ACTIONS.has(reason.action.name)
       ? new LAVATimeoutError(`lava-test-shell timed out after ${reason.action.timeout} seconds`)
-      : new JobError(reason.message);
+      : new ActionTimedOut(reason.message);
   }
   // A wait on the console that ran out of time is a timeout, which LAVA counts as the job's.
   if (reason instanceof ExpectTimeout) return new JobError(`${action.name}: ${reason.message}`);

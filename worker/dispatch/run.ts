@@ -20,7 +20,7 @@ import { type Block, JobContext } from "../strategies/context.ts";
 import { asJobFailure, ConfigurationError, JobCanceled } from "../job/errors.ts";
 import { coordinatorSettings, MultinodeClient, subJobInfo } from "../drivers/multinode.ts";
 import { timeoutSeconds, timerMs } from "../../actors/definitions/timeouts.ts";
-import { executor } from "./execute.ts";
+import { executor, isTimeout } from "./execute.ts";
 import { DEFAULT_FILE_DIRS } from "../drivers/download.ts";
 import { JobLog, type LogSink } from "../job/log.ts";
 
@@ -173,10 +173,16 @@ export async function runJob(files: JobFiles): Promise<JobOutcome> {
     actors: {
       runAction: fromPromiseAction(async ({ index, signal }) => {
         const action = steps[index];
+        const block = blocks[action.jobAction!];
         try {
-          await executors[index].run(action, blocks[action.jobAction!], signal);
+          await executors[index].run(action, block, signal);
         } catch (error) {
           const failure = asJobFailure(error);
+          // LAVA's `timeout: {skip: true}` on an action block: its timeout does not end the job.
+          if (isTimeout(failure) && isMapping(block.timeout) && block.timeout.skip === true && !signal.aborted) {
+            log.warning(`skip_timeout is set for ${action.name} - continuing to next action block.`);
+            return;
+          }
           throw { type: failure.errorType, message: failure.message } satisfies DispatchFailure;
         }
       }),

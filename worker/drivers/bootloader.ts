@@ -22,6 +22,7 @@ export class BootloaderDriver {
   readonly #errors: RegExp[];
   readonly #prompt: RegExp;
   readonly #interruptPrompt: RegExp;
+  readonly #final: RegExp | undefined;
 
   constructor(
     readonly config: BootloaderResource,
@@ -33,6 +34,7 @@ export class BootloaderDriver {
     this.#errors = config.errorMessages.map((e) => pattern(e, `constants.${config.method}.error-messages`));
     this.#prompt = pattern(config.prompt, `${config.method} bootloader_prompt`);
     this.#interruptPrompt = pattern(config.interruptPrompt, `${config.method} interrupt_prompt`);
+    this.#final = config.finalMessage ? pattern(config.finalMessage, `${config.method} final-message`) : undefined;
   }
 
   /** Stops the autoboot at the interrupt prompt and waits for the bootloader's own prompt. */
@@ -52,22 +54,21 @@ export class BootloaderDriver {
 
   /**
    * Types each command, waiting for the prompt between them; an error message
-   * instead of the prompt fails the boot. The last command starts the kernel, so
-   * nothing is awaited after it.
+   * instead of the prompt fails the boot. The last command starts the kernel: after
+   * it, the bootloader's final message is awaited when it has one.
    */
   async run(commands: readonly string[]): Promise<void> {
     for (const [i, command] of commands.entries()) {
       await this.console.sendLine(command, { delayMs: this.options.characterDelayMs, signal: this.options.signal });
-      if (i === commands.length - 1) break;
-      const match = await this.expect([this.#prompt, ...this.#errors], "the bootloader prompt");
+      const last = i === commands.length - 1;
+      if (last && !this.#final) break;
+      const awaited = last ? this.#final! : this.#prompt;
+      const match = await this.expect(
+        [awaited, ...this.#errors],
+        last ? "the bootloader's final message" : "the bootloader prompt",
+      );
       if (match.index > 0) throw new InfrastructureError(`bootloader error after "${command}": ${match.match[0]}`);
     }
-  }
-
-  /** Waits for `message` (the kernel starting), failing if a bootloader error comes first. */
-  async awaitBoot(message: RegExp): Promise<void> {
-    const match = await this.expect([message, ...this.#errors], "the kernel to start");
-    if (match.index > 0) throw new InfrastructureError(`bootloader error: ${match.match[0]}`);
   }
 }
 

@@ -170,7 +170,11 @@ async function decompress(
   url: string,
   limit: { bytes: number; error: () => JobError },
 ): Promise<void> {
-  if (compression === "zip") throw new JobError(`${url}: zip archives are not supported; use gz, xz, bz2 or zstd`);
+  if (compression === "zip") {
+    // As LAVA: a zip file is kept as it came (a deploy that needs its contents unpacks it), within the limit.
+    await input.pipeThrough(limitTo(limit.bytes, limit.error)).pipeTo(output);
+    return;
+  }
   if (compression === "gz") {
     try {
       await input.pipeThrough(new DecompressionStream("gzip") as unknown as TransformStream<Uint8Array, Uint8Array>)

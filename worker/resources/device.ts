@@ -44,9 +44,29 @@ export interface BootloaderResource {
   readonly needsInterrupt: boolean;
   /** Messages that mean a bootloader command failed. */
   readonly errorMessages: readonly string[];
+  /** What the bootloader prints when it hands over to the kernel (`final-message`), awaited after the last command. */
+  readonly finalMessage?: string;
+  /** LAVA's deprecated `boot_message` parameter: when set, awaited instead of the kernel start message. */
+  readonly bootMessage?: string;
   /** Named command lists (`ramdisk`, `nfs`, `nbd`...). */
   readonly commandSets: Readonly<Record<string, readonly BootloaderStep[]>>;
 }
+
+export interface UserCommand {
+  readonly do: string;
+  readonly undo?: string;
+}
+
+/** The device commands a job's `command` action may name besides the admin's, as LAVA's. */
+const BUILTIN_COMMANDS = [
+  "pre_power_command",
+  "pre_os_command",
+  "hard_reset",
+  "power_on",
+  "power_off",
+  "recovery_mode",
+  "recovery_exit",
+];
 
 export interface QemuResource {
   readonly command: string;
@@ -68,8 +88,10 @@ export interface DeviceResources {
   /** The console connection command (`connection_command`), if the device has one. */
   readonly connect?: string;
   readonly power: PowerCommands;
-  /** The admin's commands a job's `command` action may run, by name. */
-  readonly userCommands: Readonly<Record<string, string>>;
+  /** The admin's commands a job's `command` action may run, by name: what to do, and what undoes it at the end. */
+  readonly userCommands: Readonly<Record<string, UserCommand>>;
+  /** The device's own commands a `command` action may also name (LAVA's builtin commands), by name. */
+  readonly builtinCommands: Readonly<Record<string, CommandList>>;
   readonly shellPrompt: string;
   readonly kernelStartMessage: string;
   /** What the OS prints when a soft reboot starts (`shutdown-message`). */
@@ -158,6 +180,10 @@ class Reader {
   }
 }
 
+function optional<K extends string>(key: K, value: string | undefined): { [P in K]?: string } {
+  return (value ? { [key]: value } : {}) as { [P in K]?: string };
+}
+
 function wrong(path: readonly string[], expected: string, value: unknown): ConfigurationError {
   const shown = JSON.stringify(value)?.slice(0, 80) ?? String(value);
   return new ConfigurationError(`device configuration ${path.join(".")}: must be ${expected}, not ${shown}`);
@@ -189,6 +215,8 @@ function bootloaderOf(r: Reader, method: string): BootloaderResource {
     interruptNewline: r.flag([...constants, "interrupt-newline"], true),
     needsInterrupt: r.flag([...parameters, "needs_interrupt"], true),
     errorMessages: r.words([...constants, "error-messages"]),
+    ...optional("finalMessage", r.text([...constants, "final-message"])),
+    ...optional("bootMessage", r.text([...parameters, "boot_message"])),
     commandSets,
   };
 }
@@ -219,12 +247,18 @@ export function deviceResources(config: Mapping): DeviceResources {
       tee: r.text([...path, "tee"]),
     };
   }
-  const users: Record<string, string> = {};
+  const users: Record<string, UserCommand> = {};
   for (const [name, command] of Object.entries(r.mapping(["commands", "users"]))) {
     if (!isMapping(command) || typeof command.do !== "string") {
       throw wrong(["commands", "users", name], "a mapping with a `do` command", command);
     }
-    users[name] = command.do;
+    const undo = r.text(["commands", "users", name, "undo"]);
+    users[name] = { do: command.do, ...(undo !== undefined ? { undo } : {}) };
+  }
+  const builtins: Record<string, CommandList> = {};
+  for (const name of BUILTIN_COMMANDS) {
+    const commands = r.commands(["commands", name]);
+    if (commands.length > 0) builtins[name] = commands;
   }
   const environment: Record<string, string> = {};
   for (const [name, value] of Object.entries(r.mapping(["environment"]))) environment[name] = String(value);
@@ -241,6 +275,7 @@ export function deviceResources(config: Mapping): DeviceResources {
       preOs: r.commands(["commands", "pre_os_command"]),
     },
     userCommands: users,
+    builtinCommands: builtins,
     shellPrompt: r.text(["constants", "default-shell-prompt"], "lava-test: # "),
     kernelStartMessage: r.text(["constants", "kernel-start-message"], "Linux version [0-9]"),
     shutdownMessage: r.text(["constants", "shutdown-message"], "The system is going down for reboot NOW"),

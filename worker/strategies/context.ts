@@ -69,8 +69,6 @@ export class JobContext {
   multinode?: MultinodeClient;
   /** The shell prompt to expect after boot (set by the boot action). */
   prompts: string[] = [];
-  /** Index of the next test action ("stage"). */
-  nextStage = 0;
   /** Set when the device printed a kernel panic. */
   kernelPanic?: string;
   /** Action results for the `lava` suite. */
@@ -99,6 +97,14 @@ export class JobContext {
 
   characterDelay(section: "boot" | "test"): number {
     return this.resources.characterDelays[section];
+  }
+
+  /** A test action block's stage: its index among the job's test actions (-1 for none of them). */
+  testStage(block: Block): number {
+    const tests = (Array.isArray(this.job.actions) ? this.job.actions : [])
+      .filter((entry): entry is Block => isMapping(entry) && isMapping(entry.test))
+      .map((entry) => entry.test);
+    return tests.indexOf(block);
   }
 
   /** The deploy action block that precedes test stage `stage` (for its `os`). */

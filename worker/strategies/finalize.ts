@@ -18,7 +18,9 @@ export async function powerOff(ctx: JobContext, timeoutMs: number, signal?: Abor
   const console = ctx.console;
   ctx.console = undefined;
   await console?.close();
-  for (const cleanup of ctx.cleanups.splice(0)) await cleanup().catch(() => {});
+  for (const cleanup of ctx.cleanups.splice(0)) {
+    await cleanup().catch((error) => ctx.log.warning(`cleanup failed: ${(error as Error).message}`));
+  }
 }
 
 const FINALIZE_ACTIONS: Readonly<Record<string, ActionImplementation>> = {

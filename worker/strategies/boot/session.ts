@@ -5,6 +5,7 @@
  */
 import { type ActionShape, shape } from "../../../actors/definitions/pipeline.ts";
 import { isMapping } from "../../../actors/definitions/schema.ts";
+import { pattern } from "../../drivers/bootloader.ts";
 import { type Console, ConsoleClosed, ExpectTimeout } from "../../drivers/console.ts";
 import type { ActionImplementation, ActionRun, Block, JobContext } from "../context.ts";
 import { ConnectionClosedError, InfrastructureError, JobError } from "../../job/errors.ts";
@@ -114,8 +115,35 @@ const exportDeviceEnv: ActionImplementation = async (run) => {
   ctx.prompts = [prompt];
 };
 
+/**
+ * LAVA's auto-login: the kernel starting is awaited first (the job's
+ * `parameters: kernel-start-message`, else the device's; a bootloader's deprecated
+ * `boot_message` wins), a bootloader error message instead failing the boot as the
+ * lab's; then the login itself.
+ */
+const autoLogin: ActionImplementation = async (run) => {
+  const { ctx, block } = run;
+  const method = typeof block.method === "string" ? block.method : "";
+  const bootloader = Object.hasOwn(ctx.resources.bootloaders, method) ? ctx.resources.bootloaders[method] : undefined;
+  const parameters = isMapping(block.parameters) ? block.parameters : {};
+  let message = typeof parameters["kernel-start-message"] === "string"
+    ? parameters["kernel-start-message"]
+    : ctx.resources.kernelStartMessage;
+  if (bootloader?.bootMessage) {
+    ctx.log.warning("boot_message is being deprecated in favour of kernel-start-message in constants");
+    message = bootloader.bootMessage;
+  }
+  if (message) {
+    const errors = (bootloader?.errorMessages ?? []).map((e) => pattern(e, `constants.${method}.error-messages`));
+    const match = await expectOn(run, [pattern(message, "kernel-start-message"), ...errors], "the kernel to start");
+    if (match.index > 0) throw new InfrastructureError(`matched a bootloader error message: '${match.match[0]}'`);
+  }
+  await run.children();
+};
+
 /** The implementations of the session's actions, for a boot strategy's table. */
 export const SESSION_ACTIONS: Readonly<Record<string, ActionImplementation>> = {
+  "auto-login-action": autoLogin,
   "login-action": loginAction,
   "expect-shell-connection": expectShell,
   "export-device-env": exportDeviceEnv,

@@ -5,7 +5,7 @@
  */
 import { shape } from "../../../actors/definitions/pipeline.ts";
 import { isMapping } from "../../../actors/definitions/schema.ts";
-import { BootloaderDriver, commandList, fillPlaceholders, pattern } from "../../drivers/bootloader.ts";
+import { BootloaderDriver, commandList, fillPlaceholders } from "../../drivers/bootloader.ts";
 import type { BootloaderResource } from "../../resources/device.ts";
 import { ConfigurationError, JobError } from "../../job/errors.ts";
 import type { ActionImplementation, ActionRun, Block, JobContext } from "../context.ts";
@@ -91,11 +91,7 @@ function ubootActions(): Record<string, ActionImplementation> {
       return Promise.resolve();
     },
     "bootloader-interrupt": (run) => driver(run).interrupt(),
-    "bootloader-commands": async (run) => {
-      const bootloader = driver(run);
-      await bootloader.run(plan ?? ubootCommands(run.ctx, run.block));
-      await bootloader.awaitBoot(pattern(run.ctx.resources.kernelStartMessage, "kernel-start-message"));
-    },
+    "bootloader-commands": (run) => driver(run).run(plan ?? ubootCommands(run.ctx, run.block)),
   };
 }
 

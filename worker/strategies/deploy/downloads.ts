@@ -7,7 +7,8 @@ import { join } from "node:path";
 import { type ActionShape, shape } from "../../../actors/definitions/pipeline.ts";
 import { isMapping } from "../../../actors/definitions/schema.ts";
 import type { ActionImplementation, ActionRun, Block } from "../context.ts";
-import { download, inParallel } from "../../drivers/download.ts";
+import { unpackTar } from "../../drivers/archive.ts";
+import { DEFAULT_MAX_DOWNLOAD_BYTES, download, inParallel } from "../../drivers/download.ts";
 import { JobError } from "../../job/errors.ts";
 import { fileNameInside, hasControlCharacters } from "../../job/paths.ts";
 
@@ -116,6 +117,22 @@ const fetchResource: ActionImplementation = async ({ ctx, action, block, signal 
     `${result.fromCache ? "Reused the cached" : "Downloaded"} ${key} from ${url}: ${result.bytes} bytes` +
       (result.fromCache ? "" : ` in ${seconds.toFixed(2)} s`) + ` (sha256 ${result.sha256})`,
   );
+  if (resource.archive !== undefined && resource.archive !== null) {
+    if (resource.archive !== "tar") {
+      throw new JobError(`${action.name} ${field}.archive: unknown archive format ${JSON.stringify(resource.archive)}`);
+    }
+    // As LAVA: the archive is unpacked beside it, in a directory named for the key, which the key then means.
+    const unpacked = join(keyDir, key);
+    await unpackTar(
+      result.path,
+      unpacked,
+      ctx.maxDownloadBytes ?? DEFAULT_MAX_DOWNLOAD_BYTES,
+      `${action.name} ${field}`,
+    );
+    ctx.log.info(`Unpacked the ${key} archive into ${unpacked}`);
+    ctx.downloads.set(key, unpacked);
+    return;
+  }
   ctx.downloads.set(key, result.path);
 };
 

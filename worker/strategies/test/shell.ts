@@ -15,7 +15,8 @@ const KERNEL_PANIC = /Kernel panic - not syncing/;
 
 const lavaTestShell: ActionImplementation = async (run) => {
   const { ctx, signal } = run;
-  const stage = ctx.nextStage++;
+  // The stage is the test action's place among the job's test actions, so a retried or repeated test runs it again.
+  const stage = ctx.testStage(run.block);
   const console = ctx.console;
   if (!console) throw new JobError("lava-test-shell: the device was not booted to a shell before the test");
   const root = ctx.deviceRoot;

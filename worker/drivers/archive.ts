@@ -1,0 +1,63 @@
+/**
+ * Unpacking a tar archive a job downloaded (LAVA's `archive: tar`), with GNU tar,
+ * after reading its listing: a member that is absolute, climbs out with `..`, is a
+ * link pointing outside, or a device node is refused before anything is written,
+ * and the unpacked size is bounded like a download.
+ */
+import { JobError } from "../job/errors.ts";
+import { formatBytes } from "./download.ts";
+
+interface Member {
+  readonly type: string;
+  readonly size: number;
+  readonly name: string;
+  readonly link?: string;
+}
+
+/** GNU tar's `-tv --numeric-owner --quoting-style=escape` lines: "-rw-r--r-- 0/0 12 2026-01-01 00:00 name". */
+function parseListing(text: string): Member[] {
+  const members: Member[] = [];
+  for (const line of text.split("\n")) {
+    if (!line.trim()) continue;
+    const match = /^(\S)\S*\s+\S+\s+(\d+)(?:,\s*\d+)?\s+\S+\s+\S+\s+(.*)$/.exec(line);
+    if (!match) throw new JobError(`the archive lists a member tar cannot describe: ${line.slice(0, 120)}`);
+    const [, type, size, rest] = match;
+    const link = type === "l" ? rest.split(" -> ") : type === "h" ? rest.split(" link to ") : [rest];
+    members.push({ type, size: Number(size), name: link[0], ...(link.length > 1 ? { link: link[1] } : {}) });
+  }
+  return members;
+}
+
+const climbs = (path: string) => path.split("/").includes("..");
+
+async function tar(args: string[]): Promise<string> {
+  const output = await new Deno.Command("tar", { args, stdout: "piped", stderr: "piped" }).output().catch((error) => {
+    throw new JobError(`tar is needed to unpack an archive: ${error.message}`);
+  });
+  if (!output.success) {
+    throw new JobError(`tar ${args[0]} failed: ${new TextDecoder().decode(output.stderr).trim().slice(0, 400)}`);
+  }
+  return new TextDecoder().decode(output.stdout);
+}
+
+/** Unpacks `archive` into `directory` (created), or refuses it naming the member and `what`. */
+export async function unpackTar(archive: string, directory: string, maxBytes: number, what: string): Promise<void> {
+  const members = parseListing(await tar(["-tvf", archive, "--numeric-owner", "--quoting-style=escape"]));
+  let total = 0;
+  for (const member of members) {
+    const name = member.name;
+    if (name.startsWith("/") || climbs(name)) throw new JobError(`${what}: the archive member ${name} is outside it`);
+    if (!"-dlh".includes(member.type)) {
+      throw new JobError(
+        `${what}: the archive member ${name} is a special file (${member.type}); only files, directories and links`,
+      );
+    }
+    if (member.link !== undefined && (member.link.startsWith("/") || climbs(member.link))) {
+      throw new JobError(`${what}: the archive member ${name} links outside it (${member.link})`);
+    }
+    total += member.size;
+    if (total > maxBytes) throw new JobError(`${what}: the archive unpacks to more than ${formatBytes(maxBytes)}`);
+  }
+  await Deno.mkdir(directory, { recursive: true });
+  await tar(["-xf", archive, "-C", directory, "--no-same-owner", "--no-same-permissions", "--delay-directory-restore"]);
+}
