@@ -16,9 +16,10 @@ async function dispatch(
   job: unknown,
   onRecord?: (r: { lvl: string; msg: unknown }) => Promise<void>,
   connection?: string,
+  dictionary = "",
 ) {
   const dir = await Deno.makeTempDir({ prefix: "basalt-dispatch-" });
-  await Deno.writeTextFile(`${dir}/device.yaml`, boardDeviceYaml(board, "", connection));
+  await Deno.writeTextFile(`${dir}/device.yaml`, boardDeviceYaml(board, dictionary, connection));
   await Deno.writeTextFile(`${dir}/job.yaml`, stringify(job));
   const child = new Deno.Command(Deno.execPath(), {
     args: [
@@ -143,3 +144,52 @@ Deno.test("a board on a local serial line is reached through serial:// without s
     await Deno.remove(files, { recursive: true });
   }
 });
+
+Deno.test("a minimal boot runs the job's pre-power and pre-OS commands and reboots a board without hard reset from its shell", async () => {
+  const board = await SimulatedBoard.start();
+  const marks = await Deno.makeTempDir({ prefix: "basalt-pre-commands-" });
+  try {
+    // A board already running Linux, as one reached only through its shell is.
+    assertEquals(await board.power("on"), "ok");
+    const deadline = Date.now() + 20_000;
+    while (await board.power("state") !== "linux") {
+      assert(Date.now() < deadline, "the board did not reach Linux");
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const extra = [
+      "{% set hard_reset_command = '' %}",
+      `{% set pre_power_command = 'touch ${marks}/pre-power' %}`,
+      `{% set pre_os_command = 'touch ${marks}/pre-os' %}`,
+    ].join("\n");
+    const job = {
+      device_type: "sim-uboot-board",
+      job_name: "minimal boot with a soft reboot",
+      timeouts: { job: { minutes: 2 }, action: { minutes: 1 } },
+      visibility: "public",
+      actions: [{
+        boot: {
+          method: "minimal",
+          pre_power_command: true,
+          pre_os_command: true,
+          soft_reboot: "reboot",
+          prompts: ["/ # "],
+          timeout: { minutes: 1 },
+        },
+      }],
+    };
+    const run = await dispatch(board, job, undefined, undefined, extra);
+    assertEquals([run.code, run.result.result], [0, "pass"], JSON.stringify(run.result));
+    const started = run.records.filter((r) => String(r.msg).startsWith("start: ")).map((r) => String(r.msg));
+    for (const name of ["connect-device", "pre-power-command", "pre-os-command", "send-reboot-commands"]) {
+      assert(started.some((s) => s.includes(` ${name} `)), `${name} ran: ${started.join("\n")}`);
+    }
+    assert(run.records.some((r) => r.lvl === "input" && r.msg === "reboot"), "reboot was typed on the board");
+    assert(run.records.some((r) => String(r.msg).includes("The system is going down for reboot NOW")));
+    assertEquals([await exists(`${marks}/pre-power`), await exists(`${marks}/pre-os`)], [true, true]);
+  } finally {
+    await board.stop();
+    await Deno.remove(marks, { recursive: true });
+  }
+});
+
+const exists = (path: string) => Deno.stat(path).then(() => true, () => false);

@@ -149,8 +149,9 @@ function resolve(
   const retries = [typeof block.failure_retry === "number" ? block.failure_retry : 0];
   retries.push(typeof constants.failure_retry === "number" ? constants.failure_retry : 1);
   if (section === "boot" && typeof constants.boot_retry === "number") retries.push(constants.boot_retry);
-  // A block's `repeat` takes the place of its retries (the schema refuses both on one block).
-  const repeat = spec.retry && typeof block.repeat === "number" ? block.repeat : undefined;
+  // A block's `repeat` takes the place of its retries (the schema refuses both on one block), and
+  // only the top-level action repeats, as LAVA documents it: the actions inside run once each time.
+  const repeat = spec.retry && !parent && typeof block.repeat === "number" ? block.repeat : undefined;
   const maxRetries = repeat ?? (spec.retry ? Math.max(1, ...retries) : 1);
 
   const children = (spec.pipeline ?? []).map((child, i) =>

@@ -4,7 +4,7 @@
  * ARM board running U-Boot and then Linux with a real shell (busybox sh), so the
  * u-boot boot flow and the test shell run against it unchanged. A control socket
  * takes power commands (on, off, reset) and faults to inject (garbage bytes, a
- * hang, a kernel panic), and everything the board prints is also written to a
+ * hang, a kernel panic), `reboot` at its shell reboots it, and everything the board prints is also written to a
  * transcript, so tests can check that no line was lost or duplicated.
  *
  *   deno run -A worker/sim/board.ts --control /run/board.sock [--transcript FILE]
@@ -212,6 +212,16 @@ function startShell(): void {
   relay(shell.stderr).catch(() => {});
 }
 
+/**
+ * `reboot` at the shell reboots the simulated board (never reaching the host's
+ * busybox, which would try to reboot the machine the tests run on).
+ */
+function softReboot(): void {
+  out("\r\nBroadcast message from root@basalt-sim:\r\n\r\nThe system is going down for reboot NOW!\r\n");
+  out("[   42.000000] reboot: Restarting system\r\n");
+  void powerOn();
+}
+
 async function input(bytes: Uint8Array): Promise<void> {
   if (state === "off" || state === "booting") return;
   const text = new TextDecoder().decode(bytes);
@@ -225,6 +235,7 @@ async function input(bytes: Uint8Array): Promise<void> {
       const command = line;
       line = "";
       if (state === "uboot") await uboot(command);
+      else if (state === "linux" && /^\s*reboot(\s|$)/.test(command)) softReboot();
       else if (state === "linux") await shellWriter?.write(encoder.encode(`${command}\n`)).catch(() => {});
     } else if (ch === "\x03") {
       line = "";

@@ -8,13 +8,16 @@ import { Console } from "../../drivers/console.ts";
 import { checkSelfContainedImage } from "../../drivers/disk_images.ts";
 import { qemuCommand, type QemuImage, QemuProcess } from "../../drivers/qemu.ts";
 import { ConfigurationError } from "../../job/errors.ts";
-import type { ActionImplementation, JobContext } from "../context.ts";
+import type { ActionImplementation, Block, JobContext } from "../context.ts";
 import type { Strategy } from "../strategy.ts";
 import { SESSION_ACTIONS, shellSessionShape, watchKernel } from "./session.ts";
 
-/** The images of the job's first deploy that were downloaded, with their `image_arg`. */
-function deployedImages(ctx: JobContext): QemuImage[] {
-  const deploy = (Array.isArray(ctx.job.actions) ? ctx.job.actions : []).map((a) => a?.deploy).find(isMapping);
+/** The downloaded images of the last deploy with images before this boot, with their `image_arg`. */
+function deployedImages(ctx: JobContext, boot: Block): QemuImage[] {
+  const entries = (Array.isArray(ctx.job.actions) ? ctx.job.actions : []).filter(isMapping);
+  const at = entries.findIndex((entry) => entry.boot === boot);
+  const deploy = entries.slice(0, at < 0 ? entries.length : at).map((entry) => entry.deploy)
+    .findLast((d) => isMapping(d) && isMapping(d.images));
   const images = isMapping(deploy) && isMapping(deploy.images) ? deploy.images : {};
   return Object.entries(images).flatMap(([key, image]) => {
     const path = ctx.downloads.get(key);
@@ -23,14 +26,14 @@ function deployedImages(ctx: JobContext): QemuImage[] {
   });
 }
 
-const executeQemu: ActionImplementation = async ({ ctx }) => {
+const executeQemu: ActionImplementation = async ({ ctx, block }) => {
   const qemu = ctx.resources.qemu;
   if (!qemu) {
     throw new ConfigurationError(
       "the device has no actions.boot.methods.qemu.parameters.command: it cannot boot with qemu",
     );
   }
-  const { argv, disks } = qemuCommand(qemu, deployedImages(ctx), ctx.overlayImage);
+  const { argv, disks } = qemuCommand(qemu, deployedImages(ctx, block), ctx.overlayImage);
   for (const disk of disks) await checkSelfContainedImage(disk.path, disk.what);
   ctx.log.info(`Boot command: ${argv.join(" ")}`);
   // A boot retried, or a second boot in the job, replaces the QEMU already running.
