@@ -1,6 +1,6 @@
 import { assertEquals, assertRejects } from "../../tests/support/assert.ts";
 import { JobLog, type LogRecord } from "../job/log.ts";
-import { Console, ConsoleClosed, ExpectTimeout } from "./console.ts";
+import { Console, ConsoleClosed, ExpectTimeout, MAX_LINE } from "./console.ts";
 import { processConsole } from "./transports.ts";
 
 function logged(): { log: JobLog; records: LogRecord[] } {
@@ -125,4 +125,21 @@ Deno.test("a single chunk larger than the search window is matched in what is ke
   assertEquals(match.before.length, 256 * 1024 - 4);
   end();
   await console.done;
+});
+
+Deno.test("a console line with no end is logged in MAX_LINE pieces and never held whole", async () => {
+  const { log, records } = logged();
+  const size = MAX_LINE * 4 + 10;
+  const console = new Console(
+    processConsole(["sh", "-c", `head -c ${size} /dev/zero | tr '\\0' 'x'; printf '\\nEND\\n'`]),
+    log,
+  );
+  try {
+    await console.expect(["END"], 5000);
+  } finally {
+    await console.close();
+  }
+  const target = records.filter((r) => r.lvl === "target").map((r) => String(r.msg));
+  assertEquals(target.slice(0, 5).map((l) => l.length), [MAX_LINE, MAX_LINE, MAX_LINE, MAX_LINE, 10]);
+  assertEquals(target.slice(0, 5).join("").length, size);
 });
