@@ -11,8 +11,7 @@ function run() {
       actions: {
         reportStarted: ({ context }) => effects.push(`started ${context.job} pid ${context.pid}`),
         reportLog: (_, { from, lines }) => effects.push(`log ${from}+${lines.length}`),
-        reportEnd: ({ context }) =>
-          effects.push(`end ${context.outcome?.result} ${context.outcome?.errorType ?? "-"}`),
+        reportEnd: ({ context }) => effects.push(`end ${context.outcome?.result} ${context.outcome?.errorType ?? "-"}`),
         terminate: ({ context }) => effects.push(`SIGTERM ${context.pid}`),
         kill: ({ context }) => effects.push(`SIGKILL ${context.pid}`),
       },
