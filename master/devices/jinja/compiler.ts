@@ -29,25 +29,9 @@ import {
   TemplateReference,
 } from "./runtime.ts";
 import { findUndeclared, Symbols } from "./symbols.ts";
-import {
-  binaryOp,
-  callValue,
-  dictSet,
-  getAttribute,
-  getItem,
-  iterate,
-  pyCompare,
-  pyContains,
-  pyEq,
-  PyFloat,
-  pyStr,
-  sliceOf,
-  stringRepr,
-  truthy,
-  tuple,
-  unaryOp,
-  Undefined,
-} from "./values.ts";
+import { binaryOp, dictSet, iterate, pyCompare, pyContains, pyEq, truthy, unaryOp } from "./operations.ts";
+import { callValue, getAttribute, getItem, sliceOf } from "./lookup.ts";
+import { PyFloat, pyStr, stringRepr, tuple, Undefined } from "./values.ts";
 
 /** One call of a render function (a template's root, a block, a macro body, a recursive loop). */
 interface Rt {

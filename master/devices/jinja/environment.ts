@@ -12,7 +12,8 @@ import { type CompiledTemplate, compileTemplate } from "./compiler.ts";
 import { tokenize } from "./lexer.ts";
 import { Parser } from "./parser.ts";
 import { defaultGlobals, MAX_STEPS, newContext, type RenderState, Sink } from "./runtime.ts";
-import { fromJs, iterate, pyRepr, pyStr, Undefined } from "./values.ts";
+import { fromJs, pyRepr, pyStr, Undefined } from "./values.ts";
+import { iterate } from "./operations.ts";
 
 interface Cached {
   readonly template: CompiledTemplate;

@@ -6,42 +6,39 @@
 import { JinjaError, typeError, valueError } from "./errors.ts";
 import {
   binaryOp,
-  bindArgs,
-  callValue,
   compareValues,
   dictGet,
-  DictView,
-  floatRepr,
-  getAttribute,
-  getItem,
-  isJinjaObject,
-  isNumeric,
-  isTuple,
   iterate,
   NO_KEY,
-  numberOf,
-  percentFormat,
-  PyCallable,
-  pyCapitalize,
-  pyCenter,
   pyContains,
   pyEq,
-  PyFloat,
   pyLen,
-  PyRange,
-  pyReplace,
-  pyRepr,
-  pyStr,
-  pyStrip,
-  sortValues,
-  stringRepr,
   toFloat,
   toInt,
   truthy,
+} from "./operations.ts";
+import { bindArgs } from "./arguments.ts";
+import { callValue, getAttribute, getItem } from "./lookup.ts";
+import {
+  DictView,
+  floatRepr,
+  isJinjaObject,
+  isNumeric,
+  isTuple,
+  numberOf,
+  PyCallable,
+  PyFloat,
+  PyRange,
+  pyRepr,
+  pyStr,
+  stringRepr,
   tuple,
   typeName,
   Undefined,
 } from "./values.ts";
+import { percentFormat } from "./formatting.ts";
+import { pyCapitalize, pyCenter, pyReplace, pyStrip } from "./str_methods.ts";
+import { sortValues } from "./collection_methods.ts";
 
 export type FilterFunction = (value: unknown, args: unknown[], kwargs: Map<string, unknown>) => unknown;
 export type TestFunction = (value: unknown, args: unknown[], kwargs: Map<string, unknown>) => boolean;

@@ -7,7 +7,7 @@
  * `unicode-escape`).
  */
 import { JinjaError } from "./errors.ts";
-import { pyStrip } from "./values.ts";
+import { pyStrip } from "./str_methods.ts";
 
 export type TokenType =
   | "data"

@@ -5,24 +5,20 @@
  * imported modules, `namespace()`, `cycler()`, `joiner()`, `range()`, `dict()`.
  */
 import { JinjaError, typeError } from "./errors.ts";
+import { bindArgs } from "./arguments.ts";
 import {
-  bindArgs,
   BuiltinFunction,
-  dictSet,
-  dictUpdate,
   type JinjaObject,
   NO_ATTRIBUTE,
-  NO_KEY,
   PyCallable,
-  pyEq,
   PyRange,
   pyRepr,
   pyStr,
   stringRepr,
-  truthy,
   tuple,
   Undefined,
 } from "./values.ts";
+import { dictSet, dictUpdate, NO_KEY, pyEq, truthy } from "./operations.ts";
 
 /** Python's `missing`: a variable that exists in a frame but has no value yet. */
 export const MISSING = Symbol("missing");
