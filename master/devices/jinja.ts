@@ -35,7 +35,10 @@
  */
 import { Environment } from "./jinja/environment.ts";
 import { JinjaError } from "./jinja/errors.ts";
-import { bindArgs, floatRepr, isTuple, PyFloat, pyRepr, pyStr, sortValues, truthy } from "./jinja/values.ts";
+import { bindArgs } from "./jinja/arguments.ts";
+import { floatRepr, isTuple, PyFloat, pyRepr, pyStr } from "./jinja/values.ts";
+import { sortValues } from "./jinja/collection_methods.ts";
+import { truthy } from "./jinja/operations.ts";
 import { fenceJobStrings, type JobStrings } from "./job_values.ts";
 
 /** Python's `repr()` of a value as a template holds it. */

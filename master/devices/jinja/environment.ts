@@ -11,7 +11,8 @@ import { builtinFiltersAndTests, type FilterFunction, type TestFunction } from "
 import { type CompiledTemplate, compileTemplate } from "./compiler.ts";
 import { tokenize } from "./lexer.ts";
 import { Parser } from "./parser.ts";
-import { defaultGlobals, MAX_STEPS, newContext, type RenderState, Sink } from "./runtime.ts";
+import { defaultGlobals } from "./globals.ts";
+import { MAX_STEPS, newContext, type RenderState, Sink } from "./runtime.ts";
 import { fromJs, pyRepr, pyStr, Undefined } from "./values.ts";
 import { iterate } from "./operations.ts";
 
