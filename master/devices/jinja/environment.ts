@@ -7,7 +7,8 @@
  */
 import { join } from "node:path";
 import { JinjaError } from "./errors.ts";
-import { builtinFiltersAndTests, type FilterFunction, type TestFunction } from "./filters.ts";
+import { builtinFiltersAndTests } from "./test_table.ts";
+import { type FilterFunction, type TestFunction } from "./filters.ts";
 import { type CompiledTemplate, compileTemplate } from "./compiler.ts";
 import { tokenize } from "./lexer.ts";
 import { Parser } from "./parser.ts";

@@ -1,44 +1,15 @@
 /**
- * Jinja2 3.1's built-in filters and tests (jinja2/filters.py, jinja2/tests.py),
- * with autoescape off as LAVA renders. Filters Basalt does not have (`urlize`,
- * `wordwrap`) fail at compile time as an unknown filter would in Jinja2.
+ * What Jinja2 3.1's built-in filters and tests share: their types, argument
+ * binding, attribute getters, escaping, JSON and URL quoting, rounding, sums and
+ * selection. The filters are in filter_table.ts, the tests in test_table.ts;
+ * filters Basalt does not have (`urlize`, `wordwrap`) fail at compile time as an
+ * unknown filter would in Jinja2.
  */
-import { JinjaError, typeError, valueError } from "./errors.ts";
-import {
-  binaryOp,
-  compareValues,
-  dictGet,
-  iterate,
-  NO_KEY,
-  pyContains,
-  pyEq,
-  pyLen,
-  toFloat,
-  toInt,
-  truthy,
-} from "./operations.ts";
+import { JinjaError, typeError } from "./errors.ts";
+import { binaryOp, compareValues, iterate, truthy } from "./operations.ts";
 import { bindArgs } from "./arguments.ts";
-import { callValue, getAttribute, getItem } from "./lookup.ts";
-import {
-  DictView,
-  floatRepr,
-  isJinjaObject,
-  isNumeric,
-  isTuple,
-  numberOf,
-  PyCallable,
-  PyFloat,
-  PyRange,
-  pyRepr,
-  pyStr,
-  stringRepr,
-  tuple,
-  typeName,
-  Undefined,
-} from "./values.ts";
-import { percentFormat } from "./formatting.ts";
-import { pyCapitalize, pyCenter, pyReplace, pyStrip } from "./str_methods.ts";
-import { sortValues } from "./collection_methods.ts";
+import { getItem } from "./lookup.ts";
+import { DictView, floatRepr, isNumeric, PyFloat, pyRepr, pyStr, typeName, Undefined } from "./values.ts";
 
 export type FilterFunction = (value: unknown, args: unknown[], kwargs: Map<string, unknown>) => unknown;
 export type TestFunction = (value: unknown, args: unknown[], kwargs: Map<string, unknown>) => boolean;
@@ -49,7 +20,7 @@ export interface FilterEnvironment {
   readonly tests: ReadonlyMap<string, TestFunction>;
 }
 
-function args(
+export function args(
   name: string,
   params: string[],
   a: unknown[],
@@ -60,15 +31,19 @@ function args(
 }
 
 /** Filters that receive an argument list and not a value: `value` first, then the rest. */
-function simple(params: string[], defaults: Record<string, unknown>, fn: (p: Record<string, unknown>) => unknown) {
+export function simple(
+  params: string[],
+  defaults: Record<string, unknown>,
+  fn: (p: Record<string, unknown>) => unknown,
+) {
   return (name: string): FilterFunction => (value, a, k) =>
     fn({ ...args(name, params.slice(1), a, k, defaults), [params[0]]: value });
 }
 
-const ignoreCase = (value: unknown) => (typeof value === "string" ? value.toLowerCase() : value);
+export const ignoreCase = (value: unknown) => (typeof value === "string" ? value.toLowerCase() : value);
 
 /** Jinja2's attribute getter for `attribute=` arguments: dotted names, integer parts as indexes. */
-function attrGetter(attribute: unknown, postprocess?: (v: unknown) => unknown, fallback?: unknown) {
+export function attrGetter(attribute: unknown, postprocess?: (v: unknown) => unknown, fallback?: unknown) {
   const parts = attribute === null || attribute === undefined
     ? []
     : typeof attribute === "string"
@@ -86,19 +61,19 @@ function attrGetter(attribute: unknown, postprocess?: (v: unknown) => unknown, f
   };
 }
 
-function multiAttrGetter(attribute: unknown, postprocess?: (v: unknown) => unknown) {
+export function multiAttrGetter(attribute: unknown, postprocess?: (v: unknown) => unknown) {
   const names = typeof attribute === "string" ? attribute.split(",") : [attribute];
   const getters = names.map((n) => attrGetter(n === undefined ? null : n, postprocess));
   return (item: unknown) => getters.map((g) => g(item));
 }
 
-function htmlEscape(value: unknown): string {
+export function htmlEscape(value: unknown): string {
   return pyStr(value).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&#34;")
     .replace(/'/g, "&#39;");
 }
 
 /** Python's json.dumps(value, sort_keys=True) with Jinja2's HTML-safe replacements. */
-function toJson(value: unknown, indent: unknown): string {
+export function toJson(value: unknown, indent: unknown): string {
   const step = indent === null || indent === undefined
     ? null
     : typeof indent === "number"
@@ -167,7 +142,7 @@ function toJson(value: unknown, indent: unknown): string {
     .replace(/'/g, "\\u0027");
 }
 
-function urlQuote(value: unknown, forQs: boolean): string {
+export function urlQuote(value: unknown, forQs: boolean): string {
   const text = typeof value === "string" ? value : pyStr(value);
   const safe = forQs ? "" : "/";
   let out = "";
@@ -180,7 +155,7 @@ function urlQuote(value: unknown, forQs: boolean): string {
   return forQs ? out.replace(/%20/g, "+") : out;
 }
 
-function pyRound(value: number, precision: number): number {
+export function pyRound(value: number, precision: number): number {
   const factor = 10 ** precision;
   const scaled = value * factor;
   const floor = Math.floor(scaled);
@@ -192,19 +167,19 @@ function pyRound(value: number, precision: number): number {
   return rounded / factor;
 }
 
-function sum(items: unknown[], start: unknown): unknown {
+export function sum(items: unknown[], start: unknown): unknown {
   if (typeof start === "string") throw typeError("sum() can't sum strings [use ''.join(seq) instead]");
   return items.reduce((total, item) => binaryOp("add", total, item), start);
 }
 
-function minMax(value: unknown, p: Record<string, unknown>, pick: (order: number) => boolean): unknown {
+export function minMax(value: unknown, p: Record<string, unknown>, pick: (order: number) => boolean): unknown {
   const items = iterate(value);
   if (items.length === 0) return new Undefined("No aggregated item, sequence was empty.");
   const key = attrGetter(p.attribute, truthy(p.case_sensitive) ? undefined : ignoreCase);
   return items.reduce((best, item) => (pick(compareValues(key(item), key(best))) ? item : best));
 }
 
-function selectOrReject(
+export function selectOrReject(
   env: FilterEnvironment,
   value: unknown,
   a: unknown[],
@@ -231,458 +206,3 @@ function selectOrReject(
   }
   return iterate(value).filter((item) => modfunc(test(transform(item))));
 }
-
-function buildFilters(env: FilterEnvironment): Map<string, FilterFunction> {
-  const filters: Record<string, FilterFunction> = {
-    abs: (v, a, k) => {
-      args("abs", [], a, k);
-      if (v instanceof Undefined) v.fail();
-      if (!isNumeric(v)) throw typeError(`bad operand type for abs(): '${typeName(v)}'`);
-      return v instanceof PyFloat ? new PyFloat(Math.abs(v.value)) : Math.abs(Number(v));
-    },
-    attr: (v, a, k) => getAttribute(v, pyStr(args("attr", ["name"], a, k).name)),
-    batch: (v, a, k) => {
-      const p = args("batch", ["linecount", "fill_with"], a, k, { fill_with: null });
-      const count = toInt(p.linecount);
-      const out: unknown[][] = [];
-      let current: unknown[] = [];
-      for (const item of iterate(v)) {
-        if (current.length === count) {
-          out.push(current);
-          current = [];
-        }
-        current.push(item);
-      }
-      if (current.length) {
-        if (p.fill_with !== null && current.length < count) {
-          current.push(...Array(count - current.length).fill(p.fill_with));
-        }
-        out.push(current);
-      }
-      return out;
-    },
-    capitalize: simple(["s"], {}, (p) => pyCapitalize(pyStr(p.s)))("capitalize"),
-    center: simple(["value", "width"], { width: 80 }, (p) => pyCenter(pyStr(p.value), toInt(p.width)))("center"),
-    count: (v, a, k) => {
-      args("count", [], a, k);
-      return pyLen(v);
-    },
-    default: simple(
-      ["value", "default_value", "boolean"],
-      { default_value: "", boolean: false },
-      (p) => p.value instanceof Undefined || (truthy(p.boolean) && !truthy(p.value)) ? p.default_value : p.value,
-    )("default"),
-    dictsort: (v, a, k) => {
-      const p = args("dictsort", ["case_sensitive", "by", "reverse"], a, k, {
-        case_sensitive: false,
-        by: "key",
-        reverse: false,
-      });
-      const pos = p.by === "key" ? 0 : p.by === "value" ? 1 : -1;
-      if (pos < 0) throw new JinjaError("FilterArgumentError", 'You can only sort by either "key" or "value"');
-      if (!(v instanceof Map)) {
-        if (v instanceof Undefined) v.fail();
-        throw new JinjaError("AttributeError", `'${typeName(v)}' object has no attribute 'items'`);
-      }
-      const items = [...v].map(([key, item]) => tuple([key, item]));
-      return sortValues(items, (item) => {
-        const x = (item as unknown[])[pos];
-        return truthy(p.case_sensitive) ? x : ignoreCase(x);
-      }, truthy(p.reverse));
-    },
-    escape: (v, a, k) => {
-      args("escape", [], a, k);
-      return htmlEscape(v);
-    },
-    filesizeformat: (v, a, k) => {
-      const p = args("filesizeformat", ["binary"], a, k, { binary: false });
-      const bytes = toFloat(v);
-      const base = truthy(p.binary) ? 1024 : 1000;
-      const prefixes = truthy(p.binary)
-        ? ["KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB"]
-        : ["kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"];
-      if (bytes === 1) return "1 Byte";
-      if (bytes < base) return `${Math.trunc(bytes)} Bytes`;
-      let unit = base;
-      for (let i = 0; i < prefixes.length; i++) {
-        unit = base ** (i + 2);
-        if (bytes < unit || i === prefixes.length - 1) return `${((base * bytes) / unit).toFixed(1)} ${prefixes[i]}`;
-      }
-      return "";
-    },
-    first: (v, a, k) => {
-      args("first", [], a, k);
-      const items = iterate(v);
-      return items.length ? items[0] : new Undefined("No first item, sequence was empty.");
-    },
-    float: (v, a, k) => {
-      const p = args("float", ["default"], a, k, { default: new PyFloat(0) });
-      try {
-        return new PyFloat(toFloat(v));
-      } catch (error) {
-        if (error instanceof JinjaError && (error.kind === "TypeError" || error.kind === "ValueError")) {
-          return p.default;
-        }
-        throw error;
-      }
-    },
-    forceescape: (v, a, k) => {
-      args("forceescape", [], a, k);
-      return htmlEscape(v);
-    },
-    format: (v, a, k) => {
-      if (a.length && k.size) {
-        throw new JinjaError("FilterArgumentError", "can't handle positional and keyword arguments at the same time");
-      }
-      return percentFormat(pyStr(v), k.size ? new Map(k) : tuple([...a]));
-    },
-    groupby: (v, a, k) => {
-      const p = args("groupby", ["attribute", "default", "case_sensitive"], a, k, {
-        default: null,
-        case_sensitive: false,
-      });
-      const key = attrGetter(p.attribute, truthy(p.case_sensitive) ? undefined : ignoreCase, p.default ?? undefined);
-      const original = attrGetter(p.attribute, undefined, p.default ?? undefined);
-      const sorted = sortValues(iterate(v), key, false);
-      const groups: unknown[] = [];
-      for (const item of sorted) {
-        const last = groups.at(-1) as unknown[] | undefined;
-        if (last && pyEq(key(item), key((last[1] as unknown[])[0]))) (last[1] as unknown[]).push(item);
-        else groups.push([original(item), [item]]);
-      }
-      return groups.map((g) => tuple(g as unknown[]));
-    },
-    indent: (v, a, k) => {
-      const p = args("indent", ["width", "first", "blank"], a, k, { width: 4, first: false, blank: false });
-      const indention = typeof p.width === "string" ? p.width : " ".repeat(toInt(p.width));
-      const text = pyStr(v) + "\n";
-      const lines = callValue(getAttribute(text, "splitlines"), [], new Map()) as string[];
-      let rv: string;
-      if (truthy(p.blank)) rv = lines.join("\n" + indention);
-      else {
-        rv = lines.shift() ?? "";
-        if (lines.length) rv += "\n" + lines.map((line) => (line ? indention + line : line)).join("\n");
-      }
-      return truthy(p.first) ? indention + rv : rv;
-    },
-    int: (v, a, k) => {
-      const p = args("int", ["default", "base"], a, k, { default: 0, base: 10 });
-      try {
-        return typeof v === "string" ? toInt(v, toInt(p.base)) : toInt(v);
-      } catch (error) {
-        if (!(error instanceof JinjaError && (error.kind === "TypeError" || error.kind === "ValueError"))) throw error;
-        try {
-          const f = toFloat(v);
-          if (!Number.isFinite(f)) throw new JinjaError("OverflowError", "cannot convert float infinity to integer");
-          return Math.trunc(f);
-        } catch (inner) {
-          if (inner instanceof JinjaError && (inner.kind === "TypeError" || inner.kind === "ValueError")) {
-            return p.default;
-          }
-          throw inner;
-        }
-      }
-    },
-    items: (v, a, k) => {
-      args("items", [], a, k);
-      if (v instanceof Undefined) return [];
-      if (!(v instanceof Map)) throw typeError("Can only get item pairs from a mapping.");
-      return new DictView("items", v).items();
-    },
-    join: (v, a, k) => {
-      const p = args("join", ["d", "attribute"], a, k, { d: "", attribute: null });
-      let items = iterate(v);
-      if (p.attribute !== null) items = items.map(attrGetter(p.attribute));
-      return items.map(pyStr).join(pyStr(p.d));
-    },
-    last: (v, a, k) => {
-      args("last", [], a, k);
-      const items = iterate(v);
-      return items.length ? items[items.length - 1] : new Undefined("No last item, sequence was empty.");
-    },
-    length: (v, a, k) => {
-      args("length", [], a, k);
-      return pyLen(v);
-    },
-    list: (v, a, k) => {
-      args("list", [], a, k);
-      return [...iterate(v)];
-    },
-    lower: simple(["s"], {}, (p) => pyStr(p.s).toLowerCase())("lower"),
-    map: (v, a, k) => {
-      const items = iterate(v);
-      if (a.length === 0 && k.has("attribute")) {
-        const rest = new Map(k);
-        const attribute = rest.get("attribute");
-        const fallback = rest.has("default") ? rest.get("default") : undefined;
-        rest.delete("attribute");
-        rest.delete("default");
-        if (rest.size) throw typeError(`Unexpected keyword argument ${stringRepr([...rest.keys()][0])}`);
-        return items.map(attrGetter(attribute, undefined, fallback));
-      }
-      if (a.length === 0) throw new JinjaError("FilterArgumentError", "map requires a filter argument");
-      const name = pyStr(a[0]);
-      const fn = env.filters.get(name);
-      if (!fn) throw new JinjaError("TemplateRuntimeError", `No filter named ${stringRepr(name)}.`);
-      return items.map((item) => fn(item, a.slice(1), k));
-    },
-    max: (v, a, k) =>
-      minMax(
-        v,
-        args("max", ["case_sensitive", "attribute"], a, k, { case_sensitive: false, attribute: null }),
-        (o) => o > 0,
-      ),
-    min: (v, a, k) =>
-      minMax(
-        v,
-        args("min", ["case_sensitive", "attribute"], a, k, { case_sensitive: false, attribute: null }),
-        (o) => o < 0,
-      ),
-    pprint: (v, a, k) => {
-      args("pprint", [], a, k);
-      return pyRepr(v);
-    },
-    random: (v, a, k) => {
-      args("random", [], a, k);
-      const items = iterate(v);
-      if (items.length === 0) throw new JinjaError("IndexError", "Cannot choose from an empty sequence");
-      return items[Math.floor(Math.random() * items.length)];
-    },
-    reject: (v, a, k) => selectOrReject(env, v, a, k, false, (b) => !b),
-    rejectattr: (v, a, k) => selectOrReject(env, v, a, k, true, (b) => !b),
-    replace: (v, a, k) => {
-      const p = args("replace", ["old", "new", "count"], a, k, { count: null });
-      return pyReplace(pyStr(v), pyStr(p.old), pyStr(p.new), p.count === null ? -1 : toInt(p.count));
-    },
-    reverse: (v, a, k) => {
-      args("reverse", [], a, k);
-      if (typeof v === "string") return [...v].reverse().join("");
-      return [...iterate(v)].reverse();
-    },
-    round: (v, a, k) => {
-      const p = args("round", ["precision", "method"], a, k, { precision: 0, method: "common" });
-      const precision = toInt(p.precision);
-      if (!["common", "ceil", "floor"].includes(pyStr(p.method))) {
-        throw new JinjaError("FilterArgumentError", "method must be common, ceil or floor");
-      }
-      if (v instanceof Undefined) v.fail();
-      if (!isNumeric(v)) throw typeError(`type ${typeName(v)} doesn't define __round__ method`);
-      const n = numberOf(v);
-      if (p.method === "common") {
-        return typeof v === "number" || typeof v === "boolean"
-          ? (precision >= 0 ? Number(v) : pyRound(n, precision))
-          : new PyFloat(pyRound(n, precision));
-      }
-      const factor = 10 ** precision;
-      return new PyFloat((p.method === "ceil" ? Math.ceil(n * factor) : Math.floor(n * factor)) / factor);
-    },
-    safe: (v, a, k) => {
-      args("safe", [], a, k);
-      return pyStr(v);
-    },
-    select: (v, a, k) => selectOrReject(env, v, a, k, false, (b) => b),
-    selectattr: (v, a, k) => selectOrReject(env, v, a, k, true, (b) => b),
-    slice: (v, a, k) => {
-      const p = args("slice", ["slices", "fill_with"], a, k, { fill_with: null });
-      const items = iterate(v);
-      const slices = toInt(p.slices);
-      const perSlice = Math.floor(items.length / slices);
-      const withExtra = items.length % slices;
-      const out: unknown[][] = [];
-      let offset = 0;
-      for (let i = 0; i < slices; i++) {
-        const start = offset + i * perSlice;
-        if (i < withExtra) offset++;
-        const end = offset + (i + 1) * perSlice;
-        const part = items.slice(start, end);
-        if (p.fill_with !== null && i >= withExtra) part.push(p.fill_with);
-        out.push(part);
-      }
-      return out;
-    },
-    sort: (v, a, k) => {
-      const p = args("sort", ["reverse", "case_sensitive", "attribute"], a, k, {
-        reverse: false,
-        case_sensitive: false,
-        attribute: null,
-      });
-      return sortValues(
-        iterate(v),
-        multiAttrGetter(p.attribute, truthy(p.case_sensitive) ? undefined : ignoreCase),
-        truthy(p.reverse),
-      );
-    },
-    string: (v, a, k) => {
-      args("string", [], a, k);
-      return pyStr(v);
-    },
-    striptags: (v, a, k) => {
-      args("striptags", [], a, k);
-      const text = pyStr(v).replace(/<!--[\s\S]*?-->/g, "").replace(/<[\s\S]*?>/g, "");
-      const words = text.split(/\s+/).filter(Boolean).join(" ");
-      return words.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&#34;|&quot;/g, '"').replace(/&#39;/g, "'")
-        .replace(/&amp;/g, "&");
-    },
-    sum: (v, a, k) => {
-      const p = args("sum", ["attribute", "start"], a, k, { attribute: null, start: 0 });
-      let items = iterate(v);
-      if (p.attribute !== null) items = items.map(attrGetter(p.attribute));
-      return sum(items, p.start);
-    },
-    title: simple(
-      ["s"],
-      {},
-      (p) =>
-        pyStr(p.s).split(/([-\s({[<]+)/).filter((item) => item !== "").map((item) =>
-          [...item][0].toUpperCase() + [...item].slice(1).join("").toLowerCase()
-        ).join(""),
-    )("title"),
-    tojson: (v, a, k) => toJson(v, args("tojson", ["indent"], a, k, { indent: null }).indent),
-    trim: (v, a, k) => {
-      const p = args("trim", ["chars"], a, k, { chars: null });
-      return pyStrip(pyStr(v), p.chars === null ? null : pyStr(p.chars), "both");
-    },
-    truncate: (v, a, k) => {
-      const p = args("truncate", ["length", "killwords", "end", "leeway"], a, k, {
-        length: 255,
-        killwords: false,
-        end: "...",
-        leeway: null,
-      });
-      const s = [...pyStr(v)];
-      const length = toInt(p.length);
-      const end = pyStr(p.end);
-      const leeway = p.leeway === null ? 5 : toInt(p.leeway);
-      if (length < [...end].length) {
-        throw new JinjaError("AssertionError", `expected length >= ${[...end].length}, got ${length}`);
-      }
-      if (s.length <= length + leeway) return s.join("");
-      const head = s.slice(0, Math.max(0, length - [...end].length)).join("");
-      if (truthy(p.killwords)) return head + end;
-      const space = head.lastIndexOf(" ");
-      return (space < 0 ? head : head.slice(0, space)) + end;
-    },
-    unique: (v, a, k) => {
-      const p = args("unique", ["case_sensitive", "attribute"], a, k, { case_sensitive: false, attribute: null });
-      const key = attrGetter(p.attribute, truthy(p.case_sensitive) ? undefined : ignoreCase);
-      const seen: unknown[] = [];
-      return iterate(v).filter((item) => {
-        const x = key(item);
-        if (seen.some((s) => pyEq(s, x))) return false;
-        seen.push(x);
-        return true;
-      });
-    },
-    upper: simple(["s"], {}, (p) => pyStr(p.s).toUpperCase())("upper"),
-    urlencode: (v, a, k) => {
-      args("urlencode", [], a, k);
-      if (typeof v === "string") return urlQuote(v, false);
-      const pairs = v instanceof Map ? [...v] : iterate(v).map((pair) => iterate(pair));
-      return pairs.map(([key, item]) => `${urlQuote(key, true)}=${urlQuote(item, true)}`).join("&");
-    },
-    wordcount: simple(["s"], {}, (p) => (pyStr(p.s).match(/[\p{L}\p{N}_]+/gu) ?? []).length)("wordcount"),
-    xmlattr: (v, a, k) => {
-      const p = args("xmlattr", ["autospace"], a, k, { autospace: true });
-      if (!(v instanceof Map)) {
-        throw new JinjaError("AttributeError", `'${typeName(v)}' object has no attribute 'items'`);
-      }
-      const items: string[] = [];
-      for (const [key, item] of v) {
-        if (item === null || item instanceof Undefined) continue;
-        const name = pyStr(key);
-        if (/[\s/>=]/.test(name)) throw valueError(`Invalid character in attribute name: ${stringRepr(name)}`);
-        items.push(`${htmlEscape(name)}="${htmlEscape(item)}"`);
-      }
-      const rv = items.join(" ");
-      return truthy(p.autospace) && rv ? " " + rv : rv;
-    },
-  };
-  filters.d = filters.default;
-  filters.e = filters.escape;
-  return new Map(Object.entries(filters));
-}
-
-function buildTests(env: FilterEnvironment): Map<string, TestFunction> {
-  const one = (name: string, fn: (v: unknown) => boolean): TestFunction => (v, a, k) => {
-    args(name, [], a, k);
-    return fn(v);
-  };
-  const two = (name: string, param: string, fn: (v: unknown, other: unknown) => boolean): TestFunction => (v, a, k) =>
-    fn(v, args(name, [param], a, k)[param]);
-  const mod = (v: unknown, n: unknown) => binaryOp("mod", v, n);
-  const compare = (op: "lt" | "lteq" | "gt" | "gteq") => (v: unknown, other: unknown) => {
-    const order = compareValues(v, other, op);
-    return op === "lt" ? order < 0 : op === "lteq" ? order <= 0 : op === "gt" ? order > 0 : order >= 0;
-  };
-  const tests: Record<string, TestFunction> = {
-    odd: one("odd", (v) => pyEq(mod(v, 2), 1)),
-    even: one("even", (v) => pyEq(mod(v, 2), 0)),
-    divisibleby: two("divisibleby", "num", (v, n) => pyEq(mod(v, n), 0)),
-    defined: one("defined", (v) => !(v instanceof Undefined)),
-    undefined: one("undefined", (v) => v instanceof Undefined),
-    filter: one("filter", (v) => env.filters.has(pyStr(v))),
-    test: one("test", (v) => env.tests.has(pyStr(v))),
-    none: one("none", (v) => v === null),
-    boolean: one("boolean", (v) => typeof v === "boolean"),
-    false: one("false", (v) => v === false),
-    true: one("true", (v) => v === true),
-    integer: one("integer", (v) => typeof v === "number"),
-    float: one("float", (v) => v instanceof PyFloat),
-    lower: one("lower", (v) => callValue(getAttribute(pyStr(v), "islower"), [], new Map()) === true),
-    upper: one("upper", (v) => callValue(getAttribute(pyStr(v), "isupper"), [], new Map()) === true),
-    string: one("string", (v) => typeof v === "string"),
-    mapping: one("mapping", (v) => v instanceof Map),
-    number: one("number", isNumeric),
-    sequence: one(
-      "sequence",
-      (v) =>
-        typeof v === "string" || Array.isArray(v) || v instanceof Map || v instanceof PyRange || v instanceof Undefined,
-    ),
-    iterable: one(
-      "iterable",
-      (v) =>
-        typeof v === "string" || Array.isArray(v) || v instanceof Map || v instanceof DictView ||
-        v instanceof PyRange ||
-        v instanceof Undefined || (isJinjaObject(v) && v.constructor.name === "LoopContext"),
-    ),
-    callable: one("callable", (v) => v instanceof PyCallable || v instanceof Undefined),
-    sameas: two(
-      "sameas",
-      "other",
-      (v, other) => v === other || (v instanceof Undefined && other instanceof Undefined && v === other),
-    ),
-    escaped: one("escaped", () => false),
-    in: two("in", "seq", (v, seq) => pyContains(seq, v)),
-    eq: two("eq", "b", (v, b) => pyEq(v, b)),
-    ne: two("ne", "b", (v, b) => !pyEq(v, b)),
-    lt: two("lt", "b", compare("lt")),
-    le: two("le", "b", compare("lteq")),
-    gt: two("gt", "b", compare("gt")),
-    ge: two("ge", "b", compare("gteq")),
-  };
-  Object.assign(tests, {
-    "==": tests.eq,
-    equalto: tests.eq,
-    "!=": tests.ne,
-    "<": tests.lt,
-    lessthan: tests.lt,
-    "<=": tests.le,
-    ">": tests.gt,
-    greaterthan: tests.gt,
-    ">=": tests.ge,
-  });
-  return new Map(Object.entries(tests));
-}
-
-/** Jinja2's default filters and tests, bound to an environment that may add its own. */
-export function builtinFiltersAndTests(): { filters: Map<string, FilterFunction>; tests: Map<string, TestFunction> } {
-  const env: { filters: Map<string, FilterFunction>; tests: Map<string, TestFunction> } = {
-    filters: new Map(),
-    tests: new Map(),
-  };
-  for (const [name, fn] of buildFilters(env)) env.filters.set(name, fn);
-  for (const [name, fn] of buildTests(env)) env.tests.set(name, fn);
-  return env;
-}
-
-export { dictGet, isTuple, NO_KEY };
