@@ -47,7 +47,11 @@ interface Stamped {
   readonly epochMs: number;
 }
 
-async function runInProcess(job: unknown, device: string): Promise<{ stamped: Stamped[]; result: string }> {
+async function runInProcess(
+  job: unknown,
+  device: string,
+  fileDirs?: readonly string[],
+): Promise<{ stamped: Stamped[]; result: string }> {
   const dir = await Deno.makeTempDir({ prefix: "basalt-bench-dispatch-" });
   const stamped: Stamped[] = [];
   const outcome = await runJob({
@@ -55,6 +59,7 @@ async function runInProcess(job: unknown, device: string): Promise<{ stamped: St
     definition: stringify(job),
     device,
     outputDir: dir,
+    ...(fileDirs ? { fileDirs } : {}),
     sinks: [(record) => {
       const at = performance.now();
       stamped.push({ record, at, cpu: cpuMs(), epochMs: performance.timeOrigin + at });
@@ -138,7 +143,8 @@ async function latency(): Promise<DispatchBenchResult["latencyMs"]> {
   try {
     const steps = ["for i in $(seq 1 200); do echo clock=$(/bin/date +%s%N); sleep 0.02; done"];
     const job = ubootJob(await bootFiles(files), 1, [inlineTest("clock", steps)]);
-    const { stamped, result } = await runInProcess(job, boardDeviceYaml(board));
+    // The board's files are made in a temporary directory, which the dispatcher must be allowed to read.
+    const { stamped, result } = await runInProcess(job, boardDeviceYaml(board), [files]);
     if (!result.startsWith("pass")) throw new Error(`the board job did not pass: ${result}`);
     const delays = stamped.flatMap((s) => {
       const match = s.record.lvl === "target" ? /^clock=(\d{19})$/.exec(String(s.record.msg).trim()) : null;
