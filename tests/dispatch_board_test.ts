@@ -193,3 +193,24 @@ Deno.test("a minimal boot runs the job's pre-power and pre-OS commands and reboo
 });
 
 const exists = (path: string) => Deno.stat(path).then(() => true, () => false);
+
+Deno.test("a kernel warning during boot is recorded as LAVA's kernel-messages result and the job goes on", async () => {
+  const board = await SimulatedBoard.start();
+  const files = await Deno.makeTempDir({ prefix: "basalt-boot-files-" });
+  try {
+    assertEquals(await board.power("fault warn"), "ok");
+    const run = await dispatch(board, ubootJob(await bootFiles(files), 1));
+    assertEquals([run.code, run.result.result], [0, "pass"], JSON.stringify(run.result));
+    const kernel = caseResults(run.records).find((r) => r.case === "kernel-messages") as unknown as {
+      result: string;
+      extra: { extra: { kind: string; message: string }[] };
+    };
+    assertEquals(kernel.result, "pass");
+    assertEquals(kernel.extra.extra.map((m) => m.kind), ["warning"]);
+    assert(kernel.extra.extra[0].message.includes("WARNING: CPU: 0 PID: 1 at drivers/sim/board.c:42"));
+    assert(kernel.extra.extra[0].message.endsWith("---[ end trace 0000000000000000 ]---"));
+  } finally {
+    await board.stop();
+    await Deno.remove(files, { recursive: true });
+  }
+});

@@ -85,3 +85,25 @@ Deno.test("a job's own kernel start message is the one a boot waits for", async 
 });
 
 const exists = (path: string) => Deno.stat(path).then(() => true, () => false);
+
+Deno.test("a boot that panics fails as a kernel panic, unless the job ignores kernel messages", async () => {
+  const panics = await dispatch(qemuJob({ name: "panics", append: "rdinit=/nonexistent", bootSeconds: 60 }));
+  assertEquals([panics.result.result, panics.result.error_type], ["fail", "Job"]);
+  assertStringIncludes(String(panics.result.error_msg), "kernel panic: ");
+  const kernel = results(panics).find((r) => r.case === "kernel-messages") as {
+    result: string;
+    extra: { extra: { kind: string }[] };
+  };
+  assertEquals([kernel.result, kernel.extra.extra.map((m) => m.kind)], ["fail", ["panic"]]);
+
+  const ignored = await dispatch(qemuJob({
+    name: "panics on purpose",
+    append: "rdinit=/nonexistent",
+    boot: { ignore_kernel_messages: true },
+    bootSeconds: 8,
+  }));
+  // The panic is not read: the boot fails only as QEMU, which panic=-1 stops, closes the console.
+  assertEquals(ignored.result.result, "fail");
+  assert(!String(ignored.result.error_msg).includes("kernel panic"), String(ignored.result.error_msg));
+  assert(!results(ignored).some((r) => r.case === "kernel-messages"));
+});

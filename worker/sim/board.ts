@@ -4,7 +4,7 @@
  * ARM board running U-Boot and then Linux with a real shell (busybox sh), so the
  * u-boot boot flow and the test shell run against it unchanged. A control socket
  * takes power commands (on, off, reset) and faults to inject (garbage bytes, a
- * hang, a kernel panic), `reboot` at its shell reboots it, and everything the board prints is also written to a
+ * hang, a kernel panic, a kernel warning), `reboot` at its shell reboots it, and everything the board prints is also written to a
  * transcript, so tests can check that no line was lost or duplicated.
  *
  *   deno run -A worker/sim/board.ts --control /run/board.sock [--transcript FILE]
@@ -25,7 +25,7 @@ const { values } = parseArgs({
   },
 });
 
-type Fault = "none" | "garbage" | "hang" | "panic";
+type Fault = "none" | "garbage" | "hang" | "panic" | "warn";
 type State = "off" | "countdown" | "uboot" | "booting" | "linux";
 
 const encoder = new TextEncoder();
@@ -155,6 +155,12 @@ async function bootKernel(mine: number, command: string): Promise<void> {
   out("[    0.000000] Booting Linux on physical CPU 0x0\r\n");
   out("[    0.000000] Linux version 6.1.0-sim (basalt@simulator) (gcc 12.2.0) #1 SMP\r\n");
   out("[    0.000000] Machine model: Basalt simulated board\r\n");
+  if (fault === "warn") {
+    out("[    0.500000] ------------[ cut here ]------------\r\n");
+    out("[    0.500001] WARNING: CPU: 0 PID: 1 at drivers/sim/board.c:42 sim_probe+0x10/0x20\r\n");
+    out("[    0.500002] Modules linked in:\r\n");
+    out("[    0.500003] ---[ end trace 0000000000000000 ]---\r\n");
+  }
   if (fault === "panic") {
     out("[    1.234567] Kernel panic - not syncing: VFS: Unable to mount root fs on unknown-block(0,0)\r\n");
     out(
@@ -260,7 +266,7 @@ async function control(): Promise<void> {
       if (command === "on") state === "off" ? void powerOn() : (reply = "already on");
       else if (command === "off") await powerOff();
       else if (command === "reset") void powerOn();
-      else if (command === "fault" && ["none", "garbage", "hang", "panic"].includes(argument)) {
+      else if (command === "fault" && ["none", "garbage", "hang", "panic", "warn"].includes(argument)) {
         fault = argument as Fault;
       } else if (command === "state") reply = state;
       else reply = `unknown command ${command}`;

@@ -1,6 +1,7 @@
 /**
  * What every boot ends with: waiting on the console (a kernel panic fails the
- * wait), logging in when the job says how, and a shell with LAVA's prompt; and
+ * wait), reading the kernel's messages as LAVA does until the login or shell
+ * prompt, logging in when the job says how, and a shell with LAVA's prompt; and
  * the shape of those actions in LAVA's pipeline.
  */
 import { type ActionShape, shape } from "../../../actors/definitions/pipeline.ts";
@@ -9,6 +10,13 @@ import { pattern } from "../../drivers/bootloader.ts";
 import { type Console, ConsoleClosed, ExpectTimeout } from "../../drivers/console.ts";
 import type { ActionImplementation, ActionRun, Block, JobContext } from "../context.ts";
 import { ConnectionClosedError, InfrastructureError, JobError } from "../../job/errors.ts";
+import {
+  KERNEL_MESSAGES,
+  type KernelMessage,
+  kernelMessagesResult,
+  kindOf,
+  messageText,
+} from "../../drivers/kernel_messages.ts";
 
 const KERNEL_PANIC =
   /Kernel panic - not syncing|---\[ end Kernel panic|Internal error: Oops|BUG: unable to handle|general protection fault/;
@@ -22,25 +30,36 @@ export function watchKernel(ctx: JobContext, console: Console): void {
   });
 }
 
-/** Waits for one of `patterns`, turning console trouble into LAVA's error classes. */
-export async function expectOn(run: ActionRun, patterns: (string | RegExp)[], what: string, timeoutMs?: number) {
+/**
+ * Waits for one of `patterns`, turning console trouble into LAVA's error classes.
+ * A kernel panic fails the wait unless `panics` is false (the kernel-messages
+ * wait classifies panics itself, and a job may ignore kernel messages).
+ */
+export async function expectOn(
+  run: ActionRun,
+  patterns: (string | RegExp)[],
+  what: string,
+  timeoutMs?: number,
+  options: { panics?: boolean } = {},
+) {
   const { ctx } = run;
+  const panics = options.panics ?? true;
   const console = ctx.console;
   if (!console) throw new InfrastructureError(`${run.action.name}: no connection to the device`);
   const limit = Math.max(1, Math.min(timeoutMs ?? run.action.connectionTimeout * 1000, run.remainingMs()));
   try {
-    const match = await console.expect([...patterns, KERNEL_PANIC], limit, run.signal);
-    if (match.index === patterns.length) {
+    const match = await console.expect(panics ? [...patterns, KERNEL_PANIC] : patterns, limit, run.signal);
+    if (panics && match.index === patterns.length) {
       throw new JobError(`kernel panic while waiting for ${what}: ${match.match[0]}`);
     }
     return match;
   } catch (error) {
     if (error instanceof ExpectTimeout) {
-      if (ctx.kernelPanic) throw new JobError(`kernel panic while waiting for ${what}: ${ctx.kernelPanic}`);
+      if (panics && ctx.kernelPanic) throw new JobError(`kernel panic while waiting for ${what}: ${ctx.kernelPanic}`);
       throw new JobError(`${run.action.name}: timed out after ${Math.round(limit / 1000)} s waiting for ${what}`);
     }
     if (error instanceof ConsoleClosed) {
-      if (ctx.kernelPanic) throw new JobError(`kernel panic while waiting for ${what}: ${ctx.kernelPanic}`);
+      if (panics && ctx.kernelPanic) throw new JobError(`kernel panic while waiting for ${what}: ${ctx.kernelPanic}`);
       throw new ConnectionClosedError(
         `${run.action.name}: the connection to the device closed while waiting for ${what}`,
       );
@@ -79,13 +98,80 @@ export function promptsOf(block: Record<string, unknown>): string[] {
   return Array.isArray(prompts) ? prompts.map(String) : typeof prompts === "string" ? [prompts] : [];
 }
 
+/**
+ * LAVA's kernel-messages wait: until one of `targets` shows, each kernel message
+ * (kernel_messages.ts) is read to its end and recorded; a panic or a board reset —
+ * or the job's own `failure_message` — ends the boot as the job's error. With
+ * `ignore_kernel_messages: true` nothing is read, a deliberate panic included.
+ * Returns the target that matched.
+ */
+async function waitPastKernelMessages(run: ActionRun, targets: string[], what: string): Promise<string> {
+  const { ctx, block } = run;
+  const failure = typeof block.failure_message === "string" ? block.failure_message : undefined;
+  const awaited = failure ? [...targets, failure] : targets;
+  const isFailure = (index: number) => failure !== undefined && index === awaited.length - 1;
+  if (block.ignore_kernel_messages === true) {
+    ctx.log.debug("Skipping kernel messages: ignore_kernel_messages is set");
+    const match = await expectOn(run, awaited, what, undefined, { panics: false });
+    if (isFailure(match.index)) throw new JobError(`Matched job-specific failure message: '${failure}'`);
+    return awaited[match.index];
+  }
+  ctx.log.info("Parsing kernel messages");
+  const started = performance.now();
+  const starts = KERNEL_MESSAGES.map((k) => k.start);
+  const found: KernelMessage[] = [];
+  let halt: string | undefined;
+  let matched = "";
+  while (true) {
+    const match = await expectOn(run, [...starts, ...awaited], what, undefined, { panics: false });
+    if (match.index >= starts.length) {
+      const index = match.index - starts.length;
+      if (isFailure(index)) {
+        halt = `Matched job-specific failure message: '${failure}'`;
+        ctx.log.error(`${run.action.name} ${halt}`);
+        found.push({ kind: "failure_message", message: failure! });
+      }
+      matched = awaited[index];
+      break;
+    }
+    const kind = KERNEL_MESSAGES[match.index];
+    const lineStart = match.before.slice(Math.max(match.before.lastIndexOf("\n") + 1, match.before.length - 1024));
+    let text = match.match[0];
+    try {
+      const end = await expectOn(run, [kind.end, ...awaited], "the end of a kernel message", undefined, {
+        panics: false,
+      });
+      text += end.before + (end.index === 0 ? end.match[0] : "");
+      if (end.index !== 0) ctx.log.warning("Unable to match end of the kernel message");
+    } catch (error) {
+      // A kernel that panics may stop the console before its last line.
+      if (!kind.fatal) throw error;
+    }
+    const message = messageText(lineStart, text);
+    const name = kindOf(match.index, message);
+    found.push({ kind: name, message });
+    if (kind.fatal) {
+      ctx.log.error(`${run.action.name} kernel '${name}'`);
+      halt = `kernel ${name}: ${message.split("\n").find((l) => kind.start.test(l)) ?? message.split("\n")[0]}`;
+      break;
+    }
+    ctx.log.warning(`${run.action.name}: kernel '${name}'`);
+  }
+  if (found.length > 0) ctx.log.warning("Kernel warnings or errors detected.");
+  const namespace = typeof block.namespace === "string" ? block.namespace : "common";
+  const seconds = (performance.now() - started) / 1000;
+  ctx.log.results(kernelMessagesResult(found, halt !== undefined, run.action.level, seconds, namespace));
+  if (halt) throw new JobError(halt);
+  return matched;
+}
+
 const loginAction: ActionImplementation = async (run) => {
   const { ctx, block } = run;
   const prompts = promptsOf(block);
   ctx.prompts = prompts;
   const login = isMapping(block.auto_login) ? block.auto_login : undefined;
   if (login) {
-    await expectOn(run, [String(login.login_prompt)], `the login prompt "${login.login_prompt}"`);
+    await waitPastKernelMessages(run, [String(login.login_prompt)], `the login prompt "${login.login_prompt}"`);
     await ctx.console!.sendLine(String(login.username));
     if (login.password_prompt !== undefined) {
       await expectOn(run, [String(login.password_prompt)], `the password prompt "${login.password_prompt}"`);
@@ -96,7 +182,11 @@ const loginAction: ActionImplementation = async (run) => {
       await ctx.console!.sendLine(String(command));
     }
   }
-  if (prompts.length > 0) await expectOn(run, prompts, `a shell prompt (${prompts.join(" or ")})`);
+  if (prompts.length === 0) return;
+  const what = `a shell prompt (${prompts.join(" or ")})`;
+  // Without a login, the kernel's messages come before the prompt.
+  if (login) await expectOn(run, prompts, what);
+  else await waitPastKernelMessages(run, prompts, what);
 };
 
 const expectShell: ActionImplementation = async (run) => {
