@@ -55,13 +55,15 @@ export class BootloaderDriver {
   /**
    * Types each command, waiting for the prompt between them; an error message
    * instead of the prompt fails the boot. The last command starts the kernel: after
-   * it, the bootloader's final message is awaited when it has one.
+   * it, the bootloader's final message is awaited when it has one (unless the
+   * caller stays in the bootloader: `awaitFinal: false`).
    */
-  async run(commands: readonly string[]): Promise<void> {
+  async run(commands: readonly string[], options: { awaitFinal?: boolean } = {}): Promise<void> {
+    const awaitFinal = options.awaitFinal ?? true;
     for (const [i, command] of commands.entries()) {
       await this.console.sendLine(command, { delayMs: this.options.characterDelayMs, signal: this.options.signal });
       const last = i === commands.length - 1;
-      if (last && !this.#final) break;
+      if (last && (!this.#final || !awaitFinal)) break;
       const awaited = last ? this.#final! : this.#prompt;
       const match = await this.expect(
         [awaited, ...this.#errors],
