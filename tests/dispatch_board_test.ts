@@ -214,3 +214,23 @@ Deno.test("a kernel warning during boot is recorded as LAVA's kernel-messages re
     await Deno.remove(files, { recursive: true });
   }
 });
+
+Deno.test("a bootloader boot stops at U-Boot and types the job's own commands there", async () => {
+  const board = await SimulatedBoard.start();
+  try {
+    const job = {
+      device_type: "sim-uboot-board",
+      job_name: "u-boot itself",
+      timeouts: { job: { minutes: 2 }, action: { minutes: 1 } },
+      visibility: "public",
+      actions: [{ boot: { method: "bootloader", bootloader: "u-boot", commands: ["version", "printenv"] } }],
+    };
+    const run = await dispatch(board, job);
+    assertEquals([run.code, run.result.result], [0, "pass"], JSON.stringify(run.result));
+    const inputs = run.records.filter((r) => r.lvl === "input").map((r) => String(r.msg));
+    assertEquals(inputs.slice(-2), ["version", "printenv"]);
+    assert(run.records.some((r) => r.lvl === "target" && String(r.msg).includes("U-Boot 2024.01")));
+  } finally {
+    await board.stop();
+  }
+});

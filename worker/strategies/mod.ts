@@ -8,6 +8,7 @@ import { nbdDeploy } from "./deploy/nbd.ts";
 import { overlayDeploy } from "./deploy/overlay.ts";
 import { tftpDeploy } from "./deploy/tftp.ts";
 import { tmpfsDeploy } from "./deploy/tmpfs.ts";
+import { bootloaderBoot } from "./boot/bootloader.ts";
 import { minimalBoot } from "./boot/minimal.ts";
 import { qemuBoot } from "./boot/qemu.ts";
 import { ubootBoot } from "./boot/u_boot.ts";
@@ -24,6 +25,7 @@ export const STRATEGIES = new StrategyRegistry([
   qemuBoot,
   minimalBoot,
   ubootBoot,
+  bootloaderBoot,
   testDefinitions,
   userCommandAction,
   finalize,

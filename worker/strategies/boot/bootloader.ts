@@ -1,0 +1,79 @@
+/**
+ * LAVA's `bootloader` boot: stop at the bootloader the job names (`bootloader:
+ * u-boot`, `grub`...) and type the job's own commands there, staying in the
+ * bootloader afterwards — for testing the bootloader itself. Any bootloader the
+ * device's configuration describes works: the driver takes its prompts from it.
+ */
+import { shape } from "../../../actors/definitions/pipeline.ts";
+import { BootloaderDriver, commandList, fillPlaceholders } from "../../drivers/bootloader.ts";
+import { ConfigurationError, JobError } from "../../job/errors.ts";
+import type { BootloaderResource } from "../../resources/device.ts";
+import type { ActionImplementation, ActionRun, Block, JobContext } from "../context.ts";
+import type { Strategy } from "../strategy.ts";
+import { CONNECT_SHAPE, CONNECTION_ACTIONS, resetShape } from "./connection.ts";
+import { expectOn } from "./session.ts";
+
+/** The configuration of the bootloader the job names. */
+function bootloaderOf(ctx: JobContext, block: Block): BootloaderResource {
+  const name = String(block.bootloader);
+  const config = Object.hasOwn(ctx.resources.bootloaders, name) ? ctx.resources.bootloaders[name] : undefined;
+  if (!config) throw new ConfigurationError(`the device has no bootloader ${JSON.stringify(name)} to boot to`);
+  return config;
+}
+
+function driver(run: ActionRun): BootloaderDriver {
+  const { ctx, block } = run;
+  const config = bootloaderOf(ctx, block);
+  if (!ctx.console) throw new JobError(`${run.action.name}: no connection to the device`);
+  return new BootloaderDriver(config, ctx.console, (patterns, what) => expectOn(run, [...patterns], what), {
+    characterDelayMs: ctx.characterDelay("boot"),
+    signal: run.signal,
+  });
+}
+
+function commands(ctx: JobContext, block: Block): string[] {
+  const list = commandList(bootloaderOf(ctx, block), block.commands);
+  return fillPlaceholders(list, {
+    SERVER_IP: String(ctx.dispatcher.dispatcher_ip ?? "127.0.0.1"),
+    LAVA_JOB_ID: ctx.jobId,
+  });
+}
+
+function bootloaderActions(): Record<string, ActionImplementation> {
+  let plan: string[] | undefined;
+  return {
+    ...CONNECTION_ACTIONS,
+    "bootloader-overlay": (run) => {
+      plan = commands(run.ctx, run.block);
+      run.ctx.log.info(`Parsed boot commands: ${plan.join("; ")}`);
+      return Promise.resolve();
+    },
+    "bootloader-interrupt": (run) => driver(run).interrupt(),
+    "bootloader-commands": (run) => driver(run).run(plan ?? commands(run.ctx, run.block), { awaitFinal: false }),
+  };
+}
+
+export const bootloaderBoot: Strategy = {
+  section: "boot",
+  methods: ["bootloader"],
+  shape: (_block, _job, device) =>
+    shape("boot-bootloader-retry", "boot to bootloader with retry", "boot bootloader retry", {
+      retry: true,
+      pipeline: [
+        shape(
+          "bootloader-overlay",
+          "substitute job data into bootloader command list",
+          "replace placeholders with job data",
+        ),
+        shape("boot-bootloader", "boot to bootloader", "boot bootloader", {
+          pipeline: [
+            CONNECT_SHAPE,
+            resetShape(device),
+            shape("bootloader-interrupt", "interrupt bootloader", "interrupt bootloader to get an interactive shell"),
+            shape("bootloader-commands", "send commands to bootloader", "interactive bootloader"),
+          ],
+        }),
+      ],
+    }),
+  actions: bootloaderActions,
+};
