@@ -16,6 +16,7 @@ import type { JobLog } from "../job/log.ts";
 import { fileNameInside, resolveInside } from "../job/paths.ts";
 import { JobError } from "../job/errors.ts";
 import { DEVICE_SCRIPTS } from "./scripts.ts";
+import { systemHelpers } from "./system_helpers.ts";
 import {
   checkShellNames,
   type FetchOptions,
@@ -60,10 +61,14 @@ export class OverlayBuilder {
     });
   }
 
-  /** The helpers, the environment and the secrets. */
-  async start(environment: Readonly<Record<string, string>>, secrets: Readonly<Record<string, string>>): Promise<void> {
+  /** The helpers (the system ones for the deploy's `os`), the environment and the secrets. */
+  async start(
+    environment: Readonly<Record<string, string>>,
+    secrets: Readonly<Record<string, string>>,
+    os?: string,
+  ): Promise<void> {
     await Deno.mkdir(join(this.dir, "bin"), { recursive: true });
-    for (const [name, text] of Object.entries(DEVICE_SCRIPTS)) {
+    for (const [name, text] of Object.entries({ ...DEVICE_SCRIPTS, ...systemHelpers(os) })) {
       const path = join(this.dir, "bin", name);
       await Deno.writeTextFile(path, text);
       await Deno.chmod(path, 0o755);

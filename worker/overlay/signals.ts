@@ -8,6 +8,7 @@
  *   <LAVA_SIGNAL_TESTREFERENCE id result url>
  *   <LAVA_SIGNAL_TESTRAISE message>                 stop the job (TestError)
  *   <LAVA_SIGNAL_TESTEVENT message>
+ *   <LAVA_SIGNAL_TESTFEEDBACK namespace>            read another namespace's output
  *   <LAVA_SIGNAL_ENDRUN 0_smoke 5f0c...>           the run passed
  *   <LAVA_TEST_RUNNER EXIT> / <LAVA_TEST_RUNNER INSTALL_FAIL>
  */
@@ -167,6 +168,10 @@ export class SignalInterpreter {
         throw new TestError(body.trim().replace(CONTROL, " ").slice(0, 1000));
       case "TESTEVENT":
         this.log.write("event", body.trim());
+        return;
+      case "TESTFEEDBACK":
+        // Feedback comes from a second connection in another namespace; a Basalt job has one console.
+        this.log.warning(`lava-test-feedback: no connection in namespace ${body.trim().slice(0, 100)} to read from`);
         return;
       default:
         this.log.debug(`unknown signal ${name} ${body}`);

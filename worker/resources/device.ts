@@ -102,6 +102,8 @@ export interface DeviceResources {
   readonly bootloaders: Readonly<Record<string, BootloaderResource>>;
   readonly loadAddresses: Readonly<Record<string, LoadAddresses>>;
   readonly target: { readonly ip?: string; readonly mac?: string };
+  /** The storage a test may use (`storage_info`): a method (UMS, SATA...) and the device's ID for it. */
+  readonly storage: readonly { readonly method: string; readonly id: string }[];
   readonly environment: Readonly<Record<string, string>>;
 }
 
@@ -260,6 +262,20 @@ export function deviceResources(config: Mapping): DeviceResources {
     const commands = r.commands(["commands", name]);
     if (commands.length > 0) builtins[name] = commands;
   }
+  const storage: { method: string; id: string }[] = [];
+  const storageInfo = r.at(["storage_info"]);
+  if (storageInfo !== undefined && storageInfo !== null) {
+    if (!Array.isArray(storageInfo)) throw wrong(["storage_info"], "a list of mappings", storageInfo);
+    storageInfo.forEach((entry, i) => {
+      if (!isMapping(entry)) throw wrong(["storage_info", String(i)], "a mapping of method to ID", entry);
+      for (const [method, id] of Object.entries(entry)) {
+        if (typeof id !== "string" && typeof id !== "number") {
+          throw wrong(["storage_info", String(i), method], "a device ID", id);
+        }
+        storage.push({ method, id: String(id) });
+      }
+    });
+  }
   const environment: Record<string, string> = {};
   for (const [name, value] of Object.entries(r.mapping(["environment"]))) environment[name] = String(value);
   return {
@@ -299,6 +315,7 @@ export function deviceResources(config: Mapping): DeviceResources {
       ip: r.text(["parameters", "interfaces", "target", "ip"]) || undefined,
       mac: r.text(["parameters", "interfaces", "target", "mac"]) || undefined,
     },
+    storage,
     environment,
   };
 }

@@ -65,4 +65,7 @@ Deno.test("what a configuration leaves out takes LAVA's defaults", () => {
   assertEquals(bare.kernelStartMessage, "Linux version [0-9]");
   assertEquals(bare.testResultsDir, "/lava-%s");
   assertEquals(bare.characterDelays, { boot: 0, test: 0 });
+  assertEquals(bare.storage, []);
+  const stored = deviceResources({ storage_info: [{ SATA: "/dev/disk/by-id/ata-1" }, { UMS: "/dev/sdb" }] });
+  assertEquals(stored.storage, [{ method: "SATA", id: "/dev/disk/by-id/ata-1" }, { method: "UMS", id: "/dev/sdb" }]);
 });

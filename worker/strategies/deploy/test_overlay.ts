@@ -96,6 +96,10 @@ const lavaOverlay: ActionImplementation = async (run) => {
     LAVA_POWER_OFF_COMMAND: resources.power.powerOff.join(" && "),
   };
   if (resources.target.ip) environment.LAVA_TARGET_IP = resources.target.ip;
+  if (resources.target.mac) environment.LAVA_TARGET_MAC = resources.target.mac;
+  if (resources.storage.length > 0) {
+    environment.LAVA_STORAGE = resources.storage.map((s) => `\t${s.method}\t${s.id}\n`).join("");
+  }
   for (
     const source of [
       resources.environment,
@@ -109,7 +113,7 @@ const lavaOverlay: ActionImplementation = async (run) => {
   const secrets = isMapping(ctx.job.secrets)
     ? Object.fromEntries(Object.entries(ctx.job.secrets).map(([k, v]) => [k, String(v)]))
     : {};
-  await overlay.start(environment, secrets);
+  await overlay.start(environment, secrets, ctx.deployOs());
   if (ctx.multinode) {
     await Deno.writeTextFile(join(overlay.dir, "multinode"), multinodeOverlayFile(ctx.multinode.info));
   }

@@ -1,0 +1,49 @@
+/**
+ * LAVA's system helpers of the test shell on the real QEMU device, in one job:
+ * background processes, the device's addresses and storage, feedback from another
+ * namespace, the OS build and the distribution helpers of a system that has none.
+ */
+import { assert, assertEquals } from "./support/assert.ts";
+import { inlineTest, qemuJob } from "./support/dut.ts";
+import { dispatch, results } from "./support/qemu_dispatch.ts";
+
+Deno.test("the test shell's system helpers work on the QEMU device as in LAVA", async () => {
+  const steps = [
+    `lava-test-case background --shell 'lava-background-process-start ticker --cmd "echo tick >> /tmp/ticks; sleep 1" && sleep 3 && lava-background-process-stop ticker && n=$(wc -l < /tmp/ticks) && sleep 2 && [ "$n" -ge 2 ] && [ "$(wc -l < /tmp/ticks)" -eq "$n" ]'`,
+    `lava-test-case ipv4 --shell '[ "$(lava-echo-ipv4 eth0)" = 10.0.2.15 ]'`,
+    `lava-test-case mac --shell '[ "$(lava-target-mac)" = 52:54:00:12:34:58 ]'`,
+    `lava-test-case storage --shell '[ "$(lava-target-storage UMS)" = /dev/sdb ] && ! lava-target-storage NVME'`,
+    `lava-test-case os-build --shell 'lava-os-build | grep -q .'`,
+    `lava-test-case install --shell 'lava-install-packages curl | grep -q "unsupported distro"'`,
+    `lava-test-case sources --shell 'lava-add-sources http://deb.invalid | grep -q "cannot add sources"'`,
+    `lava-test-case keys --shell 'lava-add-keys 0xABCDEF | grep -q "cannot add key"'`,
+    "lava-test-feedback --namespace probe",
+  ];
+  const dictionary = [
+    "{% set device_mac = '52:54:00:12:34:58' %}",
+    "{% set storage_info = [{'SATA': '/dev/disk/by-id/ata-x'}, {'UMS': '/dev/sdb'}] %}",
+  ].join("\n");
+  const run = await dispatch(qemuJob({ name: "system helpers", tests: [inlineTest("helpers", steps)] }), {
+    dictionary,
+  });
+  assertEquals(run.result.result, "pass", JSON.stringify(run.result));
+  const cases = Object.fromEntries(
+    results(run).filter((r) => r.definition === "0_helpers").map((r) => [r.case, r.result]),
+  );
+  assertEquals(cases, {
+    background: "pass",
+    ipv4: "pass",
+    mac: "pass",
+    storage: "pass",
+    "os-build": "pass",
+    install: "pass",
+    sources: "pass",
+    keys: "pass",
+  });
+  assert(
+    run.records.some((r) =>
+      r.lvl === "warning" && String(r.msg).includes("lava-test-feedback: no connection in namespace probe")
+    ),
+    "the feedback signal was read",
+  );
+});
