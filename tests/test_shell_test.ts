@@ -1,7 +1,8 @@
 /**
  * LAVA's system helpers of the test shell on the real QEMU device, in one job:
  * background processes, the device's addresses and storage, feedback from another
- * namespace, the OS build and the distribution helpers of a system that has none.
+ * namespace, the OS build and the distribution helpers of a system that has none,
+ * and a test definition's install section (packages, a repository, steps).
  */
 import { assert, assertEquals } from "./support/assert.ts";
 import { inlineTest, qemuJob } from "./support/dut.ts";
@@ -23,9 +24,41 @@ Deno.test("the test shell's system helpers work on the QEMU device as in LAVA", 
     "{% set device_mac = '52:54:00:12:34:58' %}",
     "{% set storage_info = [{'SATA': '/dev/disk/by-id/ata-x'}, {'UMS': '/dev/sdb'}] %}",
   ].join("\n");
-  const run = await dispatch(qemuJob({ name: "system helpers", tests: [inlineTest("helpers", steps)] }), {
-    dictionary,
-  });
+  // A test definition's install section: the distribution helpers, a repository cloned beside it, steps.
+  const lib = await Deno.makeTempDir({ prefix: "basalt-install-repo-" });
+  await Deno.writeTextFile(`${lib}/README`, "cloned\n");
+  for (
+    const args of [["init", "-q"], ["add", "."], [
+      "-c",
+      "user.email=ci@basalt.invalid",
+      "-c",
+      "user.name=ci",
+      "commit",
+      "-qm",
+      "x",
+    ]]
+  ) {
+    await new Deno.Command("git", { args: ["-C", lib, ...args] }).output();
+  }
+  const installing = {
+    from: "inline",
+    name: "install",
+    path: "inline/install.yaml",
+    repository: {
+      metadata: { format: "Lava-Test Test Definition 1.0", name: "install" },
+      install: { deps: ["curl"], "git-repos": [{ url: lib, destination: "lib" }], steps: ["touch /tmp/install-ran"] },
+      run: {
+        steps: [
+          "lava-test-case cloned --shell test -f lib/README",
+          "lava-test-case install-ran --shell test -f /tmp/install-ran",
+        ],
+      },
+    },
+  };
+  const run = await dispatch(
+    qemuJob({ name: "system helpers", tests: [inlineTest("helpers", steps), installing] }),
+    { dictionary },
+  ).finally(() => Deno.remove(lib, { recursive: true }));
   assertEquals(run.result.result, "pass", JSON.stringify(run.result));
   const cases = Object.fromEntries(
     results(run).filter((r) => r.definition === "0_helpers").map((r) => [r.case, r.result]),

@@ -40,8 +40,24 @@ async function tar(args: string[]): Promise<string> {
   return new TextDecoder().decode(output.stdout);
 }
 
-/** Unpacks `archive` into `directory` (created), or refuses it naming the member and `what`. */
-export async function unpackTar(archive: string, directory: string, maxBytes: number, what: string): Promise<void> {
+/** Whether `path` is a tar archive GNU tar can read (a test definition may be one, or a plain YAML file). */
+export async function isTarArchive(path: string): Promise<boolean> {
+  const output = await new Deno.Command("tar", { args: ["-tf", path], stdout: "null", stderr: "null" }).output()
+    .catch(() => undefined);
+  return output?.success ?? false;
+}
+
+/**
+ * Unpacks `archive` into `directory` (created), dropping `stripComponents` leading
+ * directories as tar's --strip-components does, or refuses it naming the member and `what`.
+ */
+export async function unpackTar(
+  archive: string,
+  directory: string,
+  maxBytes: number,
+  what: string,
+  stripComponents = 0,
+): Promise<void> {
   const members = parseListing(await tar(["-tvf", archive, "--numeric-owner", "--quoting-style=escape"]));
   let total = 0;
   for (const member of members) {
@@ -59,5 +75,14 @@ export async function unpackTar(archive: string, directory: string, maxBytes: nu
     if (total > maxBytes) throw new JobError(`${what}: the archive unpacks to more than ${formatBytes(maxBytes)}`);
   }
   await Deno.mkdir(directory, { recursive: true });
-  await tar(["-xf", archive, "-C", directory, "--no-same-owner", "--no-same-permissions", "--delay-directory-restore"]);
+  await tar([
+    "-xf",
+    archive,
+    "-C",
+    directory,
+    "--no-same-owner",
+    "--no-same-permissions",
+    "--delay-directory-restore",
+    ...(stripComponents > 0 ? [`--strip-components=${stripComponents}`] : []),
+  ]);
 }

@@ -28,9 +28,6 @@ export const DEFAULT_FILE_DIRS: readonly string[] = [
 /** The largest download (as written, after decompression) unless the worker says otherwise: 16 GiB. */
 export const DEFAULT_MAX_DOWNLOAD_BYTES = 16 * 2 ** 30;
 
-/** A test definition fetched with `from: url` is a small YAML file. */
-const MAX_TEST_DEFINITION_BYTES = 2 ** 20;
-
 export type Compression = "gz" | "xz" | "bz2" | "zstd" | "zip";
 
 export interface DownloadRequest {
@@ -314,15 +311,6 @@ export async function download(request: DownloadRequest): Promise<DownloadResult
     await Deno.writeTextFile(`${cached}.json`, JSON.stringify(result));
   }
   return { ...result, path: request.target, fromCache: false };
-}
-
-/** Fetches a small file (a test definition, at most 1 MiB) with no checksum. */
-export async function fetchToFile(
-  url: string,
-  target: string,
-  options: { what: string; fileDirs: readonly string[]; signal?: AbortSignal },
-): Promise<void> {
-  await download({ url, target, ...options, maxBytes: MAX_TEST_DEFINITION_BYTES });
 }
 
 /** Runs `tasks` with at most `limit` at once; fails with the first failure, after all have settled. */

@@ -4,13 +4,21 @@
  * `from: inline`), parsed ("Lava-Test Test Definition 1.0"), and turned into the
  * `install.sh` and `run.sh` the runner executes, with the job's parameters.
  */
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { isMapping } from "../../actors/definitions/schema.ts";
 import { loadYaml } from "../../actors/definitions/yaml.ts";
 import { InfrastructureError, JobError } from "../job/errors.ts";
 import type { JobLog } from "../job/log.ts";
-import { fetchToFile } from "../drivers/download.ts";
-import { confinedLocalPath, hasControlCharacters, realPathInside, resolveInside, writeInside } from "../job/paths.ts";
+import { download, type DownloadRequest } from "../drivers/download.ts";
+import { isTarArchive, unpackTar } from "../drivers/archive.ts";
+import {
+  confinedLocalPath,
+  fileNameInside,
+  hasControlCharacters,
+  realPathInside,
+  resolveInside,
+  writeInside,
+} from "../job/paths.ts";
 import { pythonRegex } from "./python_regex.ts";
 
 export interface TestDefinitionRef {
@@ -21,6 +29,11 @@ export interface TestDefinitionRef {
   readonly branch?: string;
   readonly revision?: string;
   readonly history?: boolean;
+  /** `from: git`: also clone its submodules. */
+  readonly recursive?: boolean;
+  /** `from: url`: how the file is compressed, and the leading directories its tar archive drops. */
+  readonly compression?: string;
+  readonly stripComponents?: number;
   readonly parameters?: Readonly<Record<string, unknown>>;
   readonly skipInstall?: readonly string[];
   readonly signal?: "kmsg" | "stdout";
@@ -36,6 +49,9 @@ export function testDefinitionRef(raw: Record<string, unknown>): TestDefinitionR
     ...(typeof raw.branch === "string" ? { branch: raw.branch } : {}),
     ...(typeof raw.revision === "string" ? { revision: raw.revision } : {}),
     ...(typeof raw.history === "boolean" ? { history: raw.history } : {}),
+    ...(raw.recursive === true ? { recursive: true } : {}),
+    ...(typeof raw.compression === "string" ? { compression: raw.compression } : {}),
+    ...(typeof raw["strip-components"] === "number" ? { stripComponents: raw["strip-components"] } : {}),
     parameters: isMapping(raw.parameters) ? raw.parameters : isMapping(raw.params) ? raw.params : {},
     skipInstall: Array.isArray(raw.skip_install) ? raw.skip_install.map(String) : [],
     ...(raw["lava-signal"] === "kmsg" ? { signal: "kmsg" as const } : {}),
@@ -57,10 +73,22 @@ export interface PreparedTest {
   readonly expected: readonly string[];
 }
 
-/** The only transports git may use, for the clone and anything it fetches (submodules): never `ext::`. */
-const GIT_PROTOCOLS = "http:https:git:ssh:file";
+/** The largest single test definition file, and the largest tar archive of tests (the overlay's own bound). */
+const MAX_TEST_DEFINITION_BYTES = 2 ** 20;
+const MAX_TEST_ARCHIVE_BYTES = 256 * 2 ** 20;
 
-async function run(command: string, args: string[], cwd?: string, signal?: AbortSignal): Promise<string> {
+/** The only transports git may use for the clone: never `ext::`. */
+const GIT_PROTOCOLS = "http:https:git:ssh:file";
+/** What a repository's submodules may be fetched over: not `file`, which would reach the worker's own repositories. */
+const SUBMODULE_PROTOCOLS = "http:https:git:ssh";
+
+async function run(
+  command: string,
+  args: string[],
+  cwd?: string,
+  signal?: AbortSignal,
+  protocols = GIT_PROTOCOLS,
+): Promise<string> {
   const output = await new Deno.Command(command, {
     args,
     cwd,
@@ -68,7 +96,7 @@ async function run(command: string, args: string[], cwd?: string, signal?: Abort
     stderr: "piped",
     stdin: "null",
     signal,
-    env: { GIT_ALLOW_PROTOCOL: GIT_PROTOCOLS, GIT_TERMINAL_PROMPT: "0" },
+    env: { GIT_ALLOW_PROTOCOL: protocols, GIT_TERMINAL_PROMPT: "0" },
   }).output();
   const text = new TextDecoder().decode(output.stdout);
   if (!output.success) {
@@ -161,6 +189,15 @@ async function fetchRepository(
         options.signal,
       );
       if (ref.revision) await run("git", ["checkout", "--quiet", ref.revision, "--"], dir, options.signal);
+      if (ref.recursive) {
+        await run(
+          "git",
+          ["submodule", "update", "--init", "--recursive", "--quiet"],
+          dir,
+          options.signal,
+          SUBMODULE_PROTOCOLS,
+        );
+      }
       revision = await run("git", ["rev-parse", "HEAD"], dir, options.signal);
       if (ref.history === false) await Deno.remove(join(dir, ".git"), { recursive: true });
     } catch (error) {
@@ -176,15 +213,40 @@ async function fetchRepository(
     });
     return { testdef, revision, repository };
   }
-  // from: url — a single test definition file.
+  // from: url — a tar archive of tests (LAVA's way), unpacked, with the definition at `path`; or a
+  // single definition file.
   log.info(`Fetching test definition ${ref.name} from ${repository}`);
   const target = resolveInside(dir, ref.path || "testdef.yaml", what("path"));
   if (target === dir) throw new JobError(`${what("path")}: ${JSON.stringify(ref.path)} names no file`);
-  await fetchToFile(repository, target, {
+  const downloaded = join(dir, ".lava-download");
+  await download({
+    url: repository,
+    target: downloaded,
     what: what("repository"),
     fileDirs: options.fileDirs,
+    maxBytes: MAX_TEST_ARCHIVE_BYTES,
+    compression: (ref.compression ?? null) as DownloadRequest["compression"],
     signal: options.signal,
   });
+  if (await isTarArchive(downloaded)) {
+    log.info(
+      `Untar tests from ${repository}${ref.stripComponents ? `, stripping ${ref.stripComponents} components` : ""}`,
+    );
+    await unpackTar(downloaded, dir, MAX_TEST_ARCHIVE_BYTES, what("repository"), ref.stripComponents ?? 0);
+    await Deno.remove(downloaded);
+    const path = await realPathInside(dir, ref.path, what("path"));
+    const testdef = await Deno.readTextFile(path).catch(() => {
+      throw new JobError(`${what("path")}: ${ref.path} is not a file in ${repository}`);
+    });
+    return { testdef, repository };
+  }
+  if ((await Deno.stat(downloaded)).size > MAX_TEST_DEFINITION_BYTES) {
+    throw new JobError(
+      `${what("repository")}: ${repository} is neither a tar archive nor a test definition of at most 1 MiB`,
+    );
+  }
+  await Deno.mkdir(dirname(target), { recursive: true });
+  await Deno.rename(downloaded, target);
   return { testdef: await Deno.readTextFile(target), repository };
 }
 
@@ -201,19 +263,78 @@ function steps(value: unknown): string[] {
   return Array.isArray(value) ? value.filter((s) => s !== null && s !== undefined).map(String) : [];
 }
 
-/** The install commands for the device's OS (`os` of the deploy action). */
-function installDeps(os: string | undefined, deps: string[]): string[] {
-  if (deps.length === 0) return [];
-  const packages = deps.map(shellQuote).join(" ");
-  switch (os) {
-    case "debian":
-    case "ubuntu":
-      return [`DEBIAN_FRONTEND=noninteractive apt-get install -y -q ${packages}`];
-    case "fedora":
-    case "centos":
-      return [`dnf install -y ${packages}`];
-    default:
-      return [`echo "lava: not installing ${deps.join(" ")} (no package manager known for os '${os ?? "unset"}')"`];
+/**
+ * install.sh as LAVA writes it: the keys, the sources, the packages (`deps`, and
+ * `deps-<os>` for the deploy's os) through the distribution's helpers, then the
+ * steps run from the test's directory on the device; each part skipped as
+ * `skip_install` says.
+ */
+function installScript(
+  install: Record<string, unknown>,
+  skip: ReadonlySet<string>,
+  os: string | undefined,
+  deviceDir: string,
+): string[] {
+  if (skip.has("all")) return [];
+  const lines: string[] = [];
+  if (!skip.has("keys")) lines.push(...steps(install.keys).map((key) => `lava-add-keys ${shellQuote(key)}`));
+  if (!skip.has("sources")) {
+    lines.push(...steps(install.sources).map((source) => `lava-add-sources ${shellQuote(source)}`));
+  }
+  if (!skip.has("deps")) {
+    const deps = [...steps(install.deps), ...(os ? steps(install[`deps-${os}`]) : [])];
+    if (deps.length > 0) lines.push(`lava-install-packages ${deps.map(shellQuote).join(" ")}`);
+  }
+  const commands = skip.has("steps") ? [] : steps(install.steps);
+  if (commands.length > 0) lines.push(`cd ${shellQuote(deviceDir)}`, "pwd", ...commands);
+  return lines;
+}
+
+/**
+ * install's `git-repos`, cloned by the dispatcher into the test's directory as
+ * LAVA clones them: a URL (into its last name, `.git` dropped) or `{url, branch,
+ * destination}`, where each value may name a parameter of the test definition or
+ * of the job. A destination is one plain name inside the directory.
+ */
+async function cloneInstallRepos(
+  repos: unknown,
+  dir: string,
+  values: Readonly<Record<string, unknown>>,
+  what: (field: string) => string,
+  options: FetchOptions,
+  log: JobLog,
+): Promise<void> {
+  const lookup = (value: unknown) =>
+    typeof value === "string" && Object.hasOwn(values, value) ? String(values[value]) : value;
+  for (const [i, repo] of (Array.isArray(repos) ? repos : []).entries()) {
+    const field = what(`install.git-repos[${i}]`);
+    const spec = typeof repo === "string" ? { url: repo } : isMapping(repo) ? repo : undefined;
+    const url = spec ? lookup(spec.url) : undefined;
+    if (typeof url !== "string" || url === "") throw new JobError(`${field}: needs a repository url`);
+    const branch = spec?.branch === undefined ? undefined : String(lookup(spec.branch));
+    if (branch !== undefined && (branch === "" || branch.startsWith("-") || /\s/.test(branch))) {
+      throw new JobError(`${field}.branch: ${JSON.stringify(branch)} is not a git branch`);
+    }
+    const name = spec?.destination === undefined
+      ? url.replace(/\/+$/, "").split(/[/:]/).pop()!.replace(/\.git$/, "")
+      : String(lookup(spec.destination));
+    const destination = fileNameInside(dir, name, `${field}.destination`);
+    if (await Deno.stat(destination).then(() => true, () => false)) {
+      throw new JobError(`${field}: ${name} is already in the test's directory`);
+    }
+    const source = await gitRepositoryArgument(url, options.fileDirs, `${field}.url`);
+    log.info(`Cloning ${url}${branch ? ` (branch ${branch})` : ""} into ${name}`);
+    try {
+      await run(
+        "git",
+        ["clone", "--quiet", ...(branch ? ["--branch", branch] : []), "--", source, destination],
+        undefined,
+        options.signal,
+      );
+    } catch (error) {
+      if (options.signal?.aborted) throw error;
+      throw new InfrastructureError(`${field}: cannot clone ${url}: ${(error as Error).message}`);
+    }
   }
 }
 
@@ -270,10 +391,16 @@ export async function prepareTest(ref: TestDefinitionRef, options: PrepareOption
 
   const install = isMapping(testdef.install) ? testdef.install : {};
   const skip = new Set(ref.skipInstall ?? []);
-  const installLines: string[] = [];
-  if (!skip.has("all")) {
-    if (!skip.has("deps")) installLines.push(...installDeps(options.os, steps(install.deps)));
-    if (!skip.has("steps")) installLines.push(...steps(install.steps));
+  const installLines = installScript(install, skip, options.os, options.deviceDir);
+  if (!skip.has("all") && !skip.has("git-repos")) {
+    await cloneInstallRepos(
+      install["git-repos"],
+      options.dir,
+      { ...defaults, ...ref.parameters },
+      what,
+      options.fetch,
+      options.log,
+    );
   }
   if (installLines.length > 0) {
     await write("install.sh", ["#!/bin/sh", "set -e", ...installLines, ""].join("\n"));
