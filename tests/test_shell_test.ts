@@ -46,7 +46,13 @@ Deno.test("the test shell's system helpers work on the QEMU device as in LAVA", 
     path: "inline/install.yaml",
     repository: {
       metadata: { format: "Lava-Test Test Definition 1.0", name: "install" },
-      install: { deps: ["curl"], "git-repos": [{ url: lib, destination: "lib" }], steps: ["touch /tmp/install-ran"] },
+      install: {
+        keys: ["0xABCDEF"],
+        sources: ["http://deb.invalid"],
+        deps: ["curl"],
+        "git-repos": [{ url: lib, destination: "lib" }],
+        steps: ["touch /tmp/install-ran"],
+      },
       run: {
         steps: [
           "lava-test-case cloned --shell test -f lib/README",
@@ -55,8 +61,27 @@ Deno.test("the test shell's system helpers work on the QEMU device as in LAVA", 
       },
     },
   };
+  // Tests as a compressed tar archive from a URL, one leading directory stripped, as LAVA takes them.
+  await Deno.mkdir(`${lib}/archive/suite-1.0`, { recursive: true });
+  await Deno.writeTextFile(
+    `${lib}/archive/suite-1.0/archived.yaml`,
+    JSON.stringify({
+      metadata: { format: "Lava-Test Test Definition 1.0", name: "archived" },
+      run: { steps: ["lava-test-case from-archive --shell test -f archived.yaml"] },
+    }),
+  );
+  await new Deno.Command("tar", { args: ["-czf", `${lib}/suite.tar.gz`, "-C", `${lib}/archive`, "suite-1.0"] })
+    .output();
+  const archived = {
+    from: "url",
+    name: "archived",
+    repository: `file://${lib}/suite.tar.gz`,
+    path: "archived.yaml",
+    compression: "gz",
+    "strip-components": 1,
+  };
   const run = await dispatch(
-    qemuJob({ name: "system helpers", tests: [inlineTest("helpers", steps), installing] }),
+    qemuJob({ name: "system helpers", tests: [inlineTest("helpers", steps), installing, archived] }),
     { dictionary },
   ).finally(() => Deno.remove(lib, { recursive: true }));
   assertEquals(run.result.result, "pass", JSON.stringify(run.result));
@@ -78,5 +103,14 @@ Deno.test("the test shell's system helpers work on the QEMU device as in LAVA", 
       r.lvl === "warning" && String(r.msg).includes("lava-test-feedback: no connection in namespace probe")
     ),
     "the feedback signal was read",
+  );
+  const installed = results(run).filter((r) => r.definition === "1_install").map((r) => [r.case, r.result]);
+  assertEquals(installed, [["cloned", "pass"], ["install-ran", "pass"]]);
+  for (const said of ["cannot install packages:", "cannot add key", "cannot add sources:"]) {
+    assert(run.records.some((r) => String(r.msg).includes(`I: unsupported distro, ${said}`)), said);
+  }
+  assertEquals(
+    results(run).filter((r) => r.definition === "2_archived").map((r) => [r.case, r.result]),
+    [["from-archive", "pass"]],
   );
 });

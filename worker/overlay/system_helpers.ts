@@ -1,7 +1,8 @@
 /**
  * LAVA's test shell helpers about the system rather than results, written anew:
  * background processes, the device's addresses and storage, listening to another
- * namespace's feedback, and the distribution's packages, keys, sources and build
+ * namespace's feedback, and the distribution's packages (to install and
+ * installed), keys, sources and build
  * — the last chosen by the deploy's `os` as LAVA chooses its distro scripts, with
  * LAVA's "unsupported distro" messages for the others.
  *
@@ -181,17 +182,44 @@ const OPKG_INSTALL = String.raw`#!/bin/sh
 opkg update && opkg install "$@"
 `;
 
+/** `lava-installed-packages`: one "package: NAME : VERSION" line each, as LAVA's parses them. */
+const DPKG_INSTALLED = String.raw`#!/bin/sh
+dpkg-query -W -f '$%{status} $%{package} : $%{version}\n' | sed -n 's/^install ok installed/package:/p'
+`;
+
+const RPM_INSTALLED = String.raw`#!/bin/sh
+rpm -qa --qf "package: %{NAME} : %{VERSION}-%{RELEASE} 
+"
+`;
+
+const OPKG_INSTALLED = String.raw`#!/bin/sh
+if ! command -v opkg >/dev/null 2>&1; then
+	echo "Error: OPKG package manager not found, cannot obtain list of installed packages."
+	exit 1
+fi
+opkg list-installed | sed -n 's/^/package: /p' | sed -n 's/ - / : /p'
+`;
+
+const UNKNOWN_INSTALLED = String.raw`#!/bin/sh
+echo 'Unsupported distro: cannot obtain list of installed packages'
+`;
+
 /** The distribution scripts of the OSes LAVA has them for, by the deploy's `os`. */
 function distroScripts(os: string | undefined): Record<string, string> {
   switch (os) {
     case "debian":
     case "ubuntu":
-      return { "lava-install-packages": APT_INSTALL, "lava-add-keys": APT_KEYS, "lava-add-sources": APT_SOURCES };
+      return {
+        "lava-install-packages": APT_INSTALL,
+        "lava-installed-packages": DPKG_INSTALLED,
+        "lava-add-keys": APT_KEYS,
+        "lava-add-sources": APT_SOURCES,
+      };
     case "fedora":
     case "centos":
-      return { "lava-install-packages": DNF_INSTALL };
+      return { "lava-install-packages": DNF_INSTALL, "lava-installed-packages": RPM_INSTALLED };
     case "oe":
-      return { "lava-install-packages": OPKG_INSTALL };
+      return { "lava-install-packages": OPKG_INSTALL, "lava-installed-packages": OPKG_INSTALLED };
     default:
       return {};
   }
@@ -208,6 +236,7 @@ export function systemHelpers(os: string | undefined): Readonly<Record<string, s
     "lava-test-feedback": TEST_FEEDBACK,
     "lava-os-build": OS_BUILD,
     "lava-install-packages": unsupported("install packages", "packages"),
+    "lava-installed-packages": UNKNOWN_INSTALLED,
     "lava-add-keys": unsupported("add key", ""),
     "lava-add-sources": unsupported("add sources", "sources"),
     ...distroScripts(os),

@@ -72,12 +72,17 @@ Deno.test("distribution helpers follow the deploy's os: apt on debian, LAVA's un
   assertStringIncludes(debian["lava-install-packages"], "apt-get install -y -q");
   assertStringIncludes(debian["lava-add-sources"], "add-apt-repository");
   assertStringIncludes(systemHelpers("fedora")["lava-install-packages"], "dnf");
+  assertStringIncludes(systemHelpers("debian")["lava-installed-packages"], "dpkg-query -W -f '${status} ${package}");
   const h = await helpers("busybox");
   try {
     const out = (await h.run("lava-install-packages curl jq")).out;
     assertStringIncludes(out, "I: unsupported distro, cannot install packages:");
     assertStringIncludes(out, "- curl\n- jq");
     assertStringIncludes((await h.run("lava-add-keys ABC")).out, "cannot add key");
+    assertEquals(
+      (await h.run("lava-installed-packages")).out,
+      "Unsupported distro: cannot obtain list of installed packages\n",
+    );
     assertEquals((await h.run("lava-os-build")).out.trim() !== "", true);
     assertEquals((await h.run("lava-echo-ipv4")).out, "Specify the interface to query\n");
   } finally {
