@@ -6,6 +6,7 @@ import { deployWithParallelDownloads, DOWNLOAD_ACTIONS, downloadShapes } from ".
 export const downloadDeploy: Strategy = {
   section: "deploy",
   methods: ["download", "downloads"],
-  shape: (block) => shape("download-deploy", "download files", "download", { pipeline: downloadShapes(block) }),
+  shape: (block) =>
+    shape("download-deploy", "download files", "download deployment", { pipeline: downloadShapes(block) }),
   actions: () => ({ "download-deploy": deployWithParallelDownloads, ...DOWNLOAD_ACTIONS }),
 };

@@ -1,0 +1,54 @@
+import { assertEquals } from "../../../tests/support/assert.ts";
+import { exampleDevice, pipelineOf } from "../../../tests/support/pipelines.ts";
+
+const device = () => exampleDevice("bbb-01", "beaglebone-black");
+
+function job(deploy: Record<string, unknown>): Record<string, unknown> {
+  return {
+    device_type: "beaglebone-black",
+    job_name: "deploys",
+    timeouts: { job: { minutes: 10 }, action: { minutes: 2 } },
+    actions: [{ deploy }],
+  };
+}
+
+const tree = (action: { name: string; pipeline: readonly unknown[] }): unknown => [
+  action.name,
+  (action.pipeline as { name: string; pipeline: readonly unknown[] }[]).map(tree),
+];
+
+Deno.test("a download deploy is LAVA's download-deploy: one download-retry per image", () => {
+  const pipeline = pipelineOf(
+    job({ to: "downloads", images: { firmware: { url: "http://example.com/fw.bin" } } }),
+    device(),
+  );
+  assertEquals([pipeline.actions[0].summary, tree(pipeline.actions[0])], [
+    "download deployment",
+    ["download-deploy", [["download-retry", [["http-download", []]]]]],
+  ]);
+});
+
+Deno.test("an nbd deploy downloads its boot files and prepares the overlay as tftp does", () => {
+  const pipeline = pipelineOf(
+    job({
+      to: "nbd",
+      kernel: { url: "http://example.com/zImage" },
+      initrd: { url: "http://example.com/initrd" },
+      nbdroot: { url: "http://example.com/rootfs.ext4" },
+    }),
+    device(),
+  );
+  const deploy = pipeline.actions[0];
+  assertEquals([deploy.name, deploy.supported], ["nbd-deploy", true]);
+  assertEquals(deploy.pipeline.filter((a) => a.name === "download-retry").map((a) => a.item), [
+    "kernel",
+    "initrd",
+    "nbdroot",
+  ]);
+  assertEquals(deploy.pipeline.map((a) => a.name).slice(-2), ["prepare-nbd-overlay", "deploy-device-env"]);
+});
+
+Deno.test("an overlay deploy only builds the test overlay", () => {
+  const pipeline = pipelineOf(job({ to: "overlay" }), device());
+  assertEquals(pipeline.actions[0].pipeline.map((a) => a.name), ["lava-overlay", "deploy-device-env"]);
+});
