@@ -164,16 +164,18 @@ Deno.test("a hostile peer cannot freeze, flood or break the coordinator", async 
 
     await t.step("held requests cost no CPU while they wait, even ones that change their group", async () => {
       const pending: Promise<string>[] = [];
-      const held = (fields: Record<string, unknown>, group: string, size: number, client = "1") => {
-        const body = { ...lavaRequest(client, "r", fields, group, size), group_size: size, hold_ms: 3_000 };
-        const reply = call(port, body, 8_000);
+      // The aggregates hold long: they must still be waiting when the group completes, however
+      // slowly a loaded machine runs the steps between; the others hold briefly and answer `wait`.
+      const held = (fields: Record<string, unknown>, group: string, size: number, client = "1", holdMs = 3_000) => {
+        const body = { ...lavaRequest(client, "r", fields, group, size), group_size: size, hold_ms: holdMs };
+        const reply = call(port, body, holdMs + 5_000);
         pending.push(reply);
         return reply;
       };
       try {
         // An aggregate in a group that is not complete; a lava_wait_all nobody answers; and the
         // same client syncing one id with two messages, each undoing the other's change.
-        const aggregate = held({ request: "aggregate", bundle: "b1", sub_id: "1.0" }, "agg", 2);
+        const aggregate = held({ request: "aggregate", bundle: "b1", sub_id: "1.0" }, "agg", 2, "1", 30_000);
         await call(port, {
           ...lavaRequest("2", "r", { request: "lava_send", messageID: "never" }, "wait-all"),
           group_size: 2,
@@ -187,7 +189,7 @@ Deno.test("a hostile peer cannot freeze, flood or break the coordinator", async 
         await multinodeExchange(port, "beside-held");
         // The older copy of the same call is answered `wait` at once; the aggregate when its group completes.
         assertEquals(parse(await syncA).response, "wait");
-        const second = held({ request: "aggregate", bundle: "b2", sub_id: "2.0" }, "agg", 2, "2");
+        const second = held({ request: "aggregate", bundle: "b2", sub_id: "2.0" }, "agg", 2, "2", 30_000);
         for (const answer of await Promise.all([aggregate, second])) assertEquals(parse(answer).response, "ack");
         assertEquals([parse(await waitAll).response, parse(await syncB).response], ["wait", "wait"]);
       } finally {
