@@ -160,9 +160,10 @@ if (import.meta.main) {
   if (!withQemu) {
     say("QEMU is not installed (sudo apt-get install qemu-system-x86): the lab runs with the simulated board alone");
   }
-  for (const tool of ["socat", "ser2net"]) {
+  // mkimage gives the simulated board's ramdisks their U-Boot header, as on every LAVA U-Boot device.
+  for (const [tool, pkg] of [["socat", "socat"], ["ser2net", "ser2net"], ["mkimage", "u-boot-tools"]]) {
     if (!hasCommand(tool, tool === "ser2net" ? ["-v"] : ["-V"])) {
-      say(`${tool} is missing: sudo apt-get install ${tool}`);
+      say(`${tool} is missing: sudo apt-get install ${pkg}`);
       Deno.exit(1);
     }
   }

@@ -91,7 +91,7 @@ export function ubootJob(files: Record<string, string>, failureRetry: number, te
         deploy: {
           to: "tftp",
           kernel: { url: `file://${files.kernel}`, type: "zimage" },
-          ramdisk: { url: `file://${files.ramdisk}` },
+          ramdisk: { url: `file://${files.ramdisk}`, compression: "gz" },
           dtb: { url: `file://${files.dtb}` },
         },
       },

@@ -35,7 +35,13 @@ export interface TestLab {
 }
 
 export async function startTestLab(
-  options: { heartbeatMs?: number; coordinator?: { host: string; port: number }; curve?: CurveServerOptions } = {},
+  options: {
+    heartbeatMs?: number;
+    coordinator?: { host: string; port: number };
+    curve?: CurveServerOptions;
+    /** The workers' dispatcher configuration (dispatcher.yaml), when the test needs one. */
+    dispatcherConfig?: string;
+  } = {},
 ): Promise<TestLab> {
   const dir = await Deno.makeTempDir({ prefix: "basalt-lab-" });
   const logger = createLogger({ process: "master", level: "error" });
@@ -84,6 +90,7 @@ export async function startTestLab(
         fileDirs: [DUT_DIR],
         jobLimit,
         cancelGraceMs: 20_000,
+        dispatcherConfig: options.dispatcherConfig,
         environment: Deno.env.toObject(),
         heartbeatMs: options.heartbeatMs ?? 200,
         logger: createLogger({ process: name, level: "error" }),

@@ -42,11 +42,12 @@ export class BootloaderDriver {
     const { config, console, options } = this;
     if (config.needsInterrupt) {
       await this.expect([this.#interruptPrompt], `the bootloader's "${config.interruptPrompt}"`);
+      // As LAVA: the control characters when the device names any, else the interrupt character.
       for (const control of config.interruptControlCharacters) {
         await console.send(controlCharacter(control, config.method), { delayMs: options.characterDelayMs });
       }
-      const character = config.interruptCharacter;
-      const text = character === "\n" || !config.interruptNewline ? character : `${character}\n`;
+      const character = config.interruptControlCharacters.length > 0 ? "" : config.interruptCharacter;
+      const text = character === "" || character === "\n" || !config.interruptNewline ? character : `${character}\n`;
       if (text) await console.send(text, { delayMs: options.characterDelayMs });
     }
     await this.expect([this.#prompt], "the bootloader prompt");

@@ -159,8 +159,8 @@ function limitTo(
   });
 }
 
-/** Decompresses `input` into `output`; rejects naming the compression when the data is not that. */
-async function decompress(
+/** Decompresses `input` into `output` within a limit; rejects naming the compression (and `url`) when the data is not that. */
+export async function decompress(
   input: ReadableStream<Uint8Array>,
   output: WritableStream<Uint8Array>,
   compression: Compression,

@@ -48,6 +48,8 @@ export interface BootloaderResource {
   readonly finalMessage?: string;
   /** LAVA's deprecated `boot_message` parameter: when set, awaited instead of the kernel start message. */
   readonly bootMessage?: string;
+  /** The MAC address iPXE passes to the kernel (`{LAVA_MAC}`), when the device gives one. */
+  readonly lavaMac?: string;
   /** Named command lists (`ramdisk`, `nfs`, `nbd`...). */
   readonly commandSets: Readonly<Record<string, readonly BootloaderStep[]>>;
 }
@@ -100,9 +102,13 @@ export interface DeviceResources {
   readonly characterDelays: { readonly boot: number; readonly test: number };
   readonly qemu?: QemuResource;
   readonly bootloaders: Readonly<Record<string, BootloaderResource>>;
+  /** Every boot method the device configuration names (`actions.boot.methods`). */
+  readonly bootMethods: readonly string[];
   readonly loadAddresses: Readonly<Record<string, LoadAddresses>>;
   readonly target: { readonly ip?: string; readonly mac?: string };
   /** The storage a test may use (`storage_info`): a method (UMS, SATA...) and the device's ID for it. */
+  /** The header a network-booted ramdisk is given, when the device needs one. */
+  readonly ramdiskHeader?: { readonly type: "u-boot"; readonly mkimageArch: string };
   readonly storage: readonly { readonly method: string; readonly id: string }[];
   readonly environment: Readonly<Record<string, string>>;
 }
@@ -206,21 +212,49 @@ function bootloaderOf(r: Reader, method: string): BootloaderResource {
     if (NOT_COMMAND_SETS.has(name) || !isMapping(set) || set.commands === undefined) continue;
     commandSets[name] = r.steps([...base, name, "commands"]);
   }
-  const character = r.text([...parameters, "interrupt_char"]) ?? r.text([...constants, "interrupt-character"], " ");
+  // LAVA sends iPXE no interrupt character, only its control characters (Ctrl-B).
+  const character = method === "ipxe"
+    ? ""
+    : r.text([...parameters, "interrupt_char"]) ?? r.text([...constants, "interrupt-character"], " ");
   return {
     method,
     prompt: r.text([...parameters, "bootloader_prompt"]) ?? r.text([...constants, "bootloader-prompt"], "=>"),
     interruptPrompt: r.text([...parameters, "interrupt_prompt"]) ??
       r.text([...constants, "interrupt-prompt"], "Hit any key to stop autoboot"),
     interruptCharacter: character,
-    interruptControlCharacters: r.words([...parameters, "interrupt_ctrl_list"]),
+    interruptControlCharacters: r.at([...parameters, "interrupt_ctrl_list"]) !== undefined
+      ? r.words([...parameters, "interrupt_ctrl_list"])
+      : r.words([...constants, "interrupt_ctrl_list"]),
     interruptNewline: r.flag([...constants, "interrupt-newline"], true),
     needsInterrupt: r.flag([...parameters, "needs_interrupt"], true),
     errorMessages: r.words([...constants, "error-messages"]),
     ...optional("finalMessage", r.text([...constants, "final-message"])),
     ...optional("bootMessage", r.text([...parameters, "boot_message"])),
+    ...optional("lavaMac", macAddress(r, [...parameters, "lava_mac"])),
     commandSets,
   };
+}
+
+function macAddress(r: Reader, path: readonly string[]): string | undefined {
+  const mac = r.text(path);
+  if (mac !== undefined && !/^([0-9A-Fa-f]{2}[:-]){5}[0-9A-Fa-f]{2}$/.test(mac)) {
+    throw wrong(path, "a MAC address", mac);
+  }
+  return mac;
+}
+
+/** The header a network-booted ramdisk gets (`actions.deploy.parameters.add_header`), as LAVA's compress-ramdisk adds it. */
+function ramdiskHeader(r: Reader): { readonly type: "u-boot"; readonly mkimageArch: string } | undefined {
+  const path = ["actions", "deploy", "parameters", "add_header"];
+  const header = r.text(path);
+  if (header === undefined) return undefined;
+  if (header !== "u-boot") throw wrong(path, "u-boot", header);
+  const archPath = ["actions", "deploy", "parameters", "mkimage_arch"];
+  const arch = r.text(archPath);
+  if (!arch || !/^[a-z0-9_]+$/.test(arch)) {
+    throw wrong(archPath, "an architecture for mkimage (add_header: u-boot)", arch);
+  }
+  return { type: header, mkimageArch: arch };
 }
 
 /** Reads a rendered device configuration (valid by device_schema.ts) into its resources. */
@@ -276,6 +310,7 @@ export function deviceResources(config: Mapping): DeviceResources {
       }
     });
   }
+  const header = ramdiskHeader(r);
   const environment: Record<string, string> = {};
   for (const [name, value] of Object.entries(r.mapping(["environment"]))) environment[name] = String(value);
   return {
@@ -310,11 +345,13 @@ export function deviceResources(config: Mapping): DeviceResources {
       }
       : {}),
     bootloaders,
+    bootMethods: Object.keys(methods),
     loadAddresses,
     target: {
       ip: r.text(["parameters", "interfaces", "target", "ip"]) || undefined,
       mac: r.text(["parameters", "interfaces", "target", "mac"]) || undefined,
     },
+    ...(header ? { ramdiskHeader: header } : {}),
     storage,
     environment,
   };

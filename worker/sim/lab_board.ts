@@ -1,6 +1,6 @@
 /**
- * A simulated U-Boot board on a serial line served by ser2net, as in a real
- * lab: worker/sim/board.ts on one end of a socat pty pair, Debian's ser2net 4
+ * A simulated board on a serial line served by ser2net, as in a real lab:
+ * worker/sim/board.ts (or qemu_board.ts, real firmware) on one end of a socat pty pair, Debian's ser2net 4
  * serving the other end over telnet on 127.0.0.1. The demo lab and the tests
  * use it; every process is started here and stopped by PID.
  */
@@ -52,26 +52,39 @@ export class SimulatedBoard {
     this.tty = `${dir}/tty`;
   }
 
-  /** The board, its pty and ser2net; `tickMs` paces U-Boot's autoboot countdown. */
+  /**
+   * The board, its pty and ser2net; `tickMs` paces U-Boot's autoboot countdown.
+   * With `qemu` (a QEMU command line, given the board's directory), the board is
+   * worker/sim/qemu_board.ts running real firmware instead of the scripted U-Boot.
+   */
   static async start(
-    options: { tickMs?: number; autoboot?: number; ser2net?: boolean; port?: number } = {},
+    options: {
+      tickMs?: number;
+      autoboot?: number;
+      ser2net?: boolean;
+      port?: number;
+      qemu?: (dir: string) => string[];
+    } = {},
   ): Promise<SimulatedBoard> {
     // A short path: a unix socket's path is limited to about 100 bytes.
     const dir = await Deno.makeTempDir({ prefix: "basalt-board-", dir: "/tmp" });
     const board = new SimulatedBoard(dir, options.port ?? freePort());
+    const common = ["--control", board.control, "--transcript", board.transcript];
+    // socat reads ',' in its SYSTEM command as option syntax, and QEMU's options are full of them: a file carries them.
+    const qemuArgs = `${dir}/qemu.json`;
+    if (options.qemu) await Deno.writeTextFile(qemuArgs, JSON.stringify(options.qemu(dir)));
     const program = [
       Deno.execPath(),
       "run",
       "-A",
-      `${ROOT}worker/sim/board.ts`,
-      "--control",
-      board.control,
-      "--transcript",
-      board.transcript,
-      "--tick-ms",
-      String(options.tickMs ?? 300),
-      "--autoboot",
-      String(options.autoboot ?? 3),
+      ...(options.qemu ? [`${ROOT}worker/sim/qemu_board.ts`, ...common, "--qemu", qemuArgs] : [
+        `${ROOT}worker/sim/board.ts`,
+        ...common,
+        "--tick-ms",
+        String(options.tickMs ?? 300),
+        "--autoboot",
+        String(options.autoboot ?? 3),
+      ]),
     ].join(" ");
     board.#socat = new Deno.Command("socat", {
       args: [`PTY,link=${board.tty},raw,echo=0`, `SYSTEM:${program}`],
@@ -125,11 +138,11 @@ export class SimulatedBoard {
     await child.status;
   }
 
-  /** Device dictionary lines for this board (Basalt's sim-uboot-board template). */
-  dictionary(extra = "", connection = `telnet 127.0.0.1 ${this.port}`): string {
+  /** Device dictionary lines for this board (Basalt's sim-uboot-board template unless another is named). */
+  dictionary(extra = "", connection = `telnet 127.0.0.1 ${this.port}`, template = "sim-uboot-board.jinja2"): string {
     const power = (what: string) => `${Deno.execPath()} run -A ${ROOT}worker/sim/power.ts ${this.control} ${what}`;
     return [
-      "{% extends 'sim-uboot-board.jinja2' %}",
+      `{% extends '${template}' %}`,
       `{% set connection_command = '${connection}' %}`,
       `{% set power_on_command = '${power("on")}' %}`,
       `{% set power_off_command = '${power("off")}' %}`,
@@ -153,8 +166,10 @@ export class SimulatedBoard {
       this.#socat.kill("SIGTERM");
       await this.#socat.status;
     }
-    // socat's SYSTEM child may outlive it; the board is found by its control socket.
+    // socat's SYSTEM child may outlive it; the board is found by its control socket, and a
+    // QEMU it started by the board's directory on its command line.
     await new Deno.Command("pkill", { args: ["-f", "--", this.control] }).output();
+    await new Deno.Command("pkill", { args: ["-KILL", "-f", "--", this.dir] }).output();
     await Deno.remove(this.dir, { recursive: true }).catch(() => {});
   }
 }

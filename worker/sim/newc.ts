@@ -1,6 +1,6 @@
 /**
- * Reads the files of an initramfs made of concatenated gzipped "newc" cpio
- * archives (one with segments appended), as the Linux kernel unpacks it.
+ * Reads the files of an initramfs made of concatenated "newc" cpio archives, all
+ * gzipped or none, with or without a U-Boot header, as the simulated board's kernel unpacks it.
  */
 import { gunzipSync } from "node:zlib";
 
@@ -11,7 +11,10 @@ export interface CpioFile {
 }
 
 /** Every entry of every archive in `bytes` (gzipped or not); trailers and padding skipped. */
-export function readInitramfs(bytes: Uint8Array): CpioFile[] {
+export function readInitramfs(image: Uint8Array): CpioFile[] {
+  // A legacy U-Boot image (a ramdisk given its header by mkimage) holds the archive after 64 bytes.
+  const wrapped = image.length > 64 && image[0] === 0x27 && image[1] === 0x05 && image[2] === 0x19 && image[3] === 0x56;
+  const bytes = wrapped ? image.subarray(64) : image;
   // gunzip reads consecutive gzip members as one stream.
   const raw = bytes[0] === 0x1f && bytes[1] === 0x8b ? new Uint8Array(gunzipSync(bytes)) : bytes;
   const files: CpioFile[] = [];

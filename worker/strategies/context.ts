@@ -5,6 +5,7 @@
  * prompt). What the actions of one strategy hand each other stays in that
  * strategy (see strategy.ts).
  */
+import { join } from "node:path";
 import type { PipelineAction } from "../../actors/definitions/pipeline.ts";
 import type { MultinodeClient } from "../drivers/multinode.ts";
 import { isMapping } from "../../actors/definitions/schema.ts";
@@ -50,6 +51,8 @@ export class JobContext {
   readonly log: JobLog;
   /** Downloaded files by image key (`kernel`, `rootfs`...). */
   readonly downloads = new Map<string, string>();
+  /** While a network deploy downloads: its directory under the TFTP root, where its files go. */
+  tftpDir?: string;
   /** The gzipped cpio of the overlay, once compressed. */
   overlayArchive?: Uint8Array;
   overlay?: OverlayBuilder;
@@ -88,6 +91,11 @@ export class JobContext {
     this.fileDirs = options.fileDirs;
     this.maxDownloadBytes = options.maxDownloadBytes;
     this.log = options.log;
+  }
+
+  /** Where a download is saved: the deploy's TFTP directory during a network deploy, else the scratch space. */
+  get downloadDir(): string {
+    return this.tftpDir ?? join(this.workDir, "downloads");
   }
 
   /** The device's `lava_test_results_dir` for this job: `/lava-42`. */

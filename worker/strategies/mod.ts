@@ -4,11 +4,11 @@
  */
 import { StrategyRegistry } from "./strategy.ts";
 import { downloadDeploy } from "./deploy/download.ts";
-import { nbdDeploy } from "./deploy/nbd.ts";
 import { overlayDeploy } from "./deploy/overlay.ts";
 import { tftpDeploy } from "./deploy/tftp.ts";
 import { tmpfsDeploy } from "./deploy/tmpfs.ts";
 import { bootloaderBoot } from "./boot/bootloader.ts";
+import { ipxeBoot } from "./boot/ipxe.ts";
 import { minimalBoot } from "./boot/minimal.ts";
 import { qemuBoot } from "./boot/qemu.ts";
 import { ubootBoot } from "./boot/u_boot.ts";
@@ -19,13 +19,13 @@ import { finalize } from "./finalize.ts";
 export const STRATEGIES = new StrategyRegistry([
   tmpfsDeploy,
   tftpDeploy,
-  nbdDeploy,
   overlayDeploy,
   downloadDeploy,
   qemuBoot,
   minimalBoot,
   ubootBoot,
   bootloaderBoot,
+  ipxeBoot,
   testDefinitions,
   userCommandAction,
   finalize,

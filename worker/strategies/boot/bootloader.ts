@@ -5,13 +5,14 @@
  * device's configuration describes works: the driver takes its prompts from it.
  */
 import { shape } from "../../../actors/definitions/pipeline.ts";
-import { BootloaderDriver, commandList, fillPlaceholders } from "../../drivers/bootloader.ts";
-import { ConfigurationError, JobError } from "../../job/errors.ts";
+import { commandList, fillPlaceholders } from "../../drivers/bootloader.ts";
+import { ConfigurationError } from "../../job/errors.ts";
 import type { BootloaderResource } from "../../resources/device.ts";
-import type { ActionImplementation, ActionRun, Block, JobContext } from "../context.ts";
+import type { ActionImplementation, Block, JobContext } from "../context.ts";
 import type { Strategy } from "../strategy.ts";
 import { CONNECT_SHAPE, CONNECTION_ACTIONS, resetShape } from "./connection.ts";
-import { expectOn } from "./session.ts";
+import { bootloaderDriver } from "./session.ts";
+import { bootloaderSubstitutions } from "./substitutions.ts";
 
 /** The configuration of the bootloader the job names. */
 function bootloaderOf(ctx: JobContext, block: Block): BootloaderResource {
@@ -21,22 +22,9 @@ function bootloaderOf(ctx: JobContext, block: Block): BootloaderResource {
   return config;
 }
 
-function driver(run: ActionRun): BootloaderDriver {
-  const { ctx, block } = run;
-  const config = bootloaderOf(ctx, block);
-  if (!ctx.console) throw new JobError(`${run.action.name}: no connection to the device`);
-  return new BootloaderDriver(config, ctx.console, (patterns, what) => expectOn(run, [...patterns], what), {
-    characterDelayMs: ctx.characterDelay("boot"),
-    signal: run.signal,
-  });
-}
-
 function commands(ctx: JobContext, block: Block): string[] {
   const list = commandList(bootloaderOf(ctx, block), block.commands);
-  return fillPlaceholders(list, {
-    SERVER_IP: String(ctx.dispatcher.dispatcher_ip ?? "127.0.0.1"),
-    LAVA_JOB_ID: ctx.jobId,
-  });
+  return fillPlaceholders(list, bootloaderSubstitutions(ctx, String(block.bootloader)));
 }
 
 function bootloaderActions(): Record<string, ActionImplementation> {
@@ -48,8 +36,11 @@ function bootloaderActions(): Record<string, ActionImplementation> {
       run.ctx.log.info(`Parsed boot commands: ${plan.join("; ")}`);
       return Promise.resolve();
     },
-    "bootloader-interrupt": (run) => driver(run).interrupt(),
-    "bootloader-commands": (run) => driver(run).run(plan ?? commands(run.ctx, run.block), { awaitFinal: false }),
+    "bootloader-interrupt": (run) => bootloaderDriver(run, bootloaderOf(run.ctx, run.block)).interrupt(),
+    "bootloader-commands": (run) =>
+      bootloaderDriver(run, bootloaderOf(run.ctx, run.block)).run(plan ?? commands(run.ctx, run.block), {
+        awaitFinal: false,
+      }),
   };
 }
 

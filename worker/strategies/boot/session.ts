@@ -6,7 +6,8 @@
  */
 import { type ActionShape, shape } from "../../../actors/definitions/pipeline.ts";
 import { isMapping } from "../../../actors/definitions/schema.ts";
-import { pattern } from "../../drivers/bootloader.ts";
+import { BootloaderDriver, pattern } from "../../drivers/bootloader.ts";
+import type { BootloaderResource } from "../../resources/device.ts";
 import { type Console, ConsoleClosed, ExpectTimeout } from "../../drivers/console.ts";
 import type { ActionImplementation, ActionRun, Block, JobContext } from "../context.ts";
 import { ConnectionClosedError, InfrastructureError, JobError } from "../../job/errors.ts";
@@ -238,3 +239,13 @@ export const SESSION_ACTIONS: Readonly<Record<string, ActionImplementation>> = {
   "expect-shell-connection": expectShell,
   "export-device-env": exportDeviceEnv,
 };
+
+/** The bootloader driver for `config` on the job's console, reading it as this action (its timeout, its log). */
+export function bootloaderDriver(run: ActionRun, config: BootloaderResource): BootloaderDriver {
+  const { ctx } = run;
+  if (!ctx.console) throw new JobError(`${run.action.name}: no connection to the device`);
+  return new BootloaderDriver(config, ctx.console, (patterns, what) => expectOn(run, [...patterns], what), {
+    characterDelayMs: ctx.characterDelay("boot"),
+    signal: run.signal,
+  });
+}

@@ -4,32 +4,16 @@
  * deploy put in the TFTP directory, the worker's address), and wait for the kernel.
  */
 import { shape } from "../../../actors/definitions/pipeline.ts";
-import { isMapping } from "../../../actors/definitions/schema.ts";
-import { BootloaderDriver, commandList, fillPlaceholders } from "../../drivers/bootloader.ts";
+import { commandList, fillPlaceholders } from "../../drivers/bootloader.ts";
 import type { BootloaderResource } from "../../resources/device.ts";
-import { ConfigurationError, JobError } from "../../job/errors.ts";
-import type { ActionImplementation, ActionRun, Block, JobContext } from "../context.ts";
+import { ConfigurationError } from "../../job/errors.ts";
+import type { ActionImplementation, Block, JobContext } from "../context.ts";
 import type { Strategy } from "../strategy.ts";
 import { CONNECT_SHAPE, CONNECTION_ACTIONS, resetShape } from "./connection.ts";
-import { expectOn, SESSION_ACTIONS, shellSessionShape } from "./session.ts";
+import { bootloaderDriver, SESSION_ACTIONS, shellSessionShape } from "./session.ts";
+import { bootloaderSubstitutions } from "./substitutions.ts";
 
 const METHOD = "u-boot";
-
-/** U-Boot's boot command for each kernel type a deploy may name. */
-const IMAGE_TYPES: Readonly<Record<string, string>> = { bootz: "zimage", booti: "image", bootm: "uimage" };
-
-/** The boot command: the one the job's kernel `type` calls for, else the first the device gives addresses for. */
-function bootCommandFor(ctx: JobContext): string {
-  const deploys = (Array.isArray(ctx.job.actions) ? ctx.job.actions : [])
-    .map((a) => isMapping(a) && isMapping(a.deploy) ? a.deploy : undefined)
-    .filter((d): d is Record<string, unknown> => d !== undefined);
-  for (const deploy of deploys.reverse()) {
-    const type = isMapping(deploy.kernel) ? deploy.kernel.type : undefined;
-    const command = Object.keys(IMAGE_TYPES).find((b) => IMAGE_TYPES[b] === type);
-    if (command) return command;
-  }
-  return Object.keys(IMAGE_TYPES).find((b) => ctx.resources.loadAddresses[b]) ?? "bootz";
-}
 
 function bootloaderOf(ctx: JobContext): BootloaderResource {
   const config = ctx.resources.bootloaders[METHOD];
@@ -39,44 +23,7 @@ function bootloaderOf(ctx: JobContext): BootloaderResource {
 
 /** The job's U-Boot commands with `{KERNEL_ADDR}`-style placeholders filled in. */
 function ubootCommands(ctx: JobContext, block: Block): string[] {
-  const list = commandList(bootloaderOf(ctx), block.commands);
-  const bootx = bootCommandFor(ctx);
-  const addresses = ctx.resources.loadAddresses[bootx] ?? {};
-  // Paths as the TFTP server sees them: relative to its root when the worker has
-  // one (dispatcher.yaml `tftp_root`), else absolute.
-  const tftpRoot = typeof ctx.dispatcher.tftp_root === "string"
-    ? ctx.dispatcher.tftp_root.replace(/\/+$/, "")
-    : undefined;
-  const file = (key: string) => {
-    const path = ctx.downloads.get(key);
-    if (!path) return "";
-    return tftpRoot && path.startsWith(`${tftpRoot}/`) ? path.slice(tftpRoot.length + 1) : path;
-  };
-  return fillPlaceholders(list, {
-    SERVER_IP: String(ctx.dispatcher.dispatcher_ip ?? "127.0.0.1"),
-    KERNEL_ADDR: addresses.kernel ?? "",
-    RAMDISK_ADDR: addresses.ramdisk ?? "",
-    DTB_ADDR: addresses.dtb ?? "",
-    TEE_ADDR: addresses.tee ?? "",
-    KERNEL: file("kernel"),
-    RAMDISK: file("ramdisk") || file("initrd"),
-    DTB: file("dtb"),
-    TEE: file("tee"),
-    BOOTX: `${bootx} ${addresses.kernel ?? ""} ${file("ramdisk") ? addresses.ramdisk : "-"} ${addresses.dtb ?? ""}`
-      .trim(),
-    LAVA_JOB_ID: ctx.jobId,
-  });
-}
-
-function driver(run: ActionRun): BootloaderDriver {
-  const { ctx } = run;
-  if (!ctx.console) throw new JobError(`${run.action.name}: no connection to the device`);
-  return new BootloaderDriver(
-    bootloaderOf(ctx),
-    ctx.console,
-    (patterns, what) => expectOn(run, [...patterns], what),
-    { characterDelayMs: ctx.characterDelay("boot"), signal: run.signal },
-  );
+  return fillPlaceholders(commandList(bootloaderOf(ctx), block.commands), bootloaderSubstitutions(ctx, METHOD));
 }
 
 /** The actions of one u-boot block: the commands, filled in once, pass from the overlay to the commands. */
@@ -90,8 +37,9 @@ function ubootActions(): Record<string, ActionImplementation> {
       ctx.log.info(`Parsed boot commands: ${plan.join("; ")}`);
       return Promise.resolve();
     },
-    "bootloader-interrupt": (run) => driver(run).interrupt(),
-    "bootloader-commands": (run) => driver(run).run(plan ?? ubootCommands(run.ctx, run.block)),
+    "bootloader-interrupt": (run) => bootloaderDriver(run, bootloaderOf(run.ctx)).interrupt(),
+    "bootloader-commands": (run) =>
+      bootloaderDriver(run, bootloaderOf(run.ctx)).run(plan ?? ubootCommands(run.ctx, run.block)),
   };
 }
 

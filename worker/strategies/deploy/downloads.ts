@@ -8,7 +8,7 @@ import { type ActionShape, shape } from "../../../actors/definitions/pipeline.ts
 import { isMapping } from "../../../actors/definitions/schema.ts";
 import type { ActionImplementation, ActionRun, Block } from "../context.ts";
 import { unpackTar } from "../../drivers/archive.ts";
-import { DEFAULT_MAX_DOWNLOAD_BYTES, download, inParallel } from "../../drivers/download.ts";
+import { type Compression, DEFAULT_MAX_DOWNLOAD_BYTES, download, inParallel } from "../../drivers/download.ts";
 import { JobError } from "../../job/errors.ts";
 import { fileNameInside, hasControlCharacters } from "../../job/paths.ts";
 
@@ -54,8 +54,8 @@ function resourceOf(block: Block, key: string): Record<string, unknown> {
   return isMapping(block[key]) ? block[key] as Record<string, unknown> : {};
 }
 
-/** The file name a download is saved under: the URL's last segment, decoded, without its compression suffix. */
-function downloadName(url: string, key: string, what: string): string {
+/** The file name a download is saved under: the URL's last segment, decoded, without its compression suffix when decompressed. */
+function downloadName(url: string, key: string, what: string, decompressed: boolean): string {
   let segment: string;
   try {
     segment = decodeURIComponent(new URL(url).pathname.split("/").pop() ?? "");
@@ -64,7 +64,8 @@ function downloadName(url: string, key: string, what: string): string {
   }
   if (segment.includes("/")) throw new JobError(`${what}: ${JSON.stringify(segment)} is not a plain file name`);
   // The name ends up in QEMU's -drive options and U-Boot's commands, where "," or ";" would be read as syntax.
-  return (segment || key).replace(/\.(gz|xz|bz2|zst|zstd)$/, "").replace(/[^A-Za-z0-9._+-]/g, "_");
+  const name = decompressed ? segment.replace(/\.(gz|xz|bz2|zst|zstd)$/, "") : segment;
+  return (name || key).replace(/[^A-Za-z0-9._+-]/g, "_");
 }
 
 /** The job's HTTP headers for a download: names and values HTTP allows, or the job's error. */
@@ -90,10 +91,12 @@ const fetchResource: ActionImplementation = async ({ ctx, action, block, signal 
   if (!/^[A-Za-z0-9._-]+$/.test(key)) {
     throw new JobError(`${action.name} images key: ${JSON.stringify(key)} must be letters, digits, '.', '_', '-'`);
   }
-  const keyDir = fileNameInside(join(ctx.workDir, "downloads"), key, `${action.name} images key`);
+  const keyDir = fileNameInside(ctx.downloadDir, key, `${action.name} images key`);
+  // As LAVA: a ramdisk is kept as it came (compressed, with its header); the deploy that needs it opened opens it.
+  const compression = key === "ramdisk" ? undefined : resource.compression as Compression | undefined;
   const target = fileNameInside(
     keyDir,
-    downloadName(url, key, `${action.name} ${field}.url`),
+    downloadName(url, key, `${action.name} ${field}.url`, compression !== undefined),
     `${action.name} ${field}.url`,
   );
   const started = performance.now();
@@ -103,7 +106,7 @@ const fetchResource: ActionImplementation = async ({ ctx, action, block, signal 
     what: `${action.name} ${field}.url`,
     fileDirs: ctx.fileDirs,
     maxBytes: ctx.maxDownloadBytes,
-    compression: resource.compression as undefined,
+    compression,
     md5sum: resource.md5sum as string | undefined,
     sha256sum: resource.sha256sum as string | undefined,
     sha512sum: resource.sha512sum as string | undefined,

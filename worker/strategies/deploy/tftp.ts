@@ -1,45 +1,208 @@
 /**
- * LAVA's `tftp` deploy: the kernel, ramdisk, device tree and modules downloaded for
- * the bootloader to fetch, the test overlay unpacked into the ramdisk.
+ * LAVA's `tftp` deploy: the kernel, ramdisk, device tree and modules downloaded
+ * into the job's directory under the worker's TFTP root, and the ramdisk prepared
+ * as LAVA's `prepare-tftp-overlay` prepares it (header off, the test overlay and
+ * the modules in, compressed and given its header again) for a bootloader to fetch.
+ * The job's directory goes when the job ends, whatever happened.
  */
-import { shape } from "../../../actors/definitions/pipeline.ts";
+import { join } from "node:path";
+import { type ActionShape, shape } from "../../../actors/definitions/pipeline.ts";
+import { isMapping } from "../../../actors/definitions/schema.ts";
 import type { Strategy } from "../strategy.ts";
+import type { DeviceResources } from "../../resources/device.ts";
+import type { ActionImplementation, Block } from "../context.ts";
 import { deployWithParallelDownloads, DOWNLOAD_ACTIONS, downloadShapes } from "./downloads.ts";
-import { applyOverlay, DEVICE_ENV_SHAPE, OVERLAY_ACTIONS, overlayShape } from "./test_overlay.ts";
+import { DEVICE_ENV_SHAPE, OVERLAY_ACTIONS, overlayShape } from "./test_overlay.ts";
+import {
+  checkServable,
+  DEFAULT_TFTP_ROOT,
+  makeDeployDir,
+  removeJobTftpDir,
+  servedName,
+  tftpRoot,
+  tftpSizeLimit,
+} from "../../drivers/tftp_dir.ts";
+import { addUbootHeader, appendTree, compressRamdisk, extractRamdisk } from "../../drivers/ramdisk.ts";
+import { unpackTar } from "../../drivers/archive.ts";
+import { type Compression, DEFAULT_MAX_DOWNLOAD_BYTES } from "../../drivers/download.ts";
+import { JobError } from "../../job/errors.ts";
 
-/** The images a network boot may fetch, in LAVA's order. */
-const BOOT_FILES = ["kernel", "ramdisk", "initrd", "dtb", "modules", "nfsrootfs", "nbdroot", "tee"];
+/** The files LAVA's tftp deploy downloads, in its order. */
+const BOOT_FILES = ["ramdisk", "kernel", "dtb", "nfsrootfs", "modules", "preseed", "tee"];
 
-/** A deploy of boot files for a bootloader to fetch over the network: `tftp` here, `nbd` in nbd.ts. */
-export function networkDeploy(to: string): Strategy {
+const step = (name: string, description: string, summary: string) => shape(name, description, summary);
+
+/** LAVA's prepare-tftp-overlay: each step does nothing when the deploy lacks what it works on. */
+function prepareShape(
+  block: Block,
+  definitions: Parameters<typeof overlayShape>[0],
+  device: DeviceResources,
+): ActionShape {
+  const kernelType = isMapping(block.kernel) && block.kernel.type !== undefined;
+  const prepareKernel = shape(
+    "prepare-kernel",
+    "populates the pipeline with a kernel conversion action",
+    "add a kernel conversion",
+    {
+      pipeline: device.bootMethods.includes("u-boot")
+        ? [step("uboot-prepare-kernel", "convert kernel to uimage", "prepare/convert kernel")]
+        : [],
+    },
+  );
+  return shape(
+    "prepare-tftp-overlay",
+    "extract ramdisk or nfsrootfs in preparation for lava overlay",
+    "extract ramdisk or nfsrootfs",
+    {
+      pipeline: [
+        step("extract-nfsrootfs", "unpack nfsrootfs", "unpack nfsrootfs, ready to apply lava overlay"),
+        overlayShape(definitions),
+        step("extract-overlay-ramdisk", "extract ramdisk to a temporary directory", "extract the ramdisk"),
+        step("extract-modules", "extract supplied kernel modules", "extract kernel modules"),
+        step("apply-overlay-tftp", "unpack the overlay into the nfsrootfs or ramdisk", "apply lava overlay test files"),
+        ...(kernelType ? [prepareKernel] : []),
+        step(
+          "configure-preseed-file",
+          "add commands to automated installers, to copy the lava test overlay to the installed system",
+          "add commands to installer config",
+        ),
+        step("compress-ramdisk", "recreate a ramdisk with the overlay applied.", "compress ramdisk with overlay"),
+      ],
+    },
+  );
+}
+
+/** What the steps of one tftp deploy hand each other. */
+interface Prepared {
+  /** The ramdisk as a bare cpio, while it is being added to. */
+  cpio?: string;
+}
+
+const option = (block: Block, key: string, name: string): unknown =>
+  isMapping(block[key]) ? (block[key] as Block)[name] : undefined;
+
+/** Whether the job wants `what` (install_overlay, install_modules) put into the ramdisk: LAVA's default is yes. */
+const wants = (block: Block, name: "install_overlay" | "install_modules") => option(block, "ramdisk", name) !== false;
+
+function tftpActions(): Record<string, ActionImplementation> {
+  const prepared: Prepared = {};
   return {
-    section: "deploy",
-    methods: [to],
-    shape: (block, { definitions }) =>
-      shape(`${to}-deploy`, `download files and deploy using ${to}`, `${to} deployment`, {
-        pipeline: [
-          ...downloadShapes(block, BOOT_FILES),
-          shape(
-            `prepare-${to}-overlay`,
-            "extract ramdisk or nfsrootfs in preparation for lava overlay",
-            "extract overlay",
-            {
-              pipeline: [
-                overlayShape(definitions),
-                shape("apply-overlay-tftp", "unpack the overlay into the ramdisk", "apply overlay"),
-              ],
-            },
-          ),
-          DEVICE_ENV_SHAPE,
-        ],
-      }),
-    actions: () => ({
-      [`${to}-deploy`]: deployWithParallelDownloads,
-      ...DOWNLOAD_ACTIONS,
-      ...OVERLAY_ACTIONS,
-      "apply-overlay-tftp": applyOverlay,
-    }),
+    ...DOWNLOAD_ACTIONS,
+    ...OVERLAY_ACTIONS,
+    "tftp-deploy": async (run) => {
+      const { ctx, block } = run;
+      if (!isMapping(block.kernel)) throw new JobError("tftp-deploy needs a kernel to deploy");
+      for (const key of ["nfsrootfs", "persistent_nfs"]) {
+        if (block[key] !== undefined) {
+          throw new JobError(`tftp-deploy ${key}: Basalt's dispatcher does not serve an NFS root yet`);
+        }
+      }
+      const served = tftpRoot(ctx.dispatcher);
+      const rootDir = served ?? join(ctx.workDir, "tftp");
+      ctx.tftpDir = await makeDeployDir(rootDir, ctx.jobId, "tftp");
+      ctx.cleanups.push(() => removeJobTftpDir(rootDir, ctx.jobId));
+      ctx.log.info(
+        served
+          ? `TFTP directory for this deploy: ${ctx.tftpDir}`
+          : `No TFTP root (dispatcher configuration tftp_root, or ${DEFAULT_TFTP_ROOT}): the files stay in ${ctx.tftpDir}, named by absolute paths`,
+      );
+      try {
+        await deployWithParallelDownloads(run);
+      } finally {
+        ctx.tftpDir = undefined;
+      }
+      const limit = tftpSizeLimit(ctx.dispatcher);
+      ctx.log.debug(`Checking files for TFTP limit of ${limit} bytes.`);
+      for (const key of ["ramdisk", "kernel", "dtb", "tee"]) {
+        const path = ctx.downloads.get(key);
+        if (path && block[key] !== undefined) await checkServable(path, limit);
+      }
+    },
+    "extract-nfsrootfs": () => Promise.resolve(),
+    "extract-overlay-ramdisk": async ({ ctx, block }) => {
+      const ramdisk = ctx.downloads.get("ramdisk");
+      if (!ramdisk || !isMapping(block.ramdisk)) return;
+      if (!wants(block, "install_overlay") && !wants(block, "install_modules")) {
+        ctx.log.info("Not extracting ramdisk.");
+        return;
+      }
+      prepared.cpio = join(ctx.workDir, "extracted-ramdisk.cpio");
+      await extractRamdisk(
+        ramdisk,
+        prepared.cpio,
+        { compression: block.ramdisk.compression as Compression | undefined, header: block.ramdisk.header as string },
+        ctx.maxDownloadBytes ?? DEFAULT_MAX_DOWNLOAD_BYTES,
+        "extract-overlay-ramdisk ramdisk",
+      );
+      ctx.log.info(`Extracted the ramdisk to ${prepared.cpio} (${(await Deno.stat(prepared.cpio)).size} bytes)`);
+    },
+    "extract-modules": async ({ ctx, block }) => {
+      const modules = ctx.downloads.get("modules");
+      if (!modules || !prepared.cpio || !wants(block, "install_modules")) return;
+      const tree = join(ctx.workDir, "modules");
+      await unpackTar(modules, tree, ctx.maxDownloadBytes ?? DEFAULT_MAX_DOWNLOAD_BYTES, "extract-modules modules");
+      const bytes = await appendTree(prepared.cpio, tree);
+      ctx.log.info(`Added the kernel modules to the ramdisk (${bytes} bytes)`);
+    },
+    "apply-overlay-tftp": async ({ ctx, block }) => {
+      if (!ctx.overlay) return;
+      if (!prepared.cpio || !wants(block, "install_overlay")) {
+        ctx.log.info("The ramdisk does not take the overlay: it is not on the device");
+        return;
+      }
+      const bytes = await appendTree(prepared.cpio, ctx.overlay.root);
+      ctx.overlayOnDevice = true;
+      ctx.log.info(`Applied the overlay to the ramdisk (${bytes} bytes)`);
+    },
+    "uboot-prepare-kernel": ({ ctx, block }) => {
+      const type = option(block, "kernel", "type");
+      const commands = { image: "booti", zimage: "bootz", uimage: "bootm" } as Record<string, string>;
+      const command = typeof type === "string" ? commands[type] : undefined;
+      if (!command) throw new JobError(`kernel.type: ${JSON.stringify(type)} is not image, zimage or uimage`);
+      if (!ctx.resources.loadAddresses[command]) {
+        throw new JobError(
+          `kernel.type ${type}: the device has no ${command} load addresses and Basalt does not convert kernels`,
+        );
+      }
+      ctx.log.info(`Boot command for a ${type} kernel: ${command}`);
+      return Promise.resolve();
+    },
+    "configure-preseed-file": ({ block }) => {
+      if (block.preseed !== undefined) throw new JobError("tftp-deploy preseed: installers are not supported yet");
+      return Promise.resolve();
+    },
+    "compress-ramdisk": async ({ ctx, block }) => {
+      const ramdisk = ctx.downloads.get("ramdisk");
+      if (!ramdisk || !prepared.cpio || !isMapping(block.ramdisk)) return;
+      const compression = block.ramdisk.compression as Compression | undefined;
+      let final = join(ctx.workDir, `ramdisk.cpio${compression ? `.${compression}` : ""}`);
+      await compressRamdisk(prepared.cpio, final, compression);
+      const header = ctx.resources.ramdiskHeader;
+      if (header) {
+        await addUbootHeader(final, `${final}.uboot`, header.mkimageArch);
+        final = `${final}.uboot`;
+      }
+      // Beside the downloaded ramdisk, in the job's TFTP directory: that is what the bootloader fetches.
+      const target = join(ramdisk, "..", final.split("/").pop()!);
+      await Deno.rename(final, target);
+      ctx.downloads.set("ramdisk", target);
+      ctx.log.info(`Built the ramdisk ${servedName(tftpRoot(ctx.dispatcher), target)}`);
+    },
+    "lxc-create-udev-rule-action": () => Promise.resolve(),
   };
 }
 
-export const tftpDeploy: Strategy = networkDeploy("tftp");
+export const tftpDeploy: Strategy = {
+  section: "deploy",
+  methods: ["tftp"],
+  shape: (block, { definitions }, device) =>
+    shape("tftp-deploy", "download files and deploy using tftp", "tftp deployment", {
+      pipeline: [
+        ...downloadShapes(block, BOOT_FILES),
+        prepareShape(block, definitions, device),
+        step("lxc-create-udev-rule-action", "create lxc udev rule action", "create lxc udev rule"),
+        DEVICE_ENV_SHAPE,
+      ],
+    }),
+  actions: tftpActions,
+};

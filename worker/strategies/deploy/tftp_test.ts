@@ -1,16 +1,161 @@
-import { assertEquals } from "../../../tests/support/assert.ts";
+import { assert, assertEquals, assertRejects } from "../../../tests/support/assert.ts";
 import { exampleDevice, exampleJob, pipelineOf } from "../../../tests/support/pipelines.ts";
+import { buildPipeline } from "../../../actors/definitions/pipeline.ts";
+import { JobLog } from "../../job/log.ts";
+import { deviceResources } from "../../resources/device.ts";
+import { JobContext } from "../context.ts";
+import { executor } from "../../dispatch/execute.ts";
+import { STRATEGIES } from "../mod.ts";
+import { readInitramfs } from "../../sim/newc.ts";
+import { gunzipSync } from "node:zlib";
+import { JobError } from "../../job/errors.ts";
 
-Deno.test("a tftp deploy downloads the kernel, ramdisk and device tree and unpacks the overlay into the ramdisk", () => {
+Deno.test("a tftp deploy is LAVA's: downloads, then prepare-tftp-overlay with its seven steps", () => {
   const job = exampleJob("uboot-ramdisk-tftp.yaml");
   const pipeline = pipelineOf(job, exampleDevice("bbb-01", "beaglebone-black", job.context));
   const deploy = pipeline.actions[0];
   assertEquals([deploy.name, deploy.section, deploy.supported, deploy.timeout], ["tftp-deploy", "deploy", true, 120]);
   assertEquals(deploy.pipeline.filter((a) => a.name === "download-retry").map((a) => a.item), [
-    "kernel",
     "ramdisk",
+    "kernel",
     "dtb",
   ]);
   const prepare = deploy.pipeline.find((a) => a.name === "prepare-tftp-overlay")!;
-  assertEquals(prepare.pipeline.map((a) => a.name), ["lava-overlay", "apply-overlay-tftp"]);
+  assertEquals(prepare.pipeline.map((a) => a.name), [
+    "extract-nfsrootfs",
+    "lava-overlay",
+    "extract-overlay-ramdisk",
+    "extract-modules",
+    "apply-overlay-tftp",
+    // The job's kernel has a type and the device boots U-Boot: LAVA adds its kernel preparation.
+    "prepare-kernel",
+    "configure-preseed-file",
+    "compress-ramdisk",
+  ]);
+  assertEquals(prepare.pipeline[5].pipeline.map((a) => a.name), ["uboot-prepare-kernel"]);
+});
+
+const sh = async (script: string, cwd: string) => {
+  const out = await new Deno.Command("sh", { args: ["-ec", script], cwd, stderr: "piped" }).output();
+  if (!out.success) throw new Error(new TextDecoder().decode(out.stderr));
+};
+
+/** A device whose ramdisks get a U-Boot header, and a job deploying files from `dir` to TFTP. */
+async function deployJob(dir: string, ramdisk: Record<string, unknown>) {
+  const tftpRoot = `${dir}/srv`;
+  await Deno.mkdir(tftpRoot);
+  const device = {
+    actions: {
+      deploy: { methods: { tftp: {} }, parameters: { add_header: "u-boot", mkimage_arch: "arm" } },
+      boot: { methods: {} },
+    },
+    timeouts: { actions: {}, connections: {} },
+    constants: {},
+  };
+  const job = {
+    device_type: "board",
+    job_name: "tftp",
+    timeouts: { job: { minutes: 2 }, action: { minutes: 1 } },
+    actions: [{
+      deploy: {
+        to: "tftp",
+        kernel: { url: `file://${dir}/zImage` },
+        ramdisk: { url: `file://${dir}/${ramdisk.name}`, ...ramdisk.options as object },
+        modules: { url: `file://${dir}/modules.tar.xz`, compression: "xz" },
+      },
+    }, {
+      test: {
+        timeout: { minutes: 1 },
+        definitions: [{
+          from: "inline",
+          name: "hello",
+          path: "inline/hello.yaml",
+          repository: {
+            metadata: { format: "Lava-Test Test Definition 1.0", name: "hello" },
+            run: { steps: ["true"] },
+          },
+        }],
+      },
+    }],
+  };
+  const ctx = new JobContext({
+    jobId: "42",
+    job,
+    device,
+    resources: deviceResources(device),
+    dispatcher: { tftp_root: tftpRoot },
+    envDut: {},
+    outputDir: dir,
+    workDir: `${dir}/work`,
+    fileDirs: [dir],
+    log: new JobLog(),
+  });
+  await Deno.mkdir(ctx.workDir);
+  const pipeline = buildPipeline(job, device, STRATEGIES);
+  const block = job.actions[0].deploy as Record<string, unknown>;
+  const implementations = STRATEGIES.find("deploy", block)!.actions();
+  const run = () => executor(ctx, implementations).run(pipeline.actions[0], block, new AbortController().signal);
+  return { ctx, run, tftpRoot };
+}
+
+/** A base ramdisk (one file), gzipped and given a U-Boot header, and a modules tarball. */
+async function inputs(dir: string) {
+  await sh(
+    [
+      "mkdir -p rd/etc mods/lib/modules/6.1.0",
+      "echo base > rd/etc/base",
+      "echo module > mods/lib/modules/6.1.0/m.ko",
+      "(cd rd && find . | cpio -o -H newc --quiet) | gzip > rootfs.cpio.gz",
+      "mkimage -A arm -T ramdisk -C none -d rootfs.cpio.gz rootfs.cpio.gz.uboot >/dev/null",
+      "tar -C mods -cJf modules.tar.xz lib",
+      "echo kernel > zImage",
+    ].join(" && "),
+    dir,
+  );
+}
+
+Deno.test("a tftp deploy puts the job's files under the TFTP root and rebuilds its ramdisk with the overlay and modules", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await inputs(dir);
+    const { ctx, run, tftpRoot } = await deployJob(dir, {
+      name: "rootfs.cpio.gz.uboot",
+      options: { compression: "gz", header: "u-boot" },
+    });
+    await run();
+    const kernel = ctx.downloads.get("kernel")!;
+    assert(kernel.startsWith(`${tftpRoot}/42/tftp-deploy-`) && kernel.endsWith("/kernel/zImage"), kernel);
+    const ramdisk = ctx.downloads.get("ramdisk")!;
+    assert(ramdisk.endsWith("/ramdisk/ramdisk.cpio.gz.uboot"), ramdisk);
+    const image = await Deno.readFile(ramdisk);
+    assertEquals([...image.subarray(0, 4)], [0x27, 0x05, 0x19, 0x56]);
+    const names = readInitramfs(new Uint8Array(gunzipSync(image.subarray(64)))).map((f) => f.name);
+    for (
+      const name of [
+        "etc/base",
+        "lib/modules/6.1.0/m.ko",
+        "lava-42/bin/lava-test-runner",
+        "lava-42/0/tests/0_hello/run.sh",
+      ]
+    ) {
+      assert(names.includes(name), `${name} is not in the ramdisk: ${names.join(" ")}`);
+    }
+    assert(ctx.overlayOnDevice);
+    // Whatever happens, the end of the job removes the job's TFTP directory.
+    for (const cleanup of ctx.cleanups.splice(0)) await cleanup();
+    assertEquals([...Deno.readDirSync(tftpRoot)], []);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a ramdisk declared with a U-Boot header that has none is the job's error", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await inputs(dir);
+    const { run } = await deployJob(dir, { name: "rootfs.cpio.gz", options: { compression: "gz", header: "u-boot" } });
+    await assertRejects(run, JobError, 'declared "header: u-boot" but has no U-Boot image header');
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

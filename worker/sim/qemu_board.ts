@@ -1,0 +1,92 @@
+/**
+ * A virtual board with real firmware, wired as a lab wires a board: its serial
+ * line is this program's stdin and stdout (which socat puts on a pty that ser2net
+ * serves), and a control socket is its power switch (worker/sim/power.ts). Power
+ * on starts QEMU with the firmware the arguments after `--` name (iPXE's ROM,
+ * U-Boot, OVMF...) and its serial port on this line; power off kills it. Between
+ * the two the line stays open, as a board's UART does.
+ *
+ *   deno run -A worker/sim/qemu_board.ts --control SOCKET [--transcript FILE] --qemu ARGS.json
+ *
+ * ARGS.json is the QEMU command line as a JSON list: ["qemu-system-x86_64", "-m", "256", ...].
+ */
+import { parseArgs } from "node:util";
+
+const { values } = parseArgs({
+  options: { control: { type: "string" }, transcript: { type: "string" }, qemu: { type: "string" } },
+});
+const parsed: unknown = values.qemu ? JSON.parse(await Deno.readTextFile(values.qemu)) : [];
+const qemu: string[] = Array.isArray(parsed) && parsed.every((a) => typeof a === "string") ? parsed : [];
+if (!values.control || qemu.length === 0) {
+  console.error("usage: qemu_board.ts --control SOCKET [--transcript FILE] --qemu ARGS.json (a list of strings)");
+  Deno.exit(2);
+}
+
+const encoder = new TextEncoder();
+const transcript = values.transcript
+  ? await Deno.open(values.transcript, { write: true, create: true, append: true })
+  : undefined;
+let machine: { child: Deno.ChildProcess; stdin: WritableStreamDefaultWriter<Uint8Array> } | undefined;
+
+function powerOn(): void {
+  const child = new Deno.Command(qemu[0], {
+    // The serial port on stdio, nothing else: no monitor, no display.
+    args: [...qemu.slice(1), "-nographic", "-monitor", "none", "-serial", "stdio"],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const current = { child, stdin: child.stdin.getWriter() };
+  machine = current;
+  const relay = async (stream: ReadableStream<Uint8Array>) => {
+    for await (const chunk of stream) {
+      if (machine !== current) continue; // a machine being switched off says nothing more
+      Deno.stdout.writeSync(chunk);
+      transcript?.writeSync(chunk);
+    }
+  };
+  relay(child.stdout).catch(() => {});
+  relay(child.stderr).catch(() => {});
+}
+
+async function powerOff(): Promise<void> {
+  const current = machine;
+  machine = undefined;
+  if (!current) return;
+  try {
+    current.child.kill("SIGKILL");
+  } catch { /* already gone */ }
+  await current.child.status;
+}
+
+async function control(socket: string): Promise<void> {
+  await Deno.remove(socket).catch(() => {});
+  const listener = Deno.listen({ transport: "unix", path: socket });
+  for await (const conn of listener) {
+    (async () => {
+      const buffer = new Uint8Array(256);
+      const n = await conn.read(buffer);
+      const [command] = new TextDecoder().decode(buffer.subarray(0, n ?? 0)).trim().split(/\s+/);
+      let reply = "ok";
+      if (command === "on") machine ? (reply = "already on") : powerOn();
+      else if (command === "off") await powerOff();
+      else if (command === "reset") {
+        await powerOff();
+        powerOn();
+      } else if (command === "state") reply = machine ? "on" : "off";
+      else reply = `unknown command ${command}`;
+      await conn.write(encoder.encode(`${reply}\n`));
+      conn.close();
+    })().catch(() => {});
+  }
+}
+
+for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"] as const) {
+  Deno.addSignalListener(signal, () => void powerOff().finally(() => Deno.exit(0)));
+}
+control(values.control);
+for await (const chunk of Deno.stdin.readable) {
+  // A powered-off board's UART takes what is typed and does nothing with it.
+  await machine?.stdin.write(chunk).catch(() => {});
+}
+await powerOff();

@@ -1,0 +1,76 @@
+/**
+ * LAVA's `ipxe` boot: connect, power-cycle, stop iPXE at "Press Ctrl-B", type the
+ * command set the job names (dhcp, kernel and initrd over TFTP from the worker,
+ * boot), then log in and start the shell, all inside one retried action.
+ */
+import { shape } from "../../../actors/definitions/pipeline.ts";
+import { commandList, fillPlaceholders } from "../../drivers/bootloader.ts";
+import { ConfigurationError, JobError } from "../../job/errors.ts";
+import type { BootloaderResource } from "../../resources/device.ts";
+import type { ActionImplementation, Block, JobContext } from "../context.ts";
+import type { Strategy } from "../strategy.ts";
+import { CONNECT_SHAPE, CONNECTION_ACTIONS, resetShape } from "./connection.ts";
+import { bootloaderDriver, SESSION_ACTIONS, shellSessionShape } from "./session.ts";
+import { bootloaderSubstitutions } from "./substitutions.ts";
+
+const METHOD = "ipxe";
+
+function ipxeOf(ctx: JobContext): BootloaderResource {
+  const config = ctx.resources.bootloaders[METHOD];
+  if (!config) throw new ConfigurationError(`the device has no actions.boot.methods.${METHOD}: it cannot boot with it`);
+  return config;
+}
+
+function ipxeCommands(ctx: JobContext, block: Block): string[] {
+  if (block.use_bootscript === true) {
+    throw new JobError("boot use_bootscript: Basalt types iPXE's commands; it does not write boot scripts yet");
+  }
+  const values = bootloaderSubstitutions(ctx, METHOD);
+  const commands = fillPlaceholders(commandList(ipxeOf(ctx), block.commands), values);
+  const left = commands.find((c) => /\{(KERNEL|RAMDISK|SERVER_IP|LAVA_MAC)\}/.test(c));
+  if (left) throw new JobError(`boot commands: "${left}" needs a file or value this job does not give`);
+  return commands;
+}
+
+function ipxeActions(): Record<string, ActionImplementation> {
+  let plan: string[] | undefined;
+  return {
+    ...CONNECTION_ACTIONS,
+    ...SESSION_ACTIONS,
+    "bootloader-overlay": ({ ctx, block }) => {
+      plan = ipxeCommands(ctx, block);
+      ctx.log.info(`Parsed boot commands: ${plan.join("; ")}`);
+      return Promise.resolve();
+    },
+    "bootloader-interrupt": (run) => bootloaderDriver(run, ipxeOf(run.ctx)).interrupt(),
+    "bootloader-commands": (run) =>
+      bootloaderDriver(run, ipxeOf(run.ctx)).run(plan ?? ipxeCommands(run.ctx, run.block)),
+  };
+}
+
+/** LAVA 2023.01's ipxe tree: the retried part starts at the reset, after the connection. */
+export const ipxeBoot: Strategy = {
+  section: "boot",
+  methods: [METHOD],
+  shape: (block, { testHasShell }, device) =>
+    shape("bootloader-action", "interactive bootloader action", "pass boot commands", {
+      pipeline: [
+        shape(
+          "bootloader-overlay",
+          "substitute job data into bootloader command list",
+          "replace placeholders with job data",
+        ),
+        CONNECT_SHAPE,
+        shape("bootloader-retry", "interactive uboot retry action", "uboot commands with retry", {
+          retry: true,
+          pipeline: [
+            resetShape(device),
+            shape("bootloader-interrupt", "interrupt bootloader", "interrupt bootloader to get an interactive shell"),
+            shape("bootloader-commands", "send commands to bootloader", "interactive bootloader"),
+            ...shellSessionShape(block, testHasShell),
+          ],
+        }),
+      ],
+    }),
+  actions: ipxeActions,
+};

@@ -1,0 +1,79 @@
+/**
+ * LAVA's `bootloader-overlay`: the values a bootloader's command list is filled
+ * with — the worker's address, the files the deploy put where the bootloader
+ * fetches them (named as the TFTP server names them), the device's load addresses
+ * and the boot command the kernel's type calls for.
+ */
+import { isMapping } from "../../../actors/definitions/schema.ts";
+import { servedName, tftpRoot } from "../../drivers/tftp_dir.ts";
+import { JobError } from "../../job/errors.ts";
+import type { Block, JobContext } from "../context.ts";
+
+/** U-Boot's boot command for each kernel type a deploy may name. */
+const IMAGE_TYPES: Readonly<Record<string, string>> = { bootz: "zimage", booti: "image", bootm: "uimage" };
+
+/** The deploy blocks of the job, last first. */
+function deploysLastFirst(ctx: JobContext): Block[] {
+  return (Array.isArray(ctx.job.actions) ? ctx.job.actions : [])
+    .map((a) => isMapping(a) && isMapping(a.deploy) ? a.deploy : undefined)
+    .filter((d): d is Block => d !== undefined)
+    .reverse();
+}
+
+/** The boot command: the one the job's kernel `type` calls for, else the first the device gives addresses for. */
+export function bootCommandFor(ctx: JobContext): string {
+  for (const deploy of deploysLastFirst(ctx)) {
+    const type = isMapping(deploy.kernel) ? deploy.kernel.type : undefined;
+    const command = Object.keys(IMAGE_TYPES).find((b) => IMAGE_TYPES[b] === type);
+    if (command) return command;
+  }
+  return Object.keys(IMAGE_TYPES).find((b) => ctx.resources.loadAddresses[b]) ?? "bootz";
+}
+
+/** The worker's address as the device reaches it: `dispatcher_ip` in the dispatcher configuration. */
+export function serverIp(ctx: JobContext): string {
+  const ip = ctx.dispatcher.dispatcher_ip ?? "127.0.0.1";
+  if (typeof ip !== "string" || !/^[0-9A-Za-z.:-]+$/.test(ip)) {
+    throw new JobError(`dispatcher configuration dispatcher_ip: ${JSON.stringify(ip)} is not an address`);
+  }
+  return ip;
+}
+
+/** The placeholders of the boot method `method`'s commands, as LAVA 2023.01 fills them. */
+export function bootloaderSubstitutions(ctx: JobContext, method: string): Record<string, string> {
+  const root = tftpRoot(ctx.dispatcher);
+  const file = (key: string) => {
+    const path = ctx.downloads.get(key);
+    return path ? servedName(root, path) : "";
+  };
+  const ip = serverIp(ctx);
+  const ramdisk = file("ramdisk") || file("initrd");
+  const values: Record<string, string> = {
+    SERVER_IP: ip,
+    KERNEL: file("kernel"),
+    RAMDISK: ramdisk,
+    INITRD: ramdisk,
+    DTB: file("dtb"),
+    TEE: file("tee"),
+    LAVA_JOB_ID: ctx.jobId,
+  };
+  const mac = ctx.resources.bootloaders[method]?.lavaMac;
+  if (mac) values.LAVA_MAC = mac;
+  const bootx = bootCommandFor(ctx);
+  const addresses = ctx.resources.loadAddresses[bootx];
+  if (addresses) {
+    // As LAVA: U-Boot is given the ramdisk's address only when the ramdisk carries a U-Boot header.
+    const ramdiskAddress = !ramdisk || (method === "u-boot" && !ctx.resources.ramdiskHeader)
+      ? "-"
+      : file("initrd") && !file("ramdisk")
+      ? `${addresses.ramdisk ?? ""}:\${initrd_size}`
+      : addresses.ramdisk ?? "";
+    const first = file("tee") ? addresses.tee : addresses.kernel;
+    values.BOOTX = `${bootx} ${first ?? ""} ${ramdiskAddress} ${addresses.dtb ?? ""}`;
+    values.KERNEL_ADDR = addresses.kernel ?? "";
+    values.DTB_ADDR = addresses.dtb ?? "";
+    values.RAMDISK_ADDR = addresses.ramdisk ?? "";
+    values.TEE_ADDR = addresses.tee ?? "";
+  }
+  return values;
+}
