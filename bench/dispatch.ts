@@ -9,6 +9,10 @@
  * - Byte to log: the simulated board behind ser2net prints the host clock
  *   (`/bin/date +%s%N`) from its shell; the delay to the record carrying that
  *   line is what a line takes from the device to the log. Target: under 50 ms.
+ * - iPXE (QEMU's own ROM, a virtual board behind ser2net): power-on to the test
+ *   shell, the device's time (power-on to the end of the test run: firmware,
+ *   typed commands, TFTP, kernel) and the dispatcher's overhead on top of it, the
+ *   TFTP preparation included. Target: overhead within 5 % of the device's time.
  *
  *   deno task bench dispatch
  */
@@ -18,6 +22,10 @@ import type { LogRecord } from "../worker/job/log.ts";
 import { runJob } from "../worker/dispatch/run.ts";
 import { inlineTest, qemuDeviceYaml, qemuJob } from "../tests/support/dut.ts";
 import { boardDeviceYaml, bootFiles, SimulatedBoard, ubootJob } from "../tests/support/sim_board.ts";
+import { ipxeBoard, ipxeDictionary, ipxeJob } from "../tests/support/firmware.ts";
+import { renderDevice } from "../master/devices/dictionary.ts";
+import { BUILTIN_TEMPLATES } from "../master/devices/dictionary.ts";
+import { jinjaEnvironment } from "../master/devices/jinja.ts";
 
 export interface ActionCost {
   readonly action: string;
@@ -32,6 +40,14 @@ export interface DispatchBenchResult {
   readonly deviceMs: number;
   readonly processWallMs: number;
   readonly latencyMs: { readonly samples: number; readonly p50: number; readonly p99: number; readonly max: number };
+  readonly ipxe: FirmwareFigures;
+}
+
+export interface FirmwareFigures {
+  readonly powerOnToShellMs: number;
+  readonly deviceMs: number;
+  readonly jobWallMs: number;
+  readonly deployMs: number;
 }
 
 const cpuMs = () => {
@@ -51,6 +67,7 @@ async function runInProcess(
   job: unknown,
   device: string,
   fileDirs?: readonly string[],
+  dispatcher?: string,
 ): Promise<{ stamped: Stamped[]; result: string }> {
   const dir = await Deno.makeTempDir({ prefix: "basalt-bench-dispatch-" });
   const stamped: Stamped[] = [];
@@ -60,6 +77,7 @@ async function runInProcess(
     device,
     outputDir: dir,
     ...(fileDirs ? { fileDirs } : {}),
+    ...(dispatcher ? { dispatcher } : {}),
     sinks: [(record) => {
       const at = performance.now();
       stamped.push({ record, at, cpu: cpuMs(), epochMs: performance.timeOrigin + at });
@@ -89,7 +107,7 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? NaN;
 }
 
-async function qemuFigures(): Promise<Omit<DispatchBenchResult, "latencyMs" | "processWallMs">> {
+async function qemuFigures(): Promise<Omit<DispatchBenchResult, "latencyMs" | "processWallMs" | "ipxe">> {
   const job = qemuJob({ tests: [inlineTest("bench", ["lava-test-case bench --result pass"])] });
   const device = qemuDeviceYaml();
   await runInProcess(job, device); // warm: the page cache, the JIT
@@ -158,9 +176,39 @@ async function latency(): Promise<DispatchBenchResult["latencyMs"]> {
   }
 }
 
+async function ipxeFigures(): Promise<FirmwareFigures> {
+  const { board, dispatcherConfig } = await ipxeBoard();
+  try {
+    const device = renderDevice(jinjaEnvironment([BUILTIN_TEMPLATES]), {
+      dictionary: ipxeDictionary(board),
+      name: "pc01",
+      hostname: "pc01",
+      deviceType: "x86",
+    });
+    const job = ipxeJob(["lava-test-case bench --result pass"]);
+    const started = performance.now();
+    const { stamped, result } = await runInProcess(job, device.yaml, undefined, dispatcherConfig);
+    const jobWallMs = performance.now() - started;
+    if (!result.startsWith("pass")) throw new Error(`the iPXE job did not pass: ${result}`);
+    const at = (pattern: RegExp) => stamped.find((s) => pattern.test(String(s.record.msg)))?.at;
+    const powerOn = at(/^start: \S+ pdu-reboot/);
+    const shell = at(/^end: \S+ login-action/);
+    const endRun = stamped.findLast((s) =>
+      s.record.lvl === "target" && String(s.record.msg).includes("LAVA_SIGNAL_ENDRUN")
+    )?.at;
+    const deploy = actionCosts(stamped).find((a) => a.action === "1 tftp-deploy");
+    if (powerOn === undefined || shell === undefined || endRun === undefined || !deploy) {
+      throw new Error("the iPXE job's log lacks its power-on, login or end of run");
+    }
+    return { powerOnToShellMs: shell - powerOn, deviceMs: endRun - powerOn, jobWallMs, deployMs: deploy.wallMs };
+  } finally {
+    await board.stop();
+  }
+}
+
 export async function runDispatchBench(): Promise<DispatchBenchResult> {
   const qemu = await qemuFigures();
-  return { ...qemu, processWallMs: await processWall(), latencyMs: await latency() };
+  return { ...qemu, processWallMs: await processWall(), latencyMs: await latency(), ipxe: await ipxeFigures() };
 }
 
 export function formatDispatchBench(r: DispatchBenchResult): string {
@@ -178,6 +226,15 @@ export function formatDispatchBench(r: DispatchBenchResult): string {
       r.latencyMs.p50.toFixed(1)
     } ms, p99 ${r.latencyMs.p99.toFixed(1)} ms, max ${r.latencyMs.max.toFixed(1)} ms (target < 50 ms: ${
       r.latencyMs.p99 < 50 ? "met" : "MISSED"
+    })`,
+    "iPXE board (QEMU's ROM, TFTP, behind ser2net), dispatcher in this process:",
+    `  power-on → test shell          ${ms(r.ipxe.powerOnToShellMs)}`,
+    `  device (power-on → end of test run)  ${ms(r.ipxe.deviceMs)}`,
+    `  tftp-deploy (downloads, ramdisk with the overlay)  ${ms(r.ipxe.deployMs)}`,
+    `  dispatcher overhead          ${ms(r.ipxe.jobWallMs - r.ipxe.deviceMs)}  (${
+      ((r.ipxe.jobWallMs - r.ipxe.deviceMs) / r.ipxe.deviceMs * 100).toFixed(1)
+    } % of the device's time; target ≤ 5 %: ${
+      r.ipxe.jobWallMs - r.ipxe.deviceMs <= 0.05 * r.ipxe.deviceMs ? "met" : "MISSED"
     })`,
   ].join("\n");
 }

@@ -7,65 +7,23 @@
 import { stringify } from "yaml";
 import { assert, assertEquals } from "./support/assert.ts";
 import { startTestLab, waitForJob } from "./support/lab.ts";
-import { dutFile } from "./support/dut.ts";
-import { SimulatedBoard } from "../worker/sim/lab_board.ts";
-import { inlineTest } from "../ops/dut_jobs.ts";
+import { ipxeBoard, ipxeDictionary, ipxeJob, whenChanged } from "./support/firmware.ts";
 
 Deno.test("iPXE (QEMU's own ROM) boots a job's kernel and ramdisk over TFTP and runs its tests", async () => {
-  // QEMU's user network serves its TFTP root to the guest at 10.0.2.2: that root is the worker's tftp_root.
-  const board = await SimulatedBoard.start({
-    qemu: (dir) => [
-      "qemu-system-x86_64",
-      "-m",
-      "256",
-      "-boot",
-      "n",
-      "-netdev",
-      `user,id=n0,tftp=${dir}/tftp`,
-      "-device",
-      "e1000,netdev=n0",
-    ],
-  });
-  const tftpRoot = `${board.dir}/tftp`;
-  await Deno.mkdir(tftpRoot);
-  const lab = await startTestLab({ dispatcherConfig: stringify({ tftp_root: tftpRoot, dispatcher_ip: "10.0.2.2" }) });
+  const { board, tftpRoot, dispatcherConfig } = await ipxeBoard();
+  const lab = await startTestLab({ dispatcherConfig });
   try {
     await lab.addWorker("w1");
     await lab.addDevice(
       "pc01",
       "x86",
       "w1",
-      // iPXE polls its UART: typed faster than this, through ser2net, characters are lost (LAVA's default is 500 ms).
-      board.dictionary("{% set boot_character_delay = 20 %}", undefined, "x86.jinja2"),
+      ipxeDictionary(board),
     );
-    const job = {
-      device_type: "x86",
-      job_name: "ipxe ramdisk",
-      visibility: "public",
-      timeouts: { job: { minutes: 6 }, action: { minutes: 3 } },
-      actions: [
-        {
-          deploy: {
-            to: "tftp",
-            kernel: { url: `file://${dutFile("vmlinuz")}` },
-            ramdisk: { url: `file://${dutFile("initramfs")}`, compression: "gz" },
-            os: "oe",
-          },
-        },
-        { boot: { method: "ipxe", commands: "ramdisk", prompts: ["/ # "] } },
-        {
-          test: {
-            timeout: { minutes: 2 },
-            definitions: [
-              inlineTest("pc", [
-                "lava-test-case kernel --shell uname -r",
-                "lava-test-case ipxe-cmdline --shell grep -q lava_mac=00:90:05:af:00:7d /proc/cmdline",
-              ]),
-            ],
-          },
-        },
-      ],
-    };
+    const job = ipxeJob([
+      "lava-test-case kernel --shell uname -r",
+      "lava-test-case ipxe-cmdline --shell grep -q lava_mac=00:90:05:af:00:7d /proc/cmdline",
+    ]);
     const submitted = await lab.api<{ job_ids: string[] }>("POST", "/api/v1/jobs", { definition: stringify(job) });
     assertEquals(submitted.status, 201, JSON.stringify(submitted.body));
     const [id] = submitted.body.job_ids;
@@ -88,6 +46,50 @@ Deno.test("iPXE (QEMU's own ROM) boots a job's kernel and ramdisk over TFTP and 
     assert(transcript.includes("iPXE>"), "iPXE's own prompt was reached");
     // The job's files went to the TFTP root and the end of the job removed them.
     assertEquals([...Deno.readDirSync(tftpRoot)], []);
+
+    // The same board, described with a prompt its iPXE never prints: the lab's failure, and nothing left running.
+    await lab.addDevice(
+      "pc02",
+      "x86-wrong-prompt",
+      "w1",
+      ipxeDictionary(board, [
+        "{% set ipxe_autoboot_prompt = 'Press F12 for a miracle' %}",
+        "{% set action_timeout_bootloader_interrupt = 5 %}",
+      ]),
+    );
+    const hanging = await lab.api<{ job_ids: string[] }>("POST", "/api/v1/jobs", {
+      definition: stringify({ ...job, device_type: "x86-wrong-prompt", job_name: "ipxe without its prompt" }),
+    });
+    assertEquals(hanging.status, 201, JSON.stringify(hanging.body));
+    const [hangId] = hanging.body.job_ids;
+    const ended = await waitForJob(lab, hangId, (d) => d.state === "Finished", 120_000);
+    const outcome = await lab.api<{ results: Record<string, string>[] }>("GET", `/api/v1/jobs/${hangId}/results`);
+    const jobResult = outcome.body.results.find((r) => r.suite === "lava" && r.name === "job");
+    const metadata = (jobResult?.metadata ?? {}) as unknown as Record<string, string>;
+    assertEquals(
+      [ended.health, metadata.error_msg],
+      ["Incomplete", "bootloader-interrupt timed out after 00:00:05"],
+      JSON.stringify(jobResult),
+    );
+    assertEquals(await board.power("state"), "off", "finalize powered the board off");
+    assertEquals([...Deno.readDirSync(tftpRoot)], []);
+
+    // A dispatcher killed while the board boots never runs its finalize: the worker powers the board
+    // off for it and removes the job's files from the TFTP root.
+    const killed = await lab.api<{ job_ids: string[] }>("POST", "/api/v1/jobs", {
+      definition: stringify(ipxeJob(["true"], "ipxe, its dispatcher killed")),
+    });
+    const [killedId] = killed.body.job_ids;
+    const boots = async () => (await Deno.readTextFile(board.transcript)).split("SeaBIOS").length;
+    const before = await boots();
+    await whenChanged(board.transcript, async () => (await boots()) > before, 60_000, "power-on of the board");
+    assertEquals([...Deno.readDirSync(tftpRoot)].map((e) => e.name), [killedId]);
+    await new Deno.Command("pkill", { args: ["-KILL", "-f", "--", `--job-id ${killedId} --output-dir`] }).output();
+    const afterKill = await waitForJob(lab, killedId, (d) => d.state === "Finished", 60_000);
+    assertEquals(afterKill.health, "Incomplete");
+    assertEquals(await board.power("state"), "off", "the worker powered the board off before it reported the end");
+    const empty = () => [...Deno.readDirSync(tftpRoot)].length === 0;
+    await whenChanged(tftpRoot, empty, 30_000, "removal of the job's TFTP files");
   } finally {
     await lab.close();
     await board.stop();

@@ -4,8 +4,11 @@
  * through libc's read/write/poll on the port's file descriptor via FFI, because
  * the package's own I/O does not work under Deno (see DENO-NOTES). Waiting for
  * data happens on a helper thread (a non-blocking FFI call), never by spinning.
+ *
+ * The package is loaded when a port is first used: its native bindings look for
+ * themselves with `__dirname` as they load, which a bundled program (the worker
+ * and dispatcher packages) does not have, and most jobs never open a local line.
  */
-import { SerialPort } from "serialport";
 import type { ConsoleTransport } from "./console.ts";
 import { EAGAIN, EINTR, errno, libc, POLLERR, pollFd, POLLHUP, POLLIN, POLLOUT } from "../system/libc.ts";
 
@@ -31,6 +34,7 @@ export interface SerialPortInfo {
 
 /** The serial ports of this machine, with what udev knows of their USB identity. */
 export async function listSerialPorts(): Promise<SerialPortInfo[]> {
+  const { SerialPort } = await import("serialport");
   const ports = await SerialPort.list();
   return ports.map((p) => ({
     path: p.path,
@@ -43,6 +47,7 @@ export async function listSerialPorts(): Promise<SerialPortInfo[]> {
 
 /** Opens `path` (e.g. /dev/ttyUSB0) with the given line settings as a console transport. */
 export async function openSerial(path: string, settings: SerialSettings = {}): Promise<ConsoleTransport> {
+  const { SerialPort } = await import("serialport");
   const port = new SerialPort({
     path,
     baudRate: settings.baudRate ?? 115200,

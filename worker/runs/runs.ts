@@ -36,6 +36,7 @@ import {
   waitForExit,
 } from "../system/processes.ts";
 import { followLog } from "./log_follow.ts";
+import { removeJobTftpDir, tftpRoot } from "../drivers/tftp_dir.ts";
 import { DEFAULT_CACHE_BYTES, pruneDownloadCache } from "./download_cache.ts";
 
 /** The kind of the actors that run jobs, in the worker's journal. */
@@ -512,10 +513,22 @@ export class JobRuns {
     this.#attachments.delete(job);
     this.#runs.delete(job);
     this.#o.host.supervisor.stop(RUN_KIND, job, { forget: true });
-    Deno.remove(this.#jobDir(job), { recursive: true }).catch((error) =>
+    this.#removeTftpFiles(job).then(() => Deno.remove(this.#jobDir(job), { recursive: true })).catch((error) =>
       this.#log.warning("could not remove a finished job's directory", { job, error })
     );
     void this.pruneCache();
+  }
+
+  /** A dispatcher killed before its finalize leaves the job's files under the TFTP root: the job's end removes them. */
+  async #removeTftpFiles(job: string): Promise<void> {
+    const path = join(this.#jobDir(job), "dispatcher.yaml");
+    try {
+      const config: unknown = existsSync(path) ? parseYaml(await Deno.readTextFile(path)) : {};
+      const root = tftpRoot(isMapping(config) ? config : {});
+      if (root) await removeJobTftpDir(root, job);
+    } catch (error) {
+      this.#log.warning("could not remove a finished job's TFTP files", { job, error });
+    }
   }
 
   /** Keeps the download cache within its size (after every job, and when the worker starts). */
