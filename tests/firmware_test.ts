@@ -37,7 +37,7 @@ Deno.test("iPXE (QEMU's own ROM) boots a job's kernel and ramdisk over TFTP and 
     assertEquals(
       finished.health,
       "Complete",
-      `${JSON.stringify(byName)}\n${(await Deno.readTextFile(board.transcript)).slice(-3000)}`,
+      `${JSON.stringify(byName)}\n${bootloaderPart(await Deno.readTextFile(board.transcript))}`,
     );
     for (const name of ["lava/bootloader-commands", "lava/login-action", "0_pc/kernel", "0_pc/ipxe-cmdline"]) {
       assertEquals(byName[name], "pass", `${name}: ${JSON.stringify(byName)}`);
@@ -67,8 +67,8 @@ Deno.test("iPXE (QEMU's own ROM) boots a job's kernel and ramdisk over TFTP and 
     const jobResult = outcome.body.results.find((r) => r.suite === "lava" && r.name === "job");
     const metadata = (jobResult?.metadata ?? {}) as unknown as Record<string, string>;
     assertEquals(
-      [ended.health, metadata.error_msg],
-      ["Incomplete", "bootloader-interrupt timed out after 00:00:05"],
+      [ended.health, metadata.error_type, metadata.error_msg],
+      ["Incomplete", "Infrastructure", "bootloader-interrupt timed out after 00:00:05"],
       JSON.stringify(jobResult),
     );
     assertEquals(await board.power("state"), "off", "finalize powered the board off");
@@ -95,3 +95,11 @@ Deno.test("iPXE (QEMU's own ROM) boots a job's kernel and ramdisk over TFTP and 
     await board.stop();
   }
 });
+
+/** What was typed at iPXE and its answers, up to the kernel's first lines, and the transcript's end. */
+function bootloaderPart(transcript: string): string {
+  const start = transcript.indexOf("iPXE>");
+  const kernel = transcript.indexOf("Linux version", start);
+  const typed = start < 0 ? "(no iPXE prompt)" : transcript.slice(start, kernel < 0 ? start + 2000 : kernel + 300);
+  return `${typed}\n...\n${transcript.slice(-1500)}`;
+}

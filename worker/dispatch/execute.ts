@@ -8,7 +8,14 @@ import type { PipelineAction } from "../../actors/definitions/pipeline.ts";
 import { formatDuration, timerMs } from "../../actors/definitions/timeouts.ts";
 import type { ActionImplementation, Block, JobContext } from "../strategies/context.ts";
 import { ExpectTimeout } from "../drivers/console.ts";
-import { asJobFailure, JobCanceled, JobError, JobFailure, LAVATimeoutError } from "../job/errors.ts";
+import {
+  asJobFailure,
+  InfrastructureError,
+  JobCanceled,
+  JobError,
+  JobFailure,
+  LAVATimeoutError,
+} from "../job/errors.ts";
 
 /** Actions whose outcome is a case of the `lava` results suite, as in LAVA. */
 const REPORTED = new Set([
@@ -21,6 +28,11 @@ const REPORTED = new Set([
   "user-command",
 ]);
 
+/** An action that LAVA counts the lab's ran out of time (INFRASTRUCTURE_TIMEOUTS). */
+export class InfrastructureTimeout extends InfrastructureError {
+  override name = "InfrastructureError";
+}
+
 /** Raised by an action's timer: the action's own timeout expired. */
 export class ActionTimeout extends Error {
   constructor(readonly action: PipelineAction) {
@@ -28,6 +40,54 @@ export class ActionTimeout extends Error {
     this.name = "ActionTimeout";
   }
 }
+
+/**
+ * Actions whose running out of time is the lab's failure, not the job's: LAVA
+ * 2023.01 gives them `timeout_exception = InfrastructureError` (a bootloader that
+ * never prompts, a power switch that hangs, a download server that stalls).
+ */
+const INFRASTRUCTURE_TIMEOUTS = new Set([
+  "apply-lxc-overlay",
+  "apply-overlay-guest",
+  "apply-overlay-image",
+  "apply-overlay-sparse-image",
+  "apply-overlay-tftp",
+  "bootloader-commands",
+  "bootloader-commands-altbank",
+  "bootloader-interrupt",
+  "compress-ramdisk",
+  "configure-preseed-file",
+  "connect-device",
+  "connect-shell",
+  "depthcharge-start",
+  "disconnect-device",
+  "download-action",
+  "extract-modules",
+  "extract-nfsrootfs",
+  "extract-overlay-ramdisk",
+  "extract-rootfs",
+  "fastboot-flash-action",
+  "file-download",
+  "http-download",
+  "menu-connect",
+  "menu-reset",
+  "pdu-reboot",
+  "power-off",
+  "power-on",
+  "pre-os-command",
+  "pre-power-command",
+  "prepare-tftp-overlay",
+  "scp-download",
+  "ssh-connection",
+  "uefi-menu-interrupt",
+  "uefi-shell-menu-interrupt",
+  "user-command",
+  "wait-device-boardid",
+  "wait-device-path",
+  "wait-dfu-device",
+  "wait-usb-mass-storage-device",
+  "wait-usb-serial",
+]);
 
 /** An action (or one inside it) ran out of time: a JobError, as LAVA raises, that a block's `skip` may pass over. */
 export class ActionTimedOut extends JobError {
@@ -121,8 +181,11 @@ function failureOf(action: PipelineAction, raw: unknown, signal: AbortSignal): J
   if (reason instanceof ActionTimeout) {
     // LAVA raises JobError on timeouts, LAVATimeoutError for the test shell. The
     // shell and its retry wrapper share one timeout, and either timer may fire first.
-    return TEST_SHELL_ACTIONS.has(reason.action.name)
-      ? new LAVATimeoutError(`lava-test-shell timed out after ${reason.action.timeout} seconds`)
+    if (TEST_SHELL_ACTIONS.has(reason.action.name)) {
+      return new LAVATimeoutError(`lava-test-shell timed out after ${reason.action.timeout} seconds`);
+    }
+    return INFRASTRUCTURE_TIMEOUTS.has(reason.action.name)
+      ? new InfrastructureTimeout(reason.message)
       : new ActionTimedOut(reason.message);
   }
   // A wait on the console that ran out of time is a timeout, which LAVA counts as the job's.

@@ -117,6 +117,21 @@ Deno.test("an action past its timeout fails as a timeout even if it ignores the 
   assertEquals(shell.message, "lava-test-shell timed out after 0.05 seconds");
 });
 
+Deno.test("a bootloader, power or download action past its timeout is the lab's failure, as LAVA's timeout_exception", async () => {
+  const { ctx } = context();
+  const stuck: ActionImplementation = () => new Promise(() => {});
+  for (const name of ["bootloader-interrupt", "bootloader-commands", "pdu-reboot", "http-download"]) {
+    const failure = await assertRejects(
+      () => executor(ctx, { [name]: stuck }).run(action(name, { timeout: 0.05 }), {}, never),
+      InfrastructureError,
+    );
+    assertEquals(failure.errorType, "Infrastructure", name);
+    assert(failure.message.startsWith(`${name} timed out after`), failure.message);
+    // The lab's failures are not passed over by a block's `timeout: {skip: true}`.
+    assert(!isTimeout(failure), name);
+  }
+});
+
 Deno.test("a cancelled job stops the running action at once and is not retried", async () => {
   const { ctx } = context();
   const controller = new AbortController();

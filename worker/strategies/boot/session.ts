@@ -31,6 +31,8 @@ export function watchKernel(ctx: JobContext, console: Console): void {
   });
 }
 
+const ACTION_TIMER_GRACE_MS = 1000;
+
 /**
  * Waits for one of `patterns`, turning console trouble into LAVA's error classes.
  * A kernel panic fails the wait unless `panics` is false (the kernel-messages
@@ -41,13 +43,17 @@ export async function expectOn(
   patterns: (string | RegExp)[],
   what: string,
   timeoutMs?: number,
-  options: { panics?: boolean } = {},
+  options: { panics?: boolean; untilActionEnds?: boolean } = {},
 ) {
   const { ctx } = run;
   const panics = options.panics ?? true;
   const console = ctx.console;
   if (!console) throw new InfrastructureError(`${run.action.name}: no connection to the device`);
-  const limit = Math.max(1, Math.min(timeoutMs ?? run.action.connectionTimeout * 1000, run.remainingMs()));
+  // A wait for the rest of the action outlasts it a little, so that the action's own
+  // timer ends it and the timeout is classified as the action's (dispatch/execute.ts).
+  const limit = options.untilActionEnds
+    ? run.remainingMs() + ACTION_TIMER_GRACE_MS
+    : Math.max(1, Math.min(timeoutMs ?? run.action.connectionTimeout * 1000, run.remainingMs()));
   try {
     const match = await console.expect(panics ? [...patterns, KERNEL_PANIC] : patterns, limit, run.signal);
     if (panics && match.index === patterns.length) {
@@ -244,7 +250,10 @@ export const SESSION_ACTIONS: Readonly<Record<string, ActionImplementation>> = {
 export function bootloaderDriver(run: ActionRun, config: BootloaderResource): BootloaderDriver {
   const { ctx } = run;
   if (!ctx.console) throw new JobError(`${run.action.name}: no connection to the device`);
-  return new BootloaderDriver(config, ctx.console, (patterns, what) => expectOn(run, [...patterns], what), {
+  // As LAVA's bootloader actions, each wait may take what is left of the action's time.
+  const expect = (patterns: readonly (string | RegExp)[], what: string) =>
+    expectOn(run, [...patterns], what, undefined, { untilActionEnds: true });
+  return new BootloaderDriver(config, ctx.console, expect, {
     characterDelayMs: ctx.characterDelay("boot"),
     signal: run.signal,
   });
