@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${1:-build/packages}
 SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $(realpath "$OUT")/basalt-*.deb >/dev/null
+# --reinstall: packages of the version already installed are the ones just built, not to be skipped.
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --reinstall $(realpath "$OUT")/basalt-*.deb >/dev/null
 D=$(mktemp -d /tmp/basalt-smoke.XXXXXX)
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$D"; }

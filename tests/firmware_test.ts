@@ -6,8 +6,8 @@
  */
 import { stringify } from "yaml";
 import { assert, assertEquals } from "./support/assert.ts";
-import { startTestLab, waitForJob } from "./support/lab.ts";
-import { ipxeBoard, ipxeDictionary, ipxeJob, whenChanged } from "./support/firmware.ts";
+import { startTestLab, type TestLab, waitForJob } from "./support/lab.ts";
+import { grubBoard, grubDictionary, ipxeBoard, ipxeDictionary, ipxeJob, whenChanged } from "./support/firmware.ts";
 
 Deno.test("iPXE (QEMU's own ROM) boots a job's kernel and ramdisk over TFTP and runs its tests", async () => {
   const { board, tftpRoot, dispatcherConfig } = await ipxeBoard();
@@ -24,16 +24,7 @@ Deno.test("iPXE (QEMU's own ROM) boots a job's kernel and ramdisk over TFTP and 
       "lava-test-case kernel --shell uname -r",
       "lava-test-case ipxe-cmdline --shell grep -q lava_mac=00:90:05:af:00:7d /proc/cmdline",
     ]);
-    const submitted = await lab.api<{ job_ids: string[] }>("POST", "/api/v1/jobs", { definition: stringify(job) });
-    assertEquals(submitted.status, 201, JSON.stringify(submitted.body));
-    const [id] = submitted.body.job_ids;
-    const finished = await waitForJob(lab, id, (d) => d.state === "Finished", 300_000);
-    const results = await lab.api<{ results: Record<string, string>[] }>("GET", `/api/v1/jobs/${id}/results`);
-    const byName = Object.fromEntries(
-      results.body.results.map((
-        r,
-      ) => [`${r.suite}/${r.name}`, r.result === "fail" ? `fail: ${r.error_msg ?? ""}` : r.result]),
-    );
+    const { finished, byName } = await runJob(lab, job);
     assertEquals(
       finished.health,
       "Complete",
@@ -96,6 +87,26 @@ Deno.test("iPXE (QEMU's own ROM) boots a job's kernel and ramdisk over TFTP and 
   }
 });
 
+/** Submits `job`, waits for its end, and gives its results by suite/name ("fail: <error>" for a failure). */
+async function runJob(
+  lab: TestLab,
+  job: Record<string, unknown>,
+): Promise<{ finished: Awaited<ReturnType<typeof waitForJob>>; byName: Record<string, string> }> {
+  const submitted = await lab.api<{ job_ids: string[] }>("POST", "/api/v1/jobs", { definition: stringify(job) });
+  assertEquals(submitted.status, 201, JSON.stringify(submitted.body));
+  const [id] = submitted.body.job_ids;
+  const finished = await waitForJob(lab, id, (d) => d.state === "Finished", 300_000);
+  const results = await lab.api<{ results: { suite: string; name: string; result: string; metadata?: unknown }[] }>(
+    "GET",
+    `/api/v1/jobs/${id}/results`,
+  );
+  const byName = Object.fromEntries(results.body.results.map((r) => {
+    const error = (r.metadata as { error_msg?: string } | undefined)?.error_msg ?? "";
+    return [`${r.suite}/${r.name}`, r.result === "fail" ? `fail: ${error}` : r.result];
+  }));
+  return { finished, byName };
+}
+
 /** What was typed at iPXE and its answers, up to the kernel's first lines, and the transcript's end. */
 function bootloaderPart(transcript: string): string {
   const start = transcript.indexOf("iPXE>");
@@ -103,3 +114,28 @@ function bootloaderPart(transcript: string): string {
   const typed = start < 0 ? "(no iPXE prompt)" : transcript.slice(start, kernel < 0 ? start + 2000 : kernel + 300);
   return `${typed}\n...\n${transcript.slice(-1500)}`;
 }
+
+Deno.test("GRUB, booted by the PC's PXE ROM, is stopped at its menu and boots a job's kernel and ramdisk over TFTP", async () => {
+  const { board, tftpRoot, dispatcherConfig } = await grubBoard();
+  const lab = await startTestLab({ dispatcherConfig });
+  try {
+    await lab.addWorker("w1");
+    await lab.addDevice("pc-grub-01", "x86-grub", "w1", grubDictionary(board));
+    const job = ipxeJob(["lava-test-case kernel --shell uname -r"], "grub ramdisk", {
+      method: "grub",
+      deviceType: "x86-grub",
+    });
+    const { finished, byName } = await runJob(lab, job);
+    const transcript = await Deno.readTextFile(board.transcript);
+    assertEquals(finished.health, "Complete", `${JSON.stringify(byName)}\n${transcript.slice(-3000)}`);
+    for (const name of ["lava/bootloader-commands", "lava/login-action", "0_pc/kernel"]) {
+      assertEquals(byName[name], "pass", `${name}: ${JSON.stringify(byName)}`);
+    }
+    assert(transcript.includes("GNU GRUB") && transcript.includes("grub>"), "GRUB's own command line was reached");
+    // The job's files are gone from the TFTP root; the PC's own GRUB stays.
+    assertEquals([...Deno.readDirSync(tftpRoot)].map((e) => e.name).sort(), ["grub", "grub.pxe"]);
+  } finally {
+    await lab.close();
+    await board.stop();
+  }
+});

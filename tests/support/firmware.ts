@@ -8,8 +8,16 @@ import { SimulatedBoard } from "../../worker/sim/lab_board.ts";
 import { dutFile } from "./dut.ts";
 import { inlineTest } from "../../ops/dut_jobs.ts";
 
-/** An x86 PC booting from its e1000 NIC through QEMU's own iPXE ROM; QEMU serves `tftpRoot` to it at 10.0.2.2. */
-export async function ipxeBoard(): Promise<{ board: SimulatedBoard; tftpRoot: string; dispatcherConfig: string }> {
+const ROOT = new URL("../../", import.meta.url).pathname;
+
+/**
+ * An x86 PC booting from its e1000 NIC through QEMU's own iPXE ROM; QEMU serves
+ * `tftpRoot` to it at 10.0.2.2 and, with `bootfile`, names that file in its DHCP
+ * answer, which iPXE then boots (a PXE image such as GRUB's).
+ */
+export async function ipxeBoard(
+  bootfile?: string,
+): Promise<{ board: SimulatedBoard; tftpRoot: string; dispatcherConfig: string }> {
   const board = await SimulatedBoard.start({
     qemu: (dir) => [
       "qemu-system-x86_64",
@@ -18,7 +26,7 @@ export async function ipxeBoard(): Promise<{ board: SimulatedBoard; tftpRoot: st
       "-boot",
       "n",
       "-netdev",
-      `user,id=n0,tftp=${dir}/tftp`,
+      `user,id=n0,tftp=${dir}/tftp${bootfile ? `,bootfile=${bootfile}` : ""}`,
       "-device",
       "e1000,netdev=n0",
     ],
@@ -28,18 +36,44 @@ export async function ipxeBoard(): Promise<{ board: SimulatedBoard; tftpRoot: st
   return { board, tftpRoot, dispatcherConfig: stringify({ tftp_root: tftpRoot, dispatcher_ip: "10.0.2.2" }) };
 }
 
-/** The board's device dictionary on Basalt's x86 template, with `extra` lines. */
-export function ipxeDictionary(board: SimulatedBoard, extra: readonly string[] = []): string {
-  // iPXE on a BIOS takes one typed character per timer tick (55 ms). Typed faster, a backlog
-  // builds up along telnet, ser2net and the pty, and under load the telnet client was seen to
-  // lose part of it (LAVA's default, 500 ms, is far on the safe side).
-  return board.dictionary(["{% set boot_character_delay = 60 %}", ...extra].join("\n"), undefined, "x86.jinja2");
+/** A PC whose PXE firmware boots GRUB (tools/build-grub-netboot.sh) from the worker's TFTP root. */
+export async function grubBoard(): Promise<{ board: SimulatedBoard; tftpRoot: string; dispatcherConfig: string }> {
+  const pc = await ipxeBoard("grub.pxe");
+  const built = await new Deno.Command(`${ROOT}tools/build-grub-netboot.sh`, { args: [pc.tftpRoot], stderr: "piped" })
+    .output();
+  if (!built.success) {
+    await pc.board.stop();
+    throw new Error(`tools/build-grub-netboot.sh failed: ${new TextDecoder().decode(built.stderr)}`);
+  }
+  return pc;
 }
 
-/** A LAVA ipxe job: the DUT's kernel and ramdisk over TFTP, then `steps` in the test shell. */
-export function ipxeJob(steps: string[], name = "ipxe ramdisk"): Record<string, unknown> {
+/** The GRUB PC's device dictionary on Basalt's x86-grub template, with `extra` lines. */
+export function grubDictionary(board: SimulatedBoard, extra: readonly string[] = []): string {
+  // Commands are typed as fast as GRUB echoes them, not at the template's 100 ms.
+  return board.dictionary(
+    ["{% set boot_character_delay = 10 %}", ...extra].join("\n"),
+    undefined,
+    "x86-grub.jinja2",
+  );
+}
+
+/** The board's device dictionary on Basalt's x86 template, with `extra` lines. */
+export function ipxeDictionary(board: SimulatedBoard, extra: readonly string[] = []): string {
+  // Commands are typed as fast as iPXE echoes them, not at LAVA's 500 ms default: iPXE reads keys
+  // from the BIOS, whose console redirection (SeaBIOS's, under QEMU -nographic) takes one from
+  // the serial line per timer tick (55 ms).
+  return board.dictionary(["{% set boot_character_delay = 10 %}", ...extra].join("\n"), undefined, "x86.jinja2");
+}
+
+/** A LAVA ipxe job (or, with `method` and its device type, grub): the DUT's kernel and ramdisk over TFTP, then `steps` in the test shell. */
+export function ipxeJob(
+  steps: string[],
+  name = "ipxe ramdisk",
+  boot: { method: string; deviceType: string } = { method: "ipxe", deviceType: "x86" },
+): Record<string, unknown> {
   return {
-    device_type: "x86",
+    device_type: boot.deviceType,
     job_name: name,
     visibility: "public",
     timeouts: { job: { minutes: 6 }, action: { minutes: 3 } },
@@ -52,7 +86,7 @@ export function ipxeJob(steps: string[], name = "ipxe ramdisk"): Record<string, 
           os: "oe",
         },
       },
-      { boot: { method: "ipxe", commands: "ramdisk", prompts: ["/ # "] } },
+      { boot: { method: boot.method, commands: "ramdisk", prompts: ["/ # "] } },
       { test: { timeout: { minutes: 2 }, definitions: [inlineTest("pc", steps)] } },
     ],
   };

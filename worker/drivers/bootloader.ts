@@ -1,6 +1,7 @@
 /**
  * Talking to a bootloader on the console: wait for its interrupt prompt, stop
- * the autoboot, type commands and check each one's answer. U-Boot, GRUB, iPXE,
+ * the autoboot, type commands (paced by their echo: console.ts typeLine) and
+ * check each one's answer. U-Boot, GRUB, iPXE,
  * barebox, depthcharge and UEFI menus differ only in their prompts, interrupt
  * keys, error messages and commands, which come from the device's configuration
  * (resources/device.ts): one driver, many configurations.
@@ -62,7 +63,7 @@ export class BootloaderDriver {
   async run(commands: readonly string[], options: { awaitFinal?: boolean } = {}): Promise<void> {
     const awaitFinal = options.awaitFinal ?? true;
     for (const [i, command] of commands.entries()) {
-      await this.console.sendLine(command, { delayMs: this.options.characterDelayMs, signal: this.options.signal });
+      await this.console.typeLine(command, { delayMs: this.options.characterDelayMs, signal: this.options.signal });
       const last = i === commands.length - 1;
       if (last && (!this.#final || !awaitFinal)) break;
       const awaited = last ? this.#final! : this.#prompt;

@@ -8,7 +8,9 @@ import { processConsole } from "./transports.ts";
 
 /**
  * A bootloader as a shell script: prints its interrupt prompt, records the key it
- * is sent (in hex) and each line after, shows its prompt, answers each command (an error for "bad"), and boots on "boot".
+ * is sent (in hex) and each line after, shows its prompt, echoes what is typed a
+ * character at a time as a line editor does, answers each command (an error for
+ * "bad"), and boots on "boot".
  */
 function scriptedBootloader(): string[] {
   const script = `
@@ -16,14 +18,20 @@ function scriptedBootloader(): string[] {
     dd bs=1 count=1 2>/dev/null | od -An -tx1 | tr -d ' \\n' > "$RECEIVED"; echo >> "$RECEIVED"
     while true; do
       printf '%s' "$PROMPT"
-      IFS= read -r line || exit 0
+      line=""
+      while IFS= read -r -N1 c; do
+        [ "$c" = $'\\n' ] && break
+        printf '%s' "$c"; line="$line$c"
+      done
+      [ "$c" = $'\\n' ] || exit 0
+      echo
       echo "$line" >> "$RECEIVED"
       case "$line" in
         bad*) echo "$ERROR" ;;
         boot) echo "Starting kernel ..."; echo "Linux version 6.1.0 (builder)"; sleep 5; exit 0 ;;
       esac
     done`;
-  return ["sh", "-c", script];
+  return ["bash", "-c", script];
 }
 
 function config(method: string, more: Partial<BootloaderResource>): BootloaderResource {

@@ -58,6 +58,9 @@ interface Waiter {
  */
 const PARTIAL_LINE_IDLE_MS = 500;
 
+/** Characters in a row a device may leave unechoed before `typeLine` stops waiting for echoes. */
+const ECHO_MISSES = 3;
+
 /** Largest amount of unmatched output kept for matching; older text is dropped. */
 const SEARCH_WINDOW = 256 * 1024;
 
@@ -101,6 +104,10 @@ export class Console {
   #closed: string | undefined;
   #flushTimer: ReturnType<typeof setTimeout> | undefined;
   readonly #watchers: { pattern: RegExp; onMatch(line: string): void }[] = [];
+  /** Hears output while `type` waits for an echo. */
+  #onEcho: ((text: string) => void) | undefined;
+  /** Set once the device has let ECHO_MISSES characters in a row go unechoed. */
+  #noEcho = false;
   readonly done: Promise<void>;
   /** A partial line was logged early; a bare line end that follows closes it, not a new line. */
   #afterPartial = false;
@@ -143,6 +150,7 @@ export class Console {
   #receive(text: string): void {
     if (text === "") return;
     this.options.onOutput?.(text);
+    this.#onEcho?.(text);
     let start = 0;
     let newline;
     while ((newline = text.indexOf("\n", start)) >= 0) {
@@ -319,6 +327,59 @@ export class Console {
     } catch (error) {
       throw new ConsoleClosed(error instanceof Error ? error.message : String(error));
     }
+  }
+
+  /**
+   * Types `text` a character at a time, each once the device has echoed the one
+   * before, and never faster than `delayMs`. Firmware reads a polled UART a
+   * character at a time when it gets round to it (iPXE once per BIOS tick, GRUB
+   * between redraws); what arrives faster piles up along the line and is lost,
+   * and a fixed delay long enough under load is slow everywhere else. A device
+   * that does not echo is typed to at `delayMs` once ECHO_MISSES characters in a
+   * row went unechoed for `echoTimeoutMs`. Logged as `input`, as `send` is.
+   */
+  async typeLine(
+    text: string,
+    options: { delayMs?: number; echoTimeoutMs?: number; signal?: AbortSignal } = {},
+  ): Promise<void> {
+    if (this.#closed !== undefined) throw new ConsoleClosed(this.#closed);
+    this.log.input(text);
+    const encoder = new TextEncoder();
+    const delay = Math.max(0, options.delayMs ?? 0);
+    let misses = 0;
+    for (const character of text) {
+      if (options.signal?.aborted) throw options.signal.reason;
+      const started = performance.now();
+      const echoed = this.#noEcho ? Promise.resolve(true) : this.#echoOf(character, options.echoTimeoutMs ?? 1000);
+      await this.#write(encoder.encode(character));
+      if (await echoed) misses = 0;
+      else if (++misses >= ECHO_MISSES) {
+        this.#noEcho = true;
+        this.log.debug(`the device echoes nothing typed: typing at ${delay} ms a character`);
+      }
+      const rest = delay - (performance.now() - started);
+      if (rest > 0) await new Promise((r) => setTimeout(r, rest));
+    }
+    // The line's end is not waited for: its echo comes with the command's answer.
+    await this.#write(encoder.encode("\n"));
+  }
+
+  /** Resolves true when output containing `character` arrives, false after `timeoutMs`. */
+  #echoOf(character: string, timeoutMs: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      let heard = "";
+      const done = (echoed: boolean) => {
+        clearTimeout(timer);
+        this.#onEcho = undefined;
+        resolve(echoed);
+      };
+      const timer = setTimeout(() => done(false), timeoutMs);
+      this.#onEcho = (text) => {
+        // Bounded: only the last few characters can still hold a redrawn echo.
+        heard = (heard + text).slice(-256);
+        if (heard.includes(character)) done(true);
+      };
+    });
   }
 
   /** `send(text + "\n")`. */

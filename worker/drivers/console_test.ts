@@ -143,3 +143,51 @@ Deno.test("a console line with no end is logged in MAX_LINE pieces and never hel
   assertEquals(target.slice(0, 5).map((l) => l.length), [MAX_LINE, MAX_LINE, MAX_LINE, MAX_LINE, 10]);
   assertEquals(target.slice(0, 5).join("").length, size);
 });
+
+Deno.test("typing waits for each character's echo, so a device that loses what comes while it is busy gets the whole line", async () => {
+  // Like firmware polling its UART: one character taken, a while busy, anything that arrived meanwhile lost.
+  const device = `
+    got=""
+    while IFS= read -r -N1 -t 1 c; do
+      [ "$c" = $'\\n' ] && break
+      sleep 0.02
+      while IFS= read -r -N1 -t 0.001 lost; do :; done
+      printf '%s' "$c"; got="$got$c"
+    done
+    printf '\\n[%s]\\n' "$got"`;
+  const line = "kernel tftp://10.0.2.2/vmlinuz console=ttyS0";
+  for (const paced of [true, false]) {
+    const { log, records } = logged();
+    const console = new Console(processConsole(["bash", "-c", device]), log);
+    try {
+      if (paced) await console.typeLine(line);
+      else await console.sendLine(line);
+      const answer = await console.expect([/\[(.*)\]/], 5000);
+      if (paced) assertEquals(answer.match[1], line);
+      else assertEquals(answer.match[1] === line, false, "typed all at once, the device lost characters");
+      assertEquals(records.filter((r) => r.lvl === "input").map((r) => r.msg), [line]);
+    } finally {
+      await console.close();
+    }
+  }
+});
+
+Deno.test("a device that echoes nothing is typed to at the configured pace after three characters", async () => {
+  const { log, records } = logged();
+  const console = new Console(processConsole(["bash", "-c", `IFS= read -r line; echo "[$line]"; read -r more`]), log);
+  try {
+    const started = performance.now();
+    await console.typeLine("abcdefgh", { delayMs: 5, echoTimeoutMs: 100 });
+    const elapsed = performance.now() - started;
+    assertEquals((await console.expect([/\[(.*)\]/], 5000)).match[1], "abcdefgh");
+    // Three characters wait for an echo that never comes; the other five go at 5 ms.
+    assertEquals(elapsed >= 300 && elapsed < 1500, true, `${elapsed} ms`);
+    assertEquals(records.some((r) => r.lvl === "debug" && String(r.msg).includes("echoes nothing")), true);
+    // The device is known not to echo: the next line goes at the configured pace from its first character.
+    const next = performance.now();
+    await console.typeLine("ijk", { delayMs: 5, echoTimeoutMs: 100 });
+    assertEquals(performance.now() - next < 200, true);
+  } finally {
+    await console.close();
+  }
+});

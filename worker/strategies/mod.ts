@@ -8,6 +8,7 @@ import { overlayDeploy } from "./deploy/overlay.ts";
 import { tftpDeploy } from "./deploy/tftp.ts";
 import { tmpfsDeploy } from "./deploy/tmpfs.ts";
 import { bootloaderBoot } from "./boot/bootloader.ts";
+import { grubBoot } from "./boot/grub.ts";
 import { ipxeBoot } from "./boot/ipxe.ts";
 import { minimalBoot } from "./boot/minimal.ts";
 import { qemuBoot } from "./boot/qemu.ts";
@@ -26,6 +27,7 @@ export const STRATEGIES = new StrategyRegistry([
   ubootBoot,
   bootloaderBoot,
   ipxeBoot,
+  grubBoot,
   testDefinitions,
   userCommandAction,
   finalize,

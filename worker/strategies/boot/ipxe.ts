@@ -4,32 +4,20 @@
  * boot), then log in and start the shell, all inside one retried action.
  */
 import { shape } from "../../../actors/definitions/pipeline.ts";
-import { commandList, fillPlaceholders } from "../../drivers/bootloader.ts";
-import { ConfigurationError, JobError } from "../../job/errors.ts";
-import type { BootloaderResource } from "../../resources/device.ts";
+import { JobError } from "../../job/errors.ts";
 import type { ActionImplementation, Block, JobContext } from "../context.ts";
 import type { Strategy } from "../strategy.ts";
 import { CONNECT_SHAPE, CONNECTION_ACTIONS, resetShape } from "./connection.ts";
 import { bootloaderDriver, SESSION_ACTIONS, shellSessionShape } from "./session.ts";
-import { bootloaderSubstitutions } from "./substitutions.ts";
+import { bootloaderOf, filledBootCommands } from "./substitutions.ts";
 
 const METHOD = "ipxe";
-
-function ipxeOf(ctx: JobContext): BootloaderResource {
-  const config = ctx.resources.bootloaders[METHOD];
-  if (!config) throw new ConfigurationError(`the device has no actions.boot.methods.${METHOD}: it cannot boot with it`);
-  return config;
-}
 
 function ipxeCommands(ctx: JobContext, block: Block): string[] {
   if (block.use_bootscript === true) {
     throw new JobError("boot use_bootscript: Basalt types iPXE's commands; it does not write boot scripts yet");
   }
-  const values = bootloaderSubstitutions(ctx, METHOD);
-  const commands = fillPlaceholders(commandList(ipxeOf(ctx), block.commands), values);
-  const left = commands.find((c) => /\{(KERNEL|RAMDISK|SERVER_IP|LAVA_MAC)\}/.test(c));
-  if (left) throw new JobError(`boot commands: "${left}" needs a file or value this job does not give`);
-  return commands;
+  return filledBootCommands(ctx, block, METHOD);
 }
 
 function ipxeActions(): Record<string, ActionImplementation> {
@@ -42,9 +30,9 @@ function ipxeActions(): Record<string, ActionImplementation> {
       ctx.log.info(`Parsed boot commands: ${plan.join("; ")}`);
       return Promise.resolve();
     },
-    "bootloader-interrupt": (run) => bootloaderDriver(run, ipxeOf(run.ctx)).interrupt(),
+    "bootloader-interrupt": (run) => bootloaderDriver(run, bootloaderOf(run.ctx, METHOD)).interrupt(),
     "bootloader-commands": (run) =>
-      bootloaderDriver(run, ipxeOf(run.ctx)).run(plan ?? ipxeCommands(run.ctx, run.block)),
+      bootloaderDriver(run, bootloaderOf(run.ctx, METHOD)).run(plan ?? ipxeCommands(run.ctx, run.block)),
   };
 }
 

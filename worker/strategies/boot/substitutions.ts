@@ -6,7 +6,9 @@
  */
 import { isMapping } from "../../../actors/definitions/schema.ts";
 import { servedName, tftpRoot } from "../../drivers/tftp_dir.ts";
-import { JobError } from "../../job/errors.ts";
+import { commandList, fillPlaceholders } from "../../drivers/bootloader.ts";
+import { ConfigurationError, JobError } from "../../job/errors.ts";
+import type { BootloaderResource } from "../../resources/device.ts";
 import type { Block, JobContext } from "../context.ts";
 
 /** U-Boot's boot command for each kernel type a deploy may name. */
@@ -76,4 +78,26 @@ export function bootloaderSubstitutions(ctx: JobContext, method: string): Record
     values.TEE_ADDR = addresses.tee ?? "";
   }
   return values;
+}
+
+/** The device's bootloader for `method`; a device without one cannot boot the job that way. */
+export function bootloaderOf(ctx: JobContext, method: string): BootloaderResource {
+  const config = ctx.resources.bootloaders[method];
+  if (!config) throw new ConfigurationError(`the device has no actions.boot.methods.${method}: it cannot boot with it`);
+  return config;
+}
+
+/**
+ * The command set the boot block names (or its own list), filled for this job. A
+ * file or value left unfilled is the job's error: typed as it is, the bootloader
+ * would only fail later and less clearly.
+ */
+export function filledBootCommands(ctx: JobContext, block: Block, method: string): string[] {
+  const commands = fillPlaceholders(
+    commandList(bootloaderOf(ctx, method), block.commands),
+    bootloaderSubstitutions(ctx, method),
+  );
+  const left = commands.find((c) => /\{(KERNEL|RAMDISK|INITRD|SERVER_IP|LAVA_MAC)\}/.test(c));
+  if (left) throw new JobError(`boot commands: "${left}" needs a file or value this job does not give`);
+  return commands;
 }
