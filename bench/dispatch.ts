@@ -9,10 +9,11 @@
  * - Byte to log: the simulated board behind ser2net prints the host clock
  *   (`/bin/date +%s%N`) from its shell; the delay to the record carrying that
  *   line is what a line takes from the device to the log. Target: under 50 ms.
- * - iPXE (QEMU's own ROM, a virtual board behind ser2net): power-on to the test
- *   shell, the device's time (power-on to the end of the test run: firmware,
- *   typed commands, TFTP, kernel) and the dispatcher's overhead on top of it, the
- *   TFTP preparation included. Target: overhead within 5 % of the device's time.
+ * - iPXE (QEMU's own ROM) and GRUB (netbooted by that ROM), virtual PCs behind
+ *   ser2net: power-on to the test shell, the device's time (power-on to the end
+ *   of the test run: firmware, typed commands, TFTP, kernel) and the dispatcher's
+ *   overhead on top of it, the TFTP preparation included. Target: overhead within
+ *   5 % of the device's time.
  *
  *   deno task bench dispatch
  */
@@ -22,7 +23,7 @@ import type { LogRecord } from "../worker/job/log.ts";
 import { runJob } from "../worker/dispatch/run.ts";
 import { inlineTest, qemuDeviceYaml, qemuJob } from "../tests/support/dut.ts";
 import { boardDeviceYaml, bootFiles, SimulatedBoard, ubootJob } from "../tests/support/sim_board.ts";
-import { ipxeBoard, ipxeDictionary, ipxeJob } from "../tests/support/firmware.ts";
+import { grubBoard, grubDictionary, ipxeBoard, ipxeDictionary, ipxeJob } from "../tests/support/firmware.ts";
 import { renderDevice } from "../master/devices/dictionary.ts";
 import { BUILTIN_TEMPLATES } from "../master/devices/dictionary.ts";
 import { jinjaEnvironment } from "../master/devices/jinja.ts";
@@ -40,10 +41,11 @@ export interface DispatchBenchResult {
   readonly deviceMs: number;
   readonly processWallMs: number;
   readonly latencyMs: { readonly samples: number; readonly p50: number; readonly p99: number; readonly max: number };
-  readonly ipxe: FirmwareFigures;
+  readonly firmware: readonly FirmwareFigures[];
 }
 
 export interface FirmwareFigures {
+  readonly name: string;
   readonly powerOnToShellMs: number;
   readonly deviceMs: number;
   readonly jobWallMs: number;
@@ -107,7 +109,7 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? NaN;
 }
 
-async function qemuFigures(): Promise<Omit<DispatchBenchResult, "latencyMs" | "processWallMs" | "ipxe">> {
+async function qemuFigures(): Promise<Omit<DispatchBenchResult, "latencyMs" | "processWallMs" | "firmware">> {
   const job = qemuJob({ tests: [inlineTest("bench", ["lava-test-case bench --result pass"])] });
   const device = qemuDeviceYaml();
   await runInProcess(job, device); // warm: the page cache, the JIT
@@ -176,20 +178,37 @@ async function latency(): Promise<DispatchBenchResult["latencyMs"]> {
   }
 }
 
-async function ipxeFigures(): Promise<FirmwareFigures> {
-  const { board, dispatcherConfig } = await ipxeBoard();
+const FIRMWARE = [
+  {
+    name: "iPXE board (QEMU's ROM, TFTP, behind ser2net)",
+    board: () => ipxeBoard(),
+    dictionary: ipxeDictionary,
+    deviceType: "x86",
+    boot: { method: "ipxe", deviceType: "x86" },
+  },
+  {
+    name: "GRUB PC (netbooted by QEMU's ROM, TFTP, behind ser2net)",
+    board: grubBoard,
+    dictionary: grubDictionary,
+    deviceType: "x86-grub",
+    boot: { method: "grub", deviceType: "x86-grub" },
+  },
+];
+
+async function firmwareFigures(kind: (typeof FIRMWARE)[number]): Promise<FirmwareFigures> {
+  const { board, dispatcherConfig } = await kind.board();
   try {
     const device = renderDevice(jinjaEnvironment([BUILTIN_TEMPLATES]), {
-      dictionary: ipxeDictionary(board),
+      dictionary: kind.dictionary(board),
       name: "pc01",
       hostname: "pc01",
-      deviceType: "x86",
+      deviceType: kind.deviceType,
     });
-    const job = ipxeJob(["lava-test-case bench --result pass"]);
+    const job = ipxeJob(["lava-test-case bench --result pass"], "bench", kind.boot);
     const started = performance.now();
     const { stamped, result } = await runInProcess(job, device.yaml, undefined, dispatcherConfig);
     const jobWallMs = performance.now() - started;
-    if (!result.startsWith("pass")) throw new Error(`the iPXE job did not pass: ${result}`);
+    if (!result.startsWith("pass")) throw new Error(`the ${kind.name} job did not pass: ${result}`);
     const at = (pattern: RegExp) => stamped.find((s) => pattern.test(String(s.record.msg)))?.at;
     const powerOn = at(/^start: \S+ pdu-reboot/);
     const shell = at(/^end: \S+ login-action/);
@@ -198,9 +217,15 @@ async function ipxeFigures(): Promise<FirmwareFigures> {
     )?.at;
     const deploy = actionCosts(stamped).find((a) => a.action === "1 tftp-deploy");
     if (powerOn === undefined || shell === undefined || endRun === undefined || !deploy) {
-      throw new Error("the iPXE job's log lacks its power-on, login or end of run");
+      throw new Error(`the ${kind.name} job's log lacks its power-on, login or end of run`);
     }
-    return { powerOnToShellMs: shell - powerOn, deviceMs: endRun - powerOn, jobWallMs, deployMs: deploy.wallMs };
+    return {
+      name: kind.name,
+      powerOnToShellMs: shell - powerOn,
+      deviceMs: endRun - powerOn,
+      jobWallMs,
+      deployMs: deploy.wallMs,
+    };
   } finally {
     await board.stop();
   }
@@ -208,7 +233,9 @@ async function ipxeFigures(): Promise<FirmwareFigures> {
 
 export async function runDispatchBench(): Promise<DispatchBenchResult> {
   const qemu = await qemuFigures();
-  return { ...qemu, processWallMs: await processWall(), latencyMs: await latency(), ipxe: await ipxeFigures() };
+  const firmware: FirmwareFigures[] = [];
+  for (const kind of FIRMWARE) firmware.push(await firmwareFigures(kind));
+  return { ...qemu, processWallMs: await processWall(), latencyMs: await latency(), firmware };
 }
 
 export function formatDispatchBench(r: DispatchBenchResult): string {
@@ -227,15 +254,17 @@ export function formatDispatchBench(r: DispatchBenchResult): string {
     } ms, p99 ${r.latencyMs.p99.toFixed(1)} ms, max ${r.latencyMs.max.toFixed(1)} ms (target < 50 ms: ${
       r.latencyMs.p99 < 50 ? "met" : "MISSED"
     })`,
-    "iPXE board (QEMU's ROM, TFTP, behind ser2net), dispatcher in this process:",
-    `  power-on → test shell          ${ms(r.ipxe.powerOnToShellMs)}`,
-    `  device (power-on → end of test run)  ${ms(r.ipxe.deviceMs)}`,
-    `  tftp-deploy (downloads, ramdisk with the overlay)  ${ms(r.ipxe.deployMs)}`,
-    `  dispatcher overhead          ${ms(r.ipxe.jobWallMs - r.ipxe.deviceMs)}  (${
-      ((r.ipxe.jobWallMs - r.ipxe.deviceMs) / r.ipxe.deviceMs * 100).toFixed(1)
-    } % of the device's time; target ≤ 5 %: ${
-      r.ipxe.jobWallMs - r.ipxe.deviceMs <= 0.05 * r.ipxe.deviceMs ? "met" : "MISSED"
-    })`,
+    ...r.firmware.flatMap((f) => {
+      const overhead = f.jobWallMs - f.deviceMs;
+      return [
+        `${f.name}, dispatcher in this process:`,
+        `  power-on → test shell          ${ms(f.powerOnToShellMs)}`,
+        `  device (power-on → end of test run)  ${ms(f.deviceMs)}`,
+        `  tftp-deploy (downloads, ramdisk with the overlay)  ${ms(f.deployMs)}`,
+        `  dispatcher overhead          ${ms(overhead)}  (${(overhead / f.deviceMs * 100).toFixed(1)} % of the ` +
+        `device's time; target ≤ 5 %: ${overhead <= 0.05 * f.deviceMs ? "met" : "MISSED"})`,
+      ];
+    }),
   ].join("\n");
 }
 
