@@ -9,16 +9,20 @@
 import { shape } from "../../../actors/definitions/pipeline.ts";
 import { isMapping } from "../../../actors/definitions/schema.ts";
 import { JobError } from "../../job/errors.ts";
-import type { ActionImplementation } from "../context.ts";
+import type { ActionImplementation, Block, JobContext } from "../context.ts";
 import type { Strategy } from "../strategy.ts";
 import { CONNECT_SHAPE, CONNECTION_ACTIONS, resetShape } from "./connection.ts";
-import { bootloaderDriver, SESSION_ACTIONS, shellSessionShape } from "./session.ts";
-import { bootloaderOf, filledBootCommands } from "./substitutions.ts";
+import { bootloaderCommandActions, SESSION_ACTIONS, shellSessionShape } from "./session.ts";
+import { filledBootCommands } from "./substitutions.ts";
 
 const METHOD = "grub";
 
+/** Grub's commands: the job's command set, filled, a file left unfilled being the job's error. */
+function grubCommands(ctx: JobContext, block: Block): string[] {
+  return filledBootCommands(ctx, block, METHOD);
+}
+
 function grubActions(): Record<string, ActionImplementation> {
-  let plan: string[] | undefined;
   return {
     ...CONNECTION_ACTIONS,
     ...SESSION_ACTIONS,
@@ -30,16 +34,7 @@ function grubActions(): Record<string, ActionImplementation> {
       if (media) throw new JobError("boot from secondary media (deploy to usb or sata) is not supported by Basalt yet");
       return Promise.resolve();
     },
-    "bootloader-overlay": ({ ctx, block }) => {
-      plan = filledBootCommands(ctx, block, METHOD);
-      ctx.log.info(`Parsed boot commands: ${plan.join("; ")}`);
-      return Promise.resolve();
-    },
-    "bootloader-interrupt": (run) => bootloaderDriver(run, bootloaderOf(run.ctx, METHOD)).interrupt(),
-    "bootloader-commands": (run) =>
-      bootloaderDriver(run, bootloaderOf(run.ctx, METHOD)).run(
-        plan ?? filledBootCommands(run.ctx, run.block, METHOD),
-      ),
+    ...bootloaderCommandActions(METHOD, grubCommands),
   };
 }
 

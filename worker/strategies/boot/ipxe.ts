@@ -8,8 +8,8 @@ import { JobError } from "../../job/errors.ts";
 import type { ActionImplementation, Block, JobContext } from "../context.ts";
 import type { Strategy } from "../strategy.ts";
 import { CONNECT_SHAPE, CONNECTION_ACTIONS, resetShape } from "./connection.ts";
-import { bootloaderDriver, SESSION_ACTIONS, shellSessionShape } from "./session.ts";
-import { bootloaderOf, filledBootCommands } from "./substitutions.ts";
+import { bootloaderCommandActions, SESSION_ACTIONS, shellSessionShape } from "./session.ts";
+import { filledBootCommands } from "./substitutions.ts";
 
 const METHOD = "ipxe";
 
@@ -21,19 +21,7 @@ function ipxeCommands(ctx: JobContext, block: Block): string[] {
 }
 
 function ipxeActions(): Record<string, ActionImplementation> {
-  let plan: string[] | undefined;
-  return {
-    ...CONNECTION_ACTIONS,
-    ...SESSION_ACTIONS,
-    "bootloader-overlay": ({ ctx, block }) => {
-      plan = ipxeCommands(ctx, block);
-      ctx.log.info(`Parsed boot commands: ${plan.join("; ")}`);
-      return Promise.resolve();
-    },
-    "bootloader-interrupt": (run) => bootloaderDriver(run, bootloaderOf(run.ctx, METHOD)).interrupt(),
-    "bootloader-commands": (run) =>
-      bootloaderDriver(run, bootloaderOf(run.ctx, METHOD)).run(plan ?? ipxeCommands(run.ctx, run.block)),
-  };
+  return { ...CONNECTION_ACTIONS, ...SESSION_ACTIONS, ...bootloaderCommandActions(METHOD, ipxeCommands) };
 }
 
 /** LAVA 2023.01's ipxe tree: the retried part starts at the reset, after the connection. */

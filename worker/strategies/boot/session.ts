@@ -7,6 +7,7 @@
 import { type ActionShape, shape } from "../../../actors/definitions/pipeline.ts";
 import { isMapping } from "../../../actors/definitions/schema.ts";
 import { BootloaderDriver, pattern } from "../../drivers/bootloader.ts";
+import { bootloaderOf } from "./substitutions.ts";
 import type { BootloaderResource } from "../../resources/device.ts";
 import { type Console, ConsoleClosed, ExpectTimeout } from "../../drivers/console.ts";
 import type { ActionImplementation, ActionRun, Block, JobContext } from "../context.ts";
@@ -257,4 +258,26 @@ export function bootloaderDriver(run: ActionRun, config: BootloaderResource): Bo
     characterDelayMs: ctx.characterDelay("boot"),
     signal: run.signal,
   });
+}
+
+/**
+ * A typed-commands boot's three bootloader actions for `method`: bootloader-overlay
+ * fills the commands once (`commandsOf`) and logs them, bootloader-interrupt stops
+ * the autoboot, bootloader-commands types them.
+ */
+export function bootloaderCommandActions(
+  method: string,
+  commandsOf: (ctx: JobContext, block: Block) => string[],
+): Record<string, ActionImplementation> {
+  let plan: string[] | undefined;
+  return {
+    "bootloader-overlay": ({ ctx, block }) => {
+      plan = commandsOf(ctx, block);
+      ctx.log.info(`Parsed boot commands: ${plan.join("; ")}`);
+      return Promise.resolve();
+    },
+    "bootloader-interrupt": (run) => bootloaderDriver(run, bootloaderOf(run.ctx, method)).interrupt(),
+    "bootloader-commands": (run) =>
+      bootloaderDriver(run, bootloaderOf(run.ctx, method)).run(plan ?? commandsOf(run.ctx, run.block)),
+  };
 }

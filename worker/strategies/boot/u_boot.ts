@@ -5,42 +5,22 @@
  */
 import { shape } from "../../../actors/definitions/pipeline.ts";
 import { commandList, fillPlaceholders } from "../../drivers/bootloader.ts";
-import type { BootloaderResource } from "../../resources/device.ts";
-import { ConfigurationError } from "../../job/errors.ts";
 import type { ActionImplementation, Block, JobContext } from "../context.ts";
 import type { Strategy } from "../strategy.ts";
 import { CONNECT_SHAPE, CONNECTION_ACTIONS, resetShape } from "./connection.ts";
-import { bootloaderDriver, SESSION_ACTIONS, shellSessionShape } from "./session.ts";
-import { bootloaderSubstitutions } from "./substitutions.ts";
+import { bootloaderCommandActions, SESSION_ACTIONS, shellSessionShape } from "./session.ts";
+import { bootloaderOf, bootloaderSubstitutions } from "./substitutions.ts";
 
 const METHOD = "u-boot";
 
-function bootloaderOf(ctx: JobContext): BootloaderResource {
-  const config = ctx.resources.bootloaders[METHOD];
-  if (!config) throw new ConfigurationError(`the device has no actions.boot.methods.${METHOD}: it cannot boot with it`);
-  return config;
-}
-
 /** The job's U-Boot commands with `{KERNEL_ADDR}`-style placeholders filled in. */
 function ubootCommands(ctx: JobContext, block: Block): string[] {
-  return fillPlaceholders(commandList(bootloaderOf(ctx), block.commands), bootloaderSubstitutions(ctx, METHOD));
+  return fillPlaceholders(commandList(bootloaderOf(ctx, METHOD), block.commands), bootloaderSubstitutions(ctx, METHOD));
 }
 
 /** The actions of one u-boot block: the commands, filled in once, pass from the overlay to the commands. */
 function ubootActions(): Record<string, ActionImplementation> {
-  let plan: string[] | undefined;
-  return {
-    ...CONNECTION_ACTIONS,
-    ...SESSION_ACTIONS,
-    "bootloader-overlay": ({ ctx, block }) => {
-      plan = ubootCommands(ctx, block);
-      ctx.log.info(`Parsed boot commands: ${plan.join("; ")}`);
-      return Promise.resolve();
-    },
-    "bootloader-interrupt": (run) => bootloaderDriver(run, bootloaderOf(run.ctx)).interrupt(),
-    "bootloader-commands": (run) =>
-      bootloaderDriver(run, bootloaderOf(run.ctx)).run(plan ?? ubootCommands(run.ctx, run.block)),
-  };
+  return { ...CONNECTION_ACTIONS, ...SESSION_ACTIONS, ...bootloaderCommandActions(METHOD, ubootCommands) };
 }
 
 /** LAVA 2023.01's u-boot tree: the login and shell actions sit inside uboot-commands, which only uboot-action retries. */
