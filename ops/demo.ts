@@ -7,8 +7,9 @@
  * everything it started. `--until-done` stops once both jobs have finished
  * (exit 0 when both passed), which is how the tests run it.
  *
- * Without QEMU the lab runs with the simulated board alone, and says how to
- * install QEMU.
+ * It starts with the set-up step (ops/setup.ts), which installs what the lab
+ * needs and builds the QEMU device image, saying so as it goes. Without QEMU (only
+ * with BASALT_NO_INSTALL) the lab runs with the simulated board alone.
  */
 import { parseArgs } from "node:util";
 import { existsSync as exists } from "node:fs";
@@ -18,6 +19,8 @@ import { openStorage } from "../master/storage/database.ts";
 import { addUser, findUser, issueToken } from "../master/storage/users.ts";
 import { SimulatedBoard } from "../worker/sim/lab_board.ts";
 import { killProcessesUnder } from "../worker/system/processes.ts";
+import { signalChild } from "../actors/process/signal_child.ts";
+import { setUp, SetupError } from "./setup.ts";
 import { bootFiles, inlineTest, qemuJobFor, qemuMultinodeJob, ubootJob } from "./dut_jobs.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -35,24 +38,12 @@ function hasCommand(command: string, args = ["--version"]): boolean {
   }
 }
 
-/** The QEMU device image: BASALT_DUT_DIR, /var/cache/basalt-dut, or built into DATA-DIR/dut. */
-async function dutImage(dataDir: string): Promise<string | undefined> {
-  const candidates = [Deno.env.get("BASALT_DUT_DIR"), "/var/cache/basalt-dut", join(dataDir, "dut")]
-    .filter((d): d is string => !!d);
-  const found = candidates.find((dir) => DUT_FILES.every((f) => exists(join(dir, f))));
-  if (found) return found;
-  const target = join(dataDir, "dut");
-  if (Deno.uid() !== 0) {
-    say(`no QEMU device image; build one with: sudo ${ROOT}tools/build-dut-image.sh ${target}`);
-    return undefined;
-  }
-  say(`building the QEMU device image in ${target} (Debian kernel + busybox; once)`);
-  const build = await new Deno.Command("bash", { args: [join(ROOT, "tools", "build-dut-image.sh"), target] }).output();
-  if (!build.success) {
-    say("building the QEMU device image failed; the lab runs with the simulated board alone");
-    return undefined;
-  }
-  return target;
+/** The QEMU device image the set-up step built: BASALT_DUT_DIR or /var/cache/basalt-dut. */
+function dutImage(): string | undefined {
+  const dir = Deno.env.get("BASALT_DUT_DIR") ?? "/var/cache/basalt-dut";
+  if (DUT_FILES.every((f) => exists(join(dir, f)))) return dir;
+  say(`no QEMU device image in ${dir} (deno task setup demo builds it): the lab runs with the simulated board alone`);
+  return undefined;
 }
 
 interface Child {
@@ -124,17 +115,9 @@ async function finished(
 }
 
 async function stopAll(children: Child[], board?: SimulatedBoard, workerDir?: string): Promise<void> {
-  for (const { child } of [...children].reverse()) {
-    try {
-      child.kill("SIGTERM");
-    } catch { /* gone */ }
-  }
+  for (const { child } of [...children].reverse()) signalChild(child, "SIGTERM");
   await Promise.all(children.map(async ({ child }) => {
-    const timer = setTimeout(() => {
-      try {
-        child.kill("SIGKILL");
-      } catch { /* gone */ }
-    }, 10_000);
+    const timer = setTimeout(() => signalChild(child, "SIGKILL"), 10_000);
     await child.status;
     clearTimeout(timer);
   }));
@@ -153,6 +136,12 @@ if (import.meta.main) {
       "until-done": { type: "boolean" },
     },
   });
+  try {
+    await setUp("demo");
+  } catch (error) {
+    say(error instanceof SetupError ? error.message : `set-up failed: ${error}`);
+    Deno.exit(1);
+  }
   const dataDir = resolve(values["data-dir"]);
   const logDir = join(dataDir, "logs");
   await Deno.mkdir(logDir, { recursive: true });
@@ -167,16 +156,20 @@ if (import.meta.main) {
       Deno.exit(1);
     }
   }
-  const dut = withQemu ? await dutImage(dataDir) : undefined;
+  const dut = withQemu ? dutImage() : undefined;
   const file = (name: "vmlinux" | "initramfs" | "initramfs-login") => join(dut!, name);
   const board = await SimulatedBoard.start({ tickMs: 100, autoboot: 1 });
   const children: Child[] = [];
   const workerDir = join(dataDir, "worker-demo-worker");
-  const stop = async (code: number) => {
-    say("stopping the lab");
-    await stopAll(children, board, workerDir);
-    Deno.exit(code);
-  };
+  // A terminal's Ctrl-C reaches this process twice (from the terminal, and passed on by `deno task`) and every
+  // child directly: the lab is stopped once, whichever signal comes first.
+  let stopping: Promise<never> | undefined;
+  const stop = (code: number) =>
+    stopping ??= (async () => {
+      say("stopping the lab");
+      await stopAll(children, board, workerDir);
+      Deno.exit(code);
+    })();
   Deno.addSignalListener("SIGINT", () => void stop(130));
   Deno.addSignalListener("SIGTERM", () => void stop(143));
 

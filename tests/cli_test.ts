@@ -4,7 +4,7 @@
  */
 import { assertEquals, assertMatch, assertStringIncludes } from "./support/assert.ts";
 import { parse } from "yaml";
-import { LAVA_EXAMPLES } from "./support/lava_examples.ts";
+import { LAVA_EXAMPLES, testWithExamples } from "./support/lava_examples.ts";
 
 async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const output = await new Deno.Command(Deno.execPath(), {
@@ -17,20 +17,23 @@ async function cli(...args: string[]): Promise<{ code: number; stdout: string; s
   return { code: output.code, stdout: text(output.stdout), stderr: text(output.stderr) };
 }
 
-Deno.test("jobs validate prints FILE:LINE:COL: PATH: MESSAGE per error and exits 1 when any file is invalid", async () => {
-  const good = `${LAVA_EXAMPLES}jobs/qemu-simple.yaml`;
-  const bad = `${LAVA_EXAMPLES}jobs-invalid-derived/unknown-boot-method.yaml`;
-  const both = await cli("jobs", "validate", good, bad);
-  assertEquals(both.code, 1);
-  assertMatch(both.stdout, /^.*unknown-boot-method\.yaml:27:13: actions\[1\]\.boot\.method: unknown action type: /);
-  assertEquals(both.stdout.split("\n").length, 1);
-  assertStringIncludes(both.stderr, "qemu-simple.yaml: valid");
-  const fine = await cli("jobs", "validate", "--strict", good);
-  assertEquals([fine.code, fine.stdout], [0, ""]);
-  const kvm = await cli("jobs", "validate", `${LAVA_EXAMPLES}jobs/kvm.yaml`);
-  assertEquals(kvm.code, 0);
-  assertStringIncludes(kvm.stderr, 'kvm.yaml:45:9: actions[2].test.timeout: warning: duplicate key "timeout"');
-});
+testWithExamples(
+  "jobs validate prints FILE:LINE:COL: PATH: MESSAGE per error and exits 1 when any file is invalid",
+  async () => {
+    const good = `${LAVA_EXAMPLES}jobs/qemu-simple.yaml`;
+    const bad = `${LAVA_EXAMPLES}jobs-invalid-derived/unknown-boot-method.yaml`;
+    const both = await cli("jobs", "validate", good, bad);
+    assertEquals(both.code, 1);
+    assertMatch(both.stdout, /^.*unknown-boot-method\.yaml:27:13: actions\[1\]\.boot\.method: unknown action type: /);
+    assertEquals(both.stdout.split("\n").length, 1);
+    assertStringIncludes(both.stderr, "qemu-simple.yaml: valid");
+    const fine = await cli("jobs", "validate", "--strict", good);
+    assertEquals([fine.code, fine.stdout], [0, ""]);
+    const kvm = await cli("jobs", "validate", `${LAVA_EXAMPLES}jobs/kvm.yaml`);
+    assertEquals(kvm.code, 0);
+    assertStringIncludes(kvm.stderr, 'kvm.yaml:45:9: actions[2].test.timeout: warning: duplicate key "timeout"');
+  },
+);
 
 Deno.test("jobs validate names a file it cannot read and exits 1; no file at all is a usage error", async () => {
   const missing = await cli("jobs", "validate", "/no/such/job.yaml");
@@ -39,7 +42,7 @@ Deno.test("jobs validate names a file it cannot read and exits 1; no file at all
   assertEquals((await cli("jobs", "validate")).code, 2);
 });
 
-Deno.test("devices render uses a LAVA dispatcher-config layout and job context values", async () => {
+testWithExamples("devices render uses a LAVA dispatcher-config layout and job context values", async () => {
   const dir = await Deno.makeTempDir({ prefix: "basalt-lava-config-" });
   try {
     // /etc/lava-server/dispatcher-config has devices/ and device-types/.
@@ -82,7 +85,7 @@ Deno.test("devices render with Basalt's own templates, and a broken dictionary i
   }
 });
 
-Deno.test("jobs describe prints the pipeline in LAVA's describe() shape without running it", async () => {
+testWithExamples("jobs describe prints the pipeline in LAVA's describe() shape without running it", async () => {
   const dir = await Deno.makeTempDir({ prefix: "basalt-describe-" });
   try {
     await Deno.writeTextFile(`${dir}/vm1.jinja2`, "{% extends 'qemu.jinja2' %}\n");

@@ -1,16 +1,21 @@
 /**
  * `deno task demo` from a fresh data directory: the lab comes up, the sample job
  * and the MultiNode job finish and pass, the web UI shows them, and Ctrl-C
- * stops every process the demo started.
+ * (SIGINT to the whole process group, as a terminal sends it) stops every
+ * process the demo started, once and cleanly.
  */
 import { assert, assertEquals, assertStringIncludes } from "./support/assert.ts";
 import { TestProcess } from "./support/process.ts";
 
 Deno.test("the demo lab runs a sample job and a MultiNode job, shows them on the web and stops on Ctrl-C", async () => {
   const dir = await Deno.makeTempDir({ prefix: "basalt-demo-" });
-  const demo = new TestProcess("demo", Deno.execPath(), ["task", "--quiet", "demo", "--data-dir", dir, "--port", "0"], {
-    cwd: new URL("..", import.meta.url).pathname,
-  });
+  // In a session of its own, so that its process group is the demo's alone, as in a terminal.
+  const demo = new TestProcess(
+    "demo",
+    "setsid",
+    [Deno.execPath(), "task", "--quiet", "demo", "--data-dir", dir, "--port", "0"],
+    { cwd: new URL("..", import.meta.url).pathname },
+  );
   try {
     const banner = await demo.waitFor(
       (e) => e.event === "text" && String(e.line).includes("Ctrl-C stops"),
@@ -39,9 +44,12 @@ Deno.test("the demo lab runs a sample job and a MultiNode job, shows them on the
     const page = await fetch(`${url}/jobs/${jobs[1]}`).then((r) => r.text());
     assertStringIncludes(page, "MultiNode group");
     assertStringIncludes(page, "Complete");
-    demo.kill("SIGINT");
+    Deno.kill(-demo.pid, "SIGINT");
     const status = await demo.exited;
     assertEquals(status.code, 130);
+    const said = [...demo.events.map((e) => String(e.line ?? "")), ...demo.stderr].join("\n");
+    assertEquals(said.match(/stopping the lab/g)?.length, 1, said);
+    assertEquals(/TypeError|Uncaught/.test(said), false, said);
     const left = new Deno.Command("pgrep", { args: ["-f", dir] }).outputSync();
     assertEquals(new TextDecoder().decode(left.stdout).trim(), "", "the demo left processes behind");
   } finally {

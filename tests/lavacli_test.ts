@@ -5,7 +5,7 @@
  * results — on the real QEMU device.
  */
 import { parse, stringify } from "yaml";
-import { LAVA_EXAMPLES } from "./support/lava_examples.ts";
+import { LAVA_EXAMPLES, testWithExamples } from "./support/lava_examples.ts";
 import { assert, assertEquals, assertStringIncludes } from "./support/assert.ts";
 import { DUT_DIR, inlineTest, qemuJob } from "./support/dut.ts";
 import { QEMU_DICTIONARY } from "./support/lab.ts";
@@ -22,7 +22,7 @@ async function run(command: string, args: string[], env: Record<string, string> 
   };
 }
 
-Deno.test("Debian's lavacli submits a job, follows its log, shows it and prints its results", async () => {
+testWithExamples("Debian's lavacli submits a job, follows its log, shows it and prints its results", async () => {
   const dir = await Deno.makeTempDir({ prefix: "basalt-lavacli-" });
   const data = `${dir}/data`;
   const manage = (...args: string[]) =>

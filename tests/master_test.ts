@@ -5,7 +5,7 @@
  * cancelled as a whole.
  */
 import { parse, stringify } from "yaml";
-import { LAVA_EXAMPLES } from "./support/lava_examples.ts";
+import { LAVA_EXAMPLES, testWithExamples } from "./support/lava_examples.ts";
 import { assert, assertEquals, assertStringIncludes } from "./support/assert.ts";
 import { inlineTest, qemuJob } from "./support/dut.ts";
 import { QEMU_DICTIONARY, startTestLab, waitForJob } from "./support/lab.ts";
@@ -136,33 +136,36 @@ function dockerJob(): string {
   return stringify({ ...job, device_type: "qemu" });
 }
 
-Deno.test("a job using a method no worker runs is refused naming it; such a health check leaves health alone", async () => {
-  const lab = await startTestLab();
-  try {
-    const online = new Promise<void>((resolve) => {
-      const stop = lab.master.lab.events.subscribe((e) => {
-        if (e.kind === "worker" && e.data.state === "Online") resolve(stop() as unknown as void);
+testWithExamples(
+  "a job using a method no worker runs is refused naming it; such a health check leaves health alone",
+  async () => {
+    const lab = await startTestLab();
+    try {
+      const online = new Promise<void>((resolve) => {
+        const stop = lab.master.lab.events.subscribe((e) => {
+          if (e.kind === "worker" && e.data.state === "Online") resolve(stop() as unknown as void);
+        });
       });
-    });
-    await lab.addWorker("w1");
-    await online;
-    lab.master.lab.labDir.setHealthCheck("qemu", dockerJob());
-    await lab.addDevice("qemu01", "qemu", "w1", QEMU_DICTIONARY, { health: "Unknown" });
-    const refused = await lab.api<{ error: string }>("POST", "/api/v1/jobs", { definition: dockerJob() });
-    assertEquals(refused.status, 400, JSON.stringify(refused.body));
-    assertStringIncludes(refused.body.error, "no worker runs deploy to docker, boot method docker");
-    assertStringIncludes(refused.body.error, "qemu");
-    // The device still takes what its worker runs; the health check it cannot run never starts.
-    const [id] = await submit(lab, quickJob("runs where the health check cannot"));
-    await waitForJob(lab, id, (d) => d.state === "Finished", 30_000);
-    const device = await lab.api<Record<string, unknown>>("GET", "/api/v1/devices/qemu01");
-    assertEquals(device.body.health, "Unknown");
-    const jobs = await lab.api<{ results: Record<string, unknown>[] }>("GET", "/api/v1/jobs");
-    assertEquals(jobs.body.results.map((j) => j.health_check), [false]);
-  } finally {
-    await lab.close();
-  }
-});
+      await lab.addWorker("w1");
+      await online;
+      lab.master.lab.labDir.setHealthCheck("qemu", dockerJob());
+      await lab.addDevice("qemu01", "qemu", "w1", QEMU_DICTIONARY, { health: "Unknown" });
+      const refused = await lab.api<{ error: string }>("POST", "/api/v1/jobs", { definition: dockerJob() });
+      assertEquals(refused.status, 400, JSON.stringify(refused.body));
+      assertStringIncludes(refused.body.error, "no worker runs deploy to docker, boot method docker");
+      assertStringIncludes(refused.body.error, "qemu");
+      // The device still takes what its worker runs; the health check it cannot run never starts.
+      const [id] = await submit(lab, quickJob("runs where the health check cannot"));
+      await waitForJob(lab, id, (d) => d.state === "Finished", 30_000);
+      const device = await lab.api<Record<string, unknown>>("GET", "/api/v1/devices/qemu01");
+      assertEquals(device.body.health, "Unknown");
+      const jobs = await lab.api<{ results: Record<string, unknown>[] }>("GET", "/api/v1/jobs");
+      assertEquals(jobs.body.results.map((j) => j.health_check), [false]);
+    } finally {
+      await lab.close();
+    }
+  },
+);
 
 Deno.test("a device in maintenance gets no jobs until it is back in service", async () => {
   const lab = await startTestLab();

@@ -10,6 +10,7 @@ import { type JinjaEnvironment, jinjaEnvironment } from "../master/devices/jinja
 import { deviceResources } from "../worker/resources/device.ts";
 import { assert } from "./support/assert.ts";
 import { type CorpusCase, corpusCases, lavaRenders, type ReferenceRender } from "./support/template_corpus.ts";
+import { testWithExamples } from "./support/lava_examples.ts";
 
 type Verdict = { same: true; bytes: boolean } | { same: false; why: string };
 
@@ -49,7 +50,7 @@ function basaltRender(envs: Map<string, JinjaEnvironment>, c: CorpusCase): Refer
   }
 }
 
-Deno.test("every LAVA 2023.01 device-type template renders to the YAML LAVA's Jinja2 renders", async () => {
+testWithExamples("every LAVA 2023.01 device-type template renders to the YAML LAVA's Jinja2 renders", async () => {
   const cases = corpusCases();
   const lava = await lavaRenders(cases);
   const envs = new Map<string, JinjaEnvironment>();

@@ -1,8 +1,8 @@
 import { assert, assertEquals, assertStringIncludes } from "../../tests/support/assert.ts";
-import { exampleFiles } from "../../tests/support/lava_examples.ts";
+import { exampleFiles, testWithExamples } from "../../tests/support/lava_examples.ts";
 import { formatDiagnostic, validateJob } from "./job_schema.ts";
 
-Deno.test("every LAVA example job validates", async (t) => {
+testWithExamples("every LAVA example job validates", async (t) => {
   for (const [name, path, text] of [...exampleFiles("jobs"), ...exampleFiles("jobs-invalid")]) {
     await t.step(name, () => {
       const result = validateJob(text, { file: path });
@@ -11,7 +11,7 @@ Deno.test("every LAVA example job validates", async (t) => {
   }
 });
 
-Deno.test("the example jobs LAVA's CI checks strictly are valid in strict mode too", () => {
+testWithExamples("the example jobs LAVA's CI checks strictly are valid in strict mode too", () => {
   // ssh-deploy.yaml merges several jobs for unit tests and passes only non-strict validation.
   for (const [name, path, text] of exampleFiles("jobs").filter(([name]) => name !== "ssh-deploy.yaml")) {
     assertEquals(validateJob(text, { file: path, strict: true }).errors.map(formatDiagnostic), [], name);
@@ -37,7 +37,7 @@ const EXPECTED: Record<string, { path: string; message: string; line: number }> 
   "bad-timeout-unit.yaml": { path: "timeouts.job", message: "exactly one of days, hours, minutes or seconds", line: 7 },
 };
 
-Deno.test("every derived invalid job is rejected with the error its header names, at its line", async (t) => {
+testWithExamples("every derived invalid job is rejected with the error its header names, at its line", async (t) => {
   const files = exampleFiles("jobs-invalid-derived");
   assertEquals(files.map(([name]) => name).sort(), Object.keys(EXPECTED).sort());
   for (const [name, path, text] of files) {
@@ -107,7 +107,7 @@ actions:
   ]);
 });
 
-Deno.test("a repeated key is a warning with its position, and the last value counts", () => {
+testWithExamples("a repeated key is a warning with its position, and the last value counts", () => {
   const [, path, text] = exampleFiles("jobs").find(([name]) => name === "kvm.yaml")!;
   const result = validateJob(text, { file: path });
   assertEquals(result.valid, true);

@@ -8,7 +8,7 @@
 import { join } from "node:path";
 import { assert, assertEquals } from "../../tests/support/assert.ts";
 import { Jinja2Reference, type ReferenceRequest, type ReferenceResult } from "../../tests/support/jinja2_reference.ts";
-import { exampleFiles, LAVA_EXAMPLES } from "../../tests/support/lava_examples.ts";
+import { exampleFiles, LAVA_EXAMPLES, testWithExamples } from "../../tests/support/lava_examples.ts";
 import {
   type JinjaEnvironment,
   jinjaEnvironment,
@@ -231,7 +231,7 @@ const JOB_CONTEXTS: Record<string, unknown>[] = [
   { arch: "x86_64", extra_kernel_args: "quiet", boot_character_delay: 50, console_device: "ttyS0" },
 ];
 
-Deno.test("every example device dictionary renders byte for byte as Jinja2 renders it", async (t) => {
+testWithExamples("every example device dictionary renders byte for byte as Jinja2 renders it", async (t) => {
   const jinja2 = await reference();
   const env = jinjaEnvironment(LAVA_PATHS);
   try {

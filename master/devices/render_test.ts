@@ -4,7 +4,7 @@
  * from reading the templates, not taken from a renderer.
  */
 import { assert, assertEquals, assertStringIncludes, assertThrows } from "../../tests/support/assert.ts";
-import { exampleFiles, LAVA_EXAMPLES } from "../../tests/support/lava_examples.ts";
+import { exampleFiles, LAVA_EXAMPLES, testWithExamples } from "../../tests/support/lava_examples.ts";
 import { formatDiagnostic } from "../../actors/definitions/job_schema.ts";
 import { dictionaryProblems, extendedTemplate, renderDevice } from "./dictionary.ts";
 import { jinjaEnvironment, TemplateError } from "./jinja.ts";
@@ -28,7 +28,7 @@ function render(name: string, context: Record<string, unknown> = {}, env = LAVA,
   return { ...result, config: result.config as Config };
 }
 
-Deno.test("every LAVA example dictionary renders to configuration that passes the device schema", () => {
+testWithExamples("every LAVA example dictionary renders to configuration that passes the device schema", () => {
   for (const [name] of exampleFiles("device-dicts", ".jinja2")) {
     const hostname = name.replace(/\.jinja2$/, "");
     for (const arch of ["amd64", "arm64"]) {
@@ -39,7 +39,7 @@ Deno.test("every LAVA example dictionary renders to configuration that passes th
   }
 });
 
-Deno.test("qemu01 renders the qemu command and options its template and dictionary give", () => {
+testWithExamples("qemu01 renders the qemu command and options its template and dictionary give", () => {
   const { config } = render("qemu01", { arch: "amd64" });
   const qemu = config.actions.boot.methods.qemu.parameters;
   assertEquals(qemu.command, "qemu-system-x86_64");
@@ -62,7 +62,7 @@ Deno.test("qemu01 renders the qemu command and options its template and dictiona
   assertEquals(config.commands.users.touch, { do: "touch /tmp/bla", undo: "touch /tmp/bla.rm" });
 });
 
-Deno.test("a job's context reaches template defaults but not values the dictionary sets", () => {
+testWithExamples("a job's context reaches template defaults but not values the dictionary sets", () => {
   const { config } = render("qemu01", {
     arch: "arm64",
     no_kvm: true,
@@ -84,7 +84,7 @@ Deno.test("a job's context reaches template defaults but not values the dictiona
   assertEquals(config.actions.deploy.methods.image.parameters.guest.interface, "scsi");
 });
 
-Deno.test("a dictionary that sets x = x | default(v) lets the job's context win", () => {
+testWithExamples("a dictionary that sets x = x | default(v) lets the job's context win", () => {
   const dictionary = "{% extends 'qemu.jinja2' %}\n{% set memory = memory | default(1024) %}\n";
   assert(
     render("qemu02", { arch: "amd64" }, LAVA, dictionary).config.actions.boot.methods.qemu.parameters.options
@@ -96,7 +96,7 @@ Deno.test("a dictionary that sets x = x | default(v) lets the job's context win"
   );
 });
 
-Deno.test("bbb-01 renders its serial connection, power commands and U-Boot ramdisk commands", () => {
+testWithExamples("bbb-01 renders its serial connection, power commands and U-Boot ramdisk commands", () => {
   const { config } = render("bbb-01");
   assertEquals(config.commands, {
     connect: "telnet localhost 6000",
@@ -132,7 +132,7 @@ Deno.test("bbb-01 renders its serial connection, power commands and U-Boot ramdi
   assertEquals(config.parameters.media.usb.SanDisk_Ultra.uuid, "usb-SanDisk_Ultra_20060775320F43006019-0:0");
 });
 
-Deno.test("hi6220-hikey-01 renders its named serial connections with the primary tag", () => {
+testWithExamples("hi6220-hikey-01 renders its named serial connections with the primary tag", () => {
   const { config } = render("hi6220-hikey-01");
   assertEquals(config.commands.connections, {
     uart0: { connect: "telnet localhost 4002" },

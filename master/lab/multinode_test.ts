@@ -1,11 +1,11 @@
 import { parse } from "yaml";
 import { assertEquals } from "../../tests/support/assert.ts";
-import { exampleFiles } from "../../tests/support/lava_examples.ts";
+import { exampleFiles, testWithExamples } from "../../tests/support/lava_examples.ts";
 import { splitMultinode } from "./multinode.ts";
 import { validateJob } from "../../actors/definitions/job_schema.ts";
 import { stringify } from "yaml";
 
-Deno.test("a MultiNode job splits into one sub-job per device with only its role's actions", () => {
+testWithExamples("a MultiNode job splits into one sub-job per device with only its role's actions", () => {
   const [, , text] = exampleFiles("jobs").find(([name]) => name.endsWith("multinode-second.yaml"))!;
   const job = parse(text);
   const subs = splitMultinode(job, "group-1");
@@ -31,7 +31,7 @@ Deno.test("a MultiNode job splits into one sub-job per device with only its role
   assertEquals(serverActions, all.length);
 });
 
-Deno.test("a sub-job as the master sends it is a valid job for the dispatcher", () => {
+testWithExamples("a sub-job as the master sends it is a valid job for the dispatcher", () => {
   const [, , text] = exampleFiles("jobs").find(([name]) => name.endsWith("multinode-second.yaml"))!;
   for (const sub of splitMultinode(parse(text), "group-2")) {
     const protocol = (sub.definition.protocols as Record<string, Record<string, unknown>>)["lava-multinode"];

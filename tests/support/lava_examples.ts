@@ -11,6 +11,30 @@ export const LAVA_EXAMPLES = (() => {
   return new URL("../../../shared/lava-examples/", import.meta.url).pathname;
 })();
 
+/**
+ * Why LAVA's example files cannot be read here, or undefined when they can. They are LAVA's files, not part of this
+ * repository: a clone without them beside it skips the tests that read them, and says so.
+ */
+export const LAVA_EXAMPLES_MISSING: string | undefined = (() => {
+  try {
+    Deno.statSync(join(LAVA_EXAMPLES, "jobs"));
+    return undefined;
+  } catch {
+    return `LAVA's example files are not in ${LAVA_EXAMPLES} (BASALT_LAVA_EXAMPLES names another place)`;
+  }
+})();
+
+/**
+ * A test that reads LAVA's example files: ignored, with the reason in its name, where they are missing.
+ *
+ * @example
+ * testWithExamples("every LAVA example job validates", () => { ... exampleFiles("jobs") ... });
+ */
+export function testWithExamples(name: string, fn: (t: Deno.TestContext) => void | Promise<void>): void {
+  const missing = LAVA_EXAMPLES_MISSING;
+  Deno.test({ name: missing ? `${name} [skipped: ${missing}]` : name, ignore: missing !== undefined, fn });
+}
+
 /** The example files of one folder, sorted, as [name, path, text]. */
 export function exampleFiles(folder: string, extension = ".yaml"): [string, string, string][] {
   const dir = join(LAVA_EXAMPLES, folder);

@@ -4,6 +4,7 @@
  * pdudaemon's `pduclient`, a relay tool, or anything a shell can run. A command that
  * fails is an infrastructure error: the lab, not the job, is at fault.
  */
+import { signalChild } from "../../actors/process/signal_child.ts";
 import { InfrastructureError } from "../job/errors.ts";
 import type { JobLog } from "../job/log.ts";
 
@@ -22,11 +23,7 @@ export async function runPowerCommands(
     log.info(`Calling: '${command}' (${what})`);
     const child = new Deno.Command("sh", { args: ["-c", command], stdout: "piped", stderr: "piped", stdin: "null" })
       .spawn();
-    const kill = () => {
-      try {
-        child.kill("SIGKILL");
-      } catch { /* gone */ }
-    };
+    const kill = () => void signalChild(child, "SIGKILL");
     const timer = setTimeout(kill, timeoutMs);
     signal?.addEventListener("abort", kill, { once: true });
     const output = await child.output();

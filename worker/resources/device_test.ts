@@ -1,5 +1,5 @@
 import { assertEquals, assertStringIncludes, assertThrows } from "../../tests/support/assert.ts";
-import { LAVA_EXAMPLES } from "../../tests/support/lava_examples.ts";
+import { LAVA_EXAMPLES, testWithExamples } from "../../tests/support/lava_examples.ts";
 import { renderDevice } from "../../master/devices/dictionary.ts";
 import { jinjaEnvironment } from "../../master/devices/jinja.ts";
 import { ConfigurationError } from "../job/errors.ts";
@@ -12,7 +12,7 @@ function rendered(name: string, deviceType: string): Record<string, unknown> {
   return renderDevice(LAVA, { dictionary, name, hostname: name, deviceType }).config as Record<string, unknown>;
 }
 
-Deno.test("a U-Boot board's configuration reads as its connection, power, bootloader and load addresses", () => {
+testWithExamples("a U-Boot board's configuration reads as its connection, power, bootloader and load addresses", () => {
   const bbb = deviceResources(rendered("bbb-01", "beaglebone-black"));
   assertEquals(bbb.hostname, "bbb-01");
   assertEquals(bbb.deviceType, "beaglebone-black");
@@ -27,7 +27,7 @@ Deno.test("a U-Boot board's configuration reads as its connection, power, bootlo
   assertEquals(bbb.qemu, undefined);
 });
 
-Deno.test("a QEMU device's configuration reads as its QEMU command and options", () => {
+testWithExamples("a QEMU device's configuration reads as its QEMU command and options", () => {
   const qemu = deviceResources(rendered("qemu01", "qemu"));
   assertEquals(qemu.qemu?.command.startsWith("qemu-system-"), true);
   assertEquals(qemu.qemu!.options.length > 0, true);

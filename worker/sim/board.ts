@@ -13,6 +13,7 @@
 import { parseArgs } from "node:util";
 import { dirname, join, normalize } from "node:path";
 import { readInitramfs } from "./newc.ts";
+import { signalChild } from "../../actors/process/signal_child.ts";
 
 const { values } = parseArgs({
   options: {
@@ -84,9 +85,7 @@ async function stopShell(): Promise<void> {
   shell = undefined;
   shellWriter = undefined;
   if (!child) return;
-  try {
-    child.kill("SIGKILL");
-  } catch { /* gone */ }
+  signalChild(child, "SIGKILL");
   await child.status;
 }
 

@@ -5,6 +5,7 @@
  * use it; every process is started here and stopped by PID.
  */
 import { existsSync as exists } from "node:fs";
+import { signalChild } from "../../actors/process/signal_child.ts";
 
 /**
  * A TCP port on loopback that is free now and that the kernel will not hand out as
@@ -134,7 +135,7 @@ export class SimulatedBoard {
     const child = this.#ser2net;
     this.#ser2net = undefined;
     if (!child) return;
-    child.kill("SIGKILL");
+    signalChild(child, "SIGKILL");
     await child.status;
   }
 
@@ -163,7 +164,7 @@ export class SimulatedBoard {
   async stop(): Promise<void> {
     await this.stopSer2net();
     if (this.#socat) {
-      this.#socat.kill("SIGTERM");
+      signalChild(this.#socat, "SIGTERM");
       await this.#socat.status;
     }
     // socat's SYSTEM child may outlive it; the board is found by its control socket, and a

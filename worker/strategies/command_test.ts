@@ -1,7 +1,8 @@
 import { assertEquals } from "../../tests/support/assert.ts";
 import { exampleDevice, pipelineOf, rows } from "../../tests/support/pipelines.ts";
+import { testWithExamples } from "../../tests/support/lava_examples.ts";
 
-Deno.test("a command action is LAVA's user-command, with its block's timeout", () => {
+testWithExamples("a command action is LAVA's user-command, with its block's timeout", () => {
   const job = {
     device_type: "qemu",
     job_name: "command",

@@ -8,8 +8,9 @@ import {
   rows,
   section,
 } from "../../tests/support/pipelines.ts";
+import { testWithExamples } from "../../tests/support/lava_examples.ts";
 
-Deno.test("every job ends with LAVA's finalize: power-off and read-feedback", () => {
+testWithExamples("every job ends with LAVA's finalize: power-off and read-feedback", () => {
   const job = exampleJob("kvm.yaml");
   const pipeline = pipelineOf(job, exampleDevice("qemu01", "qemu", job.context));
   assertEquals(section(rows(pipeline.actions), "4"), section(referenceRows(KVM_REFERENCE), "4"));

@@ -9,15 +9,16 @@ import {
   referenceRows,
   rows,
 } from "../../tests/support/pipelines.ts";
+import { testWithExamples } from "../../tests/support/lava_examples.ts";
 
-Deno.test("kvm.yaml on a qemu device gives LAVA's own pipeline: names, levels, retries and timeouts", () => {
+testWithExamples("kvm.yaml on a qemu device gives LAVA's own pipeline: names, levels, retries and timeouts", () => {
   const kvm = exampleJob("kvm.yaml");
   const pipeline = pipelineOf(kvm, exampleDevice("qemu01", "qemu", kvm.context));
   assertEquals(rows(pipeline.actions), referenceRows(KVM_REFERENCE));
   assertEquals(pipeline.jobTimeout, 600);
 });
 
-Deno.test("named timeouts from the job and the action block win over the device's and the block's", () => {
+testWithExamples("named timeouts from the job and the action block win over the device's and the block's", () => {
   const kvm = exampleJob("kvm.yaml");
   const tuned = {
     ...kvm,
@@ -41,7 +42,7 @@ Deno.test("named timeouts from the job and the action block win over the device'
   assertEquals(find("auto-login-action").connectionTimeout, 120);
 });
 
-Deno.test("methods Basalt's dispatcher does not run are in the pipeline, marked unsupported", () => {
+testWithExamples("methods Basalt's dispatcher does not run are in the pipeline, marked unsupported", () => {
   const docker = exampleJob("docker-simple.yaml");
   const pipeline = pipelineOf(docker, { timeouts: { actions: {}, connections: {} }, constants: {} });
   assertEquals(pipeline.actions.map((a) => [a.name, a.supported, a.method]), [

@@ -8,9 +8,13 @@ import {
   rows,
   section,
 } from "../../../tests/support/pipelines.ts";
+import { testWithExamples } from "../../../tests/support/lava_examples.ts";
 
-Deno.test("the qemu boot of kvm.yaml is LAVA's: boot-image-retry, execute-qemu and the shell, with LAVA's timeouts", () => {
-  const job = exampleJob("kvm.yaml");
-  const pipeline = pipelineOf(job, exampleDevice("qemu01", "qemu", job.context));
-  assertEquals(section(rows(pipeline.actions), "2"), section(referenceRows(KVM_REFERENCE), "2"));
-});
+testWithExamples(
+  "the qemu boot of kvm.yaml is LAVA's: boot-image-retry, execute-qemu and the shell, with LAVA's timeouts",
+  () => {
+    const job = exampleJob("kvm.yaml");
+    const pipeline = pipelineOf(job, exampleDevice("qemu01", "qemu", job.context));
+    assertEquals(section(rows(pipeline.actions), "2"), section(referenceRows(KVM_REFERENCE), "2"));
+  },
+);

@@ -1,5 +1,6 @@
 import { assertEquals } from "../../../tests/support/assert.ts";
 import { exampleDevice, pipelineOf } from "../../../tests/support/pipelines.ts";
+import { testWithExamples } from "../../../tests/support/lava_examples.ts";
 
 const device = () => exampleDevice("bbb-01", "beaglebone-black");
 
@@ -17,7 +18,7 @@ const tree = (action: { name: string; pipeline: readonly unknown[] }): unknown =
   (action.pipeline as { name: string; pipeline: readonly unknown[] }[]).map(tree),
 ];
 
-Deno.test("a download deploy is LAVA's download-deploy: one download-retry per image", () => {
+testWithExamples("a download deploy is LAVA's download-deploy: one download-retry per image", () => {
   const pipeline = pipelineOf(
     job({ to: "downloads", images: { firmware: { url: "http://example.com/fw.bin" } } }),
     device(),
@@ -28,7 +29,7 @@ Deno.test("a download deploy is LAVA's download-deploy: one download-retry per i
   ]);
 });
 
-Deno.test("an nbd deploy is in the pipeline marked unsupported: Basalt serves no NBD root yet", () => {
+testWithExamples("an nbd deploy is in the pipeline marked unsupported: Basalt serves no NBD root yet", () => {
   const pipeline = pipelineOf(
     job({
       to: "nbd",
@@ -41,7 +42,7 @@ Deno.test("an nbd deploy is in the pipeline marked unsupported: Basalt serves no
   assertEquals([pipeline.actions[0].name, pipeline.actions[0].supported], ["deploy-nbd", false]);
 });
 
-Deno.test("an overlay deploy only builds the test overlay", () => {
+testWithExamples("an overlay deploy only builds the test overlay", () => {
   const pipeline = pipelineOf(job({ to: "overlay" }), device());
   assertEquals(pipeline.actions[0].pipeline.map((a) => a.name), ["lava-overlay", "deploy-device-env"]);
 });

@@ -9,8 +9,9 @@ import { STRATEGIES } from "../mod.ts";
 import { readInitramfs } from "../../sim/newc.ts";
 import { gunzipSync } from "node:zlib";
 import { JobError } from "../../job/errors.ts";
+import { testWithExamples } from "../../../tests/support/lava_examples.ts";
 
-Deno.test("a tftp deploy is LAVA's: downloads, then prepare-tftp-overlay with its seven steps", () => {
+testWithExamples("a tftp deploy is LAVA's: downloads, then prepare-tftp-overlay with its seven steps", () => {
   const job = exampleJob("uboot-ramdisk-tftp.yaml");
   const pipeline = pipelineOf(job, exampleDevice("bbb-01", "beaglebone-black", job.context));
   const deploy = pipeline.actions[0];

@@ -8,8 +8,9 @@ import {
   rows,
   section,
 } from "../../../tests/support/pipelines.ts";
+import { testWithExamples } from "../../../tests/support/lava_examples.ts";
 
-Deno.test("the tmpfs deploy of kvm.yaml is LAVA's: overlay, test definitions, downloads, guest overlay", () => {
+testWithExamples("the tmpfs deploy of kvm.yaml is LAVA's: overlay, test definitions, downloads, guest overlay", () => {
   const job = exampleJob("kvm.yaml");
   const pipeline = pipelineOf(job, exampleDevice("qemu01", "qemu", job.context));
   assertEquals(section(rows(pipeline.actions), "1"), section(referenceRows(KVM_REFERENCE), "1"));

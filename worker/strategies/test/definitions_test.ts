@@ -8,8 +8,9 @@ import {
   rows,
   section,
 } from "../../../tests/support/pipelines.ts";
+import { testWithExamples } from "../../../tests/support/lava_examples.ts";
 
-Deno.test("a test action with definitions is LAVA's lava-test-retry around lava-test-shell", () => {
+testWithExamples("a test action with definitions is LAVA's lava-test-retry around lava-test-shell", () => {
   const kvm = exampleJob("kvm.yaml");
   const onQemu = pipelineOf(kvm, exampleDevice("qemu01", "qemu", kvm.context));
   assertEquals(section(rows(onQemu.actions), "3"), section(referenceRows(KVM_REFERENCE), "3"));
