@@ -36,14 +36,14 @@ timed() { # timed LABEL COMMAND...: runs it, records its wall time, fails with i
 # The first Debian archive this machine's apt sources name (deb822 or one-line), and the suite it runs.
 mirror() {
   {
-    grep -hE '^URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '{print $2}'
-    grep -hE '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null | awk '{for (i = 2; i <= NF; i++) if ($i ~ /:\/\//) {print $i; break}}'
-  } | grep -v -- '-security' | head -n 1
+    grep -hsE '^URIs:' /etc/apt/sources.list.d/*.sources | awk '{print $2}'
+    grep -hsE '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list | awk '{for (i = 2; i <= NF; i++) if ($i ~ /:\/\//) {print $i; break}}'
+  } | grep -v -- '-security' | head -n 1 || true # a sources file format absent here is not an error
 }
 MIRROR=$(mirror)
 [ -n "$MIRROR" ] || { echo "fresh-machine: no Debian archive in this machine's apt sources" >&2; exit 1; }
 SUITE=bookworm
-PROXY=$(apt-config dump 2>/dev/null | awk -F'"' '/^Acquire::http::Proxy /{print $2; exit}')
+PROXY=$(apt-config dump 2>/dev/null | awk -F'"' '/^Acquire::http::Proxy /{print $2; exit}' || true)
 [ -n "$PROXY" ] && export http_proxy=$PROXY
 
 unmount_all() {
