@@ -62,6 +62,10 @@ rm -rf --one-file-system "$DIR"
 mkdir -p "$DIR"
 trap unmount_all EXIT
 
+if ! command -v debootstrap >/dev/null; then
+  say "installing debootstrap on this machine"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends debootstrap >/dev/null
+fi
 say "Debian $SUITE from $MIRROR into $DIR"
 timed "debootstrap" debootstrap --include=git,nodejs,npm,sudo,ca-certificates "$SUITE" "$DIR" "$MIRROR" \
   > "$DIR/debootstrap.log" 2>&1 || { tail -20 "$DIR/debootstrap.log"; exit 1; }
