@@ -2,8 +2,8 @@
 # fresh-machine.sh [--demo-only] [--without-examples] [DIR]
 #
 # Follows the README on a fresh Debian bookworm machine, as a new user would, and reports how long each step took:
-# a debootstrap root filesystem in DIR (default /var/tmp/basalt-fresh, emptied first) with only git, nodejs, npm,
-# sudo and ca-certificates added; a clone of this repository's HEAD in it (with LAVA's example files beside it, as
+# a debootstrap root filesystem in DIR (default /var/tmp/basalt-fresh, emptied first) with only git, nodejs, npm and
+# sudo added (with what apt installs beside them); a clone of this repository's HEAD in it (with LAVA's example files beside it, as
 # in CI, unless --without-examples); then, inside it, `npm install -g deno@2`, `deno task demo --until-done` (which
 # must end with its jobs Complete) and `deno task test` (unless --demo-only). Needs root (debootstrap, chroot).
 #
@@ -67,12 +67,14 @@ if ! command -v debootstrap >/dev/null; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends debootstrap >/dev/null
 fi
 say "Debian $SUITE from $MIRROR into $DIR"
-timed "debootstrap" debootstrap --include=git,nodejs,npm,sudo,ca-certificates "$SUITE" "$DIR" "$MIRROR" \
-  > "$DIR/debootstrap.log" 2>&1 || { tail -20 "$DIR/debootstrap.log"; exit 1; }
+# debootstrap's own resolver cannot install npm's dependency tree: the base system first, then apt inside.
+timed "debootstrap" debootstrap "$SUITE" "$DIR" "$MIRROR" > "$DIR/debootstrap.log" 2>&1 ||
+  { tail -20 "$DIR/debootstrap.log"; exit 1; }
 
 # What any machine has: name resolution, the kernel's file systems, no services started by package scripts (a
 # chroot has no init to stop them), the machine's npm registry and apt proxy.
 cp -L /etc/resolv.conf "$DIR/etc/resolv.conf"
+[ -s "$DIR/etc/hosts" ] || printf '127.0.0.1 localhost\n::1 localhost\n' > "$DIR/etc/hosts"
 printf '#!/bin/sh\nexit 101\n' > "$DIR/usr/sbin/policy-rc.d"
 chmod 755 "$DIR/usr/sbin/policy-rc.d"
 [ -n "$PROXY" ] && printf 'Acquire::http::Proxy "%s";\n' "$PROXY" > "$DIR/etc/apt/apt.conf.d/90proxy"
@@ -83,6 +85,10 @@ mount -t sysfs sysfs "$DIR/sys"
 mount --rbind /dev "$DIR/dev"
 mount -t tmpfs tmpfs "$DIR/run"
 mount -t tmpfs -o size=2g tmpfs "$DIR/dev/shm" 2>/dev/null || true
+
+timed "apt-get install git nodejs npm sudo" chroot "$DIR" env DEBIAN_FRONTEND=noninteractive \
+  bash -c 'apt-get update -qq && apt-get install -y -qq git nodejs npm sudo ca-certificates' > "$DIR/apt.log" 2>&1 ||
+  { tail -20 "$DIR/apt.log"; exit 1; }
 
 git clone --quiet "$REPO" "$DIR/root/work/basalt"
 if [ "$EXAMPLES" = 1 ] && [ -d "$REPO/../shared/lava-examples" ]; then
