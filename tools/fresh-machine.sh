@@ -80,6 +80,8 @@ chmod 755 "$DIR/usr/sbin/policy-rc.d"
 [ -n "$PROXY" ] && printf 'Acquire::http::Proxy "%s";\n' "$PROXY" > "$DIR/etc/apt/apt.conf.d/90proxy"
 REGISTRY=$(npm config get registry 2>/dev/null || true)
 [ -n "$REGISTRY" ] && printf 'registry=%s\n' "$REGISTRY" > "$DIR/root/.npmrc"
+CAFILE=$(npm config get cafile 2>/dev/null || true)
+case "$CAFILE" in /*) printf 'cafile=%s\n' "$CAFILE" >> "$DIR/root/.npmrc" ;; esac
 mount -t proc proc "$DIR/proc"
 mount -t sysfs sysfs "$DIR/sys"
 mount --rbind /dev "$DIR/dev"
@@ -90,6 +92,17 @@ timed "apt-get install git nodejs npm sudo" chroot "$DIR" env DEBIAN_FRONTEND=no
   bash -c 'apt-get update -qq && apt-get install -y -qq git nodejs npm sudo ca-certificates' > "$DIR/apt.log" 2>&1 ||
   { tail -20 "$DIR/apt.log"; exit 1; }
 
+# The machine's own trust anchors (where a TLS-inspecting proxy's CA is kept) and the variables that point programs,
+# Deno among them, at the bundle: part of any machine of this site.
+if compgen -G '/usr/local/share/ca-certificates/*.crt' >/dev/null; then
+  cp /usr/local/share/ca-certificates/*.crt "$DIR/usr/local/share/ca-certificates/"
+  chroot "$DIR" update-ca-certificates >/dev/null 2>&1
+fi
+TRUST=()
+for v in NODE_EXTRA_CA_CERTS SSL_CERT_FILE SSL_CERT_DIR GIT_SSL_CAINFO CURL_CA_BUNDLE; do
+  [ -n "${!v:-}" ] && TRUST+=("$v=${!v}")
+done
+
 git clone --quiet "$REPO" "$DIR/root/work/basalt"
 if [ "$EXAMPLES" = 1 ] && [ -d "$REPO/../shared/lava-examples" ]; then
   mkdir -p "$DIR/root/work/shared"
@@ -98,7 +111,7 @@ fi
 say "clone of $(git -C "$REPO" rev-parse --short HEAD) in /root/work/basalt"
 
 inside() { chroot "$DIR" env -i HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-  TERM=dumb LANG=C.UTF-8 ${http_proxy:+http_proxy=$http_proxy} bash -lc "set -o pipefail; cd /root/work/basalt && $1"; }
+  TERM=dumb LANG=C.UTF-8 ${http_proxy:+http_proxy=$http_proxy} "${TRUST[@]}" bash -lc "set -o pipefail; cd /root/work/basalt && $1"; }
 
 timed "npm install -g deno@2" inside 'npm install -g deno@2 >/root/npm.log 2>&1 && deno --version | head -1'
 timed "deno task demo (set-up, then the lab until its jobs finish)" \
