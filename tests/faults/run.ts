@@ -79,6 +79,27 @@ async function logLines(lab: FaultLab, id: string): Promise<Line[]> {
   return ((await lab.api("GET", `/api/v1/jobs/${id}/logs`)).lines ?? []) as Line[];
 }
 
+/**
+ * What a failed scenario leaves for whoever reads the test output (CI keeps only that): the job's state and the last
+ * lines of its log, and what each of the lab's processes wrote to stderr (they log errors only).
+ */
+async function diagnostics(lab: FaultLab, id: string | undefined): Promise<string> {
+  const parts: string[] = [];
+  if (id) {
+    const job = await lab.api("GET", `/api/v1/jobs/${id}`).catch((): Record<string, unknown> => ({}));
+    parts.push(`job ${id}: ${JSON.stringify({ state: job.state, health: job.health, device: job.device })}`);
+    const lines = await logLines(lab, id).catch(() => [] as Line[]);
+    for (const l of lines.slice(-25)) {
+      parts.push(`  ${l.line} ${l.lvl}: ${String(JSON.stringify(l.msg)).slice(0, 200)}`);
+    }
+  }
+  for (const process of [lab.master, ...lab.workers, lab.coordinator]) {
+    const tail = process?.stderr.slice(-15) ?? [];
+    if (tail.length > 0) parts.push(`${process!.label} stderr:`, ...tail.map((l) => `  ${l.slice(0, 300)}`));
+  }
+  return parts.join("\n");
+}
+
 /** Resolves when the trigger's condition holds for the job. */
 async function trigger(lab: FaultLab, scenario: Scenario, id: string): Promise<void> {
   const at = scenario.fault.at;
@@ -224,13 +245,13 @@ export async function runScenario(scenario: Scenario): Promise<Outcome> {
   let observed = "";
   let linesLost = 0;
   let duplicates = 0;
+  const ids: string[] = [];
   try {
     if (fault === "board-garbage" || fault === "board-hang" || fault === "board-panic") {
       await lab.board!.power(`fault ${fault.slice("board-".length)}`);
     }
     if (fault === "download-stall") lab.downloadMode = "stall";
     if (fault === "download-corrupt") lab.downloadMode = "corrupt";
-    const ids: string[] = [];
     for (const definition of await jobDefinitions(lab, scenario)) ids.push(...await submit(lab, definition));
     const watched = kind === "multinode" ? ids : ids.slice(0, 1);
     await trigger(lab, scenario, ids[0]);
@@ -332,6 +353,9 @@ export async function runScenario(scenario: Scenario): Promise<Outcome> {
   } catch (error) {
     problems.push(error instanceof Error ? error.message : String(error));
   } finally {
+    if (problems.length > 0) {
+      console.error(`\n${scenario.name} failed; what the lab said:\n${await diagnostics(lab, ids[0])}`);
+    }
     await lab.close();
   }
   const e = scenario.expect;
