@@ -6,7 +6,7 @@
 import { parse } from "yaml";
 import { buildPipeline, type Pipeline, type PipelineAction } from "../../actors/definitions/pipeline.ts";
 import { loadYaml } from "../../actors/definitions/yaml.ts";
-import { renderDevice } from "../../master/devices/dictionary.ts";
+import { BUILTIN_TEMPLATES, renderDevice } from "../../master/devices/dictionary.ts";
 import { jinjaEnvironment } from "../../master/devices/jinja.ts";
 import { STRATEGIES } from "../../worker/strategies/mod.ts";
 import { exampleFiles, LAVA_EXAMPLES } from "./lava_examples.ts";
@@ -25,6 +25,33 @@ export function exampleDevice(name: string, deviceType: string, context: unknown
     deviceType,
     context: (context ?? {}) as Record<string, unknown>,
   }).config as Record<string, unknown>;
+}
+
+/**
+ * A PC on one of Basalt's own templates, described as LAVA's examples describe theirs: a telnet console and a PDU
+ * port for its power. Throws if the template reports an error.
+ */
+export function pcDevice(
+  template: string,
+  hostname: string,
+  pduPort: string,
+  telnetPort: number,
+): Record<string, unknown> {
+  const pdu = (command: string) => `'pduclient --port ${pduPort} --command ${command}'`;
+  const device = renderDevice(jinjaEnvironment([BUILTIN_TEMPLATES]), {
+    dictionary: [
+      `{% extends '${template}.jinja2' %}`,
+      `{% set connection_command = 'telnet bumblebee ${telnetPort}' %}`,
+      `{% set hard_reset_command = ${pdu("reboot")} %}`,
+      `{% set power_off_command = ${pdu("off")} %}`,
+      `{% set power_on_command = ${pdu("on")} %}`,
+    ].join("\n"),
+    name: hostname,
+    hostname,
+    deviceType: template,
+  });
+  if (device.errors.length > 0) throw new Error(`${template}: ${device.errors[0].message}`);
+  return device.config as Record<string, unknown>;
 }
 
 /** An example job (lava-examples/jobs) as parsed YAML. */

@@ -11,7 +11,12 @@ import type { BootloaderResource } from "../../resources/device.ts";
 import type { ActionImplementation, Block, JobContext } from "../context.ts";
 import type { Strategy } from "../strategy.ts";
 import { CONNECT_SHAPE, CONNECTION_ACTIONS, resetShape } from "./connection.ts";
-import { bootloaderDriver } from "./session.ts";
+import {
+  BOOTLOADER_COMMANDS_SHAPE,
+  BOOTLOADER_INTERRUPT_SHAPE,
+  BOOTLOADER_OVERLAY_SHAPE,
+  bootloaderDriver,
+} from "./session.ts";
 import { bootloaderSubstitutions } from "./substitutions.ts";
 
 /** The configuration of the bootloader the job names. */
@@ -51,17 +56,13 @@ export const bootloaderBoot: Strategy = {
     shape("boot-bootloader-retry", "boot to bootloader with retry", "boot bootloader retry", {
       retry: true,
       pipeline: [
-        shape(
-          "bootloader-overlay",
-          "substitute job data into bootloader command list",
-          "replace placeholders with job data",
-        ),
+        BOOTLOADER_OVERLAY_SHAPE,
         shape("boot-bootloader", "boot to bootloader", "boot bootloader", {
           pipeline: [
             CONNECT_SHAPE,
             resetShape(device),
-            shape("bootloader-interrupt", "interrupt bootloader", "interrupt bootloader to get an interactive shell"),
-            shape("bootloader-commands", "send commands to bootloader", "interactive bootloader"),
+            BOOTLOADER_INTERRUPT_SHAPE,
+            BOOTLOADER_COMMANDS_SHAPE,
           ],
         }),
       ],

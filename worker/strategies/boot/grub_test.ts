@@ -1,25 +1,5 @@
 import { assertEquals } from "../../../tests/support/assert.ts";
-import { pipelineOf, rows } from "../../../tests/support/pipelines.ts";
-import { BUILTIN_TEMPLATES, renderDevice } from "../../../master/devices/dictionary.ts";
-import { jinjaEnvironment } from "../../../master/devices/jinja.ts";
-
-/** A PC netbooting GRUB, on Basalt's x86-grub template. */
-function grubDevice(): Record<string, unknown> {
-  const device = renderDevice(jinjaEnvironment([BUILTIN_TEMPLATES]), {
-    dictionary: [
-      "{% extends 'x86-grub.jinja2' %}",
-      "{% set connection_command = 'telnet bumblebee 8004' %}",
-      "{% set hard_reset_command = 'pduclient --port 09 --command reboot' %}",
-      "{% set power_off_command = 'pduclient --port 09 --command off' %}",
-      "{% set power_on_command = 'pduclient --port 09 --command on' %}",
-    ].join("\n"),
-    name: "pc-grub-01",
-    hostname: "pc-grub-01",
-    deviceType: "x86-grub",
-  });
-  assertEquals(device.errors, []);
-  return device.config as Record<string, unknown>;
-}
+import { pcDevice, pipelineOf, rows } from "../../../tests/support/pipelines.ts";
 
 /** LAVA's sample grub job (its sample_jobs/grub-ramdisk.yaml), without the dtb an x86 PC has no use for. */
 const GRUB_JOB = {
@@ -50,7 +30,7 @@ const GRUB_JOB = {
 };
 
 Deno.test("a grub job's boot is LAVA's grub-main-action (its pipeline_refs/grub.yaml), timeouts and all", () => {
-  const all = rows(pipelineOf(GRUB_JOB, grubDevice()).actions);
+  const all = rows(pipelineOf(GRUB_JOB, pcDevice("x86-grub", "pc-grub-01", "09", 8004)).actions);
   assertEquals(all.filter(([, level]) => level === "2" || level.startsWith("2.")), [
     ["grub-main-action", "2", 1, 3000],
     ["bootloader-from-media", "2.1", 1, 3000],
@@ -68,7 +48,7 @@ Deno.test("a grub job's boot is LAVA's grub-main-action (its pipeline_refs/grub.
 });
 
 Deno.test("the x86-grub template stops GRUB's menu with c and types LAVA's ramdisk commands", () => {
-  const device = grubDevice();
+  const device = pcDevice("x86-grub", "pc-grub-01", "09", 8004);
   const grub = ((device.actions as Record<string, Record<string, Record<string, unknown>>>).boot.methods
     .grub) as Record<string, Record<string, unknown>>;
   assertEquals(grub.parameters.bootloader_prompt, "grub>");

@@ -8,7 +8,14 @@ import { JobError } from "../../job/errors.ts";
 import type { ActionImplementation, Block, JobContext } from "../context.ts";
 import type { Strategy } from "../strategy.ts";
 import { CONNECT_SHAPE, CONNECTION_ACTIONS, resetShape } from "./connection.ts";
-import { bootloaderCommandActions, SESSION_ACTIONS, shellSessionShape } from "./session.ts";
+import {
+  BOOTLOADER_COMMANDS_SHAPE,
+  BOOTLOADER_INTERRUPT_SHAPE,
+  BOOTLOADER_OVERLAY_SHAPE,
+  bootloaderCommandActions,
+  SESSION_ACTIONS,
+  shellSessionShape,
+} from "./session.ts";
 import { filledBootCommands } from "./substitutions.ts";
 
 const METHOD = "ipxe";
@@ -31,18 +38,14 @@ export const ipxeBoot: Strategy = {
   shape: (block, { testHasShell }, device) =>
     shape("bootloader-action", "interactive bootloader action", "pass boot commands", {
       pipeline: [
-        shape(
-          "bootloader-overlay",
-          "substitute job data into bootloader command list",
-          "replace placeholders with job data",
-        ),
+        BOOTLOADER_OVERLAY_SHAPE,
         CONNECT_SHAPE,
         shape("bootloader-retry", "interactive uboot retry action", "uboot commands with retry", {
           retry: true,
           pipeline: [
             resetShape(device),
-            shape("bootloader-interrupt", "interrupt bootloader", "interrupt bootloader to get an interactive shell"),
-            shape("bootloader-commands", "send commands to bootloader", "interactive bootloader"),
+            BOOTLOADER_INTERRUPT_SHAPE,
+            BOOTLOADER_COMMANDS_SHAPE,
             ...shellSessionShape(block, testHasShell),
           ],
         }),

@@ -1,26 +1,5 @@
 import { assertEquals } from "../../../tests/support/assert.ts";
-import { pipelineOf, rows } from "../../../tests/support/pipelines.ts";
-import { renderDevice } from "../../../master/devices/dictionary.ts";
-import { BUILTIN_TEMPLATES } from "../../../master/devices/dictionary.ts";
-import { jinjaEnvironment } from "../../../master/devices/jinja.ts";
-
-/** An x86 PC as LAVA's example x86-01 describes it, on Basalt's x86 template. */
-function x86Device(): Record<string, unknown> {
-  const device = renderDevice(jinjaEnvironment([BUILTIN_TEMPLATES]), {
-    dictionary: [
-      "{% extends 'x86.jinja2' %}",
-      "{% set connection_command = 'telnet bumblebee 8003' %}",
-      "{% set hard_reset_command = 'pduclient --port 08 --command reboot' %}",
-      "{% set power_off_command = 'pduclient --port 08 --command off' %}",
-      "{% set power_on_command = 'pduclient --port 08 --command on' %}",
-    ].join("\n"),
-    name: "x86-01",
-    hostname: "x86-01",
-    deviceType: "x86",
-  });
-  assertEquals(device.errors, []);
-  return device.config as Record<string, unknown>;
-}
+import { pcDevice, pipelineOf, rows } from "../../../tests/support/pipelines.ts";
 
 /** LAVA's sample ipxe job (its sample_jobs/ipxe.yaml): a ramdisk, a kernel and modules, two test definitions. */
 const IPXE_JOB = {
@@ -53,7 +32,7 @@ const IPXE_JOB = {
 };
 
 Deno.test("an ipxe job's deploy and boot are LAVA's tftp-deploy and bootloader-action (its pipeline_refs/ipxe.yaml)", () => {
-  const all = rows(pipelineOf(IPXE_JOB, x86Device()).actions);
+  const all = rows(pipelineOf(IPXE_JOB, pcDevice("x86", "x86-01", "08", 8003)).actions);
   // lava-overlay's own children differ (Basalt has no ssh, vland or persistent NFS overlays): compared elsewhere.
   const outsideOverlay = all.filter(([, level]) => !level.startsWith("1.4.2.")).map((
     [name, level, retries],
@@ -98,7 +77,7 @@ Deno.test("an ipxe job's deploy and boot are LAVA's tftp-deploy and bootloader-a
 });
 
 Deno.test("the x86 template's iPXE is interrupted with Ctrl-B and no character, its MAC checked", () => {
-  const device = x86Device();
+  const device = pcDevice("x86", "x86-01", "08", 8003);
   const ipxe = ((device.actions as Record<string, Record<string, Record<string, unknown>>>).boot.methods
     .ipxe) as Record<string, Record<string, unknown>>;
   assertEquals(ipxe.parameters.bootloader_prompt, "iPXE>");

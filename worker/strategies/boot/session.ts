@@ -260,6 +260,23 @@ export function bootloaderDriver(run: ActionRun, config: BootloaderResource): Bo
   });
 }
 
+/** The shapes of the three actions bootloaderCommandActions implements, as every bootloader method's tree has them. */
+export const BOOTLOADER_OVERLAY_SHAPE: ActionShape = shape(
+  "bootloader-overlay",
+  "substitute job data into bootloader command list",
+  "replace placeholders with job data",
+);
+export const BOOTLOADER_INTERRUPT_SHAPE: ActionShape = shape(
+  "bootloader-interrupt",
+  "interrupt bootloader",
+  "interrupt bootloader to get an interactive shell",
+);
+export const BOOTLOADER_COMMANDS_SHAPE: ActionShape = shape(
+  "bootloader-commands",
+  "send commands to bootloader",
+  "interactive bootloader",
+);
+
 /**
  * A typed-commands boot's three bootloader actions for `method`: bootloader-overlay
  * fills the commands once (`commandsOf`) and logs them, bootloader-interrupt stops

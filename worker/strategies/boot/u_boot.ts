@@ -8,7 +8,14 @@ import { commandList, fillPlaceholders } from "../../drivers/bootloader.ts";
 import type { ActionImplementation, Block, JobContext } from "../context.ts";
 import type { Strategy } from "../strategy.ts";
 import { CONNECT_SHAPE, CONNECTION_ACTIONS, resetShape } from "./connection.ts";
-import { bootloaderCommandActions, SESSION_ACTIONS, shellSessionShape } from "./session.ts";
+import {
+  BOOTLOADER_COMMANDS_SHAPE,
+  BOOTLOADER_INTERRUPT_SHAPE,
+  BOOTLOADER_OVERLAY_SHAPE,
+  bootloaderCommandActions,
+  SESSION_ACTIONS,
+  shellSessionShape,
+} from "./session.ts";
 import { bootloaderOf, bootloaderSubstitutions } from "./substitutions.ts";
 
 const METHOD = "u-boot";
@@ -36,17 +43,13 @@ export const ubootBoot: Strategy = {
           "let uboot know where to find the kernel in the image on secondary media",
           "set uboot strings for deployed media",
         ),
-        shape(
-          "bootloader-overlay",
-          "substitute job data into bootloader command list",
-          "replace placeholders with job data",
-        ),
+        BOOTLOADER_OVERLAY_SHAPE,
         CONNECT_SHAPE,
         shape("uboot-commands", "interactive uboot commands action", "uboot commands", {
           pipeline: [
             resetShape(device),
-            shape("bootloader-interrupt", "interrupt bootloader", "interrupt bootloader to get an interactive shell"),
-            shape("bootloader-commands", "send commands to bootloader", "interactive bootloader"),
+            BOOTLOADER_INTERRUPT_SHAPE,
+            BOOTLOADER_COMMANDS_SHAPE,
             ...shellSessionShape(block, testHasShell),
           ],
         }),
