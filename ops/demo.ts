@@ -12,7 +12,6 @@
  * with BASALT_NO_INSTALL) the lab runs with the simulated board alone.
  */
 import { parseArgs } from "node:util";
-import { existsSync as exists } from "node:fs";
 import { join, resolve } from "node:path";
 import { stringify } from "yaml";
 import { openStorage } from "../master/storage/database.ts";
@@ -20,30 +19,13 @@ import { addUser, findUser, issueToken } from "../master/storage/users.ts";
 import { SimulatedBoard } from "../worker/sim/lab_board.ts";
 import { killProcessesUnder } from "../worker/system/processes.ts";
 import { signalChild } from "../actors/process/signal_child.ts";
-import { setUp, SetupError } from "./setup.ts";
+import { PATHS, setUp, SetupError, type Step } from "./setup.ts";
 import { bootFiles, inlineTest, qemuJobFor, qemuMultinodeJob, ubootJob } from "./dut_jobs.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
-const DUT_FILES = ["vmlinux", "initramfs", "initramfs-login"] as const;
 
 function say(text: string): void {
   console.log(`demo: ${text}`);
-}
-
-function hasCommand(command: string, args = ["--version"]): boolean {
-  try {
-    return new Deno.Command(command, { args, stdout: "null", stderr: "null" }).outputSync().success;
-  } catch {
-    return false;
-  }
-}
-
-/** The QEMU device image the set-up step built: BASALT_DUT_DIR or /var/cache/basalt-dut. */
-function dutImage(): string | undefined {
-  const dir = Deno.env.get("BASALT_DUT_DIR") ?? "/var/cache/basalt-dut";
-  if (DUT_FILES.every((f) => exists(join(dir, f)))) return dir;
-  say(`no QEMU device image in ${dir} (deno task setup demo builds it): the lab runs with the simulated board alone`);
-  return undefined;
 }
 
 interface Child {
@@ -136,27 +118,27 @@ if (import.meta.main) {
       "until-done": { type: "boolean" },
     },
   });
+  let undone: readonly Step[];
   try {
-    await setUp("demo");
+    undone = await setUp("demo");
   } catch (error) {
     say(error instanceof SetupError ? error.message : `set-up failed: ${error}`);
     Deno.exit(1);
   }
+  // Only with BASALT_NO_INSTALL is anything left undone; the set-up has listed it already.
+  const lacking = new Set(undone.flatMap((step) => step.kind === "packages" ? step.packages : []));
   const dataDir = resolve(values["data-dir"]);
   const logDir = join(dataDir, "logs");
   await Deno.mkdir(logDir, { recursive: true });
-  const withQemu = hasCommand("qemu-system-x86_64");
-  if (!withQemu) {
-    say("QEMU is not installed (sudo apt-get install qemu-system-x86): the lab runs with the simulated board alone");
-  }
   // mkimage gives the simulated board's ramdisks their U-Boot header, as on every LAVA U-Boot device.
-  for (const [tool, pkg] of [["socat", "socat"], ["ser2net", "ser2net"], ["mkimage", "u-boot-tools"]]) {
-    if (!hasCommand(tool, tool === "ser2net" ? ["-v"] : ["-V"])) {
-      say(`${tool} is missing: sudo apt-get install ${pkg}`);
-      Deno.exit(1);
-    }
+  const needed = ["socat", "ser2net", "u-boot-tools", "libzmq5"].filter((p) => lacking.has(p));
+  if (needed.length > 0) {
+    say(`the lab cannot start without ${needed.join(", ")}`);
+    Deno.exit(1);
   }
-  const dut = withQemu ? dutImage() : undefined;
+  const withQemu = !lacking.has("qemu-system-x86") && !undone.some((step) => step.kind === "device-image");
+  if (!withQemu) say("without QEMU or its device image, the lab runs with the simulated board alone");
+  const dut = withQemu ? PATHS.dutDir : undefined;
   const file = (name: "vmlinux" | "initramfs" | "initramfs-login") => join(dut!, name);
   const board = await SimulatedBoard.start({ tickMs: 100, autoboot: 1 });
   const children: Child[] = [];

@@ -159,9 +159,20 @@ const STEP_TITLES: Record<Step["kind"], string> = {
 const ROOT = new URL("..", import.meta.url).pathname;
 const DUT_FILES = ["vmlinux", "vmlinuz", "initramfs", "initramfs-login"];
 
+/** This machine's places for the image, the reference and the examples: what the demo and the tests read. */
+export const PATHS: SetupPaths = setupPaths((name) => Deno.env.get(name), ROOT);
+
 function nonEmpty(path: string): boolean {
   try {
     return Deno.statSync(path).size > 0;
+  } catch {
+    return false;
+  }
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return Deno.statSync(path).isDirectory;
   } catch {
     return false;
   }
@@ -193,7 +204,7 @@ export async function probeMachine(paths: SetupPaths): Promise<MachineState> {
     installed: await installedPackages(PACKAGE_GROUPS.flatMap((g) => g.packages)),
     dutImageBuilt: DUT_FILES.every((f) => nonEmpty(join(paths.dutDir, f))),
     lavaReferenceUnpacked: nonEmpty(join(paths.lavaReference, ".complete")),
-    lavaExamplesPresent: nonEmpty(join(paths.lavaExamples, "INDEX.md")),
+    lavaExamplesPresent: isDirectory(join(paths.lavaExamples, "jobs")),
   };
 }
 
@@ -234,38 +245,43 @@ async function npmDependencies(): Promise<void> {
 
 /**
  * Makes this machine ready for a purpose; throws SetupError, saying what to do, when it cannot.
- * Silent when nothing is missing.
+ * Silent when nothing is missing. Returns the steps left undone: none, unless BASALT_NO_INSTALL is set.
  */
-export async function setUp(purpose: Purpose): Promise<void> {
-  const paths = setupPaths((name) => Deno.env.get(name), ROOT);
-  const plan = planSetup(purpose, await probeMachine(paths), paths);
+export async function setUp(purpose: Purpose): Promise<readonly Step[]> {
+  const plan = planSetup(purpose, await probeMachine(PATHS), PATHS);
   for (const note of plan.notes) say(note);
   if (plan.steps.length > 0) {
     say(`this machine needs, for ${purpose === "demo" ? "the demo lab" : "the tests"}:`);
     for (const line of plan.lines) console.error(`  ${line}`);
-    if (Deno.env.get("BASALT_NO_INSTALL")) {
-      say("BASALT_NO_INSTALL is set: installing nothing; what needs the above will fail");
-    } else {
-      const privilege = await privilegeHere();
-      if (privilege === "none") {
-        throw new SetupError(
-          "installing needs root, and sudo asks for a password here. Run this once, then the command again:\n" +
-            `  sudo ${Deno.execPath()} run --allow-all ${join(ROOT, "ops", "setup.ts")} ${purpose}\n` +
-            "(or set BASALT_NO_INSTALL=1 to install nothing)",
-        );
-      }
-      for (const step of plan.steps) {
-        const started = Date.now();
-        const what = step.kind === "packages"
-          ? `${STEP_TITLES[step.kind]} (${step.packages.length})`
-          : `${STEP_TITLES[step.kind]} in ${step.dir}`;
-        say(`${what} ...`);
-        for (const argv of commandsFor(step, ROOT)) await run(privileged(privilege, argv)!);
-        say(`${what}: done in ${Math.round((Date.now() - started) / 1000)} s`);
-      }
-    }
   }
+  const installing = plan.steps.length > 0 && !Deno.env.get("BASALT_NO_INSTALL");
+  if (plan.steps.length > 0 && !installing) {
+    say("BASALT_NO_INSTALL is set: installing nothing; what needs the above will fail");
+  }
+  if (installing) await install(purpose, plan.steps);
   await npmDependencies();
+  return installing ? [] : plan.steps;
+}
+
+/** Runs the steps as root or through sudo, a progress line for each; throws, saying what to run, when neither works. */
+async function install(purpose: Purpose, steps: readonly Step[]): Promise<void> {
+  const privilege = await privilegeHere();
+  if (privilege === "none") {
+    throw new SetupError(
+      "installing needs root, and sudo asks for a password here. Run this once, then the command again:\n" +
+        `  sudo ${Deno.execPath()} run --allow-all ${join(ROOT, "ops", "setup.ts")} ${purpose}\n` +
+        "(or set BASALT_NO_INSTALL=1 to install nothing)",
+    );
+  }
+  for (const step of steps) {
+    const started = Date.now();
+    const what = step.kind === "packages"
+      ? `${STEP_TITLES[step.kind]} (${step.packages.length})`
+      : `${STEP_TITLES[step.kind]} in ${step.dir}`;
+    say(`${what} ...`);
+    for (const argv of commandsFor(step, ROOT)) await run(privileged(privilege, argv)!);
+    say(`${what}: done in ${Math.round((Date.now() - started) / 1000)} s`);
+  }
 }
 
 if (import.meta.main) {

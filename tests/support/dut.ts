@@ -6,6 +6,7 @@
 import { renderDevice } from "../../master/devices/dictionary.ts";
 import { jinjaEnvironment } from "../../master/devices/jinja.ts";
 import { inlineTest, qemuJobFor, type QemuJobOptions } from "../../ops/dut_jobs.ts";
+import { PATHS } from "../../ops/setup.ts";
 
 export { inlineTest, type QemuJobOptions };
 
@@ -14,7 +15,7 @@ export function qemuJob(options: QemuJobOptions = {}): Record<string, unknown> {
   return qemuJobFor((name) => dutFile(name), options);
 }
 
-export const DUT_DIR = Deno.env.get("BASALT_DUT_DIR") ?? "/var/cache/basalt-dut";
+export const DUT_DIR = PATHS.dutDir;
 
 export function dutFile(name: "vmlinux" | "vmlinuz" | "initramfs" | "initramfs-login"): string {
   const path = `${DUT_DIR}/${name}`;

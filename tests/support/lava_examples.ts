@@ -3,13 +3,10 @@
  * kept beside the repository in ../shared/lava-examples, as test data.
  */
 import { join } from "node:path";
+import { PATHS } from "../../ops/setup.ts";
 
-/** `BASALT_LAVA_EXAMPLES`, or `../shared/lava-examples` beside the repository. */
-export const LAVA_EXAMPLES = (() => {
-  const given = Deno.env.get("BASALT_LAVA_EXAMPLES");
-  if (given) return given.endsWith("/") ? given : `${given}/`;
-  return new URL("../../../shared/lava-examples/", import.meta.url).pathname;
-})();
+/** `BASALT_LAVA_EXAMPLES`, or `../shared/lava-examples` beside the repository, with a trailing slash. */
+export const LAVA_EXAMPLES = PATHS.lavaExamples.endsWith("/") ? PATHS.lavaExamples : `${PATHS.lavaExamples}/`;
 
 /**
  * Why LAVA's example files cannot be read here, or undefined when they can. They are LAVA's files, not part of this
@@ -55,7 +52,7 @@ export function exampleFiles(folder: string, extension = ".yaml"): [string, stri
  * LAVA 2023.01 as Debian ships it, unpacked by `tools/fetch-lava-reference.sh` (`.ci/run` does it):
  * `BASALT_LAVA_REFERENCE`, or `/var/cache/basalt-lava`. Tests that compare Basalt with LAVA read it.
  */
-export const LAVA_REFERENCE = Deno.env.get("BASALT_LAVA_REFERENCE") ?? "/var/cache/basalt-lava";
+export const LAVA_REFERENCE = PATHS.lavaReference;
 
 /** A path inside the LAVA reference; throws, saying how to get it, when it is not there. */
 export function lavaReference(relative: string): string {
