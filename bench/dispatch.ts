@@ -24,8 +24,7 @@ import { runJob } from "../worker/dispatch/run.ts";
 import { inlineTest, qemuDeviceYaml, qemuJob } from "../tests/support/dut.ts";
 import { boardDeviceYaml, bootFiles, SimulatedBoard, ubootJob } from "../tests/support/sim_board.ts";
 import { grubBoard, grubDictionary, ipxeBoard, ipxeDictionary, ipxeJob } from "../tests/support/firmware.ts";
-import { renderDevice } from "../master/devices/dictionary.ts";
-import { BUILTIN_TEMPLATES } from "../master/devices/dictionary.ts";
+import { BUILTIN_TEMPLATES, renderDevice } from "../master/devices/dictionary.ts";
 import { jinjaEnvironment } from "../master/devices/jinja.ts";
 
 export interface ActionCost {
