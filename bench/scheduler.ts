@@ -47,7 +47,6 @@ function decisionBench(): { p50: number; p99: number } {
       deviceType: `type${d % TYPES}`,
       worker: `w${d % WORKERS}`,
       tags: new Set(d % 4 === 0 ? ["big"] : []),
-      submitGroups: new Set(),
     });
   }
   scheduler.queue.addMany(Array.from({ length: JOBS }, (_, i) => ({

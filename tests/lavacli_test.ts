@@ -2,7 +2,8 @@
  * Debian's `lavacli`, unchanged, against `deno task master` and `deno task
  * worker` as real processes: the commands lab users script with — system
  * version, devices update and list, jobs submit, logs (following), show,
- * results — on the real QEMU device.
+ * results — on the real QEMU device, and an admin's changes to devices, tags,
+ * aliases, device types and workers.
  */
 import { parse, stringify } from "yaml";
 import { LAVA_EXAMPLES, testWithExamples } from "./support/lava_examples.ts";
@@ -127,6 +128,33 @@ testWithExamples("Debian's lavacli submits a job, follows its log, shows it and 
     const unrunnable = await lavacli("jobs", "submit", docker);
     assertStringIncludes(unrunnable.stdout + unrunnable.stderr, "Unable to submit");
     assertStringIncludes(unrunnable.stdout + unrunnable.stderr, "boot method docker");
+
+    // An admin's lavacli commands change the running lab.
+    const ok = async (...args: string[]) => {
+      const result = await lavacli(...args);
+      assertEquals(result.code, 0, `lavacli ${args.join(" ")}: ${result.stdout}${result.stderr}`);
+      return result.stdout;
+    };
+    await ok("devices", "update", "qemu01", "--description", "bench board");
+    assertEquals(JSON.parse(await ok("devices", "show", "--json", "qemu01")).description, "bench board");
+    await ok("devices", "tags", "add", "qemu01", "usb");
+    assertStringIncludes(await ok("devices", "tags", "list", "qemu01"), "usb");
+    await ok("devices", "tags", "delete", "qemu01", "usb");
+    assert(!(await ok("devices", "tags", "list", "qemu01")).includes("usb"));
+    await ok("tags", "add", "big-ram", "--description", "4 GiB or more");
+    assertStringIncludes(await ok("tags", "show", "big-ram"), "description: 4 GiB or more");
+    await ok("tags", "delete", "big-ram");
+    await ok("aliases", "add", "vm", "qemu");
+    assertStringIncludes(await ok("device-types", "aliases", "list", "qemu"), "vm");
+    assertStringIncludes(await ok("aliases", "show", "vm"), "device-type: qemu");
+    await ok("device-types", "update", "qemu", "--health-frequency", "12", "--health-denominator", "jobs");
+    const type = JSON.parse(await ok("device-types", "show", "--json", "qemu"));
+    assertEquals([type.health_frequency, type.health_denominator], [12, "jobs"]);
+    await ok("workers", "update", "w1", "--description", "rack 3", "--job-limit", "2");
+    await ok("workers", "maintenance", "w1");
+    const maintained = JSON.parse(await ok("workers", "show", "--json", "w1"));
+    assertEquals([maintained.health, maintained.description, maintained.job_limit], ["Maintenance", "rack 3", 2]);
+    await ok("workers", "update", "w1", "--health", "ACTIVE");
 
     const missing = await lavacli("jobs", "show", "999999");
     assertEquals(missing.code, 1);

@@ -8,7 +8,8 @@ import { UnknownCodeError } from "../../actors/domain/codes.ts";
 import { LabRequestError } from "../lab/request_error.ts";
 import { DeviceConfigurationError } from "../lab/lab_dir.ts";
 import { SubmissionError } from "../lab/submission.ts";
-import { AlreadyExistsError, InvalidValueError } from "../storage/errors.ts";
+import { AlreadyExistsError, InvalidValueError, NotFoundError } from "../storage/errors.ts";
+import { PasswordError } from "../storage/passwords.ts";
 import { BodyTooLargeError } from "./body.ts";
 
 export type ClientErrorStatus = 400 | 403 | 404 | 409 | 413;
@@ -18,9 +19,10 @@ export function clientErrorStatus(error: unknown): ClientErrorStatus | undefined
   if (error instanceof LabRequestError) return error.status;
   if (error instanceof BodyTooLargeError) return 413;
   if (error instanceof AlreadyExistsError) return 409;
+  if (error instanceof NotFoundError) return 404;
   if (
     error instanceof SubmissionError || error instanceof UnknownCodeError || error instanceof InvalidValueError ||
-    error instanceof DeviceConfigurationError
+    error instanceof DeviceConfigurationError || error instanceof PasswordError
   ) return 400;
   return undefined;
 }

@@ -6,14 +6,17 @@
  * errors for ever while following logs.
  *
  * The methods are grouped by LAVA's namespaces under rpc/: jobs, devices (with
- * device types and tags), workers and results; `system.*` is here, as it
- * describes them all.
+ * tags), device types (with aliases), workers, results, and the `system.*`
+ * methods about permissions; the rest of `system.*` is here, as it describes
+ * them all.
  */
 import { BASALT_VERSION } from "../../actors/version.ts";
 import { clientErrorStatus } from "./errors.ts";
 import { type Method, type RpcContext, RpcFault } from "./rpc/context.ts";
+import { DEVICE_TYPE_METHODS } from "./rpc/device_types.ts";
 import { DEVICE_METHODS } from "./rpc/devices.ts";
 import { JOB_METHODS } from "./rpc/jobs.ts";
+import { PERMISSION_METHODS } from "./rpc/permissions.ts";
 import { RESULT_METHODS } from "./rpc/results.ts";
 import { WORKER_METHODS } from "./rpc/workers.ts";
 import type { XmlRpcInput, XmlRpcValue } from "./xmlrpc.ts";
@@ -42,7 +45,9 @@ const SYSTEM_METHODS: Record<string, Method> = {
 const METHODS: Record<string, Method> = {
   ...SYSTEM_METHODS,
   ...JOB_METHODS,
+  ...PERMISSION_METHODS,
   ...DEVICE_METHODS,
+  ...DEVICE_TYPE_METHODS,
   ...WORKER_METHODS,
   ...RESULT_METHODS,
 };

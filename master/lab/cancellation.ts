@@ -42,6 +42,23 @@ export class Cancellation {
     actor.send({ type: "cancel", reason });
   }
 
+  /**
+   * An admin's force-fail: the job ends Incomplete now, with an infrastructure error (so its device runs a health
+   * check before another job), whatever its worker says later; a worker still running it is told to stop.
+   */
+  fail(id: number, message: string): void {
+    const abort = { type: "abort", errorType: "Infrastructure", errorMsg: message } as const;
+    const job = this.registry.jobSnapshot(id);
+    if (job) {
+      const actor = this.registry.job(id)!;
+      if (job.state === "Scheduled" || job.state === "Running") actor.send({ type: "cancel" });
+      actor.send(abort);
+      return;
+    }
+    const queued = this.waiting.remove(id);
+    if (queued) this.registry.spawnJob(activeJobOf(queued)).send(abort);
+  }
+
   /** Cancels one job, queued or placed; a job already being cancelled is left to end. */
   cancelOne(id: number): void {
     const job = this.registry.jobSnapshot(id);

@@ -1,9 +1,9 @@
 /**
  * The lab's configuration as the master holds it in memory: device types and
- * their aliases, devices with their tags and permissions, workers with their
- * limits and configuration, users' groups. Loaded from the database at start
- * and kept in step by the master's own changes, so scheduling never waits on a
- * query.
+ * their aliases, devices with their tags, workers with their limits and
+ * configuration, users' names. Loaded from the database at start and kept in
+ * step by the master's own changes, so scheduling never waits on a query. Who
+ * may do what is held beside it, in visibility.ts's AccessRules.
  */
 import type { Kysely } from "kysely";
 import type { Database } from "../storage/schema.ts";
@@ -15,6 +15,8 @@ export interface DeviceTypeInfo {
   readonly healthFrequency: number;
   readonly healthDenominator: "hours" | "jobs";
   readonly disableHealthCheck: boolean;
+  /** Days its finished jobs are kept; null: the lab's default. */
+  readonly retentionDays: number | null;
 }
 
 export interface DeviceInfo {
@@ -26,8 +28,6 @@ export interface DeviceInfo {
   readonly isPublic: boolean;
   /** The dictionary kept in the database; the lab directory's file is used when null. */
   readonly dictionary: string | null;
-  /** Groups that may submit to it (LAVA's "submit" permission); empty: anyone. */
-  readonly submitGroups: ReadonlySet<number>;
   /** Health and state as stored: the device actor's starting point on a first start. */
   readonly storedHealth: number;
   readonly lastHealthReportJob: number | null;
@@ -48,19 +48,16 @@ export class Catalog {
   readonly aliases = new Map<string, string>();
   readonly devices = new Map<string, DeviceInfo>();
   readonly workers = new Map<string, WorkerInfo>();
-  readonly userGroups = new Map<number, Set<number>>();
   readonly usernames = new Map<number, string>();
 
   static async load(db: Kysely<Database>): Promise<Catalog> {
     const catalog = new Catalog();
-    const [types, aliases, devices, tags, perms, workers, members, users] = await Promise.all([
+    const [types, aliases, devices, tags, workers, users] = await Promise.all([
       db.selectFrom("device_types").selectAll().execute(),
       db.selectFrom("device_type_aliases").selectAll().execute(),
       db.selectFrom("devices").selectAll().execute(),
       db.selectFrom("device_tags").selectAll().execute(),
-      db.selectFrom("device_group_permissions").selectAll().where("permission", "=", "submit").execute(),
       db.selectFrom("workers").selectAll().execute(),
-      db.selectFrom("user_groups").selectAll().execute(),
       db.selectFrom("users").select(["id", "username"]).execute(),
     ]);
     for (const t of types) {
@@ -71,11 +68,11 @@ export class Catalog {
         healthFrequency: t.health_frequency,
         healthDenominator: t.health_denominator === 1 ? "jobs" : "hours",
         disableHealthCheck: t.disable_health_check,
+        retentionDays: t.retention_days,
       });
     }
     for (const a of aliases) catalog.aliases.set(a.name, a.device_type);
     const tagsBy = Map.groupBy(tags, (t) => t.device_hostname);
-    const permsBy = Map.groupBy(perms, (p) => p.device_hostname);
     for (const d of devices) {
       catalog.devices.set(d.hostname, {
         hostname: d.hostname,
@@ -85,7 +82,6 @@ export class Catalog {
         tags: (tagsBy.get(d.hostname) ?? []).map((t) => t.tag).sort(),
         isPublic: d.is_public,
         dictionary: d.dictionary,
-        submitGroups: new Set((permsBy.get(d.hostname) ?? []).map((p) => p.group_id)),
         storedHealth: d.health,
         lastHealthReportJob: d.last_health_report_job,
       });
@@ -100,11 +96,6 @@ export class Catalog {
         env: w.env,
         envDut: w.env_dut,
       });
-    }
-    for (const m of members) {
-      let set = catalog.userGroups.get(m.user_id);
-      if (!set) catalog.userGroups.set(m.user_id, set = new Set());
-      set.add(m.group_id);
     }
     for (const u of users) catalog.usernames.set(u.id, u.username);
     return catalog;

@@ -34,7 +34,7 @@ import type { TransitionRecord } from "../../actors/runtime/journal.ts";
 import type { Logger } from "../../actors/runtime/log.ts";
 import type { Database } from "../storage/schema.ts";
 import { Cancellation } from "./cancellation.ts";
-import { Catalog, type DeviceInfo } from "./catalog.ts";
+import { Catalog, type DeviceInfo, type DeviceTypeInfo } from "./catalog.ts";
 import type { EventHub } from "./events.ts";
 import { HealthSchedule } from "./health_schedule.ts";
 import { JobEnds } from "./job_ends.ts";
@@ -53,6 +53,7 @@ import {
   type SubmittedJob,
   type Submitter,
 } from "./submission.ts";
+import { AccessRules } from "./visibility.ts";
 import { WaitingJobs } from "./waiting_jobs.ts";
 import { Webhooks } from "./webhooks.ts";
 import { workerSessionRefusal } from "./worker_admission.ts";
@@ -98,6 +99,7 @@ export class Lab {
   readonly #jobEnds: JobEnds;
   readonly #roster: Roster;
   #healthUser = 0;
+  #access = new AccessRules(new Map(), new Map(), new Map());
 
   private constructor(options: LabOptions, catalog: Catalog) {
     const { db, host, logger } = options;
@@ -187,6 +189,20 @@ export class Lab {
     return this.#o.events;
   }
 
+  /** Who may see, submit to and change what, as the database says now (every user's groups). */
+  get access(): AccessRules {
+    return this.#access;
+  }
+
+  /**
+   * Reads the permissions again after a change to users, groups, grants or devices; jobs that a new grant lets run
+   * are placed.
+   */
+  async reloadAccess(): Promise<void> {
+    this.#access = await AccessRules.load(this.#o.db);
+    if (this.mailbox) this.#placement.request("all");
+  }
+
   // --- start-up ---------------------------------------------------------------
 
   async #start(): Promise<void> {
@@ -195,7 +211,10 @@ export class Lab {
     this.#healthUser = (await db.selectFrom("users").select("id").where("username", "=", HEALTH_USER)
       .executeTakeFirstOrThrow()).id;
     this.catalog.usernames.set(this.#healthUser, HEALTH_USER);
-    for (const [user, groups] of this.catalog.userGroups) this.scheduler.setUserGroups(user, groups);
+    await this.reloadAccess();
+    this.scheduler.setSubmitRule((user, hostname) =>
+      user === this.#healthUser || this.#access.canSubmitToDevice(this.#access.rightsOfId(user), hostname)
+    );
     // From here on, every transition lands with its row and moves the scheduler's view.
     host.transitions.subscribe((record) => this.#react(record));
     await this.#healthSchedule.load(db);
@@ -276,10 +295,16 @@ export class Lab {
   async submit(text: string, submitter: Submitter): Promise<SubmittedJob[]> {
     // Users may have been added since the master started.
     this.catalog.usernames.set(submitter.id, submitter.username);
+    const rights = this.#access.rightsOf({ id: submitter.id, is_superuser: submitter.is_superuser ?? false });
+    const permits = {
+      username: submitter.username,
+      viewType: (name: string) => this.#access.canViewDeviceType(rights, name),
+      submitTo: (hostname: string) => this.#access.canSubmitToDevice(rights, hostname),
+    };
     const planned = planSubmission(
       this.catalog,
       text,
-      {},
+      { permits },
       (worker) => this.#registry.workerSnapshot(worker)?.context.capabilities,
     );
     refuseUnfitContexts(this.catalog, planned, (device, context) => this.#o.labDir.render(device, context));
@@ -303,6 +328,11 @@ export class Lab {
     return this.#cancellation.cancel(id, reason);
   }
 
+  /** Ends a job Incomplete at once (an admin's force-fail); admin/jobs.ts checks and records it. */
+  forceFail(id: number, message: string): void {
+    this.#cancellation.fail(id, message);
+  }
+
   setDeviceHealth(hostname: string, health: DeviceHealthName, reason: string): void {
     this.#roster.setDeviceHealth(hostname, health, reason);
   }
@@ -319,6 +349,17 @@ export class Lab {
 
   workerAdded(hostname: string): void {
     this.#roster.workerAdded(hostname);
+  }
+
+  /** Takes a worker out of the lab (admin/workers.ts checked it has no devices left and is not online). */
+  workerRemoved(hostname: string): void {
+    this.#roster.workerRemoved(hostname);
+  }
+
+  /** A device type's changed settings: its devices may now be due (or no longer due) a health check. */
+  deviceTypeChanged(info: DeviceTypeInfo): void {
+    this.catalog.deviceTypes.set(info.name, info);
+    this.#placement.request(this.catalog.devicesOf({ deviceType: info.name }).map((d) => d.hostname));
   }
 
   // --- what the API and the web UI read ---------------------------------------------

@@ -185,6 +185,12 @@ export class ActorRegistry {
     return [...this.#workers.keys()];
   }
 
+  /** Stops a removed worker's actor and forgets its journal. */
+  removeWorker(hostname: string): void {
+    this.#supervisors.worker.stop("worker", hostname, { forget: true });
+    this.#workers.delete(hostname);
+  }
+
   // --- MultiNode groups -----------------------------------------------------------
 
   spawnGroup(group: string, members: readonly GroupMember[], ended: readonly string[], restore?: Restore): GroupActor {

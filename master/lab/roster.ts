@@ -73,6 +73,12 @@ export class Roster {
     if (!this.o.registry.worker(hostname)) this.#spawnWorker(hostname);
   }
 
+  workerRemoved(hostname: string): void {
+    this.o.scheduler.setWorker({ hostname, schedulable: false, jobLimit: 0 });
+    this.o.registry.removeWorker(hostname);
+    this.o.catalog.workers.delete(hostname);
+  }
+
   /** A worker unknown to the catalog opened a session (its key was accepted): it joins the lab. */
   registerWorker(hostname: string): void {
     this.o.catalog.workers.set(hostname, {
@@ -147,7 +153,6 @@ export class Roster {
       deviceType: info.deviceType,
       worker: info.worker,
       tags: new Set(info.tags),
-      submitGroups: info.submitGroups,
     });
   }
 }

@@ -27,9 +27,10 @@ export interface SchedulerDevice {
   readonly deviceType: string;
   readonly worker: string | null;
   readonly tags: ReadonlySet<string>;
-  /** Groups allowed to submit to it; empty when anyone may. */
-  readonly submitGroups: ReadonlySet<number>;
 }
+
+/** Whether a user's jobs may run on a device (LAVA's submit permission). */
+export type SubmitRule = (submitter: number, hostname: string) => boolean;
 
 export interface SchedulerWorker {
   readonly hostname: string;
@@ -63,11 +64,11 @@ export class Scheduler {
   readonly #free = new Map<string, Set<string>>();
   /** Devices per worker that are Reserved, Running or claimed, for job limits. */
   readonly #busy = new Map<string, number>();
-  readonly #userGroups = new Map<number, ReadonlySet<number>>();
+  #mayRun: SubmitRule = () => true;
 
   constructor(private readonly random: () => number = Math.random) {}
 
-  /** A device's static facts: type, worker, tags, who may submit to it. */
+  /** A device's static facts: type, worker, tags. */
   setDevice(device: SchedulerDevice): void {
     const old = this.#devices.get(device.hostname);
     const status = this.#status.get(device.hostname);
@@ -135,8 +136,9 @@ export class Scheduler {
     this.#workers.set(worker.hostname, worker);
   }
 
-  setUserGroups(user: number, groups: ReadonlySet<number>): void {
-    this.#userGroups.set(user, groups);
+  /** Who may run jobs on which device; anyone anywhere until set. */
+  setSubmitRule(rule: SubmitRule): void {
+    this.#mayRun = rule;
   }
 
   isFree(hostname: string): boolean {
@@ -175,11 +177,7 @@ export class Scheduler {
     if (job.requestedWorker && job.requestedWorker !== device.worker) return false;
     for (const tag of job.tags) if (!device.tags.has(tag)) return false;
     if (!this.workerRuns(device.worker, job)) return false;
-    if (device.submitGroups.size > 0) {
-      const groups = this.#userGroups.get(job.submitter);
-      if (!groups || ![...device.submitGroups].some((g) => groups.has(g))) return false;
-    }
-    return true;
+    return this.#mayRun(job.submitter, device.hostname);
   }
 
   /**

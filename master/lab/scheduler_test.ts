@@ -18,7 +18,6 @@ function lab(devices: Partial<SchedulerDevice & { hostname: string }>[], limits:
       deviceType: d.deviceType ?? "qemu",
       worker: d.worker === undefined ? "w1" : d.worker,
       tags: d.tags ?? new Set(),
-      submitGroups: d.submitGroups ?? new Set(),
     });
     scheduler.deviceChanged(d.hostname!, "Idle", "Good");
   }
@@ -72,12 +71,14 @@ Deno.test("a job goes only to a worker whose dispatcher runs its methods; one th
   assertEquals(placed(["d1"]), ["2@d1"]);
 });
 
-Deno.test("a device restricted to groups takes only jobs of their members", () => {
-  const { scheduler, placed } = lab([{ hostname: "d1", submitGroups: new Set([7]) }]);
-  scheduler.queue.add(job({ id: 1, submitter: 1 }));
-  assertEquals(placed(), []);
-  scheduler.setUserGroups(1, new Set([7]));
-  assertEquals(placed(), ["1@d1"]);
+Deno.test("a device takes only the jobs of users the submit rule allows on it", () => {
+  const { scheduler, placed } = lab([{ hostname: "d1" }, { hostname: "d2" }]);
+  let allowed = new Set(["2@d2"]);
+  scheduler.setSubmitRule((user, host) => allowed.has(`${user}@${host}`));
+  scheduler.queue.add(job({ id: 1, submitter: 2 }));
+  assertEquals(placed(["d1"]), []);
+  allowed = new Set(["2@d1"]);
+  assertEquals(placed(["d1"]), ["1@d1"]);
 });
 
 Deno.test("only Idle devices of Good or Unknown health take jobs", () => {
@@ -147,7 +148,7 @@ Deno.test("a MultiNode group is placed whole in one decision, or not at all", ()
   // Two bbb members, one bbb device: the group cannot be complete and holds nothing.
   assertEquals(placed(), ["4@d1"]);
   assertEquals(scheduler.isFree("b1"), true);
-  scheduler.setDevice({ hostname: "b2", deviceType: "bbb", worker: "w2", tags: new Set(), submitGroups: new Set() });
+  scheduler.setDevice({ hostname: "b2", deviceType: "bbb", worker: "w2", tags: new Set() });
   scheduler.deviceChanged("b2", "Idle", "Good");
   scheduler.deviceChanged("d1", "Reserved", "Good");
   scheduler.deviceChanged("d1", "Idle", "Good");
@@ -171,7 +172,7 @@ Deno.test("changing a device's facts keeps its free and busy accounting", () => 
   const { scheduler, placed } = lab([{ hostname: "d1" }]);
   scheduler.deviceChanged("d1", "Running", "Good");
   assertEquals(scheduler.busy("w1"), 1);
-  scheduler.setDevice({ hostname: "d1", deviceType: "qemu", worker: "w2", tags: new Set(), submitGroups: new Set() });
+  scheduler.setDevice({ hostname: "d1", deviceType: "qemu", worker: "w2", tags: new Set() });
   assertEquals([scheduler.busy("w1"), scheduler.busy("w2")], [0, 1]);
   scheduler.deviceChanged("d1", "Idle", "Good");
   scheduler.queue.add(job({ id: 1 }));

@@ -40,6 +40,7 @@ export class SubmissionError extends Error {
 export interface Submitter {
   readonly id: number;
   readonly username: string;
+  readonly is_superuser?: boolean;
 }
 
 export interface SubmittedJob extends QueuedJob {
@@ -56,6 +57,15 @@ export interface SubmitOptions {
   readonly healthCheck?: boolean;
   /** A health check goes to this device, whatever its tags. */
   readonly device?: string;
+  /** What the submitter may use (LAVA's view and submit permissions); anything when absent (health checks). */
+  readonly permits?: SubmitPermits;
+}
+
+export interface SubmitPermits {
+  readonly username: string;
+  /** A device type the submitter may not see does not exist for them. */
+  viewType(name: string): boolean;
+  submitTo(hostname: string): boolean;
 }
 
 export interface Planned {
@@ -160,22 +170,32 @@ export function planSubmission(
   }
   for (const { plan, count } of needs.values()) {
     const where = plan.role ? `role ${plan.role}: ` : "";
-    const type = catalog.resolveType(plan.deviceType);
+    const permits = options.permits;
+    const resolved = catalog.resolveType(plan.deviceType);
+    const type = resolved && (!permits || permits.viewType(resolved.name)) ? resolved : undefined;
     if (!type) {
-      const known = [...catalog.deviceTypes.keys()].sort().join(", ") || "none";
+      const known = [...catalog.deviceTypes.keys()].filter((t) => !permits || permits.viewType(t)).sort()
+        .join(", ") || "none";
       throw new SubmissionError(`${where}device type ${plan.deviceType} does not exist (known types: ${known})`);
     }
     const ofType = catalog.devicesOf({ deviceType: type.name });
     if (ofType.length === 0) throw new SubmissionError(`${where}the lab has no device of type ${type.name}`);
     const alive = ofType.filter((d) => d.storedHealth !== DeviceHealth.byName.Retired);
     if (alive.length === 0) throw new SubmissionError(`${where}every device of type ${type.name} is Retired`);
+    const permitted = permits ? alive.filter((d) => permits.submitTo(d.hostname)) : alive;
+    if (permitted.length === 0) {
+      throw new SubmissionError(
+        `${where}no device of type ${type.name} takes jobs from user ${permits!.username}: ` +
+          `submitting to it needs a permission an administrator grants to one of the user's groups`,
+      );
+    }
     if (plan.requestedDevice && !options.healthCheck) {
       const device = catalog.devices.get(plan.requestedDevice);
       if (!device || device.deviceType !== type.name) {
         throw new SubmissionError(`${where}there is no device ${plan.requestedDevice} of type ${type.name}`);
       }
     }
-    const fitting = alive.filter((d) =>
+    const fitting = permitted.filter((d) =>
       (options.healthCheck || plan.tags.every((t) => d.tags.includes(t))) &&
       (!plan.requestedDevice || d.hostname === plan.requestedDevice) &&
       (!plan.requestedWorker || d.worker === plan.requestedWorker)

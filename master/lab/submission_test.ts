@@ -47,6 +47,7 @@ function lab(devices: Record<string, [string, string, string[]?]>, aliases: Reco
       healthFrequency: 24,
       healthDenominator: "hours",
       disableHealthCheck: false,
+      retentionDays: null,
     });
   }
   for (const [alias, type] of Object.entries(aliases)) catalog.aliases.set(alias, type);
@@ -59,7 +60,6 @@ function lab(devices: Record<string, [string, string, string[]?]>, aliases: Reco
       tags: tags ?? [],
       isPublic: true,
       dictionary: null,
-      submitGroups: new Set(),
       storedHealth: DeviceHealth.byName.Good,
       lastHealthReportJob: null,
     });

@@ -1,19 +1,27 @@
 /**
- * Who may see what, as LAVA 2023.01 decides it, in one place: every page, API
- * answer and event stream asks these functions, so no view can disagree.
+ * Who may see, submit to and change what, as LAVA 2023.01 decides it, in one
+ * place: every page, API answer, event stream, submission and scheduling
+ * decision asks these functions, so none can disagree.
  *
- * - A device is seen by administrators, by members of a group holding any
- *   permission on it (`view`, `submit` or `change`: each implies the ones
- *   below it); otherwise, when nothing restricts it, by whoever may see its
- *   device type. A device is restricted when a group holds `view` on it, or
- *   when its `is_public` is false (Basalt's column: a restriction no group is
- *   granted). A device type is restricted by `view` grants the same way.
+ * Groups hold `view`, `submit` or `change` on a device type or a device; each
+ * implies the ones below it (change > submit > view). A permission is
+ * *restricted* on an object when some group holds exactly it there.
+ * - A device type is seen by administrators, by holders of any permission on
+ *   it, and by everyone while `view` is not restricted. Submitting to it needs
+ *   `submit` (or `change`) when `submit` is restricted, else a login.
+ * - A device is seen by administrators and holders of any permission on it;
+ *   otherwise, while `view` is not restricted on it, by whoever may see its
+ *   device type. Its `is_public` false (Basalt's column) restricts `view` and
+ *   `submit` with no group granted. Submitting to it: holders of `submit` on
+ *   it; else, while `submit` is not restricted on it, whoever may submit to its
+ *   type. Changing it: holders of `change` on it, else (while not restricted)
+ *   holders of `change` on its type.
  * - A job is seen by administrators and its submitter; a group job by users in
  *   every one of its groups; a public job by whoever may see its device (its
  *   requested device type while it has none). A personal job by no one else.
  *
- * The rules are plain data, so a stream can decide for many subscribers
- * without a query per event.
+ * The rules are plain data, so a stream or the scheduler can decide for many
+ * users without a query per decision.
  */
 import type { ExpressionBuilder, Kysely } from "kysely";
 import { parseDocument, Scalar, visit, YAMLMap } from "yaml";
@@ -21,7 +29,7 @@ import { isMap, isScalar, type Node } from "yaml";
 import { indentQuotedContinuations } from "../../actors/definitions/yaml.ts";
 import { JobVisibility } from "../../actors/domain/states.ts";
 import type { TransitionRecord } from "../../actors/runtime/journal.ts";
-import type { Database } from "../storage/schema.ts";
+import type { Database, Permission } from "../storage/schema.ts";
 
 /** Who is asking: nobody, a user, or an administrator. */
 export interface Viewer {
@@ -46,26 +54,42 @@ export interface JobFacts {
   deviceType: string | null;
 }
 
-interface Grants {
-  /** Something limits who may view it. */
-  readonly restricted: boolean;
-  /** Groups holding any permission on it. */
-  readonly groups: ReadonlySet<number>;
+/** Who holds what on one device or device type. */
+export interface Grants {
+  /** Restricted with no group granted (a device whose `is_public` is false). */
+  readonly hidden: boolean;
+  /** The groups holding each permission (not the ones it implies). */
+  readonly holders: ReadonlyMap<Permission, ReadonlySet<number>>;
 }
 
-const OPEN: Grants = { restricted: false, groups: new Set() };
+/** Stronger first: holding one grants those after it. */
+const PERMISSION_ORDER: readonly Permission[] = ["change", "submit", "view"];
 
-/** Device and device-type restrictions, and (for the users asked about) group memberships. */
+const OPEN: Grants = { hidden: false, holders: new Map() };
+
+/** Grants from permission rows; `hidden` restricts view and submit. */
+export function grantsOf(rows: readonly { group_id: number; permission: Permission }[], hidden = false): Grants {
+  const holders = new Map<Permission, Set<number>>();
+  for (const row of rows) {
+    if (!holders.has(row.permission)) holders.set(row.permission, new Set());
+    holders.get(row.permission)!.add(row.group_id);
+  }
+  return { hidden, holders };
+}
+
+/** Device and device-type grants, and (for the users asked about) group memberships. */
 export class AccessRules {
   constructor(
     readonly devices: ReadonlyMap<string, { readonly deviceType: string; readonly grants: Grants }>,
     readonly deviceTypes: ReadonlyMap<string, Grants>,
     readonly memberships: ReadonlyMap<number, ReadonlySet<number>>,
+    /** Administrators among the users whose memberships were read. */
+    readonly administrators: ReadonlySet<number> = NO_GROUPS,
   ) {}
 
   /** Loads the rules; memberships of `users` only, or of everyone when not given. */
   static async load(db: Kysely<Database>, users?: readonly number[]): Promise<AccessRules> {
-    const [devices, devicePerms, typePerms, members] = await Promise.all([
+    const [devices, devicePerms, typePerms, members, admins] = await Promise.all([
       db.selectFrom("devices").select(["hostname", "device_type", "is_public"]).execute(),
       db.selectFrom("device_group_permissions").select(["device_hostname", "group_id", "permission"]).execute(),
       db.selectFrom("device_type_group_permissions").select(["device_type", "group_id", "permission"]).execute(),
@@ -74,11 +98,9 @@ export class AccessRules {
         : (users ? db.selectFrom("user_groups").selectAll().where("user_id", "in", users) : db.selectFrom(
           "user_groups",
         ).selectAll()).execute(),
+      users ? Promise.resolve([]) : db.selectFrom("users").select("id").where("is_superuser", "=", true)
+        .where("is_active", "=", true).execute(),
     ]);
-    const grantsOf = (rows: { group_id: number; permission: string }[], hidden: boolean): Grants => ({
-      restricted: hidden || rows.some((r) => r.permission === "view"),
-      groups: new Set(rows.map((r) => r.group_id)),
-    });
     const byDevice = Map.groupBy(devicePerms, (p) => p.device_hostname);
     const byType = Map.groupBy(typePerms, (p) => p.device_type);
     const memberships = new Map<number, Set<number>>();
@@ -91,8 +113,9 @@ export class AccessRules {
         deviceType: d.device_type,
         grants: grantsOf(byDevice.get(d.hostname) ?? [], !d.is_public),
       }])),
-      new Map([...byType].map(([type, rows]) => [type, grantsOf(rows, false)])),
+      new Map([...byType].map(([type, rows]) => [type, grantsOf(rows)])),
       memberships,
+      new Set(admins.map((a) => a.id)),
     );
   }
 
@@ -101,9 +124,26 @@ export class AccessRules {
     return { userId: viewer.id, superuser: viewer.is_superuser, groups: this.memberships.get(viewer.id) ?? NO_GROUPS };
   }
 
+  /** A user's rights by id alone, from rules loaded for everyone (the scheduler's view). */
+  rightsOfId(id: number): Rights {
+    return this.rightsOf({ id, is_superuser: this.administrators.has(id) });
+  }
+
   canViewDeviceType(rights: Rights, type: string): boolean {
     const grants = this.deviceTypes.get(type) ?? OPEN;
-    return rights.superuser || !grants.restricted || holds(rights, grants);
+    return rights.superuser || !restricts(grants, "view") || holds(rights, grants, "view");
+  }
+
+  /** Whether jobs may ask for the type: a login, and `submit` where it is restricted. */
+  canSubmitToDeviceType(rights: Rights, type: string): boolean {
+    if (rights.superuser) return true;
+    if (rights.userId === null) return false;
+    const grants = this.deviceTypes.get(type) ?? OPEN;
+    return !restricts(grants, "submit") || holds(rights, grants, "submit");
+  }
+
+  canChangeDeviceType(rights: Rights, type: string): boolean {
+    return rights.superuser || holds(rights, this.deviceTypes.get(type) ?? OPEN, "change");
   }
 
   /** A device these rules do not know (added since they were loaded) is seen by administrators only. */
@@ -111,8 +151,26 @@ export class AccessRules {
     if (rights.superuser) return true;
     const device = this.devices.get(hostname);
     if (!device) return false;
-    if (holds(rights, device.grants)) return true;
-    return !device.grants.restricted && this.canViewDeviceType(rights, device.deviceType);
+    if (holds(rights, device.grants, "view")) return true;
+    return !restricts(device.grants, "view") && this.canViewDeviceType(rights, device.deviceType);
+  }
+
+  /** Whether the user's jobs may run on the device (its health aside). */
+  canSubmitToDevice(rights: Rights, hostname: string): boolean {
+    if (rights.superuser) return true;
+    const device = this.devices.get(hostname);
+    if (!device || rights.userId === null) return false;
+    if (holds(rights, device.grants, "submit")) return true;
+    return !restricts(device.grants, "submit") && this.canSubmitToDeviceType(rights, device.deviceType);
+  }
+
+  canChangeDevice(rights: Rights, hostname: string): boolean {
+    if (rights.superuser) return true;
+    const device = this.devices.get(hostname);
+    if (!device) return false;
+    if (holds(rights, device.grants, "change")) return true;
+    return !restricts(device.grants, "change") &&
+      holds(rights, this.deviceTypes.get(device.deviceType) ?? OPEN, "change");
   }
 
   canViewJob(rights: Rights, job: JobFacts | undefined): boolean {
@@ -165,9 +223,17 @@ export class AccessRules {
 const NO_GROUPS: ReadonlySet<number> = new Set();
 const ANONYMOUS: Rights = { userId: null, superuser: false, groups: NO_GROUPS };
 
-function holds(rights: Rights, grants: Grants): boolean {
-  for (const group of grants.groups) if (rights.groups.has(group)) return true;
+/** Whether one of the user's groups holds `permission` or a stronger one. */
+function holds(rights: Rights, grants: Grants, permission: Permission): boolean {
+  for (const held of PERMISSION_ORDER.slice(0, PERMISSION_ORDER.indexOf(permission) + 1)) {
+    for (const group of grants.holders.get(held) ?? NO_GROUPS) if (rights.groups.has(group)) return true;
+  }
   return false;
+}
+
+/** Whether a group holds exactly `permission` (so it is no longer everyone's); hidden restricts view and submit. */
+function restricts(grants: Grants, permission: Permission): boolean {
+  return (grants.hidden && permission !== "change") || (grants.holders.get(permission)?.size ?? 0) > 0;
 }
 
 /** The rules as one request needs them: only the viewer's memberships are read; an administrator needs none. */

@@ -4,6 +4,7 @@ import { assert, assertEquals } from "../../tests/support/assert.ts";
 import { openStorage } from "../storage/database.ts";
 import {
   AccessRules,
+  grantsOf,
   type JobFacts,
   loadJobFacts,
   MASKED,
@@ -26,13 +27,18 @@ function job(facts: Partial<JobFacts>): JobFacts {
 
 const RULES = new AccessRules(
   new Map([
-    ["open", { deviceType: "qemu", grants: { restricted: false, groups: new Set<number>() } }],
-    ["private", { deviceType: "qemu", grants: { restricted: true, groups: new Set<number>() } }],
-    ["for-g1", { deviceType: "qemu", grants: { restricted: true, groups: new Set([1]) } }],
-    ["submit-g2", { deviceType: "closed", grants: { restricted: false, groups: new Set([2]) } }],
-    ["on-closed", { deviceType: "closed", grants: { restricted: false, groups: new Set<number>() } }],
+    ["open", { deviceType: "qemu", grants: grantsOf([]) }],
+    ["private", { deviceType: "qemu", grants: grantsOf([], true) }],
+    ["for-g1", { deviceType: "qemu", grants: grantsOf([{ group_id: 1, permission: "view" }]) }],
+    ["submit-g2", { deviceType: "closed", grants: grantsOf([{ group_id: 2, permission: "submit" }]) }],
+    ["on-closed", { deviceType: "closed", grants: grantsOf([]) }],
+    ["change-g4", { deviceType: "qemu", grants: grantsOf([{ group_id: 4, permission: "change" }]) }],
   ]),
-  new Map([["closed", { restricted: true, groups: new Set([3]) }]]),
+  new Map([
+    ["closed", grantsOf([{ group_id: 3, permission: "view" }])],
+    ["qemu", grantsOf([{ group_id: 5, permission: "change" }])],
+    ["members", grantsOf([{ group_id: 6, permission: "submit" }])],
+  ]),
   new Map(),
 );
 
@@ -54,6 +60,31 @@ Deno.test("an unrestricted device is seen by whoever may see its type, or holds 
 Deno.test("a device the rules do not know is seen by administrators only", () => {
   assert(!RULES.canViewDevice(rights(7), "new01"));
   assert(RULES.canViewDevice(rights(7, [], true), "new01"));
+});
+
+Deno.test("a device type restricted for submission takes jobs only from its holders; open ones from any login", () => {
+  assert(!RULES.canSubmitToDeviceType(rights(null), "qemu"), "anonymous submits nowhere");
+  assert(RULES.canSubmitToDeviceType(rights(7), "qemu"));
+  assert(!RULES.canSubmitToDeviceType(rights(7), "members"));
+  assert(RULES.canSubmitToDeviceType(rights(7, [6]), "members"));
+  assert(RULES.canSubmitToDeviceType(rights(7, [], true), "members"));
+});
+
+Deno.test("a device restricted for submission takes its holders' jobs; others follow their type", () => {
+  assert(!RULES.canSubmitToDevice(rights(7), "submit-g2"));
+  assert(RULES.canSubmitToDevice(rights(7, [2]), "submit-g2"));
+  assert(RULES.canSubmitToDevice(rights(7), "open"));
+  assert(RULES.canSubmitToDevice(rights(7, [4]), "change-g4"), "change implies submit");
+  assert(!RULES.canSubmitToDevice(rights(7), "private"), "a private device takes no one's jobs but its groups'");
+  assert(!RULES.canSubmitToDevice(rights(7), "new01"));
+});
+
+Deno.test("change on a device comes from the device, or from its type where the device grants it to no one", () => {
+  assert(!RULES.canChangeDevice(rights(7), "open"));
+  assert(RULES.canChangeDevice(rights(7, [5]), "open"), "change on the type qemu");
+  assert(!RULES.canChangeDevice(rights(7, [5]), "change-g4"), "the device's own grant overrides its type's");
+  assert(RULES.canChangeDevice(rights(7, [4]), "change-g4"));
+  assert(RULES.canChangeDeviceType(rights(7, [5]), "qemu") && !RULES.canChangeDeviceType(rights(7, [4]), "qemu"));
 });
 
 Deno.test("a group job is seen only by users in every one of its groups, and an empty group by nobody else", () => {

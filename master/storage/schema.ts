@@ -1,6 +1,6 @@
 /**
- * The database as kysely sees it. One interface per table of
- * `migrations/0001_domain.ts`; change both together.
+ * The database as kysely sees it. One interface per table of the migrations
+ * (`migrations/`); change both together.
  */
 import type { ColumnType, Generated, Insertable, Selectable } from "kysely";
 
@@ -63,6 +63,8 @@ export interface DeviceTypesTable {
   health_denominator: Defaulted<number>;
   disable_health_check: Defaulted<boolean>;
   created_at: Timestamp;
+  /** Days its finished jobs are kept; null: the lab's default. */
+  retention_days: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
 export interface DeviceTypeAliasesTable {
@@ -87,6 +89,9 @@ export interface DevicesTable {
   last_health_report_job: number | null;
   created_at: Timestamp;
   health_reason: string | null;
+  /** Who looks after the board in the lab (LAVA's physical owner and group): names, for people. */
+  physical_owner: ColumnType<string | null, string | null | undefined, string | null>;
+  physical_group: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface DeviceTagsTable {
@@ -238,6 +243,16 @@ export interface WebhookDeliveriesTable {
   last_error: string | null;
 }
 
+/** One change an admin made: who, when, to what, and what (append-only). */
+export interface AdminChangesTable {
+  id: Generated<number>;
+  at: Timestamp;
+  username: string;
+  object_kind: string;
+  object_name: string;
+  summary: string;
+}
+
 export interface Database {
   users: UsersTable;
   groups: GroupsTable;
@@ -264,6 +279,7 @@ export interface Database {
   mailbox_outbox: MailboxOutboxTable;
   actor_snapshots: ActorSnapshotsTable;
   webhook_deliveries: WebhookDeliveriesTable;
+  admin_changes: AdminChangesTable;
 }
 
 export type User = Selectable<UsersTable>;

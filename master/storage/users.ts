@@ -1,10 +1,13 @@
 /**
- * Lab users and their API tokens. A token is shown once, when it is made; the
- * database keeps only its SHA-256, which is enough because tokens are long random
- * strings, not passwords.
+ * Lab users, their passwords and their API tokens. A token is shown once, when
+ * it is made; the database keeps only its SHA-256, which is enough because
+ * tokens are long random strings; passwords are people's, so they get a slow,
+ * memory-hard hash (passwords.ts).
  */
 import type { Kysely } from "kysely";
 import { AlreadyExistsError, explainConstraint, InvalidValueError, NotFoundError } from "./errors.ts";
+import { definedOnly } from "./columns.ts";
+import { hashPassword, verifyPassword } from "./passwords.ts";
 import type { Database, User } from "./schema.ts";
 
 export interface NewUser {
@@ -140,4 +143,40 @@ export async function deleteToken(db: Kysely<Database>, username: string, id: nu
   const result = await db.deleteFrom("api_tokens").where("id", "=", id).where("user_id", "=", user.id)
     .executeTakeFirst();
   return Number(result.numDeletedRows) > 0;
+}
+
+export interface UserChange {
+  readonly email?: string;
+  readonly superuser?: boolean;
+  /** False: the user can no longer log in, and their tokens and web sessions stop working at once. */
+  readonly active?: boolean;
+}
+
+export async function updateUser(db: Kysely<Database>, username: string, change: UserChange): Promise<User> {
+  const set = definedOnly({ email: change.email, is_superuser: change.superuser, is_active: change.active });
+  if (Object.keys(set).length === 0) return await getUser(db, username);
+  const row = await db.updateTable("users").set(set).where("username", "=", username).returningAll()
+    .executeTakeFirst();
+  if (!row) throw new NotFoundError(`user ${JSON.stringify(username)} does not exist`);
+  return row;
+}
+
+/** Sets (or, with null, removes) the password the user logs in to the web UI with. */
+export async function setPassword(db: Kysely<Database>, username: string, password: string | null): Promise<void> {
+  const hash = password === null ? null : await hashPassword(password);
+  const result = await db.updateTable("users").set({ password_hash: hash }).where("username", "=", username)
+    .executeTakeFirst();
+  if (Number(result.numUpdatedRows) === 0) throw new NotFoundError(`user ${JSON.stringify(username)} does not exist`);
+}
+
+/** The active user whose password this is; records the login. */
+export async function authenticatePassword(
+  db: Kysely<Database>,
+  username: string,
+  password: string,
+): Promise<User | undefined> {
+  const user = await findUser(db, username);
+  if (!user?.is_active || !await verifyPassword(password, user.password_hash)) return undefined;
+  await db.updateTable("users").set({ last_login: new Date() }).where("id", "=", user.id).execute();
+  return user;
 }

@@ -40,7 +40,7 @@ export async function resubmitJob(
       403,
     );
   }
-  return await lab.submit(text, { id: user.id, username: user.username });
+  return await lab.submit(text, { id: user.id, username: user.username, is_superuser: user.is_superuser });
 }
 
 /**

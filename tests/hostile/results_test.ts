@@ -18,7 +18,9 @@ import { ActorHost } from "../../actors/process/host.ts";
 import { createLogger } from "../../actors/runtime/log.ts";
 import { SqliteJournal } from "../../actors/runtime/sqlite_journal.ts";
 import { JobHealth } from "../../actors/domain/states.ts";
-import { addLabDevice, addLabDeviceType, addLabWorker } from "../../master/lab/admin.ts";
+import { addLabDevice } from "../../master/lab/admin/devices.ts";
+import { addLabDeviceType } from "../../master/lab/admin/device_types.ts";
+import { addLabWorker } from "../../master/lab/admin/workers.ts";
 import { exportCases } from "../../master/lab/results.ts";
 import { type RunningMaster, startMaster } from "../../master/master.ts";
 import { readLogLines } from "../../master/storage/job_logs.ts";
@@ -98,10 +100,11 @@ async function attack(target: StorageTarget, dir: string): Promise<void> {
   const worker = await startFakeWorker("w1", master.zmq, `${dir}/w1`);
   try {
     const { lab, storage: { db } } = master;
-    await addLabWorker(lab, "w1");
-    await addLabDeviceType(lab, { name: "qemu" });
+    const setUp = { id: 0, username: "test-set-up", is_superuser: true };
+    await addLabWorker(lab, setUp, "w1");
+    await addLabDeviceType(lab, setUp, { name: "qemu" });
     for (const hostname of ["qemu01", "qemu02"]) {
-      await addLabDevice(lab, {
+      await addLabDevice(lab, setUp, {
         hostname,
         deviceType: "qemu",
         worker: "w1",

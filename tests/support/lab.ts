@@ -7,7 +7,9 @@
 import type { CurveServerOptions } from "../../actors/mailbox/endpoint.ts";
 import { createLogger } from "../../actors/runtime/log.ts";
 import type { LabEvent } from "../../master/lab/events.ts";
-import { addLabDevice, addLabDeviceType, addLabWorker } from "../../master/lab/admin.ts";
+import { addLabDevice } from "../../master/lab/admin/devices.ts";
+import { addLabDeviceType } from "../../master/lab/admin/device_types.ts";
+import { addLabWorker } from "../../master/lab/admin/workers.ts";
 import { type RunningMaster, startMaster } from "../../master/master.ts";
 import { addUser, issueToken } from "../../master/storage/users.ts";
 import { type RunningWorker, startWorker } from "../../worker/worker.ts";
@@ -55,7 +57,7 @@ export async function startTestLab(
     curve: options.curve,
     logger,
   });
-  await addUser(master.storage.db, { username: "admin", superuser: true });
+  const LAB_ADMIN = await addUser(master.storage.db, { username: "admin", superuser: true });
   const { token } = await issueToken(master.storage.db, "admin");
   const workers = new Map<string, RunningWorker>();
   const events: LabEvent[] = [];
@@ -99,13 +101,15 @@ export async function startTestLab(
       return worker;
     },
     async addWorker(name, opts = {}) {
-      await addLabWorker(master.lab, name, "", opts.jobLimit ?? 0);
+      await addLabWorker(master.lab, LAB_ADMIN, name, "", opts.jobLimit ?? 0);
       if (opts.start === false) return undefined;
       return await lab.startWorker(name, 0);
     },
     async addDevice(hostname, deviceType, worker, dictionary, opts = {}) {
-      if (!master.lab.catalog.deviceTypes.has(deviceType)) await addLabDeviceType(master.lab, { name: deviceType });
-      await addLabDevice(master.lab, {
+      if (!master.lab.catalog.deviceTypes.has(deviceType)) {
+        await addLabDeviceType(master.lab, LAB_ADMIN, { name: deviceType });
+      }
+      await addLabDevice(master.lab, LAB_ADMIN, {
         hostname,
         deviceType,
         worker,

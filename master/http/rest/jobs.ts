@@ -25,7 +25,11 @@ export function jobRoutes(app: Hono<HttpEnv>, { lab }: RestContext): void {
     const body = await readJsonObject(c);
     const definition = typeof body.definition === "string" ? body.definition : undefined;
     if (!definition) return c.json({ error: 'the body must be {"definition": "<job YAML>"}' }, 400);
-    const jobs = await lab.submit(definition, { id: user.id, username: user.username });
+    const jobs = await lab.submit(definition, {
+      id: user.id,
+      username: user.username,
+      is_superuser: user.is_superuser,
+    });
     return c.json({ message: "job submitted", job_ids: jobs.map((j) => j.displayId) }, 201);
   });
   app.get("/api/v1/jobs/:id", async (c) => c.json(await showJob(lab, await visibleJob(lab, c), "internal")));

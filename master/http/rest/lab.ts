@@ -3,7 +3,8 @@ import type { Hono } from "hono";
 import { DeviceHealth, WorkerHealth } from "../../../actors/domain/states.ts";
 import type { DeviceHealthName } from "../../../actors/machines/device.ts";
 import type { WorkerHealthName } from "../../../actors/machines/worker.ts";
-import { setDictionary } from "../../lab/admin.ts";
+import { setDictionary, updateLabDevice } from "../../lab/admin/devices.ts";
+import { updateLabWorker } from "../../lab/admin/workers.ts";
 import {
   assertDeviceVisible,
   deviceDictionary,
@@ -13,7 +14,7 @@ import {
   showDevice,
   showWorker,
 } from "../../views/mod.ts";
-import { requireSuperuser } from "../auth.ts";
+import { requireUser } from "../auth.ts";
 import { BODY_LIMITS, readBodyText } from "../body.ts";
 import type { HttpEnv } from "../env.ts";
 import { boolParam } from "../params.ts";
@@ -30,10 +31,13 @@ export function labRoutes(app: Hono<HttpEnv>, { lab }: RestContext): void {
     async (c) => c.json(await showDevice(lab, c.req.param("hostname"), await accessOf(lab, c))),
   );
   app.post("/api/v1/devices/:hostname/health", async (c) => {
-    const user = requireSuperuser(c);
+    const user = requireUser(c);
     const body = await readJsonObject(c);
     const health = DeviceHealth.name(DeviceHealth.parse(String(body.health ?? ""))) as DeviceHealthName;
-    lab.setDeviceHealth(c.req.param("hostname"), health, String(body.reason ?? `set by ${user.username}`));
+    await updateLabDevice(lab, user, c.req.param("hostname"), {
+      health,
+      reason: typeof body.reason === "string" ? body.reason : undefined,
+    });
     return c.json(await showDevice(lab, c.req.param("hostname"), await accessOf(lab, c)));
   });
   app.get("/api/v1/devices/:hostname/dictionary", async (c) => {
@@ -44,8 +48,8 @@ export function labRoutes(app: Hono<HttpEnv>, { lab }: RestContext): void {
     return c.text(dictionary, 200, { "Content-Type": "text/plain; charset=utf-8" });
   });
   app.put("/api/v1/devices/:hostname/dictionary", async (c) => {
-    requireSuperuser(c);
-    await setDictionary(lab, c.req.param("hostname"), await readBodyText(c.req.raw, BODY_LIMITS.dictionary));
+    const user = requireUser(c);
+    await setDictionary(lab, user, c.req.param("hostname"), await readBodyText(c.req.raw, BODY_LIMITS.dictionary));
     return c.json({ message: "dictionary stored" });
   });
   app.get("/api/v1/workers", async (c) => c.json({ results: await listWorkers(lab, await accessOf(lab, c)) }));
@@ -54,10 +58,13 @@ export function labRoutes(app: Hono<HttpEnv>, { lab }: RestContext): void {
     async (c) => c.json(await showWorker(lab, c.req.param("hostname"), await accessOf(lab, c))),
   );
   app.post("/api/v1/workers/:hostname/health", async (c) => {
-    requireSuperuser(c);
+    const user = requireUser(c);
     const body = await readJsonObject(c);
     const health = WorkerHealth.name(WorkerHealth.parse(String(body.health ?? ""))) as WorkerHealthName;
-    lab.setWorkerHealth(c.req.param("hostname"), health);
+    await updateLabWorker(lab, user, c.req.param("hostname"), {
+      health,
+      reason: typeof body.reason === "string" ? body.reason : undefined,
+    });
     return c.json(await showWorker(lab, c.req.param("hostname"), await accessOf(lab, c)));
   });
   app.get(

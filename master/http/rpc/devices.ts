@@ -1,30 +1,15 @@
-/** LAVA's `scheduler.devices.*`, `scheduler.device_types.*` and `scheduler.tags.*` methods. */
+/** LAVA's `scheduler.devices.*` (with a device's tags) and `scheduler.tags.*` methods. */
 import { DeviceHealth } from "../../../actors/domain/states.ts";
 import type { DeviceHealthName } from "../../../actors/machines/device.ts";
 import { loadYaml } from "../../../actors/definitions/yaml.ts";
 import { isMapping } from "../../../actors/definitions/schema.ts";
-import { addLabDevice, addLabDeviceType, setDictionary } from "../../lab/admin.ts";
-import {
-  deviceDictionary,
-  listDevices,
-  listDeviceTypes,
-  listTags,
-  showDevice,
-  visibleDevices,
-} from "../../views/mod.ts";
+import { addLabDevice, changeLabDeviceTag, setDictionary, updateLabDevice } from "../../lab/admin/devices.ts";
+import { addLabTag, deleteLabTag } from "../../lab/admin/tags.ts";
+import { AlreadyExistsError, NotFoundError } from "../../storage/errors.ts";
+import { showTag } from "../../storage/tags.ts";
+import { deviceDictionary, listDevices, listTags, showDevice } from "../../views/mod.ts";
 import type { XmlRpcInput } from "../xmlrpc.ts";
-import {
-  access,
-  codeOf,
-  type Method,
-  optionalInt,
-  optionalText,
-  RpcFault,
-  superuser,
-  text,
-  visibleDevice,
-  visibleType,
-} from "./context.ts";
+import { access, codeOf, loggedIn, type Method, optionalText, RpcFault, text, visibleDevice } from "./context.ts";
 
 export const DEVICE_METHODS: Record<string, Method> = {
   "scheduler.devices.list": {
@@ -39,27 +24,29 @@ export const DEVICE_METHODS: Record<string, Method> = {
   "scheduler.devices.add": {
     help: "add a device: (hostname, device_type, worker, user, group, public, health, description)",
     run: async (ctx, [hostname, type, worker, _user, _group, _public, health, description]) => {
-      superuser(ctx);
-      await addLabDevice(ctx.lab, {
+      await addLabDevice(ctx.lab, loggedIn(ctx), {
         hostname: text(hostname, "hostname"),
         deviceType: text(type, "device_type"),
         worker: text(worker, "worker"),
         health: optionalText(health),
         description: optionalText(description),
       });
-      return true;
+      return null;
     },
   },
   "scheduler.devices.update": {
-    help: "change a device: (hostname, worker, user, group, public, health, description)",
-    run: (ctx, [hostname, _worker, _user, _group, _public, health, _description]) => {
-      const user = superuser(ctx);
-      const host = text(hostname, "hostname");
+    help: "change a device: (hostname, worker, user, group, public, health, description, device_type); " +
+      "only what is not nil changes",
+    run: async (ctx, [hostname, worker, _user, _group, _public, health, description, deviceType]) => {
       const code = codeOf(DeviceHealth, health);
-      if (code !== undefined) {
-        ctx.lab.setDeviceHealth(host, DeviceHealth.name(code) as DeviceHealthName, `set by ${user.username}`);
-      }
-      return true;
+      await updateLabDevice(ctx.lab, loggedIn(ctx), text(hostname, "hostname"), {
+        worker: optionalText(worker),
+        description: description === null || description === undefined ? undefined : text(description, "description"),
+        deviceType: optionalText(deviceType),
+        health: code === undefined ? undefined : DeviceHealth.name(code) as DeviceHealthName,
+        reason: code === undefined ? undefined : "set through the XML-RPC API",
+      });
+      return null;
     },
   },
   "scheduler.devices.get_dictionary": {
@@ -82,8 +69,7 @@ export const DEVICE_METHODS: Record<string, Method> = {
   "scheduler.devices.set_dictionary": {
     help: "store a device's dictionary",
     run: async (ctx, [hostname, dictionary]) => {
-      superuser(ctx);
-      await setDictionary(ctx.lab, text(hostname, "hostname"), text(dictionary, "dictionary"));
+      await setDictionary(ctx.lab, loggedIn(ctx), text(hostname, "hostname"), text(dictionary, "dictionary"));
       return true;
     },
   },
@@ -91,67 +77,53 @@ export const DEVICE_METHODS: Record<string, Method> = {
     help: "a device's tags",
     run: async (ctx, [hostname]) => (await showDevice(ctx.lab, text(hostname, "hostname"), await access(ctx))).tags,
   },
-
-  "scheduler.device_types.list": {
-    help: "device types with their device counts",
-    run: async (ctx, [all]) => listDeviceTypes(ctx.lab, all === true, await access(ctx)) as unknown as XmlRpcInput,
-  },
-  "scheduler.device_types.show": {
-    help: "a device type",
-    run: async (ctx, [name]) => {
-      const seen = await access(ctx);
-      const type = listDeviceTypes(ctx.lab, true, seen).find((t) => t.name === text(name, "name"));
-      if (!type) throw new RpcFault(404, `Device-type '${name}' was not found.`);
-      return { ...type, devices: visibleDevices(ctx.lab, seen, { deviceType: type.name }) };
+  "scheduler.devices.tags.add": {
+    help: "give a device a tag (made if new): (hostname, name)",
+    run: async (ctx, [hostname, name]) => {
+      const host = await visibleDevice(ctx, hostname);
+      await changeLabDeviceTag(ctx.lab, loggedIn(ctx), host, text(name, "name"), "add");
+      return null;
     },
   },
-  "scheduler.device_types.add": {
-    help: "add a device type: (name, description, display, owners_only, health_frequency, health_denominator)",
-    run: async (ctx, [name, description, _display, _owners, frequency, denominator]) => {
-      superuser(ctx);
-      await addLabDeviceType(ctx.lab, {
-        name: text(name, "name"),
-        description: optionalText(description),
-        healthFrequency: optionalInt(frequency),
-        healthDenominator: denominator === "jobs" ? "jobs" : denominator === "hours" ? "hours" : undefined,
-      });
-      return true;
-    },
-  },
-  "scheduler.device_types.get_health_check": {
-    help: "a device type's health-check job",
-    run: async (ctx, [name]) => {
-      const check = ctx.lab.labDir.healthCheck(await visibleType(ctx, name));
-      if (check === undefined) throw new RpcFault(404, `Device-type '${name}' has no health check`);
-      return check;
-    },
-  },
-  "scheduler.device_types.set_health_check": {
-    help: "store a device type's health-check job",
-    run: (ctx, [name, definition]) => {
-      superuser(ctx);
-      ctx.lab.labDir.setHealthCheck(text(name, "name"), text(definition, "definition"));
-      return true;
-    },
-  },
-  "scheduler.device_types.get_template": {
-    help: "a device type's template",
-    run: async (ctx, [name]) => {
-      const template = ctx.lab.labDir.template(await visibleType(ctx, name));
-      if (template === undefined) throw new RpcFault(404, `Device-type '${name}' has no template`);
-      return template;
-    },
-  },
-  "scheduler.device_types.set_template": {
-    help: "store a device type's template",
-    run: (ctx, [name, template]) => {
-      superuser(ctx);
-      ctx.lab.labDir.setTemplate(text(name, "name"), text(template, "template"));
-      return true;
+  "scheduler.devices.tags.delete": {
+    help: "take a tag from a device: (hostname, name)",
+    run: async (ctx, [hostname, name]) => {
+      const host = await visibleDevice(ctx, hostname);
+      await changeLabDeviceTag(ctx.lab, loggedIn(ctx), host, text(name, "name"), "remove");
+      return null;
     },
   },
 
   "scheduler.tags.list": { help: "tags", run: async (ctx) => await listTags(ctx.lab) },
+  "scheduler.tags.show": {
+    help: "a tag with the devices that have it",
+    run: async (ctx, [name]) => {
+      const tag = await showTag(ctx.lab.db, text(name, "name")).catch((error) => {
+        throw error instanceof NotFoundError ? new RpcFault(404, `Tag '${name}' was not found.`) : error;
+      });
+      const seen = await access(ctx);
+      return { ...tag, devices: tag.devices.filter((d) => seen.rules.canViewDevice(seen.rights, d)) };
+    },
+  },
+  "scheduler.tags.add": {
+    help: "add a tag: (name, description)",
+    run: async (ctx, [name, description]) => {
+      await addLabTag(ctx.lab, loggedIn(ctx), text(name, "name"), optionalText(description) ?? "").catch((error) => {
+        throw error instanceof AlreadyExistsError ? new RpcFault(400, "Bad request: tag already exists?") : error;
+      });
+      return null;
+    },
+  },
+  "scheduler.tags.delete": {
+    help: "remove a tag from the lab and from every device",
+    run: async (ctx, [name]) => {
+      const tag = text(name, "name");
+      await deleteLabTag(ctx.lab, loggedIn(ctx), tag).catch((error) => {
+        throw error instanceof NotFoundError ? new RpcFault(404, `Tag '${tag}' was not found.`) : error;
+      });
+      return null;
+    },
+  },
 };
 
 /** A job context given as YAML (or JSON, which is YAML). */

@@ -9,7 +9,11 @@ const submit: Method = {
   help: "submit a job definition (YAML); returns its id, or the sub-job ids of a MultiNode job",
   run: async (ctx, [definition]) => {
     const user = loggedIn(ctx);
-    const jobs = await ctx.lab.submit(text(definition, "definition"), { id: user.id, username: user.username });
+    const jobs = await ctx.lab.submit(text(definition, "definition"), {
+      id: user.id,
+      username: user.username,
+      is_superuser: user.is_superuser,
+    });
     return jobs.length === 1 && !jobs[0].group ? jobs[0].id : jobs.map((j) => j.displayId);
   },
 };

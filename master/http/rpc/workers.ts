@@ -1,18 +1,19 @@
 /** LAVA's `scheduler.workers.*` methods: workers and their dispatcher configuration. */
 import { WorkerHealth } from "../../../actors/domain/states.ts";
 import type { WorkerHealthName } from "../../../actors/machines/worker.ts";
-import { addLabWorker, updateWorkerConfig } from "../../lab/admin.ts";
+import { addLabWorker, removeLabWorker, updateLabWorker } from "../../lab/admin/workers.ts";
 import { showWorker, workerNames } from "../../views/mod.ts";
 import type { XmlRpcInput, XmlRpcValue } from "../xmlrpc.ts";
+import { AlreadyExistsError } from "../../storage/errors.ts";
 import {
   access,
   codeOf,
+  loggedIn,
   type Method,
   optionalInt,
   optionalText,
   type RpcContext,
   RpcFault,
-  superuser,
   text,
 } from "./context.ts";
 
@@ -24,25 +25,34 @@ export const WORKER_METHODS: Record<string, Method> = {
       await showWorker(ctx.lab, text(hostname, "hostname"), await access(ctx)) as unknown as XmlRpcInput,
   },
   "scheduler.workers.add": {
-    help: "add a worker: (hostname, description, disabled)",
-    run: async (ctx, [hostname, description]) => {
-      superuser(ctx);
-      await addLabWorker(ctx.lab, text(hostname, "hostname"), optionalText(description) ?? "");
-      return true;
+    help: "add a worker: (hostname, description, disabled); a disabled one starts in Maintenance",
+    run: async (ctx, [hostname, description, disabled]) => {
+      const user = loggedIn(ctx);
+      const host = text(hostname, "hostname");
+      await addLabWorker(ctx.lab, user, host, optionalText(description) ?? "").catch((error) => {
+        throw error instanceof AlreadyExistsError ? new RpcFault(400, "Bad request: worker already exists?") : error;
+      });
+      if (disabled === true) await updateLabWorker(ctx.lab, user, host, { health: "Maintenance" });
+      return null;
     },
   },
   "scheduler.workers.update": {
-    help: "change a worker: (hostname, description, health, job_limit)",
+    help: "change a worker: (hostname, description, health, job_limit); only what is not nil changes",
     run: async (ctx, [hostname, description, health, jobLimit]) => {
-      superuser(ctx);
-      const host = text(hostname, "hostname");
-      await updateWorkerConfig(ctx.lab, host, {
-        description: optionalText(description),
-        jobLimit: optionalInt(jobLimit),
-      });
       const code = codeOf(WorkerHealth, health);
-      if (code !== undefined) ctx.lab.setWorkerHealth(host, WorkerHealth.name(code) as WorkerHealthName);
-      return true;
+      await updateLabWorker(ctx.lab, loggedIn(ctx), text(hostname, "hostname"), {
+        description: description === null || description === undefined ? undefined : text(description, "description"),
+        jobLimit: optionalInt(jobLimit),
+        health: code === undefined ? undefined : WorkerHealth.name(code) as WorkerHealthName,
+      });
+      return null;
+    },
+  },
+  "scheduler.workers.delete": {
+    help: "remove a worker that is offline and has no device left but retired ones",
+    run: async (ctx, [hostname]) => {
+      await removeLabWorker(ctx.lab, loggedIn(ctx), text(hostname, "hostname"));
+      return null;
     },
   },
   "scheduler.workers.get_config": {
@@ -52,8 +62,9 @@ export const WORKER_METHODS: Record<string, Method> = {
   "scheduler.workers.set_config": {
     help: "store a worker's dispatcher configuration",
     run: async (ctx, [hostname, config]) => {
-      superuser(ctx);
-      await updateWorkerConfig(ctx.lab, text(hostname, "hostname"), { dispatcherConfig: text(config, "config") });
+      await updateLabWorker(ctx.lab, loggedIn(ctx), text(hostname, "hostname"), {
+        dispatcherConfig: text(config, "config"),
+      });
       return true;
     },
   },
@@ -62,11 +73,17 @@ export const WORKER_METHODS: Record<string, Method> = {
     help: "a worker's env-dut.yaml",
     run: (ctx, [hostname]) => workerInfo(ctx, hostname).envDut,
   },
+  "scheduler.workers.set_env": {
+    help: "store a worker's env.yaml",
+    run: async (ctx, [hostname, env]) => {
+      await updateLabWorker(ctx.lab, loggedIn(ctx), text(hostname, "hostname"), { env: text(env, "env") });
+      return true;
+    },
+  },
   "scheduler.workers.set_env_dut": {
     help: "store a worker's env-dut.yaml",
     run: async (ctx, [hostname, env]) => {
-      superuser(ctx);
-      await updateWorkerConfig(ctx.lab, text(hostname, "hostname"), { envDut: text(env, "env") });
+      await updateLabWorker(ctx.lab, loggedIn(ctx), text(hostname, "hostname"), { envDut: text(env, "env") });
       return true;
     },
   },

@@ -9,6 +9,7 @@ import { migration as mailboxJournal } from "./0002_mailbox_journal.ts";
 import { migration as master } from "./0003_master.ts";
 import { migration as logActionIndex } from "./0004_log_action_index.ts";
 import { migration as requiredMethods } from "./0005_required_methods.ts";
+import { migration as administration } from "./0006_administration.ts";
 
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   "0001_domain": domain,
@@ -16,4 +17,5 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   "0003_master": master,
   "0004_log_action_index": logActionIndex,
   "0005_required_methods": requiredMethods,
+  "0006_administration": administration,
 };
