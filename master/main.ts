@@ -1,7 +1,7 @@
 /**
  * `deno task master [--data-dir DIR | --db URL] [--http ADDR:PORT] [--zmq ENDPOINT]
  *  [--events ENDPOINT] [--lab-dir DIR] [--encrypt --master-cert F --workers-certs DIR]
- *  [--coordinator HOST:PORT]`
+ *  [--coordinator HOST:PORT] [--keep-days N]`
  *
  * Runs the master until SIGTERM or SIGINT. When it is up it prints one JSON line
  * on stdout: {"event":"ready","http":...,"zmq":...,"events":...}.
@@ -17,7 +17,7 @@ import { startMaster } from "./master.ts";
 
 const USAGE = `usage: deno task master [--data-dir DIR | --db postgres://...] [--http ADDR:PORT] [--zmq ENDPOINT]
     [--events ENDPOINT] [--lab-dir DIR] [--encrypt --master-cert MASTER.key_secret --workers-certs DIR]
-    [--coordinator HOST:PORT] [--secure-cookies] [--log-level debug|info|warning|error]
+    [--coordinator HOST:PORT] [--secure-cookies] [--keep-days N] [--log-level debug|info|warning|error]
 
   --http          the web UI and APIs (default 127.0.0.1:8000)
   --zmq           the workers' mailbox (default tcp://127.0.0.1:5556)
@@ -26,7 +26,10 @@ const USAGE = `usage: deno task master [--data-dir DIR | --db postgres://...] [-
   --encrypt       CurveZMQ for the workers' mailbox: --master-cert is the master's secret key,
                   --workers-certs the directory of the workers' public keys allowed in
   --coordinator   the MultiNode coordinator sub-jobs are given (default 127.0.0.1:3079)
-  --secure-cookies  mark the web UI's cookies Secure: browsers reach the master over HTTPS (a proxy terminates it)`;
+  --secure-cookies  mark the web UI's cookies Secure: browsers reach the master over HTTPS (a proxy terminates it)
+  --keep-days     purge finished jobs (definition, log, results, history) older than N days, for device types
+                  without their own retention (deno task manage device-types update T --retention-days N);
+                  without it those jobs are kept for ever`;
 
 function usageError(message: string): never {
   console.error(`master: ${message}\n${USAGE}`);
@@ -51,6 +54,7 @@ if (import.meta.main) {
         "workers-certs": { type: "string" },
         coordinator: { type: "string", default: "127.0.0.1:3079" },
         heartbeat: { type: "string" },
+        "keep-days": { type: "string" },
         "log-level": { type: "string", default: "info" },
         help: { type: "boolean", short: "h" },
       },
@@ -70,6 +74,10 @@ if (import.meta.main) {
   const level = values["log-level"] as LogLevel;
   if (!["debug", "info", "warning", "error"].includes(level)) usageError(`--log-level ${level} is not a level`);
   const logger = createLogger({ process: "master", level });
+  const keepDays = values["keep-days"] === undefined ? null : Number(values["keep-days"]);
+  if (keepDays !== null && !(Number.isInteger(keepDays) && keepDays > 0)) {
+    usageError(`--keep-days ${values["keep-days"]}: expected a whole number of days, 1 or more`);
+  }
   let storage;
   try {
     storage = storageTargetFrom({ dataDir: values["data-dir"], db: values.db });
@@ -100,6 +108,7 @@ if (import.meta.main) {
       coordinator: { host: coordinator[1], port: Number(coordinator[2]) },
       heartbeatMs: values.heartbeat ? Number(values.heartbeat) : undefined,
       secureCookies: values["secure-cookies"] ?? false,
+      keepDays,
       logger,
     });
   } catch (error) {

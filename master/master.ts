@@ -20,6 +20,7 @@ import { EventAudience } from "./lab/event_audience.ts";
 import { EventHub } from "./lab/events.ts";
 import { Lab } from "./lab/lab.ts";
 import { LabDir } from "./lab/lab_dir.ts";
+import { Retention } from "./lab/retention.ts";
 import { type Publisher, publishEvents } from "./events/zmq_publisher.ts";
 
 export interface MasterOptions {
@@ -37,12 +38,18 @@ export interface MasterOptions {
   readonly heartbeatMs?: number;
   /** Mark the web UI's cookies Secure (the master is reached over HTTPS through a proxy). */
   readonly secureCookies?: boolean;
+  /**
+   * Days finished jobs are kept when their device type sets no retention (null or absent: kept for ever); the
+   * purge runs in the background (lab/retention.ts).
+   */
+  readonly keepDays?: number | null;
   readonly logger: Logger;
 }
 
 export interface RunningMaster {
   readonly lab: Lab;
   readonly storage: Storage;
+  readonly retention: Retention;
   /** `http://127.0.0.1:8000` */
   readonly url: string;
   readonly zmq: string;
@@ -82,6 +89,9 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
       coordinator: options.coordinator,
     });
     cleanups.push(() => lab.close());
+    const retention = new Retention({ db: storage.db, logger: options.logger, keepDays: options.keepDays ?? null });
+    retention.start();
+    cleanups.push(() => retention.close());
     const eventSocket = publisher.endpoint.replace(/^tcp:\/\/(127\.0\.0\.1|0\.0\.0\.0)/, "tcp://*");
     const closing = new AbortController();
     const sessions = new Sessions({ db: storage.db, secureCookies: options.secureCookies });
@@ -106,6 +116,7 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
     return {
       lab,
       storage,
+      retention,
       url: `http://${address.hostname}:${address.port}`,
       zmq: lab.mailbox.boundEndpoint,
       events: publisher.endpoint,

@@ -5,7 +5,7 @@
  * `--token` (or BASALT_TOKEN).
  */
 import type { Command } from "../../actors/cli/command_line.ts";
-import { UsageError } from "../../actors/cli/command_line.ts";
+import { stringOption, UsageError } from "../../actors/cli/command_line.ts";
 import type { ApiClient } from "./api_client.ts";
 import { textTable } from "../../actors/cli/text_table.ts";
 
@@ -104,6 +104,32 @@ export const REMOTE_COMMANDS: readonly Command<CliContext>[] = [
       for (const id of positionals) {
         await context.client().json("POST", `/api/v1/jobs/${encodeURIComponent(id)}/cancel`);
         print(`${id}: cancelling`);
+      }
+    },
+  },
+  {
+    path: ["jobs", "fail"],
+    summary: "end stuck jobs Incomplete at once; their devices run a health check (administrators)",
+    positionals: ["ID..."],
+    options: { reason: { type: "string", help: "why, kept with the job" } },
+    async run({ context, positionals, values, print }) {
+      for (const id of positionals) {
+        await context.client().json("POST", `/api/v1/jobs/${encodeURIComponent(id)}/fail`, {
+          reason: stringOption(values, "reason") ?? "",
+        });
+        print(`${id}: failed`);
+      }
+    },
+  },
+  {
+    path: ["jobs", "rm"],
+    summary: "remove finished jobs with their logs and results (administrators)",
+    positionals: ["ID..."],
+    options: {},
+    async run({ context, positionals, print }) {
+      for (const id of positionals) {
+        await context.client().json("DELETE", `/api/v1/jobs/${encodeURIComponent(id)}`);
+        print(`${id}: removed`);
       }
     },
   },

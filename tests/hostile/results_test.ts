@@ -12,11 +12,8 @@
  */
 import { sql } from "kysely";
 import { stringify } from "yaml";
-import { jobAddress, type JobLogLine, type LabProtocol, labProtocol, WORKER_RUNS } from "../../actors/lab/protocol.ts";
-import type { MailboxEndpoint } from "../../actors/mailbox/endpoint.ts";
-import { ActorHost } from "../../actors/process/host.ts";
+import type { JobLogLine } from "../../actors/lab/protocol.ts";
 import { createLogger } from "../../actors/runtime/log.ts";
-import { SqliteJournal } from "../../actors/runtime/sqlite_journal.ts";
 import { JobHealth } from "../../actors/domain/states.ts";
 import { addLabDevice } from "../../master/lab/admin/devices.ts";
 import { addLabDeviceType } from "../../master/lab/admin/device_types.ts";
@@ -30,52 +27,9 @@ import { assertEquals, assertStringIncludes } from "../support/assert.ts";
 import { qemuJob } from "../support/dut.ts";
 import { QEMU_DICTIONARY } from "../support/lab.ts";
 import { startPostgres } from "../support/postgres.ts";
-import { Condition } from "../support/wait.ts";
+import { startFakeWorker } from "../support/fake_worker.ts";
 
 const WAIT_MS = 30_000;
-
-/** A worker that runs nothing: it takes job starts and says what the test tells it to. */
-async function startFakeWorker(name: string, master: string, dir: string, version = "fake") {
-  const host = await ActorHost.open<unknown>({
-    name,
-    journal: SqliteJournal.open(dir),
-    logger: createLogger({ process: name, level: "error" }),
-  });
-  const started: string[] = [];
-  let taken = 0;
-  const changed = new Condition();
-  const mailbox = await host.mailbox({
-    protocol: labProtocol,
-    mode: { kind: "connect", endpoints: [master], peer: "master" },
-    heartbeatMs: 200,
-    accepts: (to) => to === WORKER_RUNS,
-    summary: () => ({ version, jobLimit: 0, running: [] }),
-    onMessage: (delivery) => {
-      if (delivery.kind === "job.start") started.push(delivery.body.job);
-      changed.notify();
-    },
-  }) as MailboxEndpoint<LabProtocol, unknown>;
-  return {
-    started,
-    /** The next `count` jobs the master starts here. */
-    async take(count: number): Promise<string[]> {
-      await changed.until(() => started.length >= taken + count, WAIT_MS, `${count} job starts`);
-      taken += count;
-      return started.slice(taken - count, taken);
-    },
-    /** Starts, logs (each batch one `job.log`, numbered on from 0) and ends a job. */
-    run(job: string, batches: readonly (readonly JobLogLine[])[], result: "pass" | "fail" = "pass") {
-      mailbox.send("master", jobAddress(job), "job.started", { job });
-      let from = 0;
-      for (const lines of batches) {
-        mailbox.send("master", jobAddress(job), "job.log", { job, from, lines });
-        from += lines.length;
-      }
-      mailbox.send("master", jobAddress(job), "job.finished", { job, result });
-    },
-    close: () => host.close(),
-  };
-}
 
 async function waitFor(what: string, check: () => Promise<boolean>): Promise<void> {
   const deadline = Date.now() + WAIT_MS;

@@ -1,7 +1,11 @@
-/** Jobs in the JSON API: listing, submitting, showing, the definition, cancelling and resubmitting. */
+/**
+ * Jobs in the JSON API: listing, submitting, showing, the definition, cancelling, resubmitting, and an
+ * administrator's force-fail and removal.
+ */
 import type { Hono } from "hono";
 import { JobHealth, JobState } from "../../../actors/domain/states.ts";
 import { definitionFor, listJobs, mayCancel, resolveJobId, resubmitJob, showJob } from "../../views/mod.ts";
+import { failLabJob, removeLabJobs } from "../../lab/admin/jobs.ts";
 import { requireUser } from "../auth.ts";
 import type { HttpEnv } from "../env.ts";
 import { HttpError } from "../errors.ts";
@@ -48,6 +52,20 @@ export function jobRoutes(app: Hono<HttpEnv>, { lab }: RestContext): void {
     }
     await lab.cancel(id, `cancelled by ${user.username}`);
     return c.json({ message: "job cancelled" });
+  });
+  // An administrator's force-fail and removal (lab/admin/jobs.ts checks who may).
+  app.post("/api/v1/jobs/:id/fail", async (c) => {
+    const user = requireUser(c);
+    const id = await visibleJob(lab, c);
+    const body = await readJsonObject(c);
+    await failLabJob(lab, user, id, typeof body.reason === "string" ? body.reason.slice(0, 500) : "");
+    return c.json({ message: "job failed" });
+  });
+  app.delete("/api/v1/jobs/:id", async (c) => {
+    const user = requireUser(c);
+    const id = await visibleJob(lab, c);
+    await removeLabJobs(lab, user, [id]);
+    return c.json({ message: "job removed" });
   });
   app.post("/api/v1/jobs/:id/resubmit", async (c) => {
     const jobs = await resubmitJob(lab, c.req.param("id"), requireUser(c));
