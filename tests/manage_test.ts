@@ -12,12 +12,21 @@ interface Run {
 }
 
 async function manage(storage: string[], ...args: string[]): Promise<Run> {
-  const output = await new Deno.Command(Deno.execPath(), {
+  return await manageWithInput("", storage, ...args);
+}
+
+async function manageWithInput(input: string, storage: string[], ...args: string[]): Promise<Run> {
+  const child = new Deno.Command(Deno.execPath(), {
     args: ["task", "--quiet", "manage", ...storage, ...args],
     cwd: new URL("..", import.meta.url).pathname,
+    stdin: "piped",
     stdout: "piped",
     stderr: "piped",
-  }).output();
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(input));
+  await writer.close();
+  const output = await child.output();
   const decode = (b: Uint8Array) => new TextDecoder().decode(b).trim();
   return { code: output.code, stdout: decode(output.stdout), stderr: decode(output.stderr) };
 }
@@ -110,6 +119,61 @@ Deno.test("deno task manage explains a wrong command line and exits 2", async ()
     const badLimit = await manage(["--data-dir", dir], "workers", "add", "--job-limit", "lots", "w");
     assertEquals(badLimit.code, 2);
     assertStringIncludes(badLimit.stderr, "--job-limit must be a whole number");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("deno task manage runs a shared lab: users, permissions, types, aliases, tags, dictionaries, workers, jobs", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "basalt-manage-" });
+  const db = ["--data-dir", `${dir}/data`];
+  const ok = async (...args: string[]) => {
+    const run = await manage(db, ...args);
+    assertEquals(run.code, 0, `manage ${args.join(" ")}: ${run.stdout} ${run.stderr}`);
+    return run.stdout;
+  };
+  try {
+    await ok("users", "add", "bob");
+    await ok("workers", "add", "w1");
+    await ok("workers", "add", "w2");
+    await ok("device-types", "add", "qemu");
+    await ok("devices", "add", "--device-type", "qemu", "--worker", "w1", "qemu01");
+    await ok("groups", "add", "--users", "bob", "team");
+    await ok("users", "update", "--no-active", "bob");
+    assertStringIncludes(await ok("users", "list"), "bob       false      false");
+    assertEquals((await manageWithInput("correct horse battery\n", db, "users", "password", "bob")).code, 0);
+    assertStringIncludes((await manageWithInput("short\n", db, "users", "password", "bob")).stderr, "at least 10");
+    await ok("permissions", "grant", "--group", "team", "--permission", "submit", "--device-type", "qemu");
+    assertStringIncludes(await ok("permissions", "list", "--device-type", "qemu"), "team   submit");
+    await ok("device-types", "update", "qemu", "--retention-days", "90", "--no-health-check");
+    await ok("aliases", "add", "--device-type", "qemu", "vm");
+    assertStringIncludes(await ok("aliases", "list"), "vm     qemu");
+    await ok("tags", "add", "--description", "has a USB hub", "usb");
+    await ok("devices", "tag", "--add", "usb,big", "qemu01");
+    assertStringIncludes(await ok("tags", "list"), "usb   1        has a USB hub");
+    await ok("devices", "update", "--worker", "w2", "--physical-owner", "carol", "--health", "Good", "qemu01");
+    // Dictionaries out and back in; a bad one stops the whole import.
+    const out = `${dir}/dicts`;
+    assertStringIncludes(await ok("devices", "export-dictionaries", out), "wrote 0");
+    await Deno.mkdir(out, { recursive: true });
+    await Deno.writeTextFile(`${out}/qemu01.jinja2`, "{% extends 'qemu.jinja2' %}\n{% set memory = 512 %}\n");
+    await Deno.writeTextFile(`${out}/ghost.jinja2`, "{% extends 'qemu.jinja2' %}\n");
+    const refused = await manage(db, "devices", "import-dictionaries", out);
+    assertEquals(refused.code, 1);
+    assertStringIncludes(refused.stderr, "ghost.jinja2: there is no device ghost");
+    await Deno.remove(`${out}/ghost.jinja2`);
+    assertStringIncludes(await ok("devices", "import-dictionaries", out), "stored 1");
+    await Deno.remove(out, { recursive: true });
+    assertStringIncludes(await ok("devices", "export-dictionaries", out), "wrote 1");
+    assertStringIncludes(await Deno.readTextFile(`${out}/qemu01.jinja2`), "memory = 512");
+    // A worker goes once its devices have moved; jobs by age.
+    const kept = await manage(db, "workers", "rm", "w2");
+    assertEquals(kept.code, 1);
+    assertStringIncludes(kept.stderr, "still has devices: qemu01");
+    await ok("workers", "rm", "w1");
+    assertStringIncludes(await ok("jobs", "rm", "--older-than", "30", "--dry-run"), "0 jobs would be removed");
+    const health = await ok("health");
+    assertStringIncludes(health, "qemu01  qemu  w2      Good    never");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

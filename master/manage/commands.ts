@@ -22,6 +22,7 @@ import {
 import { textTable } from "../../actors/cli/text_table.ts";
 import { type Command, stringOption, UsageError } from "../../actors/cli/command_line.ts";
 import { generateKeyPair, writeCertificates } from "../../actors/transport/zmq/curve.ts";
+import { ADMIN_COMMANDS } from "./admin_commands.ts";
 
 /** What a manage command works on: the database, unless it needs none (keys). */
 export interface ManageContext {
@@ -297,4 +298,5 @@ export const COMMANDS: readonly ManageCommand[] = [
       ));
     },
   },
+  ...ADMIN_COMMANDS,
 ];
