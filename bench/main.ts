@@ -13,6 +13,7 @@ import { formatMailboxBench, runMailboxBench } from "./mailbox.ts";
 import { formatStorageBench, runStorageBench } from "./storage.ts";
 import { formatValidateBench, runValidateBench } from "./validate.ts";
 import { formatSseBench, runSseBench } from "./sse.ts";
+import { formatPurgeBench, runPurgeBench } from "./purge.ts";
 
 const BENCHMARKS: Record<string, (args: string[]) => Promise<string>> = {
   storage: async (args) => formatStorageBench(await runStorageBench(args)),
@@ -26,6 +27,7 @@ const BENCHMARKS: Record<string, (args: string[]) => Promise<string>> = {
   "coordinator-idle": async () => formatCoordinatorIdleBench(await runCoordinatorIdleBench()),
   web: async () => formatWebBench(await runWebBench()),
   sse: async () => formatSseBench(await runSseBench()),
+  purge: async (args) => formatPurgeBench(await runPurgeBench(args)),
 };
 
 // Benchmark names select; every other argument (e.g. `--db URL`) is passed on.
