@@ -12,7 +12,7 @@
  */
 import type { Kysely } from "kysely";
 import type { Database, User } from "../storage/schema.ts";
-import { authenticate, hashToken } from "../storage/users.ts";
+import { authenticate, authenticatePassword, hashToken } from "../storage/users.ts";
 
 export const SESSION_COOKIE = "basalt_session";
 const LOGIN_COOKIE = "basalt_login";
@@ -30,8 +30,10 @@ export interface Session {
   lastSeen: number;
 }
 
+/** A session stands on the credential it was opened with: a token (by its hash) or the password then set. */
 interface Stored extends Session {
-  readonly tokenHash: string;
+  readonly tokenHash?: string;
+  readonly passwordHash?: string;
 }
 
 export interface SessionOptions {
@@ -68,16 +70,20 @@ export class Sessions {
     this.#secure = options.secureCookies ?? false;
   }
 
-  /** A session for the user `username` names with `token`, or undefined when they do not match an active user. */
-  async login(username: string, token: string): Promise<Session | undefined> {
-    const user = await authenticate(this.#db, username, token);
+  /**
+   * A session for the user `username` names with `secret` — one of their API tokens or their password — or undefined
+   * when it matches no active user.
+   */
+  async login(username: string, secret: string): Promise<Session | undefined> {
+    const byToken = await authenticate(this.#db, username, secret);
+    const user = byToken ?? await authenticatePassword(this.#db, username, secret);
     if (!user) return undefined;
     const session: Stored = {
       id: randomId(),
       user,
       csrf: randomId(),
       lastSeen: Date.now(),
-      tokenHash: await hashToken(token),
+      ...(byToken ? { tokenHash: await hashToken(secret) } : { passwordHash: user.password_hash! }),
     };
     if (this.#sessions.size >= MAX_SESSIONS) this.#evict();
     this.#sessions.set(session.id, session);
@@ -94,13 +100,20 @@ export class Sessions {
       this.#sessions.delete(id);
       return undefined;
     }
-    const user = await this.#db.selectFrom("api_tokens")
-      .innerJoin("users", "users.id", "api_tokens.user_id")
-      .selectAll("users")
-      .where("api_tokens.token_hash", "=", session.tokenHash)
-      .where("users.id", "=", session.user.id)
-      .where("users.is_active", "=", true)
-      .executeTakeFirst();
+    // A revoked token or a changed password ends the sessions opened with it, as deactivating the user ends all.
+    const user = session.tokenHash !== undefined
+      ? await this.#db.selectFrom("api_tokens")
+        .innerJoin("users", "users.id", "api_tokens.user_id")
+        .selectAll("users")
+        .where("api_tokens.token_hash", "=", session.tokenHash)
+        .where("users.id", "=", session.user.id)
+        .where("users.is_active", "=", true)
+        .executeTakeFirst()
+      : await this.#db.selectFrom("users").selectAll()
+        .where("id", "=", session.user.id)
+        .where("password_hash", "=", session.passwordHash!)
+        .where("is_active", "=", true)
+        .executeTakeFirst();
     if (!user) {
       this.#sessions.delete(id);
       return undefined;

@@ -1,6 +1,6 @@
 import { assert, assertEquals, assertStringIncludes } from "../../tests/support/assert.ts";
 import { testOnBothBackends } from "../../tests/support/storage.ts";
-import { addUser, issueToken } from "../storage/users.ts";
+import { addUser, issueToken, setPassword, updateUser } from "../storage/users.ts";
 import { SESSION_COOKIE, Sessions } from "./sessions.ts";
 
 const cookieOf = (sessions: Sessions, session: Parameters<Sessions["cookie"]>[0]) =>
@@ -23,6 +23,25 @@ testOnBothBackends("web sessions", [
       await db.deleteFrom("api_tokens").where("id", "=", id).execute();
       assertEquals(await sessions.fromCookie(cookie), undefined);
       assertEquals(sessions.size, 0);
+    },
+  },
+  {
+    name: "a password opens a session that holds until the password changes or the user is deactivated",
+    async fn(fx) {
+      const { db } = await fx.open();
+      await addUser(db, { username: "fay" });
+      assertEquals(await new Sessions({ db }).login("fay", ""), undefined, "no password set: nothing opens");
+      await setPassword(db, "fay", "correct horse battery");
+      const sessions = new Sessions({ db });
+      assertEquals(await sessions.login("fay", "correct horse batterY"), undefined);
+      const first = cookieOf(sessions, (await sessions.login("fay", "correct horse battery"))!);
+      assertEquals((await sessions.fromCookie(first))?.user.username, "fay");
+      await setPassword(db, "fay", "another good passphrase");
+      assertEquals(await sessions.fromCookie(first), undefined, "the old password's session ends");
+      const second = cookieOf(sessions, (await sessions.login("fay", "another good passphrase"))!);
+      await updateUser(db, "fay", { active: false });
+      assertEquals(await sessions.fromCookie(second), undefined, "a deactivated user's session ends");
+      assertEquals(await sessions.login("fay", "another good passphrase"), undefined);
     },
   },
   {

@@ -40,7 +40,7 @@ function loginForm(csrf: string, message?: string) {
           User <input type="text" name="username" autocomplete="username" required />
         </label>
         <label>
-          API token <input type="password" name="token" autocomplete="current-password" required />
+          Password or API token <input type="password" name="token" autocomplete="current-password" required />
         </label>
         <button type="submit">Log in</button>
       </form>
@@ -70,7 +70,7 @@ export function accountPages(app: Hono<WebEnv>, lab: Lab, sessions: Sessions): v
         return await loginPage(c, "This login form has expired: log in again.", 403);
       }
       const session = await sessions.login(fields.username ?? "", fields.token ?? "");
-      if (!session) return await loginPage(c, "Wrong user or token.", 401);
+      if (!session) return await loginPage(c, "Wrong user, password or token.", 401);
       c.header("Set-Cookie", sessions.cookie(session));
       c.header("Set-Cookie", sessions.clearLoginCookie(), { append: true });
       return c.redirect("/", 303);
