@@ -17,7 +17,8 @@ import { startMaster } from "./master.ts";
 
 const USAGE = `usage: deno task master [--data-dir DIR | --db postgres://...] [--http ADDR:PORT] [--zmq ENDPOINT]
     [--events ENDPOINT] [--lab-dir DIR] [--encrypt --master-cert MASTER.key_secret --workers-certs DIR]
-    [--coordinator HOST:PORT] [--secure-cookies] [--keep-days N] [--log-level debug|info|warning|error]
+    [--coordinator HOST:PORT] [--secure-cookies] [--keep-days N] [--proxy-user-header H --trusted-proxy ADDR]
+    [--log-level debug|info|warning|error]
 
   --http          the web UI and APIs (default 127.0.0.1:8000)
   --zmq           the workers' mailbox (default tcp://127.0.0.1:5556)
@@ -29,7 +30,10 @@ const USAGE = `usage: deno task master [--data-dir DIR | --db postgres://...] [-
   --secure-cookies  mark the web UI's cookies Secure: browsers reach the master over HTTPS (a proxy terminates it)
   --keep-days     purge finished jobs (definition, log, results, history) older than N days, for device types
                   without their own retention (deno task manage device-types update T --retention-days N);
-                  without it those jobs are kept for ever`;
+                  without it those jobs are kept for ever
+  --proxy-user-header, --trusted-proxy
+                  single sign-on: a browser request arriving from ADDR (the reverse proxy's own address) with
+                  header H is the Basalt user H names, if that user exists and is active; off unless both are given`;
 
 function usageError(message: string): never {
   console.error(`master: ${message}\n${USAGE}`);
@@ -55,6 +59,8 @@ if (import.meta.main) {
         coordinator: { type: "string", default: "127.0.0.1:3079" },
         heartbeat: { type: "string" },
         "keep-days": { type: "string" },
+        "proxy-user-header": { type: "string" },
+        "trusted-proxy": { type: "string" },
         "log-level": { type: "string", default: "info" },
         help: { type: "boolean", short: "h" },
       },
@@ -77,6 +83,13 @@ if (import.meta.main) {
   const keepDays = values["keep-days"] === undefined ? null : Number(values["keep-days"]);
   if (keepDays !== null && !(Number.isInteger(keepDays) && keepDays > 0)) {
     usageError(`--keep-days ${values["keep-days"]}: expected a whole number of days, 1 or more`);
+  }
+  const proxyHeader = values["proxy-user-header"], proxyAddress = values["trusted-proxy"];
+  if ((proxyHeader === undefined) !== (proxyAddress === undefined)) {
+    usageError("--proxy-user-header and --trusted-proxy go together");
+  }
+  if (proxyHeader !== undefined && !/^[A-Za-z0-9-]{1,100}$/.test(proxyHeader)) {
+    usageError(`--proxy-user-header ${proxyHeader}: a header name is letters, digits and '-'`);
   }
   let storage;
   try {
@@ -109,6 +122,7 @@ if (import.meta.main) {
       heartbeatMs: values.heartbeat ? Number(values.heartbeat) : undefined,
       secureCookies: values["secure-cookies"] ?? false,
       keepDays,
+      proxyLogin: proxyHeader && proxyAddress ? { header: proxyHeader, address: proxyAddress } : undefined,
       logger,
     });
   } catch (error) {

@@ -13,6 +13,7 @@ import { StorageJournal } from "./storage/journal.ts";
 import type { Database } from "./storage/schema.ts";
 import type { StorageTarget } from "./storage/target.ts";
 import { createApp } from "./http/app.ts";
+import type { ProxyLogin } from "./http/auth.ts";
 import { SlowClientError } from "./http/streams.ts";
 import { mountWeb } from "../web/mod.ts";
 import { Sessions } from "./http/sessions.ts";
@@ -43,6 +44,8 @@ export interface MasterOptions {
    * purge runs in the background (lab/retention.ts).
    */
   readonly keepDays?: number | null;
+  /** Single sign-on: trust this proxy's authenticated-user header (off when absent). */
+  readonly proxyLogin?: ProxyLogin;
   readonly logger: Logger;
 }
 
@@ -95,7 +98,14 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
     const eventSocket = publisher.endpoint.replace(/^tcp:\/\/(127\.0\.0\.1|0\.0\.0\.0)/, "tcp://*");
     const closing = new AbortController();
     const sessions = new Sessions({ db: storage.db, secureCookies: options.secureCookies });
-    const app = createApp({ lab, eventSocket, closing: closing.signal, sessions, audience });
+    const app = createApp({
+      lab,
+      eventSocket,
+      closing: closing.signal,
+      sessions,
+      audience,
+      proxyLogin: options.proxyLogin,
+    });
     await mountWeb(app, lab, sessions);
     const server = Deno.serve({
       hostname: options.http.hostname,

@@ -3,8 +3,9 @@
  * running master with a worker and the QEMU device: a job submitted through the
  * API appears on the overview without a reload, its log streams in live, its
  * state machine highlights the current state, it is cancelled from its page,
- * and the device's maintenance toggle changes its health. The screenshots in
- * docs/screenshots/ are written here.
+ * and the device's maintenance toggle changes its health; an admin adds a device
+ * through its form (the dictionary previewed first) and changes its type. The
+ * screenshots in docs/screenshots/ are written here.
  */
 import { chromium } from "playwright-core";
 import { stringify } from "yaml";
@@ -12,6 +13,8 @@ import { assert, assertEquals, assertStringIncludes } from "./support/assert.ts"
 import { inlineTest, qemuJob } from "./support/dut.ts";
 import { QEMU_DICTIONARY, startTestLab, waitForJob } from "./support/lab.ts";
 import { webLogin } from "./support/web_login.ts";
+import { addLabGroup } from "../master/lab/admin/people.ts";
+import { addUser, issueToken } from "../master/storage/users.ts";
 
 const SCREENSHOTS = new URL("../docs/screenshots/", import.meta.url).pathname;
 export const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"];
@@ -116,6 +119,99 @@ Deno.test("pages work without JavaScript and refuse forms from elsewhere", async
     await api.body?.cancel();
     assertEquals(lab.master.lab.deviceStatus("qemu01")?.health, "Good");
   } finally {
+    await lab.close();
+  }
+});
+
+Deno.test("an admin adds a device through its form, previewing the dictionary, and changes its type's settings", async () => {
+  const lab = await startTestLab();
+  const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS });
+  try {
+    await Deno.mkdir(SCREENSHOTS, { recursive: true });
+    // No worker process: the device's jobs wait in the queue, where the device-type page shows them.
+    await lab.addWorker("w1", { start: false });
+    await lab.addDevice("qemu01", "qemu", "w1", QEMU_DICTIONARY);
+    const { db } = lab.master.storage;
+    await addUser(db, { username: "bob" });
+    const bob = await issueToken(db, "bob");
+    await addLabGroup(lab.master.lab, { id: 0, username: "admin", is_superuser: true }, "kernel-team", ["bob"]);
+    await lab.api("POST", "/api/v1/jobs", { definition: stringify(qemuJob({ name: "waiting for a worker" })) });
+
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await page.goto(`${lab.master.url}/login`);
+    await page.fill("input[name=username]", "admin");
+    await page.fill("input[name=token]", lab.token);
+    await page.click("button[type=submit]");
+    await page.waitForURL(`${lab.master.url}/`);
+
+    await page.goto(`${lab.master.url}/devices`);
+    await page.click("text=Add a device");
+    await page.fill("input[name=hostname]", "qemu02");
+    await page.fill("input[name=description]", "the second QEMU guest");
+    await page.fill("input[name=tags]", "kvm, big-ram");
+    // A dictionary that does not render is shown as such, and saving it is refused with the same reason.
+    await page.fill("[data-testid=dictionary]", "{% extends 'qemu.jinja2' %}\n{% set memory = %}\n");
+    await page.click("button[value=preview]");
+    await page.waitForSelector("[data-testid=preview] .error");
+    await page.click("button[value=save]");
+    await page.waitForSelector("[data-testid=preview] .error");
+    assertEquals(lab.master.lab.catalog.devices.has("qemu02"), false);
+    await page.fill("[data-testid=dictionary]", "{% extends 'qemu.jinja2' %}\n{% set memory = 512 %}\n");
+    await page.click("button[value=preview]");
+    await page.waitForSelector("[data-testid=preview] pre");
+    assertStringIncludes(await page.textContent("[data-testid=preview] pre") ?? "", "512");
+    await page.screenshot({ path: `${SCREENSHOTS}device-form.png`, fullPage: true });
+    await page.click("button[value=save]");
+    await page.waitForURL(`${lab.master.url}/devices/qemu02`);
+    assertEquals(await page.textContent("[data-testid=device-health] .badge"), "Maintenance");
+    assertStringIncludes(await page.textContent("[data-testid=change-record]") ?? "", "added (qemu on w1)");
+    assertEquals([...lab.master.lab.catalog.devices.get("qemu02")!.tags], ["big-ram", "kvm"]);
+
+    await page.click("text=Change this device");
+    await page.fill("input[name=tags]", "kvm");
+    await page.click("button[value=save]");
+    await page.waitForURL(`${lab.master.url}/devices/qemu02`);
+    assertEquals([...lab.master.lab.catalog.devices.get("qemu02")!.tags], ["kvm"]);
+
+    await page.goto(`${lab.master.url}/device-types/qemu`);
+    await page.fill("input[name=health_frequency]", "12");
+    await page.selectOption("select[name=health_denominator]", "jobs");
+    await page.click("form[aria-label='device type settings'] button[type=submit]");
+    await page.waitForURL(`${lab.master.url}/device-types/qemu`);
+    assertEquals(lab.master.lab.catalog.deviceTypes.get("qemu")?.healthFrequency, 12);
+    await page.selectOption("form[aria-label='grant a permission'] select[name=permission]", "submit");
+    await page.click("form[aria-label='grant a permission'] button[value=grant]");
+    await page.waitForURL(`${lab.master.url}/device-types/qemu`);
+    assertStringIncludes(
+      await page.textContent("[data-testid=change-record]") ?? "",
+      "submit granted to group kernel-team",
+    );
+    assertStringIncludes(await page.textContent("main") ?? "", "waiting for a worker");
+    await page.screenshot({ path: `${SCREENSHOTS}device-type.png`, fullPage: true });
+
+    // Bob is no administrator: no form for him, and a form posted anyway is refused.
+    const session = await webLogin(lab.master.url, "bob", bob.token);
+    const newPage = await fetch(`${lab.master.url}/devices/new`, { headers: { Cookie: session.cookie } });
+    assertEquals(newPage.status, 403);
+    await newPage.body?.cancel();
+    const posted = await fetch(`${lab.master.url}/web/devices`, {
+      method: "POST",
+      headers: { Cookie: session.cookie, "Content-Type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({
+        csrf: session.csrf,
+        action: "save",
+        hostname: "bobs",
+        device_type: "qemu",
+        worker: "w1",
+        dictionary: QEMU_DICTIONARY,
+      }),
+      redirect: "manual",
+    });
+    assertEquals(posted.status, 403);
+    await posted.body?.cancel();
+    assertEquals(lab.master.lab.catalog.devices.has("bobs"), false);
+  } finally {
+    await browser.close();
     await lab.close();
   }
 });

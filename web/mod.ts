@@ -12,6 +12,7 @@ import type { Lab } from "../master/lab/lab.ts";
 import { buildIslands, BUNDLE, STATIC_DIR } from "./assets.ts";
 import type { WebEnv } from "./render.tsx";
 import { accountPages } from "./routes/account_pages.tsx";
+import { adminPages } from "./routes/admin_pages.tsx";
 import { jobPages } from "./routes/job_pages.tsx";
 import { labPages } from "./routes/lab_pages.tsx";
 import type { Sessions } from "../master/http/sessions.ts";
@@ -38,6 +39,8 @@ export async function mountWeb(app: Hono<WebEnv>, lab: Lab, sessions: Sessions):
       return c.notFound();
     }
   });
+  // Before the lab's pages: /devices/new is a page of its own, not a device named "new".
+  adminPages(app, lab);
   labPages(app, lab);
   jobPages(app, lab);
   accountPages(app, lab, sessions);

@@ -8,6 +8,8 @@ import type { ComponentChildren } from "preact";
 import { renderToString } from "preact-render-to-string";
 import { LabRequestError } from "../master/lab/request_error.ts";
 import type { HttpEnv } from "../master/http/env.ts";
+import { BODY_LIMITS, readBodyForm } from "../master/http/body.ts";
+import { clientErrorStatus } from "../master/http/errors.ts";
 import { Layout, type Viewer } from "./components/layout.tsx";
 
 /** A page's request, as the master's authentication left it (its user and browser session). */
@@ -31,13 +33,10 @@ export function route(handler: (c: Context<WebEnv>) => Promise<Response> | Respo
     try {
       return await handler(c);
     } catch (error) {
-      if (error instanceof LabRequestError) {
-        return page(
-          c,
-          error.status === 404 ? "Not found" : "Not allowed",
-          <p class="notice error">{error.message}</p>,
-          error.status,
-        );
+      const status = clientErrorStatus(error);
+      if (status !== undefined) {
+        const title = status === 404 ? "Not found" : status === 403 ? "Not allowed" : "Not done";
+        return page(c, title, <p class="notice error">{(error as Error).message}</p>, status);
       }
       throw error;
     }
@@ -47,4 +46,17 @@ export function route(handler: (c: Context<WebEnv>) => Promise<Response> | Respo
 /** A path parameter; the route's pattern guarantees it is there. */
 export function param(c: Context<WebEnv>, name: string): string {
   return c.req.param(name) ?? "";
+}
+
+/** A form's fields, read within the forms' byte limit (413 past it). */
+export function form(c: Context<WebEnv>, limit: number = BODY_LIMITS.form): Promise<Record<string, string>> {
+  return readBodyForm(c.req.raw, limit);
+}
+
+/** The form came from one of our pages in this session. */
+export function checkCsrf(c: Context<WebEnv>, fields: Record<string, string>): void {
+  const session = c.get("session");
+  if (!session || fields.csrf !== session.csrf) {
+    throw new LabRequestError("this form has expired: reload the page", 403);
+  }
 }

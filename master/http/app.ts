@@ -10,7 +10,7 @@
 import { Hono } from "hono";
 import { EventAudience } from "../lab/event_audience.ts";
 import type { Lab } from "../lab/lab.ts";
-import { authentication } from "./auth.ts";
+import { authentication, type ProxyLogin } from "./auth.ts";
 import type { HttpEnv } from "./env.ts";
 import { clientErrorStatus, HttpError } from "./errors.ts";
 import { LiveStreams } from "./live.ts";
@@ -34,6 +34,8 @@ export interface AppOptions {
   readonly closing?: AbortSignal;
   /** Browser sessions of the web UI; their cookie authenticates like a token. */
   readonly sessions?: Sessions;
+  /** Trust a reverse proxy's authenticated-user header (single sign-on); off when absent. */
+  readonly proxyLogin?: ProxyLogin;
   /** Caps on concurrent event streams (default STREAM_LIMITS). */
   readonly streams?: StreamGate;
   /** The lab's events as each subscriber may see them (default: one of the app's own). */
@@ -50,7 +52,7 @@ export function createApp(options: AppOptions): Hono<HttpEnv> {
     audience: () => options.audience ?? (ownAudience ??= new EventAudience(lab.events, lab.db)),
   };
 
-  app.use("*", authentication(lab.db, options.sessions));
+  app.use("*", authentication(lab.db, options.sessions, options.proxyLogin));
   rpcRoute(app, lab, options.eventSocket);
   eventRoutes(app, rest);
   jobRoutes(app, rest);

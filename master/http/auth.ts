@@ -25,7 +25,20 @@ const MAX_RECORDED = 10_000;
  * The middleware that sets the request's user (and session). A header naming a wrong user or token is refused
  * outright rather than treated as anonymous; a session cookie that is not (or no longer) valid is anonymous.
  */
-export function authentication(db: Kysely<Database>, sessions?: Sessions): MiddlewareHandler<HttpEnv> {
+/**
+ * Single sign-on behind a reverse proxy that authenticates people itself: requests arriving from `address` with
+ * `header` set are the user it names (an existing, active Basalt user). Off unless both are given.
+ */
+export interface ProxyLogin {
+  readonly header: string;
+  readonly address: string;
+}
+
+export function authentication(
+  db: Kysely<Database>,
+  sessions?: Sessions,
+  proxy?: ProxyLogin,
+): MiddlewareHandler<HttpEnv> {
   // Checking a token is a read on every request; recording its use at most once a minute means a client's every
   // request is not a database write.
   const usesRecorded = new Map<string, number>();
@@ -63,7 +76,17 @@ export function authentication(db: Kysely<Database>, sessions?: Sessions): Middl
       }
       c.set("user", user);
     } else if (sessions) {
-      const session = await sessions.fromCookie(c.req.header("Cookie"));
+      let session = await sessions.fromCookie(c.req.header("Cookie"));
+      const peer = c.env?.remoteAddr;
+      const vouched = proxy && peer?.transport === "tcp" && peer.hostname === proxy.address
+        ? c.req.header(proxy.header)?.trim()
+        : undefined;
+      // A proxied session holds only while the proxy keeps naming its user: logging out there logs out here.
+      if (session && sessions.isProxied(session) && vouched !== session.user.username) session = undefined;
+      if (!session && vouched && (c.req.method === "GET" || c.req.method === "HEAD")) {
+        session = await sessions.forProxiedUser(vouched);
+        if (session) c.header("Set-Cookie", sessions.cookie(session), { append: true });
+      }
       if (session) {
         // A cookie travels with any request the browser makes: changes need the session's CSRF token too.
         const safe = c.req.method === "GET" || c.req.method === "HEAD";

@@ -2,5 +2,11 @@
 import type { User } from "../storage/schema.ts";
 import type { Session } from "./sessions.ts";
 
-/** The request's user, and the browser session it came with, if any. */
-export type HttpEnv = { Variables: { user?: User; session?: Session } };
+/**
+ * The request's user, and the browser session it came with, if any; and, from Deno.serve, the connection it came
+ * on (absent when a test calls the app directly).
+ */
+export type HttpEnv = {
+  Variables: { user?: User; session?: Session };
+  Bindings: { remoteAddr?: Deno.Addr } | undefined;
+};

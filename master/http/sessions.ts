@@ -34,6 +34,8 @@ export interface Session {
 interface Stored extends Session {
   readonly tokenHash?: string;
   readonly passwordHash?: string;
+  /** Opened because a trusted proxy vouched for the user: it holds while the proxy keeps naming them. */
+  readonly proxied?: boolean;
 }
 
 export interface SessionOptions {
@@ -90,6 +92,22 @@ export class Sessions {
     return session;
   }
 
+  /** A session for a user a trusted reverse proxy has authenticated (single sign-on), if they are an active user. */
+  async forProxiedUser(username: string): Promise<Session | undefined> {
+    const user = await this.#db.selectFrom("users").selectAll().where("username", "=", username)
+      .where("is_active", "=", true).executeTakeFirst();
+    if (!user) return undefined;
+    const session: Stored = { id: randomId(), user, csrf: randomId(), lastSeen: Date.now(), proxied: true };
+    if (this.#sessions.size >= MAX_SESSIONS) this.#evict();
+    this.#sessions.set(session.id, session);
+    return session;
+  }
+
+  /** Whether the session was opened on a proxy's word rather than a token or password. */
+  isProxied(session: Session): boolean {
+    return (session as Stored).proxied === true;
+  }
+
   /** The session a Cookie header names, if it is alive and its token and user still are. */
   async fromCookie(cookie: string | undefined): Promise<Session | undefined> {
     const id = cookieValue(cookie, SESSION_COOKIE);
@@ -101,7 +119,10 @@ export class Sessions {
       return undefined;
     }
     // A revoked token or a changed password ends the sessions opened with it, as deactivating the user ends all.
-    const user = session.tokenHash !== undefined
+    const user = session.proxied
+      ? await this.#db.selectFrom("users").selectAll().where("id", "=", session.user.id).where("is_active", "=", true)
+        .executeTakeFirst()
+      : session.tokenHash !== undefined
       ? await this.#db.selectFrom("api_tokens")
         .innerJoin("users", "users.id", "api_tokens.user_id")
         .selectAll("users")

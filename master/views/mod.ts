@@ -11,6 +11,7 @@
  * ```
  */
 export * from "./access.ts";
+export * from "./administration.ts";
 export * from "./actors.ts";
 export * from "./definitions.ts";
 export * from "./device_types.ts";

@@ -28,6 +28,8 @@ export function Layout(props: { title: string; viewer?: Viewer; children: Compon
             <a href="/devices">Devices</a>
             <a href="/workers">Workers</a>
             <a href="/device-types">Device types</a>
+            {props.viewer?.isSuperuser && <a href="/admin/users">Users</a>}
+            {props.viewer?.isSuperuser && <a href="/admin/groups">Groups</a>}
           </nav>
           <div class="who">
             {props.viewer

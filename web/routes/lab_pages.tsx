@@ -5,15 +5,21 @@
  */
 import type { Hono } from "hono";
 import type { Lab } from "../../master/lab/lab.ts";
+import { JobState } from "../../actors/domain/states.ts";
 import {
   accessFor,
+  changeRecord,
   deviceConfiguration,
   deviceHealthHistory,
   type DeviceTypeView,
+  groupNames,
   listDevices,
   listDeviceTypes,
   listJobs,
   listWorkers,
+  mayChangeDevice,
+  mayChangeDeviceType,
+  permissionsOn,
   showDevice,
   showDeviceType,
   showWorker,
@@ -23,6 +29,7 @@ import { Badge, formatTime } from "../components/badge.tsx";
 import { Island } from "../components/island.tsx";
 import { CurrentJob, DeviceList, DeviceTable, JobTable, WorkerLink, WorkerTable } from "../components/tables.tsx";
 import LiveOverview from "../islands/live_overview.tsx";
+import { ChangeRecord, DeviceTypeForm, PermissionForms, WorkerForm } from "../components/admin_forms.tsx";
 import { page, param, route, viewerOf, type WebEnv } from "../render.tsx";
 
 /** How often a device type's devices run their health check. */
@@ -76,10 +83,17 @@ export function labPages(app: Hono<WebEnv>, lab: Lab): void {
       page(
         c,
         "Devices",
-        <DeviceTable
-          devices={await listDevices(lab, true, await accessFor(lab, c.get("user")))}
-          columns={["device", "type", "state", "health", "job", "worker", "tags"]}
-        />,
+        <>
+          {c.get("user")?.is_superuser && (
+            <p>
+              <a href="/devices/new">Add a device</a>
+            </p>
+          )}
+          <DeviceTable
+            devices={await listDevices(lab, true, await accessFor(lab, c.get("user")))}
+            columns={["device", "type", "state", "health", "job", "worker", "tags"]}
+          />
+        </>,
       )
     ),
   );
@@ -95,6 +109,10 @@ export function labPages(app: Hono<WebEnv>, lab: Lab): void {
       const history = await deviceHealthHistory(lab, hostname, access);
       const jobs = await listJobs(lab, { device: hostname, limit: 20 }, c.get("user"));
       const maintenance = device.health === "Maintenance";
+      const mayChange = mayChangeDevice(lab, access, hostname);
+      const changes = await changeRecord(lab, { kind: "device", name: hostname }, mayChange);
+      const grants = viewer?.isSuperuser ? await permissionsOn(lab, { device: hostname }) : [];
+      const groups = viewer?.isSuperuser ? await groupNames(lab) : [];
       return page(
         c,
         `Device ${hostname}`,
@@ -123,12 +141,19 @@ export function labPages(app: Hono<WebEnv>, lab: Lab): void {
             </dd>
             <dt>Tags</dt>
             <dd>{device.tags.join(", ") || "—"}</dd>
+            <dt>Description</dt>
+            <dd>{device.description ?? "—"}</dd>
             <dt>State machine</dt>
             <dd>
               <a href={`/machines/device/${hostname}`}>watch the device's machine</a>
             </dd>
           </dl>
-          {viewer?.isSuperuser && (
+          {viewer && mayChange && (
+            <p>
+              <a href={`/devices/${hostname}/edit`}>Change this device</a>
+            </p>
+          )}
+          {viewer && mayChange && (
             <form method="post" action={`/web/devices/${hostname}/health`} class="inline" aria-label="maintenance">
               <input type="hidden" name="csrf" value={viewer.csrf} />
               <input type="hidden" name="health" value={maintenance ? "Unknown" : "Maintenance"} />
@@ -168,6 +193,23 @@ export function labPages(app: Hono<WebEnv>, lab: Lab): void {
             <summary>device.yaml, as a job without context gets it</summary>
             <pre>{rendered}</pre>
           </details>
+          {viewer?.isSuperuser && (
+            <>
+              <h2>Permissions</h2>
+              <PermissionForms
+                csrf={viewer.csrf}
+                target={{ kind: "device", name: hostname }}
+                grants={grants}
+                groups={groups}
+              />
+            </>
+          )}
+          {mayChange && (
+            <>
+              <h2>Changes</h2>
+              <ChangeRecord changes={changes} />
+            </>
+          )}
         </>,
       );
     }),
@@ -191,6 +233,8 @@ export function labPages(app: Hono<WebEnv>, lab: Lab): void {
     route(async (c) => {
       const access = await accessFor(lab, c.get("user"));
       const worker = await showWorker(lab, param(c, "hostname"), access);
+      const viewer = viewerOf(c);
+      const changes = await changeRecord(lab, { kind: "worker", name: worker.hostname }, !!viewer?.isSuperuser);
       return page(
         c,
         `Worker ${worker.hostname}`,
@@ -219,6 +263,14 @@ export function labPages(app: Hono<WebEnv>, lab: Lab): void {
           </dl>
           <h2>Devices</h2>
           <DeviceList devices={visibleDeviceHealths(lab, access, { worker: worker.hostname })} />
+          {viewer?.isSuperuser && (
+            <>
+              <h2>Settings</h2>
+              <WorkerForm csrf={viewer.csrf} worker={worker} />
+              <h2>Changes</h2>
+              <ChangeRecord changes={changes} />
+            </>
+          )}
         </>,
       );
     }),
@@ -262,6 +314,17 @@ export function labPages(app: Hono<WebEnv>, lab: Lab): void {
       const name = param(c, "name");
       const access = await accessFor(lab, c.get("user"));
       const { type, healthCheck, template } = showDeviceType(lab, name, access);
+      const viewer = viewerOf(c);
+      const mayChange = !!viewer && mayChangeDeviceType(lab, access, name);
+      const queue = await listJobs(
+        lab,
+        { deviceType: name, state: JobState.byName.Submitted, limit: 50 },
+        c.get("user"),
+      );
+      const changes = await changeRecord(lab, { kind: "device-type", name }, mayChange);
+      const grants = mayChange ? await permissionsOn(lab, { deviceType: name }) : [];
+      const groups = mayChange ? await groupNames(lab) : [];
+      const devices = await listDevices(lab, true, access);
       return page(
         c,
         `Device type ${name}`,
@@ -275,7 +338,14 @@ export function labPages(app: Hono<WebEnv>, lab: Lab): void {
             <dd>{type.aliases.join(", ") || "—"}</dd>
           </dl>
           <h2>Devices</h2>
-          <DeviceList devices={visibleDeviceHealths(lab, access, { deviceType: name })} />
+          <DeviceTable
+            devices={devices.filter((d) => d.device_type === name)}
+            columns={["device", "state", "health", "job", "worker", "tags"]}
+          />
+          <h2>Queue</h2>
+          {queue.length === 0
+            ? <p class="muted">No job waits for a device of this type.</p>
+            : <JobTable jobs={queue} columns={["id", "description", "submitter", "submitted"]} />}
           <h2>Health check</h2>
           <pre>{healthCheck ?? "(none: devices of this type run no health check)"}</pre>
           <h2>Template</h2>
@@ -283,6 +353,24 @@ export function labPages(app: Hono<WebEnv>, lab: Lab): void {
             <summary>{name}.jinja2</summary>
             <pre>{template ?? "(no template of this name)"}</pre>
           </details>
+          {mayChange && viewer && (
+            <>
+              <h2>Settings</h2>
+              <DeviceTypeForm
+                csrf={viewer.csrf}
+                type={{ ...type, retention_days: lab.catalog.deviceTypes.get(name)?.retentionDays ?? null }}
+              />
+              <h2>Permissions</h2>
+              <PermissionForms
+                csrf={viewer.csrf}
+                target={{ kind: "device-type", name }}
+                grants={grants}
+                groups={groups}
+              />
+              <h2>Changes</h2>
+              <ChangeRecord changes={changes} />
+            </>
+          )}
         </>,
       );
     }),
