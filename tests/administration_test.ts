@@ -22,6 +22,7 @@ import { qemuJob } from "./support/dut.ts";
 import { assert, assertEquals, assertStringIncludes } from "./support/assert.ts";
 import { startFakeWorker } from "./support/fake_worker.ts";
 import { QEMU_DICTIONARY } from "./support/lab.ts";
+import { eventually } from "./support/wait.ts";
 
 interface Caller {
   readonly name: string;
@@ -54,14 +55,6 @@ async function fault(master: RunningMaster, caller: Caller, method: string, ...p
 
 function job(name: string, extra: Record<string, unknown> = {}): string {
   return stringify({ ...qemuJob({ name }), ...extra });
-}
-
-async function eventually(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!await check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
 }
 
 Deno.test("a shared lab: permissions, aliases, tags, force-fail, worker removal and a purge while jobs run", async (t) => {

@@ -194,3 +194,18 @@ export function readTextOrExit(program: string, path: string, what: string, exit
     Deno.exit(exitCode);
   }
 }
+
+/** A comma-separated option's items (`--tags a,b`), empty when it is absent. */
+export function commaListOption(values: OptionValues, name: string): string[] {
+  return (stringOption(values, name) ?? "").split(",").map((item) => item.trim()).filter((item) => item !== "");
+}
+
+/** A whole-number option of at least `min`, or undefined when it is absent; a usage error otherwise. */
+export function wholeNumberOption(values: OptionValues, name: string, min = 0): number | undefined {
+  const value = stringOption(values, name);
+  if (value === undefined) return undefined;
+  if (!/^\d{1,15}$/.test(value) || Number(value) < min) {
+    throw new UsageError(`--${name} must be a whole number of ${min} or more, got ${JSON.stringify(value)}`);
+  }
+  return Number(value);
+}

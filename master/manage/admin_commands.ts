@@ -8,7 +8,13 @@
  * the admin record as made by `manage`.
  */
 import { join, resolve } from "node:path";
-import { type Command, stringOption, UsageError } from "../../actors/cli/command_line.ts";
+import {
+  commaListOption,
+  type Command,
+  stringOption,
+  UsageError,
+  wholeNumberOption,
+} from "../../actors/cli/command_line.ts";
 import { DeviceHealth, JobHealth, WorkerHealth } from "../../actors/domain/states.ts";
 import { textTable } from "../../actors/cli/text_table.ts";
 import { dictionaryProblems } from "../devices/dictionary.ts";
@@ -41,18 +47,6 @@ import type { ManageContext } from "./commands.ts";
 type ManageCommand = Command<ManageContext>;
 const text = stringOption;
 const BY = "manage";
-
-function commaList(values: Parameters<typeof stringOption>[0], name: string): string[] {
-  return (text(values, name) ?? "").split(",").map((item) => item.trim()).filter((item) => item !== "");
-}
-
-function wholeNumber(name: string, value: string | undefined, min = 0): number | undefined {
-  if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value) || Number(value) < min) {
-    throw new UsageError(`--${name} must be a whole number of ${min} or more, got ${JSON.stringify(value)}`);
-  }
-  return Number(value);
-}
 
 /** `--flag` / `--no-flag` as true, false or absent. */
 function flag(values: Parameters<typeof stringOption>[0], name: string): boolean | undefined {
@@ -136,7 +130,7 @@ export const ADMIN_COMMANDS: readonly ManageCommand[] = [
     positionals: ["NAME"],
     options: { users: { type: "string", required: true, help: "comma-separated user names" } },
     async run({ context: { db }, values, positionals, print }) {
-      const users = commaList(values, "users");
+      const users = commaListOption(values, "users");
       await removeGroupMembers(db, positionals[0], users);
       await recordChange(db, BY, { kind: "group", name: positionals[0] }, `removed ${users.join(", ")}`);
       print(`group ${positionals[0]} no longer holds ${users.join(", ")}`);
@@ -215,10 +209,10 @@ export const ADMIN_COMMANDS: readonly ManageCommand[] = [
       const checks = flag(values, "health-check");
       const change: DeviceTypeChange = {
         description: text(values, "description"),
-        healthFrequency: wholeNumber("health-frequency", text(values, "health-frequency"), 1),
+        healthFrequency: wholeNumberOption(values, "health-frequency", 1),
         healthDenominator: denominator as "hours" | "jobs" | undefined,
         disableHealthCheck: checks === undefined ? undefined : !checks,
-        retentionDays: retention === "default" ? null : wholeNumber("retention-days", retention, 1),
+        retentionDays: retention === "default" ? null : wholeNumberOption(values, "retention-days", 1),
       };
       await updateDeviceType(db, positionals[0], change);
       await recordChange(db, BY, { kind: "device-type", name: positionals[0] }, JSON.stringify(change));
@@ -332,8 +326,10 @@ export const ADMIN_COMMANDS: readonly ManageCommand[] = [
     },
     async run({ context: { db }, values, positionals, print }) {
       let tags: string[] = [];
-      for (const tag of commaList(values, "add")) tags = await changeDeviceTag(db, positionals[0], tag, "add");
-      for (const tag of commaList(values, "remove")) tags = await changeDeviceTag(db, positionals[0], tag, "remove");
+      for (const tag of commaListOption(values, "add")) tags = await changeDeviceTag(db, positionals[0], tag, "add");
+      for (const tag of commaListOption(values, "remove")) {
+        tags = await changeDeviceTag(db, positionals[0], tag, "remove");
+      }
       await recordChange(db, BY, { kind: "device", name: positionals[0] }, `tags now ${tags.join(", ") || "none"}`);
       print(`device ${positionals[0]} tags: ${tags.join(", ") || "none"}`);
     },
@@ -399,7 +395,7 @@ export const ADMIN_COMMANDS: readonly ManageCommand[] = [
     async run({ context: { db }, values, positionals, print }) {
       const change = {
         description: text(values, "description"),
-        jobLimit: wholeNumber("job-limit", text(values, "job-limit")),
+        jobLimit: wholeNumberOption(values, "job-limit"),
         health: healthOf(WorkerHealth, text(values, "health")),
       };
       await updateWorker(db, positionals[0], change);
@@ -430,8 +426,8 @@ export const ADMIN_COMMANDS: readonly ManageCommand[] = [
       "dry-run": { type: "boolean", help: "print how many would go, remove nothing" },
     },
     async run({ context: { db }, values, print }) {
-      const ids = commaList(values, "ids").map((id) => wholeNumber("ids", id, 1)!);
-      const olderThan = wholeNumber("older-than", text(values, "older-than"));
+      const ids = commaListOption(values, "ids").map((id) => wholeNumberOption({ ids: id }, "ids", 1)!);
+      const olderThan = wholeNumberOption(values, "older-than");
       if (ids.length === 0 && olderThan === undefined) throw new UsageError("give --ids or --older-than");
       const filter = {
         ids: ids.length ? ids : undefined,

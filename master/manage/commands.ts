@@ -20,7 +20,13 @@ import {
   setDevicePublic,
 } from "../storage/groups.ts";
 import { textTable } from "../../actors/cli/text_table.ts";
-import { type Command, stringOption, UsageError } from "../../actors/cli/command_line.ts";
+import {
+  commaListOption,
+  type Command,
+  stringOption,
+  UsageError,
+  wholeNumberOption,
+} from "../../actors/cli/command_line.ts";
 import { generateKeyPair, writeCertificates } from "../../actors/transport/zmq/curve.ts";
 import { ADMIN_COMMANDS } from "./admin_commands.ts";
 
@@ -35,19 +41,6 @@ export type ManageCommand = Command<ManageContext> & {
 };
 
 const text = stringOption;
-
-/** A comma-separated option's items (`--tags a,b`), empty when it is absent. */
-function commaList(values: Parameters<typeof stringOption>[0], name: string): string[] {
-  return (text(values, name) ?? "").split(",").map((item) => item.trim()).filter((item) => item !== "");
-}
-
-function nonNegativeInteger(name: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value)) {
-    throw new UsageError(`--${name} must be a whole number of 0 or more, got ${JSON.stringify(value)}`);
-  }
-  return Number(value);
-}
 
 export const COMMANDS: readonly ManageCommand[] = [
   {
@@ -136,7 +129,7 @@ export const COMMANDS: readonly ManageCommand[] = [
       const worker = await addWorker(db, {
         hostname: positionals[0],
         description: text(values, "description"),
-        jobLimit: nonNegativeInteger("job-limit", text(values, "job-limit")),
+        jobLimit: wholeNumberOption(values, "job-limit"),
       });
       print(`added worker ${worker.hostname}`);
     },
@@ -199,7 +192,7 @@ export const COMMANDS: readonly ManageCommand[] = [
       description: { type: "string", help: "free text shown in the web UI" },
     },
     async run({ context: { db }, values, positionals, print }) {
-      const tags = commaList(values, "tags");
+      const tags = commaListOption(values, "tags");
       const device = await addDevice(db, {
         hostname: positionals[0],
         deviceType: text(values, "device-type")!,
@@ -251,7 +244,7 @@ export const COMMANDS: readonly ManageCommand[] = [
     positionals: ["NAME"],
     options: { users: { type: "string", help: "comma-separated user names to put in it" } },
     async run({ context: { db }, values, positionals, print }) {
-      const users = commaList(values, "users");
+      const users = commaListOption(values, "users");
       await addGroup(db, positionals[0], users);
       print(`added group ${positionals[0]}${users.length ? ` with ${users.join(", ")}` : ""}`);
     },
@@ -262,7 +255,7 @@ export const COMMANDS: readonly ManageCommand[] = [
     positionals: ["NAME"],
     options: { users: { type: "string", required: true, help: "comma-separated user names" } },
     async run({ context: { db }, values, positionals, print }) {
-      const users = commaList(values, "users");
+      const users = commaListOption(values, "users");
       await addGroupMembers(db, positionals[0], users);
       print(`group ${positionals[0]} now holds ${users.join(", ")}`);
     },

@@ -28,16 +28,7 @@ import { qemuJob } from "../support/dut.ts";
 import { QEMU_DICTIONARY } from "../support/lab.ts";
 import { startPostgres } from "../support/postgres.ts";
 import { startFakeWorker } from "../support/fake_worker.ts";
-
-const WAIT_MS = 30_000;
-
-async function waitFor(what: string, check: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + WAIT_MS;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`no ${what} within ${WAIT_MS} ms: the master stopped storing`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+import { eventually } from "../support/wait.ts";
 
 const line = (lvl: JobLogLine["lvl"], msg: unknown, dt = new Date().toISOString()): JobLogLine => ({ dt, lvl, msg });
 
@@ -104,7 +95,7 @@ async function attack(target: StorageTarget, dir: string): Promise<void> {
       line("target", "booted"),
       line("results", { definition: "0_ok", case: "boot", result: "pass", measurement: "2.5", units: "s" }),
     ]]);
-    await waitFor(
+    await eventually(
       "ordinary job stored beside the poisoned one",
       async () => await finished(ordinary) && await finished(poisoned),
     );
@@ -140,9 +131,9 @@ async function attack(target: StorageTarget, dir: string): Promise<void> {
     const [refused, beside] = await submitTwo();
     worker.run(refused, [[line("target", "refuse me")]]);
     worker.run(beside, [[line("target", "kept"), line("results", { definition: "0_ok", case: "x", result: "pass" })]]);
-    await waitFor("end of both jobs stored", async () => await finished(refused) && await finished(beside));
+    await eventually("end of both jobs stored", async () => await finished(refused) && await finished(beside));
     await lab.host.committer.flush();
-    await waitFor(
+    await eventually(
       "Incomplete for the job whose log was refused",
       async () => (await health(refused)).health === JobHealth.byName.Incomplete,
     );
@@ -162,7 +153,7 @@ async function attack(target: StorageTarget, dir: string): Promise<void> {
     try {
       const version = async () =>
         (await db.selectFrom("workers").select("version").where("hostname", "=", "w2").executeTakeFirst())?.version;
-      await waitFor("version of the second worker stored", async () => (await version()) === "fake\uFFFD");
+      await eventually("version of the second worker stored", async () => (await version()) === "fake\uFFFD");
     } finally {
       await other.close();
     }

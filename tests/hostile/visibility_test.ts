@@ -13,6 +13,7 @@ import { qemuJobFor } from "../../ops/dut_jobs.ts";
 import { assert, assertEquals, assertStringIncludes } from "../support/assert.ts";
 import { QEMU_DICTIONARY, startTestLab, type TestLab, waitForJob } from "../support/lab.ts";
 import { webLogin, type WebSession } from "../support/web_login.ts";
+import { eventually } from "../support/wait.ts";
 
 interface Caller {
   readonly name: string;
@@ -77,14 +78,6 @@ async function submit(lab: TestLab, caller: Caller, text: string): Promise<strin
   const { status, body } = await post(lab, caller, "/api/v1/jobs", { definition: text });
   assertEquals(status, 201, JSON.stringify(body));
   return (body.job_ids as string[])[0];
-}
-
-async function eventually(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!await check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 async function jobsOf(lab: TestLab, username: string): Promise<number> {

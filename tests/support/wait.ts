@@ -34,3 +34,19 @@ export class Condition {
     });
   }
 }
+
+/**
+ * Polls `check` every 25 ms until it holds, for state that sends no notification (rows another process writes);
+ * the timeout says what was awaited.
+ */
+export async function eventually(
+  what: string,
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 30_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!await check()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
