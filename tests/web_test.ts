@@ -173,6 +173,12 @@ Deno.test("an admin adds a device through its form, previewing the dictionary, a
     await page.waitForURL(`${lab.master.url}/devices/qemu02`);
     assertEquals([...lab.master.lab.catalog.devices.get("qemu02")!.tags], ["kvm"]);
 
+    await page.goto(`${lab.master.url}/workers`);
+    await page.fill("form[aria-label='add a worker'] input[name=name]", "w2");
+    await page.click("form[aria-label='add a worker'] button[type=submit]");
+    await page.waitForURL(`${lab.master.url}/workers/w2`);
+    assert(lab.master.lab.catalog.workers.has("w2"));
+
     await page.goto(`${lab.master.url}/device-types/qemu`);
     await page.fill("input[name=health_frequency]", "12");
     await page.selectOption("select[name=health_denominator]", "jobs");

@@ -17,6 +17,25 @@ export function Csrf(props: { csrf: string }) {
   return <input type="hidden" name="csrf" value={props.csrf} />;
 }
 
+/** Adds a worker or device type by name (administrators), with a description. */
+export function AddForm(props: { csrf: string; action: string; what: string }) {
+  return (
+    <>
+      <h2>Add a {props.what}</h2>
+      <form method="post" action={props.action} class="inline" aria-label={`add a ${props.what}`}>
+        <Csrf csrf={props.csrf} />
+        <label>
+          Name <input type="text" name="name" required pattern="[A-Za-z0-9][A-Za-z0-9._\-]*" maxLength={200} />
+        </label>
+        <label>
+          Description <input type="text" name="description" maxLength={2000} />
+        </label>
+        <button type="submit">Add</button>
+      </form>
+    </>
+  );
+}
+
 /** Who changed the object, when, and what. */
 export function ChangeRecord(props: { changes: readonly AdminChange[] }) {
   if (props.changes.length === 0) return <p class="muted">No changes recorded.</p>;

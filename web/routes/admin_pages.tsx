@@ -10,8 +10,13 @@ import type { Context, Hono } from "hono";
 import type { Lab } from "../../master/lab/lab.ts";
 import { LabRequestError } from "../../master/lab/request_error.ts";
 import { addLabDevice, changeLabDeviceTag, setDictionary, updateLabDevice } from "../../master/lab/admin/devices.ts";
-import { addLabAlias, deleteLabAlias, updateLabDeviceType } from "../../master/lab/admin/device_types.ts";
-import { removeLabWorker, updateLabWorker } from "../../master/lab/admin/workers.ts";
+import {
+  addLabAlias,
+  addLabDeviceType,
+  deleteLabAlias,
+  updateLabDeviceType,
+} from "../../master/lab/admin/device_types.ts";
+import { addLabWorker, removeLabWorker, updateLabWorker } from "../../master/lab/admin/workers.ts";
 import {
   addLabGroup,
   addLabUser,
@@ -172,6 +177,26 @@ export function adminPages(app: Hono<WebEnv>, lab: Lab): void {
   app.post("/web/devices", route((c) => submitDevice(c, true)));
   app.post("/web/devices/:hostname", route((c) => submitDevice(c, false)));
 
+  app.post(
+    "/web/device-types",
+    route(async (c) => {
+      const fields = await form(c);
+      checkCsrf(c, fields);
+      const name = (fields.name ?? "").trim();
+      await addLabDeviceType(lab, changer(c), { name, description: fields.description ?? "" });
+      return c.redirect(`/device-types/${name}`, 303);
+    }),
+  );
+  app.post(
+    "/web/workers",
+    route(async (c) => {
+      const fields = await form(c);
+      checkCsrf(c, fields);
+      const name = (fields.name ?? "").trim();
+      await addLabWorker(lab, changer(c), name, fields.description ?? "");
+      return c.redirect(`/workers/${name}`, 303);
+    }),
+  );
   app.post(
     "/web/device-types/:name",
     route(async (c) => {

@@ -29,7 +29,7 @@ import { Badge, formatTime } from "../components/badge.tsx";
 import { Island } from "../components/island.tsx";
 import { CurrentJob, DeviceList, DeviceTable, JobTable, WorkerLink, WorkerTable } from "../components/tables.tsx";
 import LiveOverview from "../islands/live_overview.tsx";
-import { ChangeRecord, DeviceTypeForm, PermissionForms, WorkerForm } from "../components/admin_forms.tsx";
+import { AddForm, ChangeRecord, DeviceTypeForm, PermissionForms, WorkerForm } from "../components/admin_forms.tsx";
 import { page, param, route, viewerOf, type WebEnv } from "../render.tsx";
 
 /** How often a device type's devices run their health check. */
@@ -220,10 +220,14 @@ export function labPages(app: Hono<WebEnv>, lab: Lab): void {
     route(async (c) => {
       const access = await accessFor(lab, c.get("user"));
       const workers = await listWorkers(lab, access);
+      const viewer = viewerOf(c);
       return page(
         c,
         "Workers",
-        <WorkerTable workers={workers} columns={["worker", "state", "health", "version", "devices", "last_seen"]} />,
+        <>
+          <WorkerTable workers={workers} columns={["worker", "state", "health", "version", "devices", "last_seen"]} />
+          {viewer?.isSuperuser && <AddForm csrf={viewer.csrf} action="/web/workers" what="worker" />}
+        </>,
       );
     }),
   );
@@ -282,28 +286,33 @@ export function labPages(app: Hono<WebEnv>, lab: Lab): void {
       page(
         c,
         "Device types",
-        <table>
-          <thead>
-            <tr>
-              <th>Type</th>
-              <th>Devices</th>
-              <th>Health checks</th>
-              <th>Aliases</th>
-            </tr>
-          </thead>
-          <tbody>
-            {listDeviceTypes(lab, true, await accessFor(lab, c.get("user"))).map((t) => (
+        <>
+          <table>
+            <thead>
               <tr>
-                <td>
-                  <a href={`/device-types/${t.name}`}>{t.name}</a>
-                </td>
-                <td>{t.devices}</td>
-                <td>{healthChecks(t)}</td>
-                <td>{t.aliases.join(", ") || "—"}</td>
+                <th>Type</th>
+                <th>Devices</th>
+                <th>Health checks</th>
+                <th>Aliases</th>
               </tr>
-            ))}
-          </tbody>
-        </table>,
+            </thead>
+            <tbody>
+              {listDeviceTypes(lab, true, await accessFor(lab, c.get("user"))).map((t) => (
+                <tr>
+                  <td>
+                    <a href={`/device-types/${t.name}`}>{t.name}</a>
+                  </td>
+                  <td>{t.devices}</td>
+                  <td>{healthChecks(t)}</td>
+                  <td>{t.aliases.join(", ") || "—"}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          {viewerOf(c)?.isSuperuser && (
+            <AddForm csrf={viewerOf(c)!.csrf} action="/web/device-types" what="device type" />
+          )}
+        </>,
       )
     ),
   );
