@@ -100,6 +100,8 @@ export class Lab {
   readonly #roster: Roster;
   #healthUser = 0;
   #access = new AccessRules(new Map(), new Map(), new Map());
+  #accessLoads = 0;
+  #accessApplied = 0;
 
   private constructor(options: LabOptions, catalog: Catalog) {
     const { db, host, logger } = options;
@@ -199,7 +201,12 @@ export class Lab {
    * are placed.
    */
   async reloadAccess(): Promise<void> {
-    this.#access = await AccessRules.load(this.#o.db);
+    // Loads may overlap: one started later has read later rows, so an earlier one finishing after it is dropped.
+    const generation = ++this.#accessLoads;
+    const rules = await AccessRules.load(this.#o.db);
+    if (generation < this.#accessApplied) return;
+    this.#accessApplied = generation;
+    this.#access = rules;
     if (this.mailbox) this.#placement.request("all");
   }
 

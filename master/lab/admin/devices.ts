@@ -53,9 +53,9 @@ export async function addLabDevice(lab: Lab, by: Changer, request: NewDeviceRequ
     storedHealth: row.health,
     lastHealthReportJob: null,
   };
-  await record(lab, by, { kind: "device", name: row.hostname }, `added (${row.device_type} on ${row.worker_hostname})`);
   await lab.reloadAccess();
   lab.deviceAdded(info);
+  await record(lab, by, { kind: "device", name: row.hostname }, `added (${row.device_type} on ${row.worker_hostname})`);
   return info;
 }
 

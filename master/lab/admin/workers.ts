@@ -18,8 +18,9 @@ export async function addLabWorker(lab: Lab, by: Changer, hostname: string, desc
     env: "",
     envDut: "",
   });
-  await record(lab, by, { kind: "worker", name: hostname }, "added");
+  // At once after the catalog: a worker whose session opens in between must find its actor.
   lab.workerAdded(hostname);
+  await record(lab, by, { kind: "worker", name: hostname }, "added");
 }
 
 export interface WorkerUpdate extends Omit<WorkerChange, "health"> {
