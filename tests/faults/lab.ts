@@ -104,7 +104,9 @@ export class FaultLab {
       this.#dbUrl = url.toString();
     }
     if (this.options.board) {
-      this.board = await SimulatedBoard.start({ tickMs: 100, autoboot: 1 });
+      // A one-second window for the interrupt key: the dispatcher sends it as soon as it reads the countdown, so
+      // nothing waits for it, but a 100 ms window was missed under CI's load and the board booted past U-Boot.
+      this.board = await SimulatedBoard.start({ tickMs: 100, autoboot: 10 });
     }
     if (this.options.workerDiskMiB) {
       this.#tmpfs = join(this.dir, "worker-disk");
