@@ -29,7 +29,7 @@ export async function addLabDeviceType(
   by: Changer,
   request: { name: string } & DeviceTypeChange,
 ): Promise<void> {
-  requireAdministrator(by, "add_devicetype");
+  requireAdministrator(by, "change_devicetype");
   const { name, ...change } = request;
   await addDeviceType(lab.db, { name, description: change.description });
   const row = await updateDeviceType(lab.db, name, change);

@@ -25,7 +25,7 @@ export interface NewDeviceRequest {
 }
 
 export async function addLabDevice(lab: Lab, by: Changer, request: NewDeviceRequest): Promise<DeviceInfo> {
-  requireAdministrator(by, "add_device");
+  requireAdministrator(by, "change_device");
   const type = lab.catalog.resolveType(request.deviceType);
   if (!type) throw new LabRequestError(`DeviceType '${request.deviceType}' was not found.`, 404);
   if (!lab.catalog.workers.has(request.worker)) {
