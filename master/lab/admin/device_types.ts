@@ -24,6 +24,16 @@ function infoOf(row: DeviceType): DeviceTypeInfo {
   };
 }
 
+/** A device type's settings as the change record names them. */
+const SETTING_NAMES = {
+  description: "description",
+  display: "shown in lists",
+  healthFrequency: "health-check frequency",
+  healthDenominator: "health checks counted in",
+  disableHealthCheck: "health checks disabled",
+  retentionDays: "days finished jobs are kept",
+} as const satisfies Partial<Record<keyof DeviceTypeInfo, string>>;
+
 export async function addLabDeviceType(
   lab: Lab,
   by: Changer,
@@ -49,9 +59,13 @@ export async function updateLabDeviceType(
   const before = lab.catalog.deviceTypes.get(name)!;
   const row = await updateDeviceType(lab.db, name, change);
   const after = infoOf(row);
-  const said = (Object.keys(after) as (keyof DeviceTypeInfo)[])
-    .filter((key) => key !== "name" && before[key] !== after[key])
-    .map((key) => key === "description" ? "description changed" : `${key} ${before[key]} → ${after[key]}`);
+  const said = (Object.keys(SETTING_NAMES) as (keyof typeof SETTING_NAMES)[])
+    .filter((key) => before[key] !== after[key])
+    .map((key) =>
+      key === "description"
+        ? "description changed"
+        : `${SETTING_NAMES[key]} ${before[key] ?? "default"} → ${after[key] ?? "default"}`
+    );
   if (said.length > 0) await record(lab, by, { kind: "device-type", name }, said.join("; "));
   lab.deviceTypeChanged(after);
 }
