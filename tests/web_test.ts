@@ -216,6 +216,26 @@ Deno.test("an admin adds a device through its form, previewing the dictionary, a
     assertEquals(posted.status, 403);
     await posted.body?.cancel();
     assertEquals(lab.master.lab.catalog.devices.has("bobs"), false);
+
+    // Bob sets himself a password, logs in with it, and cannot change it without it.
+    const setPassword = (current: string, password: string) =>
+      fetch(`${lab.master.url}/web/password`, {
+        method: "POST",
+        headers: { Cookie: session.cookie, "Content-Type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ csrf: session.csrf, current, password }),
+        redirect: "manual",
+      }).then(async (r) => (await r.body?.cancel(), r.status));
+    assertEquals(await setPassword("", "bob's long passphrase"), 303);
+    await webLogin(lab.master.url, "bob", "bob's long passphrase");
+    const withSession = await webLogin(lab.master.url, "bob", bob.token);
+    const wrong = await fetch(`${lab.master.url}/web/password`, {
+      method: "POST",
+      headers: { Cookie: withSession.cookie, "Content-Type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ csrf: withSession.csrf, current: "not it at all", password: "another passphrase" }),
+      redirect: "manual",
+    });
+    assertEquals(wrong.status, 403);
+    await wrong.body?.cancel();
   } finally {
     await browser.close();
     await lab.close();

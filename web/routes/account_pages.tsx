@@ -13,7 +13,8 @@ import { updateLabDevice } from "../../master/lab/admin/devices.ts";
 import { BODY_LIMITS } from "../../master/http/body.ts";
 import { intParam } from "../../master/http/params.ts";
 import type { Sessions } from "../../master/http/sessions.ts";
-import { deleteToken, issueToken, listTokens } from "../../master/storage/users.ts";
+import { authenticatePassword, deleteToken, issueToken, listTokens } from "../../master/storage/users.ts";
+import { setLabPassword } from "../../master/lab/admin/people.ts";
 import { assertVisible, mayCancel, resolveJobId, resubmitJob } from "../../master/views/mod.ts";
 import { formatTime } from "../components/badge.tsx";
 import { checkCsrf, form, page, param, route, type WebEnv } from "../render.tsx";
@@ -124,10 +125,39 @@ export function accountPages(app: Hono<WebEnv>, lab: Lab, sessions: Sessions): v
           </label>
           <button type="submit">Create</button>
         </form>
+        <h2>Password</h2>
+        <form method="post" action="/web/password" class="inline" aria-label="change my password">
+          <input type="hidden" name="csrf" value={session.csrf} />
+          <label>
+            Current password (if you have one) <input type="password" name="current" autocomplete="current-password" />
+          </label>
+          <label>
+            New password <input type="password" name="password" autocomplete="new-password" minLength={10} required />
+          </label>
+          <button type="submit">Change</button>
+        </form>
       </>,
     );
   };
   app.get("/tokens", route((c) => tokensPage(c)));
+  // One's own password: the current one is asked for when there is one, and the session goes on under the new one.
+  app.post(
+    "/web/password",
+    route(async (c) => {
+      const fields = await form(c);
+      checkCsrf(c, fields);
+      const user = c.get("session")!.user;
+      const stored = await lab.db.selectFrom("users").select("password_hash").where("id", "=", user.id)
+        .executeTakeFirstOrThrow();
+      if (stored.password_hash !== null && !await authenticatePassword(lab.db, user.username, fields.current ?? "")) {
+        throw new LabRequestError("the current password is not right", 403);
+      }
+      await setLabPassword(lab, user, user.username, fields.password ?? "");
+      const session = await sessions.login(user.username, fields.password ?? "");
+      if (session) c.header("Set-Cookie", sessions.cookie(session));
+      return c.redirect("/tokens", 303);
+    }),
+  );
   app.post(
     "/web/tokens",
     route(async (c) => {
