@@ -31,6 +31,9 @@ export interface DeviceInfo {
   /** Health and state as stored: the device actor's starting point on a first start. */
   readonly storedHealth: number;
   readonly lastHealthReportJob: number | null;
+  /** Who looks after the board in the lab (names, for people). */
+  readonly physicalOwner?: string | null;
+  readonly physicalGroup?: string | null;
 }
 
 export interface WorkerInfo {
@@ -84,6 +87,8 @@ export class Catalog {
         dictionary: d.dictionary,
         storedHealth: d.health,
         lastHealthReportJob: d.last_health_report_job,
+        physicalOwner: d.physical_owner,
+        physicalGroup: d.physical_group,
       });
     }
     for (const w of workers) {

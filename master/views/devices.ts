@@ -24,6 +24,9 @@ export interface DeviceView {
   has_device_dict: boolean;
   health_job: boolean;
   health_reason: string | null;
+  /** Who looks after the board (Basalt's; LAVA 2023.01 dropped its physical owner from the API). */
+  physical_owner: string | null;
+  physical_group: string | null;
 }
 
 /** A device as the caller may see it: a job it may not see is not named, the device's state says it is busy. */
@@ -66,6 +69,8 @@ function deviceView(lab: Lab, hostname: string): DeviceView {
     health_job: lab.labDir.healthCheck(info.deviceType, info.dictionary ?? lab.labDir.dictionaryFile(hostname)) !==
       undefined,
     health_reason: status.reason ?? null,
+    physical_owner: info.physicalOwner ?? null,
+    physical_group: info.physicalGroup ?? null,
   };
 }
 

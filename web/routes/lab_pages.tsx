@@ -143,6 +143,8 @@ export function labPages(app: Hono<WebEnv>, lab: Lab): void {
             <dd>{device.tags.join(", ") || "—"}</dd>
             <dt>Description</dt>
             <dd>{device.description ?? "—"}</dd>
+            <dt>Looked after by</dt>
+            <dd>{[device.physical_owner, device.physical_group].filter(Boolean).join(", ") || "—"}</dd>
             <dt>State machine</dt>
             <dd>
               <a href={`/machines/device/${hostname}`}>watch the device's machine</a>

@@ -113,6 +113,8 @@ export async function updateLabDevice(lab: Lab, by: Changer, hostname: string, c
     deviceType: row.device_type,
     description: row.description,
     isPublic: row.is_public,
+    physicalOwner: row.physical_owner,
+    physicalGroup: row.physical_group,
   });
   if (health !== undefined && health !== before) {
     lab.setDeviceHealth(hostname, health, change.reason ?? `set by ${by.username}`);
