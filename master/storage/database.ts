@@ -122,8 +122,10 @@ const pgTypes = {
 
 async function openPostgres(url: string): Promise<{ db: Kysely<Database>; release: () => void }> {
   const pool = new pg.Pool({ connectionString: url, types: pgTypes, max: 10 });
-  // An idle client that loses its server must not take the process down.
+  // A client that loses its server must not take the process down: an idle one reports to the pool, and one held
+  // between the statements of a transaction reports to itself (its next statement then fails, and is retried).
   pool.on("error", () => {});
+  pool.on("connect", (client) => client.on("error", () => {}));
   try {
     const client = await pool.connect();
     client.release();

@@ -5,6 +5,7 @@ import { MigrationError, openStorage, StorageError } from "./database.ts";
 import { MIGRATIONS } from "./migrations/mod.ts";
 import { addUser, findUser } from "./users.ts";
 import { addWorker, listWorkers } from "./workers.ts";
+import { startCluster } from "../../tests/support/postgres.ts";
 
 const tableExists = async (db: Kysely<unknown>, name: string) =>
   (await sql<{ found: boolean }>`SELECT to_regclass(${name}) IS NOT NULL AS found`.execute(db)).rows[0].found;
@@ -115,4 +116,28 @@ Deno.test("an unreachable PostgreSQL server gives an error naming it, without it
   );
   assertStringIncludes(error.message, "cannot connect to PostgreSQL at postgres://basalt:***@127.0.0.1:1/lab");
   assert(!error.message.includes("secret"));
+});
+
+Deno.test("a server restart under a transaction fails that transaction and the pool goes on working", async () => {
+  const cluster = await startCluster({ durable: true });
+  const storage = await openStorage({ kind: "postgres", url: cluster.url });
+  try {
+    let started!: () => void;
+    const inTransaction = new Promise<void>((resolve) => started = resolve);
+    const held = storage.db.transaction().execute(async (trx) => {
+      await sql`SELECT 1`.execute(trx);
+      started();
+      // Held between two statements while the server goes away: its client errors with no query running.
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      await sql`SELECT 2`.execute(trx);
+    });
+    await inTransaction;
+    await cluster.restart(true);
+    await assertRejects(() => held);
+    await addUser(storage.db, { username: "after-restart" });
+    assert(await findUser(storage.db, "after-restart"));
+  } finally {
+    await storage.close().catch(() => {});
+    await cluster.stop();
+  }
 });
