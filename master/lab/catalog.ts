@@ -32,8 +32,8 @@ export interface DeviceInfo {
   readonly storedHealth: number;
   readonly lastHealthReportJob: number | null;
   /** Who looks after the board in the lab (names, for people). */
-  readonly physicalOwner?: string | null;
-  readonly physicalGroup?: string | null;
+  readonly physicalOwner: string | null;
+  readonly physicalGroup: string | null;
 }
 
 export interface WorkerInfo {

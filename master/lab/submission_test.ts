@@ -62,6 +62,8 @@ function lab(devices: Record<string, [string, string, string[]?]>, aliases: Reco
       dictionary: null,
       storedHealth: DeviceHealth.byName.Good,
       lastHealthReportJob: null,
+      physicalOwner: null,
+      physicalGroup: null,
     });
   }
   return catalog;

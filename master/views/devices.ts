@@ -69,8 +69,8 @@ function deviceView(lab: Lab, hostname: string): DeviceView {
     health_job: lab.labDir.healthCheck(info.deviceType, info.dictionary ?? lab.labDir.dictionaryFile(hostname)) !==
       undefined,
     health_reason: status.reason ?? null,
-    physical_owner: info.physicalOwner ?? null,
-    physical_group: info.physicalGroup ?? null,
+    physical_owner: info.physicalOwner,
+    physical_group: info.physicalGroup,
   };
 }
 

@@ -79,12 +79,6 @@ export function loggedIn(ctx: RpcContext): User {
   return ctx.user;
 }
 
-export function superuser(ctx: RpcContext): User {
-  const user = loggedIn(ctx);
-  if (!user.is_superuser) throw new RpcFault(403, "Permission denied for user to this API.");
-  return user;
-}
-
 export function text(value: XmlRpcValue | undefined, name: string): string {
   if (typeof value === "string") return value;
   if (typeof value === "number") return String(value);

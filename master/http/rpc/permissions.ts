@@ -21,7 +21,8 @@ async function rightsFor(ctx: RpcContext, username: XmlRpcValue | undefined): Pr
   }
   const user = await findUser(ctx.lab.db, text(username, "username"));
   if (!user) throw new RpcFault(404, `Username ${username} not found`);
-  return ctx.lab.access.rightsOf(user.is_active ? user : { ...user, id: -1, is_superuser: false });
+  // An inactive user may do nothing a login allows: they are asked about as nobody.
+  return ctx.lab.access.rightsOf(user.is_active ? user : undefined);
 }
 
 function list(value: XmlRpcValue | undefined, what: string): XmlRpcValue[] {

@@ -52,6 +52,8 @@ export async function addLabDevice(lab: Lab, by: Changer, request: NewDeviceRequ
     dictionary: row.dictionary,
     storedHealth: row.health,
     lastHealthReportJob: null,
+    physicalOwner: row.physical_owner,
+    physicalGroup: row.physical_group,
   };
   await lab.reloadAccess();
   lab.deviceAdded(info);
@@ -89,8 +91,6 @@ export async function updateLabDevice(lab: Lab, by: Changer, hostname: string, c
     );
   }
   const { health, reason: _reason, ...columns } = change;
-  const stored = await lab.db.selectFrom("devices").select(["physical_owner", "physical_group"])
-    .where("hostname", "=", hostname).executeTakeFirstOrThrow();
   const row = await updateDevice(lab.db, hostname, { ...columns, deviceType: type?.name });
   const said: string[] = [];
   if (change.worker !== undefined && change.worker !== info.worker) {
@@ -101,8 +101,8 @@ export async function updateLabDevice(lab: Lab, by: Changer, hostname: string, c
   if (change.isPublic !== undefined && change.isPublic !== info.isPublic) {
     said.push(change.isPublic ? "made public" : "made private");
   }
-  if (row.physical_owner !== stored.physical_owner) said.push(`physical owner ${row.physical_owner ?? "none"}`);
-  if (row.physical_group !== stored.physical_group) said.push(`physical group ${row.physical_group ?? "none"}`);
+  if (row.physical_owner !== info.physicalOwner) said.push(`physical owner ${row.physical_owner ?? "none"}`);
+  if (row.physical_group !== info.physicalGroup) said.push(`physical group ${row.physical_group ?? "none"}`);
   const before = lab.deviceStatus(hostname)?.health;
   if (health !== undefined && health !== before) said.push(`health ${before} → ${health}`);
   if (said.length > 0) await record(lab, by, { kind: "device", name: hostname }, said.join("; "));
