@@ -47,6 +47,14 @@ function eligible(db: Kysely<Database>, filter: PurgeFilter) {
   }
   if (filter.retention) {
     const fallback = filter.retention.defaultDays;
+    // Without a lab default only the types that keep their jobs a set time can have any: read only theirs.
+    if (fallback === null) {
+      query = query.where(
+        "j.requested_device_type",
+        "in",
+        (eb) => eb.selectFrom("device_types").select("name").where("retention_days", "is not", null),
+      );
+    }
     query = query.where(
       sql<boolean>`j.end_time < now() - make_interval(days => coalesce(
         (SELECT t.retention_days FROM device_types t WHERE t.name = j.requested_device_type), ${fallback}::integer))`,
