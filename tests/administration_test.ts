@@ -13,7 +13,7 @@ import { JobHealth, JobState } from "../actors/domain/states.ts";
 import { createLogger } from "../actors/runtime/log.ts";
 import { addLabGroup } from "../master/lab/admin/people.ts";
 import { Retention } from "../master/lab/retention.ts";
-import { type RunningMaster, startMaster } from "../master/master.ts";
+import type { RunningMaster } from "../master/master.ts";
 import { parseMethodResponse, serializeMethodCall, type XmlRpcInput } from "../master/http/xmlrpc.ts";
 import { sql } from "kysely";
 import { changesOf } from "../master/storage/admin_changes.ts";
@@ -21,7 +21,7 @@ import { addUser, issueToken } from "../master/storage/users.ts";
 import { qemuJob } from "./support/dut.ts";
 import { assert, assertEquals, assertStringIncludes } from "./support/assert.ts";
 import { startFakeWorker } from "./support/fake_worker.ts";
-import { QEMU_DICTIONARY } from "./support/lab.ts";
+import { QEMU_DICTIONARY, startQuietMaster } from "./support/lab.ts";
 import { eventually } from "./support/wait.ts";
 
 interface Caller {
@@ -59,15 +59,7 @@ function job(name: string, extra: Record<string, unknown> = {}): string {
 
 Deno.test("a shared lab: permissions, aliases, tags, force-fail, worker removal and a purge while jobs run", async (t) => {
   const dir = await Deno.makeTempDir({ prefix: "basalt-admin-" });
-  const master = await startMaster({
-    storage: { kind: "pglite", dataDir: `${dir}/data` },
-    labDir: `${dir}/lab`,
-    http: { hostname: "127.0.0.1", port: 0 },
-    zmq: "tcp://127.0.0.1:*",
-    events: "tcp://127.0.0.1:*",
-    heartbeatMs: 200,
-    logger: createLogger({ process: "master", level: "error", write: () => {} }),
-  });
+  const master = await startQuietMaster({ kind: "pglite", dataDir: `${dir}/data` }, dir);
   const worker = await startFakeWorker("w1", master.zmq, `${dir}/w1`);
   const { db } = master.storage;
   const callers: Record<string, Caller> = {};

@@ -13,19 +13,18 @@
 import { sql } from "kysely";
 import { stringify } from "yaml";
 import type { JobLogLine } from "../../actors/lab/protocol.ts";
-import { createLogger } from "../../actors/runtime/log.ts";
 import { JobHealth } from "../../actors/domain/states.ts";
 import { addLabDevice } from "../../master/lab/admin/devices.ts";
 import { addLabDeviceType } from "../../master/lab/admin/device_types.ts";
 import { addLabWorker } from "../../master/lab/admin/workers.ts";
 import { exportCases } from "../../master/lab/results.ts";
-import { type RunningMaster, startMaster } from "../../master/master.ts";
+import type { RunningMaster } from "../../master/master.ts";
 import { readLogLines } from "../../master/storage/job_logs.ts";
 import type { StorageTarget } from "../../master/storage/target.ts";
 import { addUser } from "../../master/storage/users.ts";
 import { assertEquals, assertStringIncludes } from "../support/assert.ts";
 import { qemuJob } from "../support/dut.ts";
-import { QEMU_DICTIONARY } from "../support/lab.ts";
+import { QEMU_DICTIONARY, startQuietMaster } from "../support/lab.ts";
 import { startPostgres } from "../support/postgres.ts";
 import { startFakeWorker } from "../support/fake_worker.ts";
 import { eventually } from "../support/wait.ts";
@@ -33,15 +32,7 @@ import { eventually } from "../support/wait.ts";
 const line = (lvl: JobLogLine["lvl"], msg: unknown, dt = new Date().toISOString()): JobLogLine => ({ dt, lvl, msg });
 
 async function attack(target: StorageTarget, dir: string): Promise<void> {
-  const master: RunningMaster = await startMaster({
-    storage: target,
-    labDir: `${dir}/lab`,
-    http: { hostname: "127.0.0.1", port: 0 },
-    zmq: "tcp://127.0.0.1:*",
-    events: "tcp://127.0.0.1:*",
-    heartbeatMs: 200,
-    logger: createLogger({ process: "master", level: "error", write: () => {} }),
-  });
+  const master: RunningMaster = await startQuietMaster(target, dir);
   const worker = await startFakeWorker("w1", master.zmq, `${dir}/w1`);
   try {
     const { lab, storage: { db } } = master;

@@ -12,6 +12,7 @@ import { addLabDeviceType } from "../../master/lab/admin/device_types.ts";
 import { addLabWorker } from "../../master/lab/admin/workers.ts";
 import { type RunningMaster, startMaster } from "../../master/master.ts";
 import { addUser, issueToken } from "../../master/storage/users.ts";
+import type { StorageTarget } from "../../master/storage/target.ts";
 import { type RunningWorker, startWorker } from "../../worker/worker.ts";
 import { DUT_DIR } from "./dut.ts";
 
@@ -153,5 +154,18 @@ export function waitForJob(
         resolve(event.data);
       }
     });
+  });
+}
+
+/** A master in this process on `storage`, its lab directory under `dir`, on free ports, logging nothing. */
+export async function startQuietMaster(storage: StorageTarget, dir: string): Promise<RunningMaster> {
+  return await startMaster({
+    storage,
+    labDir: `${dir}/lab`,
+    http: { hostname: "127.0.0.1", port: 0 },
+    zmq: "tcp://127.0.0.1:*",
+    events: "tcp://127.0.0.1:*",
+    heartbeatMs: 200,
+    logger: createLogger({ process: "master", level: "error", write: () => {} }),
   });
 }
