@@ -1,7 +1,7 @@
 /**
  * `deno task master [--data-dir DIR | --db URL] [--http ADDR:PORT] [--zmq ENDPOINT]
  *  [--events ENDPOINT] [--lab-dir DIR] [--encrypt --master-cert F --workers-certs DIR]
- *  [--coordinator HOST:PORT] [--keep-days N]`
+ *  [--coordinator HOST:PORT] [--keep-days N] [--secrets-key FILE]`
  *
  * Runs the master until SIGTERM or SIGINT. When it is up it prints one JSON line
  * on stdout: {"event":"ready","http":...,"zmq":...,"events":...}.
@@ -11,6 +11,7 @@ import { readKeyPair } from "../actors/transport/zmq/curve.ts";
 import { allowKeysIn } from "../actors/transport/zmq/zap.ts";
 import { createLogger, type LogLevel } from "../actors/runtime/log.ts";
 import { DataDirInUseError } from "../actors/runtime/dir_lock.ts";
+import { SecretBoxError } from "./storage/secret_box.ts";
 import { StorageError } from "./storage/database.ts";
 import { StorageOptionsError, storageTargetFrom } from "./storage/target.ts";
 import { startMaster } from "./master.ts";
@@ -18,6 +19,7 @@ import { startMaster } from "./master.ts";
 const USAGE = `usage: deno task master [--data-dir DIR | --db postgres://...] [--http ADDR:PORT] [--zmq ENDPOINT]
     [--events ENDPOINT] [--lab-dir DIR] [--encrypt --master-cert MASTER.key_secret --workers-certs DIR]
     [--coordinator HOST:PORT] [--secure-cookies] [--keep-days N] [--proxy-user-header H --trusted-proxy ADDR]
+    [--secrets-key FILE]
     [--log-level debug|info|warning|error]
 
   --http          the web UI and APIs (default 127.0.0.1:8000)
@@ -33,7 +35,9 @@ const USAGE = `usage: deno task master [--data-dir DIR | --db postgres://...] [-
                   without it those jobs are kept for ever
   --proxy-user-header, --trusted-proxy
                   single sign-on: a browser request arriving from ADDR (the reverse proxy's own address) with
-                  header H is the Basalt user H names, if that user exists and is active; off unless both are given`;
+                  header H is the Basalt user H names, if that user exists and is active; off unless both are given
+  --secrets-key   the key users' callback tokens are sealed with, kept apart from the database (made on first
+                  use; default DATA-DIR/secrets.key; a PostgreSQL master without it keeps no callback tokens)`;
 
 function usageError(message: string): never {
   console.error(`master: ${message}\n${USAGE}`);
@@ -52,6 +56,7 @@ if (import.meta.main) {
         zmq: { type: "string", default: "tcp://127.0.0.1:5556" },
         events: { type: "string", default: "tcp://127.0.0.1:5500" },
         "lab-dir": { type: "string" },
+        "secrets-key": { type: "string" },
         encrypt: { type: "boolean" },
         "secure-cookies": { type: "boolean" },
         "master-cert": { type: "string" },
@@ -123,10 +128,11 @@ if (import.meta.main) {
       secureCookies: values["secure-cookies"] ?? false,
       keepDays,
       proxyLogin: proxyHeader && proxyAddress ? { header: proxyHeader, address: proxyAddress } : undefined,
+      secretsKey: values["secrets-key"],
       logger,
     });
   } catch (error) {
-    if (error instanceof DataDirInUseError || error instanceof StorageError) {
+    if (error instanceof DataDirInUseError || error instanceof StorageError || error instanceof SecretBoxError) {
       console.error(`master: ${error.message}`);
       Deno.exit(1);
     }

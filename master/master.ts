@@ -20,6 +20,7 @@ import { Sessions } from "./http/sessions.ts";
 import { EventAudience } from "./lab/event_audience.ts";
 import { EventHub } from "./lab/events.ts";
 import { Lab } from "./lab/lab.ts";
+import { SecretBox } from "./storage/secret_box.ts";
 import { LabDir } from "./lab/lab_dir.ts";
 import { Retention } from "./lab/retention.ts";
 import { type Publisher, publishEvents } from "./events/zmq_publisher.ts";
@@ -46,6 +47,11 @@ export interface MasterOptions {
   readonly keepDays?: number | null;
   /** Single sign-on: trust this proxy's authenticated-user header (off when absent). */
   readonly proxyLogin?: ProxyLogin;
+  /**
+   * The key users' callback tokens are sealed with, a file kept apart from the database (default: `secrets.key`
+   * in the data directory; a PostgreSQL master without one keeps no callback tokens).
+   */
+  readonly secretsKey?: string;
   readonly logger: Logger;
 }
 
@@ -90,6 +96,7 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
       curve: options.curve,
       heartbeatMs: options.heartbeatMs,
       coordinator: options.coordinator,
+      secrets: await openSecrets(options),
     });
     cleanups.push(() => lab.close());
     const retention = new Retention({ db: storage.db, logger: options.logger, keepDays: options.keepDays ?? null });
@@ -136,4 +143,10 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
     await close();
     throw error;
   }
+}
+
+function openSecrets(options: MasterOptions): Promise<SecretBox> | undefined {
+  const path = options.secretsKey ??
+    (options.storage.kind === "pglite" ? join(options.storage.dataDir, "secrets.key") : undefined);
+  return path === undefined ? undefined : SecretBox.open(path);
 }

@@ -1,6 +1,7 @@
 /**
  * The `deno task cli` commands that talk to a running master through its JSON
- * API: jobs, devices, workers, results and the lab's live events. The master is
+ * API: jobs, devices, workers, results, the lab's live events and one's callback
+ * tokens. The master is
  * `--url` (or BASALT_URL, default http://127.0.0.1:8000) and the caller
  * `--token` (or BASALT_TOKEN).
  */
@@ -131,6 +132,46 @@ export const REMOTE_COMMANDS: readonly Command<CliContext>[] = [
         await context.client().json("DELETE", `/api/v1/jobs/${encodeURIComponent(id)}`);
         print(`${id}: removed`);
       }
+    },
+  },
+  {
+    path: ["callback-tokens", "list"],
+    summary: "your callback tokens: the secrets a job's notify callbacks send when their token: names one",
+    positionals: [],
+    options: {},
+    async run({ context, print }) {
+      const { results } = await context.client().json<{ results: Row[] }>("GET", "/api/v1/callback-tokens");
+      print(textTable(["description", "created"], results.map((t) => [t.description, t.created_at].map(field))));
+    },
+  },
+  {
+    path: ["callback-tokens", "add"],
+    summary:
+      "keep a secret for callbacks under DESCRIPTION: read from stdin with --secret-stdin, else made and printed",
+    positionals: ["DESCRIPTION"],
+    options: { "secret-stdin": { type: "boolean", help: "read the secret from the first line of stdin" } },
+    async run({ context, positionals, values, print }) {
+      let secret: string | undefined;
+      if (values["secret-stdin"]) {
+        const text = new TextDecoder().decode(await new Response(Deno.stdin.readable).arrayBuffer());
+        secret = text.split(/\r?\n/)[0];
+        if (!secret) throw new UsageError("--secret-stdin: stdin has no secret");
+      }
+      const made = await context.client().json<Row>("POST", "/api/v1/callback-tokens", {
+        description: positionals[0],
+        secret,
+      });
+      print(made.secret === undefined ? `${positionals[0]}: kept` : String(made.secret));
+    },
+  },
+  {
+    path: ["callback-tokens", "rm"],
+    summary: "remove one of your callback tokens",
+    positionals: ["DESCRIPTION"],
+    options: {},
+    async run({ context, positionals, print }) {
+      await context.client().json("DELETE", `/api/v1/callback-tokens/${encodeURIComponent(positionals[0])}`);
+      print(`${positionals[0]}: removed`);
     },
   },
   {

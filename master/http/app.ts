@@ -15,6 +15,7 @@ import type { HttpEnv } from "./env.ts";
 import { clientErrorStatus, HttpError } from "./errors.ts";
 import { LiveStreams } from "./live.ts";
 import { actorRoutes } from "./rest/actors.ts";
+import { callbackTokenRoutes } from "./rest/callback_tokens.ts";
 import type { RestContext } from "./rest/context.ts";
 import { eventRoutes } from "./rest/events.ts";
 import { jobLogRoutes } from "./rest/job_logs.ts";
@@ -61,6 +62,7 @@ export function createApp(options: AppOptions): Hono<HttpEnv> {
   actorRoutes(app, rest);
   labRoutes(app, rest);
   systemRoutes(app, rest);
+  callbackTokenRoutes(app, rest);
 
   app.onError((error, c) => {
     if (error instanceof HttpError) return c.json({ error: error.message }, error.status);

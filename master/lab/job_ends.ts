@@ -9,7 +9,7 @@
  *   waits in the queue again.
  */
 import type { Kysely, Transaction } from "kysely";
-import type { JobContext } from "../../actors/machines/job.ts";
+import { JobHealth, JobState } from "../../actors/domain/states.ts";
 import type { Committer } from "../../actors/runtime/committer.ts";
 import type { Database } from "../storage/schema.ts";
 import type { Catalog } from "./catalog.ts";
@@ -58,7 +58,7 @@ export class JobEnds {
     }
     registry.removeJob(id);
     this.o.followers.ended(id);
-    void this.o.webhooks.jobEnded(id, context as JobContext);
+    void this.o.webhooks.jobChanged(id, JobState.byName.Finished, JobHealth.parse(context.health));
   }
 
   /** The job's worker refused it: it waits for a device again. */

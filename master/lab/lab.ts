@@ -19,6 +19,7 @@
  * releases the device and tells the group → Projections store the row.
  */
 import type { Kysely, Transaction } from "kysely";
+import { JobHealth, JobState } from "../../actors/domain/states.ts";
 import { type LabProtocol, labProtocol, WORKER_RUNS } from "../../actors/lab/protocol.ts";
 import type { DeviceHealthName } from "../../actors/machines/device.ts";
 import type { WorkerHealthName } from "../../actors/machines/worker.ts";
@@ -56,6 +57,7 @@ import {
 import { AccessRules } from "./visibility.ts";
 import { WaitingJobs } from "./waiting_jobs.ts";
 import { Webhooks } from "./webhooks.ts";
+import type { SecretBox } from "../storage/secret_box.ts";
 import { workerSessionRefusal } from "./worker_admission.ts";
 import { WorkerLink } from "./worker_link.ts";
 
@@ -77,6 +79,8 @@ export interface LabOptions {
   /** The MultiNode coordinator, written into each sub-job's dispatcher configuration. */
   readonly coordinator?: { readonly host: string; readonly port: number };
   readonly random?: () => number;
+  /** Seals users' callback tokens; without one they cannot be kept (a callback then sends the token's name). */
+  readonly secrets?: SecretBox;
 }
 
 export type { LogListener };
@@ -85,6 +89,8 @@ export class Lab {
   readonly scheduler: Scheduler;
   readonly catalog: Catalog;
   readonly webhooks: Webhooks;
+  /** Seals users' callback tokens; undefined when the master was given no key. */
+  readonly secrets: SecretBox | undefined;
   readonly mailbox!: MailboxEndpoint<LabProtocol, Tx>;
   readonly #o: LabOptions;
   readonly #log: Logger;
@@ -109,7 +115,8 @@ export class Lab {
     this.#log = logger.with({ component: "lab" });
     this.catalog = catalog;
     this.scheduler = new Scheduler(options.random);
-    this.webhooks = new Webhooks(db, logger);
+    this.secrets = options.secrets;
+    this.webhooks = new Webhooks(db, logger, options.secrets);
     this.#registry = new ActorRegistry(host.supervisor, {
       sendJob: (context, start) => this.mailbox.send(context.worker!, WORKER_RUNS, "job.start", start),
       sendCancel: (context) => {
@@ -272,7 +279,9 @@ export class Lab {
       case "job":
         // After the transition that caused it has finished: these send events to other actors.
         if (record.stateAfter === "Finished") queueMicrotask(() => this.#jobEnds.finished(Number(id)));
-        else if (record.eventType === "refused") queueMicrotask(() => void this.#jobEnds.refused(Number(id)));
+        else if (record.stateAfter === "Running" && record.stateBefore !== "Running") {
+          void this.webhooks.jobChanged(Number(id), JobState.byName.Running, JobHealth.byName.Unknown);
+        } else if (record.eventType === "refused") queueMicrotask(() => void this.#jobEnds.refused(Number(id)));
         return;
       case "group":
         if (record.stateAfter === "Ended") queueMicrotask(() => this.#registry.removeGroup(id));

@@ -1,66 +1,38 @@
 /**
- * A job's `notify` callbacks: when the job ends in a state its criteria name,
- * each callback URL gets the job (and, by `dataset`, its results or log) as JSON
- * or a form. Deliveries are stored before they are tried and retried with
- * growing delays until the receiver answers 2xx, so neither a receiver that is
- * down nor a master restart loses one.
+ * A job's `notify` callbacks, sent as LAVA sends them (notify.ts reads the
+ * block, job_data.ts builds the body): when the job starts Running or Finishes
+ * in a state its criteria name, each callback URL is called — GET with no
+ * body, or POST with the job's data as a form or JSON — with the secret of the
+ * submitter's callback token of the description the job names in the
+ * callback's header (and body). Deliveries are stored before they are tried
+ * (the secret still sealed) and retried with growing delays until the
+ * receiver answers 2xx, so neither a receiver that is down nor a master
+ * restart loses one; LAVA tries once.
  */
 import type { Kysely } from "kysely";
 import { parse as parseYaml } from "yaml";
 import { isMapping } from "../../actors/definitions/schema.ts";
-import type { JobContext } from "../../actors/machines/job.ts";
+import { JobHealth, JobState } from "../../actors/domain/states.ts";
 import type { Logger } from "../../actors/runtime/log.ts";
+import { sealContext, sealedCallbackToken } from "../storage/callback_tokens.ts";
 import type { Database } from "../storage/schema.ts";
-import { readLogLines } from "../storage/job_logs.ts";
-import { exportCases } from "./results.ts";
+import type { SecretBox } from "../storage/secret_box.ts";
+import { lavaJobData } from "./job_data.ts";
+import { type Callback, callbacksOf, criteriaMatch, fillCallbackUrl } from "./notify.ts";
+import { pythonForm, pythonJson } from "./python_wire.ts";
+
+export { NOTIFY_LIMITS } from "./job_data.ts";
 
 const MAX_ATTEMPTS = 10;
 const FIRST_DELAY_MS = 1000;
 const MAX_DELAY_MS = 10 * 60_000;
 const TIMEOUT_MS = 30_000;
-/**
- * What one notification may carry: a job's log or results can be millions of lines, and a job can name many
- * callbacks. The payload is built when it is sent, from what is stored, never copied per callback; past these
- * bounds it says it was cut (`log_truncated`, `results_truncated`).
- */
-export const NOTIFY_LIMITS = {
-  /** Callbacks of one job; more are refused at submission. */
-  callbacks: 20,
-  /** Log lines in one notification. */
-  logLines: 100_000,
-  /** Log text in one notification. */
-  logBytes: 16 * 2 ** 20,
-  /** Test cases in one notification. */
-  results: 50_000,
-} as const;
 
-interface Callback {
-  readonly url: string;
-  readonly method: "GET" | "POST";
-  readonly token?: string;
-  readonly header: string;
-  readonly dataset: "minimal" | "logs" | "results" | "all";
-  readonly contentType: "json" | "urlencoded";
-}
-
-function callbacksOf(notify: Record<string, unknown>): Callback[] {
-  const list = Array.isArray(notify.callbacks) ? notify.callbacks : notify.callback ? [notify.callback] : [];
-  return list.filter(isMapping).filter((c) => typeof c.url === "string").map((c) => ({
-    url: String(c.url),
-    method: c.method === "GET" ? "GET" : "POST",
-    token: typeof c.token === "string" ? c.token : undefined,
-    header: typeof c.header === "string" ? c.header : "Authorization",
-    dataset: (["minimal", "logs", "results", "all"].includes(String(c.dataset)) ? c.dataset : "minimal") as Callback[
-      "dataset"
-    ],
-    contentType: c["content-type"] === "urlencoded" ? "urlencoded" : "json",
-  }));
-}
-
-/** LAVA's criteria: `all`, `finished`, or the end health (`complete`, `incomplete`, `canceled`). */
-function matches(criteria: unknown, health: string): boolean {
-  const status = isMapping(criteria) ? String(criteria.status ?? "") : "";
-  return status === "all" || status === "finished" || status === health.toLowerCase();
+/** What a stored delivery holds: the callback and the state and health it reports. */
+interface Owed {
+  readonly callback: Callback;
+  readonly state: number;
+  readonly health: number;
 }
 
 export class Webhooks {
@@ -68,7 +40,12 @@ export class Webhooks {
   readonly #inFlight = new Set<Promise<void>>();
   #closed = false;
 
-  constructor(private readonly db: Kysely<Database>, private readonly logger: Logger) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly logger: Logger,
+    /** Opens callback tokens' secrets; without it a callback sends the token's name, as LAVA does for an unknown one. */
+    private readonly box?: SecretBox,
+  ) {}
 
   /** Resumes deliveries a previous master left owed. */
   async start(): Promise<void> {
@@ -76,46 +53,44 @@ export class Webhooks {
     for (const d of owed) this.#schedule(d.id, new Date(d.next_attempt).getTime() - Date.now());
   }
 
-  async jobEnded(jobId: number, context: JobContext): Promise<void> {
+  /** The job went Running, or Finished with `health` (codes): its callbacks whose criteria match are owed. */
+  async jobChanged(jobId: number, state: number, health: number): Promise<void> {
     try {
       const job = await this.db.selectFrom("test_jobs")
-        .leftJoin("users", "users.id", "test_jobs.submitter_id")
-        .select([
-          "test_jobs.definition",
-          "test_jobs.description",
-          "test_jobs.submit_time",
-          "test_jobs.sub_id",
-          "test_jobs.requested_device_type",
-          "users.username",
-        ])
-        .where("test_jobs.id", "=", jobId).executeTakeFirst();
-      if (!job) return;
+        .select(["definition", "description", "submitter_id", "requested_device_type", "actual_device", "priority"])
+        .where("id", "=", jobId).executeTakeFirst();
+      // Most jobs notify nobody: no YAML is parsed for them.
+      if (!job || !job.definition.includes("notify")) return;
       const definition = parseYaml(job.definition);
       const notify = isMapping(definition) && isMapping(definition.notify) ? definition.notify : undefined;
-      if (!notify || !matches(notify.criteria, context.health)) return;
+      if (!notify) return;
+      const before = isMapping(notify.criteria) && notify.criteria.type
+        ? await this.#previousHealth(jobId, job)
+        : JobHealth.byName.Unknown;
+      if (!criteriaMatch(notify.criteria, state, health, before)) return;
       for (const callback of callbacksOf(notify)) {
-        const body: Record<string, unknown> = {
-          id: jobId,
-          sub_id: job.sub_id,
-          state: "Finished",
-          health: context.health,
-          status: context.health,
-          description: job.description,
-          submitter: job.username,
-          submit_time: new Date(job.submit_time).toISOString(),
-          start_time: context.startTime ?? null,
-          end_time: context.endTime ?? null,
-          device: context.device ?? null,
-          device_type: job.requested_device_type,
-          failure_comment: context.errorMsg ?? null,
-          error_type: context.errorType ?? null,
-          token: callback.token ?? null,
-        };
+        const url = fillCallbackUrl(
+          callback.url,
+          {
+            id: jobId,
+            description: job.description,
+            priority: job.priority,
+            actual_device_id: job.actual_device,
+            requested_device_type_id: job.requested_device_type,
+          },
+          state,
+          health,
+        );
+        const sealed = callback.token && this.box
+          ? await sealedCallbackToken(this.db, job.submitter_id, callback.token)
+          : undefined;
+        const owed: Owed = { callback: { ...callback, url }, state, health };
         const row = await this.db.insertInto("webhook_deliveries").values({
           job_id: jobId,
-          url: callback.url,
-          body: JSON.stringify({ callback, body }),
-          token: callback.token ?? null,
+          url,
+          body: JSON.stringify(owed),
+          token: sealed ?? callback.token ?? null,
+          token_sealed: sealed !== undefined,
         }).returning("id").executeTakeFirstOrThrow();
         this.#schedule(row.id, 0);
       }
@@ -124,28 +99,29 @@ export class Webhooks {
     }
   }
 
-  /** The results and log a callback's `dataset` asks for, within NOTIFY_LIMITS. */
-  async #dataset(jobId: number, dataset: Callback["dataset"]): Promise<Record<string, unknown>> {
-    const extra: Record<string, unknown> = {};
-    if (dataset === "results" || dataset === "all") {
-      const cases = await exportCases(this.db, jobId, { limit: NOTIFY_LIMITS.results + 1 });
-      extra.results = cases.slice(0, NOTIFY_LIMITS.results);
-      if (cases.length > NOTIFY_LIMITS.results) extra.results_truncated = true;
+  /** The health of the submitter's previous finished job of the same description and device type. */
+  async #previousHealth(
+    jobId: number,
+    job: { description: string; submitter_id: number; requested_device_type: string | null },
+  ): Promise<number> {
+    let query = this.db.selectFrom("test_jobs").select("health")
+      .where("id", "<", jobId).where("submitter_id", "=", job.submitter_id)
+      .where("description", "=", job.description).where("state", "=", JobState.byName.Finished);
+    if (job.requested_device_type !== null) {
+      query = query.where("requested_device_type", "=", job.requested_device_type);
     }
-    if (dataset === "logs" || dataset === "all") {
-      const lines = await readLogLines(this.db, jobId, { limit: NOTIFY_LIMITS.logLines + 1 });
-      const log = [];
-      let bytes = 0;
-      for (const line of lines.slice(0, NOTIFY_LIMITS.logLines)) {
-        const entry = { dt: line.dt, lvl: line.lvl, msg: line.msg };
-        bytes += JSON.stringify(entry).length;
-        if (bytes > NOTIFY_LIMITS.logBytes) break;
-        log.push(entry);
-      }
-      extra.log = log;
-      if (log.length < lines.length) extra.log_truncated = true;
-    }
-    return extra;
+    const row = await query.orderBy("id", "desc").limit(1).executeTakeFirst();
+    return row?.health ?? JobHealth.byName.Unknown;
+  }
+
+  /** The secret a delivery sends, opened only for the request. */
+  async #secret(row: { token: string | null; token_sealed: boolean; job_id: number }, callback: Callback) {
+    if (row.token === null) return undefined;
+    if (!row.token_sealed) return row.token;
+    if (!this.box) throw new Error("the master has no secrets key to open the callback token with");
+    const job = await this.db.selectFrom("test_jobs").select("submitter_id").where("id", "=", row.job_id)
+      .executeTakeFirstOrThrow();
+    return await this.box.unseal(row.token, sealContext(job.submitter_id, callback.token ?? ""));
   }
 
   #schedule(id: number, delayMs: number): void {
@@ -161,29 +137,36 @@ export class Webhooks {
   async #attempt(id: number): Promise<void> {
     const row = await this.db.selectFrom("webhook_deliveries").selectAll().where("id", "=", id).executeTakeFirst();
     if (!row) return;
-    const { callback, body } = JSON.parse(row.body) as { callback: Callback; body: Record<string, unknown> };
+    const owed = JSON.parse(row.body) as Partial<Owed> & { callback: Callback };
+    const job = await this.db.selectFrom("test_jobs").select(["state", "health"]).where("id", "=", row.job_id)
+      .executeTakeFirst();
+    if (!job) {
+      await this.db.deleteFrom("webhook_deliveries").where("id", "=", id).execute();
+      return;
+    }
+    // A delivery owed by a master before 0007 did not keep what it reported: the job's end.
+    const { callback, state = job.state, health = job.health } = owed;
     let error: string | undefined;
     try {
-      Object.assign(body, await this.#dataset(row.job_id, callback.dataset));
+      const token = await this.#secret(row, callback);
       const headers: Record<string, string> = {};
-      if (callback.token) headers[callback.header] = callback.token;
-      let url = callback.url;
+      if (token !== undefined) headers[callback.header] = token;
       let payload: string | undefined;
-      if (callback.method === "GET") {
-        const u = new URL(url);
-        u.searchParams.set("id", String(body.id));
-        u.searchParams.set("status", String(body.status));
-        url = u.href;
-      } else if (callback.contentType === "json") {
-        headers["Content-Type"] = "application/json";
-        payload = JSON.stringify(body);
-      } else {
-        headers["Content-Type"] = "application/x-www-form-urlencoded";
-        payload = new URLSearchParams(
-          Object.entries(body).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]),
-        ).toString();
+      if (callback.method === "POST") {
+        const data = await lavaJobData(this.db, row.job_id, {
+          state,
+          health,
+          token,
+          log: callback.dataset === "logs" || callback.dataset === "all",
+          results: callback.dataset === "results" || callback.dataset === "all",
+        });
+        if (!data) throw new Error("the job was removed");
+        headers["Content-Type"] = callback.contentType === "json"
+          ? "application/json"
+          : "application/x-www-form-urlencoded";
+        payload = callback.contentType === "json" ? pythonJson(data) : pythonForm(data);
       }
-      const response = await fetch(url, {
+      const response = await fetch(callback.url, {
         method: callback.method,
         headers,
         body: payload,

@@ -74,6 +74,12 @@ export interface StoredLogRecord {
   readonly msg: unknown;
 }
 
+/** One record as a line of LAVA's YAML log (`output.yaml`): `- {"dt": ..., "lvl": ..., "msg": ...}`. */
+export function lavaLogLine(record: Pick<StoredLogRecord, "dt" | "lvl" | "msg">): string {
+  const dt = new Date(record.dt).toISOString().replace("Z", "+00:00");
+  return `- ${JSON.stringify({ dt, lvl: record.lvl, msg: record.msg })}`;
+}
+
 /** Records from line `start` (inclusive) to `end` (exclusive), in order. */
 export async function readLogLines(
   db: Kysely<Database>,

@@ -237,10 +237,21 @@ export interface WebhookDeliveriesTable {
   job_id: number;
   url: string;
   body: string;
+  /** The callback's token: sealed (secret_box.ts) when token_sealed, else sent as it is. */
   token: string | null;
+  token_sealed: Defaulted<boolean>;
   attempts: Defaulted<number>;
   next_attempt: Timestamp;
   last_error: string | null;
+}
+
+/** A secret a user keeps for job callbacks, named by its description, sealed with the master's key. */
+export interface CallbackTokensTable {
+  id: Generated<number>;
+  user_id: number;
+  description: string;
+  sealed: string;
+  created_at: Timestamp;
 }
 
 /** One change an admin made: who, when, to what, and what (append-only). */
@@ -258,6 +269,7 @@ export interface Database {
   groups: GroupsTable;
   user_groups: UserGroupsTable;
   api_tokens: ApiTokensTable;
+  callback_tokens: CallbackTokensTable;
   workers: WorkersTable;
   device_types: DeviceTypesTable;
   device_type_aliases: DeviceTypeAliasesTable;

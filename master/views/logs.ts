@@ -5,7 +5,7 @@
 import { JobState } from "../../actors/domain/states.ts";
 import type { Lab } from "../lab/lab.ts";
 import { LabRequestError } from "../lab/request_error.ts";
-import { countLogLines, readLogLines } from "../storage/job_logs.ts";
+import { countLogLines, lavaLogLine, readLogLines } from "../storage/job_logs.ts";
 
 /** The most log lines one `scheduler.jobs.logs` call returns. */
 export const LOG_PAGE_LINES = 100_000;
@@ -23,9 +23,7 @@ export async function jobLogs(
   // A page, not the whole log: a finished job's log can be millions of lines. lavacli asks again from where the
   // page ended while `finished` is false, so a cut page says the job has not finished yet.
   const more = records.length > LOG_PAGE_LINES;
-  const text = records.slice(0, LOG_PAGE_LINES).map((r) =>
-    `- ${JSON.stringify({ dt: new Date(r.dt).toISOString().replace("Z", "+00:00"), lvl: r.lvl, msg: r.msg })}`
-  ).join("\n");
+  const text = records.slice(0, LOG_PAGE_LINES).map(lavaLogLine).join("\n");
   return { finished: job.state === JobState.byName.Finished && !more, yaml: text ? `${text}\n` : "[]" };
 }
 

@@ -1,6 +1,6 @@
 /**
  * Logging in (with a user name and an API token, as lavacli does), logging out,
- * managing one's API tokens, and the forms that change things without
+ * managing one's API tokens, callback tokens and password, and the forms that change things without
  * JavaScript — cancel, resubmit, device health — each checked against the
  * session's CSRF token.
  */
@@ -15,6 +15,7 @@ import { intParam } from "../../master/http/params.ts";
 import type { Sessions } from "../../master/http/sessions.ts";
 import { authenticatePassword, deleteToken, issueToken, listTokens } from "../../master/storage/users.ts";
 import { setLabPassword } from "../../master/lab/admin/people.ts";
+import { addOwnCallbackToken, deleteOwnCallbackToken, ownCallbackTokens } from "../../master/lab/callback_tokens.ts";
 import { assertVisible, mayCancel, resolveJobId, resubmitJob } from "../../master/views/mod.ts";
 import { formatTime } from "../components/badge.tsx";
 import { checkCsrf, form, page, param, route, type WebEnv } from "../render.tsx";
@@ -77,10 +78,11 @@ export function accountPages(app: Hono<WebEnv>, lab: Lab, sessions: Sessions): v
     }),
   );
 
-  const tokensPage = async (c: Context<WebEnv>, created?: string) => {
+  const tokensPage = async (c: Context<WebEnv>, created?: string, createdSecret?: string) => {
     const session = c.get("session");
     if (!session) return c.redirect("/login", 303);
     const tokens = await listTokens(lab.db, session.user.username);
+    const callbackTokens = await ownCallbackTokens(lab, session.user);
     return page(
       c,
       "API tokens",
@@ -125,6 +127,50 @@ export function accountPages(app: Hono<WebEnv>, lab: Lab, sessions: Sessions): v
           </label>
           <button type="submit">Create</button>
         </form>
+        <h2>Callback tokens</h2>
+        <p class="muted">
+          A job's <code>notify: callbacks: - token: DESCRIPTION</code> sends the secret kept here under that description
+          {lab.secrets ? "" : " (this master was started without a secrets key: it keeps none)"}.
+        </p>
+        {createdSecret && (
+          <p class="notice" role="status">
+            New callback secret (shown only now): <code data-testid="new-callback-secret">{createdSecret}</code>
+          </p>
+        )}
+        <table>
+          <thead>
+            <tr>
+              <th>Description</th>
+              <th>Created</th>
+              <th></th>
+            </tr>
+          </thead>
+          <tbody>
+            {callbackTokens.map((t) => (
+              <tr>
+                <td>{t.description}</td>
+                <td>{formatTime(t.created_at)}</td>
+                <td>
+                  <form method="post" action="/web/callback-tokens/delete">
+                    <input type="hidden" name="csrf" value={session.csrf} />
+                    <input type="hidden" name="description" value={t.description} />
+                    <button type="submit" class="danger">Delete</button>
+                  </form>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+        <form method="post" action="/web/callback-tokens" class="inline" aria-label="new callback token">
+          <input type="hidden" name="csrf" value={session.csrf} />
+          <label>
+            Description <input type="text" name="description" required maxLength={200} />
+          </label>
+          <label>
+            Secret (empty: make one) <input type="password" name="secret" autocomplete="off" />
+          </label>
+          <button type="submit">Keep</button>
+        </form>
         <h2>Password</h2>
         <form method="post" action="/web/password" class="inline" aria-label="change my password">
           <input type="hidden" name="csrf" value={session.csrf} />
@@ -165,6 +211,24 @@ export function accountPages(app: Hono<WebEnv>, lab: Lab, sessions: Sessions): v
       checkCsrf(c, fields);
       const issued = await issueToken(lab.db, c.get("session")!.user.username, fields.description ?? "");
       return await tokensPage(c, issued.token);
+    }),
+  );
+  app.post(
+    "/web/callback-tokens",
+    route(async (c) => {
+      const fields = await form(c);
+      checkCsrf(c, fields);
+      const made = await addOwnCallbackToken(lab, c.get("session")!.user, fields.description ?? "", fields.secret);
+      return await tokensPage(c, undefined, fields.secret ? undefined : made.secret);
+    }),
+  );
+  app.post(
+    "/web/callback-tokens/delete",
+    route(async (c) => {
+      const fields = await form(c);
+      checkCsrf(c, fields);
+      await deleteOwnCallbackToken(lab, c.get("session")!.user, fields.description ?? "");
+      return c.redirect("/tokens", 303);
     }),
   );
   app.post(

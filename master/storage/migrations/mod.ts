@@ -10,6 +10,7 @@ import { migration as master } from "./0003_master.ts";
 import { migration as logActionIndex } from "./0004_log_action_index.ts";
 import { migration as requiredMethods } from "./0005_required_methods.ts";
 import { migration as administration } from "./0006_administration.ts";
+import { migration as serverApis } from "./0007_server_apis.ts";
 
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   "0001_domain": domain,
@@ -18,4 +19,5 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   "0004_log_action_index": logActionIndex,
   "0005_required_methods": requiredMethods,
   "0006_administration": administration,
+  "0007_server_apis": serverApis,
 };
