@@ -45,7 +45,8 @@ export function authentication(
 
   /** Looked up on every request: a deleted token or a demoted user takes effect at once. */
   const userOf = async (header: string): Promise<User | undefined> => {
-    if (header.startsWith("Token ")) return await authenticateToken(db, header.slice(6).trim());
+    // DRF's TokenAuthentication takes the keyword in any case.
+    if (/^token /i.test(header)) return await authenticateToken(db, header.slice(6).trim());
     if (!header.startsWith("Basic ")) return undefined;
     let decoded = "";
     try {
@@ -70,9 +71,12 @@ export function authentication(
     if (header) {
       const user = await userOf(header);
       if (!user) {
-        return c.req.path.startsWith("/RPC2")
-          ? xmlBody(c, serializeFault(401, "Authentication failed: wrong user or token."))
-          : c.json({ error: "authentication failed: wrong user or token" }, 401);
+        if (c.req.path.startsWith("/RPC2")) {
+          return xmlBody(c, serializeFault(401, "Authentication failed: wrong user or token."));
+        }
+        // LAVA's REST API answers a bad token 403 (its first authentication, the session's, sends no challenge).
+        if (c.req.path.startsWith("/api/v0.2/")) return c.json({ detail: "Invalid token." }, 403);
+        return c.json({ error: "authentication failed: wrong user or token" }, 401);
       }
       c.set("user", user);
     } else if (sessions) {

@@ -17,7 +17,10 @@ Deno.test("every route of the API is documented in openapi.yaml and nothing docu
       Object.keys(methods).map((m) => `${m} ${path.replace(/\/$/, "")}`)
     ),
   );
-  const undocumented = [...routes].filter((r) => !documented.has(r) && !r.endsWith("openapi.yaml"));
+  // LAVA's REST API v0.2 is LAVA's, documented by LAVA: openapi.yaml describes Basalt's own.
+  const undocumented = [...routes].filter((r) =>
+    !documented.has(r) && !r.endsWith("openapi.yaml") && !r.includes(" /api/v0.2")
+  );
   const stale = [...documented].filter((r) => !routes.has(r));
   assertEquals({ undocumented, stale }, { undocumented: [], stale: [] });
 });

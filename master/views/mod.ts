@@ -17,6 +17,7 @@ export * from "./definitions.ts";
 export * from "./device_types.ts";
 export * from "./devices.ts";
 export * from "./jobs.ts";
+export * from "./job_pages.ts";
 export * from "./logs.ts";
 export * from "./results.ts";
 export * from "./workers.ts";

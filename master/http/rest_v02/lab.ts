@@ -1,0 +1,260 @@
+/**
+ * The lab in LAVA's REST API v0.2: `devices/` (with their dictionaries and
+ * health), `devicetypes/` (with their templates and health checks),
+ * `workers/` (with their environment and dispatcher configuration),
+ * `aliases/`, `tags/` and `system/`. Lists are the catalog's, filtered by
+ * what the caller may see; changes go through the lab's admin layer, which
+ * checks LAVA's permissions.
+ */
+import type { Context, Hono } from "hono";
+import { BASALT_VERSION } from "../../../actors/version.ts";
+import { DeviceHealth, WorkerHealth } from "../../../actors/domain/states.ts";
+import type { DeviceHealthName } from "../../../actors/machines/device.ts";
+import type { WorkerHealthName } from "../../../actors/machines/worker.ts";
+import { requireAdministrator } from "../../lab/admin/authority.ts";
+import { addLabAlias, deleteLabAlias } from "../../lab/admin/device_types.ts";
+import { setDictionary, updateLabDevice } from "../../lab/admin/devices.ts";
+import { addLabTag, deleteLabTag } from "../../lab/admin/tags.ts";
+import { updateLabWorker } from "../../lab/admin/workers.ts";
+import type { Lab } from "../../lab/lab.ts";
+import {
+  accessFor,
+  assertDeviceTypeVisible,
+  assertDeviceVisible,
+  deviceDictionary,
+  listDevices,
+  listDeviceTypes,
+  listTags,
+  listWorkers,
+  restTime,
+} from "../../views/mod.ts";
+import type { HttpEnv } from "../env.ts";
+import { paginatedList, requestData, requiredText, RestError, superuser, writer } from "./shape.ts";
+
+function yamlText(c: Context<HttpEnv>, text: string | undefined, filename: string) {
+  if (text === undefined) throw new RestError(404, "Not found.");
+  return c.body(text, 200, {
+    "Content-Type": "application/yaml",
+    "Content-Disposition": `attachment; filename=${filename}`,
+  });
+}
+
+/** `?field=value` over the plain fields of an in-memory list (exact matches only). */
+function exactFilter<T extends Record<string, unknown>>(
+  c: Context<HttpEnv>,
+  rows: T[],
+  fields: readonly string[],
+): T[] {
+  const query = c.req.query();
+  return rows.filter((row) =>
+    fields.every((f) =>
+      query[f] === undefined || String(row[f] ?? "") === query[f] ||
+      (Array.isArray(row[f]) && (row[f] as unknown[]).map(String).includes(query[f]))
+    )
+  );
+}
+
+/** A display name of `codes` from the request's `field`, or DRF's 400 for the field. */
+function choice(
+  codes: { parse(input: string): number; name(code: number): string },
+  data: Record<string, unknown>,
+  field: string,
+) {
+  const text = requiredText(data, field);
+  try {
+    return codes.name(codes.parse(text));
+  } catch {
+    throw new RestError(400, field, { [field]: [`"${text}" is not a valid choice.`] });
+  }
+}
+
+export function labRoutesV02(api: Hono<HttpEnv>, lab: Lab, eventSocket: string): void {
+  const access = (c: Context<HttpEnv>) => accessFor(lab, c.get("user"));
+
+  const devices = async (c: Context<HttpEnv>) =>
+    (await listDevices(lab, true, await access(c))).map((d) => ({
+      hostname: d.hostname,
+      device_type: d.device_type,
+      device_version: null,
+      physical_owner: d.physical_owner,
+      physical_group: d.physical_group,
+      description: d.description,
+      tags: d.tags,
+      state: d.state,
+      health: d.health,
+      last_health_report_job: lab.catalog.devices.get(d.hostname)?.lastHealthReportJob ?? null,
+      worker_host: d.worker,
+      is_synced: false,
+    }));
+  api.get(
+    "/devices/",
+    async (c) =>
+      c.json(
+        paginatedList(
+          c,
+          exactFilter(c, await devices(c), ["hostname", "device_type", "state", "health", "worker_host", "tags"]),
+        ),
+      ),
+  );
+  api.get("/devices/:hostname/", async (c) => {
+    const device = (await devices(c)).find((d) => d.hostname === c.req.param("hostname"));
+    if (!device) throw new RestError(404, "Not found.");
+    return c.json(device);
+  });
+  api.get("/devices/:hostname/dictionary/", async (c) => {
+    const hostname = c.req.param("hostname");
+    assertDeviceVisible(lab, hostname, await access(c));
+    return yamlText(c, deviceDictionary(lab, hostname), `${hostname}.jinja2`);
+  });
+  api.post("/devices/:hostname/dictionary/", async (c) => {
+    const user = writer(c);
+    await setDictionary(lab, user, c.req.param("hostname"), requiredText(await requestData(c), "dictionary"));
+    return c.json({ message: "Device dictionary updated." });
+  });
+  api.post("/devices/:hostname/set_health/", async (c) => {
+    const user = writer(c);
+    const data = await requestData(c);
+    await updateLabDevice(lab, user, c.req.param("hostname"), {
+      health: choice(DeviceHealth, data, "health") as DeviceHealthName,
+      reason: typeof data.reason === "string" ? data.reason.slice(0, 500) : undefined,
+    });
+    return c.json({ message: "OK" }, 202);
+  });
+
+  const deviceTypes = async (c: Context<HttpEnv>) =>
+    listDeviceTypes(lab, true, await access(c)).map((t) => ({
+      name: t.name,
+      architecture: null,
+      processor: null,
+      cpu_model: null,
+      aliases: t.aliases,
+      bits: null,
+      cores: [],
+      core_count: null,
+      description: t.description,
+      health_frequency: t.health_frequency,
+      disable_health_check: t.health_disabled,
+      health_denominator: t.health_denominator,
+      display: lab.catalog.deviceTypes.get(t.name)?.display ?? true,
+    }));
+  api.get(
+    "/devicetypes/",
+    async (c) =>
+      c.json(paginatedList(c, exactFilter(c, await deviceTypes(c), ["name", "display", "health_denominator"]))),
+  );
+  api.get("/devicetypes/:name/", async (c) => {
+    const type = (await deviceTypes(c)).find((t) => t.name === c.req.param("name"));
+    if (!type) throw new RestError(404, "Not found.");
+    return c.json(type);
+  });
+  api.get("/devicetypes/:name/template/", async (c) => {
+    const name = c.req.param("name");
+    assertDeviceTypeVisible(lab, name, await access(c));
+    return yamlText(c, lab.labDir.template(name), `${name}.jinja2`);
+  });
+  api.get("/devicetypes/:name/health_check/", async (c) => {
+    const name = c.req.param("name");
+    assertDeviceTypeVisible(lab, name, await access(c));
+    return yamlText(c, lab.labDir.healthCheck(name), `${name}.yaml`);
+  });
+  api.post("/devicetypes/:name/template/", async (c) => {
+    requireAdministrator(writer(c), "change_devicetype");
+    lab.labDir.setTemplate(c.req.param("name"), requiredText(await requestData(c), "template"));
+    return c.json({ message: "Device type template updated." });
+  });
+  api.post("/devicetypes/:name/health_check/", async (c) => {
+    requireAdministrator(writer(c), "change_devicetype");
+    lab.labDir.setHealthCheck(c.req.param("name"), requiredText(await requestData(c), "config"));
+    return c.json({ message: "Device type health check updated." });
+  });
+
+  const workers = async (c: Context<HttpEnv>) =>
+    (await listWorkers(lab, await access(c))).map((w) => ({
+      hostname: w.hostname,
+      description: w.description,
+      state: w.state,
+      health: w.health,
+      last_ping: restTime(w.last_ping),
+      job_limit: w.job_limit,
+      version: w.version || null,
+      master_version_notified: null,
+      ...(c.get("user")?.is_superuser ? { token: null } : {}),
+    }));
+  api.get(
+    "/workers/",
+    async (c) => c.json(paginatedList(c, exactFilter(c, await workers(c), ["hostname", "state", "health"]))),
+  );
+  api.get("/workers/:hostname/", async (c) => {
+    const worker = (await workers(c)).find((w) => w.hostname === c.req.param("hostname"));
+    if (!worker) throw new RestError(404, "Not found.");
+    return c.json(worker);
+  });
+  const workerFile = (kind: "env" | "config") => (c: Context<HttpEnv>) => {
+    superuser(c);
+    const info = lab.catalog.workers.get(c.req.param("hostname") ?? "");
+    if (!info) throw new RestError(404, "Not found.");
+    return yamlText(c, kind === "env" ? info.env : info.dispatcherConfig, `${kind}.yaml`);
+  };
+  api.get("/workers/:hostname/env/", workerFile("env"));
+  api.get("/workers/:hostname/config/", workerFile("config"));
+  api.post("/workers/:hostname/env/", async (c) => {
+    const user = superuser(c);
+    await updateLabWorker(lab, user, c.req.param("hostname"), { env: requiredText(await requestData(c), "env") });
+    return c.json({ message: "Worker environment updated." });
+  });
+  api.post("/workers/:hostname/config/", async (c) => {
+    const user = superuser(c);
+    await updateLabWorker(lab, user, c.req.param("hostname"), {
+      dispatcherConfig: requiredText(await requestData(c), "config"),
+    });
+    return c.json({ message: "Worker dispatcher config updated." });
+  });
+  api.post("/workers/:hostname/set_health/", async (c) => {
+    const user = writer(c);
+    const health = choice(WorkerHealth, await requestData(c), "health") as WorkerHealthName;
+    await updateLabWorker(lab, user, c.req.param("hostname"), { health });
+    return c.json({ message: "OK" }, 202);
+  });
+
+  const aliases = () => [...lab.catalog.aliases.entries()].sort().map(([name, type]) => ({ name, device_type: type }));
+  api.get("/aliases/", (c) => c.json(paginatedList(c, exactFilter(c, aliases(), ["name", "device_type"]))));
+  api.get("/aliases/:name/", (c) => {
+    const alias = aliases().find((a) => a.name === c.req.param("name"));
+    if (!alias) throw new RestError(404, "Not found.");
+    return c.json(alias);
+  });
+  api.post("/aliases/", async (c) => {
+    const data = await requestData(c);
+    const alias = { name: requiredText(data, "name"), device_type: requiredText(data, "device_type") };
+    await addLabAlias(lab, writer(c), alias.name, alias.device_type);
+    return c.json(alias, 201);
+  });
+  api.delete("/aliases/:name/", async (c) => {
+    await deleteLabAlias(lab, writer(c), c.req.param("name"));
+    return c.body(null, 204);
+  });
+
+  const tags = async () => (await listTags(lab)).map((t, i) => ({ id: i + 1, ...t }));
+  api.get("/tags/", async (c) => c.json(paginatedList(c, exactFilter(c, await tags(), ["name", "description"]))));
+  api.post("/tags/", async (c) => {
+    const data = await requestData(c);
+    const name = requiredText(data, "name");
+    await addLabTag(lab, writer(c), name, typeof data.description === "string" ? data.description : "");
+    return c.json((await tags()).find((t) => t.name === name), 201);
+  });
+  api.delete("/tags/:name/", async (c) => {
+    await deleteLabTag(lab, writer(c), c.req.param("name"));
+    return c.body(null, 204);
+  });
+
+  api.get("/system/", (c) => c.json(null));
+  api.get("/system/version/", (c) => c.json({ version: BASALT_VERSION }));
+  api.get("/system/whoami/", (c) => c.json({ user: c.get("user")?.username ?? "" }));
+  api.get("/system/master_config/", (c) =>
+    c.json({
+      EVENT_TOPIC: lab.events.topicPrefix,
+      EVENT_SOCKET: eventSocket,
+      EVENT_NOTIFICATION: true,
+      LOG_SIZE_LIMIT: 0,
+    }));
+}

@@ -1,0 +1,251 @@
+/**
+ * LAVA's REST API v0.2 and its callbacks against a real master (in this
+ * process, on PGlite) whose worker exists only as its messages: KernelCI's LAVA
+ * runtime flow — devices by type, queue count, submit, poll, and the callback
+ * its parser reads — run by Python with the calls its code makes, and a walk of
+ * v0.2's routes checking status codes, field names and DRF's envelopes for the
+ * job that ran.
+ */
+import { stringify } from "yaml";
+import { addUser, issueToken } from "../master/storage/users.ts";
+import { addCallbackToken } from "../master/storage/callback_tokens.ts";
+import { qemuJob } from "./support/dut.ts";
+import { assert, assertEquals } from "./support/assert.ts";
+import { startFakeWorker } from "./support/fake_worker.ts";
+import { QEMU_DICTIONARY, startQuietMaster } from "./support/lab.ts";
+import { eventually } from "./support/wait.ts";
+
+// KernelCI's calls (kernelci-core, kernelci/runtime/lava.py) and its callback parsing, in Python as it runs them.
+const KERNELCI_FLOW = `
+import json, sys, time, urllib.request, urllib.parse, yaml
+base, token, definition = sys.argv[1], sys.argv[2], sys.stdin.read()
+def call(method, path, body=None):
+    req = urllib.request.Request(base + path, method=method,
+        data=None if body is None else json.dumps(body).encode(),
+        headers={"Authorization": "Token " + token, "Content-Type": "application/json"})
+    with urllib.request.urlopen(req) as resp:
+        return json.loads(resp.read())
+devices = call("GET", "devices/?device_type=qemu&health=Good")
+queued = call("GET", "jobs/?requested_device_type=qemu&state=Submitted&limit=1")["count"]
+job_id = call("POST", "jobs/", {"definition": definition})["job_ids"][0]
+queued_after = call("GET", "jobs/?requested_device_type=qemu&state__in=Submitted,Scheduling,Scheduled&limit=1")["count"]
+print(json.dumps({"devices": [d["hostname"] for d in devices["results"]], "queued": queued,
+    "queued_after": queued_after, "job_id": job_id}))
+`;
+
+const KERNELCI_CALLBACK = `
+import json, sys, yaml
+data = json.load(sys.stdin)
+results = {suite: yaml.safe_load(text) for suite, text in data["results"].items()}
+log = yaml.safe_load(data["log"])
+print(json.dumps({
+    "job": data["id"], "status": data["status"], "state": data["state"], "health": data["health_string"],
+    "device": data["actual_device_id"], "token": data.get("token"),
+    "cases": sorted((suite, case["name"], case["result"]) for suite, cases in results.items() for case in cases),
+    "target_lines": [line["msg"] for line in log if line["lvl"] == "target"],
+    "definition_has_job_name": "job_name" in yaml.safe_load(data["definition"]),
+}))
+`;
+
+async function python(script: string, args: string[], stdin: string): Promise<Record<string, unknown>> {
+  const child = new Deno.Command("/usr/bin/python3", {
+    args: ["-c", script, ...args],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_PROXY: "127.0.0.1", no_proxy: "127.0.0.1" },
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(stdin));
+  await writer.close();
+  const out = await child.output();
+  const stderr = new TextDecoder().decode(out.stderr);
+  assert(out.success, `python: ${stderr}`);
+  return JSON.parse(new TextDecoder().decode(out.stdout));
+}
+
+Deno.test("KernelCI's LAVA flow and LAVA's REST v0.2 routes against a real master", async (t) => {
+  const dir = await Deno.makeTempDir({ prefix: "basalt-rest-v02-" });
+  const master = await startQuietMaster({ kind: "pglite", dataDir: `${dir}/data` }, dir);
+  const worker = await startFakeWorker("w1", master.zmq, `${dir}/w1`);
+  const { db } = master.storage;
+  const received: { headers: Headers; body: string }[] = [];
+  const receiver = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (request) => {
+    received.push({ headers: request.headers, body: await request.text() });
+    return new Response("ok");
+  });
+  try {
+    const admin = await addUser(db, { username: "admin", superuser: true });
+    const adminToken = (await issueToken(db, "admin")).token;
+    const ci = await addUser(db, { username: "kernelci" });
+    const token = (await issueToken(db, "kernelci")).token;
+    await addCallbackToken(db, master.lab.secrets!, ci.id, "kernelci-callback", "callback-secret");
+    const api = `${master.url}/api/v0.2/`;
+    const as = (secret: string) => ({ Authorization: `Token ${secret}`, "Content-Type": "application/json" });
+    const call = async (method: string, path: string, secret = adminToken, body?: unknown) => {
+      const response = await fetch(`${api}${path}`, {
+        method,
+        headers: as(secret),
+        body: body === undefined ? undefined : JSON.stringify(body),
+        redirect: "manual",
+      });
+      const text = await response.text();
+      let json: unknown;
+      try {
+        json = JSON.parse(text);
+      } catch { /* a text answer */ }
+      return { status: response.status, json: json as Record<string, unknown>, text, headers: response.headers };
+    };
+    // The lab, made through the REST and XML-RPC admin paths.
+    await eventually("w1 registers", () => master.lab.catalog.workers.has("w1"));
+    const { addLabDeviceType } = await import("../master/lab/admin/device_types.ts");
+    const { addLabDevice, setDictionary, updateLabDevice } = await import("../master/lab/admin/devices.ts");
+    await addLabDeviceType(master.lab, admin, { name: "qemu" });
+    await addLabDevice(master.lab, admin, { hostname: "qemu01", deviceType: "qemu", worker: "w1" });
+    await setDictionary(master.lab, admin, "qemu01", QEMU_DICTIONARY);
+    await updateLabDevice(master.lab, admin, "qemu01", { health: "Good", reason: "test" });
+
+    const definition = stringify({
+      ...qemuJob({ name: "kernelci baseline" }),
+      metadata: { "kernel.tree": "mainline" },
+      notify: {
+        criteria: { status: "finished" },
+        callbacks: [{
+          url: `http://127.0.0.1:${receiver.addr.port}/callback`,
+          method: "POST",
+          dataset: "all",
+          token: "kernelci-callback",
+          "content-type": "json",
+        }],
+      },
+    });
+
+    await t.step("KernelCI submits, counts the queue and lists devices by type", async () => {
+      const flow = await python(KERNELCI_FLOW, [api, token], definition);
+      assertEquals(flow.devices, ["qemu01"]);
+      assertEquals([flow.queued, typeof flow.job_id], [0, "number"]);
+      const [started] = await worker.take(1);
+      assertEquals(started, String(flow.job_id));
+      worker.run(started, [[
+        { dt: new Date().toISOString(), lvl: "target", msg: "Linux version 6.1.0" },
+        {
+          dt: new Date().toISOString(),
+          lvl: "results",
+          msg: { definition: "0_baseline", case: "dmesg", result: "pass" },
+        },
+        {
+          dt: new Date().toISOString(),
+          lvl: "results",
+          msg: { definition: "0_baseline", case: "oops", result: "fail" },
+        },
+      ]]);
+      await eventually("the callback", () => received.length === 1);
+      assertEquals(received[0].headers.get("authorization"), "callback-secret");
+      const parsed = await python(KERNELCI_CALLBACK, [], received[0].body);
+      assertEquals(parsed.job, flow.job_id);
+      assertEquals([parsed.status, parsed.state, parsed.device, parsed.token], [2, 5, "qemu01", "callback-secret"]);
+      assertEquals(parsed.target_lines, ["Linux version 6.1.0"]);
+      assertEquals(parsed.definition_has_job_name, true);
+      const cases = parsed.cases as string[][];
+      assert(cases.some(([s, n, r]) => s === "0_baseline" && n === "dmesg" && r === "pass"), JSON.stringify(cases));
+      assert(cases.some(([s, n, r]) => s === "0_baseline" && n === "oops" && r === "fail"), JSON.stringify(cases));
+    });
+
+    await t.step("v0.2's routes answer with LAVA's codes, fields and envelopes", async () => {
+      const list = await call("GET", "jobs/?ordering=-id&limit=1");
+      assertEquals(list.status, 200);
+      assertEquals(Object.keys(list.json), ["count", "next", "previous", "results"]);
+      const job = (list.json.results as Record<string, unknown>[])[0];
+      for (
+        const field of [
+          "id",
+          "submitter",
+          "viewing_groups",
+          "description",
+          "health_check",
+          "requested_device_type",
+          "tags",
+          "actual_device",
+          "submit_time",
+          "start_time",
+          "end_time",
+          "state",
+          "health",
+          "priority",
+          "definition",
+          "original_definition",
+          "multinode_definition",
+          "failure_tags",
+          "failure_comment",
+        ]
+      ) assert(field in job, `jobs/ has ${field}`);
+      assertEquals([job.state, job.health, job.submitter], ["Finished", "Complete", "kernelci"]);
+      const id = job.id;
+      assertEquals((await call("GET", `jobs/${id}`)).status, 301, "APPEND_SLASH");
+      assertEquals((await call("GET", `jobs/${id}`)).headers.get("location"), `/api/v0.2/jobs/${id}/`);
+      assertEquals((await call("GET", `jobs/${id}/`)).json.id, id);
+      assertEquals((await call("GET", "jobs/999999/")).status, 404);
+      assertEquals((await call("GET", "jobs/999999/")).json, { detail: "Not found." });
+      assertEquals((await call("GET", "jobs/?state=Nonsense")).status, 400);
+      assertEquals((await call("GET", "jobs/?health=Complete&submitter__username=kernelci")).json.count, 1);
+      assertEquals((await call("GET", `jobs/${id}/metadata/`)).json, { metadata: { "kernel.tree": "mainline" } });
+      const logs = await call("GET", `jobs/${id}/logs/?start=0&end=1`);
+      assertEquals([logs.status, logs.headers.get("content-type")], [200, "application/yaml"]);
+      assert(logs.text.startsWith("- {"), logs.text);
+      const tests = await call("GET", `jobs/${id}/tests/?result=fail`);
+      assertEquals((tests.json.results as { name: string }[]).map((c) => c.name), ["oops"]);
+      const suites = await call("GET", `jobs/${id}/suites/`);
+      assert((suites.json.results as { name: string }[]).some((s) => s.name === "0_baseline"));
+      assert((await call("GET", `jobs/${id}/junit/`)).text.includes('<testcase name="oops"'));
+      assert((await call("GET", `jobs/${id}/tap13/`)).text.includes("not ok"));
+      assert((await call("GET", `jobs/${id}/csv/`)).text.startsWith("job,suite,result"));
+      assert((await call("GET", `jobs/${id}/yaml/`)).text.includes("name: dmesg"));
+      assertEquals((await call("POST", "jobs/validate/", token, { definition })).json, { message: "Job valid." });
+      assertEquals(
+        (await call("POST", "jobs/validate_testdef/", token, { definition: "metadata: {}\n" })).json,
+        { message: "Test defnition invalid: required key not provided @ data['metadata']['format']" },
+      );
+      const anonymous = await fetch(`${api}jobs/`, { method: "POST", body: "{}" });
+      assertEquals([anonymous.status, await anonymous.json()], [403, {
+        detail: "Authentication credentials were not provided.",
+      }]);
+      const bad = await call("GET", "jobs/", "not-a-token");
+      assertEquals([bad.status, bad.json], [403, { detail: "Invalid token." }]);
+      const resubmitted = await call("POST", `jobs/${id}/resubmit/`, token);
+      assertEquals(resubmitted.status, 201);
+      const again = (resubmitted.json.job_ids as number[])[0];
+      assertEquals((await call("GET", `jobs/${again}/cancel/`, token)).json, { message: "Job cancel signal sent." });
+
+      const device = (await call("GET", "devices/qemu01/")).json;
+      assertEquals(Object.keys(device).sort(), [
+        "description",
+        "device_type",
+        "device_version",
+        "health",
+        "hostname",
+        "is_synced",
+        "last_health_report_job",
+        "physical_group",
+        "physical_owner",
+        "state",
+        "tags",
+        "worker_host",
+      ]);
+      assertEquals((await call("GET", "devices/qemu01/dictionary/")).text, QEMU_DICTIONARY);
+      assertEquals((await call("GET", "devicetypes/qemu/")).json.health_denominator, "hours");
+      assertEquals((await call("GET", "workers/w1/")).json.hostname, "w1");
+      assertEquals((await call("GET", "system/whoami/", token)).json, { user: "kernelci" });
+      assertEquals((await call("POST", "aliases/", adminToken, { name: "vm", device_type: "qemu" })).status, 201);
+      assertEquals((await call("GET", "aliases/vm/")).json, { name: "vm", device_type: "qemu" });
+      assertEquals((await call("POST", "aliases/", token, { name: "vm2", device_type: "qemu" })).status, 403);
+      const page = await call("GET", "jobs/?limit=1&offset=0");
+      assertEquals(page.json.previous, null);
+      assert(String(page.json.next).endsWith("/api/v0.2/jobs/?limit=1&offset=1"), String(page.json.next));
+    });
+  } finally {
+    await worker.close();
+    await receiver.shutdown();
+    await master.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
