@@ -40,7 +40,7 @@ results = {suite: yaml.safe_load(text) for suite, text in data["results"].items(
 log = yaml.safe_load(data["log"])
 print(json.dumps({
     "job": data["id"], "status": data["status"], "state": data["state"], "health": data["health_string"],
-    "device": data["actual_device_id"], "token": data.get("token"),
+    "device": data["actual_device_id"], "submitter": data["submitter_username"],
     "cases": sorted((suite, case["name"], case["result"]) for suite, cases in results.items() for case in cases),
     "target_lines": [line["msg"] for line in log if line["lvl"] == "target"],
     "definition_has_job_name": "job_name" in yaml.safe_load(data["definition"]),
@@ -143,7 +143,7 @@ Deno.test("KernelCI's LAVA flow and LAVA's REST v0.2 routes against a real maste
       assertEquals(received[0].headers.get("authorization"), "callback-secret");
       const parsed = await python(KERNELCI_CALLBACK, [], received[0].body);
       assertEquals(parsed.job, flow.job_id);
-      assertEquals([parsed.status, parsed.state, parsed.device, parsed.token], [2, 5, "qemu01", "callback-secret"]);
+      assertEquals([parsed.status, parsed.state, parsed.device, parsed.submitter], [2, 5, "qemu01", "kernelci"]);
       assertEquals(parsed.target_lines, ["Linux version 6.1.0"]);
       assertEquals(parsed.definition_has_job_name, true);
       const cases = parsed.cases as string[][];
@@ -241,6 +241,44 @@ Deno.test("KernelCI's LAVA flow and LAVA's REST v0.2 routes against a real maste
       const page = await call("GET", "jobs/?limit=1&offset=0");
       assertEquals(page.json.previous, null);
       assert(String(page.json.next).endsWith("/api/v0.2/jobs/?limit=1&offset=1"), String(page.json.next));
+    });
+
+    await t.step("permissions, groups, users, remote artifact tokens and batch-cancel", async () => {
+      assertEquals((await call("GET", "groups/", token)).status, 403);
+      const group = await call("POST", "groups/", adminToken, { name: "lab-team" });
+      assertEquals([group.status, group.json.name], [201, "lab-team"]);
+      const grant = await call("POST", "permissions/devicetypes/", adminToken, {
+        group: "lab-team",
+        permission: "submit_to_devicetype",
+        devicetype: "qemu",
+      });
+      assertEquals(grant.status, 201);
+      assertEquals(Object.keys(grant.json).sort(), ["devicetype", "group", "id", "permission"]);
+      const grants = await call("GET", "permissions/devicetypes/");
+      assertEquals((grants.json.results as unknown[]).length, 1);
+      assertEquals((await call("DELETE", `permissions/devicetypes/${grant.json.id}/`, token)).status, 403);
+      assertEquals((await call("DELETE", `permissions/devicetypes/${grant.json.id}/`, adminToken)).status, 204);
+      const users = await call("GET", "users/?username=kernelci", adminToken);
+      assertEquals((users.json.results as { username: string; is_superuser: boolean }[])[0].username, "kernelci");
+      assertEquals((await call("GET", "users/", token)).status, 403);
+
+      const made = await call("POST", "remote-artifact-tokens/", token, { name: "gitlab", token: "glpat-1" });
+      assertEquals([made.status, made.json], [201, { name: "gitlab", token: "glpat-1" }]);
+      const mine = await call("GET", "remote-artifact-tokens/", token);
+      assertEquals(
+        (mine.json.results as { name: string }[]).map((t) => t.name).sort(),
+        ["gitlab", "kernelci-callback"],
+      );
+      assertEquals(((await call("GET", "remote-artifact-tokens/", adminToken)).json.results as unknown[]).length, 0);
+
+      const queued = await call("POST", "jobs/", token, { definition: stringify(qemuJob({ name: "to cancel" })) });
+      const id = (queued.json.job_ids as number[])[0];
+      const batch = await call("POST", "jobs/batch-cancel/", token, { job_ids: [id, 999999] });
+      assertEquals(batch.json, {
+        message: "Job cancel signal sent for job ids.",
+        job_ids: [id],
+        invalid_job_ids: [999999],
+      });
     });
   } finally {
     await worker.close();

@@ -1,7 +1,9 @@
 /**
- * A job as LAVA's notification callbacks describe it (`create_job_data`):
- * integer state, health and legacy status with their display strings, times
- * as Python prints them, `actual_device_id`, the definition and metadata, and
+ * A job as LAVA's notification callbacks describe it (`create_job_data`, as
+ * current LAVA sends it: 2023.01's fields with `submitter_email` and
+ * `health_check`, and the token's secret in the header only, no longer in the
+ * body): integer state, health and legacy status with their display strings,
+ * times as Python prints them, `actual_device_id`, the definition and metadata, and
  * by dataset the whole log as LAVA's YAML text and the results as
  * `{suite: YAML text}`. Bounded by NOTIFY_LIMITS: past them the text is cut and
  * `log_truncated` / `results_truncated` say so (LAVA has no bound).
@@ -29,8 +31,6 @@ export interface JobDataOptions {
   /** The state and health the notification is for (a retry later still says what was true then). */
   readonly state: number;
   readonly health: number;
-  /** The callback's secret, sent in the body too, as LAVA does. */
-  readonly token?: string;
   readonly log?: boolean;
   readonly results?: boolean;
 }
@@ -55,7 +55,9 @@ export async function lavaJobData(
       "j.actual_device",
       "j.definition",
       "j.metadata",
+      "j.health_check",
       "u.username",
+      "u.email",
     ])
     .where("j.id", "=", jobId).executeTakeFirst();
   if (!job) return undefined;
@@ -72,14 +74,15 @@ export async function lavaJobData(
     start_time: pythonTime(job.start_time),
     end_time: pythonTime(job.end_time),
     submitter_username: job.username ?? "",
+    submitter_email: job.email ?? "",
     failure_comment: job.failure_comment ?? (job.error_msg ? `${job.error_type}: ${job.error_msg}` : null),
     priority: job.priority,
     description: job.description,
     actual_device_id: job.actual_device,
     definition: job.definition,
     metadata: job.metadata ?? {},
+    health_check: job.health_check,
   };
-  if (options.token !== undefined) data.token = options.token;
   if (options.log) Object.assign(data, await logText(db, jobId));
   if (options.results) Object.assign(data, await resultsBySuite(db, jobId));
   return data;

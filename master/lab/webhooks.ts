@@ -4,7 +4,7 @@
  * in a state its criteria name, each callback URL is called — GET with no
  * body, or POST with the job's data as a form or JSON — with the secret of the
  * submitter's callback token of the description the job names in the
- * callback's header (and body). Deliveries are stored before they are tried
+ * callback's header. Deliveries are stored before they are tried
  * (the secret still sealed) and retried with growing delays until the
  * receiver answers 2xx, so neither a receiver that is down nor a master
  * restart loses one; LAVA tries once.
@@ -156,7 +156,6 @@ export class Webhooks {
         const data = await lavaJobData(this.db, row.job_id, {
           state,
           health,
-          token,
           log: callback.dataset === "logs" || callback.dataset === "all",
           results: callback.dataset === "results" || callback.dataset === "all",
         });

@@ -102,12 +102,14 @@ export interface DeviceTagsTable {
 export type Permission = "view" | "submit" | "change";
 
 export interface DeviceGroupPermissionsTable {
+  id: Generated<number>;
   device_hostname: string;
   group_id: number;
   permission: Permission;
 }
 
 export interface DeviceTypeGroupPermissionsTable {
+  id: Generated<number>;
   device_type: string;
   group_id: number;
   permission: Permission;

@@ -116,3 +116,31 @@ export async function deviceSettings(lab: Lab, access: Access, hostname: string)
 export async function groupNames(lab: Lab): Promise<string[]> {
   return (await listGroups(lab.db)).map((g) => g.name);
 }
+
+/** One group's permission on a device type or device, as LAVA's REST API lists it. */
+export interface GrantView {
+  readonly id: number;
+  readonly group: string;
+  /** LAVA's codename: `view_devicetype`, `submit_to_device`, ... */
+  readonly permission: string;
+  readonly target: string;
+}
+
+/** Every grant on the device types (or devices) the caller may see, by id. */
+export async function allGrants(lab: Lab, access: Access, kind: "devicetype" | "device"): Promise<GrantView[]> {
+  const rows = kind === "device"
+    ? await lab.db.selectFrom("device_group_permissions as p").innerJoin("groups as g", "g.id", "p.group_id")
+      .select(["p.id", "g.name as group", "p.permission", "p.device_hostname as target"]).orderBy("p.id").execute()
+    : await lab.db.selectFrom("device_type_group_permissions as p").innerJoin("groups as g", "g.id", "p.group_id")
+      .select(["p.id", "g.name as group", "p.permission", "p.device_type as target"]).orderBy("p.id").execute();
+  const visible = (target: string) =>
+    kind === "device"
+      ? access.rules.canViewDevice(access.rights, target)
+      : access.rules.canViewDeviceType(access.rights, target);
+  return rows.filter((r) => visible(r.target)).map((r) => ({
+    id: Number(r.id),
+    group: r.group,
+    permission: r.permission === "submit" ? `submit_to_${kind}` : `${r.permission}_${kind}`,
+    target: r.target,
+  }));
+}

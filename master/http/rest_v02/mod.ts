@@ -15,6 +15,7 @@ import type { HttpEnv } from "../env.ts";
 import { clientErrorStatus, HttpError } from "../errors.ts";
 import { jobRoutesV02 } from "./jobs.ts";
 import { labRoutesV02 } from "./lab.ts";
+import { peopleRoutesV02 } from "./people.ts";
 import { RestError } from "./shape.ts";
 
 export const REST_V02 = "/api/v0.2";
@@ -23,10 +24,24 @@ export function restV02Routes(app: Hono<HttpEnv>, lab: Lab, eventSocket: string)
   const api = new Hono<HttpEnv>();
   jobRoutesV02(api, lab);
   labRoutesV02(api, lab, eventSocket);
+  peopleRoutesV02(api, lab);
   api.get("/", (c) => {
     const base = `${new URL(c.req.url).origin}${REST_V02}`;
     return c.json(Object.fromEntries(
-      ["aliases", "devices", "devicetypes", "jobs", "system", "tags", "workers"].map((r) => [r, `${base}/${r}/`]),
+      [
+        "aliases",
+        "devices",
+        "devicetypes",
+        "jobs",
+        "permissions/devicetypes",
+        "permissions/devices",
+        "system",
+        "tags",
+        "workers",
+        "remote-artifact-tokens",
+        "groups",
+        "users",
+      ].map((r) => [r, `${base}/${r}/`]),
     ));
   });
   api.all("*", (c) => {

@@ -2,8 +2,9 @@
  * What LAVA's server APIs need beyond the administration tables: secrets a
  * user keeps for job callbacks (sealed with the master's key, never readable
  * from the database alone; a callback's `token:` names one by its
- * description), whether an owed delivery carries such a sealed secret, and the
- * indexes REST v0.2's job lists filter and order by.
+ * description), whether an owed delivery carries such a sealed secret, an id
+ * for each permission grant, and the indexes REST v0.2's job lists filter and
+ * order by.
  */
 import { type Kysely, sql } from "kysely";
 import type { Migration } from "kysely/migration";
@@ -19,6 +20,9 @@ const statements = [
   )`,
   // Deliveries owed from before: their token is the name the job gave, sent as it is (LAVA's fallback).
   sql`ALTER TABLE webhook_deliveries ADD COLUMN token_sealed boolean NOT NULL DEFAULT false`,
+  // REST v0.2 names each grant by an id (permissions/devicetypes/ID/).
+  sql`ALTER TABLE device_group_permissions ADD COLUMN id bigint GENERATED ALWAYS AS IDENTITY UNIQUE`,
+  sql`ALTER TABLE device_type_group_permissions ADD COLUMN id bigint GENERATED ALWAYS AS IDENTITY UNIQUE`,
   sql`CREATE INDEX test_jobs_by_submit_time ON test_jobs (submit_time)`,
   sql`CREATE INDEX test_jobs_by_state ON test_jobs (state, id)`,
 ];
