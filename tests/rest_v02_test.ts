@@ -4,9 +4,10 @@
  * runtime flow — devices by type, queue count, submit, poll, and the callback
  * its parser reads — run by Python with the calls its code makes, and a walk of
  * v0.2's routes checking status codes, field names and DRF's envelopes for the
- * job that ran.
+ * job that ran, and LAVA's older flat XML-RPC methods on the same lab.
  */
 import { stringify } from "yaml";
+import { parseMethodResponse, serializeMethodCall, type XmlRpcInput } from "../master/http/xmlrpc.ts";
 import { addUser, issueToken } from "../master/storage/users.ts";
 import { addCallbackToken } from "../master/storage/callback_tokens.ts";
 import { qemuJob } from "./support/dut.ts";
@@ -149,6 +150,58 @@ Deno.test("KernelCI's LAVA flow and LAVA's REST v0.2 routes against a real maste
       const cases = parsed.cases as string[][];
       assert(cases.some(([s, n, r]) => s === "0_baseline" && n === "dmesg" && r === "pass"), JSON.stringify(cases));
       assert(cases.some(([s, n, r]) => s === "0_baseline" && n === "oops" && r === "fail"), JSON.stringify(cases));
+    });
+
+    await t.step("LAVA's flat XML-RPC methods answer as LAVA's", async () => {
+      const rpc = async (secret: string, method: string, ...params: XmlRpcInput[]) => {
+        const response = await fetch(`${master.url}/RPC2`, {
+          method: "POST",
+          headers: { "Content-Type": "text/xml", Authorization: `Token ${secret}` },
+          body: serializeMethodCall(method, params),
+        });
+        return parseMethodResponse(await response.text());
+      };
+      const value = async (method: string, ...params: XmlRpcInput[]) => {
+        const answer = await rpc(adminToken, method, ...params);
+        if (answer.kind === "fault") throw new Error(`${method}: ${answer.code} ${answer.message}`);
+        return answer.value as unknown;
+      };
+      const [first] = (await value("scheduler.all_devices")) as unknown[][];
+      assertEquals(first, ["qemu01", "qemu", "idle", null, true]);
+      assertEquals(await value("scheduler.all_device_types"), [{ name: "qemu", busy: 0, idle: 1, offline: 0 }]);
+      const recent = (await value("scheduler.get_recent_jobs_for_device", "qemu01", 5)) as { status: string }[];
+      assertEquals(recent[0].status, "Complete");
+      const job = (recent[0] as unknown as { id: number }).id;
+      assertEquals(await value("scheduler.job_health", job), { job_id: job, job_health: "Complete" });
+      assertEquals(await value("scheduler.job_state", job), { job_id: job, job_state: "Finished" });
+      const details = (await value("scheduler.job_details", job)) as Record<string, unknown>;
+      assertEquals([details.status, details.submitter_username, details.is_pipeline], ["Complete", "kernelci", true]);
+      const output = new TextDecoder().decode((await value("scheduler.job_output", job)) as Uint8Array);
+      assert(output.includes("Linux version 6.1.0"), output);
+      const [definition, device] = (await value("scheduler.jobs.configuration", job)) as string[];
+      assert(definition.includes("kernelci baseline") && device.includes("qemu"), device);
+      const status = (await value("scheduler.get_device_status", "qemu01")) as Record<string, unknown>;
+      assertEquals([status.status, status.job, status.is_pipeline], ["idle", null, true]);
+      assertEquals(await value("scheduler.pending_jobs_by_device_type"), { qemu: 0 });
+      await value("scheduler.aliases.add", "board", "qemu");
+      assertEquals(await value("scheduler.get_device_type_by_alias", "boa"), { boa: ["qemu"] });
+      const exported = new TextDecoder().decode(
+        (await value("scheduler.export_device_dictionary", "qemu01")) as Uint8Array,
+      );
+      assertEquals(exported, QEMU_DICTIONARY);
+      assert(String(await value("results.get_testjob_suites_list_csv", job)).startsWith('"name","job","id"'));
+      const query =
+        (await value("results.make_custom_query", "testjob", "testjob__submitter__exact__kernelci", 10)) as {
+          id: number;
+        }[];
+      assert(query.some((j) => j.id === job));
+      await value("scheduler.put_into_maintenance_mode", "qemu01", "cabling");
+      assertEquals(((await value("scheduler.get_device_status", "qemu01")) as { status: string }).status, "offline");
+      const refused = await rpc(token, "scheduler.put_into_online_mode", "qemu01", "done");
+      assertEquals(refused.kind === "fault" && refused.code, 403);
+      await value("scheduler.put_into_online_mode", "qemu01", "done");
+      const invalid = await rpc(token, "scheduler.validate_yaml", "job_name: x\n");
+      assertEquals(invalid.kind === "fault" && invalid.code, 400);
     });
 
     await t.step("v0.2's routes answer with LAVA's codes, fields and envelopes", async () => {

@@ -16,6 +16,8 @@ import { type Method, type RpcContext, RpcFault } from "./rpc/context.ts";
 import { DEVICE_TYPE_METHODS } from "./rpc/device_types.ts";
 import { DEVICE_METHODS } from "./rpc/devices.ts";
 import { JOB_METHODS } from "./rpc/jobs.ts";
+import { LEGACY_METHODS } from "./rpc/legacy.ts";
+import { pipelineNetworkMap } from "./rpc/network_map.ts";
 import { PERMISSION_METHODS } from "./rpc/permissions.ts";
 import { RESULT_METHODS } from "./rpc/results.ts";
 import { WORKER_METHODS } from "./rpc/workers.ts";
@@ -37,13 +39,63 @@ const SYSTEM_METHODS: Record<string, Method> = {
     }),
   },
   "system.listMethods": { help: "the methods of this API", run: () => Object.keys(METHODS).sort() },
+  "system.methodSignature": {
+    help: "a method's signature: LAVA describes two, every other is 'undef'",
+    run: (_ctx, [name]) => {
+      const method = String(name);
+      if (!Object.hasOwn(METHODS, method)) return "";
+      return SIGNATURES[method] ?? "undef";
+    },
+  },
   "system.methodHelp": { help: "what a method does", run: (_ctx, [name]) => METHODS[String(name)]?.help ?? "" },
-  "system.methodSignature": { help: "not described", run: () => "signatures not supported" },
+  "system.getCapabilities": { help: "the XML-RPC extensions this server follows", run: () => CAPABILITIES },
+  "system.multicall": {
+    help: "several calls in one: [{methodName, params}] → [[value] or {faultCode, faultString}]",
+    run: async (ctx, [calls]) => {
+      if (!Array.isArray(calls)) throw new RpcFault(-32602, "system.multicall expected a list of methods to call");
+      const results: XmlRpcInput[] = [];
+      for (const call of calls.slice(0, 100)) {
+        const { methodName, params } = (call ?? {}) as { methodName?: unknown; params?: unknown };
+        try {
+          if (methodName === "system.multicall") throw new RpcFault(-32600, "system.multicall cannot be nested");
+          results.push([await callMethod(ctx, String(methodName), Array.isArray(params) ? params : [])]);
+        } catch (error) {
+          if (!(error instanceof RpcFault)) throw error;
+          results.push({ faultCode: error.code, faultString: error.message });
+        }
+      }
+      return results;
+    },
+  },
+  "system.user_can_view_bundles": {
+    help: "LAVA's result bundles are long gone: no user can view one",
+    run: () => false,
+  },
+  "system.pipeline_network_map": {
+    help: "the switches and ports the devices' `interfaces` are wired to (YAML); (switch) for one switch",
+    run: (ctx, [switchName]) =>
+      pipelineNetworkMap(ctx, switchName === null || switchName === undefined ? undefined : String(switchName)),
+  },
   "scheduler.get_publisher_event_socket": { help: "the ZeroMQ event socket", run: (ctx) => ctx.eventSocket },
+};
+
+const SIGNATURES: Record<string, string[]> = {
+  "system.methodHelp": ["str", "str"],
+  "system.multicall": ["array", "array"],
+};
+
+const CAPABILITIES = {
+  introspect: { specUrl: "http://xmlrpc-c.sourceforge.net/xmlrpc-c/introspection.html", specVersion: 1 },
+  faults_interop: { specUrl: "http://xmlrpc-epi.sourceforge.net/specs/rfc.fault_codes.php", specVersion: 20010516 },
+  auth_token: {
+    specUrl: "https://blueprints.launchpad.net/linaro-django-xmlrpc/+spec/other-o-linaro-xml-rpc-auth-tokens",
+    specVersion: 20110516,
+  },
 };
 
 const METHODS: Record<string, Method> = {
   ...SYSTEM_METHODS,
+  ...LEGACY_METHODS,
   ...JOB_METHODS,
   ...PERMISSION_METHODS,
   ...DEVICE_METHODS,

@@ -262,6 +262,31 @@ export class Placement {
       if (assignment.job.group) groups.add(assignment.job.group);
     }
     for (const group of groups) registry.group(group)?.send({ type: "placed" });
+    void this.#keepRunFiles(ready);
+  }
+
+  /** What each job was started with, for `scheduler.jobs.configuration`; one insert for the whole decision. */
+  async #keepRunFiles(ready: readonly Ready[]): Promise<void> {
+    if (ready.length === 0) return;
+    try {
+      await this.#o.db.insertInto("job_run_files").values(ready.map(({ assignment, start }) => ({
+        job_id: assignment.job.id,
+        device: start.device,
+        dispatcher: start.dispatcher ?? "",
+        env: this.#o.catalog.workers.get(assignment.worker)?.env ?? "",
+        env_dut: start.envDut ?? "",
+      }))).onConflict((oc) =>
+        // A job its worker refused starts again, maybe elsewhere: the last start is what it ran with.
+        oc.column("job_id").doUpdateSet((eb) => ({
+          device: eb.ref("excluded.device"),
+          dispatcher: eb.ref("excluded.dispatcher"),
+          env: eb.ref("excluded.env"),
+          env_dut: eb.ref("excluded.env_dut"),
+        }))
+      ).execute();
+    } catch (error) {
+      this.#log.warning("could not keep the files jobs were started with", { error });
+    }
   }
 
   /** Ends an assigned job Incomplete before it ever started; its device goes back as it was. */

@@ -247,6 +247,15 @@ export interface WebhookDeliveriesTable {
   last_error: string | null;
 }
 
+/** The files a job was started with, as LAVA keeps them beside its log (`device.yaml`, `dispatcher.yaml`, ...). */
+export interface JobRunFilesTable {
+  job_id: number;
+  device: string;
+  dispatcher: string;
+  env: string;
+  env_dut: string;
+}
+
 /** A secret a user keeps for job callbacks, named by its description, sealed with the master's key. */
 export interface CallbackTokensTable {
   id: Generated<number>;
@@ -272,6 +281,7 @@ export interface Database {
   user_groups: UserGroupsTable;
   api_tokens: ApiTokensTable;
   callback_tokens: CallbackTokensTable;
+  job_run_files: JobRunFilesTable;
   workers: WorkersTable;
   device_types: DeviceTypesTable;
   device_type_aliases: DeviceTypeAliasesTable;

@@ -3,7 +3,7 @@ import { validateJob } from "../../../actors/definitions/job_schema.ts";
 import { JobHealth, JobState } from "../../../actors/domain/states.ts";
 import { definitionFor, jobLogs, listJobs, queuedJobs, resolveJobId, resubmitJob, showJob } from "../../views/mod.ts";
 import type { XmlRpcInput } from "../xmlrpc.ts";
-import { codeOf, int, loggedIn, type Method, optionalInt, ownJob, text, visibleJob } from "./context.ts";
+import { codeOf, int, loggedIn, type Method, optionalInt, ownJob, RpcFault, text, visibleJob } from "./context.ts";
 
 const submit: Method = {
   help: "submit a job definition (YAML); returns its id, or the sub-job ids of a MultiNode job",
@@ -90,6 +90,19 @@ export const JOB_METHODS: Record<string, Method> = {
         int(start, 0),
         int(limit, 25),
       ),
+  },
+  "scheduler.jobs.configuration": {
+    help: "what a started job ran with: [definition, device, dispatcher, env, env-dut] (YAML texts)",
+    run: async (ctx, [id]) => {
+      const job = await visibleJob(ctx, id);
+      const row = await ctx.lab.db.selectFrom("test_jobs as j").leftJoin("job_run_files as f", "f.job_id", "j.id")
+        .select(["j.state", "j.definition", "f.device", "f.dispatcher", "f.env", "f.env_dut"])
+        .where("j.id", "=", job).executeTakeFirstOrThrow();
+      if (row.state < JobState.byName.Running) throw new RpcFault(404, `Job '${id}' has not started yet`);
+      // LAVA's load_optional_file: a file that was not written is nil.
+      const optional = (text: string | null) => (text ? text : null);
+      return [row.definition, optional(row.device), optional(row.dispatcher), optional(row.env), optional(row.env_dut)];
+    },
   },
   "scheduler.jobs.validate": {
     help: "check a definition against the job schema: {} when valid, else {path, msg}",

@@ -2,7 +2,8 @@
  * What LAVA's server APIs need beyond the administration tables: secrets a
  * user keeps for job callbacks (sealed with the master's key, never readable
  * from the database alone; a callback's `token:` names one by its
- * description), whether an owed delivery carries such a sealed secret, an id
+ * description), whether an owed delivery carries such a sealed secret, the
+ * device configuration and environment each job was started with, an id
  * for each permission grant, and the indexes REST v0.2's job lists filter and
  * order by.
  */
@@ -20,6 +21,14 @@ const statements = [
   )`,
   // Deliveries owed from before: their token is the name the job gave, sent as it is (LAVA's fallback).
   sql`ALTER TABLE webhook_deliveries ADD COLUMN token_sealed boolean NOT NULL DEFAULT false`,
+  // What a job was started with (LAVA keeps them in its output directory; scheduler.jobs.configuration reads them).
+  sql`CREATE TABLE job_run_files (
+    job_id integer PRIMARY KEY REFERENCES test_jobs (id) ON DELETE CASCADE,
+    device text NOT NULL,
+    dispatcher text NOT NULL,
+    env text NOT NULL,
+    env_dut text NOT NULL
+  )`,
   // REST v0.2 names each grant by an id (permissions/devicetypes/ID/).
   sql`ALTER TABLE device_group_permissions ADD COLUMN id bigint GENERATED ALWAYS AS IDENTITY UNIQUE`,
   sql`ALTER TABLE device_type_group_permissions ADD COLUMN id bigint GENERATED ALWAYS AS IDENTITY UNIQUE`,

@@ -1,0 +1,131 @@
+import { assertEquals } from "../../tests/support/assert.ts";
+import type { Lab } from "../lab/lab.ts";
+import { callMethod } from "./rpc.ts";
+
+/** `system.listMethods()` of LAVA 2023.01 (Debian's lava-server), read from its API classes. */
+const LAVA_2023_01_METHODS = [
+  "results.get_testcase_results_csv",
+  "results.get_testcase_results_yaml",
+  "results.get_testjob_metadata",
+  "results.get_testjob_results_csv",
+  "results.get_testjob_results_yaml",
+  "results.get_testjob_suites_list_csv",
+  "results.get_testjob_suites_list_yaml",
+  "results.get_testsuite_results_count",
+  "results.get_testsuite_results_csv",
+  "results.get_testsuite_results_yaml",
+  "results.make_custom_query",
+  "results.refresh_all_queries",
+  "results.refresh_query",
+  "results.run_query",
+  "scheduler.aliases.add",
+  "scheduler.aliases.delete",
+  "scheduler.aliases.list",
+  "scheduler.aliases.show",
+  "scheduler.all_device_types",
+  "scheduler.all_devices",
+  "scheduler.all_jobs",
+  "scheduler.cancel_job",
+  "scheduler.device_types.add",
+  "scheduler.device_types.aliases.add",
+  "scheduler.device_types.aliases.delete",
+  "scheduler.device_types.aliases.list",
+  "scheduler.device_types.get_health_check",
+  "scheduler.device_types.get_template",
+  "scheduler.device_types.list",
+  "scheduler.device_types.set_health_check",
+  "scheduler.device_types.set_template",
+  "scheduler.device_types.show",
+  "scheduler.device_types.update",
+  "scheduler.devices.add",
+  "scheduler.devices.get_dictionary",
+  "scheduler.devices.list",
+  "scheduler.devices.set_dictionary",
+  "scheduler.devices.show",
+  "scheduler.devices.tags.add",
+  "scheduler.devices.tags.delete",
+  "scheduler.devices.tags.list",
+  "scheduler.devices.update",
+  "scheduler.export_device_dictionary",
+  "scheduler.get_device_config",
+  "scheduler.get_device_status",
+  "scheduler.get_device_type_by_alias",
+  "scheduler.get_publisher_event_socket",
+  "scheduler.get_recent_jobs_for_device",
+  "scheduler.get_recent_jobs_for_device_type",
+  "scheduler.import_device_dictionary",
+  "scheduler.job_details",
+  "scheduler.job_health",
+  "scheduler.job_output",
+  "scheduler.job_state",
+  "scheduler.jobs.cancel",
+  "scheduler.jobs.configuration",
+  "scheduler.jobs.definition",
+  "scheduler.jobs.list",
+  "scheduler.jobs.logs",
+  "scheduler.jobs.queue",
+  "scheduler.jobs.resubmit",
+  "scheduler.jobs.show",
+  "scheduler.jobs.submit",
+  "scheduler.jobs.validate",
+  "scheduler.pending_jobs_by_device_type",
+  "scheduler.put_into_maintenance_mode",
+  "scheduler.put_into_online_mode",
+  "scheduler.resubmit_job",
+  "scheduler.submit_job",
+  "scheduler.tags.add",
+  "scheduler.tags.delete",
+  "scheduler.tags.list",
+  "scheduler.tags.show",
+  "scheduler.validate_pipeline_devices",
+  "scheduler.validate_yaml",
+  "scheduler.workers.add",
+  "scheduler.workers.get_config",
+  "scheduler.workers.get_env",
+  "scheduler.workers.get_env_dut",
+  "scheduler.workers.list",
+  "scheduler.workers.set_config",
+  "scheduler.workers.set_env",
+  "scheduler.workers.set_env_dut",
+  "scheduler.workers.show",
+  "scheduler.workers.update",
+  "system.api_version",
+  "system.assign_perm_device",
+  "system.assign_perm_device_type",
+  "system.getCapabilities",
+  "system.listMethods",
+  "system.master_config",
+  "system.methodHelp",
+  "system.methodSignature",
+  "system.multicall",
+  "system.pipeline_network_map",
+  "system.revoke_perm_device",
+  "system.revoke_perm_device_type",
+  "system.set_user_groups",
+  "system.user_can_submit_to_types",
+  "system.user_can_view_bundles",
+  "system.user_can_view_devices",
+  "system.user_can_view_jobs",
+  "system.version",
+  "system.whoami",
+];
+
+Deno.test("system.listMethods lists every method LAVA 2023.01 has", async () => {
+  const listed = await callMethod({ lab: {} as Lab, eventSocket: "" }, "system.listMethods", []) as string[];
+  assertEquals(LAVA_2023_01_METHODS.filter((m) => !listed.includes(m)), []);
+});
+
+Deno.test("system.multicall answers each call with its value or its fault", async () => {
+  const answers = await callMethod({ lab: {} as Lab, eventSocket: "" }, "system.multicall", [[
+    { methodName: "system.api_version", params: [] },
+    { methodName: "no.such.method", params: [] },
+  ]]);
+  assertEquals(answers, [[2], { faultCode: -32601, faultString: 'method "no.such.method" is not supported' }]);
+});
+
+Deno.test("system.methodSignature says undef for a method LAVA does not describe and nothing for no method", async () => {
+  const ctx = { lab: {} as Lab, eventSocket: "" };
+  assertEquals(await callMethod(ctx, "system.methodSignature", ["scheduler.jobs.show"]), "undef");
+  assertEquals(await callMethod(ctx, "system.methodSignature", ["system.methodHelp"]), ["str", "str"]);
+  assertEquals(await callMethod(ctx, "system.methodSignature", ["nothing"]), "");
+});
