@@ -7,7 +7,7 @@
  * on stdout: {"event":"ready","http":...,"zmq":...,"events":...}.
  */
 import { parseArgs } from "node:util";
-import { readKeyPair } from "../actors/transport/zmq/curve.ts";
+import { readCertificate, readKeyPair } from "../actors/transport/zmq/curve.ts";
 import { allowKeysIn } from "../actors/transport/zmq/zap.ts";
 import { createLogger, type LogLevel } from "../actors/runtime/log.ts";
 import { DataDirInUseError } from "../actors/runtime/dir_lock.ts";
@@ -104,15 +104,16 @@ if (import.meta.main) {
     throw error;
   }
   let curve;
+  let certificates;
   if (values.encrypt) {
     if (!values["master-cert"] || !values["workers-certs"]) {
       usageError("--encrypt needs --master-cert and --workers-certs");
     }
     const directory = values["workers-certs"];
-    curve = {
-      keyPair: await readKeyPair(values["master-cert"]),
-      authorize: allowKeysIn(directory),
-    };
+    const keyPair = await readKeyPair(values["master-cert"]);
+    curve = { keyPair, authorize: allowKeysIn(directory) };
+    const name = (await readCertificate(values["master-cert"])).metadata.name ?? "master";
+    certificates = { master: { name, publicKey: keyPair.publicKey }, workersDir: directory };
   }
   let master;
   try {
@@ -129,6 +130,7 @@ if (import.meta.main) {
       keepDays,
       proxyLogin: proxyHeader && proxyAddress ? { header: proxyHeader, address: proxyAddress } : undefined,
       secretsKey: values["secrets-key"],
+      certificates,
       logger,
     });
   } catch (error) {

@@ -20,6 +20,7 @@ import { Sessions } from "./http/sessions.ts";
 import { EventAudience } from "./lab/event_audience.ts";
 import { EventHub } from "./lab/events.ts";
 import { Lab } from "./lab/lab.ts";
+import type { CertificateOptions } from "./lab/certificates.ts";
 import { SecretBox } from "./storage/secret_box.ts";
 import { LabDir } from "./lab/lab_dir.ts";
 import { Retention } from "./lab/retention.ts";
@@ -52,6 +53,8 @@ export interface MasterOptions {
    * in the data directory; a PostgreSQL master without one keeps no callback tokens).
    */
   readonly secretsKey?: string;
+  /** The certificates lavacli's `system certificate` and `workers certificate` read and write (with curve). */
+  readonly certificates?: CertificateOptions;
   readonly logger: Logger;
 }
 
@@ -97,6 +100,7 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
       heartbeatMs: options.heartbeatMs,
       coordinator: options.coordinator,
       secrets: await openSecrets(options),
+      certificates: options.certificates,
     });
     cleanups.push(() => lab.close());
     const retention = new Retention({ db: storage.db, logger: options.logger, keepDays: options.keepDays ?? null });

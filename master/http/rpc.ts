@@ -76,6 +76,10 @@ const SYSTEM_METHODS: Record<string, Method> = {
     run: (ctx, [switchName]) =>
       pipelineNetworkMap(ctx, switchName === null || switchName === undefined ? undefined : String(switchName)),
   },
+  "system.get_master_certificate": {
+    help: "the master's public CurveZMQ certificate, for a worker's --master-cert",
+    run: (ctx) => ctx.lab.certificates.master(),
+  },
   "scheduler.get_publisher_event_socket": { help: "the ZeroMQ event socket", run: (ctx) => ctx.eventSocket },
 };
 

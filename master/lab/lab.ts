@@ -58,6 +58,7 @@ import { AccessRules } from "./visibility.ts";
 import { WaitingJobs } from "./waiting_jobs.ts";
 import { Webhooks } from "./webhooks.ts";
 import type { SecretBox } from "../storage/secret_box.ts";
+import { type CertificateOptions, LabCertificates } from "./certificates.ts";
 import { workerSessionRefusal } from "./worker_admission.ts";
 import { WorkerLink } from "./worker_link.ts";
 
@@ -81,6 +82,8 @@ export interface LabOptions {
   readonly random?: () => number;
   /** Seals users' callback tokens; without one they cannot be kept (a callback then sends the token's name). */
   readonly secrets?: SecretBox;
+  /** The CurveZMQ certificates handed out through the APIs (with `--encrypt`). */
+  readonly certificates?: CertificateOptions;
 }
 
 export type { LogListener };
@@ -91,6 +94,7 @@ export class Lab {
   readonly webhooks: Webhooks;
   /** Seals users' callback tokens; undefined when the master was given no key. */
   readonly secrets: SecretBox | undefined;
+  readonly certificates: LabCertificates;
   readonly mailbox!: MailboxEndpoint<LabProtocol, Tx>;
   readonly #o: LabOptions;
   readonly #log: Logger;
@@ -116,6 +120,7 @@ export class Lab {
     this.catalog = catalog;
     this.scheduler = new Scheduler(options.random);
     this.secrets = options.secrets;
+    this.certificates = new LabCertificates(options.certificates);
     this.webhooks = new Webhooks(db, logger, options.secrets);
     this.#registry = new ActorRegistry(host.supervisor, {
       sendJob: (context, start) => this.mailbox.send(context.worker!, WORKER_RUNS, "job.start", start),

@@ -121,6 +121,11 @@ function certificateText(name: string, pair: CurveKeyPair, secret: boolean): str
   return lines.join("\n") + "\n";
 }
 
+/** The public certificate of a key pair (what a peer is given: never the secret key). */
+export function publicCertificateText(name: string, publicKey: string): string {
+  return certificateText(name, { publicKey, secretKey: "" }, false);
+}
+
 export interface WrittenCertificates {
   readonly publicPath: string;
   readonly secretPath: string;

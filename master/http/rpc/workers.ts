@@ -2,6 +2,7 @@
 import { WorkerHealth } from "../../../actors/domain/states.ts";
 import type { WorkerHealthName } from "../../../actors/machines/worker.ts";
 import { addLabWorker, removeLabWorker, updateLabWorker } from "../../lab/admin/workers.ts";
+import { requireAdministrator } from "../../lab/admin/authority.ts";
 import { showWorker, workerNames } from "../../views/mod.ts";
 import type { XmlRpcInput, XmlRpcValue } from "../xmlrpc.ts";
 import { AlreadyExistsError } from "../../storage/errors.ts";
@@ -55,6 +56,18 @@ export const WORKER_METHODS: Record<string, Method> = {
       return null;
     },
   },
+  "scheduler.workers.get_certificate": {
+    help: "a worker's public CurveZMQ certificate (the master lets its key in)",
+    run: async (ctx, [hostname]) => await ctx.lab.certificates.worker(workerName(ctx, hostname)),
+  },
+  "scheduler.workers.set_certificate": {
+    help: "store a worker's public CurveZMQ certificate: its key is let in from then on (administrators)",
+    run: async (ctx, [hostname, certificate]) => {
+      requireAdministrator(loggedIn(ctx), "change_worker");
+      await ctx.lab.certificates.setWorker(workerName(ctx, hostname), text(certificate, "certificate"));
+      return true;
+    },
+  },
   "scheduler.workers.get_config": {
     help: "a worker's dispatcher configuration",
     run: (ctx, [hostname]) => workerInfo(ctx, hostname).dispatcherConfig,
@@ -88,6 +101,10 @@ export const WORKER_METHODS: Record<string, Method> = {
     },
   },
 };
+
+function workerName(ctx: RpcContext, hostname: XmlRpcValue | undefined): string {
+  return workerInfo(ctx, hostname) && text(hostname, "hostname");
+}
 
 function workerInfo(ctx: RpcContext, hostname: XmlRpcValue | undefined) {
   const info = ctx.lab.catalog.workers.get(text(hostname, "hostname"));
