@@ -14,6 +14,7 @@ import { formatStorageBench, runStorageBench } from "./storage.ts";
 import { formatValidateBench, runValidateBench } from "./validate.ts";
 import { formatSseBench, runSseBench } from "./sse.ts";
 import { formatPurgeBench, runPurgeBench } from "./purge.ts";
+import { formatRestBench, runRestBench } from "./rest_api.ts";
 
 const BENCHMARKS: Record<string, (args: string[]) => Promise<string>> = {
   storage: async (args) => formatStorageBench(await runStorageBench(args)),
@@ -28,6 +29,7 @@ const BENCHMARKS: Record<string, (args: string[]) => Promise<string>> = {
   web: async () => formatWebBench(await runWebBench()),
   sse: async () => formatSseBench(await runSseBench()),
   purge: async (args) => formatPurgeBench(await runPurgeBench(args)),
+  rest: async (args) => formatRestBench(await runRestBench(args)),
 };
 
 // Benchmark names select; every other argument (e.g. `--db URL`) is passed on.

@@ -3,7 +3,11 @@
  * worker` as real processes: the commands lab users script with — system
  * version, devices update and list, jobs submit, logs (following), show,
  * results — on the real QEMU device, and an admin's changes to devices, tags,
- * aliases, device types and workers.
+ * aliases, device types and workers, and the rest of lavacli's --help tree
+ * that talks to a server (jobs config/definition/list/queue/validate/run/
+ * resubmit/cancel/wait, results by suite and case, system api/methods/export/
+ * maintenance/active/certificate, tags, device types' templates and health
+ * checks, devices' dictionaries, workers' config, env and certificates).
  */
 import { parse, stringify } from "yaml";
 import { LAVA_EXAMPLES, testWithExamples } from "./support/lava_examples.ts";
@@ -155,6 +159,72 @@ testWithExamples("Debian's lavacli submits a job, follows its log, shows it and 
     const maintained = JSON.parse(await ok("workers", "show", "--json", "w1"));
     assertEquals([maintained.health, maintained.description, maintained.job_limit], ["Maintenance", "rack 3", 2]);
     await ok("workers", "update", "w1", "--health", "ACTIVE");
+
+    // The rest of lavacli's --help tree that talks to a server, each with LAVA's output shape.
+    const out = `${dir}/out`;
+    await ok("jobs", "config", id, "--dest", out);
+    assertStringIncludes(await Deno.readTextFile(`${out}/definition.yaml`), "lavacli smoke");
+    assertStringIncludes(await Deno.readTextFile(`${out}/device.yaml`), "qemu");
+    assertStringIncludes(await ok("jobs", "definition", id), "job_name: lavacli smoke");
+    assertStringIncludes(await ok("jobs", "list"), `* ${id}: Finished,Complete [admin] (lavacli smoke) - qemu`);
+    assertStringIncludes(await ok("jobs", "queue"), "Jobs (from 1 to 25):");
+    assertEquals((await lavacli("jobs", "validate", jobFile)).code, 0);
+    const ran = await lavacli("jobs", "run", "--polling", "1", jobFile);
+    assertEquals(ran.code, 0, ran.stderr);
+    assertStringIncludes(ran.stdout, "Linux version");
+    const again = (await ok("jobs", "resubmit", "--no-follow", id)).trim();
+    assert(/^\d+$/.test(again), again);
+    await ok("jobs", "cancel", again);
+    await ok("jobs", "wait", again, "--polling", "1");
+    assertStringIncludes(await ok("jobs", "show", again), "state       : Finished");
+    assertStringIncludes(await ok("results", id, "0_smoke"), "* 0_smoke.answer [pass]");
+    assertEquals((await ok("results", id, "0_smoke", "answer")).trim(), "pass");
+
+    assertEquals((await ok("system", "api")).trim(), "2");
+    assertStringIncludes(await ok("system", "methods", "list"), "scheduler.all_devices");
+    assertStringIncludes(await ok("system", "methods", "help", "scheduler.jobs.show"), "a job's details");
+    assertStringIncludes(await ok("system", "methods", "signature", "scheduler.jobs.show"), "undef");
+    const certificate = await lavacli("system", "certificate");
+    assertStringIncludes(certificate.stdout + certificate.stderr, "Fault 404", "a master without --encrypt has none");
+    await ok("system", "export", `${dir}/export`);
+    assertStringIncludes(await Deno.readTextFile(`${dir}/export/instance.yaml`), "qemu01");
+    assertStringIncludes(await Deno.readTextFile(`${dir}/export/devices/qemu01.jinja2`), "qemu.jinja2");
+    await ok("system", "maintenance");
+    assertEquals(JSON.parse(await ok("workers", "show", "--json", "w1")).health, "Maintenance");
+    await ok("system", "active");
+    assertEquals(JSON.parse(await ok("workers", "show", "--json", "w1")).health, "Active");
+
+    assertStringIncludes(await ok("aliases", "list"), "* vm");
+    await ok("aliases", "delete", "vm");
+    await ok("tags", "add", "usb3");
+    assertStringIncludes(await ok("tags", "list"), "* usb3");
+    assertStringIncludes(await ok("device-types", "list"), "* qemu (1)");
+    const template = await ok("device-types", "template", "get", "qemu");
+    assertStringIncludes(template, "qemu");
+    const healthCheck = `${dir}/health.yaml`;
+    await Deno.writeTextFile(healthCheck, await Deno.readTextFile(jobFile));
+    await ok("device-types", "health-check", "set", "qemu", healthCheck);
+    assertStringIncludes(await ok("device-types", "health-check", "get", "qemu"), "lavacli smoke");
+    await ok("device-types", "add", "bbb");
+    await ok("devices", "add", "--type", "bbb", "--worker", "w1", "bbb01");
+    const dictionary = `${dir}/bbb01.jinja2`;
+    await Deno.writeTextFile(dictionary, "{% extends 'qemu.jinja2' %}\n{% set memory = 128 %}\n");
+    await ok("devices", "dict", "set", "bbb01", dictionary);
+    assertStringIncludes(await ok("devices", "dict", "get", "bbb01"), "memory = 128");
+    assertStringIncludes(await ok("devices", "dict", "get", "--render", "bbb01"), "128");
+    assertStringIncludes(await ok("devices", "show", "bbb01"), "device-type : bbb");
+    await ok("workers", "add", "w2", "--description", "spare");
+    assertStringIncludes(await ok("workers", "list"), "* w2");
+    const config = `${dir}/dispatcher.yaml`;
+    await Deno.writeTextFile(config, "dispatcher_ip: 127.0.0.1\n");
+    await ok("workers", "config", "set", "w2", config);
+    assertStringIncludes(await ok("workers", "config", "get", "w2"), "dispatcher_ip: 127.0.0.1");
+    const env = `${dir}/env.yaml`;
+    await Deno.writeTextFile(env, "overrides:\n  LC_ALL: C.UTF-8\n");
+    await ok("workers", "env", "set", "w2", env);
+    assertStringIncludes(await ok("workers", "env", "get", "w2"), "LC_ALL");
+    const workerCertificate = await lavacli("workers", "certificate", "get", "w1");
+    assertStringIncludes(workerCertificate.stdout + workerCertificate.stderr, "Fault 404");
 
     const missing = await lavacli("jobs", "show", "999999");
     assertEquals(missing.code, 1);

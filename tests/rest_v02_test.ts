@@ -324,6 +324,27 @@ Deno.test("KernelCI's LAVA flow and LAVA's REST v0.2 routes against a real maste
       );
       assertEquals(((await call("GET", "remote-artifact-tokens/", adminToken)).json.results as unknown[]).length, 0);
 
+      const type = await call("POST", "devicetypes/", adminToken, { name: "bbb", health_denominator: "jobs" });
+      assertEquals([type.status, type.json.health_denominator], [201, "jobs"]);
+      assertEquals((await call("POST", "devicetypes/", token, { name: "juno" })).status, 403);
+      const worker2 = await call("POST", "workers/", adminToken, { hostname: "w2", description: "spare" });
+      assertEquals([worker2.status, worker2.json.description, worker2.json.state], [201, "spare", "Offline"]);
+      const device = await call("POST", "devices/", adminToken, {
+        hostname: "bbb01",
+        device_type: "bbb",
+        worker_host: "w2",
+      });
+      assertEquals([device.status, device.json.worker_host, device.json.health], [201, "w2", "Maintenance"]);
+      const patched = await call("PATCH", "devices/bbb01/", adminToken, { description: "on the shelf" });
+      assertEquals([patched.status, patched.json.description], [200, "on the shelf"]);
+      assertEquals((await call("PATCH", "devices/bbb01/", token, { description: "mine" })).status, 403);
+      const retired = await call("PATCH", "devices/bbb01/", adminToken, { health: "Retired" });
+      assertEquals(retired.json.health, "Retired");
+      const limited = await call("PATCH", "workers/w2/", adminToken, { job_limit: 3 });
+      assertEquals(limited.json.job_limit, 3);
+      assertEquals((await call("DELETE", "workers/w2/", adminToken)).status, 204);
+      assertEquals((await call("GET", "workers/w2/")).status, 404);
+
       const queued = await call("POST", "jobs/", token, { definition: stringify(qemuJob({ name: "to cancel" })) });
       const id = (queued.json.job_ids as number[])[0];
       const batch = await call("POST", "jobs/batch-cancel/", token, { job_ids: [id, 999999] });

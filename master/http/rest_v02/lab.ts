@@ -68,36 +68,83 @@ function choice(
   }
 }
 
+/** devices as the v0.2 serializer shows them, those the caller may see. */
+export async function devicesV02(lab: Lab, c: Context<HttpEnv>) {
+  const access = await accessFor(lab, c.get("user"));
+  return (await listDevices(lab, true, access)).map((d) => ({
+    hostname: d.hostname,
+    device_type: d.device_type,
+    device_version: null,
+    physical_owner: d.physical_owner,
+    physical_group: d.physical_group,
+    description: d.description,
+    tags: d.tags,
+    state: d.state,
+    health: d.health,
+    last_health_report_job: lab.catalog.devices.get(d.hostname)?.lastHealthReportJob ?? null,
+    worker_host: d.worker,
+    is_synced: false,
+  }));
+}
+
+/** deviceTypes as the v0.2 serializer shows them, those the caller may see. */
+export async function deviceTypesV02(lab: Lab, c: Context<HttpEnv>) {
+  const access = await accessFor(lab, c.get("user"));
+  return listDeviceTypes(lab, true, access).map((t) => ({
+    name: t.name,
+    architecture: null,
+    processor: null,
+    cpu_model: null,
+    aliases: t.aliases,
+    bits: null,
+    cores: [],
+    core_count: null,
+    description: t.description,
+    health_frequency: t.health_frequency,
+    disable_health_check: t.health_disabled,
+    health_denominator: t.health_denominator,
+    display: lab.catalog.deviceTypes.get(t.name)?.display ?? true,
+  }));
+}
+
+/** workers as the v0.2 serializer shows them, those the caller may see. */
+export async function workersV02(lab: Lab, c: Context<HttpEnv>) {
+  const access = await accessFor(lab, c.get("user"));
+  return (await listWorkers(lab, access)).map((w) => ({
+    hostname: w.hostname,
+    description: w.description,
+    state: w.state,
+    health: w.health,
+    last_ping: restTime(w.last_ping),
+    job_limit: w.job_limit,
+    version: w.version || null,
+    master_version_notified: null,
+    ...(c.get("user")?.is_superuser ? { token: null } : {}),
+  }));
+}
+
 export function labRoutesV02(api: Hono<HttpEnv>, lab: Lab, eventSocket: string): void {
   const access = (c: Context<HttpEnv>) => accessFor(lab, c.get("user"));
 
-  const devices = async (c: Context<HttpEnv>) =>
-    (await listDevices(lab, true, await access(c))).map((d) => ({
-      hostname: d.hostname,
-      device_type: d.device_type,
-      device_version: null,
-      physical_owner: d.physical_owner,
-      physical_group: d.physical_group,
-      description: d.description,
-      tags: d.tags,
-      state: d.state,
-      health: d.health,
-      last_health_report_job: lab.catalog.devices.get(d.hostname)?.lastHealthReportJob ?? null,
-      worker_host: d.worker,
-      is_synced: false,
-    }));
   api.get(
     "/devices/",
     async (c) =>
       c.json(
         paginatedList(
           c,
-          exactFilter(c, await devices(c), ["hostname", "device_type", "state", "health", "worker_host", "tags"]),
+          exactFilter(c, await devicesV02(lab, c), [
+            "hostname",
+            "device_type",
+            "state",
+            "health",
+            "worker_host",
+            "tags",
+          ]),
         ),
       ),
   );
   api.get("/devices/:hostname/", async (c) => {
-    const device = (await devices(c)).find((d) => d.hostname === c.req.param("hostname"));
+    const device = (await devicesV02(lab, c)).find((d) => d.hostname === c.req.param("hostname"));
     if (!device) throw new RestError(404, "Not found.");
     return c.json(device);
   });
@@ -121,29 +168,13 @@ export function labRoutesV02(api: Hono<HttpEnv>, lab: Lab, eventSocket: string):
     return c.json({ message: "OK" }, 202);
   });
 
-  const deviceTypes = async (c: Context<HttpEnv>) =>
-    listDeviceTypes(lab, true, await access(c)).map((t) => ({
-      name: t.name,
-      architecture: null,
-      processor: null,
-      cpu_model: null,
-      aliases: t.aliases,
-      bits: null,
-      cores: [],
-      core_count: null,
-      description: t.description,
-      health_frequency: t.health_frequency,
-      disable_health_check: t.health_disabled,
-      health_denominator: t.health_denominator,
-      display: lab.catalog.deviceTypes.get(t.name)?.display ?? true,
-    }));
   api.get(
     "/devicetypes/",
     async (c) =>
-      c.json(paginatedList(c, exactFilter(c, await deviceTypes(c), ["name", "display", "health_denominator"]))),
+      c.json(paginatedList(c, exactFilter(c, await deviceTypesV02(lab, c), ["name", "display", "health_denominator"]))),
   );
   api.get("/devicetypes/:name/", async (c) => {
-    const type = (await deviceTypes(c)).find((t) => t.name === c.req.param("name"));
+    const type = (await deviceTypesV02(lab, c)).find((t) => t.name === c.req.param("name"));
     if (!type) throw new RestError(404, "Not found.");
     return c.json(type);
   });
@@ -168,24 +199,12 @@ export function labRoutesV02(api: Hono<HttpEnv>, lab: Lab, eventSocket: string):
     return c.json({ message: "Device type health check updated." });
   });
 
-  const workers = async (c: Context<HttpEnv>) =>
-    (await listWorkers(lab, await access(c))).map((w) => ({
-      hostname: w.hostname,
-      description: w.description,
-      state: w.state,
-      health: w.health,
-      last_ping: restTime(w.last_ping),
-      job_limit: w.job_limit,
-      version: w.version || null,
-      master_version_notified: null,
-      ...(c.get("user")?.is_superuser ? { token: null } : {}),
-    }));
   api.get(
     "/workers/",
-    async (c) => c.json(paginatedList(c, exactFilter(c, await workers(c), ["hostname", "state", "health"]))),
+    async (c) => c.json(paginatedList(c, exactFilter(c, await workersV02(lab, c), ["hostname", "state", "health"]))),
   );
   api.get("/workers/:hostname/", async (c) => {
-    const worker = (await workers(c)).find((w) => w.hostname === c.req.param("hostname"));
+    const worker = (await workersV02(lab, c)).find((w) => w.hostname === c.req.param("hostname"));
     if (!worker) throw new RestError(404, "Not found.");
     return c.json(worker);
   });

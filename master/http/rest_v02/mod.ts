@@ -15,6 +15,7 @@ import type { HttpEnv } from "../env.ts";
 import { clientErrorStatus, HttpError } from "../errors.ts";
 import { jobRoutesV02 } from "./jobs.ts";
 import { labRoutesV02 } from "./lab.ts";
+import { labChangeRoutesV02 } from "./lab_changes.ts";
 import { peopleRoutesV02 } from "./people.ts";
 import { RestError } from "./shape.ts";
 
@@ -24,6 +25,7 @@ export function restV02Routes(app: Hono<HttpEnv>, lab: Lab, eventSocket: string)
   const api = new Hono<HttpEnv>();
   jobRoutesV02(api, lab);
   labRoutesV02(api, lab, eventSocket);
+  labChangeRoutesV02(api, lab);
   peopleRoutesV02(api, lab);
   api.get("/", (c) => {
     const base = `${new URL(c.req.url).origin}${REST_V02}`;
