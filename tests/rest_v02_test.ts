@@ -174,6 +174,7 @@ Deno.test("KernelCI's LAVA flow and LAVA's REST v0.2 routes against a real maste
       const job = (recent[0] as unknown as { id: number }).id;
       assertEquals(await value("scheduler.job_health", job), { job_id: job, job_health: "Complete" });
       assertEquals(await value("scheduler.job_state", job), { job_id: job, job_state: "Finished" });
+      assertEquals(await value("scheduler.job_status", job), { job_status: "Complete", bundle_sha1: "" });
       const details = (await value("scheduler.job_details", job)) as Record<string, unknown>;
       assertEquals([details.status, details.submitter_username, details.is_pipeline], ["Complete", "kernelci", true]);
       const output = new TextDecoder().decode((await value("scheduler.job_output", job)) as Uint8Array);

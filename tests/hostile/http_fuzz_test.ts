@@ -1,6 +1,6 @@
 /**
  * Fuzzing the master's two APIs: 10,000 malformed and random requests to
- * `/RPC2` and `/api/v1` (random methods and values, mutated and random bodies,
+ * `/RPC2`, `/api/v1` and `/api/v0.2` (random methods and values, mutated and random bodies,
  * hostile path segments and query parameters), as anonymous, ordinary and
  * superuser clients. Every one must be answered — with a 2xx or a 4xx: a 5xx
  * here is a bug the fuzzer found, and the test prints the request — and the
@@ -83,6 +83,33 @@ const RPC_METHODS = [
   "results.get_testsuite_results_count",
   "results.get_testcase_results_yaml",
   "results.get_testcase_results_csv",
+  "scheduler.all_devices",
+  "scheduler.all_device_types",
+  "scheduler.all_jobs",
+  "scheduler.get_device_status",
+  "scheduler.get_device_config",
+  "scheduler.get_recent_jobs_for_device",
+  "scheduler.get_recent_jobs_for_device_type",
+  "scheduler.get_device_type_by_alias",
+  "scheduler.job_details",
+  "scheduler.job_output",
+  "scheduler.job_state",
+  "scheduler.put_into_maintenance_mode",
+  "scheduler.put_into_online_mode",
+  "scheduler.pending_jobs_by_device_type",
+  "scheduler.import_device_dictionary",
+  "scheduler.export_device_dictionary",
+  "scheduler.validate_pipeline_devices",
+  "scheduler.validate_yaml",
+  "scheduler.jobs.configuration",
+  "scheduler.workers.get_certificate",
+  "scheduler.workers.set_certificate",
+  "results.make_custom_query",
+  "results.get_testjob_suites_list_csv",
+  "system.multicall",
+  "system.methodSignature",
+  "system.pipeline_network_map",
+  "system.get_master_certificate",
   "__proto__",
   "constructor",
   "scheduler.__proto__.x",
@@ -216,6 +243,33 @@ const ROUTES: readonly [string, string][] = [
   ["GET", "/results/:id/csv"],
   ["GET", "/results/:id/yaml"],
   ["GET", "/api/v1/nosuch"],
+  ["GET", "/api/v0.2/jobs/"],
+  ["POST", "/api/v0.2/jobs/"],
+  ["GET", "/api/v0.2/jobs/:id/"],
+  ["GET", "/api/v0.2/jobs/:id"],
+  ["GET", "/api/v0.2/jobs/:id/logs/"],
+  ["GET", "/api/v0.2/jobs/:id/tests/"],
+  ["GET", "/api/v0.2/jobs/:id/suites/:id/tests/:id/"],
+  ["GET", "/api/v0.2/jobs/:id/junit/"],
+  ["GET", "/api/v0.2/jobs/:id/tap13/"],
+  ["GET", "/api/v0.2/jobs/:id/cancel/"],
+  ["POST", "/api/v0.2/jobs/:id/resubmit/"],
+  ["POST", "/api/v0.2/jobs/validate/"],
+  ["POST", "/api/v0.2/jobs/validate_testdef/"],
+  ["POST", "/api/v0.2/jobs/batch-cancel/"],
+  ["GET", "/api/v0.2/devices/"],
+  ["POST", "/api/v0.2/devices/"],
+  ["PATCH", "/api/v0.2/devices/:id/"],
+  ["POST", "/api/v0.2/devices/:id/dictionary/"],
+  ["POST", "/api/v0.2/devices/:id/set_health/"],
+  ["GET", "/api/v0.2/devicetypes/:id/template/"],
+  ["POST", "/api/v0.2/devicetypes/"],
+  ["GET", "/api/v0.2/workers/:id/env/"],
+  ["POST", "/api/v0.2/permissions/devicetypes/"],
+  ["DELETE", "/api/v0.2/permissions/devices/:id/"],
+  ["GET", "/api/v0.2/users/"],
+  ["POST", "/api/v0.2/remote-artifact-tokens/"],
+  ["GET", "/api/v0.2/system/whoami/"],
 ];
 const SEGMENTS = [
   "1",
@@ -236,7 +290,28 @@ const SEGMENTS = [
   "x".repeat(3000),
   "__proto__",
 ];
-const QUERY_KEYS = ["offset", "limit", "start", "end", "levels", "state", "health", "all", "after", "page", "x"];
+const QUERY_KEYS = [
+  "offset",
+  "limit",
+  "start",
+  "end",
+  "levels",
+  "state",
+  "health",
+  "all",
+  "after",
+  "page",
+  "x",
+  "state__in",
+  "submit_time__gt",
+  "id__in",
+  "ordering",
+  "tags__name",
+  "description__icontains",
+  "failure_comment__isnull",
+  "result",
+  "classname_prefix",
+];
 
 /** Percent-encoded, with a lone surrogate sent as the invalid UTF-8 it would be. */
 function encodeQuery(text: string): string {
@@ -254,6 +329,17 @@ function restRequest(r: Random): { method: string; path: string; body?: string; 
     () => JSON.stringify({ definition: r.pick(STRINGS) }),
     () =>
       JSON.stringify({
+        hostname: r.pick(STRINGS),
+        device_type: r.pick(STRINGS),
+        worker_host: r.pick(STRINGS),
+        group: r.pick(STRINGS),
+        permission: r.pick(["view_devicetype", "submit_to_device", r.pick(STRINGS)]),
+        job_ids: r.pick([[1, "x", null], "1", [r.pick(STRINGS)]]),
+        name: r.pick(STRINGS),
+        token: r.pick(STRINGS),
+      }),
+    () =>
+      JSON.stringify({
         health: r.pick(["Good", "Bad", "Maintenance", "Retired", "x", 1, null]),
         reason: r.pick(STRINGS),
       }),
@@ -264,7 +350,7 @@ function restRequest(r: Random): { method: string; path: string; body?: string; 
   return { method, path: full, body: r.pick(bodies)(), type: r.pick(["application/json", "text/plain", ""]) };
 }
 
-Deno.test("10,000 malformed and random requests to /RPC2 and /api/v1 get answers, never a 5xx or an internal fault", async () => {
+Deno.test("10,000 malformed and random requests to /RPC2, /api/v1 and /api/v0.2 get answers, never a 5xx or an internal fault", async () => {
   const lab = await startTestLab();
   try {
     const db = lab.master.storage.db;
@@ -274,7 +360,12 @@ Deno.test("10,000 malformed and random requests to /RPC2 and /api/v1 get answers
     const r = random(SEED);
     const plans = Array.from({ length: REQUESTS }, () => {
       const auth = r.pick(credentials);
-      const headers: Record<string, string> = auth ? { Authorization: `Basic ${btoa(auth)}` } : {};
+      // LAVA's REST clients send `Token SECRET`, lavacli Basic user:token: both, at random.
+      const headers: Record<string, string> = !auth
+        ? {}
+        : r.int(2) === 0
+        ? { Authorization: `Basic ${btoa(auth)}` }
+        : { Authorization: `Token ${auth.slice(auth.indexOf(":") + 1)}` };
       if (r.int(2) === 0) return { method: "POST", path: "/RPC2", body: rpcBody(r), headers };
       const rest = restRequest(r);
       if (rest.type) headers["Content-Type"] = rest.type;

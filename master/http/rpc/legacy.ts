@@ -246,6 +246,17 @@ export const LEGACY_METHODS: Record<string, Method> = {
       };
     },
   },
+  "scheduler.job_status": {
+    help: "LAVA's older status call (gone from 2023.01, still in scripts): {job_status, bundle_sha1}",
+    run: async (ctx, [id]) => {
+      const job = await jobRow(ctx, id);
+      return {
+        job_status: legacyStatusName(job.state, job.health),
+        bundle_sha1: "",
+        ...(job.target_group ? { sub_id: job.sub_id } : {}),
+      };
+    },
+  },
   "scheduler.job_output": {
     help: "a job's log (LAVA's YAML) from byte `offset`, as binary: (job_id, offset=0)",
     run: async (ctx, [id, offset]) => {
