@@ -8,7 +8,7 @@ import { UnknownCodeError } from "../../actors/domain/codes.ts";
 import { LabRequestError } from "../lab/request_error.ts";
 import { DeviceConfigurationError } from "../lab/lab_dir.ts";
 import { SubmissionError } from "../lab/submission.ts";
-import { AlreadyExistsError, InvalidValueError, NotFoundError } from "../storage/errors.ts";
+import { AlreadyExistsError, InvalidValueError, NotFoundError, sqlState } from "../storage/errors.ts";
 import { PasswordError } from "../storage/passwords.ts";
 import { BodyTooLargeError } from "./body.ts";
 
@@ -24,6 +24,8 @@ export function clientErrorStatus(error: unknown): ClientErrorStatus | undefined
     error instanceof SubmissionError || error instanceof UnknownCodeError || error instanceof InvalidValueError ||
     error instanceof DeviceConfigurationError || error instanceof PasswordError
   ) return 400;
+  // A value PostgreSQL's text cannot hold (NUL, bytes not UTF-8) that no check before it caught: still the caller's.
+  if (sqlState(error) === "22021" || sqlState(error) === "22P05") return 400;
   return undefined;
 }
 

@@ -65,6 +65,8 @@ export class FilterError extends LabRequestError {
 }
 
 function value(field: string, spec: FilterField, text: string): unknown {
+  // django's form fields refuse NUL (PostgreSQL's text cannot hold it).
+  if (text.includes("\0")) invalid(field, "Null characters are not allowed.");
   const kind = spec.kind;
   if (kind === "text") return text;
   if (kind === "int") {
@@ -101,6 +103,7 @@ function likePattern(text: string, before: string, after: string): string {
 /** One parameter's condition on `column`, or undefined for a lookup the field does not take. */
 function condition(name: string, spec: FilterField, lookup: Lookup, text: string) {
   const column = sql.raw(spec.column);
+  if (text.includes("\0")) invalid(name, "Null characters are not allowed.");
   if (lookup === "isnull") {
     const isNull = ["true", "1"].includes(text.toLowerCase());
     return isNull ? sql<SqlBool>`${column} IS NULL` : sql<SqlBool>`${column} IS NOT NULL`;

@@ -80,6 +80,17 @@ export function superuser(c: Context<HttpEnv>): User {
 
 /** A request's data as DRF parses it: JSON, or a form (urlencoded or multipart), within the JSON limit. */
 export async function requestData(c: Context<HttpEnv>): Promise<Record<string, unknown>> {
+  const data = await parsedData(c);
+  for (const [field, value] of Object.entries(data)) {
+    // DRF's CharField refuses NUL, which PostgreSQL's text cannot hold.
+    if (typeof value === "string" && value.includes("\0")) {
+      throw new RestError(400, field, { [field]: ["Null characters are not allowed."] });
+    }
+  }
+  return data;
+}
+
+async function parsedData(c: Context<HttpEnv>): Promise<Record<string, unknown>> {
   const type = c.req.header("Content-Type") ?? "";
   if (type.startsWith("multipart/form-data")) {
     const length = Number(c.req.header("Content-Length") ?? "NaN");

@@ -94,6 +94,8 @@ export function int(value: XmlRpcValue | undefined, fallback: number): number {
   if (value === null || value === undefined) return fallback;
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0) throw new RpcFault(400, `${value} is not a number`);
+  // Offsets and counts past this are no page of anything, and PostgreSQL's integers end there.
+  if (n > 2 ** 31 - 1) throw new RpcFault(400, `${value} is out of range`);
   return n;
 }
 
