@@ -27,7 +27,13 @@ export const DEVICE_TYPE_METHODS: Record<string, Method> = {
       const seen = await access(ctx);
       const type = listDeviceTypes(ctx.lab, true, seen).find((t) => t.name === text(name, "name"));
       if (!type) throw new RpcFault(404, `Device-type '${name}' was not found.`);
-      return { ...type, devices: visibleDevices(ctx.lab, seen, { deviceType: type.name }) };
+      return {
+        ...type,
+        display: ctx.lab.catalog.deviceTypes.get(type.name)?.display ?? true,
+        devices: visibleDevices(ctx.lab, seen, { deviceType: type.name }),
+        // lavacli 1.2's `system export` still reads it (LAVA 2023.01 no longer sends it): no type is owners-only.
+        owners_only: false,
+      };
     },
   },
   "scheduler.device_types.add": {

@@ -7,7 +7,7 @@ import { addLabDevice, changeLabDeviceTag, setDictionary, updateLabDevice } from
 import { addLabTag, deleteLabTag } from "../../lab/admin/tags.ts";
 import { AlreadyExistsError, NotFoundError } from "../../storage/errors.ts";
 import { showTag } from "../../storage/tags.ts";
-import { deviceDictionary, listDevices, listTags, showDevice } from "../../views/mod.ts";
+import { accessFor, deviceDictionary, listDevices, listTags, showDevice } from "../../views/mod.ts";
 import type { XmlRpcInput } from "../xmlrpc.ts";
 import { access, codeOf, loggedIn, type Method, optionalText, RpcFault, text, visibleDevice } from "./context.ts";
 
@@ -18,8 +18,17 @@ export const DEVICE_METHODS: Record<string, Method> = {
   },
   "scheduler.devices.show": {
     help: "a device's details",
-    run: async (ctx, [hostname]) =>
-      await showDevice(ctx.lab, text(hostname, "hostname"), await access(ctx)) as unknown as XmlRpcInput,
+    run: async (ctx, [hostname]) => {
+      const device = await showDevice(ctx.lab, text(hostname, "hostname"), await access(ctx));
+      // lavacli 1.2's `system export` still reads `public`, `user` and `group` (LAVA 2023.01 no longer sends them).
+      const anonymous = await accessFor(ctx.lab, undefined);
+      return {
+        ...device,
+        public: anonymous.rules.canViewDevice(anonymous.rights, device.hostname),
+        user: device.physical_owner,
+        group: device.physical_group,
+      } as unknown as XmlRpcInput;
+    },
   },
   "scheduler.devices.add": {
     help: "add a device: (hostname, device_type, worker, user, group, public, health, description)",
