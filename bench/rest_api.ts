@@ -79,7 +79,7 @@ async function measure(backend: string, target: StorageTarget, dir: string): Pro
     return new Response("ok");
   });
   try {
-    await addLabDeviceType(master.lab, admin, { name: "qemu" });
+    for (const name of ["qemu", "bbb", "juno"]) await addLabDeviceType(master.lab, admin, { name });
     await addLabDevice(master.lab, admin, {
       hostname: "qemu01",
       deviceType: "qemu",
@@ -90,13 +90,14 @@ async function measure(backend: string, target: StorageTarget, dir: string): Pro
     // A lab's history: mostly finished jobs of three types, by two submitters, a few queued.
     await sql`INSERT INTO test_jobs (definition, description, submitter_id, requested_device_type, state, health,
         submit_time, start_time, end_time, actual_device)
-      SELECT 'job_name: history ' || i, 'history ' || i, CASE WHEN i % 3 = 0 THEN ${admin.id} ELSE ${ci.id} END,
+      SELECT 'job_name: history ' || i, 'history ' || i, CASE WHEN i % 3 = 0 THEN ${admin.id}::integer ELSE ${ci.id}::integer END,
         (ARRAY['qemu', 'bbb', 'juno'])[1 + i % 3],
-        CASE WHEN i > ${JOBS - 20} THEN ${JobState.byName.Submitted} ELSE ${JobState.byName.Finished} END,
-        CASE WHEN i > ${JOBS - 20} THEN ${JobHealth.byName.Unknown} WHEN i % 7 = 0
-          THEN ${JobHealth.byName.Incomplete} ELSE ${JobHealth.byName.Complete} END,
-        now() - make_interval(secs => ${JOBS} - i), now() - make_interval(secs => ${JOBS} - i),
-        now() - make_interval(secs => ${JOBS} - i), NULL
+        CASE WHEN i > ${JOBS - 20}::integer THEN ${JobState.byName.Submitted}::integer
+          ELSE ${JobState.byName.Finished}::integer END,
+        CASE WHEN i > ${JOBS - 20}::integer THEN ${JobHealth.byName.Unknown}::integer WHEN i % 7 = 0
+          THEN ${JobHealth.byName.Incomplete}::integer ELSE ${JobHealth.byName.Complete}::integer END,
+        now() - make_interval(secs => ${JOBS}::integer - i), now() - make_interval(secs => ${JOBS}::integer - i),
+        now() - make_interval(secs => ${JOBS}::integer - i), NULL
       FROM generate_series(1, ${JOBS}) i`.execute(db);
     await sql`ANALYZE test_jobs`.execute(db);
 
