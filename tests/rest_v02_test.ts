@@ -286,6 +286,18 @@ Deno.test("KernelCI's LAVA flow and LAVA's REST v0.2 routes against a real maste
         "worker_host",
       ]);
       assertEquals((await call("GET", "devices/qemu01/dictionary/")).text, QEMU_DICTIONARY);
+      const rendered = await call("GET", "devices/qemu01/dictionary/?render=1&context=arch:%20arm64");
+      assertEquals(rendered.headers.get("content-type"), "application/yaml");
+      assert(rendered.text.includes("hostname: 'qemu01'"), rendered.text);
+      const valid = await fetch(`${api}devices/validate/`, { method: "POST", body: QEMU_DICTIONARY });
+      assertEquals(await valid.json(), { message: "Device dictionary valid." });
+      const invalid = await fetch(`${api}devices/validate/`, {
+        method: "POST",
+        body: "{% extends 'nosuch.jinja2' %}\n",
+      });
+      assert(String((await invalid.json()).message).startsWith("Device dictionary invalid: "));
+      const noCheck = await call("GET", "devicetypes/qemu/health_check/");
+      assertEquals([noCheck.status, noCheck.json], [400, { detail: "Device-type 'qemu' health check was not found." }]);
       assertEquals((await call("GET", "devicetypes/qemu/")).json.health_denominator, "hours");
       assertEquals((await call("GET", "workers/w1/")).json.hostname, "w1");
       assertEquals((await call("GET", "system/whoami/", token)).json, { user: "kernelci" });

@@ -26,9 +26,15 @@ import {
   listDeviceTypes,
   listTags,
   listWorkers,
+  previewDictionary,
   restTime,
 } from "../../views/mod.ts";
 import type { HttpEnv } from "../env.ts";
+import { BODY_LIMITS, readBodyText } from "../body.ts";
+import { loadYaml } from "../../../actors/definitions/yaml.ts";
+import { isMapping } from "../../../actors/definitions/schema.ts";
+import { DeviceConfigurationError } from "../../lab/lab_dir.ts";
+import { extendedTemplate } from "../../devices/dictionary.ts";
 import { paginatedList, requestData, requiredText, RestError, superuser, writer } from "./shape.ts";
 
 function yamlText(c: Context<HttpEnv>, text: string | undefined, filename: string) {
@@ -151,12 +157,50 @@ export function labRoutesV02(api: Hono<HttpEnv>, lab: Lab, eventSocket: string):
   api.get("/devices/:hostname/dictionary/", async (c) => {
     const hostname = c.req.param("hostname");
     assertDeviceVisible(lab, hostname, await access(c));
-    return yamlText(c, deviceDictionary(lab, hostname), `${hostname}.jinja2`);
+    const dictionary = deviceDictionary(lab, hostname);
+    if (dictionary === undefined) throw new RestError(400, `Device '${hostname}' does not have a configuration`);
+    const render = c.req.query("render");
+    if (!render) {
+      return c.body(dictionary, 200, {
+        "Content-Type": "text/plain",
+        "Content-Disposition": `attachment; filename=${hostname}.jinja2`,
+      });
+    }
+    const context = c.req.query("context");
+    let jobContext: Record<string, unknown> = {};
+    if (context) {
+      const loaded = loadYaml(context);
+      if (loaded.errors.length > 0 || (loaded.value !== null && !isMapping(loaded.value))) {
+        throw new RestError(
+          400,
+          `Job Context '${context}' is not valid: ${loaded.errors[0]?.message ?? "not a mapping"}`,
+        );
+      }
+      jobContext = (loaded.value ?? {}) as Record<string, unknown>;
+    }
+    try {
+      return c.body(lab.labDir.render(lab.catalog.devices.get(hostname)!, jobContext), 200, {
+        "Content-Type": "application/yaml",
+        "Content-Disposition": `attachment; filename=${hostname}.yaml`,
+      });
+    } catch (error) {
+      if (error instanceof DeviceConfigurationError) throw new RestError(400, error.message);
+      throw error;
+    }
   });
   api.post("/devices/:hostname/dictionary/", async (c) => {
     const user = writer(c);
     await setDictionary(lab, user, c.req.param("hostname"), requiredText(await requestData(c), "dictionary"));
-    return c.json({ message: "Device dictionary updated." });
+    return c.json({ message: "device config successfully updated" });
+  });
+  api.post("/devices/validate/", async (c) => {
+    const text = await readBodyText(c.req.raw, BODY_LIMITS.dictionary);
+    if (!text.trim()) throw new RestError(400, "device", { device: ["Device dictionary is required."] });
+    const type = (extendedTemplate(text) ?? "").replace(/\.jinja2$/, "");
+    const preview = previewDictionary(lab, "validate", type, text);
+    return c.json({
+      message: preview.ok ? "Device dictionary valid." : `Device dictionary invalid: ${preview.problems.join("; ")}`,
+    });
   });
   api.post("/devices/:hostname/set_health/", async (c) => {
     const user = writer(c);
@@ -181,22 +225,31 @@ export function labRoutesV02(api: Hono<HttpEnv>, lab: Lab, eventSocket: string):
   api.get("/devicetypes/:name/template/", async (c) => {
     const name = c.req.param("name");
     assertDeviceTypeVisible(lab, name, await access(c));
-    return yamlText(c, lab.labDir.template(name), `${name}.jinja2`);
+    const template = lab.labDir.template(name);
+    if (template === undefined) throw new RestError(400, `Device-type '${name}' template was not found.`);
+    return yamlText(c, template, `${name}.jinja2`);
   });
   api.get("/devicetypes/:name/health_check/", async (c) => {
     const name = c.req.param("name");
     assertDeviceTypeVisible(lab, name, await access(c));
-    return yamlText(c, lab.labDir.healthCheck(name), `${name}.yaml`);
+    const check = lab.labDir.healthCheck(name);
+    if (check === undefined) throw new RestError(400, `Device-type '${name}' health check was not found.`);
+    return yamlText(c, check, `${name}_health_check.yaml`);
   });
   api.post("/devicetypes/:name/template/", async (c) => {
-    requireAdministrator(writer(c), "change_devicetype");
-    lab.labDir.setTemplate(c.req.param("name"), requiredText(await requestData(c), "template"));
-    return c.json({ message: "Device type template updated." });
+    requireAdministrator(writer(c), "change_device");
+    const data = await requestData(c);
+    lab.labDir.setTemplate(c.req.param("name"), requiredText(data, "template", "Device type template is required."));
+    return c.body(null, 204);
   });
   api.post("/devicetypes/:name/health_check/", async (c) => {
-    requireAdministrator(writer(c), "change_devicetype");
-    lab.labDir.setHealthCheck(c.req.param("name"), requiredText(await requestData(c), "config"));
-    return c.json({ message: "Device type health check updated." });
+    requireAdministrator(writer(c), "change_device");
+    const data = await requestData(c);
+    lab.labDir.setHealthCheck(
+      c.req.param("name"),
+      requiredText(data, "config", "Health check configuration is required."),
+    );
+    return c.body(null, 204);
   });
 
   api.get(
@@ -212,21 +265,23 @@ export function labRoutesV02(api: Hono<HttpEnv>, lab: Lab, eventSocket: string):
     superuser(c);
     const info = lab.catalog.workers.get(c.req.param("hostname") ?? "");
     if (!info) throw new RestError(404, "Not found.");
-    return yamlText(c, kind === "env" ? info.env : info.dispatcherConfig, `${kind}.yaml`);
+    const text = kind === "env" ? info.env : info.dispatcherConfig;
+    if (!text) throw new RestError(400, `Worker '${info.hostname}' does not have '${kind}' file`);
+    return yamlText(c, text, `${kind}.yaml`);
   };
   api.get("/workers/:hostname/env/", workerFile("env"));
   api.get("/workers/:hostname/config/", workerFile("config"));
   api.post("/workers/:hostname/env/", async (c) => {
     const user = superuser(c);
     await updateLabWorker(lab, user, c.req.param("hostname"), { env: requiredText(await requestData(c), "env") });
-    return c.json({ message: "Worker environment updated." });
+    return c.json({ message: "content successfully updated" });
   });
   api.post("/workers/:hostname/config/", async (c) => {
     const user = superuser(c);
     await updateLabWorker(lab, user, c.req.param("hostname"), {
       dispatcherConfig: requiredText(await requestData(c), "config"),
     });
-    return c.json({ message: "Worker dispatcher config updated." });
+    return c.json({ message: "content successfully updated" });
   });
   api.post("/workers/:hostname/set_health/", async (c) => {
     const user = writer(c);
