@@ -73,6 +73,7 @@ export interface DeviceTypeAliasesTable {
 }
 
 export interface TagsTable {
+  id: Generated<number>;
   name: string;
   description: Defaulted<string>;
 }

@@ -38,9 +38,10 @@ export const JOB_FILTERS: FilterSpec = {
   requested_device_type__name: { column: "j.requested_device_type", kind: "text", lookups: TEXT_LOOKUPS },
   actual_device: { column: "j.actual_device", kind: "text", lookups: [...TEXT_LOOKUPS, "isnull"] },
   actual_device__hostname: { column: "j.actual_device", kind: "text", lookups: TEXT_LOOKUPS },
+  // A tag by its id, as LAVA's filter takes it.
   tags: {
-    column: "tag",
-    kind: "text",
+    column: "(SELECT tags.id FROM tags WHERE tags.name = test_job_tags.tag)",
+    kind: "int",
     lookups: ["exact", "in"],
     through: { table: "test_job_tags", key: "job_id", owner: "j.id" },
   },
@@ -78,7 +79,8 @@ export interface RestJob {
   description: string;
   health_check: boolean;
   requested_device_type: string | null;
-  tags: string[];
+  /** Tag ids, as LAVA's serializer gives them. */
+  tags: number[];
   actual_device: string | null;
   submit_time: string;
   start_time: string | null;
@@ -136,7 +138,8 @@ export async function jobPage(
   if (rows.length === 0) return { count: Number(counted.count), results: [] };
   const ids = rows.map((r) => r.id);
   const [tags, groups, users] = await Promise.all([
-    lab.db.selectFrom("test_job_tags").select(["job_id", "tag"]).where("job_id", "in", ids).execute(),
+    lab.db.selectFrom("test_job_tags as jt").innerJoin("tags as t", "t.name", "jt.tag")
+      .select(["jt.job_id", "t.id"]).where("jt.job_id", "in", ids).execute(),
     lab.db.selectFrom("test_job_viewing_groups").select(["job_id", "group_id"]).where("job_id", "in", ids).execute(),
     lab.db.selectFrom("users").select(["id", "username"])
       .where("id", "in", [...new Set(rows.map((r) => r.submitter_id))]).execute(),
@@ -151,7 +154,7 @@ export async function jobPage(
     description: r.description,
     health_check: r.health_check,
     requested_device_type: r.requested_device_type,
-    tags: (tagsOf.get(r.id) ?? []).map((t) => t.tag),
+    tags: (tagsOf.get(r.id) ?? []).map((t) => Number(t.id)),
     actual_device: r.actual_device,
     submit_time: restTime(r.submit_time)!,
     start_time: restTime(r.start_time),

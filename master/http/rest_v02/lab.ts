@@ -45,6 +45,12 @@ function yamlText(c: Context<HttpEnv>, text: string | undefined, filename: strin
   });
 }
 
+/** Tags by name → their id, as LAVA's serializers name a device's and a job's tags. */
+export async function tagIdsByName(lab: Lab): Promise<Map<string, number>> {
+  const rows = await lab.db.selectFrom("tags").select(["id", "name"]).execute();
+  return new Map(rows.map((t) => [t.name, Number(t.id)]));
+}
+
 /** `?field=value` over the plain fields of an in-memory list (exact matches only). */
 function exactFilter<T extends Record<string, unknown>>(
   c: Context<HttpEnv>,
@@ -77,6 +83,7 @@ function choice(
 /** devices as the v0.2 serializer shows them, those the caller may see. */
 export async function devicesV02(lab: Lab, c: Context<HttpEnv>) {
   const access = await accessFor(lab, c.get("user"));
+  const tagIds = await tagIdsByName(lab);
   return (await listDevices(lab, true, access)).map((d) => ({
     hostname: d.hostname,
     device_type: d.device_type,
@@ -84,7 +91,7 @@ export async function devicesV02(lab: Lab, c: Context<HttpEnv>) {
     physical_owner: d.physical_owner,
     physical_group: d.physical_group,
     description: d.description,
-    tags: d.tags,
+    tags: d.tags.map((t) => tagIds.get(t)).filter((id) => id !== undefined),
     state: d.state,
     health: d.health,
     last_health_report_job: lab.catalog.devices.get(d.hostname)?.lastHealthReportJob ?? null,
@@ -308,16 +315,29 @@ export function labRoutesV02(api: Hono<HttpEnv>, lab: Lab, eventSocket: string):
     return c.body(null, 204);
   });
 
-  const tags = async () => (await listTags(lab)).map((t, i) => ({ id: i + 1, ...t }));
+  const tags = async () =>
+    (await lab.db.selectFrom("tags").select(["id", "name", "description"]).orderBy("id").execute()).map((t) => ({
+      id: Number(t.id),
+      name: t.name,
+      description: t.description,
+    }));
+  const tagById = async (c: Context<HttpEnv>) => {
+    const id = c.req.param("id") ?? "";
+    const tag = /^\d{1,15}$/.test(id) ? (await tags()).find((t) => t.id === Number(id)) : undefined;
+    if (!tag) throw new RestError(404, "Not found.");
+    return tag;
+  };
   api.get("/tags/", async (c) => c.json(paginatedList(c, exactFilter(c, await tags(), ["name", "description"]))));
+  api.get("/tags/:id/", async (c) => c.json(await tagById(c)));
   api.post("/tags/", async (c) => {
     const data = await requestData(c);
     const name = requiredText(data, "name");
     await addLabTag(lab, writer(c), name, typeof data.description === "string" ? data.description : "");
     return c.json((await tags()).find((t) => t.name === name), 201);
   });
-  api.delete("/tags/:name/", async (c) => {
-    await deleteLabTag(lab, writer(c), c.req.param("name"));
+  api.delete("/tags/:id/", async (c) => {
+    const user = writer(c);
+    await deleteLabTag(lab, user, (await tagById(c)).name);
     return c.body(null, 204);
   });
 

@@ -4,7 +4,7 @@
  * from the database alone; a callback's `token:` names one by its
  * description), whether an owed delivery carries such a sealed secret, the
  * device configuration and environment each job was started with, an id
- * for each permission grant, and the indexes REST v0.2's job lists filter and
+ * for each permission grant and each tag, and the indexes REST v0.2's job lists filter and
  * order by.
  */
 import { type Kysely, sql } from "kysely";
@@ -29,7 +29,8 @@ const statements = [
     env text NOT NULL,
     env_dut text NOT NULL
   )`,
-  // REST v0.2 names each grant by an id (permissions/devicetypes/ID/).
+  // REST v0.2 names each grant and each tag by an id (permissions/devicetypes/ID/, tags/ID/).
+  sql`ALTER TABLE tags ADD COLUMN id bigint GENERATED ALWAYS AS IDENTITY UNIQUE`,
   sql`ALTER TABLE device_group_permissions ADD COLUMN id bigint GENERATED ALWAYS AS IDENTITY UNIQUE`,
   sql`ALTER TABLE device_type_group_permissions ADD COLUMN id bigint GENERATED ALWAYS AS IDENTITY UNIQUE`,
   sql`CREATE INDEX test_jobs_by_submit_time ON test_jobs (submit_time)`,
