@@ -55,10 +55,10 @@ const SYSTEM_METHODS: Record<string, Method> = {
       if (!Array.isArray(calls)) throw new RpcFault(-32602, "system.multicall expected a list of methods to call");
       const results: XmlRpcInput[] = [];
       for (const call of calls.slice(0, 100)) {
-        const { methodName, params } = (call ?? {}) as { methodName?: unknown; params?: unknown };
         try {
+          const { methodName, params } = multicallEntry(call);
           if (methodName === "system.multicall") throw new RpcFault(-32600, "system.multicall cannot be nested");
-          results.push([await callMethod(ctx, String(methodName), Array.isArray(params) ? params : [])]);
+          results.push([await callMethod(ctx, methodName, params)]);
         } catch (error) {
           if (!(error instanceof RpcFault)) throw error;
           results.push({ faultCode: error.code, faultString: error.message });
@@ -108,10 +108,44 @@ const METHODS: Record<string, Method> = {
   ...RESULT_METHODS,
 };
 
+/** One call of a multicall, checked as LAVA checks it (each problem a -32602 fault of that call alone). */
+function multicallEntry(call: XmlRpcValue): { methodName: string; params: XmlRpcValue[] } {
+  const fault = (message: string) => new RpcFault(-32602, `system.multicall ${message}`);
+  if (
+    typeof call !== "object" || call === null || Array.isArray(call) || call instanceof Date ||
+    call instanceof Uint8Array
+  ) {
+    throw fault("expected struct");
+  }
+  if (!("methodName" in call)) throw fault("methodName not specified");
+  if (typeof call.methodName !== "string") throw fault("methodName must be a string");
+  if (!("params" in call)) throw fault("params not specified");
+  if (!Array.isArray(call.params)) throw fault("params must be an array");
+  const extra = Object.keys(call).filter((k) => k !== "methodName" && k !== "params").sort();
+  if (extra.length > 0) throw fault(`specified additional arguments [${extra.map(pythonRepr).join(", ")}]`);
+  return { methodName: call.methodName, params: call.params };
+}
+
+/** A string as Python's repr() writes it, as LAVA's fault for an unknown method quotes the name. */
+function pythonRepr(text: string): string {
+  const quote = text.includes("'") && !text.includes('"') ? '"' : "'";
+  const body = [...text].map((c) => {
+    if (c === "\\") return "\\\\";
+    if (c === quote) return `\\${c}`;
+    if (c === "\n") return "\\n";
+    if (c === "\r") return "\\r";
+    if (c === "\t") return "\\t";
+    const code = c.codePointAt(0)!;
+    if (code < 0x20 || code === 0x7f) return `\\x${code.toString(16).padStart(2, "0")}`;
+    return c;
+  }).join("");
+  return `${quote}${body}${quote}`;
+}
+
 /** Runs one call; every failure becomes a fault with LAVA's codes. */
 export async function callMethod(ctx: RpcContext, method: string, params: XmlRpcValue[]): Promise<XmlRpcInput> {
   const entry = Object.hasOwn(METHODS, method) ? METHODS[method] : undefined;
-  if (!entry) throw new RpcFault(-32601, `method "${method}" is not supported`);
+  if (!entry) throw new RpcFault(-32601, `No such method: ${pythonRepr(method)}`);
   try {
     return await entry.run(ctx, params);
   } catch (error) {

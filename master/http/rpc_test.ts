@@ -119,8 +119,15 @@ Deno.test("system.multicall answers each call with its value or its fault", asyn
   const answers = await callMethod({ lab: {} as Lab, eventSocket: "" }, "system.multicall", [[
     { methodName: "system.api_version", params: [] },
     { methodName: "no.such.method", params: [] },
+    { methodName: "system.version" },
+    "not a call",
   ]]);
-  assertEquals(answers, [[2], { faultCode: -32601, faultString: 'method "no.such.method" is not supported' }]);
+  assertEquals(answers, [
+    [2],
+    { faultCode: -32601, faultString: "No such method: 'no.such.method'" },
+    { faultCode: -32602, faultString: "system.multicall params not specified" },
+    { faultCode: -32602, faultString: "system.multicall expected struct" },
+  ]);
 });
 
 Deno.test("system.methodSignature says undef for a method LAVA does not describe and nothing for no method", async () => {

@@ -106,18 +106,23 @@ export const LEGACY_METHODS: Record<string, Method> = {
       ) => [d.hostname, d.device_type, deviceStatusWord(d.state, d.health), d.current_job, true]),
   },
   "scheduler.all_device_types": {
-    help: "{name, idle, busy, offline} of every device type shown",
+    help: "{name, busy, idle, offline} of every device type with a device not retired (Maintenance counts nowhere)",
     run: async (ctx) => {
       const view = await access(ctx);
       const devices = await listDevices(ctx.lab, false, view);
-      return listDeviceTypes(ctx.lab, false, view).map((t) => {
-        const words = devices.filter((d) => d.device_type === t.name).map((d) => deviceStatusWord(d.state, d.health));
-        return {
+      const online = (worker: string | null) => worker !== null && ctx.lab.workerStatus(worker)?.state === "Online";
+      return listDeviceTypes(ctx.lab, true, view).flatMap((t) => {
+        const own = devices.filter((d) => d.device_type === t.name);
+        if (own.length === 0) return [];
+        const fine = (d: (typeof own)[number]) => d.health === "Good" || d.health === "Unknown";
+        return [{
           name: t.name,
-          busy: words.filter((w) => w === "running" || w === "reserved").length,
-          idle: words.filter((w) => w === "idle").length,
-          offline: words.filter((w) => w === "offline").length,
-        };
+          busy: own.filter((d) => d.state !== "Idle").length,
+          idle: own.filter((d) => d.state === "Idle" && fine(d) && online(d.worker)).length,
+          offline: own.filter((d) =>
+            d.state === "Idle" && d.health !== "Maintenance" && (!online(d.worker) || !fine(d))
+          ).length,
+        }];
       });
     },
   },
