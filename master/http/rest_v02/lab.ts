@@ -24,7 +24,6 @@ import {
   deviceDictionary,
   listDevices,
   listDeviceTypes,
-  listTags,
   listWorkers,
   previewDictionary,
   restTime,
