@@ -3,8 +3,9 @@
  * each list declares which fields it may be filtered on, of what kind, with
  * which lookups; a parameter it does not declare is ignored, as django-filter
  * ignores it, and a value that is not of the field's kind is a 400 naming the
- * field, in django's words. Ordering (`ordering=-id,submit_time`) likewise takes
- * only the fields a list declares.
+ * field, in django's words; `field!=value` negates, as drf-filters does.
+ * Ordering (`ordering=-id,submit_time`) likewise takes only the fields a list
+ * declares.
  */
 import { type Expression, sql, type SqlBool } from "kysely";
 import { LabRequestError } from "../lab/request_error.ts";
@@ -131,7 +132,10 @@ export function filterConditions(
   params: Record<string, string>,
 ): Expression<SqlBool> | undefined {
   const parts: Expression<SqlBool>[] = [];
-  for (const [param, text] of Object.entries(params)) {
+  for (const [given, text] of Object.entries(params)) {
+    // drf-filters' negation: `state!=Finished` arrives as the parameter `state!`.
+    const negated = given.endsWith("!");
+    const param = negated ? given.slice(0, -1) : given;
     const split = param.lastIndexOf("__");
     let [field, lookup] = [param, "exact"];
     if (split > 0 && LOOKUPS.has(param.slice(split + 2))) {
@@ -141,13 +145,12 @@ export function filterConditions(
     if (!entry || !entry.lookups.includes(lookup as Lookup)) continue;
     const inner = condition(param, entry, lookup as Lookup, text);
     const t = entry.through;
-    parts.push(
-      t
-        ? sql<SqlBool>`EXISTS (SELECT 1 FROM ${sql.table(t.table)} WHERE ${sql.ref(`${t.table}.${t.key}`)} = ${
-          sql.raw(t.owner)
-        } AND ${inner})`
-        : inner,
-    );
+    const part = t
+      ? sql<SqlBool>`EXISTS (SELECT 1 FROM ${sql.table(t.table)} WHERE ${sql.ref(`${t.table}.${t.key}`)} = ${
+        sql.raw(t.owner)
+      } AND ${inner})`
+      : inner;
+    parts.push(negated ? sql<SqlBool>`NOT (${part})` : part);
   }
   if (parts.length === 0) return undefined;
   return parts.length === 1 ? parts[0] : sql<SqlBool>`(${sql.join(parts, sql` AND `)})`;

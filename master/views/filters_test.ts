@@ -25,3 +25,8 @@ Deno.test("ordering takes only declared fields, in order, with - for descending"
     "j.submit_time ASC",
   ]);
 });
+
+Deno.test("a parameter ending in ! is the negation of its condition", () => {
+  assertEquals(filterConditions(SPEC, { "state!": "Running" }) !== undefined, true);
+  assertThrows(() => filterConditions(SPEC, { "state!": "Nonsense" }), FilterError);
+});

@@ -201,7 +201,7 @@ export function labRoutesV02(api: Hono<HttpEnv>, lab: Lab, eventSocket: string):
   });
   api.post("/devices/validate/", async (c) => {
     const text = await readBodyText(c.req.raw, BODY_LIMITS.dictionary);
-    if (!text.trim()) throw new RestError(400, "device", { device: ["Device dictionary is required."] });
+    if (!text.trim()) throw new RestError(400, "device", { device: "Device dictionary is required." });
     const type = (extendedTemplate(text) ?? "").replace(/\.jinja2$/, "");
     const preview = previewDictionary(lab, "validate", type, text);
     return c.json({

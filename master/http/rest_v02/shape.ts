@@ -109,13 +109,13 @@ async function parsedData(c: Context<HttpEnv>): Promise<Record<string, unknown>>
   throw new RestError(400, "Invalid data. Expected a dictionary, but got list.");
 }
 
-/** A required text field, or DRF's 400 `{field: ["This field is required."]}`. */
-export function requiredText(
-  data: Record<string, unknown>,
-  field: string,
-  message = "This field is required.",
-): string {
+/**
+ * A required text field, or DRF's 400: a serializer's `{field: ["This field is required."]}`, or, where LAVA's view
+ * raises its own message, `{field: "message"}` (a ValidationError given a dict of strings keeps them strings).
+ */
+export function requiredText(data: Record<string, unknown>, field: string, viewMessage?: string): string {
   const value = data[field];
   if (typeof value === "string" && value !== "") return value;
-  throw new RestError(400, `${field}: ${message}`, { [field]: [message] });
+  const message = viewMessage ?? "This field is required.";
+  throw new RestError(400, `${field}: ${message}`, { [field]: viewMessage ?? [message] });
 }
