@@ -8,7 +8,7 @@
  */
 import { stringify } from "yaml";
 import { parseMethodResponse, serializeMethodCall, type XmlRpcInput } from "../master/http/xmlrpc.ts";
-import { addUser, issueToken } from "../master/storage/users.ts";
+import { addUser, issueToken, setPassword } from "../master/storage/users.ts";
 import { addCallbackToken } from "../master/storage/callback_tokens.ts";
 import { qemuJob } from "./support/dut.ts";
 import { assert, assertEquals } from "./support/assert.ts";
@@ -242,7 +242,7 @@ Deno.test("KernelCI's LAVA flow and LAVA's REST v0.2 routes against a real maste
       assertEquals((await call("GET", "jobs/999999/")).json, { detail: "Not found." });
       assertEquals((await call("GET", "jobs/?state=Nonsense")).status, 400);
       assertEquals((await call("GET", "jobs/?health=Complete&submitter__username=kernelci")).json.count, 1);
-      assertEquals((await call("GET", `jobs/${id}/metadata/`)).json, { metadata: { "kernel.tree": "mainline" } });
+      assertEquals((await call("GET", `jobs/${id}/metadata/`)).json, { metadata: [{ "kernel.tree": "mainline" }] });
       const logs = await call("GET", `jobs/${id}/logs/?start=0&end=1`);
       assertEquals([logs.status, logs.headers.get("content-type")], [200, "application/yaml"]);
       assert(logs.text.startsWith("- {"), logs.text);
@@ -327,6 +327,23 @@ Deno.test("KernelCI's LAVA flow and LAVA's REST v0.2 routes against a real maste
       const users = await call("GET", "users/?username=kernelci", adminToken);
       assertEquals((users.json.results as { username: string; is_superuser: boolean }[])[0].username, "kernelci");
       assertEquals((await call("GET", "users/", token)).status, 403);
+
+      await setPassword(db, "kernelci", "correct horse battery");
+      const wrong = await fetch(`${api}token/`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ username: "kernelci", password: "wrong" }),
+      });
+      assertEquals([wrong.status, await wrong.json()], [400, {
+        non_field_errors: ["Unable to log in with provided credentials."],
+      }]);
+      const obtained = await fetch(`${api}token/`, {
+        method: "POST",
+        body: new URLSearchParams({ username: "kernelci", password: "correct horse battery" }),
+      });
+      const fresh = (await obtained.json()).token as string;
+      assertEquals((await call("GET", "system/whoami/", fresh)).json, { user: "kernelci" });
+      assertEquals((await fetch(`${api}aliases/`)).status, 403, "aliases are read by users");
 
       const made = await call("POST", "remote-artifact-tokens/", token, { name: "gitlab", token: "glpat-1" });
       assertEquals([made.status, made.json], [201, { name: "gitlab", token: "glpat-1" }]);

@@ -27,6 +27,17 @@ export const NOTIFY_LIMITS = {
   results: 50_000,
 } as const;
 
+/**
+ * A job's metadata as LAVA gives it (`get_metadata_dict`): a list of one-entry mappings, one per attribute, the
+ * value as text (a nested value as its JSON).
+ */
+export function lavaMetadataList(metadata: unknown): Record<string, string>[] {
+  if (typeof metadata !== "object" || metadata === null || Array.isArray(metadata)) return [];
+  return Object.entries(metadata).map(([name, value]) => ({
+    [name]: typeof value === "string" ? value : JSON.stringify(value),
+  }));
+}
+
 export interface JobDataOptions {
   /** The state and health the notification is for (a retry later still says what was true then). */
   readonly state: number;
@@ -80,7 +91,7 @@ export async function lavaJobData(
     description: job.description,
     actual_device_id: job.actual_device,
     definition: job.definition,
-    metadata: job.metadata ?? {},
+    metadata: lavaMetadataList(job.metadata),
     health_check: job.health_check,
   };
   if (options.log) Object.assign(data, await logText(db, jobId));

@@ -57,7 +57,13 @@ export function pythonForm(data: Record<string, unknown>): string {
     else items = [value];
     for (const item of items) {
       if (item === null || item === undefined) continue;
-      pairs.push(`${quotePlus(key)}=${quotePlus(pythonScalar(item))}`);
+      // urlencode(doseq=True) expands a sequence once more: a dict item gives its keys, a list its elements.
+      const leaves = Array.isArray(item)
+        ? item
+        : typeof item === "object" && !(item instanceof Date)
+        ? Object.keys(item)
+        : [item];
+      for (const leaf of leaves) pairs.push(`${quotePlus(key)}=${quotePlus(pythonScalar(leaf))}`);
     }
   }
   return pairs.join("&");

@@ -25,6 +25,7 @@ const SAMPLE = {
   metadata: { "kernel.version": "6.1", build: "a/b c" },
   results: { "0_smoke": "- name: a\n  result: pass\n", lava: "[]\n" },
   tags: ["x y", "z"],
+  attributes: [{ "kernel.version": "6.1" }, { board: "x" }],
 };
 
 Deno.test("a form body is what Python's requests encodes from the same dict", async () => {

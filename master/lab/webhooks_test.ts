@@ -130,7 +130,7 @@ testOnBothBackends("job notifications", [
         assertEquals(json.actual_device_id, null);
         assertEquals(json.end_time, "None");
         assertEquals(json.definition, definition);
-        assertEquals(json.metadata, { "kernel.version": "6.1" });
+        assertEquals(json.metadata, [{ "kernel.version": "6.1" }]);
 
         // The secret is kept sealed in the delivery row, never as written.
         const rows = await db.selectFrom("webhook_deliveries").select(["token", "token_sealed"]).execute();

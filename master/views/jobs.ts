@@ -8,6 +8,7 @@
 import { JobHealth, JobState, JobVisibility } from "../../actors/domain/states.ts";
 import type { Lab } from "../lab/lab.ts";
 import { LabRequestError } from "../lab/request_error.ts";
+import { lavaMetadataList } from "../lab/job_data.ts";
 import { accessFor, assertVisible, type Viewer } from "./access.ts";
 
 export interface JobView {
@@ -167,10 +168,10 @@ export interface GroupMember {
   readonly device: string | null;
 }
 
-/** A job's metadata as submitted, for `results.get_testjob_metadata`. */
-export async function jobMetadata(lab: Lab, id: number): Promise<unknown> {
+/** A job's metadata as LAVA's APIs give it (`[{name: value}, ...]`), for `results.get_testjob_metadata` and REST. */
+export async function jobMetadata(lab: Lab, id: number): Promise<Record<string, string>[]> {
   const row = await lab.db.selectFrom("test_jobs").select("metadata").where("id", "=", id).executeTakeFirst();
-  return row?.metadata ?? {};
+  return lavaMetadataList(row?.metadata);
 }
 
 /** The queued jobs the caller may see, next first, for `scheduler.jobs.queue`. */

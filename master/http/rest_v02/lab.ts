@@ -297,8 +297,13 @@ export function labRoutesV02(api: Hono<HttpEnv>, lab: Lab, eventSocket: string):
   });
 
   const aliases = () => [...lab.catalog.aliases.entries()].sort().map(([name, type]) => ({ name, device_type: type }));
-  api.get("/aliases/", (c) => c.json(paginatedList(c, exactFilter(c, aliases(), ["name", "device_type"]))));
+  // Aliases and tags are read by users, not anonymously (LAVA's DjangoModelPermissions).
+  api.get("/aliases/", (c) => {
+    writer(c);
+    return c.json(paginatedList(c, exactFilter(c, aliases(), ["name", "device_type"])));
+  });
   api.get("/aliases/:name/", (c) => {
+    writer(c);
     const alias = aliases().find((a) => a.name === c.req.param("name"));
     if (!alias) throw new RestError(404, "Not found.");
     return c.json(alias);
@@ -326,8 +331,14 @@ export function labRoutesV02(api: Hono<HttpEnv>, lab: Lab, eventSocket: string):
     if (!tag) throw new RestError(404, "Not found.");
     return tag;
   };
-  api.get("/tags/", async (c) => c.json(paginatedList(c, exactFilter(c, await tags(), ["name", "description"]))));
-  api.get("/tags/:id/", async (c) => c.json(await tagById(c)));
+  api.get("/tags/", async (c) => {
+    writer(c);
+    return c.json(paginatedList(c, exactFilter(c, await tags(), ["name", "description"])));
+  });
+  api.get("/tags/:id/", async (c) => {
+    writer(c);
+    return c.json(await tagById(c));
+  });
   api.post("/tags/", async (c) => {
     const data = await requestData(c);
     const name = requiredText(data, "name");

@@ -1,10 +1,11 @@
 /**
  * Who may do what, in LAVA's REST API v0.2: `permissions/devicetypes/` and
- * `permissions/devices/` (a group's view, submit or change on one; listed as
- * far as the caller sees the objects, changed by those who may change them),
+ * `permissions/devices/` (a group's view, submit or change on one; read by
+ * administrators, changed by those who may change the object),
  * `groups/` and `users/` (administrators only), the caller's own
  * `remote-artifact-tokens/` (Basalt's callback tokens: a job's callback names
- * one), and `jobs/batch-cancel/`.
+ * one), `token/` (a user name and password give a token) and
+ * `jobs/batch-cancel/`.
  */
 import type { Context, Hono } from "hono";
 import { addLabGroup, addLabUser, changeLabPermission, deleteLabGroup, permissionOf } from "../../lab/admin/people.ts";
@@ -12,6 +13,7 @@ import { addOwnCallbackToken, deleteOwnCallbackToken } from "../../lab/callback_
 import type { Lab } from "../../lab/lab.ts";
 import { sealContext } from "../../storage/callback_tokens.ts";
 import type { PermissionTarget } from "../../storage/groups.ts";
+import { authenticatePassword, issueToken } from "../../storage/users.ts";
 import { accessFor, allGrants, mayCancel, restTime, usersWithGroups, visibleJobIds } from "../../views/mod.ts";
 import type { HttpEnv } from "../env.ts";
 import { paginatedList, requestData, requiredText, RestError, superuser, writer } from "./shape.ts";
@@ -32,8 +34,13 @@ export function peopleRoutesV02(api: Hono<HttpEnv>, lab: Lab): void {
         permission: g.permission,
         [kind]: g.target,
       }));
-    api.get(path, async (c) => c.json(paginatedList(c, await shaped(c))));
+    // LAVA lets only administrators read or change these.
+    api.get(path, async (c) => {
+      superuser(c);
+      return c.json(paginatedList(c, await shaped(c)));
+    });
     api.get(`${path}:id/`, async (c) => {
+      superuser(c);
       const grant = (await shaped(c)).find((g) => g.id === pathId(c));
       if (!grant) throw new RestError(404, "Not found.");
       return c.json(grant);
@@ -160,6 +167,21 @@ export function peopleRoutesV02(api: Hono<HttpEnv>, lab: Lab): void {
     await deleteOwnCallbackToken(lab, writer(c), c.req.param("name") ?? "");
     return c.body(null, 204);
   });
+  // DRF's ObtainAuthToken: a user name and password give a token. LAVA returns the user's first token; Basalt keeps
+  // only tokens' hashes, so each call makes a new one (named as LAVA names it).
+  api.post("/token/", async (c) => {
+    const data = await requestData(c);
+    const missing = ["username", "password"].filter((f) => typeof data[f] !== "string" || data[f] === "");
+    if (missing.length > 0) {
+      throw new RestError(400, "credentials", Object.fromEntries(missing.map((f) => [f, ["This field is required."]])));
+    }
+    const user = await authenticatePassword(lab.db, String(data.username), String(data.password));
+    if (!user) {
+      throw new RestError(400, "credentials", { non_field_errors: ["Unable to log in with provided credentials."] });
+    }
+    return c.json({ token: (await issueToken(lab.db, user.username, "Created by REST API call")).token });
+  });
+
   api.post("/jobs/batch-cancel/", async (c) => {
     const user = writer(c);
     const data = await requestData(c);
