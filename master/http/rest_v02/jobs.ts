@@ -12,7 +12,7 @@ import { TestResult } from "../../../actors/domain/states.ts";
 import { casesAsCsv, casesAsYaml, exportCases } from "../../lab/results.ts";
 import { SubmissionError } from "../../lab/submission.ts";
 import type { Lab } from "../../lab/lab.ts";
-import { jobMetadata, jobPage, mayCancel, restJob, restTime, resubmitJob } from "../../views/mod.ts";
+import { assertVisible, jobMetadata, jobPage, mayCancel, restJob, restTime, resubmitJob } from "../../views/mod.ts";
 import { lavaLogLine, readLogLines } from "../../storage/job_logs.ts";
 import type { HttpEnv } from "../env.ts";
 import { pageRequest, paginated, requestData, requiredText, RestError, writer } from "./shape.ts";
@@ -22,7 +22,8 @@ import { junitReport, tap13Report } from "./reports.ts";
 async function visibleJob(lab: Lab, c: Context<HttpEnv>): Promise<number> {
   const text = c.req.param("id") ?? "";
   if (!/^\d{1,9}$/.test(text)) throw new RestError(404, "Not found.");
-  return (await restJob(lab, c.get("user"), Number(text))).id;
+  await assertVisible(lab, Number(text), c.get("user"));
+  return Number(text);
 }
 
 /** LAVA's answer: a job's id, or a MultiNode job's sub-ids. */
@@ -75,7 +76,11 @@ export function jobRoutesV02(api: Hono<HttpEnv>, lab: Lab): void {
     );
     return c.json({ message: problem === undefined ? "Test definition valid." : `Test defnition invalid: ${problem}` });
   });
-  api.get("/jobs/:id/", async (c) => c.json(await restJob(lab, c.get("user"), await visibleJob(lab, c))));
+  api.get("/jobs/:id/", async (c) => {
+    const text = c.req.param("id") ?? "";
+    if (!/^\d{1,9}$/.test(text)) throw new RestError(404, "Not found.");
+    return c.json(await restJob(lab, c.get("user"), Number(text)));
+  });
   api.get("/jobs/:id/cancel/", async (c) => {
     const user = writer(c);
     const id = await visibleJob(lab, c);

@@ -13,7 +13,7 @@ import { setDictionary, updateLabDevice } from "../../lab/admin/devices.ts";
 import { DeviceConfigurationError } from "../../lab/lab_dir.ts";
 import { validateDeviceYaml } from "../../../actors/definitions/device_schema.ts";
 import { lavaLogLine, readLogLines } from "../../storage/job_logs.ts";
-import { deviceDictionary, listDevices, listDeviceTypes } from "../../views/mod.ts";
+import { deviceDictionary, listDevices, listDeviceTypes, showDevice } from "../../views/mod.ts";
 import type { XmlRpcInput } from "../xmlrpc.ts";
 import { access, int, loggedIn, type Method, type RpcContext, RpcFault, text, visibleJob } from "./context.ts";
 import { JOB_METHODS } from "./jobs.ts";
@@ -41,6 +41,20 @@ async function jobRow(ctx: RpcContext, given: unknown) {
   const id = await visibleJob(ctx, given as string);
   return await ctx.lab.db.selectFrom("test_jobs as j").leftJoin("users as u", "u.id", "j.submitter_id")
     .selectAll("j").select("u.username").where("j.id", "=", id).executeTakeFirstOrThrow();
+}
+
+/** One of LAVA's one-field job calls: the fields, and the sub-id for a MultiNode job. */
+function jobField(
+  shape: string,
+  fields: (job: Awaited<ReturnType<typeof jobRow>>) => Record<string, XmlRpcInput>,
+): Method {
+  return {
+    help: `${shape} (and sub_id for a MultiNode job)`,
+    run: async (ctx, [id]) => {
+      const job = await jobRow(ctx, id);
+      return { ...fields(job), ...(job.target_group ? { sub_id: job.sub_id } : {}) };
+    },
+  };
 }
 
 async function recentJobs(
@@ -183,7 +197,7 @@ export const LEGACY_METHODS: Record<string, Method> = {
       if (!view.rules.canViewDevice(view.rights, host)) {
         throw new RpcFault(403, `Permission denied for user to access ${host} information.`);
       }
-      const [device] = await listDevices(ctx.lab, true, view).then((all) => all.filter((d) => d.hostname === host));
+      const device = await showDevice(ctx.lab, host, view);
       return {
         hostname: host,
         status: deviceStatusWord(device.state, device.health),
@@ -229,39 +243,18 @@ export const LEGACY_METHODS: Record<string, Method> = {
       } as unknown as XmlRpcInput;
     },
   },
-  "scheduler.job_health": {
-    help: "{job_id, job_health} (and sub_id for a MultiNode job)",
-    run: async (ctx, [id]) => {
-      const job = await jobRow(ctx, id);
-      return {
-        job_id: job.id,
-        job_health: JobHealth.name(job.health),
-        ...(job.target_group ? { sub_id: job.sub_id } : {}),
-      };
-    },
-  },
-  "scheduler.job_state": {
-    help: "{job_id, job_state} (and sub_id for a MultiNode job)",
-    run: async (ctx, [id]) => {
-      const job = await jobRow(ctx, id);
-      return {
-        job_id: job.id,
-        job_state: JobState.name(job.state),
-        ...(job.target_group ? { sub_id: job.sub_id } : {}),
-      };
-    },
-  },
-  "scheduler.job_status": {
-    help: "LAVA's older status call (gone from 2023.01, still in scripts): {job_status, bundle_sha1}",
-    run: async (ctx, [id]) => {
-      const job = await jobRow(ctx, id);
-      return {
-        job_status: legacyStatusName(job.state, job.health),
-        bundle_sha1: "",
-        ...(job.target_group ? { sub_id: job.sub_id } : {}),
-      };
-    },
-  },
+  "scheduler.job_health": jobField("{job_id, job_health}", (j) => ({
+    job_id: j.id,
+    job_health: JobHealth.name(j.health),
+  })),
+  "scheduler.job_state": jobField("{job_id, job_state}", (j) => ({
+    job_id: j.id,
+    job_state: JobState.name(j.state),
+  })),
+  "scheduler.job_status": jobField(
+    "{job_status, bundle_sha1}: LAVA's older status call (gone from 2023.01, still in scripts)",
+    (j) => ({ job_status: legacyStatusName(j.state, j.health), bundle_sha1: "" }),
+  ),
   "scheduler.job_output": {
     help: "a job's log (LAVA's YAML) from byte `offset`, as binary: (job_id, offset=0)",
     run: async (ctx, [id, offset]) => {
