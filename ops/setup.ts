@@ -29,8 +29,8 @@ export const PACKAGE_GROUPS: readonly PackageGroup[] = [
   { packages: ["bzip2", "zstd", "e2fsprogs"], why: "compressed images, overlay disks", purposes: ["test"] },
   { packages: ["postgresql"], why: "the storage tests on PostgreSQL", purposes: ["test"] },
   {
-    packages: ["python3", "python3-jinja2", "python3-yaml", "python3-zmq"],
-    why: "Jinja2 and pyzmq, the references the tests compare with",
+    packages: ["python3", "python3-jinja2", "python3-yaml", "python3-zmq", "python3-requests"],
+    why: "Jinja2, pyzmq and requests (how LAVA sends callbacks), the references the tests compare with",
     purposes: ["test"],
   },
   { packages: ["lavacli"], why: "LAVA's own client, run against the master", purposes: ["test"] },
