@@ -34,6 +34,11 @@ export const PACKAGE_GROUPS: readonly PackageGroup[] = [
     purposes: ["test"],
   },
   { packages: ["lavacli"], why: "LAVA's own client, run against the master", purposes: ["test"] },
+  {
+    packages: ["lava-dispatcher"],
+    why: "LAVA's own worker and lava-run, joined to the master over LAVA's HTTP worker API",
+    purposes: ["test"],
+  },
   { packages: ["chromium"], why: "the browser tests", purposes: ["test"] },
 ];
 
@@ -139,7 +144,14 @@ export function commandsFor(step: Step, root: string): string[][] {
   const apt = ["env", "DEBIAN_FRONTEND=noninteractive", "apt-get"];
   switch (step.kind) {
     case "packages":
-      return [[...apt, "update", "-qq"], [...apt, "install", "-y", "-qq", "--no-install-recommends", ...step.packages]];
+      return [
+        [...apt, "update", "-qq"],
+        [...apt, "install", "-y", "-qq", "--no-install-recommends", ...step.packages],
+        // The package enables its worker service, pointed at http://localhost/: the tests start their own.
+        ...(step.packages.includes("lava-dispatcher")
+          ? [["sh", "-c", "if [ -d /run/systemd/system ]; then systemctl disable --now lava-worker.service; fi"]]
+          : []),
+      ];
     case "device-image":
       return [["bash", join(root, "tools", "build-dut-image.sh"), step.dir]];
     case "lava-reference":

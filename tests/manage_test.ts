@@ -178,3 +178,32 @@ Deno.test("deno task manage runs a shared lab: users, permissions, types, aliase
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("deno task manage makes LAVA workers: a new token shown once, a kept one read from its file, and back", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "basalt-manage-" });
+  const db = ["--data-dir", `${dir}/data`];
+  try {
+    const added = await manage(db, "workers", "add", "--lava-token", "lava-w1");
+    assertEquals(added.code, 0, added.stderr);
+    const [said, token] = added.stdout.trim().split("\n");
+    assertEquals(said, "added worker lava-w1");
+    assertEquals(/^[a-z0-9]{32}$/.test(token), true, token);
+    assertStringIncludes((await manage(db, "workers", "list")).stdout, "LAVA's HTTP API");
+    // A worker moving from a LAVA server keeps the token it has.
+    await Deno.writeTextFile(`${dir}/token`, "kept-token-from-lava-0123456789\n");
+    assertEquals((await manage(db, "workers", "add", "w2")).code, 0);
+    const kept = await manage(db, "workers", "lava-token", "--file", `${dir}/token`, "w2");
+    assertEquals(kept.code, 0, kept.stderr);
+    assertEquals(kept.stdout.includes("kept-token"), false, "a kept token is not printed");
+    await Deno.writeTextFile(`${dir}/short`, "abc\n");
+    const short = await manage(db, "workers", "lava-token", "--file", `${dir}/short`, "w2");
+    assertEquals(short.code, 2);
+    assertStringIncludes(short.stderr, "16 to 256 printable characters");
+    assertEquals((await manage(db, "workers", "lava-token", "--remove", "lava-w1")).code, 0);
+    const list = (await manage(db, "workers", "list")).stdout;
+    assertStringIncludes(list, "mailbox");
+    assertEquals(list.split("\n").filter((l) => l.includes("LAVA's HTTP API")).length, 1, list);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -10,7 +10,7 @@ import { isMapping } from "./schema.ts";
 export type Section = "deploy" | "boot" | "test" | "command" | "finalize";
 
 /** The kinds of test action, in the order LAVA tells them apart. */
-const TEST_KINDS = ["interactive", "monitors", "services", "definitions"] as const;
+export const TEST_KINDS = ["interactive", "monitors", "services", "definitions"] as const;
 
 /** The method a job action block of `section` asks for. */
 export function actionMethod(section: Section, block: Record<string, unknown>): string {

@@ -1,7 +1,8 @@
 /**
  * The master's HTTP face, composed: who is calling (auth.ts), LAVA's XML-RPC
  * at `/RPC2` for lavacli (rpc_route.ts, methods in rpc/), LAVA's REST API v0.2
- * at `/api/v0.2/` for KernelCI and SQUAD (rest_v02/), Basalt's JSON API
+ * at `/api/v0.2/` for KernelCI and SQUAD (rest_v02/), LAVA's HTTP worker API
+ * for `lava-worker` and `lava-run` (lava_worker_api.ts), Basalt's JSON API
  * under `/api/v1/` (rest/, documented in openapi.yaml), live streams — the
  * lab's events and a job's log as server-sent events and LAVA's event
  * WebSocket at `/ws/`, all served through live.ts within the caps of
@@ -25,6 +26,7 @@ import { labRoutes } from "./rest/lab.ts";
 import { resultRoutes } from "./rest/results.ts";
 import { systemRoutes } from "./rest/system.ts";
 import { rpcRoute } from "./rpc_route.ts";
+import { lavaWorkerApiRoutes } from "./lava_worker_api.ts";
 import { restV02Routes } from "./rest_v02/mod.ts";
 import type { Sessions } from "./sessions.ts";
 import { StreamGate } from "./streams.ts";
@@ -58,6 +60,7 @@ export function createApp(options: AppOptions): Hono<HttpEnv> {
   app.use("*", authentication(lab.db, options.sessions, options.proxyLogin));
   rpcRoute(app, lab, options.eventSocket);
   restV02Routes(app, lab, options.eventSocket);
+  lavaWorkerApiRoutes(app, lab);
   eventRoutes(app, rest);
   jobRoutes(app, rest);
   jobLogRoutes(app, rest);

@@ -31,6 +31,10 @@ export const BODY_LIMITS = {
   form: 16 * KiB,
   /** The web login form: a user name and a token. */
   login: 4 * KiB,
+  /** A batch of lava-run's log: up to 1,000 records, each LAVA cuts below 1 MB (most are short). */
+  lavaLogBatch: 32 * MiB,
+  /** A LAVA worker's end of a job: its state, lava-run's stderr and the pipeline's description.yaml. */
+  lavaJobEnd: 8 * MiB,
 } as const;
 
 /** The body is larger than its limit; answered with 413. */

@@ -44,6 +44,8 @@ export interface WorkerInfo {
   readonly dispatcherConfig: string;
   readonly env: string;
   readonly envDut: string;
+  /** The SHA-256 of its token when it is a LAVA worker (`lava-worker`, over HTTP); null on Basalt's mailbox. */
+  readonly lavaTokenHash: string | null;
 }
 
 export class Catalog {
@@ -100,6 +102,7 @@ export class Catalog {
         dispatcherConfig: w.dispatcher_config,
         env: w.env,
         envDut: w.env_dut,
+        lavaTokenHash: w.lava_token_hash,
       });
     }
     for (const u of users) catalog.usernames.set(u.id, u.username);

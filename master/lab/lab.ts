@@ -15,7 +15,7 @@
  * A job's path: `submit` (submission.ts plans and stores it) → WaitingJobs →
  * Placement (a pass, the Scheduler's decision, job_start.ts's message) → the job
  * actor's `dispatch` effect sends it through the mailbox → WorkerLink takes the
- * worker's log, results and end → the job machine reaches Finished → JobEnds
+ * worker's log, results and end (LavaWorkers does the same for LAVA's own workers, over HTTP) → the job machine reaches Finished → JobEnds
  * releases the device and tells the group → Projections store the row.
  */
 import type { Kysely, Transaction } from "kysely";
@@ -61,6 +61,7 @@ import type { SecretBox } from "../storage/secret_box.ts";
 import { type CertificateOptions, LabCertificates } from "./certificates.ts";
 import { workerSessionRefusal } from "./worker_admission.ts";
 import { WorkerLink } from "./worker_link.ts";
+import { LavaWorkers } from "./lava_workers.ts";
 
 type Tx = Transaction<Database>;
 
@@ -95,6 +96,8 @@ export class Lab {
   /** Seals users' callback tokens; undefined when the master was given no key. */
   readonly secrets: SecretBox | undefined;
   readonly certificates: LabCertificates;
+  /** LAVA's own workers, over LAVA's HTTP worker API (master/http/lava_worker_api.ts serves it). */
+  readonly lavaWorkers: LavaWorkers;
   readonly mailbox!: MailboxEndpoint<LabProtocol, Tx>;
   readonly #o: LabOptions;
   readonly #log: Logger;
@@ -123,9 +126,13 @@ export class Lab {
     this.certificates = new LabCertificates(options.certificates);
     this.webhooks = new Webhooks(db, logger, options.secrets);
     this.#registry = new ActorRegistry(host.supervisor, {
-      sendJob: (context, start) => this.mailbox.send(context.worker!, WORKER_RUNS, "job.start", start),
+      sendJob: (context, start) => {
+        if (this.lavaWorkers.isLava(context.worker)) this.lavaWorkers.dispatch(context, start);
+        else this.mailbox.send(context.worker!, WORKER_RUNS, "job.start", start);
+      },
       sendCancel: (context) => {
-        if (context.worker) this.mailbox.send(context.worker, WORKER_RUNS, "job.cancel", { job: context.id });
+        if (this.lavaWorkers.isLava(context.worker)) this.lavaWorkers.cancel(context);
+        else if (context.worker) this.mailbox.send(context.worker, WORKER_RUNS, "job.cancel", { job: context.id });
       },
       cancelMembers: (context) => {
         for (const member of context.members) {
@@ -164,6 +171,15 @@ export class Lab {
       events: options.events,
       committer: host.committer,
       followers: this.#followers,
+      registerWorker: (hostname) => this.#roster.registerWorker(hostname),
+      logger,
+    });
+    this.lavaWorkers = new LavaWorkers({
+      db,
+      registry: this.#registry,
+      catalog,
+      link: this.#link,
+      committer: host.committer,
       registerWorker: (hostname) => this.#roster.registerWorker(hostname),
       logger,
     });
@@ -283,8 +299,10 @@ export class Lab {
         return this.#roster.workerChanged(id);
       case "job":
         // After the transition that caused it has finished: these send events to other actors.
-        if (record.stateAfter === "Finished") queueMicrotask(() => this.#jobEnds.finished(Number(id)));
-        else if (record.stateAfter === "Running" && record.stateBefore !== "Running") {
+        if (record.stateAfter === "Finished") {
+          this.lavaWorkers.jobEnded(Number(id));
+          queueMicrotask(() => this.#jobEnds.finished(Number(id)));
+        } else if (record.stateAfter === "Running" && record.stateBefore !== "Running") {
           void this.webhooks.jobChanged(Number(id), JobState.byName.Running, JobHealth.byName.Unknown);
         } else if (record.eventType === "refused") queueMicrotask(() => void this.#jobEnds.refused(Number(id)));
         return;
@@ -454,6 +472,7 @@ export class Lab {
   async close(): Promise<void> {
     this.#healthSchedule.close();
     this.#waiting.close();
+    this.lavaWorkers.close();
     await this.#placement.close();
     await this.webhooks.close();
   }

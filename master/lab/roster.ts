@@ -89,6 +89,7 @@ export class Roster {
       dispatcherConfig: "",
       env: "",
       envDut: "",
+      lavaTokenHash: null,
     });
     this.o.host.committer.stage((batch) =>
       batch.work.push(async (trx) => {

@@ -13,7 +13,7 @@ import type { Catalog } from "./catalog.ts";
 export const MAX_UNADOPTED_WORKERS = 20;
 
 /** The database's own rule for worker host names (`workers.hostname`). */
-const WORKER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
+export const WORKER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
 
 /** Why the worker `name` may not open a session, or undefined when it may. */
 export function workerSessionRefusal(
@@ -21,7 +21,12 @@ export function workerSessionRefusal(
   name: string,
   authenticated: boolean,
 ): string | undefined {
-  if (catalog.workers.has(name)) return undefined;
+  const known = catalog.workers.get(name);
+  if (known?.lavaTokenHash) {
+    return `worker ${name} is a LAVA worker: it joins over HTTP with its token (deno task manage workers lava-token ` +
+      `${name} --remove makes it a Basalt worker again)`;
+  }
+  if (known) return undefined;
   if (!WORKER_NAME.test(name)) {
     return `"${name}" cannot be a worker's name: use a host name of letters, digits, '.', '_' and '-'`;
   }

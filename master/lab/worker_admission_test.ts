@@ -35,3 +35,11 @@ Deno.test("a name the database would refuse is refused before it is registered, 
     assertStringIncludes(workerSessionRefusal(catalog([]), name, true) ?? "", "cannot be a worker's name");
   }
 });
+
+Deno.test("a LAVA worker's name opens no mailbox session, key or not: it joins over HTTP with its token", () => {
+  const lab = catalog(["lava-w1"]);
+  (lab.workers.get("lava-w1") as { lavaTokenHash?: string }).lavaTokenHash = "a".repeat(64);
+  for (const authenticated of [false, true]) {
+    assertStringIncludes(workerSessionRefusal(lab, "lava-w1", authenticated) ?? "", "is a LAVA worker");
+  }
+});

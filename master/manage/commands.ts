@@ -8,8 +8,8 @@ import { DeviceHealth, DeviceState, WorkerHealth, WorkerState } from "../../acto
 import type { Database } from "../storage/schema.ts";
 import { addDeviceType, listDeviceTypeAliases, listDeviceTypes } from "../storage/device_types.ts";
 import { addDevice, listDevices } from "../storage/devices.ts";
-import { addUser, issueToken, listTokens, listUsers } from "../storage/users.ts";
-import { addWorker, listWorkers } from "../storage/workers.ts";
+import { addUser, generateToken, hashToken, issueToken, listTokens, listUsers } from "../storage/users.ts";
+import { addWorker, listWorkers, setLavaTokenHash } from "../storage/workers.ts";
 import {
   addGroup,
   addGroupMembers,
@@ -124,14 +124,44 @@ export const COMMANDS: readonly ManageCommand[] = [
     options: {
       description: { type: "string", help: "free text shown in the web UI" },
       "job-limit": { type: "string", help: "most jobs at once on this worker (0: no limit)" },
+      "lava-token": {
+        type: "boolean",
+        help: "a LAVA worker (lava-worker over HTTP): make its token and print it (shown only this once)",
+      },
+      "lava-token-file": {
+        type: "string",
+        help: "a LAVA worker keeping the token it has (e.g. a copy of /var/lib/lava/dispatcher/worker/token)",
+      },
     },
     async run({ context: { db }, values, positionals, print }) {
+      const lava = await lavaTokenOption(values);
       const worker = await addWorker(db, {
         hostname: positionals[0],
         description: text(values, "description"),
         jobLimit: wholeNumberOption(values, "job-limit"),
+        ...(lava ? { lavaTokenHash: await hashToken(lava.token) } : {}),
       });
       print(`added worker ${worker.hostname}`);
+      if (lava?.generated) print(lava.token);
+    },
+  },
+  {
+    path: ["workers", "lava-token"],
+    summary: "make a worker a LAVA worker (lava-worker over HTTP) with a new token, printed, or the one in --file",
+    positionals: ["NAME"],
+    options: {
+      file: { type: "string", help: "the token the LAVA worker has already (its first line)" },
+      remove: { type: "boolean", help: "take the token away: the worker joins through Basalt's mailbox again" },
+    },
+    async run({ context: { db }, values, positionals, print }) {
+      if (values.remove === true) {
+        await setLavaTokenHash(db, positionals[0], null);
+        return print(`worker ${positionals[0]} has no LAVA token now`);
+      }
+      const lava = await lavaTokenOption({ "lava-token": values.file === undefined, "lava-token-file": values.file });
+      await setLavaTokenHash(db, positionals[0], await hashToken(lava!.token));
+      print(`worker ${positionals[0]} is a LAVA worker (a running master reads the token at the worker's next ping)`);
+      if (lava!.generated) print(lava!.token);
     },
   },
   {
@@ -142,7 +172,7 @@ export const COMMANDS: readonly ManageCommand[] = [
     async run({ context: { db }, print }) {
       const workers = await listWorkers(db);
       print(textTable(
-        ["hostname", "state", "health", "job limit", "last ping", "description"],
+        ["hostname", "state", "health", "job limit", "last ping", "description", "joins through"],
         workers.map((
           w,
         ) => [
@@ -152,6 +182,7 @@ export const COMMANDS: readonly ManageCommand[] = [
           w.job_limit,
           w.last_ping,
           w.description,
+          w.lava_token_hash ? "LAVA's HTTP API" : "mailbox",
         ]),
       ));
     },
@@ -293,3 +324,25 @@ export const COMMANDS: readonly ManageCommand[] = [
   },
   ...ADMIN_COMMANDS,
 ];
+
+/** A LAVA worker's token from `--lava-token` (a new one) or `--lava-token-file` (the one it has); none for neither. */
+async function lavaTokenOption(
+  values: Record<string, unknown>,
+): Promise<{ token: string; generated: boolean } | undefined> {
+  const file = typeof values["lava-token-file"] === "string" ? values["lava-token-file"] : undefined;
+  if (file !== undefined) {
+    if (values["lava-token"] === true) throw new UsageError("give --lava-token or --lava-token-file, not both");
+    let token: string;
+    try {
+      token = (await Deno.readTextFile(file)).split("\n")[0].trim();
+    } catch (error) {
+      throw new UsageError(`cannot read the token file ${file}: ${error instanceof Error ? error.message : error}`);
+    }
+    // LAVA's worker sends it in an HTTP header: printable ASCII only.
+    if (!/^[\x21-\x7e]{16,256}$/.test(token)) {
+      throw new UsageError(`${file}: the token must be 16 to 256 printable characters without spaces`);
+    }
+    return { token, generated: false };
+  }
+  return values["lava-token"] === true ? { token: generateToken(32), generated: true } : undefined;
+}

@@ -52,6 +52,8 @@ export interface WorkersTable {
   env: Defaulted<string>;
   env_dut: Defaulted<string>;
   created_at: Timestamp;
+  /** The SHA-256 of a LAVA worker's token (`lava-worker --token`); null for a worker on Basalt's mailbox. */
+  lava_token_hash: string | null;
 }
 
 export interface DeviceTypesTable {

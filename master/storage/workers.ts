@@ -9,13 +9,20 @@ export interface NewWorker {
   readonly hostname: string;
   readonly description?: string;
   readonly jobLimit?: number;
+  /** The SHA-256 of its token, for a worker that speaks LAVA's HTTP worker API (`lava-worker`). */
+  readonly lavaTokenHash?: string;
 }
 
 export async function addWorker(db: Kysely<Database>, worker: NewWorker): Promise<Worker> {
   return await explainConstraint(
     () =>
       db.insertInto("workers")
-        .values({ hostname: worker.hostname, description: worker.description ?? "", job_limit: worker.jobLimit ?? 0 })
+        .values({
+          hostname: worker.hostname,
+          description: worker.description ?? "",
+          job_limit: worker.jobLimit ?? 0,
+          lava_token_hash: worker.lavaTokenHash ?? null,
+        })
         .returningAll()
         .executeTakeFirstOrThrow(),
     {
@@ -90,4 +97,13 @@ export async function removeWorker(db: Kysely<Database>, hostname: string): Prom
     );
   }
   await db.deleteFrom("workers").where("hostname", "=", hostname).execute();
+}
+
+/**
+ * Makes a worker one that speaks LAVA's HTTP worker API with this token hash (null: back to Basalt's mailbox).
+ */
+export async function setLavaTokenHash(db: Kysely<Database>, hostname: string, hash: string | null): Promise<void> {
+  const result = await db.updateTable("workers").set({ lava_token_hash: hash }).where("hostname", "=", hostname)
+    .executeTakeFirst();
+  if (Number(result.numUpdatedRows) === 0) await getWorker(db, hostname);
 }

@@ -17,6 +17,7 @@ export async function addLabWorker(lab: Lab, by: Changer, hostname: string, desc
     dispatcherConfig: "",
     env: "",
     envDut: "",
+    lavaTokenHash: null,
   });
   // At once after the catalog: a worker whose session opens in between must find its actor.
   lab.workerAdded(hostname);

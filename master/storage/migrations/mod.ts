@@ -11,6 +11,7 @@ import { migration as logActionIndex } from "./0004_log_action_index.ts";
 import { migration as requiredMethods } from "./0005_required_methods.ts";
 import { migration as administration } from "./0006_administration.ts";
 import { migration as serverApis } from "./0007_server_apis.ts";
+import { migration as lavaWorkers } from "./0008_lava_workers.ts";
 
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   "0001_domain": domain,
@@ -20,4 +21,5 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   "0005_required_methods": requiredMethods,
   "0006_administration": administration,
   "0007_server_apis": serverApis,
+  "0008_lava_workers": lavaWorkers,
 };
