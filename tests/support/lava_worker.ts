@@ -27,11 +27,15 @@ export interface LavaWorkerOptions {
   /** Its `--worker-dir`: its token, its job database, each job's files. */
   readonly dir: string;
   readonly extraArgs?: readonly string[];
+  /** A command that runs lava-worker (given as its trailing arguments), such as `unshare ...`. */
+  readonly wrap?: readonly string[];
 }
 
 /** Starts `lava-worker` logging to stdout (its lines are the process's `text` events). */
 export function startLavaWorker(options: LavaWorkerOptions): TestProcess {
-  return new TestProcess(`lava-worker ${options.name}`, "lava-worker", [
+  const [command, ...prefix] = options.wrap ?? ["lava-worker"];
+  return new TestProcess(`lava-worker ${options.name}`, command, [
+    ...(options.wrap ? [...prefix, "lava-worker"] : []),
     "--name",
     options.name,
     "--url",
