@@ -40,8 +40,11 @@ export const LAVA_PING_TIMEOUT_MS = 60_000;
 const OLDEST_LAVA_WORKER = "2020.09";
 /** lava-run sends at most this many records a batch (lava_common/log.py). */
 const MAX_RECORDS = 1000;
-/** After a job's last log line, the worker is woken at these delays until it reports the job finished. */
-const END_WAKES_MS = [250, 1000, 3000, 10_000];
+/**
+ * After a job's last log line, the worker is woken at these delays until it reports the job finished: lava-run
+ * exits some 50-150 ms after its last post, and lava-worker notices only when it next checks. A wake costs a ping.
+ */
+const END_WAKES_MS = [40, 80, 120, 160, 200, 300, 400, 600, 1000, 2000, 5000, 10_000];
 
 /** What every LAVA dispatcher runs: every method of LAVA's job schema. */
 export const LAVA_DISPATCHER_CAPABILITIES: Capabilities = {
