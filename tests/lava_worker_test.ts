@@ -218,6 +218,30 @@ Deno.test({
       assertEquals(log.body.lines.map((l) => l.line), log.body.lines.map((_, i) => i), "no line lost or repeated");
     });
 
+    await t.step(
+      "the master restarted mid-job: lava-run's log waits, then goes on, nothing lost or repeated",
+      async () => {
+        const id = await submit(
+          lab,
+          dir,
+          "master-restart",
+          lavaQemuJob("master restarted", [
+            { name: "pause", command: "sleep 6; echo slept", expect: "slept" },
+          ]),
+        );
+        await eventually("the DUT running the test", async () => {
+          const log = await lab.api<{ lines: { msg: unknown }[] }>("GET", `/api/v1/jobs/${id}/logs`);
+          return log.body.lines.some((l) => String(l.msg).includes("sleep 6"));
+        }, 60_000);
+        await lab.restartMaster();
+        const finished = await waitForJob(lab, id, (d) => d.state === "Finished", 120_000);
+        assertEquals(finished.health, "Complete", JSON.stringify(finished));
+        const log = await lab.api<{ lines: { line: number; msg: unknown }[] }>("GET", `/api/v1/jobs/${id}/logs`);
+        assertEquals(log.body.lines.map((l) => l.line), log.body.lines.map((_, i) => i), "no line lost or repeated");
+        assert(log.body.lines.some((l) => l.msg === "slept"), "the lines printed while the master was down are stored");
+      },
+    );
+
     await t.step("what a worker must not do is refused with LAVA's status codes, and logged", async () => {
       const base = `${lab.master.url}/scheduler/internal/v1`;
       const call = async (path: string, init: RequestInit = {}) => {

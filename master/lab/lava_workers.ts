@@ -237,6 +237,10 @@ export class LavaWorkers {
         capabilities: LAVA_DISPATCHER_CAPABILITIES,
       });
     }
+    this.#armOffline(name);
+  }
+
+  #armOffline(name: string): void {
     clearTimeout(this.#offlineTimers.get(name));
     this.#offlineTimers.set(
       name,

@@ -26,6 +26,8 @@ export interface TestLab {
   /** Calls the JSON API as the admin. */
   api<T = Record<string, unknown>>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }>;
   addWorker(name: string, options?: { jobLimit?: number; start?: boolean }): Promise<RunningWorker | undefined>;
+  /** Stops the master and starts a new one on the same database, HTTP port and mailbox endpoint. */
+  restartMaster(): Promise<void>;
   startWorker(name: string, jobLimit?: number): Promise<RunningWorker>;
   addDevice(
     hostname: string,
@@ -48,23 +50,26 @@ export async function startTestLab(
 ): Promise<TestLab> {
   const dir = await Deno.makeTempDir({ prefix: "basalt-lab-" });
   const logger = createLogger({ process: "master", level: "error" });
-  const master = await startMaster({
-    storage: { kind: "pglite", dataDir: `${dir}/data` },
-    http: { hostname: "127.0.0.1", port: 0 },
-    zmq: "tcp://127.0.0.1:*",
+  const masterOptions = (http: number, zmq: string) => ({
+    storage: { kind: "pglite", dataDir: `${dir}/data` } as const,
+    http: { hostname: "127.0.0.1", port: http },
+    zmq,
     events: "tcp://127.0.0.1:*",
     heartbeatMs: options.heartbeatMs ?? 200,
     coordinator: options.coordinator,
     curve: options.curve,
     logger,
   });
+  let master = await startMaster(masterOptions(0, "tcp://127.0.0.1:*"));
   const LAB_ADMIN = await addUser(master.storage.db, { username: "admin", superuser: true });
   const { token } = await issueToken(master.storage.db, "admin");
   const workers = new Map<string, RunningWorker>();
   const events: LabEvent[] = [];
   master.lab.events.subscribe((event) => events.push(event));
   const lab: TestLab = {
-    master,
+    get master() {
+      return master;
+    },
     dir,
     token,
     workers,
@@ -100,6 +105,13 @@ export async function startTestLab(
       });
       workers.set(name, worker);
       return worker;
+    },
+    async restartMaster() {
+      const port = Number(new URL(master.url).port);
+      const zmq = master.zmq;
+      await master.close();
+      master = await startMaster(masterOptions(port, zmq));
+      master.lab.events.subscribe((event) => events.push(event));
     },
     async addWorker(name, opts = {}) {
       await addLabWorker(master.lab, LAB_ADMIN, name, "", opts.jobLimit ?? 0);
