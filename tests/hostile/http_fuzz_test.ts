@@ -1,6 +1,6 @@
 /**
  * Fuzzing the master's two APIs: 10,000 malformed and random requests to
- * `/RPC2`, `/api/v1` and `/api/v0.2` (random methods and values, mutated and random bodies,
+ * `/RPC2`, `/api/v1`, `/api/v0.2` and LAVA's worker API (random methods and values, mutated and random bodies,
  * hostile path segments and query parameters), as anonymous, ordinary and
  * superuser clients. Every one must be answered — with a 2xx or a 4xx: a 5xx
  * here is a bug the fuzzer found, and the test prints the request — and the
@@ -8,10 +8,12 @@
  */
 import { assert, assertEquals } from "../support/assert.ts";
 import { startTestLab } from "../support/lab.ts";
-import { addUser, issueToken } from "../../master/storage/users.ts";
+import { addUser, hashToken, issueToken } from "../../master/storage/users.ts";
+import { setLavaTokenHash } from "../../master/storage/workers.ts";
 
 const REQUESTS = 10_000;
 const CONCURRENCY = 4;
+const LAVA_TOKEN = "fuzzed-lava-worker-token-0123456";
 const SEED = Number(Deno.env.get("BASALT_FUZZ_SEED") ?? 20261203);
 
 /** xorshift32: small, seeded, good enough to choose among cases. */
@@ -270,6 +272,12 @@ const ROUTES: readonly [string, string][] = [
   ["GET", "/api/v0.2/users/"],
   ["POST", "/api/v0.2/remote-artifact-tokens/"],
   ["GET", "/api/v0.2/system/whoami/"],
+  // LAVA's HTTP worker API, for lava-worker and lava-run.
+  ["GET", "/scheduler/internal/v1/workers/:id/"],
+  ["POST", "/scheduler/internal/v1/workers/"],
+  ["GET", "/scheduler/internal/v1/jobs/:id/"],
+  ["POST", "/scheduler/internal/v1/jobs/:id/"],
+  ["POST", "/scheduler/internal/v1/jobs/:id/logs/"],
 ];
 const SEGMENTS = [
   "1",
@@ -289,6 +297,7 @@ const SEGMENTS = [
   "%",
   "x".repeat(3000),
   "__proto__",
+  "lava-fuzz",
 ];
 const QUERY_KEYS = [
   "offset",
@@ -311,6 +320,7 @@ const QUERY_KEYS = [
   "failure_comment__isnull",
   "result",
   "classname_prefix",
+  "version",
 ];
 
 /** Percent-encoded, with a lone surrogate sent as the invalid UTF-8 it would be. */
@@ -346,17 +356,40 @@ function restRequest(r: Random): { method: string; path: string; body?: string; 
     () => JSON.stringify(r.pick([[], 1, "x", null, { __proto__: { a: 1 } }])),
     () => mutate(r, JSON.stringify({ definition: "job_name: x", health: "Good" })),
     () => r.pick(STRINGS),
+    // lava-worker's and lava-run's forms.
+    () =>
+      new URLSearchParams({
+        lines: r.pick([
+          r.pick(STRINGS),
+          mutate(r, '- {"dt": "2026-01-01T00:00:00", "lvl": "info", "msg": "x"}'),
+          '- {"dt": "2026-01-01T00:00:00", "lvl": "results", "msg": {"definition": "lava", "case": "job"}}',
+        ]),
+        index: r.pick(["0", "-1", "99999999999", r.pick(STRINGS)]),
+        state: r.pick(["RUNNING", "FINISHED", "Canceling", r.pick(STRINGS)]),
+        result: r.pick(["pass", "fail", r.pick(STRINGS)]),
+        name: r.pick(STRINGS),
+        description: r.pick(STRINGS),
+      }).toString(),
   ];
-  return { method, path: full, body: r.pick(bodies)(), type: r.pick(["application/json", "text/plain", ""]) };
+  const body = r.pick(bodies)();
+  const form = body.startsWith("lines=");
+  return {
+    method,
+    path: full,
+    body,
+    type: form ? "application/x-www-form-urlencoded" : r.pick(["application/json", "text/plain", ""]),
+  };
 }
 
-Deno.test("10,000 malformed and random requests to /RPC2, /api/v1 and /api/v0.2 get answers, never a 5xx or an internal fault", async () => {
+Deno.test("10,000 malformed and random requests to /RPC2, /api/v1, /api/v0.2 and the LAVA worker API get answers, never a 5xx or an internal fault", async () => {
   const lab = await startTestLab();
   try {
     const db = lab.master.storage.db;
     await addUser(db, { username: "fuzzer" });
     const { token: userToken } = await issueToken(db, "fuzzer");
     const credentials = [undefined, `admin:${lab.token}`, `fuzzer:${userToken}`, "admin:wrong"];
+    await lab.addWorker("lava-fuzz", { start: false });
+    await setLavaTokenHash(db, "lava-fuzz", await hashToken(LAVA_TOKEN));
     const r = random(SEED);
     const plans = Array.from({ length: REQUESTS }, () => {
       const auth = r.pick(credentials);
@@ -369,6 +402,9 @@ Deno.test("10,000 malformed and random requests to /RPC2, /api/v1 and /api/v0.2 
       if (r.int(2) === 0) return { method: "POST", path: "/RPC2", body: rpcBody(r), headers };
       const rest = restRequest(r);
       if (rest.type) headers["Content-Type"] = rest.type;
+      if (rest.path.startsWith("/scheduler/")) {
+        headers["LAVA-Token"] = r.pick([LAVA_TOKEN, "wrong", "", "x".repeat(5000), "%00"]);
+      }
       return { method: rest.method, path: rest.path, body: rest.body, headers };
     });
     const failures: string[] = [];

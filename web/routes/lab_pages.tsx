@@ -254,6 +254,12 @@ export function labPages(app: Hono<WebEnv>, lab: Lab): void {
             <dd>
               <Badge value={worker.health} />
             </dd>
+            <dt>Joins through</dt>
+            <dd>
+              {lab.lavaWorkers.isLava(worker.hostname)
+                ? "LAVA's HTTP worker API (lava-worker and lava-run)"
+                : "Basalt's mailbox (deno task worker)"}
+            </dd>
             <dt>Version</dt>
             <dd>{worker.version || "—"}</dd>
             <dt>Job limit</dt>
