@@ -22,8 +22,6 @@
  *   deno task bench latency
  */
 import { parse, stringify } from "yaml";
-import { hashToken } from "../master/storage/users.ts";
-import { setLavaTokenHash } from "../master/storage/workers.ts";
 import { qemuJob } from "../tests/support/dut.ts";
 import { QEMU_DICTIONARY, startTestLab, type TestLab } from "../tests/support/lab.ts";
 import { lavaQemuJob, lavaWorkerInstalled, startLavaWorker, stopLavaWorker } from "../tests/support/lava_worker.ts";
@@ -133,8 +131,7 @@ async function lavaWorker(): Promise<LatencyBenchResult["lavaWorker"]> {
   const dir = `${lab.dir}/lava-w1`;
   let worker: TestProcess | undefined;
   try {
-    await lab.addWorker("lava-w1", { start: false });
-    await setLavaTokenHash(lab.master.storage.db, "lava-w1", await hashToken(token));
+    await lab.addLavaWorker("lava-w1", token);
     await lab.addDevice("qemu-lava", "qemu", "lava-w1", QEMU_DICTIONARY);
     const online = onlineOnce(lab, "lava-w1");
     worker = startLavaWorker({ name: "lava-w1", url: lab.master.url, token, dir, extraArgs: ["--level", "ERROR"] });

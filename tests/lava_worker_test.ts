@@ -8,8 +8,6 @@
  * codes. One lab and one worker for all of it.
  */
 import { parse } from "yaml";
-import { hashToken } from "../master/storage/users.ts";
-import { setLavaTokenHash } from "../master/storage/workers.ts";
 import { assert, assertEquals, assertStringIncludes } from "./support/assert.ts";
 import { QEMU_DICTIONARY, startTestLab, type TestLab, waitForJob } from "./support/lab.ts";
 import {
@@ -55,6 +53,14 @@ async function submit(lab: TestLab, dir: string, name: string, yaml: string): Pr
   return submitted.stdout.trim();
 }
 
+/** Waits until the job's stored log has a line mentioning `text` (the DUT reached that command). */
+async function logShows(lab: TestLab, id: string, text: string): Promise<void> {
+  await eventually(`job ${id}'s log showing ${text}`, async () => {
+    const log = await lab.api<{ lines: { msg: unknown }[] }>("GET", `/api/v1/jobs/${id}/logs`);
+    return log.body.lines.some((l) => String(l.msg).includes(text));
+  }, 60_000);
+}
+
 /** Reads the web UI's live log stream of a job to its end: each `lines` event with when it arrived. */
 async function followLog(
   lab: TestLab,
@@ -93,16 +99,17 @@ Deno.test({
   const workerDir = `${dir}/worker`;
   let worker: TestProcess | undefined;
   try {
-    await lab.addWorker("lava-w1", { start: false });
-    await setLavaTokenHash(lab.master.storage.db, "lava-w1", await hashToken(TOKEN));
+    await lab.addLavaWorker("lava-w1", TOKEN);
     await lab.addDevice("qemu-lava", "qemu", "lava-w1", QEMU_DICTIONARY);
-    worker = startLavaWorker({
-      name: "lava-w1",
-      url: lab.master.url,
-      token: TOKEN,
-      dir: workerDir,
-      extraArgs: LOG_EVERY_SECOND,
-    });
+    const startWorker = () =>
+      startLavaWorker({
+        name: "lava-w1",
+        url: lab.master.url,
+        token: TOKEN,
+        dir: workerDir,
+        extraArgs: LOG_EVERY_SECOND,
+      });
+    worker = startWorker();
     await eventually("lava-w1 online", () => lab.master.lab.workerStatus("lava-w1")?.state === "Online", 30_000);
     assertStringIncludes(lab.master.lab.workerStatus("lava-w1")?.version ?? "", "2023.01");
 
@@ -159,10 +166,7 @@ Deno.test({
       );
       await waitForJob(lab, id, (d) => d.state === "Running", 60_000);
       // Cancelled while the test runs on the booted DUT, not while lava-run is still starting.
-      await eventually("the DUT running the test", async () => {
-        const log = await lab.api<{ lines: { msg: unknown }[] }>("GET", `/api/v1/jobs/${id}/logs`);
-        return log.body.lines.some((l) => String(l.msg).includes("sleep 120"));
-      }, 60_000);
+      await logShows(lab, id, "sleep 120");
       // A malformed log batch with the job's own token (from the worker's ping) is refused, naming the record.
       const ping = await fetch(`${lab.master.url}/scheduler/internal/v1/workers/lava-w1/?version=2023.01`, {
         headers: { "LAVA-Token": TOKEN },
@@ -205,13 +209,7 @@ Deno.test({
       await waitForJob(lab, id, (d) => d.state === "Running", 60_000);
       Deno.kill(worker!.pid, "SIGKILL");
       await worker!.exited;
-      worker = startLavaWorker({
-        name: "lava-w1",
-        url: lab.master.url,
-        token: TOKEN,
-        dir: workerDir,
-        extraArgs: LOG_EVERY_SECOND,
-      });
+      worker = startWorker();
       const finished = await waitForJob(lab, id, (d) => d.state === "Finished", 180_000);
       assertEquals(finished.health, "Complete", JSON.stringify(finished));
       const log = await lab.api<{ lines: { line: number }[] }>("GET", `/api/v1/jobs/${id}/logs`);
@@ -229,10 +227,7 @@ Deno.test({
             { name: "pause", command: "sleep 6; echo slept", expect: "slept" },
           ]),
         );
-        await eventually("the DUT running the test", async () => {
-          const log = await lab.api<{ lines: { msg: unknown }[] }>("GET", `/api/v1/jobs/${id}/logs`);
-          return log.body.lines.some((l) => String(l.msg).includes("sleep 6"));
-        }, 60_000);
+        await logShows(lab, id, "sleep 6");
         await lab.restartMaster();
         const finished = await waitForJob(lab, id, (d) => d.state === "Finished", 120_000);
         assertEquals(finished.health, "Complete", JSON.stringify(finished));
@@ -259,8 +254,7 @@ Deno.test({
         body: { error: "Invalid 'token'" },
       });
       // A worker older than the HTTP API is refused as LAVA refuses a version mismatch (and set Offline).
-      await lab.addWorker("lava-old", { start: false });
-      await setLavaTokenHash(lab.master.storage.db, "lava-old", await hashToken(`${TOKEN}-old`));
+      await lab.addLavaWorker("lava-old", `${TOKEN}-old`);
       assertEquals(await call("/workers/lava-old/?version=2019.01", { headers: { "LAVA-Token": `${TOKEN}-old` } }), {
         status: 409,
         body: { error: "Version mismatch '2019.01' vs '2020.09 or later'" },

@@ -7,8 +7,6 @@
  * Basalt's coordinator.
  */
 import { stringify } from "yaml";
-import { hashToken } from "../master/storage/users.ts";
-import { setLavaTokenHash } from "../master/storage/workers.ts";
 import { inlineTest, qemuJob } from "./support/dut.ts";
 import { assert, assertEquals } from "./support/assert.ts";
 import { QEMU_DICTIONARY, startTestLab, type TestLab, waitForJob } from "./support/lab.ts";
@@ -110,8 +108,7 @@ Deno.test({
   try {
     await lab.addWorker("w1");
     await lab.addDevice("qemu-basalt-01", "qemu-basalt", "w1", QEMU_DICTIONARY);
-    await lab.addWorker("lava-w1", { start: false });
-    await setLavaTokenHash(lab.master.storage.db, "lava-w1", await hashToken(TOKEN));
+    await lab.addLavaWorker("lava-w1", TOKEN);
     await lab.addDevice("qemu-lava-01", "qemu-lava", "lava-w1", QEMU_DICTIONARY);
     lava = await lavaWorkerWithCoordinator(dir, lab.master.url, port);
     await eventually("lava-w1 online", () => lab.master.lab.workerStatus("lava-w1")?.state === "Online", 30_000);

@@ -8,8 +8,7 @@
  */
 import { assert, assertEquals } from "../support/assert.ts";
 import { startTestLab } from "../support/lab.ts";
-import { addUser, hashToken, issueToken } from "../../master/storage/users.ts";
-import { setLavaTokenHash } from "../../master/storage/workers.ts";
+import { addUser, issueToken } from "../../master/storage/users.ts";
 
 const REQUESTS = 10_000;
 const CONCURRENCY = 4;
@@ -388,8 +387,7 @@ Deno.test("10,000 malformed and random requests to /RPC2, /api/v1, /api/v0.2 and
     await addUser(db, { username: "fuzzer" });
     const { token: userToken } = await issueToken(db, "fuzzer");
     const credentials = [undefined, `admin:${lab.token}`, `fuzzer:${userToken}`, "admin:wrong"];
-    await lab.addWorker("lava-fuzz", { start: false });
-    await setLavaTokenHash(db, "lava-fuzz", await hashToken(LAVA_TOKEN));
+    await lab.addLavaWorker("lava-fuzz", LAVA_TOKEN);
     const r = random(SEED);
     const plans = Array.from({ length: REQUESTS }, () => {
       const auth = r.pick(credentials);

@@ -8,8 +8,6 @@
  * and the job ends as its last real report says.
  */
 import { stringify } from "yaml";
-import { hashToken } from "../../master/storage/users.ts";
-import { setLavaTokenHash } from "../../master/storage/workers.ts";
 import { assert, assertEquals, assertStringIncludes } from "../support/assert.ts";
 import { qemuJob } from "../support/dut.ts";
 import { QEMU_DICTIONARY, startTestLab, waitForJob } from "../support/lab.ts";
@@ -31,11 +29,8 @@ Deno.test("a LAVA worker's hostile requests are refused with LAVA's codes, and w
     return { status: response.status, body: await response.json() };
   };
   try {
-    const db = lab.master.storage.db;
-    for (const [name, token] of [["lava-w1", TOKEN], ["lava-w2", OTHER]]) {
-      await lab.addWorker(name, { start: false });
-      await setLavaTokenHash(db, name, await hashToken(token));
-    }
+    await lab.addLavaWorker("lava-w1", TOKEN);
+    await lab.addLavaWorker("lava-w2", OTHER);
     await lab.addDevice("qemu-lava", "qemu", "lava-w1", QEMU_DICTIONARY);
     // Both workers ping: Online, nothing to do yet.
     assertEquals(await call("GET", "/workers/lava-w1/?version=2023.01", TOKEN), {

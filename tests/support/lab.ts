@@ -11,7 +11,8 @@ import { addLabDevice } from "../../master/lab/admin/devices.ts";
 import { addLabDeviceType } from "../../master/lab/admin/device_types.ts";
 import { addLabWorker } from "../../master/lab/admin/workers.ts";
 import { type RunningMaster, startMaster } from "../../master/master.ts";
-import { addUser, issueToken } from "../../master/storage/users.ts";
+import { addUser, hashToken, issueToken } from "../../master/storage/users.ts";
+import { setLavaTokenHash } from "../../master/storage/workers.ts";
 import type { StorageTarget } from "../../master/storage/target.ts";
 import { type RunningWorker, startWorker } from "../../worker/worker.ts";
 import { DUT_DIR } from "./dut.ts";
@@ -26,6 +27,8 @@ export interface TestLab {
   /** Calls the JSON API as the admin. */
   api<T = Record<string, unknown>>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }>;
   addWorker(name: string, options?: { jobLimit?: number; start?: boolean }): Promise<RunningWorker | undefined>;
+  /** Adds a worker that joins through LAVA's HTTP worker API with this token (lava-worker's `--token`). */
+  addLavaWorker(name: string, token: string): Promise<void>;
   /** Stops the master and starts a new one on the same database, HTTP port and mailbox endpoint. */
   restartMaster(): Promise<void>;
   startWorker(name: string, jobLimit?: number): Promise<RunningWorker>;
@@ -105,6 +108,10 @@ export async function startTestLab(
       });
       workers.set(name, worker);
       return worker;
+    },
+    async addLavaWorker(name, lavaToken) {
+      await addLabWorker(master.lab, LAB_ADMIN, name, "", 0);
+      await setLavaTokenHash(master.storage.db, name, await hashToken(lavaToken));
     },
     async restartMaster() {
       const port = Number(new URL(master.url).port);
