@@ -271,6 +271,19 @@ Deno.test({
         400,
       );
       assertEquals((await call("/workers/lava-w1/", form({ name: "x" }))).status, 403);
+      // A lava-worker started with no token registers itself, as against LAVA's server, and keeps its token.
+      const autoDir = `${dir}/auto`;
+      const auto = startLavaWorker({ name: "lava-auto", url: lab.master.url, dir: autoDir });
+      try {
+        await eventually(
+          "lava-auto online",
+          () => lab.master.lab.workerStatus("lava-auto")?.state === "Online",
+          30_000,
+        );
+        assertEquals((await Deno.readTextFile(`${autoDir}/token`)).length, 32);
+      } finally {
+        await stopLavaWorker(auto, autoDir);
+      }
       // None of it disturbed the real worker.
       assertEquals(lab.master.lab.workerStatus("lava-w1")?.state, "Online");
     });

@@ -25,8 +25,12 @@ function jobId(c: Context<HttpEnv>): number | undefined {
   return JOB_ID.test(pk) ? Number(pk) : undefined;
 }
 
-/** Whether the request came from this machine (LAVA's default WORKER_AUTO_REGISTER_NETMASK). */
+/**
+ * Whether the request came from this machine (LAVA's default WORKER_AUTO_REGISTER_NETMASK). A request a proxy
+ * forwarded is not, whatever socket it arrived on: behind a reverse proxy on this host, every client would be.
+ */
 function fromLoopback(c: Context<HttpEnv>): boolean {
+  if (["Forwarded", "X-Forwarded-For", "X-Real-IP"].some((h) => c.req.header(h) !== undefined)) return false;
   const address = c.env?.remoteAddr;
   if (!address || address.transport !== "tcp") return false;
   return /^127\./.test(address.hostname) || address.hostname === "::1" || address.hostname === "::ffff:127.0.0.1";

@@ -135,6 +135,30 @@ Deno.test("a LAVA worker's hostile requests are refused with LAVA's codes, and w
     assertEquals(stored.body.lines.map((l) => l.line), [0, 1, 2, 3, 4, 5, 6]);
     assertEquals(stored.body.lines.slice(0, 3).map((l) => l.msg), ["one", "two", "three"]);
     assert(String(stored.body.lines[3].msg).includes("<script>"));
+    // Registration, as lava-worker does it without a token: from this machine only, once per name.
+    const registered = await call("POST", "/workers/", undefined, { name: "auto-1" });
+    assertEquals([registered.status, registered.body.name], [200, "auto-1"]);
+    assertEquals((await call("GET", "/workers/auto-1/?version=2023.01", registered.body.token)).status, 200);
+    assertEquals((await call("POST", "/workers/", undefined, { name: "auto-1" })).body, {
+      error: "Worker 'auto-1' already registered",
+    });
+    assertEquals((await call("POST", "/workers/", undefined, { name: "lava-w1" })).status, 403);
+    assertEquals((await call("POST", "/workers/", undefined, { name: "../etc" })).body, { error: "Invalid 'name'" });
+    assertEquals((await call("POST", "/workers/", undefined, {})).body, { error: "Missing 'name'" });
+    assertEquals(
+      (await call("POST", "/workers/", undefined, { name: "auto-2", username: "admin", password: "wrong" })).body,
+      { error: "Unknown user admin" },
+    );
+    // Through a proxy on this machine, a request is not this machine's.
+    const proxied = await fetch(`${base}/workers/`, {
+      method: "POST",
+      headers: { "X-Forwarded-For": "203.0.113.9" },
+      body: new URLSearchParams({ name: "auto-3" }),
+    });
+    assertEquals([proxied.status, (await proxied.json()).error], [
+      403,
+      "Auto registration is forbidden for this address",
+    ]);
     // The device is free again and the master answers.
     assertEquals((await lab.api("GET", "/api/v1/system/version")).status, 200);
   } finally {

@@ -23,7 +23,8 @@ export interface LavaWorkerOptions {
   readonly name: string;
   /** The master's HTTP base URL. */
   readonly url: string;
-  readonly token: string;
+  /** Its token; without one it registers itself and keeps the token it is given in its directory. */
+  readonly token?: string;
   /** Its `--worker-dir`: its token, its job database, each job's files. */
   readonly dir: string;
   readonly extraArgs?: readonly string[];
@@ -40,8 +41,7 @@ export function startLavaWorker(options: LavaWorkerOptions): TestProcess {
     options.name,
     "--url",
     options.url,
-    "--token",
-    options.token,
+    ...(options.token ? ["--token", options.token] : []),
     "--worker-dir",
     options.dir,
     "--log-file",
