@@ -15,6 +15,7 @@ import { formatValidateBench, runValidateBench } from "./validate.ts";
 import { formatSseBench, runSseBench } from "./sse.ts";
 import { formatPurgeBench, runPurgeBench } from "./purge.ts";
 import { formatRestBench, runRestBench } from "./rest_api.ts";
+import { formatSoak, parseSoakArgs, runSoak } from "./soak.ts";
 
 const BENCHMARKS: Record<string, (args: string[]) => Promise<string>> = {
   storage: async (args) => formatStorageBench(await runStorageBench(args)),
@@ -30,6 +31,7 @@ const BENCHMARKS: Record<string, (args: string[]) => Promise<string>> = {
   sse: async () => formatSseBench(await runSseBench()),
   purge: async (args) => formatPurgeBench(await runPurgeBench(args)),
   rest: async (args) => formatRestBench(await runRestBench(args)),
+  soak: async (args) => formatSoak(await runSoak(parseSoakArgs(args))),
 };
 
 // Benchmark names select; every other argument (e.g. `--db URL`) is passed on.

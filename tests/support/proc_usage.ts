@@ -34,3 +34,10 @@ export async function cpuMsOver(pid: number, ms: number): Promise<number> {
   await new Promise((r) => setTimeout(r, ms));
   return cpuMs(pid) - before;
 }
+
+/** CPU time (user + system) of the process's children that have ended and that it waited for, in milliseconds. */
+export function childrenCpuMs(pid: number): number {
+  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[13]) + Number(fields[14])) * 1000 / TICKS_PER_SECOND;
+}

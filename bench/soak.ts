@@ -1,0 +1,671 @@
+/**
+ * A lab at scale, soaked: a whole lab in separate processes — the master, the
+ * coordinator, W workers (`deno task worker`, each starting one dispatch
+ * process per job, bundled as the packages ship it) and N simulated devices
+ * (bench/soak/devices.ts, consoles on TCP ports) — fed a steady stream of J
+ * jobs (single jobs, MultiNode pairs, jobs cancelled while they run, jobs whose
+ * test raises) while 20 clients follow running jobs' logs live and 5 follow
+ * the event stream. It reports what the lab itself costs and how it holds:
+ *
+ * - jobs per minute completed;
+ * - CPU seconds per job of the master, the workers and the dispatch processes
+ *   (read from /proc: the workers reap their dispatchers, so theirs is the
+ *   workers' children's time) — the devices are in this process, not counted;
+ * - p50/p99 of submit → Running, dispatch end → Finished, and a device's line
+ *   (stamped when printed) → a live log follower;
+ * - master and worker RSS every 10 s, and its slope after the first fifth;
+ * - database bytes per job; the scheduling pass p99 at the longest queue;
+ * - every line every job printed, checked stored once and in order.
+ *
+ * Then the same trivial job, dispatched alone on a soak device, by Basalt's
+ * dispatcher and by LAVA's `lava-run` (Debian's lava-dispatcher), CPU and wall.
+ *
+ *   deno task bench soak [--devices 200] [--workers 4] [--jobs 2000] [--rate 4] [--lines 40] [--line-ms 50]
+ *       [--db pglite|postgres] [--hours H] [--from-source]
+ */
+import { parseArgs } from "node:util";
+import { join } from "node:path";
+import { stringify } from "yaml";
+import { bootFiles } from "../ops/dut_jobs.ts";
+import { childrenCpuMs, cpuMs, rssMiB } from "../tests/support/proc_usage.ts";
+import { TestProcess } from "../tests/support/process.ts";
+import { type Cluster, startCluster } from "../tests/support/postgres.ts";
+import { SOAK_LINE, SOAK_TEST_NAME, type SoakBehaviour, SoakDevices } from "./soak/devices.ts";
+import { type StandaloneRun, standaloneRuns } from "./soak/standalone.ts";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+
+export interface SoakOptions {
+  readonly devices: number;
+  readonly workers: number;
+  readonly jobs: number;
+  /** Submissions per second. */
+  readonly rate: number;
+  readonly lines: number;
+  readonly lineMs: number;
+  readonly db: "pglite" | "postgres";
+  /** Keep submitting for this long instead of `jobs` (the long variant). */
+  readonly hours?: number;
+  /** Run the dispatcher from its TypeScript source instead of the bundle the packages ship. */
+  readonly fromSource?: boolean;
+  readonly followers: number;
+  readonly subscribers: number;
+  /** Also time standalone dispatches by Basalt and by lava-run. */
+  readonly standalone: boolean;
+}
+
+export const SOAK_DEFAULTS: SoakOptions = {
+  devices: 200,
+  workers: 4,
+  jobs: 2000,
+  rate: 4,
+  lines: 40,
+  lineMs: 50,
+  db: "pglite",
+  followers: 20,
+  subscribers: 5,
+  standalone: true,
+};
+
+interface Percentiles {
+  readonly p50: number;
+  readonly p99: number;
+  readonly max: number;
+  readonly n: number;
+}
+
+export interface SoakResult {
+  readonly options: SoakOptions;
+  readonly submitted: number;
+  readonly ended: Record<string, number>;
+  readonly wallSeconds: number;
+  readonly jobsPerMinute: number;
+  readonly cpuSecondsPerJob: { readonly master: number; readonly workers: number; readonly dispatchers: number };
+  readonly submitToRunningMs: Percentiles;
+  readonly endToFinishedMs: Percentiles;
+  readonly lineToFollowerMs: Percentiles;
+  readonly rss: {
+    readonly masterMiB: readonly number[];
+    readonly workersMiB: readonly number[];
+    readonly masterSlopeMiBPerHour: number;
+    readonly workersSlopeMiBPerHour: number;
+  };
+  readonly dbBytesPerJob: number;
+  readonly peakQueue: number;
+  readonly passP99AtPeakMs: number;
+  readonly lines: {
+    readonly expected: number;
+    readonly stored: number;
+    readonly lost: number;
+    readonly repeated: number;
+  };
+  /** Jobs whose outcome was not the one their kind calls for. */
+  readonly wrongOutcomes: readonly string[];
+  readonly standalone: readonly StandaloneRun[];
+}
+
+type Kind = "single" | "multinode" | "cancel" | "fail";
+
+interface Tracked {
+  readonly display: string;
+  readonly kind: Kind;
+  submittedAt: number;
+  runningAt?: number;
+  finishedAt?: number;
+  health?: string;
+}
+
+const stats = (values: number[]): Percentiles => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p / 100))] ?? NaN;
+  return { p50: at(50), p99: at(99), max: sorted.at(-1) ?? NaN, n: sorted.length };
+};
+
+/** Least-squares slope of samples taken every `intervalS` seconds, in units per hour. */
+function slopePerHour(samples: readonly number[], intervalS: number): number {
+  if (samples.length < 3) return NaN;
+  const n = samples.length;
+  const xs = samples.map((_, i) => i * intervalS / 3600);
+  const mx = xs.reduce((a, b) => a + b, 0) / n;
+  const my = samples.reduce((a, b) => a + b, 0) / n;
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < n; i++) {
+    num += (xs[i] - mx) * (samples[i] - my);
+    den += (xs[i] - mx) ** 2;
+  }
+  return num / den;
+}
+
+/** A job's kind, spread evenly: 1 in 10 a MultiNode pair, 1 in 20 cancelled, 1 in 20 failing. */
+function kindOf(index: number): Kind {
+  if (index % 10 === 5) return "multinode";
+  if (index % 20 === 3) return "cancel";
+  if (index % 20 === 13) return "fail";
+  return "single";
+}
+
+function soakTest() {
+  return {
+    timeout: { minutes: 5 },
+    definitions: [{
+      from: "inline",
+      name: SOAK_TEST_NAME,
+      path: `inline/${SOAK_TEST_NAME}.yaml`,
+      repository: {
+        metadata: { format: "Lava-Test Test Definition 1.0", name: SOAK_TEST_NAME },
+        run: { steps: ["true"] },
+      },
+    }],
+  };
+}
+
+function soakActions(ramdisk: string, role?: string[]) {
+  const withRole = (block: Record<string, unknown>) => role ? { ...block, role } : block;
+  return [
+    { deploy: withRole({ to: "tmpfs", images: { ramdisk: { url: `file://${ramdisk}` } } }) },
+    { boot: withRole({ method: "minimal", reset: false, prompts: ["soak# "], timeout: { minutes: 1 } }) },
+    { test: withRole(soakTest()) },
+  ];
+}
+
+export function soakJob(ramdisk: string, kind: Kind, index: number): string {
+  const common = { timeouts: { job: { minutes: 10 }, action: { minutes: 5 } }, visibility: "public" };
+  if (kind === "multinode") {
+    return stringify({
+      ...common,
+      job_name: `soak ${index} (MultiNode)`,
+      protocols: {
+        "lava-multinode": {
+          roles: { one: { device_type: "soak", count: 1 }, two: { device_type: "soak", count: 1 } },
+          timeout: { minutes: 5 },
+        },
+      },
+      actions: soakActions(ramdisk, ["one", "two"]),
+    });
+  }
+  return stringify({
+    ...common,
+    device_type: "soak",
+    job_name: `soak ${index} (${kind})`,
+    actions: soakActions(ramdisk),
+  });
+}
+
+class Api {
+  constructor(readonly url: string, readonly token: string) {}
+
+  async call<T = Record<string, unknown>>(method: string, path: string, body?: unknown, text = false) {
+    const response = await fetch(`${this.url}${path}`, {
+      method,
+      headers: {
+        Authorization: `Token ${this.token}`,
+        ...(body !== undefined && !text ? { "Content-Type": "application/json" } : {}),
+      },
+      body: body === undefined ? undefined : text ? String(body) : JSON.stringify(body),
+    });
+    const raw = await response.text();
+    let parsed: unknown = raw;
+    try {
+      parsed = JSON.parse(raw);
+    } catch { /* text */ }
+    if (response.status >= 400) throw new Error(`${method} ${path}: ${response.status} ${raw.slice(0, 300)}`);
+    return parsed as T;
+  }
+}
+
+/** Reads a server-sent-event stream, calling `onEvent` for each, until `signal` aborts or the stream ends. */
+async function readSse(
+  url: string,
+  token: string,
+  signal: AbortSignal,
+  onEvent: (event: string, data: string) => boolean | void,
+): Promise<void> {
+  const response = await fetch(url, { headers: { Authorization: `Token ${token}` }, signal });
+  const decoder = new TextDecoder();
+  let buffer = "";
+  try {
+    for await (const chunk of response.body!) {
+      buffer += decoder.decode(chunk, { stream: true });
+      let end;
+      while ((end = buffer.indexOf("\n\n")) >= 0) {
+        const block = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        const event = /^event: (.*)$/m.exec(block)?.[1] ?? "message";
+        const data = block.split("\n").filter((l) => l.startsWith("data: ")).map((l) => l.slice(6)).join("\n");
+        if (onEvent(event, data) === false) return;
+      }
+    }
+  } catch (error) {
+    if (!signal.aborted) throw error;
+  }
+}
+
+async function run(command: string, args: string[]): Promise<string> {
+  const output = await new Deno.Command(command, { args, cwd: ROOT, stdout: "piped", stderr: "piped" }).output();
+  const text = new TextDecoder().decode(output.stdout);
+  if (!output.success) throw new Error(`${command} ${args.join(" ")}: ${new TextDecoder().decode(output.stderr)}`);
+  return text;
+}
+
+async function directorySize(dir: string): Promise<number> {
+  return Number((await run("du", ["-sb", dir])).split("\t")[0]);
+}
+
+/** Progress on stderr: a soak runs for minutes. */
+const progress = (text: string) => console.error(`soak: ${text}`);
+
+export async function runSoak(options: SoakOptions): Promise<SoakResult> {
+  const dir = await Deno.makeTempDir({ prefix: "basalt-soak-" });
+  const images = join(dir, "images");
+  const files = await bootFiles(images);
+  const labDir = join(dir, "lab");
+  await Deno.mkdir(join(labDir, "device-types"), { recursive: true });
+  await Deno.copyFile(new URL("./soak/soak.jinja2", import.meta.url), join(labDir, "device-types", "soak.jinja2"));
+  const behaviours = new Map<number, SoakBehaviour>();
+  const normal: SoakBehaviour = { lines: options.lines, lineMs: options.lineMs };
+  const devices = SoakDevices.start(options.devices, (job) => behaviours.get(job) ?? normal);
+  const processes: TestProcess[] = [];
+  let cluster: Cluster | undefined;
+  const abort = new AbortController();
+  try {
+    // The dispatcher as the packages ship it: one bundle.
+    const dispatchMain = options.fromSource ? join(ROOT, "worker/dispatch/main.ts") : join(dir, "basalt-dispatch.js");
+    if (!options.fromSource) {
+      await run(Deno.execPath(), [
+        "bundle",
+        "--quiet",
+        "--platform=deno",
+        "-o",
+        dispatchMain,
+        "worker/dispatch/main.ts",
+      ]);
+    }
+    let storage: string[];
+    if (options.db === "postgres") {
+      cluster = await startCluster({ durable: true });
+      storage = ["--db", cluster.url];
+    } else {
+      storage = ["--data-dir", join(dir, "data")];
+    }
+    const manage = (...args: string[]) =>
+      run(Deno.execPath(), ["run", "-A", "master/manage/main.ts", ...storage, ...args]);
+    await manage("users", "add", "--superuser", "admin");
+    const token = (await manage("tokens", "add", "--user", "admin")).trim();
+    const coordinator = TestProcess.deno("coordinator", "coordinator/main.ts", [
+      "--port",
+      "0",
+      "--state-dir",
+      join(dir, "coordinator"),
+      "--log-level",
+      "error",
+    ]);
+    processes.push(coordinator);
+    const coordinatorPort = Number((await coordinator.waitForEvent("ready", 60_000)).port);
+    const master = TestProcess.deno("master", "master/main.ts", [
+      ...storage,
+      "--lab-dir",
+      labDir,
+      "--http",
+      "127.0.0.1:0",
+      "--zmq",
+      "tcp://127.0.0.1:*",
+      "--events",
+      "tcp://127.0.0.1:*",
+      "--coordinator",
+      `127.0.0.1:${coordinatorPort}`,
+      "--log-level",
+      "error",
+    ]);
+    processes.push(master);
+    const ready = await master.waitForEvent("ready", 120_000);
+    const api = new Api(String(ready.http), token);
+    progress(`master at ${ready.http}; adding ${options.workers} workers and ${options.devices} devices`);
+    await api.call("POST", "/api/v0.2/devicetypes/", { name: "soak" });
+    const workers: TestProcess[] = [];
+    for (let w = 1; w <= options.workers; w++) {
+      await api.call("POST", "/api/v0.2/workers/", { hostname: `w${w}` });
+      const worker = new TestProcess(`worker w${w}`, Deno.execPath(), [
+        "run",
+        "-A",
+        "worker/main.ts",
+        "--name",
+        `w${w}`,
+        "--master",
+        String(ready.zmq),
+        "--state-dir",
+        join(dir, `w${w}`),
+        "--file-dirs",
+        images,
+        "--log-level",
+        "error",
+      ], { cwd: ROOT, env: { BASALT_DISPATCH_MAIN: dispatchMain } });
+      workers.push(worker);
+      processes.push(worker);
+    }
+    for (let d = 0; d < options.devices; d++) {
+      const hostname = `soak-${String(d + 1).padStart(3, "0")}`;
+      await api.call("POST", "/api/v0.2/devices/", {
+        hostname,
+        device_type: "soak",
+        worker_host: `w${(d % options.workers) + 1}`,
+      });
+      await api.call(
+        "PUT",
+        `/api/v1/devices/${hostname}/dictionary`,
+        `{% extends 'soak.jinja2' %}\n{% set connection_command = 'tcp://127.0.0.1:${devices.ports[d]}' %}\n`,
+        true,
+      );
+      await api.call("POST", `/api/v1/devices/${hostname}/health`, { health: "Good", reason: "soak" });
+    }
+
+    // Everyone watching: event subscribers (the first times the jobs), and log followers.
+    const tracked = new Map<string, Tracked>();
+    const running = new Set<string>();
+    let allDone: () => void = () => {};
+    const done = new Promise<void>((resolve) => allDone = resolve);
+    let submittingDone = false;
+    let pendingEnds = 0;
+    const finishedAt = new Map<string, number>();
+    const earlyRunning = new Map<string, number>();
+    const cancelSoon = (job: string) =>
+      setTimeout(() => api.call("POST", `/api/v1/jobs/${job}/cancel`).catch(() => {}), 500);
+    const subscribers: Promise<void>[] = [];
+    for (let s = 0; s < options.subscribers; s++) {
+      subscribers.push(
+        readSse(`${api.url}/api/v1/events`, token, abort.signal, (event, data) => {
+          if (s !== 0 || event !== "testjob") return;
+          const body = JSON.parse(data) as { data: { job: string; state: string; health: string } };
+          const { job, state, health } = body.data;
+          const t = tracked.get(job);
+          if (state === "Running") {
+            running.add(job);
+            // Running may come before the submission's answer: kept until the job is tracked.
+            if (!t) earlyRunning.set(job, performance.now());
+            else if (t.runningAt === undefined) {
+              t.runningAt = performance.now();
+              if (t.kind === "cancel") cancelSoon(job);
+            }
+          }
+          if (state === "Finished") {
+            running.delete(job);
+            finishedAt.set(job, Date.now());
+            if (t && t.finishedAt === undefined) {
+              t.finishedAt = performance.now();
+              t.health = health;
+              pendingEnds--;
+              if (submittingDone && pendingEnds === 0) allDone();
+            }
+          }
+        }).catch((error) => console.error("event subscriber failed:", error)),
+      );
+    }
+    const lineLatencies: number[] = [];
+    const followers: Promise<void>[] = [];
+    for (let f = 0; f < options.followers; f++) {
+      followers.push((async () => {
+        while (!abort.signal.aborted) {
+          const candidates = [...running];
+          const job = candidates[Math.floor(Math.random() * candidates.length)];
+          if (!job) {
+            await new Promise((resolve) => setTimeout(resolve, 200));
+            continue;
+          }
+          const attached = Date.now();
+          await readSse(`${api.url}/api/v1/jobs/${job}/logs/stream`, token, abort.signal, (event, data) => {
+            if (event === "end") return false;
+            if (event !== "lines") return;
+            const now = Date.now();
+            for (const line of JSON.parse(data) as { msg: unknown }[]) {
+              const match = typeof line.msg === "string" ? SOAK_LINE.exec(line.msg) : null;
+              // Only lines printed after the follower came: the stored backlog is not latency.
+              if (match && Number(match[3]) >= attached) lineLatencies.push(now - Number(match[3]));
+            }
+          }).catch(() => {});
+        }
+      })());
+    }
+
+    // Sampling every 10 s: memory, and the queue with the scheduling pass at its longest.
+    const masterRss: number[] = [];
+    const workerRss: number[] = [];
+    let peakQueue = 0;
+    let passP99AtPeak = 0;
+    const sample = async () => {
+      progress(`${submitted} submitted, ${finishedAt.size} finished, ${running.size} running`);
+      masterRss.push(rssMiB(master.pid));
+      workerRss.push(workers.reduce((sum, w) => sum + rssMiB(w.pid), 0) / workers.length);
+      const metrics = await fetch(`${api.url}/metrics`).then((r) => r.text()).catch(() => "");
+      const queue = Number(/^basalt_queue_length (\S+)/m.exec(metrics)?.[1] ?? 0);
+      const pass = Number(/^basalt_scheduling_pass_seconds\{quantile="0.99"\} (\S+)/m.exec(metrics)?.[1] ?? 0);
+      if (queue >= peakQueue) {
+        peakQueue = queue;
+        passP99AtPeak = pass * 1000;
+      }
+    };
+    const sampler = setInterval(() => void sample(), 10_000);
+
+    const dbBytesNow = async () =>
+      options.db === "postgres"
+        ? Number((await run("psql", [cluster!.url, "-Atc", "SELECT pg_database_size(current_database())"])).trim())
+        : await directorySize(join(dir, "data"));
+    const dbBytesAtStart = await dbBytesNow();
+    const cpuAtStart = {
+      master: cpuMs(master.pid),
+      workers: workers.reduce((s, w) => s + cpuMs(w.pid), 0),
+      dispatchers: workers.reduce((s, w) => s + childrenCpuMs(w.pid), 0),
+    };
+    const started = performance.now();
+    const deadline = options.hours ? started + options.hours * 3_600_000 : Infinity;
+    let submitted = 0;
+    let index = 0;
+    const submissions: Promise<void>[] = [];
+    while (options.hours ? performance.now() < deadline : index < options.jobs) {
+      const due = started + index * 1000 / options.rate;
+      const wait = due - performance.now();
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      const kind = kindOf(index);
+      const definition = soakJob(files.ramdisk, kind, index);
+      const submittedAt = performance.now();
+      pendingEnds += kind === "multinode" ? 2 : 1;
+      submissions.push(
+        api.call<{ job_ids: string[] }>("POST", "/api/v1/jobs", { definition }).then((answer) => {
+          for (const display of answer.job_ids.map(String)) {
+            if (kind === "fail") behaviours.set(Number(display), { ...normal, raise: true });
+            if (kind === "cancel") behaviours.set(Number(display), { lines: 100, lineMs: 100 });
+            const runningAt = earlyRunning.get(display);
+            tracked.set(display, { display, kind, submittedAt, runningAt });
+            if (runningAt !== undefined && kind === "cancel") cancelSoon(display);
+          }
+          submitted += answer.job_ids.length;
+        }),
+      );
+      index++;
+    }
+    await Promise.all(submissions);
+    progress(`all ${submitted} jobs submitted`);
+    submittingDone = true;
+    if (pendingEnds <= 0) allDone();
+    // Every job ends, or the soak says which did not.
+    const settle = setTimeout(allDone, 600_000);
+    await done;
+    clearTimeout(settle);
+    const wallSeconds = (performance.now() - started) / 1000;
+    clearInterval(sampler);
+    await sample();
+    // The workers reap their dispatchers as they end: give the last ones a moment.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const cpuAtEnd = {
+      master: cpuMs(master.pid),
+      workers: workers.reduce((s, w) => s + cpuMs(w.pid), 0),
+      dispatchers: workers.reduce((s, w) => s + childrenCpuMs(w.pid), 0),
+    };
+    abort.abort();
+    await Promise.allSettled([...subscribers, ...followers]);
+
+    progress("checking every job's log");
+    // Every job's lines, stored once and in order; each job's outcome as its kind calls for; end → Finished.
+    const jobs = [...tracked.values()];
+    let expected = 0;
+    let stored = 0;
+    let lost = 0;
+    let repeated = 0;
+    const wrongOutcomes: string[] = [];
+    const endToFinished: number[] = [];
+    for (const job of jobs) {
+      const want = job.kind === "multinode"
+        ? "Complete"
+        : job.kind === "cancel"
+        ? "Canceled"
+        : job.kind === "fail"
+        ? "Incomplete"
+        : "Complete";
+      if (job.health !== want) wrongOutcomes.push(`${job.display} (${job.kind}): ${job.health ?? "did not end"}`);
+      const log = await api.call<{ lines: { dt: string; msg: unknown }[] }>("GET", `/api/v1/jobs/${job.display}/logs`);
+      const numbers: number[] = [];
+      for (const line of log.lines) {
+        const match = typeof line.msg === "string" ? SOAK_LINE.exec(line.msg) : null;
+        if (match) numbers.push(Number(match[2]));
+      }
+      const printed = job.kind === "cancel" ? (numbers.length ? Math.max(...numbers) + 1 : 0) : options.lines;
+      expected += printed;
+      stored += numbers.length;
+      const seen = new Set(numbers);
+      lost += Math.max(0, printed - seen.size);
+      repeated += numbers.length - seen.size;
+      if (numbers.some((n, i) => n !== i)) wrongOutcomes.push(`${job.display}: lines out of order`);
+      const end = finishedAt.get(job.display);
+      const last = log.lines.at(-1);
+      if (end !== undefined && last) endToFinished.push(end - new Date(last.dt).getTime());
+    }
+    const ended: Record<string, number> = {};
+    for (const job of jobs) ended[job.health ?? "not ended"] = (ended[job.health ?? "not ended"] ?? 0) + 1;
+    const dbBytes = await dbBytesNow() - dbBytesAtStart;
+    const completed = jobs.filter((j) => j.health !== undefined).length;
+    const warm = Math.floor(masterRss.length / 5);
+    const result: SoakResult = {
+      options,
+      submitted,
+      ended,
+      wallSeconds,
+      jobsPerMinute: completed / wallSeconds * 60,
+      cpuSecondsPerJob: {
+        master: (cpuAtEnd.master - cpuAtStart.master) / 1000 / completed,
+        workers: (cpuAtEnd.workers - cpuAtStart.workers) / 1000 / completed,
+        dispatchers: (cpuAtEnd.dispatchers - cpuAtStart.dispatchers) / 1000 / completed,
+      },
+      submitToRunningMs: stats(jobs.filter((j) => j.runningAt !== undefined).map((j) => j.runningAt! - j.submittedAt)),
+      endToFinishedMs: stats(endToFinished),
+      lineToFollowerMs: stats(lineLatencies),
+      rss: {
+        masterMiB: masterRss,
+        workersMiB: workerRss,
+        masterSlopeMiBPerHour: slopePerHour(masterRss.slice(warm), 10),
+        workersSlopeMiBPerHour: slopePerHour(workerRss.slice(warm), 10),
+      },
+      dbBytesPerJob: dbBytes / Math.max(1, submitted),
+      peakQueue,
+      passP99AtPeakMs: passP99AtPeak,
+      lines: { expected, stored, lost, repeated },
+      wrongOutcomes,
+      standalone: [],
+    };
+    for (const p of processes.reverse()) await p.stop();
+    processes.length = 0;
+    return options.standalone
+      ? { ...result, standalone: await standaloneRuns(devices, labDir, files.ramdisk, images, dispatchMain, dir) }
+      : result;
+  } finally {
+    abort.abort();
+    for (const p of processes.reverse()) await p.stop().catch(() => {});
+    devices.close();
+    await cluster?.stop();
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+}
+
+export function formatSoak(r: SoakResult): string {
+  const o = r.options;
+  const ms = (p: Percentiles, target?: number) =>
+    `p50 ${p.p50.toFixed(0)} ms, p99 ${p.p99.toFixed(0)} ms, max ${p.max.toFixed(0)} ms (${p.n})${
+      target === undefined ? "" : ` (target < ${target} ms: ${p.p99 < target ? "met" : "MISSED"})`
+    }`;
+  const cpu = r.cpuSecondsPerJob;
+  const total = cpu.master + cpu.workers + cpu.dispatchers;
+  const lines = [
+    `${o.devices} devices, ${o.workers} workers, ${r.submitted} jobs at ${o.rate}/s on ${o.db} ` +
+    `(${o.lines} lines a job, ${o.lineMs} ms apart; ${o.followers} log followers, ${o.subscribers} event subscribers)`,
+    `  ended: ${JSON.stringify(r.ended)} in ${r.wallSeconds.toFixed(0)} s: ${r.jobsPerMinute.toFixed(0)} jobs/min`,
+    `  CPU per job: master ${cpu.master.toFixed(3)} s, worker ${cpu.workers.toFixed(3)} s, dispatcher ${
+      cpu.dispatchers.toFixed(3)
+    } s; the lab's own ${total.toFixed(3)} s (target ≤ 0.25 s: ${total <= 0.25 ? "met" : "MISSED"})`,
+    `  submit → Running: ${ms(r.submitToRunningMs, 100)}`,
+    `  dispatch end → Finished: ${ms(r.endToFinishedMs)}`,
+    `  device line → live log follower: ${ms(r.lineToFollowerMs, 250)}`,
+    `  RSS: master ${r.rss.masterMiB.at(0)?.toFixed(0)} → ${r.rss.masterMiB.at(-1)?.toFixed(0)} MiB (slope ${
+      r.rss.masterSlopeMiBPerHour.toFixed(1)
+    } MiB/h after warm-up), worker ${r.rss.workersMiB.at(0)?.toFixed(0)} → ${
+      r.rss.workersMiB.at(-1)?.toFixed(0)
+    } MiB (${r.rss.workersSlopeMiBPerHour.toFixed(1)} MiB/h)`,
+    `  database: ${(r.dbBytesPerJob / 1024).toFixed(1)} KiB per job; scheduling pass p99 ${
+      r.passP99AtPeakMs.toFixed(1)
+    } ms at the longest queue (${r.peakQueue})`,
+    `  lines: ${r.lines.stored} stored of ${r.lines.expected} printed; ${r.lines.lost} lost, ${r.lines.repeated} repeated`,
+    r.wrongOutcomes.length
+      ? `  WRONG OUTCOMES: ${r.wrongOutcomes.slice(0, 10).join("; ")}`
+      : "  every job ended as its kind calls for",
+  ];
+  for (const s of r.standalone) {
+    lines.push(
+      s.notMeasured
+        ? `  ${s.name}: not measured (${s.notMeasured})`
+        : `  ${s.name}, one job alone (${s.runs} runs): CPU ${s.cpuSeconds.toFixed(3)} s, wall ${
+          s.wallSeconds.toFixed(3)
+        } s, max RSS ${s.maxRssMiB.toFixed(0)} MiB`,
+    );
+  }
+  return lines.join("\n");
+}
+
+export function parseSoakArgs(args: string[]): SoakOptions {
+  const { values } = parseArgs({
+    args,
+    options: {
+      devices: { type: "string" },
+      workers: { type: "string" },
+      jobs: { type: "string" },
+      rate: { type: "string" },
+      lines: { type: "string" },
+      "line-ms": { type: "string" },
+      db: { type: "string" },
+      hours: { type: "string" },
+      "from-source": { type: "boolean" },
+      "no-standalone": { type: "boolean" },
+    },
+    allowPositionals: true,
+  });
+  const number = (name: string, fallback: number) => {
+    const value = values[name as keyof typeof values];
+    if (value === undefined) return fallback;
+    const n = Number(value);
+    if (!Number.isFinite(n) || n < 0) throw new Error(`--${name} must be a number`);
+    return n;
+  };
+  const db = values.db ?? "pglite";
+  if (db !== "pglite" && db !== "postgres") throw new Error("--db is pglite or postgres");
+  return {
+    ...SOAK_DEFAULTS,
+    devices: number("devices", SOAK_DEFAULTS.devices),
+    workers: number("workers", SOAK_DEFAULTS.workers),
+    jobs: number("jobs", SOAK_DEFAULTS.jobs),
+    rate: number("rate", SOAK_DEFAULTS.rate),
+    lines: number("lines", SOAK_DEFAULTS.lines),
+    lineMs: number("line-ms", SOAK_DEFAULTS.lineMs),
+    db,
+    ...(values.hours ? { hours: number("hours", 0) } : {}),
+    fromSource: values["from-source"] === true,
+    standalone: values["no-standalone"] !== true,
+  };
+}
+
+if (import.meta.main) console.log(formatSoak(await runSoak(parseSoakArgs(Deno.args))));
