@@ -20,7 +20,7 @@
  * Then the same trivial job, dispatched alone on a soak device, by Basalt's
  * dispatcher and by LAVA's `lava-run` (Debian's lava-dispatcher), CPU and wall.
  *
- *   deno task bench soak [--devices 200] [--workers 4] [--jobs 2000] [--rate 4] [--lines 40] [--line-ms 50]
+ *   deno task bench soak [--devices 200] [--workers 4] [--jobs 2000] [--rate 2] [--lines 40] [--line-ms 50]
  *       [--db pglite|postgres] [--hours H] [--from-source]
  */
 import { parseArgs } from "node:util";
@@ -58,7 +58,7 @@ export const SOAK_DEFAULTS: SoakOptions = {
   devices: 200,
   workers: 4,
   jobs: 2000,
-  rate: 4,
+  rate: 2,
   lines: 40,
   lineMs: 50,
   db: "pglite",
@@ -268,6 +268,18 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
   const processes: TestProcess[] = [];
   let cluster: Cluster | undefined;
   const abort = new AbortController();
+  // Interrupted, the soak still stops what it started (its processes would otherwise outlive it).
+  const interrupted = () => {
+    progress("interrupted: stopping what the soak started");
+    for (const p of processes) {
+      try {
+        Deno.kill(p.pid, "SIGKILL");
+      } catch { /* gone */ }
+    }
+    Deno.exit(130);
+  };
+  Deno.addSignalListener("SIGINT", interrupted);
+  Deno.addSignalListener("SIGTERM", interrupted);
   try {
     // The dispatcher as the packages ship it: one bundle.
     const dispatchMain = options.fromSource ? join(ROOT, "worker/dispatch/main.ts") : join(dir, "basalt-dispatch.js");
@@ -370,36 +382,52 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     const earlyRunning = new Map<string, number>();
     const cancelSoon = (job: string) =>
       setTimeout(() => api.call("POST", `/api/v1/jobs/${job}/cancel`).catch(() => {}), 500);
+    const finish = (job: string, health: string, at: number) => {
+      const t = tracked.get(job);
+      running.delete(job);
+      if (!t || t.finishedAt !== undefined) return;
+      t.finishedAt = at;
+      t.health = health;
+      pendingEnds--;
+      if (submittingDone && pendingEnds === 0) allDone();
+    };
+    /** The first subscriber times the jobs; the others only listen, as dashboards do. */
+    const onEvent = (s: number) => (event: string, data: string) => {
+      if (s !== 0 || event !== "testjob") return;
+      const body = JSON.parse(data) as { data: { job: string; state: string; health: string } };
+      const { job, state, health } = body.data;
+      const t = tracked.get(job);
+      if (state === "Running") {
+        running.add(job);
+        // Running may come before the submission's answer: kept until the job is tracked.
+        if (!t) earlyRunning.set(job, performance.now());
+        else if (t.runningAt === undefined) {
+          t.runningAt = performance.now();
+          if (t.kind === "cancel") cancelSoon(job);
+        }
+      }
+      if (state === "Finished") {
+        finishedAt.set(job, Date.now());
+        finish(job, health, performance.now());
+      }
+    };
     const subscribers: Promise<void>[] = [];
     for (let s = 0; s < options.subscribers; s++) {
-      subscribers.push(
-        readSse(`${api.url}/api/v1/events`, token, abort.signal, (event, data) => {
-          if (s !== 0 || event !== "testjob") return;
-          const body = JSON.parse(data) as { data: { job: string; state: string; health: string } };
-          const { job, state, health } = body.data;
-          const t = tracked.get(job);
-          if (state === "Running") {
-            running.add(job);
-            // Running may come before the submission's answer: kept until the job is tracked.
-            if (!t) earlyRunning.set(job, performance.now());
-            else if (t.runningAt === undefined) {
-              t.runningAt = performance.now();
-              if (t.kind === "cancel") cancelSoon(job);
-            }
-          }
-          if (state === "Finished") {
-            running.delete(job);
-            finishedAt.set(job, Date.now());
-            if (t && t.finishedAt === undefined) {
-              t.finishedAt = performance.now();
-              t.health = health;
-              pendingEnds--;
-              if (submittingDone && pendingEnds === 0) allDone();
-            }
-          }
-        }).catch((error) => console.error("event subscriber failed:", error)),
-      );
+      // A subscriber too slow for the master is dropped by it (by design): it subscribes again.
+      subscribers.push((async () => {
+        while (!abort.signal.aborted) {
+          await readSse(`${api.url}/api/v1/events`, token, abort.signal, onEvent(s)).catch(() => {});
+        }
+      })());
     }
+    // Events missed while a subscriber was away: the jobs not seen ending are asked about.
+    const reconcile = async () => {
+      for (const t of [...tracked.values()].filter((j) => j.finishedAt === undefined)) {
+        const shown = await api.call<{ state: string; health: string }>("GET", `/api/v1/jobs/${t.display}`)
+          .catch(() => undefined);
+        if (shown?.state === "Finished") finish(t.display, shown.health, NaN);
+      }
+    };
     const lineLatencies: number[] = [];
     const followers: Promise<void>[] = [];
     for (let f = 0; f < options.followers; f++) {
@@ -432,7 +460,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     let peakQueue = 0;
     let passP99AtPeak = 0;
     const sample = async () => {
-      progress(`${submitted} submitted, ${finishedAt.size} finished, ${running.size} running`);
+      const ended = [...tracked.values()].filter((t) => t.finishedAt !== undefined).length;
+      progress(`${submitted} submitted, ${ended} finished, ${running.size} running`);
       masterRss.push(rssMiB(master.pid));
       workerRss.push(workers.reduce((sum, w) => sum + rssMiB(w.pid), 0) / workers.length);
       const metrics = await fetch(`${api.url}/metrics`).then((r) => r.text()).catch(() => "");
@@ -488,8 +517,10 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     if (pendingEnds <= 0) allDone();
     // Every job ends, or the soak says which did not.
     const settle = setTimeout(allDone, 600_000);
+    const reconciling = setInterval(() => void reconcile(), 15_000);
     await done;
     clearTimeout(settle);
+    clearInterval(reconciling);
     const wallSeconds = (performance.now() - started) / 1000;
     clearInterval(sampler);
     await sample();
@@ -501,7 +532,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       dispatchers: workers.reduce((s, w) => s + childrenCpuMs(w.pid), 0),
     };
     abort.abort();
-    await Promise.allSettled([...subscribers, ...followers]);
+    // The followers and subscribers wind down on their own once aborted; nothing waits on a stream.
 
     progress("checking every job's log");
     // Every job's lines, stored once and in order; each job's outcome as its kind calls for; end → Finished.
@@ -576,6 +607,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       ? { ...result, standalone: await standaloneRuns(devices, labDir, files.ramdisk, images, dispatchMain, dir) }
       : result;
   } finally {
+    Deno.removeSignalListener("SIGINT", interrupted);
+    Deno.removeSignalListener("SIGTERM", interrupted);
     abort.abort();
     for (const p of processes.reverse()) await p.stop().catch(() => {});
     devices.close();
