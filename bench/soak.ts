@@ -30,7 +30,8 @@ import { bootFiles } from "../ops/dut_jobs.ts";
 import { childrenCpuMs, cpuMs, rssMiB } from "../tests/support/proc_usage.ts";
 import { TestProcess } from "../tests/support/process.ts";
 import { type Cluster, startCluster } from "../tests/support/postgres.ts";
-import { SOAK_LINE, SOAK_TEST_NAME, type SoakBehaviour, SoakDevices } from "./soak/devices.ts";
+import { SOAK_LINE, type SoakBehaviour, SoakDevices } from "./soak/devices.ts";
+import { SOAK_BOOT, soakTest } from "./soak/jobs.ts";
 import { type StandaloneRun, standaloneRuns } from "./soak/standalone.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -145,27 +146,12 @@ function kindOf(index: number): Kind {
   return "single";
 }
 
-function soakTest() {
-  return {
-    timeout: { minutes: 5 },
-    definitions: [{
-      from: "inline",
-      name: SOAK_TEST_NAME,
-      path: `inline/${SOAK_TEST_NAME}.yaml`,
-      repository: {
-        metadata: { format: "Lava-Test Test Definition 1.0", name: SOAK_TEST_NAME },
-        run: { steps: ["true"] },
-      },
-    }],
-  };
-}
-
 function soakActions(ramdisk: string, role?: string[]) {
   const withRole = (block: Record<string, unknown>) => role ? { ...block, role } : block;
   return [
     { deploy: withRole({ to: "tmpfs", images: { ramdisk: { url: `file://${ramdisk}` } } }) },
-    { boot: withRole({ method: "minimal", reset: false, prompts: ["soak# "], timeout: { minutes: 1 } }) },
-    { test: withRole(soakTest()) },
+    { boot: withRole(SOAK_BOOT) },
+    { test: withRole(soakTest(5)) },
   ];
 }
 

@@ -10,7 +10,8 @@ import { join } from "node:path";
 import { stringify } from "yaml";
 import { renderDevice } from "../../master/devices/dictionary.ts";
 import { jinjaEnvironment } from "../../master/devices/jinja.ts";
-import { SOAK_TEST_NAME, type SoakDevices } from "./devices.ts";
+import type { SoakDevices } from "./devices.ts";
+import { SOAK_BOOT, soakTest } from "./jobs.ts";
 
 const RUNS = 5;
 const ROOT = new URL("../..", import.meta.url).pathname;
@@ -64,21 +65,8 @@ function job(deploy: Record<string, unknown>): string {
     visibility: "public",
     actions: [
       { deploy },
-      { boot: { method: "minimal", reset: false, prompts: ["soak# "], timeout: { minutes: 1 } } },
-      {
-        test: {
-          timeout: { minutes: 1 },
-          definitions: [{
-            from: "inline",
-            name: SOAK_TEST_NAME,
-            path: `inline/${SOAK_TEST_NAME}.yaml`,
-            repository: {
-              metadata: { format: "Lava-Test Test Definition 1.0", name: SOAK_TEST_NAME },
-              run: { steps: ["true"] },
-            },
-          }],
-        },
-      },
+      { boot: SOAK_BOOT },
+      { test: soakTest(1) },
     ],
   });
 }
