@@ -26,6 +26,7 @@
 import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { stringify } from "yaml";
+import { bundle } from "../ops/bundle.ts";
 import { bootFiles } from "../ops/dut_jobs.ts";
 import { childrenCpuMs, cpuMs, rssMiB } from "../tests/support/proc_usage.ts";
 import { TestProcess } from "../tests/support/process.ts";
@@ -252,6 +253,21 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
   const normal: SoakBehaviour = { lines: options.lines, lineMs: options.lineMs };
   const devices = SoakDevices.start(options.devices, (job) => behaviours.get(job) ?? normal);
   const processes: TestProcess[] = [];
+  let stopping = false;
+  let labFailure: string | undefined;
+  let endSoak = () => {};
+  // A process of the lab that dies ends the soak saying why, rather than leaving it to wait for jobs that cannot end.
+  const supervise = (p: TestProcess) => {
+    processes.push(p);
+    p.exited.then((status) => {
+      if (stopping) return;
+      labFailure ??= `${p.label} exited (${status.code}${status.signal ? ` ${status.signal}` : ""}):\n${
+        p.stderr.slice(-20).join("\n")
+      }`;
+      progress(labFailure);
+      endSoak();
+    });
+  };
   let cluster: Cluster | undefined;
   const abort = new AbortController();
   // Interrupted, the soak still stops what it started (its processes would otherwise outlive it).
@@ -270,14 +286,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     // The dispatcher as the packages ship it: one bundle.
     const dispatchMain = options.fromSource ? join(ROOT, "worker/dispatch/main.ts") : join(dir, "basalt-dispatch.js");
     if (!options.fromSource) {
-      await run(Deno.execPath(), [
-        "bundle",
-        "--quiet",
-        "--platform=deno",
-        "-o",
-        dispatchMain,
-        "worker/dispatch/main.ts",
-      ]);
+      await bundle("worker/dispatch/main.ts", dispatchMain);
     }
     let storage: string[];
     if (options.db === "postgres") {
@@ -298,7 +307,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       "--log-level",
       "error",
     ]);
-    processes.push(coordinator);
+    supervise(coordinator);
     const coordinatorPort = Number((await coordinator.waitForEvent("ready", 60_000)).port);
     const master = TestProcess.deno("master", "master/main.ts", [
       ...storage,
@@ -315,7 +324,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       "--log-level",
       "error",
     ]);
-    processes.push(master);
+    supervise(master);
     const ready = await master.waitForEvent("ready", 120_000);
     const api = new Api(String(ready.http), token);
     progress(`master at ${ready.http}; adding ${options.workers} workers and ${options.devices} devices`);
@@ -339,7 +348,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
         "error",
       ], { cwd: ROOT, env: { BASALT_DISPATCH_MAIN: dispatchMain } });
       workers.push(worker);
-      processes.push(worker);
+      supervise(worker);
     }
     for (let d = 0; d < options.devices; d++) {
       const hostname = `soak-${String(d + 1).padStart(3, "0")}`;
@@ -361,7 +370,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     const tracked = new Map<string, Tracked>();
     const running = new Set<string>();
     let allDone: () => void = () => {};
-    const done = new Promise<void>((resolve) => allDone = resolve);
+    const done = new Promise<void>((resolve) => allDone = endSoak = resolve);
     let submittingDone = false;
     let pendingEnds = 0;
     const finishedAt = new Map<string, number>();
@@ -448,8 +457,12 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     const sample = async () => {
       const ended = [...tracked.values()].filter((t) => t.finishedAt !== undefined).length;
       progress(`${submitted} submitted, ${ended} finished, ${running.size} running`);
-      masterRss.push(rssMiB(master.pid));
-      workerRss.push(workers.reduce((sum, w) => sum + rssMiB(w.pid), 0) / workers.length);
+      try {
+        masterRss.push(rssMiB(master.pid));
+        workerRss.push(workers.reduce((sum, w) => sum + rssMiB(w.pid), 0) / workers.length);
+      } catch {
+        return; // a process of the lab is gone: supervise() has said which and why
+      }
       const metrics = await fetch(`${api.url}/metrics`).then((r) => r.text()).catch(() => "");
       const queue = Number(/^basalt_queue_length (\S+)/m.exec(metrics)?.[1] ?? 0);
       const pass = Number(/^basalt_scheduling_pass_seconds\{quantile="0.99"\} (\S+)/m.exec(metrics)?.[1] ?? 0);
@@ -507,6 +520,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     await done;
     clearTimeout(settle);
     clearInterval(reconciling);
+    if (labFailure) throw new Error(`the soak's lab failed: ${labFailure}`);
     const wallSeconds = (performance.now() - started) / 1000;
     clearInterval(sampler);
     await sample();
@@ -587,6 +601,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       wrongOutcomes,
       standalone: [],
     };
+    stopping = true;
     for (const p of processes.reverse()) await p.stop();
     processes.length = 0;
     return options.standalone
@@ -596,6 +611,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     Deno.removeSignalListener("SIGINT", interrupted);
     Deno.removeSignalListener("SIGTERM", interrupted);
     abort.abort();
+    stopping = true;
     for (const p of processes.reverse()) await p.stop().catch(() => {});
     devices.close();
     await cluster?.stop();

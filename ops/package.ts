@@ -16,6 +16,7 @@ import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { BASALT_VERSION } from "../actors/version.ts";
 import { buildIslands } from "../web/assets.ts";
+import { bundle } from "./bundle.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const SHARE = "/usr/share/basalt";
@@ -138,13 +139,10 @@ BASALT_MASTER_ARGS=
     programs: { "basalt-worker": "worker/main.ts", "basalt-dispatch": "worker/dispatch/main.ts" },
     files: async (stage) => {
       // The journal's checkpointer runs as a web worker from a file beside the bundle.
-      await run(Deno.execPath(), [
-        "bundle",
-        "--platform=deno",
-        "-o",
-        join(stage, SHARE, "basalt-worker", "sqlite_checkpointer.ts"),
+      await bundle(
         "actors/runtime/sqlite_checkpointer.ts",
-      ]);
+        join(stage, SHARE, "basalt-worker", "sqlite_checkpointer.ts"),
+      );
     },
     units: {
       "basalt-worker": unit(
@@ -216,7 +214,7 @@ export async function buildPackages(out: string): Promise<string[]> {
       const share = join(stage, SHARE, pkg.name);
       await Deno.mkdir(share, { recursive: true });
       for (const [program, entry] of Object.entries(pkg.programs)) {
-        await run(Deno.execPath(), ["bundle", "--platform=deno", "-o", join(share, `${program}.js`), entry]);
+        await bundle(entry, join(share, `${program}.js`));
         const env = program === "basalt-worker"
           ? `export BASALT_DISPATCH_MAIN=${SHARE}/${pkg.name}/basalt-dispatch.js\n`
           : "";

@@ -63,7 +63,10 @@ export function formatSse(message: SseMessage): string {
   // A newline inside event or id would start a new field: the caller's values never have one, but make sure.
   const event = message.event?.replace(/[\r\n]/g, " ");
   const id = message.id?.replace(/[\r\n]/g, " ");
-  const data = message.data.split(/\r\n|\r|\n/).map((line) => `data: ${line}`).join("\n");
+  // Most data is JSON, which has no raw line breaks: one field, without splitting (every follower's every batch).
+  const data = /[\r\n]/.test(message.data)
+    ? message.data.split(/\r\n|\r|\n/).map((line) => `data: ${line}`).join("\n")
+    : `data: ${message.data}`;
   return `${event ? `event: ${event}\n` : ""}${data}\n${id !== undefined ? `id: ${id}\n` : ""}\n`;
 }
 

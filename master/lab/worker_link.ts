@@ -12,8 +12,8 @@ import { type JobLogLine, type LabProtocol, parseWorkerSummary } from "../../act
 import type { Delivery, DeliveryScope, PeerEvent } from "../../actors/mailbox/endpoint.ts";
 import type { Committer } from "../../actors/runtime/committer.ts";
 import type { Logger } from "../../actors/runtime/log.ts";
-import { appendLogLines, boundedLogMessage } from "../storage/job_logs.ts";
-import { refusable } from "../storage/journal.ts";
+import { appendLogLines, boundedLogMessage, logLinesInsert } from "../storage/job_logs.ts";
+import { refusable, statementWork } from "../storage/journal.ts";
 import type { Database } from "../storage/schema.ts";
 import { storableText } from "../storage/storable.ts";
 import type { Catalog } from "./catalog.ts";
@@ -140,10 +140,16 @@ export class WorkerLink {
     active.nextLine = from + lines.length;
     const results = fresh.filter((l) => l.lvl === "results" && isMapping(l.msg))
       .map((l) => ({ line: l.line, msg: l.msg as Record<string, unknown> }));
-    scope.journal(refusable(async (trx) => {
-      await appendLogLines(trx, id, fresh.map((l) => ({ ...l, lvl: l.lvl === "event" ? "debug" : l.lvl })));
-      await storeResults(trx, id, results);
-    }, (error) => this.#refused(id, fresh[0].line, fresh.at(-1)!.line, error)));
+    const stored = fresh.map((l) => ({ ...l, lvl: l.lvl === "event" ? "debug" : l.lvl }));
+    const refused = (error: unknown) => this.#refused(id, fresh[0].line, fresh.at(-1)!.line, error);
+    if (results.length === 0) {
+      scope.journal(statementWork(logLinesInsert(id, stored)!, refused));
+    } else {
+      scope.journal(refusable(async (trx) => {
+        await appendLogLines(trx, id, stored);
+        await storeResults(trx, id, results);
+      }, refused));
+    }
     for (const line of fresh) {
       if (line.lvl === "event") {
         this.#o.events.publish("event", this.#o.catalog.usernames.get(active.submitter) ?? "", {

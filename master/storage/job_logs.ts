@@ -7,7 +7,7 @@
  * whatever characters it holds (NUL included) come back as they were sent; a time
  * the database cannot hold is replaced by the time the master stored the line.
  */
-import { type Kysely, sql } from "kysely";
+import { type Kysely, type RawBuilder, sql } from "kysely";
 import type { Database } from "./schema.ts";
 import { cutDeeperThan, nestsDeeperThan, storableText, storableTime } from "./storable.ts";
 
@@ -34,6 +34,41 @@ export function boundedLogMessage(msg: unknown): unknown {
 }
 
 /**
+ * The statement that appends records (one, whatever their number: `unnest`
+ * keeps it at five parameters), for the journal to send with the rest of its
+ * batch; undefined when there are none.
+ *
+ * @example
+ * ```ts
+ * const insert = logLinesInsert(42, [{ line: 0, dt: new Date(), lvl: "info", msg: "start: 0 validate" }]);
+ * if (insert) scope.journal(statementWork(insert, (error) => failJob(42, error)));
+ * ```
+ */
+export function logLinesInsert(
+  jobId: number,
+  records: readonly LogRecord[],
+): { readonly statement: RawBuilder<unknown>; readonly parameters: number } | undefined {
+  if (records.length === 0) return undefined;
+  const lines = new Array<number>(records.length);
+  const times = new Array<string>(records.length);
+  const levels = new Array<string>(records.length);
+  const messages = new Array<string>(records.length);
+  const received = new Date();
+  records.forEach((r, i) => {
+    lines[i] = r.line;
+    times[i] = storableTime(r.dt, received);
+    levels[i] = storableText(r.lvl);
+    messages[i] = JSON.stringify(r.msg ?? null);
+  });
+  const statement = sql`
+    INSERT INTO job_log_lines (job_id, line, dt, level, message)
+    SELECT ${jobId}::integer, * FROM unnest(
+      ${lines}::integer[], ${times}::timestamptz[], ${levels}::text[], ${messages}::text[])
+    ON CONFLICT (job_id, line) DO NOTHING`;
+  return { statement, parameters: 5 };
+}
+
+/**
  * Appends records in one statement; returns how many were new.
  *
  * @example
@@ -46,24 +81,9 @@ export async function appendLogLines(
   jobId: number,
   records: readonly LogRecord[],
 ): Promise<number> {
-  if (records.length === 0) return 0;
-  const lines = new Array<number>(records.length);
-  const times = new Array<string>(records.length);
-  const levels = new Array<string>(records.length);
-  const messages = new Array<string>(records.length);
-  const received = new Date();
-  records.forEach((r, i) => {
-    lines[i] = r.line;
-    times[i] = storableTime(r.dt, received);
-    levels[i] = storableText(r.lvl);
-    messages[i] = JSON.stringify(r.msg ?? null);
-  });
-  // unnest keeps the statement at five parameters however large the batch.
-  const result = await sql`
-    INSERT INTO job_log_lines (job_id, line, dt, level, message)
-    SELECT ${jobId}::integer, * FROM unnest(
-      ${lines}::integer[], ${times}::timestamptz[], ${levels}::text[], ${messages}::text[])
-    ON CONFLICT (job_id, line) DO NOTHING`.execute(db);
+  const insert = logLinesInsert(jobId, records);
+  if (!insert) return 0;
+  const result = await insert.statement.execute(db);
   return Number(result.numAffectedRows ?? 0);
 }
 

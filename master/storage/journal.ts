@@ -43,6 +43,36 @@ export function refusable(work: Work, refused: (error: unknown) => void): Refusa
   return Object.assign(work, { refused });
 }
 
+/**
+ * A write that is one statement: the journal sends it as a part of the batch's
+ * single statement, so the batch still costs one round trip (a job's log lines,
+ * delivered dozens of times a job, are the master's most frequent write). Run
+ * alone, as any write, it executes its statement.
+ */
+export type StatementWork = RefusableWork & { readonly statement: RawBuilder<unknown>; readonly parameters: number };
+
+/**
+ * A refusable write of one statement with `parameters` bound parameters.
+ *
+ * @example
+ * ```ts
+ * scope.journal(statementWork(logLinesInsert(12, lines), (error) => failJob(12, error)));
+ * ```
+ */
+export function statementWork(
+  write: { readonly statement: RawBuilder<unknown>; readonly parameters: number },
+  refused: (error: unknown) => void,
+): StatementWork {
+  const work = async (trx: Transaction<Database>) => {
+    await write.statement.execute(trx);
+  };
+  return Object.assign(work, { refused, statement: write.statement, parameters: write.parameters });
+}
+
+function isStatementWork(work: Work): work is StatementWork {
+  return "statement" in work && "parameters" in work;
+}
+
 export interface StorageJournalOptions {
   /** Told of a refused write that was not marked `refusable`; the default logs it. */
   readonly onRefused?: (error: unknown) => void;
@@ -185,9 +215,18 @@ export class StorageJournal implements Journal<Transaction<Database>> {
       ),
     ];
     const parameters = parts.reduce((n, p) => n + p.parameters, 0);
-    if (parameters <= MAX_PARAMETERS && batch.work.length === 0) {
-      if (parts.length > 0) await asOneStatement(parts).execute(this.db);
-      return;
+    const statements = batch.work.filter(isStatementWork);
+    const inOne = statements.length === batch.work.length &&
+      parameters + statements.reduce((n, w) => n + w.parameters, 0) <= MAX_PARAMETERS;
+    if (inOne) {
+      const all = [...parts, ...statements.map((w) => ({ statement: w.statement, parameters: w.parameters }))];
+      try {
+        if (all.length > 0) await asOneStatement(all).execute(this.db);
+        return;
+      } catch (error) {
+        // A refused value: the writes are tried one by one below, so the rest still lands.
+        if (statements.length === 0 || !isRefusedValue(error)) throw error;
+      }
     }
     const write = async (trx: Transaction<Database>) => {
       if (parameters <= MAX_PARAMETERS) {

@@ -4,7 +4,7 @@ import { assertEquals } from "../../tests/support/assert.ts";
 import { JOURNAL_CASES } from "../../tests/support/journal_contract.ts";
 import { type StorageCase, testOnBothBackends } from "../../tests/support/storage.ts";
 import { sqlState } from "./errors.ts";
-import { refusable, StorageJournal } from "./journal.ts";
+import { refusable, statementWork, StorageJournal } from "./journal.ts";
 import type { Database } from "./schema.ts";
 
 testOnBothBackends("the master's database journal keeps its promises", [
@@ -52,6 +52,30 @@ testOnBothBackends("the master's database journal keeps its promises", [
       const stored = await journal.load();
       assertEquals(stored.links.find((l) => l.peer === "w-refused")?.delivered, 3);
       assertEquals(stored.snapshots.find((r) => r.id === "1")?.snapshot, { errorMsg: "a\uFFFDb\uFFFD" });
+    },
+  },
+  {
+    name: "one-statement writes land with the batch's own rows, and one refused is left out alone",
+    async fn(fx) {
+      const { db } = await fx.open();
+      const journal = await StorageJournal.open(db);
+      const addUser = (username: string, refused: (error: unknown) => void = () => {}) =>
+        statementWork({ statement: sql`INSERT INTO users (username) VALUES (${username})`, parameters: 1 }, refused);
+      await journal.commit({
+        ...emptyBatch<Transaction<Database>>(),
+        links: [{ peer: "w-one", nextSeq: 1, peerEpoch: null, delivered: 7 }],
+        work: [addUser("one"), addUser("two")],
+      });
+      const owned: unknown[] = [];
+      await journal.commit({
+        ...emptyBatch<Transaction<Database>>(),
+        links: [{ peer: "w-one", nextSeq: 1, peerEpoch: null, delivered: 8 }],
+        work: [addUser("three"), addUser("nul\u0000", (error) => owned.push(error)), addUser("four")],
+      });
+      const users = await db.selectFrom("users").select("username").orderBy("username").execute();
+      assertEquals(users.map((u) => u.username), ["four", "one", "three", "two"]);
+      assertEquals(owned.map(sqlState), ["22021"]);
+      assertEquals((await journal.load()).links.find((l) => l.peer === "w-one")?.delivered, 8);
     },
   },
 ]);

@@ -1,0 +1,33 @@
+/**
+ * One program as one JavaScript file (`deno bundle`), as the packages ship it
+ * and the soak runs it.
+ *
+ * The dispatcher is bundled with the browser's export conditions: one process
+ * starts per job, and under them `yaml` resolves to its ES module build, which
+ * needs neither `node:process` nor the CommonJS loader (`node:module`) — loading
+ * those costs a dispatcher about 50 ms of CPU before it reads its job. Its other
+ * packages are the same under either condition (`serialport`'s `debug`, loaded
+ * only when a local serial line is opened, takes its browser variant, which
+ * reads `DEBUG` the same way). Everything else keeps Deno's conditions.
+ */
+import { isAbsolute, join } from "node:path";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+
+/** Entry modules (relative to the repository) bundled with the browser's conditions. */
+const BROWSER_CONDITIONS = new Set(["worker/dispatch/main.ts"]);
+
+/** Bundles `entry` (relative to the repository) into `output`. */
+export async function bundle(entry: string, output: string): Promise<void> {
+  const platform = BROWSER_CONDITIONS.has(entry) ? "browser" : "deno";
+  const target = isAbsolute(output) ? output : join(ROOT, output);
+  const result = await new Deno.Command(Deno.execPath(), {
+    args: ["bundle", "--quiet", `--platform=${platform}`, "-o", target, entry],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!result.success) {
+    throw new Error(`deno bundle ${entry} failed:\n${new TextDecoder().decode(result.stderr)}`);
+  }
+}
