@@ -65,8 +65,11 @@ export async function cpioArchive(root: string): Promise<Uint8Array> {
   };
   for (const entry of entries) push(entry);
   push({ name: "TRAILER!!!", mode: 0, data: new Uint8Array() });
-  const total = chunks.reduce((n, c) => n + c.length, 0);
-  const out = new Uint8Array(total);
+  return concatenated(chunks);
+}
+
+function concatenated(chunks: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
   let offset = 0;
   for (const chunk of chunks) {
     out.set(chunk, offset);
@@ -81,20 +84,10 @@ export async function gzip(data: Uint8Array<ArrayBuffer>): Promise<Uint8Array> {
   const writer = compressor.writable.getWriter();
   const written = writer.write(data).then(() => writer.close());
   const chunks: Uint8Array[] = [];
-  let length = 0;
   const reader = compressor.readable.getReader();
-  for (let next = await reader.read(); !next.done; next = await reader.read()) {
-    chunks.push(next.value);
-    length += next.value.length;
-  }
+  for (let next = await reader.read(); !next.done; next = await reader.read()) chunks.push(next.value);
   await written;
-  const out = new Uint8Array(length);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return out;
+  return concatenated(chunks);
 }
 
 /**
