@@ -6,9 +6,10 @@
  * starts per job, and under them `yaml` resolves to its ES module build, which
  * needs neither `node:process` nor the CommonJS loader (`node:module`) — loading
  * those costs a dispatcher about 50 ms of CPU before it reads its job. Its other
- * packages are the same under either condition (`serialport`'s `debug`, loaded
- * only when a local serial line is opened, takes its browser variant, which
- * reads `DEBUG` the same way). Everything else keeps Deno's conditions.
+ * packages are the same under either condition, but for `serialport`'s `debug`
+ * (loaded only when a local serial line is opened), whose browser variant also
+ * takes its `DEBUG` setting from the environment. The other programs keep
+ * Deno's conditions.
  */
 import { isAbsolute, join } from "node:path";
 
