@@ -15,7 +15,8 @@ import { formatValidateBench, runValidateBench } from "./validate.ts";
 import { formatSseBench, runSseBench } from "./sse.ts";
 import { formatPurgeBench, runPurgeBench } from "./purge.ts";
 import { formatRestBench, runRestBench } from "./rest_api.ts";
-import { formatSoak, parseSoakArgs, runSoak } from "./soak.ts";
+import { parseSoakArgs, runSoak } from "./soak.ts";
+import { formatSoak } from "./soak/report.ts";
 
 const BENCHMARKS: Record<string, (args: string[]) => Promise<string>> = {
   storage: async (args) => formatStorageBench(await runStorageBench(args)),

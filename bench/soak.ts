@@ -25,15 +25,16 @@
  */
 import { parseArgs } from "node:util";
 import { join } from "node:path";
-import { stringify } from "yaml";
 import { bundle } from "../ops/bundle.ts";
 import { bootFiles } from "../ops/dut_jobs.ts";
 import { childrenCpuMs, cpuMs, rssMiB } from "../tests/support/proc_usage.ts";
+import { MasterClient, readSse } from "../tests/support/master_client.ts";
 import { TestProcess } from "../tests/support/process.ts";
 import { type Cluster, startCluster } from "../tests/support/postgres.ts";
 import { SOAK_LINE, type SoakBehaviour, SoakDevices } from "./soak/devices.ts";
-import { SOAK_BOOT, soakTest } from "./soak/jobs.ts";
-import { type StandaloneRun, standaloneRuns } from "./soak/standalone.ts";
+import { type Kind, kindOf, soakJob } from "./soak/jobs.ts";
+import { formatSoak, slopePerHour, type SoakResult, stats } from "./soak/report.ts";
+import { standaloneRuns } from "./soak/standalone.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 
@@ -69,45 +70,6 @@ export const SOAK_DEFAULTS: SoakOptions = {
   standalone: true,
 };
 
-interface Percentiles {
-  readonly p50: number;
-  readonly p99: number;
-  readonly max: number;
-  readonly n: number;
-}
-
-export interface SoakResult {
-  readonly options: SoakOptions;
-  readonly submitted: number;
-  readonly ended: Record<string, number>;
-  readonly wallSeconds: number;
-  readonly jobsPerMinute: number;
-  readonly cpuSecondsPerJob: { readonly master: number; readonly workers: number; readonly dispatchers: number };
-  readonly submitToRunningMs: Percentiles;
-  readonly endToFinishedMs: Percentiles;
-  readonly lineToFollowerMs: Percentiles;
-  readonly rss: {
-    readonly masterMiB: readonly number[];
-    readonly workersMiB: readonly number[];
-    readonly masterSlopeMiBPerHour: number;
-    readonly workersSlopeMiBPerHour: number;
-  };
-  readonly dbBytesPerJob: number;
-  readonly peakQueue: number;
-  readonly passP99AtPeakMs: number;
-  readonly lines: {
-    readonly expected: number;
-    readonly stored: number;
-    readonly lost: number;
-    readonly repeated: number;
-  };
-  /** Jobs whose outcome was not the one their kind calls for. */
-  readonly wrongOutcomes: readonly string[];
-  readonly standalone: readonly StandaloneRun[];
-}
-
-type Kind = "single" | "multinode" | "cancel" | "fail";
-
 interface Tracked {
   readonly display: string;
   readonly kind: Kind;
@@ -115,117 +77,6 @@ interface Tracked {
   runningAt?: number;
   finishedAt?: number;
   health?: string;
-}
-
-const stats = (values: number[]): Percentiles => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p / 100))] ?? NaN;
-  return { p50: at(50), p99: at(99), max: sorted.at(-1) ?? NaN, n: sorted.length };
-};
-
-/** Least-squares slope of samples taken every `intervalS` seconds, in units per hour. */
-function slopePerHour(samples: readonly number[], intervalS: number): number {
-  if (samples.length < 3) return NaN;
-  const n = samples.length;
-  const xs = samples.map((_, i) => i * intervalS / 3600);
-  const mx = xs.reduce((a, b) => a + b, 0) / n;
-  const my = samples.reduce((a, b) => a + b, 0) / n;
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < n; i++) {
-    num += (xs[i] - mx) * (samples[i] - my);
-    den += (xs[i] - mx) ** 2;
-  }
-  return num / den;
-}
-
-/** A job's kind, spread evenly: 1 in 10 a MultiNode pair, 1 in 20 cancelled, 1 in 20 failing. */
-function kindOf(index: number): Kind {
-  if (index % 10 === 5) return "multinode";
-  if (index % 20 === 3) return "cancel";
-  if (index % 20 === 13) return "fail";
-  return "single";
-}
-
-function soakActions(ramdisk: string, role?: string[]) {
-  const withRole = (block: Record<string, unknown>) => role ? { ...block, role } : block;
-  return [
-    { deploy: withRole({ to: "tmpfs", images: { ramdisk: { url: `file://${ramdisk}` } } }) },
-    { boot: withRole(SOAK_BOOT) },
-    { test: withRole(soakTest(5)) },
-  ];
-}
-
-export function soakJob(ramdisk: string, kind: Kind, index: number): string {
-  const common = { timeouts: { job: { minutes: 10 }, action: { minutes: 5 } }, visibility: "public" };
-  if (kind === "multinode") {
-    return stringify({
-      ...common,
-      job_name: `soak ${index} (MultiNode)`,
-      protocols: {
-        "lava-multinode": {
-          roles: { one: { device_type: "soak", count: 1 }, two: { device_type: "soak", count: 1 } },
-          timeout: { minutes: 5 },
-        },
-      },
-      actions: soakActions(ramdisk, ["one", "two"]),
-    });
-  }
-  return stringify({
-    ...common,
-    device_type: "soak",
-    job_name: `soak ${index} (${kind})`,
-    actions: soakActions(ramdisk),
-  });
-}
-
-class Api {
-  constructor(readonly url: string, readonly token: string) {}
-
-  async call<T = Record<string, unknown>>(method: string, path: string, body?: unknown, text = false) {
-    const response = await fetch(`${this.url}${path}`, {
-      method,
-      headers: {
-        Authorization: `Token ${this.token}`,
-        ...(body !== undefined && !text ? { "Content-Type": "application/json" } : {}),
-      },
-      body: body === undefined ? undefined : text ? String(body) : JSON.stringify(body),
-    });
-    const raw = await response.text();
-    let parsed: unknown = raw;
-    try {
-      parsed = JSON.parse(raw);
-    } catch { /* text */ }
-    if (response.status >= 400) throw new Error(`${method} ${path}: ${response.status} ${raw.slice(0, 300)}`);
-    return parsed as T;
-  }
-}
-
-/** Reads a server-sent-event stream, calling `onEvent` for each, until `signal` aborts or the stream ends. */
-async function readSse(
-  url: string,
-  token: string,
-  signal: AbortSignal,
-  onEvent: (event: string, data: string) => boolean | void,
-): Promise<void> {
-  const response = await fetch(url, { headers: { Authorization: `Token ${token}` }, signal });
-  const decoder = new TextDecoder();
-  let buffer = "";
-  try {
-    for await (const chunk of response.body!) {
-      buffer += decoder.decode(chunk, { stream: true });
-      let end;
-      while ((end = buffer.indexOf("\n\n")) >= 0) {
-        const block = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        const event = /^event: (.*)$/m.exec(block)?.[1] ?? "message";
-        const data = block.split("\n").filter((l) => l.startsWith("data: ")).map((l) => l.slice(6)).join("\n");
-        if (onEvent(event, data) === false) return;
-      }
-    }
-  } catch (error) {
-    if (!signal.aborted) throw error;
-  }
 }
 
 async function run(command: string, args: string[]): Promise<string> {
@@ -255,7 +106,9 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
   const processes: TestProcess[] = [];
   let stopping = false;
   let labFailure: string | undefined;
-  let endSoak = () => {};
+  // Resolved when every job has ended, after a settling time, or when a process of the lab dies.
+  let allDone: () => void = () => {};
+  const done = new Promise<void>((resolve) => allDone = resolve);
   // A process of the lab that dies ends the soak saying why, rather than leaving it to wait for jobs that cannot end.
   const supervise = (p: TestProcess) => {
     processes.push(p);
@@ -265,7 +118,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
         p.stderr.slice(-20).join("\n")
       }`;
       progress(labFailure);
-      endSoak();
+      allDone();
     });
   };
   let cluster: Cluster | undefined;
@@ -326,7 +179,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     ]);
     supervise(master);
     const ready = await master.waitForEvent("ready", 120_000);
-    const api = new Api(String(ready.http), token);
+    const api = new MasterClient(String(ready.http), token);
     progress(`master at ${ready.http}; adding ${options.workers} workers and ${options.devices} devices`);
     await api.call("POST", "/api/v0.2/devicetypes/", { name: "soak" });
     const workers: TestProcess[] = [];
@@ -369,8 +222,6 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     // Everyone watching: event subscribers (the first times the jobs), and log followers.
     const tracked = new Map<string, Tracked>();
     const running = new Set<string>();
-    let allDone: () => void = () => {};
-    const done = new Promise<void>((resolve) => allDone = endSoak = resolve);
     let submittingDone = false;
     let pendingEnds = 0;
     const finishedAt = new Map<string, number>();
@@ -411,7 +262,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       // A subscriber too slow for the master is dropped by it (by design): it subscribes again.
       subscribers.push((async () => {
         while (!abort.signal.aborted) {
-          await readSse(`${api.url}/api/v1/events`, token, abort.signal, onEvent(s)).catch(() => {});
+          await readSse(`${api.url}/api/v1/events`, token, onEvent(s), abort.signal).catch(() => {});
         }
       })());
     }
@@ -435,7 +286,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
             continue;
           }
           const attached = Date.now();
-          await readSse(`${api.url}/api/v1/jobs/${job}/logs/stream`, token, abort.signal, (event, data) => {
+          await readSse(`${api.url}/api/v1/jobs/${job}/logs/stream`, token, (event, data) => {
             if (event === "end") return false;
             if (event !== "lines") return;
             const now = Date.now();
@@ -444,7 +295,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
               // Only lines printed after the follower came: the stored backlog is not latency.
               if (match && Number(match[3]) >= attached) lineLatencies.push(now - Number(match[3]));
             }
-          }).catch(() => {});
+          }, abort.signal).catch(() => {});
         }
       })());
     }
@@ -617,49 +468,6 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     await cluster?.stop();
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
-}
-
-export function formatSoak(r: SoakResult): string {
-  const o = r.options;
-  const ms = (p: Percentiles, target?: number) =>
-    `p50 ${p.p50.toFixed(0)} ms, p99 ${p.p99.toFixed(0)} ms, max ${p.max.toFixed(0)} ms (${p.n})${
-      target === undefined ? "" : ` (target < ${target} ms: ${p.p99 < target ? "met" : "MISSED"})`
-    }`;
-  const cpu = r.cpuSecondsPerJob;
-  const total = cpu.master + cpu.workers + cpu.dispatchers;
-  const lines = [
-    `${o.devices} devices, ${o.workers} workers, ${r.submitted} jobs at ${o.rate}/s on ${o.db} ` +
-    `(${o.lines} lines a job, ${o.lineMs} ms apart; ${o.followers} log followers, ${o.subscribers} event subscribers)`,
-    `  ended: ${JSON.stringify(r.ended)} in ${r.wallSeconds.toFixed(0)} s: ${r.jobsPerMinute.toFixed(0)} jobs/min`,
-    `  CPU per job: master ${cpu.master.toFixed(3)} s, worker ${cpu.workers.toFixed(3)} s, dispatcher ${
-      cpu.dispatchers.toFixed(3)
-    } s; the lab's own ${total.toFixed(3)} s (target ≤ 0.25 s: ${total <= 0.25 ? "met" : "MISSED"})`,
-    `  submit → Running: ${ms(r.submitToRunningMs, 100)}`,
-    `  dispatch end → Finished: ${ms(r.endToFinishedMs)}`,
-    `  device line → live log follower: ${ms(r.lineToFollowerMs, 250)}`,
-    `  RSS: master ${r.rss.masterMiB.at(0)?.toFixed(0)} → ${r.rss.masterMiB.at(-1)?.toFixed(0)} MiB (slope ${
-      r.rss.masterSlopeMiBPerHour.toFixed(1)
-    } MiB/h after warm-up), worker ${r.rss.workersMiB.at(0)?.toFixed(0)} → ${
-      r.rss.workersMiB.at(-1)?.toFixed(0)
-    } MiB (${r.rss.workersSlopeMiBPerHour.toFixed(1)} MiB/h)`,
-    `  database: ${(r.dbBytesPerJob / 1024).toFixed(1)} KiB per job; scheduling pass p99 ${
-      r.passP99AtPeakMs.toFixed(1)
-    } ms at the longest queue (${r.peakQueue})`,
-    `  lines: ${r.lines.stored} stored of ${r.lines.expected} printed; ${r.lines.lost} lost, ${r.lines.repeated} repeated`,
-    r.wrongOutcomes.length
-      ? `  WRONG OUTCOMES: ${r.wrongOutcomes.slice(0, 10).join("; ")}`
-      : "  every job ended as its kind calls for",
-  ];
-  for (const s of r.standalone) {
-    lines.push(
-      s.notMeasured
-        ? `  ${s.name}: not measured (${s.notMeasured})`
-        : `  ${s.name}, one job alone (${s.runs} runs): CPU ${s.cpuSeconds.toFixed(3)} s, wall ${
-          s.wallSeconds.toFixed(3)
-        } s, max RSS ${s.maxRssMiB.toFixed(0)} MiB`,
-    );
-  }
-  return lines.join("\n");
 }
 
 export function parseSoakArgs(args: string[]): SoakOptions {

@@ -11,19 +11,16 @@
  * takes its `DEBUG` setting from the environment. The other programs keep
  * Deno's conditions.
  */
-import { isAbsolute, join } from "node:path";
-
 const ROOT = new URL("..", import.meta.url).pathname;
 
 /** Entry modules (relative to the repository) bundled with the browser's conditions. */
 const BROWSER_CONDITIONS = new Set(["worker/dispatch/main.ts"]);
 
-/** Bundles `entry` (relative to the repository) into `output`. */
+/** Bundles `entry` (relative to the repository) into `output` (absolute, or relative to the repository). */
 export async function bundle(entry: string, output: string): Promise<void> {
   const platform = BROWSER_CONDITIONS.has(entry) ? "browser" : "deno";
-  const target = isAbsolute(output) ? output : join(ROOT, output);
   const result = await new Deno.Command(Deno.execPath(), {
-    args: ["bundle", "--quiet", `--platform=${platform}`, "-o", target, entry],
+    args: ["bundle", "--quiet", `--platform=${platform}`, "-o", output, entry],
     cwd: ROOT,
     stdout: "piped",
     stderr: "piped",

@@ -17,6 +17,7 @@ import {
   startLavaWorker,
   stopLavaWorker,
 } from "./support/lava_worker.ts";
+import { readSse } from "./support/master_client.ts";
 import type { TestProcess } from "./support/process.ts";
 import { eventually } from "./support/wait.ts";
 
@@ -66,24 +67,11 @@ async function followLog(
   lab: TestLab,
   id: string,
 ): Promise<{ at: number; lines: { line: number; lvl: string; msg: unknown }[] }[]> {
-  const response = await fetch(`${lab.master.url}/api/v1/jobs/${id}/logs/stream`, {
-    headers: { Authorization: `Token ${lab.token}` },
-  });
   const batches: { at: number; lines: { line: number; lvl: string; msg: unknown }[] }[] = [];
-  let buffer = "";
-  const decoder = new TextDecoder();
-  for await (const chunk of response.body!) {
-    buffer += decoder.decode(chunk, { stream: true });
-    let end;
-    while ((end = buffer.indexOf("\n\n")) >= 0) {
-      const block = buffer.slice(0, end);
-      buffer = buffer.slice(end + 2);
-      const event = /^event: (.*)$/m.exec(block)?.[1];
-      const data = block.split("\n").filter((l) => l.startsWith("data: ")).map((l) => l.slice(6)).join("\n");
-      if (event === "lines") batches.push({ at: Date.now(), lines: JSON.parse(data) });
-      if (event === "end") return batches;
-    }
-  }
+  await readSse(`${lab.master.url}/api/v1/jobs/${id}/logs/stream`, lab.token, (event, data) => {
+    if (event === "lines") batches.push({ at: Date.now(), lines: JSON.parse(data) });
+    if (event === "end") return false;
+  });
   return batches;
 }
 

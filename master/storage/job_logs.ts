@@ -7,7 +7,8 @@
  * whatever characters it holds (NUL included) come back as they were sent; a time
  * the database cannot hold is replaced by the time the master stored the line.
  */
-import { type Kysely, type RawBuilder, sql } from "kysely";
+import { type Kysely, sql } from "kysely";
+import type { Part } from "./journal.ts";
 import type { Database } from "./schema.ts";
 import { cutDeeperThan, nestsDeeperThan, storableText, storableTime } from "./storable.ts";
 
@@ -47,7 +48,7 @@ export function boundedLogMessage(msg: unknown): unknown {
 export function logLinesInsert(
   jobId: number,
   records: readonly LogRecord[],
-): { readonly statement: RawBuilder<unknown>; readonly parameters: number } | undefined {
+): Part | undefined {
   if (records.length === 0) return undefined;
   const lines = new Array<number>(records.length);
   const times = new Array<string>(records.length);

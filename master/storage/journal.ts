@@ -49,7 +49,7 @@ export function refusable(work: Work, refused: (error: unknown) => void): Refusa
  * delivered dozens of times a job, are the master's most frequent write). Run
  * alone, as any write, it executes its statement.
  */
-export type StatementWork = RefusableWork & { readonly statement: RawBuilder<unknown>; readonly parameters: number };
+export type StatementWork = RefusableWork & Part;
 
 /**
  * A refusable write of one statement with `parameters` bound parameters.
@@ -60,7 +60,7 @@ export type StatementWork = RefusableWork & { readonly statement: RawBuilder<unk
  * ```
  */
 export function statementWork(
-  write: { readonly statement: RawBuilder<unknown>; readonly parameters: number },
+  write: Part,
   refused: (error: unknown) => void,
 ): StatementWork {
   const work = async (trx: Transaction<Database>) => {
@@ -83,7 +83,8 @@ const defaultLogger = createLogger({ process: "master" });
 /** PostgreSQL allows 65535 parameters per statement; stay well below. */
 const MAX_PARAMETERS = 30_000;
 
-interface Part {
+/** One SQL statement, with how many bound parameters it holds. */
+export interface Part {
   readonly statement: RawBuilder<unknown>;
   readonly parameters: number;
 }
@@ -219,7 +220,7 @@ export class StorageJournal implements Journal<Transaction<Database>> {
     const inOne = statements.length === batch.work.length &&
       parameters + statements.reduce((n, w) => n + w.parameters, 0) <= MAX_PARAMETERS;
     if (inOne) {
-      const all = [...parts, ...statements.map((w) => ({ statement: w.statement, parameters: w.parameters }))];
+      const all: Part[] = [...parts, ...statements];
       try {
         if (all.length > 0) await asOneStatement(all).execute(this.db);
         return;
