@@ -4,6 +4,12 @@
  * handing on complete lines in batches as they are written. It wakes on inotify
  * events for the file (Deno.watchFs), not on a timer, and reads to the end once
  * more after it is told the writer has gone, so nothing written last is missed.
+ *
+ * A line written after a quiet spell goes at once; lines that follow within
+ * `minIntervalMs` of the last batch wait for the interval and go together.
+ * Each batch costs the worker a journal write and a message, and the master a
+ * commit and a push to every follower, so a chatty job (a line every few
+ * milliseconds) costs at most one batch per interval rather than one per line.
  */
 import { type JobLogLine, LOG_LEVELS } from "../../actors/lab/protocol.ts";
 
@@ -26,6 +32,8 @@ export interface FollowOptions {
    * characters each, and 500 of them would not fit.
    */
   readonly maxBytes?: number;
+  /** At most one batch per this many milliseconds (0: a batch per wake-up). */
+  readonly minIntervalMs?: number;
   readonly signal?: AbortSignal;
 }
 
@@ -49,12 +57,27 @@ function recordOf(text: string): JobLogLine {
 export async function followLog(path: string, options: FollowOptions): Promise<number> {
   const maxLines = options.maxLines ?? 500;
   const maxBytes = options.maxBytes ?? 1024 * 1024;
+  const minIntervalMs = options.minIntervalMs ?? 0;
   let offset = options.offset;
   const file = await Deno.open(path, { read: true });
   const watcher = Deno.watchFs(path, { recursive: false });
-  const events = watcher[Symbol.asyncIterator]();
   let done = false;
-  options.writerDone.then(() => (done = true), () => (done = true));
+  // Writes seen since the last read: the events queued while a batch waited its
+  // interval collapse into one wake-up, not one empty read each.
+  let written = false;
+  let wake: () => void = () => {};
+  const woken = () => {
+    wake();
+    wake = () => {};
+  };
+  const writerGone = options.writerDone.then(() => (done = true), () => (done = true)).then(woken);
+  const watching = (async () => {
+    for await (const _ of watcher) {
+      written = true;
+      woken();
+    }
+  })();
+  let lastBatchAt = -Infinity;
   const chunk = new Uint8Array(256 * 1024);
 
   /** Reads complete lines from `offset` to the end of the file. */
@@ -67,6 +90,7 @@ export async function followLog(path: string, options: FollowOptions): Promise<n
     let linesEnd = offset;
     const flush = () => {
       if (lines.length === 0) return;
+      lastBatchAt = performance.now();
       options.onBatch({ lines, offset: linesEnd });
       lines = [];
       linesBytes = 0;
@@ -94,19 +118,34 @@ export async function followLog(path: string, options: FollowOptions): Promise<n
     offset = linesEnd;
   };
 
+  const aborted = new Promise<void>((resolve) =>
+    options.signal?.addEventListener("abort", () => {
+      resolve();
+      woken();
+    })
+  );
   try {
     while (!options.signal?.aborted) {
+      written = false;
       await drain();
       if (done) {
         await drain();
         break;
       }
       // Wake on the next write to the file, or when the writer is gone.
-      await Promise.race([events.next(), options.writerDone.catch(() => {})]);
+      if (!written) await new Promise<void>((resolve) => (wake = resolve));
+      const wait = lastBatchAt + minIntervalMs - performance.now();
+      if (wait > 0 && !done) {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        await Promise.race([new Promise((resolve) => (timer = setTimeout(resolve, wait))), writerGone, aborted]);
+        clearTimeout(timer);
+      }
     }
   } finally {
+    woken();
     watcher.close();
     file.close();
+    await watching.catch(() => {});
   }
   return offset;
 }

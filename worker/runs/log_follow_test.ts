@@ -72,3 +72,42 @@ Deno.test("a batch of long lines is handed on by size, not only by count", async
   assertEquals(batches.map((b) => b.lines.length), [3, 3, 3, 1]);
   await Deno.remove(path);
 });
+
+Deno.test("lines written in quick succession go in one batch per interval, and a line after a quiet spell goes at once", async () => {
+  const path = await Deno.makeTempFile();
+  const file = await Deno.open(path, { append: true });
+  const batches: { at: number; lines: string[] }[] = [];
+  let writerDone!: () => void;
+  const done = new Promise<void>((r) => (writerDone = r));
+  const following = followLog(path, {
+    offset: 0,
+    writerDone: done,
+    minIntervalMs: 300,
+    onBatch: (b) => batches.push({ at: performance.now(), lines: b.lines.map((l) => String(l.msg)) }),
+  });
+  const write = (n: number) => file.write(new TextEncoder().encode(record(n)));
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  await sleep(50);
+  const first = performance.now();
+  await write(0);
+  for (let n = 1; n <= 5; n++) {
+    await sleep(20);
+    await write(n);
+  }
+  await sleep(700);
+  const quiet = performance.now();
+  await write(6);
+  await sleep(200);
+  file.close();
+  writerDone();
+  await following;
+  assertEquals(batches.flatMap((b) => b.lines), [0, 1, 2, 3, 4, 5, 6].map((n) => `line ${n}`));
+  assert(batches[0].at - first < 250, `the first line waited ${batches[0].at - first} ms`);
+  const burst = batches.filter((b) => b.lines.some((l) => ["line 1", "line 5"].includes(l)));
+  assertEquals(burst.length, 1, `lines 1 to 5 came in ${burst.length} batches`);
+  assert(burst[0].at - batches[0].at >= 290, "the burst waited out the interval");
+  const last = batches.at(-1)!;
+  assertEquals(last.lines, ["line 6"]);
+  assert(last.at - quiet < 150, `a line after a quiet spell waited ${last.at - quiet} ms`);
+  await Deno.remove(path);
+});

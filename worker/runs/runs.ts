@@ -43,6 +43,13 @@ import { DEFAULT_CACHE_BYTES, pruneDownloadCache } from "./download_cache.ts";
 export const RUN_KIND = "dispatch-run";
 /** Where the master's mailbox peer is named in a worker's connect mode. */
 const MASTER = "master";
+/**
+ * A job's log goes to the master at most once per this interval (a line after a
+ * quiet spell goes at once). Each batch costs a journal write here and a commit
+ * and a push to every follower on the master; 100 ms halves a steady stream's
+ * batches and stays far inside what a person watching a log notices.
+ */
+const LOG_BATCH_INTERVAL_MS = 100;
 
 export interface JobRunsOptions {
   readonly host: ActorHost<unknown>;
@@ -357,6 +364,7 @@ export class JobRuns {
     const following = followLog(join(dir, "log.jsonl"), {
       offset,
       writerDone: ended,
+      minIntervalMs: LOG_BATCH_INTERVAL_MS,
       onBatch: (batch) =>
         actor.status === "running" && actor.send({ type: "log", lines: batch.lines, offset: batch.offset }),
     });
