@@ -122,7 +122,7 @@ export async function followLog(path: string, options: FollowOptions): Promise<n
     options.signal?.addEventListener("abort", () => {
       resolve();
       woken();
-    })
+    }, { once: true })
   );
   try {
     while (!options.signal?.aborted) {
