@@ -33,11 +33,11 @@ const line = (lvl: JobLogLine["lvl"], msg: unknown, dt = new Date().toISOString(
 
 async function attack(target: StorageTarget, dir: string): Promise<void> {
   const master: RunningMaster = await startQuietMaster(target, dir);
+  const setUp = { id: 0, username: "test-set-up", is_superuser: true };
+  await addLabWorker(master.lab, setUp, "w1");
   const worker = await startFakeWorker("w1", master.zmq, `${dir}/w1`);
   try {
     const { lab, storage: { db } } = master;
-    const setUp = { id: 0, username: "test-set-up", is_superuser: true };
-    await addLabWorker(lab, setUp, "w1");
     await addLabDeviceType(lab, setUp, { name: "qemu" });
     for (const hostname of ["qemu01", "qemu02"]) {
       await addLabDevice(lab, setUp, {

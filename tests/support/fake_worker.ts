@@ -11,7 +11,10 @@ import { Condition } from "./wait.ts";
 
 const WAIT_MS = 30_000;
 
-/** A worker that runs nothing: it takes job starts and says what the test tells it to. */
+/**
+ * A worker that runs nothing: it takes job starts and says what the test tells it to.
+ * It returns once the master has welcomed it, so the master already knows it.
+ */
 export async function startFakeWorker(name: string, master: string, dir: string, version = "fake") {
   const host = await ActorHost.open<unknown>({
     name,
@@ -21,6 +24,7 @@ export async function startFakeWorker(name: string, master: string, dir: string,
   const started: string[] = [];
   const cancels: string[] = [];
   let taken = 0;
+  let welcomed = false;
   const changed = new Condition();
   const mailbox = await host.mailbox({
     protocol: labProtocol,
@@ -28,12 +32,23 @@ export async function startFakeWorker(name: string, master: string, dir: string,
     heartbeatMs: 200,
     accepts: (to) => to === WORKER_RUNS,
     summary: () => ({ version, jobLimit: 0, running: [] }),
+    onPeer: (event) => {
+      // The master registers a worker before it sends the welcome this waits for.
+      if (event.type === "online") welcomed = true;
+      changed.notify();
+    },
     onMessage: (delivery) => {
       if (delivery.kind === "job.start") started.push(delivery.body.job);
       if (delivery.kind === "job.cancel") cancels.push(String(delivery.body.job));
       changed.notify();
     },
   }) as MailboxEndpoint<LabProtocol, unknown>;
+  try {
+    await changed.until(() => welcomed, WAIT_MS, `${name} welcomed by the master`);
+  } catch (error) {
+    await host.close();
+    throw error;
+  }
   return {
     started,
     /** The next `count` jobs the master starts here. */
