@@ -14,6 +14,9 @@
  *   sides can reconcile what was in flight; `ping`/`pong` keep it alive, and a peer
  *   silent for `missedHeartbeats` intervals is offline. A peer speaking another
  *   protocol version is refused, with the reason, on both sides.
+ * - Transient kinds (the protocol names them) are the exception: sent at once to
+ *   a peer whose session is open, unnumbered, never journaled nor resent, handed
+ *   to `onTransient`; for live streams whose record is kept by other means.
  * - Anything malformed is counted by reason, logged (rate-limited) and dropped.
  *
  * Who a listener trusts: a peer's name is what its routing id and envelope say,
@@ -112,6 +115,8 @@ export interface EndpointOptions<P extends Parsers, Tx> {
   readonly logger: Logger;
   readonly onMessage: (delivery: Delivery<P>, scope: DeliveryScope<Tx>) => void;
   readonly onPeer?: (event: PeerEvent) => void;
+  /** Receives the protocol's transient kinds, outside any journal batch; they are dropped without it. */
+  readonly onTransient?: (delivery: Delivery<P>) => void;
   /** What this side tells a peer when a session opens (running jobs, cancelled jobs...). */
   readonly summary?: (peer: string) => unknown;
   /** Whether an actor address exists here; others are dropped as "actor". */
@@ -131,6 +136,8 @@ export interface EndpointOptions<P extends Parsers, Tx> {
 
 export interface EndpointStats {
   readonly delivered: number;
+  readonly transientSent: number;
+  readonly transientDelivered: number;
   readonly duplicates: number;
   readonly gaps: number;
   readonly retransmissions: number;
@@ -193,6 +200,8 @@ export class MailboxEndpoint<P extends Parsers, Tx> {
   boundEndpoint = "";
   readonly #stats = {
     delivered: 0,
+    transientSent: 0,
+    transientDelivered: 0,
     duplicates: 0,
     gaps: 0,
     dropped: {
@@ -310,6 +319,31 @@ export class MailboxEndpoint<P extends Parsers, Tx> {
     return entry.record.seq;
   }
 
+  /**
+   * Sends a transient kind now if `peer`'s session is open; false when it is not
+   * (nothing is kept to send later). Bodies are bounded as {@link send}'s are.
+   */
+  sendTransient<K extends keyof P & string>(peer: string, to: string, kind: K, body: BodyOf<P, K>): boolean {
+    if (this.#closed) return false;
+    if (!this.#o.protocol.transient.has(kind)) throw new Error(`${kind} is not a transient kind`);
+    const json = encodeBody(body);
+    if (json.length * 3 > MAX_BODY_BYTES) {
+      const bytes = utf8Length(json);
+      if (bytes > MAX_BODY_BYTES) throw new MessageTooLargeError(kind, bytes);
+    }
+    const link = this.#links.get(peer);
+    if (!link || !this.#online.has(peer)) return false;
+    if (this.#o.mode.kind === "listen" ? !this.#routes.has(peer) : this.#connectState !== "online") return false;
+    const envelope: Envelope = { v: PROTOCOL_VERSION, from: this.#o.name, to, kind, epoch: this.#o.epoch };
+    this.#socket.send(
+      this.#o.mode.kind === "listen"
+        ? [this.#routes.get(peer)!, ...encodeWithBody(envelope, json)]
+        : encodeWithBody(envelope, json),
+    );
+    this.#stats.transientSent++;
+    return true;
+  }
+
   peers(): PeerStatus[] {
     return [...this.#links.values()].map((l) => ({
       peer: l.peer,
@@ -364,7 +398,7 @@ export class MailboxEndpoint<P extends Parsers, Tx> {
       route = frames[0] as Uint8Array<ArrayBuffer>;
       frames = frames.slice(1);
     }
-    const decoded = decodeMessage(frames, this.#o.protocol.kinds);
+    const decoded = decodeMessage(frames, this.#o.protocol.kinds, this.#o.protocol.transient);
     const envelope = decoded.envelope;
     if (!envelope) return this.#drop((decoded as DecodeFailure).reason, (decoded as DecodeFailure).detail);
     // A peer of another version is told so before anything else is checked: what else it sends may be shaped
@@ -398,6 +432,7 @@ export class MailboxEndpoint<P extends Parsers, Tx> {
     link.lastHeard = Date.now();
     if (envelope.ack) this.#onAck(link, envelope.ack);
     if (envelope.seq !== undefined && !isControl(envelope.kind)) return this.#onData(link, envelope, decoded.body);
+    if (this.#o.protocol.transient.has(envelope.kind)) return this.#onTransient(link, envelope, decoded.body);
     this.#onControl(link, envelope.kind as ControlKind, decoded.body);
   }
 
@@ -494,6 +529,24 @@ export class MailboxEndpoint<P extends Parsers, Tx> {
     } catch (error) {
       // A handler bug must not stop the stream; the supervisor sees actor errors itself.
       this.#o.logger.error("message handler failed", { peer: link.peer, kind: envelope.kind, error });
+    }
+  }
+
+  /** A transient message: handed on only within an open session, and only to a process that takes them. */
+  #onTransient(link: Link, envelope: Envelope, body: unknown): void {
+    if (!this.#online.has(link.peer)) return this.#drop("sender", `${envelope.kind} outside a session`, link.peer);
+    const handler = this.#o.onTransient;
+    if (!handler) return this.#drop("kind", `${envelope.kind}: this process takes no transient messages`, link.peer);
+    const parsed = this.#o.protocol.parsers[envelope.kind](body);
+    if (isProblem(parsed)) return this.#drop("body", `${envelope.kind}: ${parsed.problem}`, link.peer);
+    if (this.#o.accepts && !this.#o.accepts(envelope.to)) {
+      return this.#drop("actor", `no actor ${envelope.to} for ${envelope.kind}`, link.peer);
+    }
+    this.#stats.transientDelivered++;
+    try {
+      handler({ peer: link.peer, to: envelope.to, kind: envelope.kind, body: parsed } as Delivery<P>);
+    } catch (error) {
+      this.#o.logger.error("transient message handler failed", { peer: link.peer, kind: envelope.kind, error });
     }
   }
 

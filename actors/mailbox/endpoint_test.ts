@@ -1,5 +1,5 @@
 import type { DatabaseSync } from "node:sqlite";
-import { assert, assertEquals, assertRejects } from "../../tests/support/assert.ts";
+import { assert, assertEquals, assertRejects, assertThrows } from "../../tests/support/assert.ts";
 import { Committer } from "../runtime/committer.ts";
 import { memoryLogger } from "../runtime/log.ts";
 import { SqliteJournal } from "../runtime/sqlite_journal.ts";
@@ -7,7 +7,7 @@ import { ZmqReactor } from "../transport/zmq/reactor.ts";
 import type { EndpointOptions, PeerEvent } from "./endpoint.ts";
 import { MailboxEndpoint, MessageTooLargeError, PlaintextBindError } from "./endpoint.ts";
 import { MAX_BODY_BYTES } from "./envelope.ts";
-import { defineProtocol, fail, isRecord } from "./protocol.ts";
+import { defineProtocol, fail, isRecord, type Parsers } from "./protocol.ts";
 
 const protocol = defineProtocol({
   note: (body) => isRecord(body) && typeof body.text === "string" ? { text: body.text } : fail("text must be a string"),
@@ -27,17 +27,17 @@ type Note = typeof protocol.parsers;
 type ProcessPart = "name" | "epoch" | "reactor" | "committer" | "contents" | "logger";
 
 /** What a process's host puts around its mailboxes (actors/process/host.ts), built here from the parts. */
-async function openProcess(name: string) {
+async function openProcess<P extends Parsers = Note>(name: string) {
   const dir = await Deno.makeTempDir({ prefix: `basalt-${name}-` });
   const journal = SqliteJournal.open(dir);
   const contents = await journal.load();
   const committer = new Committer(journal);
   const reactor = new ZmqReactor();
-  const endpoints: MailboxEndpoint<Note, DatabaseSync>[] = [];
+  const endpoints: MailboxEndpoint<P, DatabaseSync>[] = [];
   let closed = false;
   const host = {
-    async mailbox(options: Omit<EndpointOptions<Note, DatabaseSync>, ProcessPart>) {
-      const endpoint = await MailboxEndpoint.open<Note, DatabaseSync>({
+    async mailbox(options: Omit<EndpointOptions<P, DatabaseSync>, ProcessPart>) {
+      const endpoint = await MailboxEndpoint.open<P, DatabaseSync>({
         ...options,
         name,
         epoch: journal.epoch,
@@ -101,6 +101,65 @@ Deno.test("a master and a worker talk over ipc, with summaries on connect and of
     await until(() => connect.peers()[0].unacknowledged === 0);
     await worker.host.close();
     await until(() => masterPeers.some((e) => e.type === "offline"), 2000);
+  } finally {
+    await worker.host.close();
+    await master.host.close();
+    await Deno.remove(master.dir, { recursive: true });
+    await Deno.remove(worker.dir, { recursive: true });
+  }
+});
+
+Deno.test("transient messages go at once within a session, beside the reliable stream, and are never journaled or resent", async () => {
+  const live = defineProtocol({
+    note: protocol.parsers.note,
+    key: (body) =>
+      isRecord(body) && typeof body.text === "string" ? { text: body.text } : fail("text must be a string"),
+  }, { transient: ["key"] });
+  type Live = typeof live.parsers;
+  const master = await openProcess<Live>("master");
+  const worker = await openProcess<Live>("w1");
+  const socket = `ipc://${master.dir}/master.ipc`;
+  const keys: string[] = [];
+  const notes: string[] = [];
+  const echoed: string[] = [];
+  let workerOnline = false;
+  try {
+    let answer = (_peer: string, _text: string) => {};
+    const listen = await master.host.mailbox({
+      protocol: live,
+      mode: { kind: "listen", endpoint: socket },
+      heartbeatMs: 50,
+      onMessage: (d) => notes.push(d.body.text),
+      onTransient: (d) => {
+        keys.push(d.body.text);
+        answer(d.peer, d.body.text.toUpperCase());
+      },
+    });
+    answer = (peer, text) => void listen.sendTransient(peer, "runs", "key", { text });
+    const connect = await worker.host.mailbox({
+      protocol: live,
+      mode: { kind: "connect", endpoints: [socket], peer: "master" },
+      heartbeatMs: 50,
+      onPeer: (e) => workerOnline ||= e.type === "online",
+      onMessage: () => {},
+      onTransient: (d) => echoed.push(d.body.text),
+    });
+    assertEquals(listen.sendTransient("w1", "runs", "key", { text: "too soon" }), false);
+    await until(() => workerOnline);
+    for (let i = 0; i < 50; i++) {
+      assert(connect.sendTransient("master", "job/1", "key", { text: `k${i}` }));
+      if (i % 10 === 0) connect.send("master", "job/1", "note", { text: `n${i}` });
+    }
+    await until(() => echoed.length === 50 && notes.length === 5);
+    assertEquals(keys, Array.from({ length: 50 }, (_, i) => `k${i}`));
+    assertEquals(echoed[49], "K49");
+    assertEquals(connect.stats().transientSent, 50);
+    assertEquals(listen.stats().transientDelivered, 50);
+    assertThrows(() => connect.sendTransient("master", "job/1", "note" as "key", { text: "x" }));
+    // Nothing is kept for a peer that is gone: no late keystrokes after it comes back.
+    await master.host.close();
+    await until(() => !connect.isOnline("master"), 5000);
+    assertEquals(connect.sendTransient("master", "job/1", "key", { text: "lost" }), false);
   } finally {
     await worker.host.close();
     await master.host.close();

@@ -6,7 +6,8 @@
  *
  * The envelope says who sent it (`from`, the sending process's name), which actor
  * it is for (`to`), what it is (`kind`), the sender's journal incarnation
- * (`epoch`), its place in the sender's stream (`seq`, reliable kinds only) and the
+ * (`epoch`), its place in the sender's stream (`seq`, reliable kinds only: a
+ * transient kind has none) and the
  * receiver's stream acknowledged so far (`ack`: [epoch, seq]). Decoding never
  * throws: a bad message becomes a {@link DecodeFailure} naming what was wrong, so
  * the endpoint can count it and carry on.
@@ -116,10 +117,14 @@ export function nameInRoutingId(routingId: string): string | undefined {
 const EPOCH = /^[A-Za-z0-9-]{1,64}$/;
 const isSeq = (n: unknown): n is number => typeof n === "number" && Number.isSafeInteger(n) && n >= 0;
 
-/** Decodes the two frames of a message; `kinds` are the data kinds this side knows. */
+/**
+ * Decodes the two frames of a message; `kinds` are the data kinds this side
+ * knows, of which `transient` are the unnumbered ones.
+ */
 export function decodeMessage(
   frames: readonly Uint8Array[],
   kinds: ReadonlySet<string>,
+  transient: ReadonlySet<string> = new Set(),
 ): DecodedMessage | DecodeFailure {
   if (frames.length !== 2) return { reason: "frames", detail: `expected 2 frames, got ${frames.length}` };
   const [head, tail] = frames;
@@ -175,8 +180,11 @@ export function decodeMessage(
   if (!control && !kinds.has(envelope.kind)) {
     return { reason: "kind", detail: `unknown kind ${envelope.kind}`, envelope };
   }
-  if (!control && envelope.seq === undefined) {
+  if (!control && !transient.has(envelope.kind) && envelope.seq === undefined) {
     return { reason: "envelope", detail: `${envelope.kind} needs a sequence number`, envelope };
+  }
+  if (transient.has(envelope.kind) && envelope.seq !== undefined) {
+    return { reason: "envelope", detail: `${envelope.kind} is transient: it has no sequence number`, envelope };
   }
   if (tail.length > MAX_BODY_BYTES) return { reason: "size", detail: `body of ${tail.length} bytes`, envelope };
   let body: unknown;

@@ -38,8 +38,17 @@ export type BodyOf<P extends Parsers, K extends keyof P> = Exclude<ReturnType<P[
 export interface Protocol<P extends Parsers> {
   readonly parsers: P;
   readonly kinds: ReadonlySet<string>;
+  /**
+   * Kinds sent at most once, unnumbered and never journaled: a live stream whose
+   * record is kept elsewhere (a console's bytes), where a message late after a
+   * reconnection is worth less than no message.
+   */
+  readonly transient: ReadonlySet<string>;
 }
 
-export function defineProtocol<P extends Parsers>(parsers: P): Protocol<P> {
-  return { parsers, kinds: new Set(Object.keys(parsers)) };
+export function defineProtocol<P extends Parsers>(
+  parsers: P,
+  options: { readonly transient?: readonly (keyof P & string)[] } = {},
+): Protocol<P> {
+  return { parsers, kinds: new Set(Object.keys(parsers)), transient: new Set(options.transient ?? []) };
 }
