@@ -68,6 +68,9 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       options.logger.info(`master ${event.type}`, { ...event });
       options.onPeer?.(event);
     },
+    onTransient: (delivery) => {
+      if (delivery.kind === "console.down") late.runs?.consoleDown(delivery.body.job, delivery.body.frame);
+    },
     onMessage: (delivery) => {
       switch (delivery.kind) {
         case "job.start":

@@ -568,6 +568,8 @@ export const TEST_SCHEMAS: Readonly<Record<string, Validator>> = {
       })),
     },
   }),
+  // Basalt's own: the device handed to a person (worker/strategies/test/reservation.ts); `timeout` is its length.
+  reservation: test({ required: { reservation: map({ optional: { warning: timeout } }), timeout } }),
   service: test({
     required: {
       services: list(map({
@@ -592,6 +594,7 @@ export function testKind(action: Record<string, unknown>): string | undefined {
   if ("interactive" in action) return "interactive";
   if ("monitors" in action) return "monitor";
   if ("services" in action) return "service";
+  if ("reservation" in action) return "reservation";
   return undefined;
 }
 

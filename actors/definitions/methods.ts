@@ -9,8 +9,8 @@ import { isMapping } from "./schema.ts";
 /** The sections of a job's pipeline. */
 export type Section = "deploy" | "boot" | "test" | "command" | "finalize";
 
-/** The kinds of test action, in the order LAVA tells them apart. */
-export const TEST_KINDS = ["interactive", "monitors", "services", "definitions"] as const;
+/** The kinds of test action, in the order LAVA tells them apart (`reservation` is Basalt's own). */
+export const TEST_KINDS = ["interactive", "monitors", "services", "definitions", "reservation"] as const;
 
 /** The method a job action block of `section` asks for. */
 export function actionMethod(section: Section, block: Record<string, unknown>): string {

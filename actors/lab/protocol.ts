@@ -10,6 +10,7 @@
  */
 import { type Capabilities, parseCapabilities } from "../definitions/methods.ts";
 import { type BodyOf, defineProtocol, fail, isProblem, isRecord, type ParseProblem } from "../mailbox/protocol.ts";
+import { type DownFrame, parseDownFrame, parseUpFrame, type UpFrame } from "./console_frames.ts";
 
 /** LAVA job ids are integers, and `N.M` for the sub-jobs of a MultiNode job. */
 const JOB_ID = /^\d{1,18}(\.\d{1,6})?$/;
@@ -184,6 +185,16 @@ export function parseWorkerSummary(value: unknown): WorkerSummary {
   };
 }
 
+function parseConsole<F>(kind: string, parseFrame: (value: unknown) => F | ParseProblem) {
+  return (body: unknown): Parsed<{ job: string; frame: F }> => {
+    if (!isRecord(body)) return fail(`${kind} must be a mapping`);
+    const job = jobId(body);
+    if (!job) return fail("job must be a job id");
+    const frame = parseFrame(body.frame);
+    return isProblem(frame) ? fail(`frame: ${frame.problem}`) : { job, frame };
+  };
+}
+
 export const labProtocol = defineProtocol({
   /** master → worker: run this job. */
   "job.start": parseStart,
@@ -197,7 +208,11 @@ export const labProtocol = defineProtocol({
   "job.log": parseLog,
   /** worker → master: the job ended. */
   "job.finished": parseEnd,
-});
+  /** worker → master, transient: a reservation's console, from the device's side. */
+  "console.up": parseConsole<UpFrame>("console.up", parseUpFrame),
+  /** master → worker, transient: a reservation's console, from its holder's side. */
+  "console.down": parseConsole<DownFrame>("console.down", parseDownFrame),
+}, { transient: ["console.up", "console.down"] });
 
 export type LabProtocol = typeof labProtocol.parsers;
 export type LabBody<K extends keyof LabProtocol> = BodyOf<LabProtocol, K>;

@@ -29,6 +29,8 @@ export interface DeviceContext {
 /** How the job that held the device ended, as the device's health rules need it. */
 export interface JobOutcome {
   readonly healthCheck: boolean;
+  /** The job was a reservation: a person had the device, so it is checked before the next job. */
+  readonly reservation?: boolean;
   readonly health: JobHealthName;
   readonly errorType?: string;
 }
@@ -55,6 +57,7 @@ const RELEASE = [
   { guard: "healthCheckPassed", target: "Idle", actions: "markPassed" },
   { guard: "healthCheckFailed", target: "Idle", actions: "markFailed" },
   { guard: "infrastructureFailed", target: "Idle", actions: "markUnknown" },
+  { guard: "reservationEnded", target: "Idle", actions: "markReserved" },
   { guard: "holdsJob", target: "Idle", actions: "free" },
 ] as const;
 
@@ -81,6 +84,11 @@ export const deviceMachine = setup({
       health: "Unknown",
       reason: ({ event }) => `job ${jobOf(event)}: ${released(event).outcome.errorType} error`,
     }),
+    markReserved: assign({
+      job: undefined,
+      health: "Unknown",
+      reason: ({ event }) => `reservation ${jobOf(event)} ended: the device is checked before the next job`,
+    }),
   },
   guards: {
     holdsJob: ({ context, event }) => (event as { job?: string }).job === context.job,
@@ -95,6 +103,10 @@ export const deviceMachine = setup({
       released(event).job === context.job && !released(event).outcome.healthCheck &&
       released(event).outcome.health === "Incomplete" &&
       INFRASTRUCTURE_ERRORS.has(released(event).outcome.errorType ?? "") && context.health === "Good",
+    /** After a person had the device, as LAVA after a hacking session: anything may have been changed on it. */
+    reservationEnded: ({ context, event }) =>
+      released(event).job === context.job && released(event).outcome.reservation === true &&
+      context.health === "Good",
   },
 }).createMachine({
   id: "device",

@@ -154,3 +154,21 @@ Deno.test("an admin sets any health in any state, with a reason", () => {
   d.send({ type: "health", health: "Good", reason: "back" });
   assertEquals([d.now().state, d.now().health], ["Idle", "Good"]);
 });
+
+Deno.test("a reservation's end, however it ended, makes a Good device Unknown so it is checked before the next job", () => {
+  for (const health of ["Complete", "Incomplete", "Canceled"] as const) {
+    const d = device("Good");
+    d.send({ type: "run", job: "12" });
+    d.send({ type: "release", job: "12", outcome: ended({ health, reservation: true }) });
+    assertEquals(d.now(), {
+      state: "Idle",
+      health: "Unknown",
+      job: undefined,
+      reason: "reservation 12 ended: the device is checked before the next job",
+    });
+  }
+  const held = device("Maintenance");
+  held.send({ type: "run", job: "12" });
+  held.send({ type: "release", job: "12", outcome: ended({ reservation: true }) });
+  assertEquals([held.now().state, held.now().health], ["Idle", "Maintenance"]);
+});

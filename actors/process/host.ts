@@ -39,6 +39,7 @@ export interface MailboxOptions<P extends Parsers, Tx> {
   readonly mode: ListenMode | ConnectMode;
   readonly onMessage: (delivery: Delivery<P>, scope: DeliveryScope<Tx>) => void;
   readonly onPeer?: (event: PeerEvent) => void;
+  readonly onTransient?: (delivery: Delivery<P>) => void;
   readonly summary?: (peer: string) => unknown;
   readonly accepts?: (to: string) => boolean;
   readonly sessionRefusal?: (peer: string, authenticated: boolean) => string | undefined;

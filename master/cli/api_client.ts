@@ -57,6 +57,21 @@ export class ApiClient {
     return await (await this.#fetch("GET", path, undefined, "*/*")).text();
   }
 
+  /** Opens a WebSocket on `path`, authenticated as the other requests are; rejects if it cannot open. */
+  websocket(path: string): Promise<WebSocket> {
+    const url = new URL(path, this.baseUrl);
+    url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+    // Deno's WebSocket takes headers, so the token never goes into a URL (and a proxy's log).
+    const socket = new WebSocket(url, { headers: this.#headers() } as unknown as string[]);
+    return new Promise((resolve, reject) => {
+      socket.addEventListener("open", () => resolve(socket), { once: true });
+      socket.addEventListener("error", (event) => {
+        const message = (event as ErrorEvent).message ?? "the connection failed";
+        reject(new ApiError(0, `cannot open ${path}: ${message}`));
+      }, { once: true });
+    });
+  }
+
   /** Reads a server-sent event stream until it ends or `signal` aborts. */
   async *events(path: string, signal?: AbortSignal): AsyncGenerator<SseMessage> {
     const response = await this.#fetch("GET", path, undefined, "text/event-stream");

@@ -25,6 +25,7 @@ import { textTable } from "../../actors/cli/text_table.ts";
 import { listSerialPorts } from "../../worker/drivers/serial.ts";
 import { ser2netConfig, stableName, udevRules } from "../../worker/drivers/serial_config.ts";
 import { type CliContext, REMOTE_COMMANDS } from "./remote_commands.ts";
+import { RESERVATION_COMMANDS } from "./reservation_commands.ts";
 import { BUILTIN_TEMPLATES, dictionaryProblems, extendedTemplate, renderDevice } from "../devices/dictionary.ts";
 import { jinjaEnvironment, TemplateError } from "../devices/jinja.ts";
 
@@ -196,7 +197,7 @@ const COMMANDS: readonly Command<CliContext>[] = [
 
 export const CLI: Program<CliContext> = {
   name: "cli",
-  commands: [...COMMANDS, ...REMOTE_COMMANDS],
+  commands: [...COMMANDS, ...REMOTE_COMMANDS, ...RESERVATION_COMMANDS],
   globalOptions: {
     url: { type: "string", help: "the master (default $BASALT_URL or http://127.0.0.1:8000)" },
     token: { type: "string", help: "your API token (default $BASALT_TOKEN)" },

@@ -18,6 +18,7 @@ import { clientErrorStatus, HttpError } from "./errors.ts";
 import { LiveStreams } from "./live.ts";
 import { actorRoutes } from "./rest/actors.ts";
 import { callbackTokenRoutes } from "./rest/callback_tokens.ts";
+import { reservationRoutes } from "./rest/reservations.ts";
 import type { RestContext } from "./rest/context.ts";
 import { eventRoutes } from "./rest/events.ts";
 import { jobLogRoutes } from "./rest/job_logs.ts";
@@ -64,6 +65,7 @@ export function createApp(options: AppOptions): Hono<HttpEnv> {
   eventRoutes(app, rest);
   jobRoutes(app, rest);
   jobLogRoutes(app, rest);
+  reservationRoutes(app, rest);
   resultRoutes(app, rest);
   actorRoutes(app, rest);
   labRoutes(app, rest);

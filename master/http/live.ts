@@ -31,29 +31,41 @@ export class LiveStreams {
 
   /** A WebSocket fed by `follow` once it is open; 400 to a request that is not an upgrade. */
   websocket(c: Context<HttpEnv>, follow: Follow): Response {
-    if (c.req.header("upgrade")?.toLowerCase() !== "websocket") return c.text("WebSocket only", 400);
-    return this.#admit(c, (release) => {
-      // A client that answers no ping within 10 s is gone, or stalled behind its own unread data: it is dropped.
-      const { socket, response } = Deno.upgradeWebSocket(c.req.raw, { idleTimeout: 10 });
+    return this.socket(c, (socket) => {
       let unsubscribe: (() => void) | undefined;
-      const close = () => socket.close();
-      this.closing?.addEventListener("abort", close, { once: true });
       const stopSending = () => {
         unsubscribe?.();
         unsubscribe = undefined;
       };
+      socket.addEventListener("open", () => unsubscribe = follow(socketFeed(socket, stopSending)));
+      return stopSending;
+    });
+  }
+
+  /**
+   * A WebSocket within the stream caps, for routes that also read what the client sends: `attach` sets its
+   * handlers and returns what to undo when the connection is really gone. 400 to a request that is not an upgrade.
+   */
+  socket(c: Context<HttpEnv>, attach: (socket: WebSocket) => () => void): Response {
+    if (c.req.header("upgrade")?.toLowerCase() !== "websocket") return c.text("WebSocket only", 400);
+    return this.#admit(c, (release) => {
+      // A client that answers no ping within 10 s is gone, or stalled behind its own unread data: it is dropped.
+      const { socket, response } = Deno.upgradeWebSocket(c.req.raw, { idleTimeout: 10 });
+      const close = () => socket.close();
+      this.closing?.addEventListener("abort", close, { once: true });
+      const detach = attach(socket);
       // The stream's place is given back only when the connection is really gone: a client that was sent a close
       // frame and never answers it keeps its TCP connection (Deno cannot abort one), and must keep counting.
+      let done = false;
       const cleanup = () => {
-        stopSending();
+        if (done) return;
+        done = true;
+        detach();
         this.closing?.removeEventListener("abort", close);
         release();
       };
-      socket.onopen = () => {
-        unsubscribe = follow(socketFeed(socket, stopSending));
-      };
-      socket.onclose = cleanup;
-      socket.onerror = cleanup;
+      socket.addEventListener("close", cleanup);
+      socket.addEventListener("error", cleanup);
       return response;
     });
   }

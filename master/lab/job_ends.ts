@@ -49,7 +49,12 @@ export class JobEnds {
       registry.device(context.device)?.send({
         type: "release",
         job: context.id,
-        outcome: { healthCheck: active.healthCheck, health: context.health, errorType: context.errorType },
+        outcome: {
+          healthCheck: active.healthCheck,
+          health: context.health,
+          errorType: context.errorType,
+          ...(active.reservation ? { reservation: true } : {}),
+        },
       });
       if (active.healthCheck) this.#healthChecked(context.device, id, active.submitTime);
     }

@@ -62,6 +62,7 @@ import { type CertificateOptions, LabCertificates } from "./certificates.ts";
 import { workerSessionRefusal } from "./worker_admission.ts";
 import { WorkerLink } from "./worker_link.ts";
 import { LavaWorkers } from "./lava_workers.ts";
+import { Consoles } from "./consoles.ts";
 
 type Tx = Transaction<Database>;
 
@@ -99,6 +100,8 @@ export class Lab {
   /** LAVA's own workers, over LAVA's HTTP worker API (master/http/lava_worker_api.ts serves it). */
   readonly lavaWorkers: LavaWorkers;
   readonly mailbox!: MailboxEndpoint<LabProtocol, Tx>;
+  /** The live consoles of running reservations. */
+  readonly consoles: Consoles;
   readonly #o: LabOptions;
   readonly #log: Logger;
   readonly #registry: ActorRegistry;
@@ -183,6 +186,15 @@ export class Lab {
       registerWorker: (hostname) => this.#roster.registerWorker(hostname),
       logger,
     });
+    this.consoles = new Consoles({
+      registry: this.#registry,
+      sendDown: (worker, job, frame) =>
+        this.mailbox?.sendTransient(worker, WORKER_RUNS, "console.down", { job, frame }) ?? false,
+      mayUse: (userId, device) => this.#access.canSubmitToDevice(this.#access.rightsOfId(userId), device),
+      isAdministrator: (userId) => this.#access.rightsOfId(userId).superuser,
+      end: (job, reason) => void this.cancel(job, reason),
+      logger,
+    });
     this.#jobEnds = new JobEnds({
       db,
       registry: this.#registry,
@@ -235,6 +247,7 @@ export class Lab {
     if (generation < this.#accessApplied) return;
     this.#accessApplied = generation;
     this.#access = rules;
+    this.consoles.accessChanged();
     if (this.mailbox) this.#placement.request("all");
   }
 
@@ -282,6 +295,11 @@ export class Lab {
       sessionRefusal: (peer, authenticated) => workerSessionRefusal(this.catalog, peer, authenticated),
       onPeer: (event) => this.peerEvent(event),
       onMessage: (delivery, scope) => this.deliver(delivery, scope),
+      onTransient: (delivery) => {
+        if (delivery.kind === "console.up") {
+          this.consoles.up(delivery.peer, Number(delivery.body.job), delivery.body.frame);
+        }
+      },
     });
     await this.webhooks.start();
     this.#placement.request("all");
@@ -301,6 +319,7 @@ export class Lab {
         // After the transition that caused it has finished: these send events to other actors.
         if (record.stateAfter === "Finished") {
           this.lavaWorkers.jobEnded(Number(id));
+          this.consoles.ended(Number(id));
           queueMicrotask(() => this.#jobEnds.finished(Number(id)));
         } else if (record.stateAfter === "Running" && record.stateBefore !== "Running") {
           void this.webhooks.jobChanged(Number(id), JobState.byName.Running, JobHealth.byName.Unknown);

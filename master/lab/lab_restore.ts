@@ -12,7 +12,7 @@ import { JobState } from "../../actors/domain/states.ts";
 import type { GroupMember } from "../../actors/machines/multinode_group.ts";
 import type { ActorHost } from "../../actors/process/host.ts";
 import type { Database, TestJobsTable } from "../storage/schema.ts";
-import type { ActiveJob, ActorRegistry } from "./registry.ts";
+import { type ActiveJob, type ActorRegistry, isReservation } from "./registry.ts";
 import type { SubmittedJob } from "./submission.ts";
 
 type Tx = Transaction<Database>;
@@ -53,7 +53,7 @@ export async function restoreJobs(db: Kysely<Database>, host: ActorHost<Tx>, reg
   const restored = host.restoredOfKind("job");
   if (restored.length === 0) return;
   const ids = restored.map((r) => Number(r.id));
-  const rows = await db.selectFrom("test_jobs").select([...FACT_COLUMNS, "multinode_role"])
+  const rows = await db.selectFrom("test_jobs").select([...FACT_COLUMNS, "multinode_role", "required_methods"])
     .where("id", "in", ids).execute();
   const counts = await sql<{ job_id: number; n: number }>`
     SELECT job_id, count(*)::integer AS n FROM job_log_lines WHERE job_id = ANY(${ids}) GROUP BY job_id`
@@ -63,6 +63,7 @@ export async function restoreJobs(db: Kysely<Database>, host: ActorHost<Tx>, reg
     const record = restored.find((r) => Number(r.id) === row.id)!;
     const active: ActiveJob = {
       ...factsOf(row),
+      ...(isReservation(storedRequirements(row.required_methods).requires) ? { reservation: true } : {}),
       role: row.multinode_role ?? undefined,
       nextLine: lines.get(row.id) ?? 0,
     };

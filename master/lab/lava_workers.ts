@@ -50,8 +50,8 @@ const END_WAKES_MS = [40, 80, 120, 160, 200, 300, 400, 600, 1000, 2000, 5000, 10
 export const LAVA_DISPATCHER_CAPABILITIES: Capabilities = {
   deploy: Object.keys(DEPLOY_SCHEMAS),
   boot: Object.keys(BOOT_SCHEMAS),
-  // Named as a job's test actions ask for them (methods.ts), a docker test among them.
-  test: [...TEST_KINDS, "docker"],
+  // Named as a job's test actions ask for them (methods.ts), a docker test among them; a reservation is Basalt's own.
+  test: [...TEST_KINDS.filter((kind) => kind !== "reservation"), "docker"],
 };
 
 /** An answer in LAVA's shape: a JSON body (`{"error": ...}` when refused) and its status. */

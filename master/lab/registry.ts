@@ -23,6 +23,7 @@ import { type GroupContext, groupMachine, type GroupMember } from "../../actors/
 import { type WorkerContext, type WorkerHealthName, workerMachine } from "../../actors/machines/worker.ts";
 import type { JobState, WorkerState } from "../../actors/domain/states.ts";
 import type { SubmittedJob } from "./submission.ts";
+import type { Capabilities } from "../../actors/definitions/methods.ts";
 
 export type JobActor = SupervisedActor<typeof jobMachine>;
 export type DeviceActor = SupervisedActor<typeof deviceMachine>;
@@ -42,6 +43,8 @@ export interface ActiveJob {
   readonly submitter: number;
   readonly visibility: number;
   readonly healthCheck: boolean;
+  /** A reservation: its console is relayed to people, and its device is checked after it. */
+  readonly reservation?: boolean;
   readonly group?: string;
   readonly role?: string;
   /** The next log line expected from the worker. */
@@ -221,6 +224,11 @@ export class ActorRegistry {
 }
 
 /** The facts of a job taken from the queue (or about to be ended before it ever ran). */
+/** Whether a job asking for these methods is a reservation (its test is a `reservation`). */
+export function isReservation(requires: Capabilities | undefined): boolean {
+  return requires?.test.includes("reservation") ?? false;
+}
+
 export function activeJobOf(job: SubmittedJob, role?: string): ActiveJob {
   return {
     id: job.id,
@@ -232,6 +240,7 @@ export function activeJobOf(job: SubmittedJob, role?: string): ActiveJob {
     submitter: job.submitter,
     visibility: job.visibility,
     healthCheck: job.healthCheck,
+    ...(isReservation(job.requires) ? { reservation: true } : {}),
     group: job.group,
     role,
     nextLine: 0,

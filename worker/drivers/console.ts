@@ -104,6 +104,7 @@ export class Console {
   #closed: string | undefined;
   #flushTimer: ReturnType<typeof setTimeout> | undefined;
   readonly #watchers: { pattern: RegExp; onMatch(line: string): void }[] = [];
+  readonly #listeners = new Set<(text: string) => void>();
   /** Hears output while `type` waits for an echo. */
   #onEcho: ((text: string) => void) | undefined;
   /** Set once the device has let ECHO_MISSES characters in a row go unechoed. */
@@ -131,6 +132,12 @@ export class Console {
     return () => this.#watchers.splice(this.#watchers.indexOf(watcher), 1);
   }
 
+  /** Calls `listener` with every chunk the device prints from now on (a reservation's relay); returns its removal. */
+  listen(listener: (text: string) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
   async #read(): Promise<void> {
     const decoder = new TextDecoder("utf-8");
     try {
@@ -150,6 +157,7 @@ export class Console {
   #receive(text: string): void {
     if (text === "") return;
     this.options.onOutput?.(text);
+    for (const listener of this.#listeners) listener(text);
     this.#onEcho?.(text);
     let start = 0;
     let newline;

@@ -49,6 +49,8 @@ export interface PowerDriver {
   reset(timeoutMs: number, signal?: AbortSignal): Promise<boolean>;
   /** Switches the device off; false when it has no way to. */
   off(timeoutMs: number, signal?: AbortSignal): Promise<boolean>;
+  /** Switches the device on; false when it has no way to. */
+  on(timeoutMs: number, signal?: AbortSignal): Promise<boolean>;
 }
 
 export interface ShellPowerCommands {
@@ -73,5 +75,10 @@ export class ShellPower implements PowerDriver {
   async off(timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
     if (this.commands.powerOff.length === 0) return false;
     return await runPowerCommands("power off", this.commands.powerOff, this.log, timeoutMs, signal);
+  }
+
+  async on(timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+    if (this.commands.powerOn.length === 0) return false;
+    return await runPowerCommands("power on", this.commands.powerOn, this.log, timeoutMs, signal);
   }
 }

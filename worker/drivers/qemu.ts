@@ -144,7 +144,11 @@ export function splitArgs(text: string): string[] {
 export class QemuProcess implements PowerDriver {
   #process: ProcessConsole | undefined;
 
-  private constructor(process: ProcessConsole) {
+  private constructor(
+    process: ProcessConsole,
+    private readonly argv: readonly string[],
+    private readonly stderr: (line: string) => void,
+  ) {
     this.#process = process;
   }
 
@@ -153,6 +157,10 @@ export class QemuProcess implements PowerDriver {
    * start exits at once, which is reported rather than waited on.
    */
   static async start(argv: readonly string[], stderr: (line: string) => void): Promise<QemuProcess> {
+    return new QemuProcess(await QemuProcess.#spawn(argv, stderr), argv, stderr);
+  }
+
+  static async #spawn(argv: readonly string[], stderr: (line: string) => void): Promise<ProcessConsole> {
     let process: ProcessConsole;
     try {
       process = processConsole(argv);
@@ -169,7 +177,7 @@ export class QemuProcess implements PowerDriver {
     if (early) {
       throw new InfrastructureError(`${argv[0]} exited at once with code ${early.code}: see the log for its message`);
     }
-    return new QemuProcess(process);
+    return process;
   }
 
   /** The process, for the console and its stderr; undefined once stopped. */
@@ -180,6 +188,13 @@ export class QemuProcess implements PowerDriver {
   /** A virtual device cannot be power-cycled in place: a boot starts a new QEMU. */
   reset(): Promise<boolean> {
     return Promise.resolve(false);
+  }
+
+  /** Starts the same QEMU again once it was switched off (its console is a new process); false if it runs. */
+  async on(): Promise<boolean> {
+    if (this.#process) return false;
+    this.#process = await QemuProcess.#spawn(this.argv, this.stderr);
+    return true;
   }
 
   async off(): Promise<boolean> {

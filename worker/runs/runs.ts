@@ -36,6 +36,8 @@ import {
   waitForExit,
 } from "../system/processes.ts";
 import { followLog } from "./log_follow.ts";
+import { ConsoleRelays } from "./console_relay.ts";
+import { CONSOLE_SOCKET, type DownFrame, opensConsole } from "../../actors/lab/console_frames.ts";
 import { removeJobTftpDir, tftpRoot } from "../drivers/tftp_dir.ts";
 import { DEFAULT_CACHE_BYTES, pruneDownloadCache } from "./download_cache.ts";
 
@@ -158,10 +160,17 @@ export class JobRuns {
   readonly #runs = new Map<string, RunActor>();
   readonly #attachments = new Map<string, Attachment>();
   readonly #log: Logger;
+  readonly #consoles: ConsoleRelays;
 
   constructor(options: JobRunsOptions) {
     this.#o = options;
     this.#log = options.logger.with({ component: "runs" });
+    this.#consoles = new ConsoleRelays(options.mailbox, options.logger);
+  }
+
+  /** A frame from a reservation's holder, for the job's console. */
+  consoleDown(job: string, frame: DownFrame): void {
+    this.#consoles.down(job, frame);
   }
 
   /** The jobs with a dispatch process (or about to have one). */
@@ -237,6 +246,7 @@ export class JobRuns {
 
   /** Stops following logs; the dispatch processes carry on for the next worker to re-attach to. */
   async detach(): Promise<void> {
+    this.#consoles.close();
     for (const attachment of this.#attachments.values()) {
       clearTimeout(attachment.graceTimer);
       clearTimeout(attachment.watchdog);
@@ -351,6 +361,9 @@ export class JobRuns {
     const { pid, startTime, offset } = context();
     const process: DetachedProcess = { pid: pid!, startTime: startTime ?? "" };
     const dir = this.#jobDir(job);
+    const consoleSocket = join(dir, "work", CONSOLE_SOCKET);
+    // A reservation whose console opened under the previous worker.
+    if (existsSync(consoleSocket)) void this.#consoles.attach(job, consoleSocket);
     this.#armWatchdog(job, actor, attachment);
     const ended = (async () => {
       await waitForExit(process);
@@ -365,8 +378,10 @@ export class JobRuns {
       offset,
       writerDone: ended,
       minIntervalMs: LOG_BATCH_INTERVAL_MS,
-      onBatch: (batch) =>
-        actor.status === "running" && actor.send({ type: "log", lines: batch.lines, offset: batch.offset }),
+      onBatch: (batch) => {
+        if (batch.lines.some(opensConsole)) void this.#consoles.attach(job, consoleSocket);
+        if (actor.status === "running") actor.send({ type: "log", lines: batch.lines, offset: batch.offset });
+      },
     });
     Promise.all([ended, following]).then(
       () => {

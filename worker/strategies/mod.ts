@@ -14,6 +14,7 @@ import { minimalBoot } from "./boot/minimal.ts";
 import { qemuBoot } from "./boot/qemu.ts";
 import { ubootBoot } from "./boot/u_boot.ts";
 import { testDefinitions } from "./test/definitions.ts";
+import { testReservation } from "./test/reservation.ts";
 import { userCommandAction } from "./command.ts";
 import { finalize } from "./finalize.ts";
 
@@ -29,6 +30,7 @@ export const STRATEGIES = new StrategyRegistry([
   ipxeBoot,
   grubBoot,
   testDefinitions,
+  testReservation,
   userCommandAction,
   finalize,
 ]);

@@ -1,0 +1,207 @@
+/**
+ * Basalt's `reservation` test action: the device, as the actions before it left
+ * it (booted, at a bootloader prompt, or untouched), handed to a person until
+ * they release it or the action's `timeout` — the reservation's length — runs
+ * out. The console is relayed through a socket in the job's directory
+ * (drivers/console_server.ts) that the worker connects to when the log says it
+ * is open; keystrokes go to the device and power switches to the device's power,
+ * and everything printed and typed is in the job's log like any job's.
+ */
+import { join } from "node:path";
+import { shape } from "../../../actors/definitions/pipeline.ts";
+import { isMapping } from "../../../actors/definitions/schema.ts";
+import { timeoutSeconds } from "../../../actors/definitions/timeouts.ts";
+import {
+  CONSOLE_CLOSED,
+  CONSOLE_OPEN,
+  CONSOLE_SOCKET,
+  type DownFrame,
+  MAX_OUTPUT_CHARS,
+  type PowerAction,
+  type UpFrame,
+} from "../../../actors/lab/console_frames.ts";
+import { Console } from "../../drivers/console.ts";
+import { ConsoleServer } from "../../drivers/console_server.ts";
+import { QemuProcess } from "../../drivers/qemu.ts";
+import type { JobLog } from "../../job/log.ts";
+import type { ActionImplementation, ActionRun, JobContext } from "../context.ts";
+import type { Strategy } from "../strategy.ts";
+import { CONNECTION_ACTIONS } from "../boot/connection.ts";
+
+/** The reservation ends this long before its action's timeout, so that running out of time is not a failure. */
+const END_MARGIN_MS = 2000;
+/** How long before the end the people watching are warned, unless the job says (`reservation.warning`). */
+const DEFAULT_WARNING_S = 300;
+/** The longest a power switch asked for by the holder may take. */
+const POWER_TIMEOUT_MS = 120_000;
+
+/**
+ * Typed input, kept in the log as `input` records a line at a time (or after a
+ * pause), so that a session typed a key at a time reads as it was typed.
+ */
+class TypedRecord {
+  #pending = "";
+  #timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(private readonly log: JobLog) {}
+
+  add(data: string): void {
+    this.#pending += data;
+    clearTimeout(this.#timer);
+    if (/[\r\n]/.test(data) || this.#pending.length >= 1024) this.flush();
+    else this.#timer = setTimeout(() => this.flush(), 1000);
+  }
+
+  flush(): void {
+    clearTimeout(this.#timer);
+    if (this.#pending === "") return;
+    this.log.input(this.#pending.replace(/[\r\n]+$/, ""));
+    this.#pending = "";
+  }
+}
+
+type Power = "on" | "off" | "unknown";
+
+const reservation: ActionImplementation = async (run: ActionRun) => {
+  const { ctx, block, signal } = run;
+  const settings = isMapping(block.reservation) ? block.reservation : {};
+  const warningMs = (timeoutSeconds(settings.warning) ?? DEFAULT_WARNING_S) * 1000;
+  const endsAt = Date.now() + Math.max(0, run.remainingMs() - END_MARGIN_MS);
+  // Nothing booted the device: reach its console as a boot would (a QEMU device has none until it is started).
+  if (!ctx.console && ctx.resources.connect !== undefined) await CONNECTION_ACTIONS["connect-device"](run);
+  let power: Power = ctx.console && !ctx.console.isClosed && !ctx.poweredOff ? "on" : "unknown";
+  const state = (): UpFrame => ({ t: "state", power, endsAt: new Date(endsAt).toISOString() });
+  const typed = new TypedRecord(ctx.log);
+  let finish!: (how: string) => void;
+  const finished = new Promise<string>((resolve) => finish = resolve);
+  let switching = Promise.resolve();
+
+  const server = ConsoleServer.listen({
+    path: join(ctx.workDir, CONSOLE_SOCKET),
+    greeting: () => [state()],
+    onProblem: (problem) => ctx.log.debug(`console socket: ${problem}`),
+    onFrame: (frame: DownFrame) => {
+      switch (frame.t) {
+        case "input":
+          typed.add(frame.data);
+          if (!ctx.console || ctx.console.isClosed) return notice("the device's console is not open (is it off?)");
+          ctx.console.send(frame.data, { log: false }).catch((error) => notice(`typing failed: ${error.message}`));
+          return;
+        case "power":
+          switching = switching.then(() => switchPower(frame.action, frame.by));
+          return;
+        case "release":
+          typed.flush();
+          ctx.log.info(`Reservation released by ${frame.by}`);
+          return finish("released");
+        case "holder":
+          typed.flush();
+          ctx.log.info(`${frame.by} holds the keyboard`);
+          return;
+      }
+    },
+  });
+  const notice = (text: string) => server.broadcast({ t: "notice", text });
+  let unlisten = relay(ctx.console, server);
+
+  async function switchPower(action: PowerAction, by: string): Promise<void> {
+    typed.flush();
+    ctx.log.info(`Power ${action}, asked by ${by}`);
+    notice(`power ${action}…`);
+    try {
+      const done = await applyPower(ctx, action, POWER_TIMEOUT_MS, signal, () => unlisten());
+      if (!done) {
+        notice(`this device has no way to switch its power ${action === "reset" ? "for a reset" : action}`);
+        ctx.log.warning(`the device has no power ${action} command: nothing was done`);
+        return;
+      }
+      unlisten();
+      unlisten = relay(ctx.console, server);
+      power = action === "off" ? "off" : "on";
+      ctx.poweredOff = action === "off";
+      server.broadcast(state());
+      notice(`power ${action}: done`);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      ctx.log.error(`power ${action} failed: ${message}`);
+      notice(`power ${action} failed: ${message}`);
+    }
+  }
+
+  const timers = [
+    setTimeout(() => finish("time"), endsAt - Date.now()),
+    ...(endsAt - warningMs > Date.now()
+      ? [setTimeout(() => {
+        const minutes = Math.round(warningMs / 60_000);
+        ctx.log.warning(`The reservation ends in ${minutes} minute${minutes === 1 ? "" : "s"}`);
+        notice(`the reservation ends in ${minutes} minute${minutes === 1 ? "" : "s"}`);
+      }, endsAt - warningMs - Date.now())]
+      : []),
+  ];
+  const onAbort = () => finish("aborted");
+  signal.addEventListener("abort", onAbort, { once: true });
+  ctx.log.info(`Reservation: the device is handed over until ${new Date(endsAt).toISOString()}`);
+  ctx.log.write("event", CONSOLE_OPEN);
+  try {
+    const how = await finished;
+    if (how === "time") ctx.log.info("The reservation's time is up");
+    await switching;
+  } finally {
+    for (const timer of timers) clearTimeout(timer);
+    signal.removeEventListener("abort", onAbort);
+    typed.flush();
+    unlisten();
+    notice("the reservation has ended");
+    await server.close();
+    ctx.log.write("event", CONSOLE_CLOSED);
+  }
+  if (signal.aborted) throw signal.reason;
+};
+
+/** Relays what the device prints to the socket's connections, in frames of bounded size. */
+function relay(console: Console | undefined, server: ConsoleServer): () => void {
+  if (!console) return () => {};
+  return console.listen((text) => {
+    for (let at = 0; at < text.length; at += MAX_OUTPUT_CHARS) {
+      server.broadcast({ t: "output", data: text.slice(at, at + MAX_OUTPUT_CHARS) });
+    }
+  });
+}
+
+/**
+ * Switches the device's power: its commands, or for a virtual device the QEMU
+ * its boot started (off stops it, on starts the same command again, with a new
+ * console). False when the device has no way to.
+ */
+async function applyPower(
+  ctx: JobContext,
+  action: PowerAction,
+  timeoutMs: number,
+  signal: AbortSignal,
+  detach: () => void,
+): Promise<boolean> {
+  const qemu = ctx.power instanceof QemuProcess ? ctx.power : undefined;
+  if (!qemu) {
+    if (action === "on") return await ctx.power.on(timeoutMs, signal);
+    if (action === "off") return await ctx.power.off(timeoutMs, signal);
+    return await ctx.power.reset(timeoutMs, signal);
+  }
+  if (action === "on" && qemu.process) return true;
+  if (action !== "on") {
+    detach();
+    await qemu.off();
+    await ctx.console?.close();
+    ctx.console = undefined;
+    if (action === "off") return true;
+  }
+  await qemu.on();
+  ctx.console = new Console(qemu.process!, ctx.log);
+  return true;
+}
+
+export const testReservation: Strategy = {
+  section: "test",
+  methods: ["reservation"],
+  shape: () => shape("reservation", "hand the device's console to a person", "Reservation"),
+  actions: () => ({ reservation }),
+};
