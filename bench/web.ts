@@ -17,7 +17,7 @@ import { stringify } from "yaml";
 import { inlineTest } from "../tests/support/dut.ts";
 import { startTestLab, waitForJob } from "../tests/support/lab.ts";
 import { bootFiles, SimulatedBoard, ubootJob } from "../tests/support/sim_board.ts";
-import { CHROMIUM_ARGS } from "../tests/web_test.ts";
+import { CHROMIUM_ARGS } from "../tests/support/chromium.ts";
 
 const LINES = 1_000_000;
 const FOLLOWERS = 50;

@@ -127,7 +127,8 @@ Deno.test("a reserved board: queued like a job, its console in a terminal and a 
 
     // Alice holds the console in a terminal; Bob watches.
     const terminal = cliInTerminal(url, alice, ["devices", "console", "qemu01"]);
-    await terminal.until("the console's greeting", "you hold the keyboard");
+    await terminal.until("the keyboard", "you hold the keyboard");
+    await terminal.until("the hand-over", "power on;");
     const viewer = await watch(new ApiClient(url, bob), id);
     await viewer.until("the state", () => viewer.frames.some((f) => f.t === "state" && f.power === "on"));
     await terminal.type("echo hi-$((6*7))\r");

@@ -13,11 +13,11 @@ import { assert, assertEquals, assertStringIncludes } from "./support/assert.ts"
 import { inlineTest, qemuJob } from "./support/dut.ts";
 import { QEMU_DICTIONARY, startTestLab, waitForJob } from "./support/lab.ts";
 import { webLogin } from "./support/web_login.ts";
+import { CHROMIUM_ARGS } from "./support/chromium.ts";
 import { addLabGroup } from "../master/lab/admin/people.ts";
 import { addUser, issueToken } from "../master/storage/users.ts";
 
 const SCREENSHOTS = new URL("../docs/screenshots/", import.meta.url).pathname;
-export const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"];
 
 Deno.test("the web UI shows a job live from submission to cancel, with its log and state machine", async () => {
   const lab = await startTestLab();

@@ -13,6 +13,8 @@ import { timeoutSeconds } from "../../actors/definitions/timeouts.ts";
 import { loadYaml } from "../../actors/definitions/yaml.ts";
 import { MAX_JOB_FILE_CHARS } from "../../actors/lab/protocol.ts";
 import { LabRequestError } from "./request_error.ts";
+import type { Catalog } from "./catalog.ts";
+import type { SubmittedJob, Submitter } from "./submission.ts";
 
 /** The longest reservation, in minutes: a day, as LAVA bounds a hacking session's timeout. */
 export const MAX_RESERVATION_MINUTES = 24 * 60;
@@ -33,6 +35,30 @@ export interface ReservationRequest {
 }
 
 type Block = Record<string, unknown>;
+
+/** What reserving needs of the lab: its devices, and submitting as the caller. */
+export interface ReservingLab {
+  readonly catalog: Catalog;
+  submit(text: string, submitter: Submitter): Promise<SubmittedJob[]>;
+}
+
+/**
+ * Reserves a device for `submitter`: the reservation's job, submitted with their permissions (only a user who may
+ * submit to the device may reserve it). A device named alone is reserved as its type.
+ */
+export async function reserve(
+  lab: ReservingLab,
+  request: ReservationRequest,
+  submitter: Submitter,
+): Promise<SubmittedJob> {
+  const deviceType = request.deviceType ??
+    (request.device !== undefined ? lab.catalog.devices.get(request.device)?.deviceType : undefined);
+  if (request.device !== undefined && deviceType === undefined) {
+    throw new LabRequestError(`there is no device ${request.device}`, 404);
+  }
+  const [job] = await lab.submit(reservationDefinition({ ...request, deviceType }, submitter.username), submitter);
+  return job;
+}
 
 /** The job definition (YAML) of a reservation; throws {@link LabRequestError} naming what is wrong. */
 export function reservationDefinition(request: ReservationRequest, holder: string): string {

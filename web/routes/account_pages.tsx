@@ -9,6 +9,7 @@ import { DeviceHealth } from "../../actors/domain/states.ts";
 import type { DeviceHealthName } from "../../actors/machines/device.ts";
 import type { Lab } from "../../master/lab/lab.ts";
 import { LabRequestError } from "../../master/lab/request_error.ts";
+import { DEFAULT_RESERVATION_MINUTES, MAX_RESERVATION_MINUTES, reserve } from "../../master/lab/reservations.ts";
 import { updateLabDevice } from "../../master/lab/admin/devices.ts";
 import { BODY_LIMITS } from "../../master/http/body.ts";
 import { intParam } from "../../master/http/params.ts";
@@ -268,6 +269,27 @@ export function accountPages(app: Hono<WebEnv>, lab: Lab, sessions: Sessions): v
       checkCsrf(c, fields);
       const jobs = await resubmitJob(lab, param(c, "id"), c.get("user")!);
       return c.redirect(`/jobs/${jobs[0].displayId}`, 303);
+    }),
+  );
+
+  app.post(
+    "/web/devices/:hostname/reserve",
+    route(async (c) => {
+      const fields = await form(c);
+      checkCsrf(c, fields);
+      const user = c.get("user")!;
+      const minutes = intParam(fields.minutes, "minutes", {
+        fallback: DEFAULT_RESERVATION_MINUTES,
+        min: 1,
+        max: MAX_RESERVATION_MINUTES,
+      });
+      const boot = fields.boot?.trim() ? fields.boot : undefined;
+      const job = await reserve(lab, { device: param(c, "hostname"), minutes, boot }, {
+        id: user.id,
+        username: user.username,
+        is_superuser: user.is_superuser,
+      });
+      return c.redirect(`/jobs/${job.displayId}`, 303);
     }),
   );
 

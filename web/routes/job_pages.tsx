@@ -31,6 +31,10 @@ import {
 import { Badge } from "../components/badge.tsx";
 import { Island } from "../components/island.tsx";
 import { JobTable } from "../components/tables.tsx";
+import { ReservationConsole } from "../components/reservation_console.tsx";
+import { requiredMethods } from "../../actors/definitions/methods.ts";
+import { loadYaml } from "../../actors/definitions/yaml.ts";
+import { isReservation } from "../../master/lab/registry.ts";
 import ActorState from "../islands/actor_state.tsx";
 import JobLive from "../islands/job_live.tsx";
 import LiveLog from "../islands/live_log.tsx";
@@ -41,6 +45,11 @@ import { page, param, route, viewerOf, type WebEnv } from "../render.tsx";
 const PAGE = 50;
 const TAIL = 200;
 const MACHINES = { job: jobMachine, device: deviceMachine, worker: workerMachine } as const;
+
+/** Whether a job's definition is a reservation's (its console goes on its page). */
+function isReservationDefinition(definition: string): boolean {
+  return isReservation(requiredMethods(loadYaml(definition).value));
+}
 
 export function jobPages(app: Hono<WebEnv>, lab: Lab): void {
   app.get(
@@ -118,6 +127,12 @@ export function jobPages(app: Hono<WebEnv>, lab: Lab): void {
       const pipeline = applyLines([], await pipelineLines(lab, id));
       const definition = await definitionFor(lab, id, user);
       const may = await jobActions(lab, id, user, definition);
+      const reservation = isReservationDefinition(definition) && {
+        job: String(job.id),
+        state: job.state,
+        csrf: viewer?.csrf ?? "",
+        mayType: viewer !== undefined && (viewer.isSuperuser || viewer.username === job.submitter),
+      };
       const live = {
         id: String(job.id),
         state: job.state,
@@ -141,6 +156,7 @@ export function jobPages(app: Hono<WebEnv>, lab: Lab): void {
           <Island name="JobLive" props={live}>
             <JobLive {...live} />
           </Island>
+          {reservation && <ReservationConsole {...reservation} />}
           <p>
             <a href={`/results/${job.id}`}>Results</a> · <a href={`/machines/job/${id}`}>State machine</a> ·{" "}
             <a href={`/api/v1/jobs/${id}/definition`}>Definition (YAML)</a>

@@ -165,6 +165,24 @@ export function labPages(app: Hono<WebEnv>, lab: Lab): void {
               <button type="submit">{maintenance ? "Leave maintenance" : "Put in maintenance"}</button>
             </form>
           )}
+          {viewer && device.health !== "Retired" && (
+            <form method="post" action={`/web/devices/${hostname}/reserve`} aria-label="reserve">
+              <input type="hidden" name="csrf" value={viewer.csrf} />
+              <h2>Reserve</h2>
+              <p class="muted">
+                Queued like a job; when it runs, its console and power are yours on the reservation's page. Give a job
+                whose deploy and boot actions run first, or none for the board as it is.
+              </p>
+              <label>
+                Minutes <input type="number" name="minutes" min="1" max="1440" value="30" required />
+              </label>
+              <label>
+                Boot job (YAML, optional)
+                <textarea name="boot" rows={6} cols={80} placeholder="a job definition: its deploy and boot actions" />
+              </label>
+              <button type="submit">Reserve {hostname}</button>
+            </form>
+          )}
           <h2>Health history</h2>
           <table>
             <thead>

@@ -81,6 +81,9 @@ export const MAX_LINE = 16 * 1024;
  */
 const MATCH_SPAN = 8 * 1024;
 
+/** How much of the latest output is kept, matched or not, for a person who starts watching now. */
+const RECENT_CHARS = 8 * 1024;
+
 const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 const toRegExp = (p: string | RegExp) => (typeof p === "string" ? new RegExp(escapeRegExp(p)) : p);
 /** A copy that can start searching at an index (`lastIndex`) without losing what comes before it. */
@@ -105,6 +108,8 @@ export class Console {
   #flushTimer: ReturnType<typeof setTimeout> | undefined;
   readonly #watchers: { pattern: RegExp; onMatch(line: string): void }[] = [];
   readonly #listeners = new Set<(text: string) => void>();
+  /** The last RECENT_CHARS characters the device printed. */
+  #recent = "";
   /** Hears output while `type` waits for an echo. */
   #onEcho: ((text: string) => void) | undefined;
   /** Set once the device has let ECHO_MISSES characters in a row go unechoed. */
@@ -130,6 +135,11 @@ export class Console {
     const watcher = { pattern, onMatch };
     this.#watchers.push(watcher);
     return () => this.#watchers.splice(this.#watchers.indexOf(watcher), 1);
+  }
+
+  /** The latest output (what a screen would show), whether or not an expectation consumed it. */
+  get recentOutput(): string {
+    return this.#recent;
   }
 
   /** Calls `listener` with every chunk the device prints from now on (a reservation's relay); returns its removal. */
@@ -158,6 +168,7 @@ export class Console {
     if (text === "") return;
     this.options.onOutput?.(text);
     for (const listener of this.#listeners) listener(text);
+    this.#recent = (this.#recent + text).slice(-RECENT_CHARS);
     this.#onEcho?.(text);
     let start = 0;
     let newline;

@@ -16,7 +16,7 @@ import type { HttpEnv } from "../env.ts";
 import { HttpError } from "../errors.ts";
 import { boundedSend } from "../streams.ts";
 import { readJsonObject, type RestContext, visibleJob } from "./context.ts";
-import { reservationDefinition } from "../../lab/reservations.ts";
+import { reserve } from "../../lab/reservations.ts";
 
 export function reservationRoutes(app: Hono<HttpEnv>, { lab, live }: RestContext): void {
   app.post("/api/v1/reservations", async (c) => {
@@ -35,28 +35,20 @@ export function reservationRoutes(app: Hono<HttpEnv>, { lab, live }: RestContext
     if (body.minutes !== undefined && typeof body.minutes !== "number") {
       throw new HttpError(400, "minutes must be a number");
     }
-    const device = text("device");
-    const deviceType = text("device_type") ??
-      (device !== undefined ? lab.catalog.devices.get(device)?.deviceType ?? "" : undefined);
-    if (device !== undefined && deviceType === "") throw new HttpError(400, `there is no device ${device}`);
     const priority = body.priority;
     if (priority !== undefined && typeof priority !== "number" && typeof priority !== "string") {
       throw new HttpError(400, "priority must be a number or high, medium, low");
     }
-    const definition = reservationDefinition({
-      device,
-      deviceType,
+    const job = await reserve(lab, {
+      device: text("device"),
+      deviceType: text("device_type"),
       tags,
       minutes: body.minutes as number | undefined,
       boot: text("boot"),
       priority,
       visibility: text("visibility"),
-    }, user.username);
-    const jobs = await lab.submit(definition, {
-      id: user.id,
-      username: user.username,
-      is_superuser: user.is_superuser,
-    });
+    }, { id: user.id, username: user.username, is_superuser: user.is_superuser });
+    const jobs = [job];
     return c.json({ message: "reservation queued", job_ids: jobs.map((j) => j.displayId) }, 201);
   });
 

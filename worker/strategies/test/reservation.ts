@@ -76,9 +76,15 @@ const reservation: ActionImplementation = async (run: ActionRun) => {
   const finished = new Promise<string>((resolve) => finish = resolve);
   let switching = Promise.resolve();
 
+  // The first connection (the worker) is sent what the screen shows at the hand-over: the prompt the boot left.
+  let greeted = false;
   const server = ConsoleServer.listen({
     path: join(ctx.workDir, CONSOLE_SOCKET),
-    greeting: () => [state()],
+    greeting: () => {
+      const screen = !greeted && ctx.console ? ctx.console.recentOutput : "";
+      greeted = true;
+      return screen ? [state(), { t: "output", data: screen.slice(-MAX_OUTPUT_CHARS) }] : [state()];
+    },
     onProblem: (problem) => ctx.log.debug(`console socket: ${problem}`),
     onFrame: (frame: DownFrame) => {
       switch (frame.t) {
