@@ -10,7 +10,7 @@
 import { join } from "node:path";
 import { shape } from "../../../actors/definitions/pipeline.ts";
 import { isMapping } from "../../../actors/definitions/schema.ts";
-import { timeoutSeconds } from "../../../actors/definitions/timeouts.ts";
+import { MAX_TIMER_MS, timeoutSeconds } from "../../../actors/definitions/timeouts.ts";
 import {
   CONSOLE_CLOSED,
   CONSOLE_OPEN,
@@ -135,13 +135,16 @@ const reservation: ActionImplementation = async (run: ActionRun) => {
   }
 
   const timers = [
-    setTimeout(() => finish("time"), endsAt - Date.now()),
+    setTimeout(() => finish("time"), Math.min(endsAt - Date.now(), MAX_TIMER_MS)),
     ...(endsAt - warningMs > Date.now()
       ? [setTimeout(() => {
         const minutes = Math.round(warningMs / 60_000);
-        ctx.log.warning(`The reservation ends in ${minutes} minute${minutes === 1 ? "" : "s"}`);
-        notice(`the reservation ends in ${minutes} minute${minutes === 1 ? "" : "s"}`);
-      }, endsAt - warningMs - Date.now())]
+        const left = warningMs >= 60_000
+          ? `${minutes} minute${minutes === 1 ? "" : "s"}`
+          : `${Math.round(warningMs / 1000)} seconds`;
+        ctx.log.warning(`The reservation ends in ${left}`);
+        notice(`the reservation ends in ${left}`);
+      }, Math.min(endsAt - warningMs - Date.now(), MAX_TIMER_MS))]
       : []),
   ];
   const onAbort = () => finish("aborted");
