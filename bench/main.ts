@@ -5,6 +5,7 @@
 import { formatDispatchBench, runDispatchBench } from "./dispatch.ts";
 import { formatConsoleBench, runConsoleBench } from "./console.ts";
 import { formatWebBench, runWebBench } from "./web.ts";
+import { formatReservationBench, runReservationBench } from "./reservation.ts";
 import { formatCoordinatorBench, runCoordinatorBench } from "./coordinator.ts";
 import { formatCoordinatorIdleBench, runCoordinatorIdleBench } from "./coordinator_idle.ts";
 import { formatLatencyBench, runLatencyBench } from "./latency.ts";
@@ -29,6 +30,7 @@ const BENCHMARKS: Record<string, (args: string[]) => Promise<string>> = {
   coordinator: async () => formatCoordinatorBench(await runCoordinatorBench()),
   "coordinator-idle": async () => formatCoordinatorIdleBench(await runCoordinatorIdleBench()),
   web: async () => formatWebBench(await runWebBench()),
+  reservation: async () => formatReservationBench(await runReservationBench()),
   sse: async () => formatSseBench(await runSseBench()),
   purge: async (args) => formatPurgeBench(await runPurgeBench(args)),
   rest: async (args) => formatRestBench(await runRestBench(args)),
