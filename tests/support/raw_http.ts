@@ -3,6 +3,7 @@
  * send a chunked body that never ends, headers no client library would send,
  * or a request and then never read the answer.
  */
+import { concatBytes } from "../../actors/bytes.ts";
 
 export interface RawResponse {
   /** The status code, or 0 when the server closed without answering. */
@@ -72,7 +73,7 @@ export async function rawRequest(
   try {
     conn.close();
   } catch { /* already closed */ }
-  const text = new TextDecoder().decode(concat(received));
+  const text = new TextDecoder().decode(concatBytes(received));
   const split = text.indexOf("\r\n\r\n");
   const responseHead = split === -1 ? text : text.slice(0, split);
   const status = /^HTTP\/1\.[01] (\d{3})/.exec(responseHead)?.[1];
@@ -86,7 +87,7 @@ export async function rawRequest(
 
 /** Whether `received` holds a response head and as much body as its Content-Length says. */
 function complete(received: Uint8Array[]): boolean {
-  const text = new TextDecoder().decode(concat(received));
+  const text = new TextDecoder().decode(concatBytes(received));
   const split = text.indexOf("\r\n\r\n");
   if (split === -1) return false;
   const length = /\r\ncontent-length: *(\d+)/i.exec(text.slice(0, split))?.[1];
@@ -97,16 +98,6 @@ function complete(received: Uint8Array[]): boolean {
 export function* repeatedChunks(count: number, size: number, fill = 0x41): Iterable<Uint8Array> {
   const chunk = new Uint8Array(size).fill(fill);
   for (let i = 0; i < count; i++) yield chunk;
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.byteLength;
-  }
-  return out;
 }
 
 /**
@@ -141,7 +132,7 @@ export class StalledClient {
         }
         if (bytes === 0) head = new TextDecoder().decode(buffer.subarray(0, Math.min(n, 512)));
         bytes += n;
-        const joined = concat([tail, buffer.subarray(0, n)]);
+        const joined = concatBytes([tail, buffer.subarray(0, n)]);
         tail = joined.slice(Math.max(0, joined.byteLength - 64));
       }
     } catch {

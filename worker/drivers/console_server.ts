@@ -14,6 +14,7 @@ import {
   type UpFrame,
 } from "../../actors/lab/console_frames.ts";
 import { isProblem } from "../../actors/mailbox/protocol.ts";
+import { concatBytes } from "../../actors/bytes.ts";
 
 /** Bytes a connection may have waiting to be written before it is dropped. */
 const MAX_BACKLOG_BYTES = 4 * 1024 * 1024;
@@ -104,7 +105,7 @@ export class ConsoleServer {
     client.writing = true;
     try {
       while (client.queue.length > 0 && !client.closed) {
-        const batch = client.queue.length === 1 ? client.queue[0] : concat(client.queue);
+        const batch = client.queue.length === 1 ? client.queue[0] : concatBytes(client.queue);
         client.queue = [];
         client.queued = 0;
         let written = 0;
@@ -136,14 +137,4 @@ export class ConsoleServer {
       Deno.removeSync(this.o.path);
     } catch { /* gone */ }
   }
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
 }

@@ -4,6 +4,7 @@
  * device in milliseconds — no disk image to build, no guest tools.
  */
 import { join, relative } from "node:path";
+import { concatBytes } from "../../actors/bytes.ts";
 
 interface Entry {
   name: string;
@@ -65,17 +66,7 @@ export async function cpioArchive(root: string): Promise<Uint8Array> {
   };
   for (const entry of entries) push(entry);
   push({ name: "TRAILER!!!", mode: 0, data: new Uint8Array() });
-  return concatenated(chunks);
-}
-
-function concatenated(chunks: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return out;
+  return concatBytes(chunks);
 }
 
 export async function gzip(data: Uint8Array<ArrayBuffer>): Promise<Uint8Array> {
@@ -87,7 +78,7 @@ export async function gzip(data: Uint8Array<ArrayBuffer>): Promise<Uint8Array> {
   const reader = compressor.readable.getReader();
   for (let next = await reader.read(); !next.done; next = await reader.read()) chunks.push(next.value);
   await written;
-  return concatenated(chunks);
+  return concatBytes(chunks);
 }
 
 /**
