@@ -3,8 +3,8 @@
  * the QEMU device): `deno task cli devices reserve` queues it like a job, its
  * boot job's kernel comes up, `cli devices console` in a real pseudo-terminal
  * (util-linux `script`) types on it, a second person watches without the
- * keyboard, the worker restarts under it, the holder resets the board and
- * releases it; the device then runs its health check before the CI job that
+ * keyboard, the worker restarts under it, the holder resets the board, boots
+ * another kernel command line on it and releases it; the device then runs its health check before the CI job that
  * waited. A user without submit permission cannot reserve, and one whose
  * permission is revoked mid-reservation loses it.
  */
@@ -165,6 +165,10 @@ Deno.test("a reserved board: queued like a job, its console in a terminal and a 
     await holder.until("the board booting again", () => holder.output.includes("Linux version"));
     await holder.until("its shell", () => holder.output.includes("/ # "));
     await typed("echo again-$((6*7))", "again-42");
+    // Another kernel command line, booted by the holder from a job's deploy and boot actions.
+    holder.connection.send({ t: "boot", definition: stringify(qemuJob({ name: "other", append: "basalt.other=1" })) });
+    await holder.until("the boot", () => holder.frames.some((f) => f.t === "notice" && f.text === "boot: done"));
+    await typed("grep -o basalt.other=1 /proc/cmdline && echo cmdline-$((1+1))", "cmdline-2");
     holder.connection.send({ t: "release" });
     assertEquals(await holder.connection.closed, "the reservation has ended");
     const ended = await waitForJob(lab, id, (d) => d.state === "Finished", WAIT_MS);
@@ -192,6 +196,7 @@ Deno.test("a reserved board: queued like a job, its console in a terminal and a 
         "after-42",
         "alice holds the keyboard",
         "Power reset, asked by alice",
+        'Boot asked by alice: the deploy and boot actions of \\"other\\"',
         "Reservation released by alice",
       ]
     ) assertStringIncludes(text, expected);

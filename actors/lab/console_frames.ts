@@ -22,6 +22,8 @@ export function opensConsole(record: { readonly lvl: string; readonly msg: unkno
 export const MAX_OUTPUT_CHARS = 64 * 1024;
 /** Largest piece of typed input in one frame: a paste, not a file transfer. */
 export const MAX_INPUT_CHARS = 4096;
+/** Largest job definition a holder may boot the board with while it is reserved. */
+export const MAX_BOOT_DEFINITION_CHARS = 64 * 1024;
 const MAX_TEXT_CHARS = 2000;
 const MAX_USER_CHARS = 150;
 
@@ -42,6 +44,8 @@ export type DownFrame =
   | { readonly t: "input"; readonly data: string }
   | { readonly t: "power"; readonly action: PowerAction; readonly by: string }
   | { readonly t: "release"; readonly by: string }
+  /** Runs the deploy and boot actions of a job definition (YAML) on the reserved board. */
+  | { readonly t: "boot"; readonly definition: string; readonly by: string }
   /** The keyboard changed hands (for the record). */
   | { readonly t: "holder"; readonly by: string };
 
@@ -92,10 +96,14 @@ export function parseDownFrame(value: unknown): DownFrame | ParseProblem {
       return { t: "power", action: value.action as PowerAction, by };
     case "release":
       return { t: "release", by };
+    case "boot": {
+      const definition = text(value.definition, "definition", MAX_BOOT_DEFINITION_CHARS);
+      return isText(definition) ? { t: "boot", definition, by } : definition;
+    }
     case "holder":
       return { t: "holder", by };
     default:
-      return fail("t must be input, power, release or holder");
+      return fail("t must be input, power, release, boot or holder");
   }
 }
 

@@ -16,6 +16,14 @@ function write(bytes: Uint8Array): void {
   while (written < bytes.length) written += Deno.stdout.writeSync(bytes.subarray(written));
 }
 
+async function readJobFile(path: string): Promise<string> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (error) {
+    throw new UsageError(`${path}: cannot read: ${(error as Error).message}`);
+  }
+}
+
 /** Waits for the job to be Running (or over); returns its state then. */
 async function running(client: ApiClient, job: string, print: (line: string) => void): Promise<string> {
   const abort = new AbortController();
@@ -41,12 +49,16 @@ async function running(client: ApiClient, job: string, print: (line: string) => 
   }
 }
 
-/** Holds the console of running reservation `job` in this terminal until it ends or the user detaches. */
-async function hold(client: ApiClient, job: string, print: (line: string) => void): Promise<number> {
+/**
+ * Holds the console of running reservation `job` in this terminal until it ends or the user detaches; `boot`, a job
+ * definition, is booted on the board first.
+ */
+async function hold(client: ApiClient, job: string, print: (line: string) => void, boot?: string): Promise<number> {
   const connection = await ConsoleConnection.open(client, job, (frame) => {
     if (frame.t === "output") write(encoder.encode(frame.data));
     else write(encoder.encode(aside(describeFrame(frame) ?? "")));
   });
+  if (boot !== undefined) connection.send({ t: "boot", definition: boot });
   write(encoder.encode(aside(`console of reservation ${job}; ${ESCAPE_HELP}`)));
   const terminal = Deno.stdin.isTerminal();
   const reason = await attachTerminal(connection, {
@@ -80,14 +92,7 @@ export const RESERVATION_COMMANDS: readonly Command<CliContext>[] = [
       const minutes = minutesText === undefined ? undefined : Number(minutesText);
       if (minutes !== undefined && !Number.isInteger(minutes)) throw new UsageError("--minutes takes whole minutes");
       const bootFile = stringOption(values, "boot");
-      let boot: string | undefined;
-      if (bootFile !== undefined) {
-        try {
-          boot = await Deno.readTextFile(bootFile);
-        } catch (error) {
-          throw new UsageError(`${bootFile}: cannot read: ${(error as Error).message}`);
-        }
-      }
+      const boot = bootFile === undefined ? undefined : await readJobFile(bootFile);
       const priorityText = stringOption(values, "priority");
       const priority = priorityText !== undefined && /^\d+$/.test(priorityText) ? Number(priorityText) : priorityText;
       const client = context.client();
@@ -114,8 +119,10 @@ export const RESERVATION_COMMANDS: readonly Command<CliContext>[] = [
     path: ["devices", "console"],
     summary: "the console of the reservation running on a device (Ctrl-] q detaches)",
     positionals: ["HOSTNAME"],
-    options: {},
-    async run({ context, positionals, print }) {
+    options: { boot: { type: "string", help: "a job file whose deploy and boot actions run on the board first" } },
+    async run({ context, positionals, values, print }) {
+      const bootFile = stringOption(values, "boot");
+      const boot = bootFile === undefined ? undefined : await readJobFile(bootFile);
       const client = context.client();
       const device = await client.json<{ current_job: number | null }>(
         "GET",
@@ -131,7 +138,7 @@ export const RESERVATION_COMMANDS: readonly Command<CliContext>[] = [
         print(`job ${job} on ${positionals[0]} is ${state}`);
         return 1;
       }
-      return await hold(client, job, print);
+      return await hold(client, job, print, boot);
     },
   },
 ];

@@ -12,6 +12,7 @@
  */
 import {
   type DownFrame,
+  MAX_BOOT_DEFINITION_CHARS,
   MAX_INPUT_CHARS,
   POWER_ACTIONS,
   type PowerAction,
@@ -37,11 +38,12 @@ export type ViewerRequest =
   | { readonly t: "input"; readonly data: string }
   | { readonly t: "power"; readonly action: PowerAction }
   | { readonly t: "release" }
+  | { readonly t: "boot"; readonly definition: string }
   | { readonly t: "take" };
 
 /** A viewer's message (hostile input), or undefined for anything that is not a request. */
 export function parseViewerRequest(text: unknown): ViewerRequest | undefined {
-  if (typeof text !== "string" || text.length > MAX_INPUT_CHARS * 6 + 100) return undefined;
+  if (typeof text !== "string" || text.length > MAX_BOOT_DEFINITION_CHARS * 6 + 100) return undefined;
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -60,6 +62,10 @@ export function parseViewerRequest(text: unknown): ViewerRequest | undefined {
     case "release":
     case "take":
       return { t: r.t };
+    case "boot":
+      return typeof r.definition === "string" && r.definition.length <= MAX_BOOT_DEFINITION_CHARS
+        ? { t: "boot", definition: r.definition }
+        : undefined;
     default:
       return undefined;
   }
@@ -82,7 +88,7 @@ interface Session {
 }
 
 export interface ConsolesOptions {
-  readonly registry: ActorRegistry;
+  readonly registry: Pick<ActorRegistry, "facts" | "jobSnapshot" | "jobIds">;
   /** Sends a frame to the worker running the job, now; false when the worker is not reachable. */
   readonly sendDown: (worker: string, job: string, frame: DownFrame) => boolean;
   /** Whether a user may use the device (submit to it), as the lab's permissions say now. */
@@ -182,6 +188,8 @@ export class Consoles {
         return void this.#down(s.job, { t: "power", action: request.action, by: viewer.username }, viewer);
       case "release":
         return void this.#down(s.job, { t: "release", by: viewer.username }, viewer);
+      case "boot":
+        return void this.#down(s.job, { t: "boot", definition: request.definition, by: viewer.username }, viewer);
     }
   }
 

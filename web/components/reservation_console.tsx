@@ -34,6 +34,16 @@ export function ReservationConsole(props: ReservationConsoleProps) {
           </p>
         )}
         <div class="console-screen" data-console-screen data-testid="console-screen"></div>
+        {props.mayType && props.state !== "Finished" && (
+          <details class="console-boot">
+            <summary>Boot another kernel</summary>
+            <p class="muted">A job definition: its deploy and boot actions run on the board now.</p>
+            <textarea data-console-boot rows={8} cols={80} aria-label="boot job" />
+            <p>
+              <button type="button" data-request="boot" disabled>Boot it</button>
+            </p>
+          </details>
+        )}
       </div>
       <script type="module" src="/static/build/console.js" defer />
     </section>

@@ -45,7 +45,15 @@ function start(root: HTMLElement): void {
     if (socket?.readyState === WebSocket.OPEN) socket.send(JSON.stringify(request));
   };
   terminal.onData((data) => send({ t: "input", data }));
-  for (const button of buttons) button.addEventListener("click", () => send(REQUESTS[button.dataset.request!]));
+  const bootJob = root.querySelector<HTMLTextAreaElement>("[data-console-boot]");
+  for (const button of buttons) {
+    button.addEventListener("click", () =>
+      send(
+        button.dataset.request === "boot"
+          ? { t: "boot", definition: bootJob?.value ?? "" }
+          : REQUESTS[button.dataset.request!],
+      ));
+  }
 
   const connect = () => {
     const scheme = location.protocol === "https:" ? "wss" : "ws";

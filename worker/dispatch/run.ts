@@ -17,7 +17,7 @@ import { STRATEGIES } from "../strategies/mod.ts";
 import { type DeviceResources, deviceResources } from "../resources/device.ts";
 import { powerOff } from "../strategies/finalize.ts";
 import { type Block, JobContext } from "../strategies/context.ts";
-import { asJobFailure, ConfigurationError, JobCanceled } from "../job/errors.ts";
+import { asJobFailure, ConfigurationError, JobCanceled, JobError } from "../job/errors.ts";
 import { coordinatorSettings, MultinodeClient, subJobInfo } from "../drivers/multinode.ts";
 import { timeoutSeconds, timerMs } from "../../actors/definitions/timeouts.ts";
 import { executor, isTimeout } from "./execute.ts";
@@ -148,6 +148,24 @@ export async function runJob(files: JobFiles): Promise<JobOutcome> {
     maxDownloadBytes: files.maxDownloadBytes,
     log,
   });
+  ctx.runJobActions = async (job, signal) => {
+    const other = buildPipeline(job, device, STRATEGIES);
+    const missing = other.actions.filter((a) => !a.supported);
+    if (missing.length > 0) {
+      throw new JobError(`Basalt's dispatcher cannot run ${missing.map((a) => `${a.section} ${a.method}`).join(", ")}`);
+    }
+    const otherBlocks = (job.actions as Block[]).map((entry) => Object.values(entry)[0] as Block);
+    const saved = ctx.job;
+    ctx.job = job;
+    try {
+      for (const action of other.actions.slice(0, -1)) {
+        const block = otherBlocks[action.jobAction!];
+        await executor(ctx, STRATEGIES.find(action.section, block)!.actions()).run(action, block, signal);
+      }
+    } finally {
+      ctx.job = saved;
+    }
+  };
   const multinode = subJobInfo(jobBlock, files.jobId, timeoutSeconds);
   if (multinode) {
     ctx.multinode = new MultinodeClient(coordinatorSettings(dispatcher), multinode, log);

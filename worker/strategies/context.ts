@@ -38,7 +38,8 @@ export interface JobContextOptions {
 
 export class JobContext {
   readonly jobId: string;
-  readonly job: Block;
+  /** The job whose actions run; a reservation's boot runs another job's deploy and boot meanwhile. */
+  job: Block;
   readonly device: Block;
   readonly resources: DeviceResources;
   readonly dispatcher: Block;
@@ -76,6 +77,11 @@ export class JobContext {
   kernelPanic?: string;
   /** Action results for the `lava` suite. */
   readonly cleanups: (() => Promise<void>)[] = [];
+  /**
+   * Runs the actions of another (valid) job on this device, as the dispatcher runs a job's (a reservation's holder
+   * booting another kernel); set by the dispatcher, which owns pipelines.
+   */
+  runJobActions?: (job: Block, signal: AbortSignal) => Promise<void>;
 
   constructor(options: JobContextOptions) {
     this.jobId = options.jobId;

@@ -4,8 +4,9 @@
  * they release it or the action's `timeout` — the reservation's length — runs
  * out. The console is relayed through a socket in the job's directory
  * (drivers/console_server.ts) that the worker connects to when the log says it
- * is open; keystrokes go to the device and power switches to the device's power,
- * and everything printed and typed is in the job's log like any job's.
+ * is open; keystrokes go to the device, power switches to the device's power, and
+ * a job the holder sends has its deploy and boot actions run on it (another
+ * kernel); everything printed and typed is in the job's log like any job's.
  */
 import { join } from "node:path";
 import { shape } from "../../../actors/definitions/pipeline.ts";
@@ -24,7 +25,8 @@ import { Console } from "../../drivers/console.ts";
 import { ConsoleServer } from "../../drivers/console_server.ts";
 import { QemuProcess } from "../../drivers/qemu.ts";
 import type { JobLog } from "../../job/log.ts";
-import type { ActionImplementation, ActionRun, JobContext } from "../context.ts";
+import type { ActionImplementation, ActionRun, Block, JobContext } from "../context.ts";
+import { formatDiagnostic, validateJob } from "../../../actors/definitions/job_schema.ts";
 import type { Strategy } from "../strategy.ts";
 import { CONNECTION_ACTIONS } from "../boot/connection.ts";
 
@@ -32,6 +34,8 @@ import { CONNECTION_ACTIONS } from "../boot/connection.ts";
 const END_MARGIN_MS = 2000;
 /** How long before the end the people watching are warned, unless the job says (`reservation.warning`). */
 const DEFAULT_WARNING_S = 300;
+/** Typed characters waiting for the device before more are dropped (a paste onto a 115200-baud line). */
+const MAX_UNSENT_CHARS = 64 * 1024;
 /** The longest a power switch asked for by the holder may take. */
 const POWER_TIMEOUT_MS = 120_000;
 
@@ -75,6 +79,8 @@ const reservation: ActionImplementation = async (run: ActionRun) => {
   let finish!: (how: string) => void;
   const finished = new Promise<string>((resolve) => finish = resolve);
   let switching = Promise.resolve();
+  let typing = Promise.resolve();
+  let unsent = 0;
 
   // The first connection (the worker) is sent what the screen shows at the hand-over: the prompt the boot left.
   let greeted = false;
@@ -88,11 +94,20 @@ const reservation: ActionImplementation = async (run: ActionRun) => {
     onProblem: (problem) => ctx.log.debug(`console socket: ${problem}`),
     onFrame: (frame: DownFrame) => {
       switch (frame.t) {
-        case "input":
+        case "input": {
+          const console = ctx.console;
+          if (!console || console.isClosed) return notice("the device's console is not open (is it off?)");
+          // Keys go to the device in order, one write after another; more than a slow line can take is dropped.
+          if (unsent + frame.data.length > MAX_UNSENT_CHARS) {
+            return notice("typing faster than the device takes: dropped");
+          }
           typed.add(frame.data);
-          if (!ctx.console || ctx.console.isClosed) return notice("the device's console is not open (is it off?)");
-          ctx.console.send(frame.data, { log: false }).catch((error) => notice(`typing failed: ${error.message}`));
+          unsent += frame.data.length;
+          typing = typing.then(() => console.send(frame.data, { log: false }))
+            .catch((error) => notice(`typing failed: ${error.message}`))
+            .finally(() => unsent -= frame.data.length);
           return;
+        }
         case "power":
           switching = switching.then(() => switchPower(frame.action, frame.by));
           return;
@@ -100,6 +115,9 @@ const reservation: ActionImplementation = async (run: ActionRun) => {
           typed.flush();
           ctx.log.info(`Reservation released by ${frame.by}`);
           return finish("released");
+        case "boot":
+          switching = switching.then(() => bootAgain(frame.definition, frame.by));
+          return;
         case "holder":
           typed.flush();
           ctx.log.info(`${frame.by} holds the keyboard`);
@@ -131,6 +149,38 @@ const reservation: ActionImplementation = async (run: ActionRun) => {
       const message = error instanceof Error ? error.message : String(error);
       ctx.log.error(`power ${action} failed: ${message}`);
       notice(`power ${action} failed: ${message}`);
+    }
+  }
+
+  /** Runs the deploy and boot actions of the holder's job on the board, in place of what it was running. */
+  async function bootAgain(definition: string, by: string): Promise<void> {
+    typed.flush();
+    const checked = validateJob(definition, { file: "boot job" });
+    if (!checked.valid) {
+      const problems = checked.errors.slice(0, 3).map(formatDiagnostic).join("; ");
+      ctx.log.warning(`${by} asked for a boot with a job that is not valid: ${problems}`);
+      return notice(`that job is not valid: ${problems}`);
+    }
+    const job = checked.job as Block;
+    const actions = (job.actions as Block[]).filter((entry) => "deploy" in entry || "boot" in entry);
+    if (actions.length === 0) return notice("that job has no deploy or boot actions");
+    if (!ctx.runJobActions) return notice("this dispatcher cannot boot another job during a reservation");
+    ctx.log.info(`Boot asked by ${by}: the deploy and boot actions of "${String(job.job_name)}"`);
+    notice(`booting "${String(job.job_name)}"…`);
+    unlisten();
+    try {
+      // The reservation's own settings stay: its device's configuration was rendered for its context.
+      await ctx.runJobActions({ ...ctx.job, timeouts: job.timeouts, actions }, signal);
+      power = "on";
+      ctx.poweredOff = false;
+      notice("boot: done");
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      ctx.log.error(`the boot asked by ${by} failed: ${message}`);
+      notice(`boot failed: ${message}`);
+    } finally {
+      unlisten = relay(ctx.console, server);
+      server.broadcast(state());
     }
   }
 
