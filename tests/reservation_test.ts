@@ -40,8 +40,8 @@ async function watch(client: ApiClient, job: string) {
       return output;
     },
     clear: () => output = "",
-    until: (what: string, test: () => boolean) =>
-      changed.until(test, WAIT_MS, what, () => `output so far: ${JSON.stringify(output.slice(-300))}`),
+    until: (what: string, test: () => boolean, timeoutMs = WAIT_MS) =>
+      changed.until(test, timeoutMs, what, () => `output so far: ${JSON.stringify(output.slice(-300))}`),
   };
 }
 
@@ -147,9 +147,17 @@ Deno.test("a reserved board: queued like a job, its console in a terminal and a 
     await lab.startWorker("w1");
     const holder = await watch(new ApiClient(url, alice), id);
     await holder.until("the keyboard", () => holder.frames.some((f) => f.t === "keyboard" && f.yours));
+    // A shell that has just printed its prompt may still discard what arrives before it reads (ash flushes its
+    // terminal's input as it starts editing a line): a line not answered is typed again.
     const typed = async (line: string, expect: string) => {
-      holder.connection.send({ t: "input", data: `${line}\r` });
-      await holder.until(expect, () => holder.output.includes(expect));
+      for (let attempt = 1;; attempt++) {
+        holder.connection.send({ t: "input", data: `${line}\r` });
+        try {
+          return await holder.until(expect, () => holder.output.includes(expect), 5000);
+        } catch (error) {
+          if (attempt === 5) throw error;
+        }
+      }
     };
     // Keys typed while the new worker is not yet connected are dropped, as over a broken SSH link: press Enter
     // until the shell answers.

@@ -170,6 +170,10 @@ export class Consoles {
     } else if (s.keyboard !== viewer) {
       viewer.send({ t: "notice", text: `${s.keyboard?.username ?? "nobody"} holds the keyboard` });
       return;
+    } else if (!this.#mayType(viewer, running.holder)) {
+      // An administrator demoted while holding the keyboard stops typing at once.
+      this.#give(s, undefined);
+      return;
     }
     // The rules as they are now: a demoted administrator or a revoked grant stops counting at once.
     if (!this.o.mayUse(viewer.userId, running.device)) {

@@ -192,7 +192,11 @@ export class Lab {
         this.mailbox?.sendTransient(worker, WORKER_RUNS, "console.down", { job, frame }) ?? false,
       mayUse: (userId, device) => this.#access.canSubmitToDevice(this.#access.rightsOfId(userId), device),
       isAdministrator: (userId) => this.#access.rightsOfId(userId).superuser,
-      end: (job, reason) => void this.cancel(job, reason),
+      // The job may have ended meanwhile (409): nothing to end, and never an unhandled rejection.
+      end: (job, reason) =>
+        void this.cancel(job, reason).catch((error) =>
+          this.#log.info("a reservation could not be ended; it had ended already", { job, error: String(error) })
+        ),
       logger,
     });
     this.#jobEnds = new JobEnds({

@@ -36,6 +36,8 @@ const END_MARGIN_MS = 2000;
 const DEFAULT_WARNING_S = 300;
 /** Typed characters waiting for the device before more are dropped (a paste onto a 115200-baud line). */
 const MAX_UNSENT_CHARS = 64 * 1024;
+/** Power switches and boots under way or waiting; more are refused (a PDU is not to be cycled in a loop). */
+const MAX_QUEUED_SWITCHES = 2;
 /** The longest a power switch asked for by the holder may take. */
 const POWER_TIMEOUT_MS = 120_000;
 
@@ -76,8 +78,10 @@ const reservation: ActionImplementation = async (run: ActionRun) => {
   let power: Power = ctx.console && !ctx.console.isClosed && !ctx.poweredOff ? "on" : "unknown";
   const state = (): UpFrame => ({ t: "state", power, endsAt: new Date(endsAt).toISOString() });
   const typed = new TypedRecord(ctx.log);
+  let over = false;
+  let queuedSwitches = 0;
   let finish!: (how: string) => void;
-  const finished = new Promise<string>((resolve) => finish = resolve);
+  const finished = new Promise<string>((resolve) => finish = (how) => (over = true, resolve(how)));
   let switching = Promise.resolve();
   let typing = Promise.resolve();
   let unsent = 0;
@@ -93,6 +97,11 @@ const reservation: ActionImplementation = async (run: ActionRun) => {
     },
     onProblem: (problem) => ctx.log.debug(`console socket: ${problem}`),
     onFrame: (frame: DownFrame) => {
+      // Once it is over, nothing more reaches the device: finalize is about to power it off.
+      if (over) return;
+      if ((frame.t === "power" || frame.t === "boot") && queuedSwitches >= MAX_QUEUED_SWITCHES) {
+        return notice(`a power switch or boot is already under way: ${frame.t} refused`);
+      }
       switch (frame.t) {
         case "input": {
           const console = ctx.console;
@@ -109,14 +118,16 @@ const reservation: ActionImplementation = async (run: ActionRun) => {
           return;
         }
         case "power":
-          switching = switching.then(() => switchPower(frame.action, frame.by));
+          queuedSwitches++;
+          switching = switching.then(() => switchPower(frame.action, frame.by)).finally(() => queuedSwitches--);
           return;
         case "release":
           typed.flush();
           ctx.log.info(`Reservation released by ${frame.by}`);
           return finish("released");
         case "boot":
-          switching = switching.then(() => bootAgain(frame.definition, frame.by));
+          queuedSwitches++;
+          switching = switching.then(() => bootAgain(frame.definition, frame.by)).finally(() => queuedSwitches--);
           return;
         case "holder":
           typed.flush();
