@@ -15,7 +15,7 @@ import { addUser, issueToken } from "../master/storage/users.ts";
 import { ApiClient } from "../master/cli/api_client.ts";
 import { ConsoleConnection } from "../master/cli/console.ts";
 import type { ViewerFrame } from "../master/lab/consoles.ts";
-import { assert, assertEquals, assertStringIncludes } from "./support/assert.ts";
+import { assert, assertEquals } from "./support/assert.ts";
 import { inlineTest, qemuJob } from "./support/dut.ts";
 import { QEMU_DICTIONARY, startTestLab, waitForJob } from "./support/lab.ts";
 import { Condition, eventually } from "./support/wait.ts";
@@ -207,7 +207,13 @@ Deno.test("a reserved board: queued like a job, its console in a terminal and a 
         'Boot asked by alice: the deploy and boot actions of \\"other\\"',
         "Reservation released by alice",
       ]
-    ) assertStringIncludes(text, expected);
+    ) {
+      if (!text.includes(expected)) {
+        const where = await Deno.makeTempFile({ prefix: "reservation-log-", suffix: ".json" });
+        await Deno.writeTextFile(where, text);
+        throw new Error(`the reservation's record lacks ${JSON.stringify(expected)} (its log: ${where})`);
+      }
+    }
     assert(!text.includes("typed-by-bob"), "the viewer's refused input reached the device");
     await viewer.connection.closed;
   } finally {

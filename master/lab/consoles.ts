@@ -228,7 +228,12 @@ export class Consoles {
     let s = this.#sessions.get(job);
     if (!s) this.#sessions.set(job, s = { job, viewers: new Set(), scrollback: "" });
     if (frame.t === "output") s.scrollback = (s.scrollback + frame.data).slice(-SCROLLBACK_CHARS);
-    else if (frame.t === "state") s.state = frame;
+    else if (frame.t === "state") {
+      s.state = frame;
+      // A state frame greets every new connection from the worker: the holder, said when nothing was attached to
+      // hear it (a viewer faster than the worker, or a worker restarting), is said again.
+      if (s.keyboard) this.#down(job, { t: "holder", by: s.keyboard.username });
+    }
     for (const viewer of [...s.viewers]) {
       if (!viewer.send(frame)) this.#leave(s, viewer);
     }

@@ -83,6 +83,15 @@ Deno.test("the reserver holds the keyboard; other viewers watch, are refused, an
   assertEquals(alice.frames.at(-1), { t: "keyboard", holder: "alice", yours: true });
 });
 
+Deno.test("the holder is said again to a worker's console that connects after it was given the keyboard", () => {
+  const l = lab();
+  l.consoles.join(7, l.viewer(1, "alice").v);
+  // The worker's relay attaches (or a restarted worker attaches again): its greeting is a state frame.
+  l.consoles.up("w1", 7, { t: "state", power: "on", endsAt: "2026-12-05T08:00:00.000Z" });
+  l.consoles.up("w1", 7, { t: "output", data: "/ # " });
+  assertEquals(l.sent.map((s) => s.frame), [{ t: "holder", by: "alice" }, { t: "holder", by: "alice" }]);
+});
+
 Deno.test("only the worker running the reservation feeds its console, and its end closes every viewer", () => {
   const l = lab();
   const alice = l.viewer(1, "alice");

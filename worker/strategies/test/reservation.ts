@@ -85,6 +85,7 @@ const reservation: ActionImplementation = async (run: ActionRun) => {
   let switching = Promise.resolve();
   let typing = Promise.resolve();
   let unsent = 0;
+  let holder: string | undefined;
 
   // The first connection (the worker) is sent what the screen shows at the hand-over: the prompt the boot left.
   let greeted = false;
@@ -130,6 +131,9 @@ const reservation: ActionImplementation = async (run: ActionRun) => {
           switching = switching.then(() => bootAgain(frame.definition, frame.by)).finally(() => queuedSwitches--);
           return;
         case "holder":
+          // The master says it again whenever the console (re)connects: only a change goes in the record.
+          if (frame.by === holder) return;
+          holder = frame.by;
           typed.flush();
           ctx.log.info(`${frame.by} holds the keyboard`);
           return;
