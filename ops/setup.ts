@@ -19,14 +19,24 @@ export type Purpose = "demo" | "test";
 /** Debian packages Basalt runs for real, grouped by what they are for. */
 export const PACKAGE_GROUPS: readonly PackageGroup[] = [
   { packages: ["libzmq5"], why: "the mailboxes between master and workers", purposes: ["demo", "test"] },
-  { packages: ["qemu-system-x86", "ipxe-qemu"], why: "the QEMU devices", purposes: ["demo", "test"] },
+  {
+    packages: ["qemu-system-x86", "qemu-system-arm", "ipxe-qemu"],
+    why: "the QEMU devices (x86_64, and arm64 for the U-Boot board)",
+    purposes: ["demo", "test"],
+  },
   { packages: ["socat", "ser2net", "telnet"], why: "the simulated board's serial line", purposes: ["demo", "test"] },
   { packages: ["u-boot-tools"], why: "U-Boot headers on ramdisks (mkimage)", purposes: ["demo", "test"] },
   { packages: ["busybox-static", "cpio", "xz-utils"], why: "the QEMU device image", purposes: ["demo", "test"] },
   { packages: ["procps"], why: "finding and stopping the lab's processes", purposes: ["demo", "test"] },
   { packages: ["grub-pc-bin", "grub-common"], why: "the GRUB board", purposes: ["test"] },
+  {
+    packages: ["u-boot-qemu"],
+    why: "the U-Boot board (Debian's U-Boot for QEMU's arm64 virt machine)",
+    purposes: ["demo", "test"],
+  },
   { packages: ["git", "curl"], why: "test definitions from git, tests that download", purposes: ["test"] },
   { packages: ["bzip2", "zstd", "e2fsprogs"], why: "compressed images, overlay disks", purposes: ["test"] },
+  { packages: ["debootstrap"], why: "the Debian root filesystem the test definitions run on", purposes: ["test"] },
   { packages: ["postgresql"], why: "the storage tests on PostgreSQL", purposes: ["test"] },
   {
     packages: ["python3", "python3-jinja2", "python3-yaml", "python3-zmq", "python3-requests"],
@@ -56,6 +66,10 @@ export interface SetupPaths {
   readonly lavaReference: string;
   /** LAVA's example files (`BASALT_LAVA_EXAMPLES`, or `../shared/lava-examples` beside the clone). */
   readonly lavaExamples: string;
+  /** The Debian root filesystem for the tests (`BASALT_DEBIAN_DIR`). */
+  readonly debianDir: string;
+  /** Linaro's test definitions (`BASALT_TEST_DEFINITIONS`, or `../shared/test-definitions` beside the clone). */
+  readonly testDefinitions: string;
 }
 
 export function setupPaths(env: (name: string) => string | undefined, root: string): SetupPaths {
@@ -63,6 +77,8 @@ export function setupPaths(env: (name: string) => string | undefined, root: stri
     dutDir: env("BASALT_DUT_DIR") ?? "/var/cache/basalt-dut",
     lavaReference: env("BASALT_LAVA_REFERENCE") ?? "/var/cache/basalt-lava",
     lavaExamples: env("BASALT_LAVA_EXAMPLES") ?? join(root, "..", "shared", "lava-examples"),
+    debianDir: env("BASALT_DEBIAN_DIR") ?? "/var/cache/basalt-debian",
+    testDefinitions: env("BASALT_TEST_DEFINITIONS") ?? join(root, "..", "shared", "test-definitions"),
   };
 }
 
@@ -71,6 +87,7 @@ export interface MachineState {
   /** Packages dpkg reports installed. */
   readonly installed: ReadonlySet<string>;
   readonly dutImageBuilt: boolean;
+  readonly debianRootfsBuilt: boolean;
   readonly lavaReferenceUnpacked: boolean;
   readonly lavaExamplesPresent: boolean;
 }
@@ -78,6 +95,7 @@ export interface MachineState {
 export type Step =
   | { readonly kind: "packages"; readonly packages: readonly string[] }
   | { readonly kind: "device-image"; readonly dir: string }
+  | { readonly kind: "debian-rootfs"; readonly dir: string }
   | { readonly kind: "lava-reference"; readonly dir: string };
 
 export interface SetupPlan {
@@ -93,8 +111,8 @@ export interface SetupPlan {
  * The plan for a purpose on a machine: nothing when all is there.
  *
  * @example
- * const plan = planSetup("demo", { installed: new Set(), dutImageBuilt: true, lavaReferenceUnpacked: true,
- *   lavaExamplesPresent: true }, setupPaths(() => undefined, "/src/basalt"));
+ * const plan = planSetup("demo", { installed: new Set(), dutImageBuilt: true, debianRootfsBuilt: true,
+ *   lavaReferenceUnpacked: true, lavaExamplesPresent: true }, setupPaths(() => undefined, "/src/basalt"));
  * // plan.steps[0] = { kind: "packages", packages: ["libzmq5", "qemu-system-x86", ...] }
  */
 export function planSetup(purpose: Purpose, machine: MachineState, paths: SetupPaths): SetupPlan {
@@ -115,6 +133,10 @@ export function planSetup(purpose: Purpose, machine: MachineState, paths: SetupP
     lines.push(`the QEMU device image in ${paths.dutDir}: a Debian kernel and a busybox initramfs (about a minute)`);
   }
   if (purpose === "test") {
+    if (!machine.debianRootfsBuilt) {
+      steps.push({ kind: "debian-rootfs", dir: paths.debianDir });
+      lines.push(`a Debian root filesystem in ${paths.debianDir}, built with debootstrap (a minute or two)`);
+    }
     if (!machine.lavaReferenceUnpacked) {
       steps.push({ kind: "lava-reference", dir: paths.lavaReference });
       lines.push(`LAVA 2023.01's Debian packages unpacked in ${paths.lavaReference}: what templates are compared with`);
@@ -154,6 +176,8 @@ export function commandsFor(step: Step, root: string): string[][] {
       ];
     case "device-image":
       return [["bash", join(root, "tools", "build-dut-image.sh"), step.dir]];
+    case "debian-rootfs":
+      return [["bash", join(root, "tools", "build-debian-rootfs.sh"), step.dir]];
     case "lava-reference":
       return [["bash", join(root, "tools", "fetch-lava-reference.sh"), step.dir]];
   }
@@ -162,6 +186,7 @@ export function commandsFor(step: Step, root: string): string[][] {
 const STEP_TITLES: Record<Step["kind"], string> = {
   "packages": "installing Debian packages",
   "device-image": "building the QEMU device image",
+  "debian-rootfs": "building the Debian root filesystem",
   "lava-reference": "unpacking LAVA's reference packages",
 };
 
@@ -169,7 +194,16 @@ const STEP_TITLES: Record<Step["kind"], string> = {
 // The machine, probed and changed.
 
 const ROOT = new URL("..", import.meta.url).pathname;
-const DUT_FILES = ["vmlinux", "vmlinuz", "initramfs", "initramfs-login"];
+const DEBIAN_FILES = ["rootfs.ext4", "vmlinuz", "initrd.img"];
+const DUT_FILES = [
+  "vmlinux",
+  "vmlinuz",
+  "initramfs",
+  "initramfs-login",
+  "arm64/Image",
+  "arm64/initramfs",
+  "arm64/virt.dtb",
+];
 
 /** This machine's places for the image, the reference and the examples: what the demo and the tests read. */
 export const PATHS: SetupPaths = setupPaths((name) => Deno.env.get(name), ROOT);
@@ -215,6 +249,7 @@ export async function probeMachine(paths: SetupPaths): Promise<MachineState> {
   return {
     installed: await installedPackages(PACKAGE_GROUPS.flatMap((g) => g.packages)),
     dutImageBuilt: DUT_FILES.every((f) => nonEmpty(join(paths.dutDir, f))),
+    debianRootfsBuilt: DEBIAN_FILES.every((f) => nonEmpty(join(paths.debianDir, f))),
     lavaReferenceUnpacked: nonEmpty(join(paths.lavaReference, ".complete")),
     lavaExamplesPresent: isDirectory(join(paths.lavaExamples, "jobs")),
   };

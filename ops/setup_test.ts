@@ -14,6 +14,7 @@ const everything = new Set(PACKAGE_GROUPS.flatMap((g) => g.packages));
 const ready: MachineState = {
   installed: everything,
   dutImageBuilt: true,
+  debianRootfsBuilt: true,
   lavaReferenceUnpacked: true,
   lavaExamplesPresent: true,
 };
@@ -24,20 +25,22 @@ Deno.test("a machine with everything gets an empty plan and nothing to say", () 
   }
 });
 
-Deno.test("a fresh machine gets the packages, then the device image, then LAVA's reference, each with its reason", () => {
+Deno.test("a fresh machine gets the packages, the device image, the Debian root filesystem, then LAVA's reference, each with its reason", () => {
   const fresh: MachineState = {
     installed: new Set(),
     dutImageBuilt: false,
+    debianRootfsBuilt: false,
     lavaReferenceUnpacked: false,
     lavaExamplesPresent: true,
   };
   const plan = planSetup("test", fresh, paths);
-  assertEquals(plan.steps.map((s) => s.kind), ["packages", "device-image", "lava-reference"]);
+  assertEquals(plan.steps.map((s) => s.kind), ["packages", "device-image", "debian-rootfs", "lava-reference"]);
   const packages = plan.steps[0].kind === "packages" ? plan.steps[0].packages : [];
   assertEquals(new Set(packages), everything);
   assert(plan.lines.some((l) => l.startsWith("postgresql: ")), plan.lines.join("\n"));
   assert(plan.lines.some((l) => l.includes("/var/cache/basalt-dut")));
   assert(plan.lines.some((l) => l.includes("/var/cache/basalt-lava")));
+  assert(plan.lines.some((l) => l.includes("/var/cache/basalt-debian")));
 });
 
 Deno.test("the demo asks only for what the lab runs on, not the test suite's tools", () => {
@@ -65,13 +68,22 @@ Deno.test("missing LAVA examples are a note that tests are skipped, not a step",
   assert(plan.notes[0].includes("skipped"));
 });
 
-Deno.test("the environment names where the image, the reference and the examples are", () => {
+Deno.test("the environment names where the images, the reference, the examples and the test definitions are", () => {
   const env: Record<string, string> = {
     BASALT_DUT_DIR: "/d",
     BASALT_LAVA_REFERENCE: "/r",
     BASALT_LAVA_EXAMPLES: "/e",
+    BASALT_DEBIAN_DIR: "/b",
+    BASALT_TEST_DEFINITIONS: "/t",
   };
-  assertEquals(setupPaths((n) => env[n], "/src/basalt"), { dutDir: "/d", lavaReference: "/r", lavaExamples: "/e" });
+  assertEquals(setupPaths((n) => env[n], "/src/basalt"), {
+    dutDir: "/d",
+    lavaReference: "/r",
+    lavaExamples: "/e",
+    debianDir: "/b",
+    testDefinitions: "/t",
+  });
+  assertEquals(setupPaths(() => undefined, "/src/basalt").testDefinitions, "/src/shared/test-definitions");
 });
 
 Deno.test("privileged commands run as they are for root, through non-interactive sudo, or not at all", () => {

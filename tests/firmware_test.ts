@@ -7,7 +7,18 @@
 import { stringify } from "yaml";
 import { assert, assertEquals } from "./support/assert.ts";
 import { startTestLab, type TestLab, waitForJob } from "./support/lab.ts";
-import { grubBoard, grubDictionary, ipxeBoard, ipxeDictionary, ipxeJob, whenChanged } from "./support/firmware.ts";
+import {
+  grubBoard,
+  grubDictionary,
+  ipxeBoard,
+  ipxeDictionary,
+  ipxeJob,
+  ubootBoard,
+  ubootDictionary,
+  ubootJob,
+  whenChanged,
+} from "./support/firmware.ts";
+import { dutFile } from "./support/dut.ts";
 
 Deno.test("iPXE (QEMU's own ROM) boots a job's kernel and ramdisk over TFTP and runs its tests", async () => {
   const { board, tftpRoot, dispatcherConfig } = await ipxeBoard();
@@ -107,11 +118,11 @@ async function runJob(
   return { finished, byName };
 }
 
-/** What was typed at iPXE and its answers, up to the kernel's first lines, and the transcript's end. */
-function bootloaderPart(transcript: string): string {
-  const start = transcript.indexOf("iPXE>");
+/** What was typed at the bootloader and its answers, up to the kernel's first lines, and the transcript's end. */
+function bootloaderPart(transcript: string, prompt = "iPXE>"): string {
+  const start = transcript.indexOf(prompt);
   const kernel = transcript.indexOf("Linux version", start);
-  const typed = start < 0 ? "(no iPXE prompt)" : transcript.slice(start, kernel < 0 ? start + 2000 : kernel + 300);
+  const typed = start < 0 ? `(no ${prompt})` : transcript.slice(start, kernel < 0 ? start + 4000 : kernel + 300);
   return `${typed}\n...\n${transcript.slice(-1500)}`;
 }
 
@@ -137,5 +148,67 @@ Deno.test("GRUB, booted by the PC's PXE ROM, is stopped at its menu and boots a 
   } finally {
     await lab.close();
     await board.stop();
+  }
+});
+
+Deno.test("U-Boot (Debian's u-boot-qemu) on an arm64 board boots a job's Image, ramdisk and device tree over TFTP with booti", async () => {
+  const { board, tftpRoot, dispatcherConfig } = await ubootBoard();
+  const dir = await Deno.makeTempDir({ prefix: "basalt-uboot-" });
+  const lab = await startTestLab({ dispatcherConfig, fileDirs: [dir] });
+  try {
+    await lab.addWorker("w1");
+    await lab.addDevice("arm64-01", "qemu-aarch64-uboot", "w1", ubootDictionary(board));
+    const steps = [
+      'lava-test-case arch --shell test "$(uname -m)" = aarch64',
+      // The device tree the job deployed is the one the kernel runs on.
+      "lava-test-case dtb --shell grep -q virt /proc/device-tree/compatible",
+    ];
+    // A plain ramdisk: the device's add_header gives it a U-Boot header after the overlay went in.
+    const plain = await runJob(lab, ubootJob(steps, "u-boot, plain ramdisk"));
+    const transcript = await Deno.readTextFile(board.transcript);
+    assertEquals(
+      plain.finished.health,
+      "Complete",
+      `${JSON.stringify(plain.byName)}\n${bootloaderPart(transcript, "=>")}`,
+    );
+    for (const name of ["lava/bootloader-commands", "lava/login-action", "0_arm64/arch", "0_arm64/dtb"]) {
+      assertEquals(plain.byName[name], "pass", `${name}: ${JSON.stringify(plain.byName)}`);
+    }
+    assert(transcript.includes("U-Boot 20"), "Debian's U-Boot ran");
+    assert(/booti 0x40400000 0x44000000 0x43400000/.test(transcript), "booti was given the kernel, ramdisk and DTB");
+
+    // A ramdisk that comes with a U-Boot header: taken off for the overlay, put back for booti.
+    await new Deno.Command("mkimage", {
+      args: [
+        "-A",
+        "arm64",
+        "-O",
+        "linux",
+        "-T",
+        "ramdisk",
+        "-C",
+        "gzip",
+        "-d",
+        dutFile("arm64/initramfs"),
+        `${dir}/uRamdisk`,
+      ],
+      stdout: "null",
+    }).output();
+    const wrapped = await runJob(
+      lab,
+      ubootJob(steps, "u-boot, ramdisk with a header", {
+        url: `file://${dir}/uRamdisk`,
+        compression: "gz",
+        header: "u-boot",
+      }),
+    );
+    assertEquals(wrapped.finished.health, "Complete", JSON.stringify(wrapped.byName));
+    assertEquals(wrapped.byName["0_arm64/arch"], "pass", JSON.stringify(wrapped.byName));
+    assertEquals([...Deno.readDirSync(tftpRoot)], [], "the job's files left the TFTP root");
+    assertEquals(await board.power("state"), "off", "finalize powered the board off");
+  } finally {
+    await lab.close();
+    await board.stop();
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
 });

@@ -17,7 +17,9 @@ export function qemuJob(options: QemuJobOptions = {}): Record<string, unknown> {
 
 export const DUT_DIR = PATHS.dutDir;
 
-export function dutFile(name: "vmlinux" | "vmlinuz" | "initramfs" | "initramfs-login"): string {
+export function dutFile(
+  name: "vmlinux" | "vmlinuz" | "initramfs" | "initramfs-login" | "arm64/Image" | "arm64/initramfs" | "arm64/virt.dtb",
+): string {
   const path = `${DUT_DIR}/${name}`;
   try {
     Deno.statSync(path);

@@ -36,6 +36,61 @@ export async function ipxeBoard(
   return { board, tftpRoot, dispatcherConfig: stringify({ tftp_root: tftpRoot, dispatcher_ip: "10.0.2.2" }) };
 }
 
+/**
+ * An arm64 board: QEMU's virt machine running Debian's U-Boot (u-boot-qemu), its
+ * virtio NIC on QEMU's user network, which serves `tftpRoot` at 10.0.2.2.
+ */
+export async function ubootBoard(): Promise<{ board: SimulatedBoard; tftpRoot: string; dispatcherConfig: string }> {
+  const board = await SimulatedBoard.start({
+    qemu: (dir) => [
+      "qemu-system-aarch64",
+      // The machine the device image's virt.dtb was dumped from (tools/build-dut-image.sh).
+      ...["-M", "virt", "-cpu", "cortex-a57", "-m", "512"],
+      ...["-bios", "/usr/lib/u-boot/qemu_arm64/u-boot.bin"],
+      ...["-netdev", `user,id=n0,tftp=${dir}/tftp`, "-device", "virtio-net-pci,netdev=n0"],
+    ],
+  });
+  const tftpRoot = `${board.dir}/tftp`;
+  await Deno.mkdir(tftpRoot);
+  return { board, tftpRoot, dispatcherConfig: stringify({ tftp_root: tftpRoot, dispatcher_ip: "10.0.2.2" }) };
+}
+
+/** The U-Boot board's device dictionary on Basalt's qemu-aarch64-uboot template, with `extra` lines. */
+export function ubootDictionary(board: SimulatedBoard, extra: readonly string[] = []): string {
+  return board.dictionary(
+    ["{% set boot_character_delay = 5 %}", ...extra].join("\n"),
+    undefined,
+    "qemu-aarch64-uboot.jinja2",
+  );
+}
+
+/** A LAVA u-boot job for the arm64 board: its Image, ramdisk and device tree over TFTP, then `steps`. */
+export function ubootJob(
+  steps: string[],
+  name = "u-boot ramdisk",
+  ramdisk: Record<string, unknown> = { url: `file://${dutFile("arm64/initramfs")}`, compression: "gz" },
+): Record<string, unknown> {
+  return {
+    device_type: "qemu-aarch64-uboot",
+    job_name: name,
+    visibility: "public",
+    timeouts: { job: { minutes: 6 }, action: { minutes: 3 } },
+    actions: [
+      {
+        deploy: {
+          to: "tftp",
+          kernel: { url: `file://${dutFile("arm64/Image")}`, type: "image" },
+          ramdisk,
+          dtb: { url: `file://${dutFile("arm64/virt.dtb")}` },
+          os: "oe",
+        },
+      },
+      { boot: { method: "u-boot", commands: "ramdisk", prompts: ["/ # "] } },
+      { test: { timeout: { minutes: 2 }, definitions: [inlineTest("arm64", steps)] } },
+    ],
+  };
+}
+
 /** A PC whose PXE firmware boots GRUB (tools/build-grub-netboot.sh) from the worker's TFTP root. */
 export async function grubBoard(): Promise<{ board: SimulatedBoard; tftpRoot: string; dispatcherConfig: string }> {
   const pc = await ipxeBoard("grub.pxe");

@@ -49,6 +49,8 @@ export async function startTestLab(
     curve?: CurveServerOptions;
     /** The workers' dispatcher configuration (dispatcher.yaml), when the test needs one. */
     dispatcherConfig?: string;
+    /** Directories the workers serve file:// URLs from besides the device image's. */
+    fileDirs?: readonly string[];
   } = {},
 ): Promise<TestLab> {
   const dir = await Deno.makeTempDir({ prefix: "basalt-lab-" });
@@ -98,7 +100,7 @@ export async function startTestLab(
         name,
         masters: [master.zmq],
         stateDir: `${dir}/worker-${name}`,
-        fileDirs: [DUT_DIR],
+        fileDirs: [DUT_DIR, ...(options.fileDirs ?? [])],
         jobLimit,
         cancelGraceMs: 20_000,
         dispatcherConfig: options.dispatcherConfig,

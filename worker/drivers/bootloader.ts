@@ -63,7 +63,14 @@ export class BootloaderDriver {
   async run(commands: readonly string[], options: { awaitFinal?: boolean } = {}): Promise<void> {
     const awaitFinal = options.awaitFinal ?? true;
     for (const [i, command] of commands.entries()) {
-      await this.console.typeLine(command, { delayMs: this.options.characterDelayMs, signal: this.options.signal });
+      // Only the prompt that follows this command's answer counts: one printed before it (U-Boot prints two when
+      // its interrupt key comes with a newline) would send the next command while this one runs, and U-Boot
+      // swallows keys typed during a transfer.
+      await this.console.typeLine(command, {
+        delayMs: this.options.characterDelayMs,
+        signal: this.options.signal,
+        answerOnly: true,
+      });
       const last = i === commands.length - 1;
       if (last && (!this.#final || !awaitFinal)) break;
       const awaited = last ? this.#final! : this.#prompt;

@@ -28,6 +28,7 @@ function scriptedBootloader(): string[] {
       echo "$line" >> "$RECEIVED"
       case "$line" in
         bad*) echo "$ERROR" ;;
+        slow) sleep 1; while IFS= read -r -t 0.05 -N1 _; do :; done ;;  # keys typed meanwhile are lost, as in U-Boot's tftp
         boot) echo "Starting kernel ..."; echo "Linux version 6.1.0 (builder)"; sleep 5; exit 0 ;;
       esac
     done`;
@@ -118,6 +119,17 @@ Deno.test("one driver interrupts and commands U-Boot, GRUB and barebox by their 
     });
     assertEquals(received, [c.key, "setenv a b", "boot"], c.bootloader.method);
   }
+});
+
+Deno.test("each command waits for the prompt after the previous one's answer, not a prompt printed before it", async () => {
+  // The interrupt key and its newline make U-Boot print its prompt twice.
+  const bootloader = config("u-boot", { finalMessage: "Starting kernel" });
+  const env = { interrupt: "Hit any key to stop autoboot", prompt: "=> ", error: "" };
+  const received = await drive(bootloader, env, async (driver) => {
+    await driver.interrupt();
+    await driver.run(["setenv a b", "slow", "setenv c d", "boot"]);
+  });
+  assertEquals(received, ["20", "setenv a b", "slow", "setenv c d", "boot"]);
 });
 
 Deno.test("a bootloader error instead of its prompt fails the boot as the lab's", async () => {

@@ -359,7 +359,7 @@ export class Console {
    */
   async typeLine(
     text: string,
-    options: { delayMs?: number; echoTimeoutMs?: number; signal?: AbortSignal } = {},
+    options: { delayMs?: number; echoTimeoutMs?: number; signal?: AbortSignal; answerOnly?: boolean } = {},
   ): Promise<void> {
     if (this.#closed !== undefined) throw new ConsoleClosed(this.#closed);
     this.log.input(text);
@@ -379,6 +379,9 @@ export class Console {
       const rest = delay - (performance.now() - started);
       if (rest > 0) await new Promise((r) => setTimeout(r, rest));
     }
+    // With `answerOnly`, what the device printed before reading the line (its echo, a prompt printed before the
+    // line was typed) is dropped: the next expect sees only the line's answer.
+    if (options.answerOnly) this.#reset("");
     // The line's end is not waited for: its echo comes with the command's answer.
     await this.#write(encoder.encode("\n"));
   }

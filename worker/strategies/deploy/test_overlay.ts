@@ -149,11 +149,21 @@ const compressOverlay: ActionImplementation = async ({ ctx }) => {
   ctx.log.debug(`overlay archive: ${ctx.overlayArchive.length} bytes`);
 };
 
-/** Puts the overlay on the device: into the initramfs if the job has one, else on an ext2 drive. */
-const applyOverlay: ActionImplementation = async ({ ctx }) => {
+/** What a deploy's images hold besides a kernel, its initramfs and its device tree: a root filesystem, disks. */
+function otherImages(block: Record<string, unknown>): string[] {
+  const images = isMapping(block.images) ? Object.keys(block.images) : [];
+  return images.filter((key) => !INITRD_KEYS.includes(key) && key !== "kernel" && key !== "dtb");
+}
+
+/**
+ * Puts the overlay on the device: into the initramfs when that is the root filesystem, else on an ext2 drive.
+ * An initramfs that goes on to a root filesystem on a disk (Debian's, with `root=`) leaves what was added to it
+ * behind, so with any other image deployed beside it the overlay has a drive of its own, as LAVA's guest drive.
+ */
+const applyOverlay: ActionImplementation = async ({ ctx, block }) => {
   if (!ctx.overlay) return;
   const initrd = INITRD_KEYS.map((k) => ctx.downloads.get(k)).find((p) => p !== undefined);
-  if (initrd) {
+  if (initrd && otherImages(block).length === 0) {
     const started = performance.now();
     const bytes = await appendToInitramfs(initrd, ctx.overlay.root);
     ctx.overlayOnDevice = true;
