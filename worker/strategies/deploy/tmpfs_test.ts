@@ -9,6 +9,13 @@ import {
   section,
 } from "../../../tests/support/pipelines.ts";
 import { testWithExamples } from "../../../tests/support/lava_examples.ts";
+import { buildPipeline } from "../../../actors/definitions/pipeline.ts";
+import { cpioArchive, gzip } from "../../overlay/cpio.ts";
+import { JobLog } from "../../job/log.ts";
+import { deviceResources } from "../../resources/device.ts";
+import { JobContext } from "../context.ts";
+import { executor } from "../../dispatch/execute.ts";
+import { STRATEGIES } from "../mod.ts";
 
 testWithExamples("the tmpfs deploy of kvm.yaml is LAVA's: overlay, test definitions, downloads, guest overlay", () => {
   const job = exampleJob("kvm.yaml");
@@ -19,4 +26,78 @@ testWithExamples("the tmpfs deploy of kvm.yaml is LAVA's: overlay, test definiti
     "http://images.validation.linaro.org/kvm-debian-wheezy.img.gz",
     "http://images.validation.linaro.org/kvm-debian-wheezy.img.gz",
   ]);
+});
+
+/** Runs the tmpfs deploy of a kernel, an initramfs and `more` images (files in `dir`) with one inline test. */
+async function deployImages(dir: string, more: Record<string, unknown>) {
+  await Deno.mkdir(`${dir}/empty`);
+  await Deno.writeFile(
+    `${dir}/initrd.cpio.gz`,
+    await gzip(await cpioArchive(`${dir}/empty`) as Uint8Array<ArrayBuffer>),
+  );
+  await Deno.writeTextFile(`${dir}/vmlinuz`, "kernel\n");
+  await Deno.writeTextFile(`${dir}/rootfs.img`, "a root filesystem\n");
+  const device = { actions: { deploy: { methods: { image: {} } }, boot: { methods: { qemu: {} } } }, constants: {} };
+  const job = {
+    device_type: "qemu",
+    job_name: "tmpfs",
+    timeouts: { job: { minutes: 2 }, action: { minutes: 1 } },
+    actions: [{
+      deploy: {
+        to: "tmpfs",
+        images: {
+          kernel: { url: `file://${dir}/vmlinuz`, image_arg: "-kernel {kernel}" },
+          initrd: { url: `file://${dir}/initrd.cpio.gz`, image_arg: "-initrd {initrd}" },
+          ...more,
+        },
+      },
+    }, {
+      test: {
+        timeout: { minutes: 1 },
+        definitions: [{
+          from: "inline",
+          name: "hello",
+          path: "inline/hello.yaml",
+          repository: {
+            metadata: { format: "Lava-Test Test Definition 1.0", name: "hello" },
+            run: { steps: ["true"] },
+          },
+        }],
+      },
+    }],
+  };
+  const ctx = new JobContext({
+    jobId: "7",
+    job,
+    device,
+    resources: deviceResources(device),
+    dispatcher: {},
+    envDut: {},
+    outputDir: dir,
+    workDir: `${dir}/work`,
+    fileDirs: [dir],
+    log: new JobLog(),
+  });
+  await Deno.mkdir(ctx.workDir);
+  const pipeline = buildPipeline(job, device, STRATEGIES);
+  const block = job.actions[0].deploy as Record<string, unknown>;
+  await executor(ctx, STRATEGIES.find("deploy", block)!.actions())
+    .run(pipeline.actions[0], block, new AbortController().signal);
+  return ctx;
+}
+
+Deno.test("the overlay goes into an initramfs that is the root filesystem, and on a drive beside one that hands over to a disk", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const alone = await deployImages(`${dir}`, {});
+    assertEquals([alone.overlayOnDevice, alone.overlayImage], [true, undefined]);
+    await Deno.mkdir(`${dir}/with-disk`);
+    const withDisk = await deployImages(`${dir}/with-disk`, {
+      rootfs: { url: `file://${dir}/with-disk/rootfs.img`, image_arg: "-drive format=raw,file={rootfs},if=virtio" },
+    });
+    assertEquals(withDisk.overlayOnDevice, false);
+    assertEquals(withDisk.overlayImage, `${dir}/with-disk/work/overlay.ext2`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
