@@ -9,11 +9,12 @@
  * - Byte to log: the simulated board behind ser2net prints the host clock
  *   (`/bin/date +%s%N`) from its shell; the delay to the record carrying that
  *   line is what a line takes from the device to the log. Target: under 50 ms.
- * - iPXE (QEMU's own ROM) and GRUB (netbooted by that ROM), virtual PCs behind
- *   ser2net: power-on to the test shell, the device's time (power-on to the end
- *   of the test run: firmware, typed commands, TFTP, kernel) and the dispatcher's
- *   overhead on top of it, the TFTP preparation included. Target: overhead within
- *   5 % of the device's time.
+ * - iPXE (QEMU's own ROM) and GRUB (netbooted by that ROM) on virtual PCs, and
+ *   Debian's U-Boot on an arm64 QEMU virt board, each behind ser2net: power-on
+ *   to the test shell, the device's time (power-on to the end of the test run:
+ *   firmware, typed commands, TFTP, kernel) and the dispatcher's overhead on top
+ *   of it, the TFTP preparation included. Target: overhead within 5 % of the
+ *   device's time.
  *
  *   deno task bench dispatch
  */
@@ -23,7 +24,16 @@ import type { LogRecord } from "../worker/job/log.ts";
 import { runJob } from "../worker/dispatch/run.ts";
 import { inlineTest, qemuDeviceYaml, qemuJob } from "../tests/support/dut.ts";
 import { boardDeviceYaml, bootFiles, SimulatedBoard, ubootJob } from "../tests/support/sim_board.ts";
-import { grubBoard, grubDictionary, ipxeBoard, ipxeDictionary, ipxeJob } from "../tests/support/firmware.ts";
+import {
+  grubBoard,
+  grubDictionary,
+  ipxeBoard,
+  ipxeDictionary,
+  ipxeJob,
+  ubootBoard,
+  ubootDictionary,
+  ubootJob as arm64UbootJob,
+} from "../tests/support/firmware.ts";
 import { BUILTIN_TEMPLATES, renderDevice } from "../master/devices/dictionary.ts";
 import { jinjaEnvironment } from "../master/devices/jinja.ts";
 
@@ -183,14 +193,21 @@ const FIRMWARE = [
     board: () => ipxeBoard(),
     dictionary: ipxeDictionary,
     deviceType: "x86",
-    boot: { method: "ipxe", deviceType: "x86" },
+    job: (steps: string[]) => ipxeJob(steps, "bench", { method: "ipxe", deviceType: "x86" }),
   },
   {
     name: "GRUB PC (netbooted by QEMU's ROM, TFTP, behind ser2net)",
     board: grubBoard,
     dictionary: grubDictionary,
     deviceType: "x86-grub",
-    boot: { method: "grub", deviceType: "x86-grub" },
+    job: (steps: string[]) => ipxeJob(steps, "bench", { method: "grub", deviceType: "x86-grub" }),
+  },
+  {
+    name: "arm64 board (Debian's U-Boot on QEMU virt, TFTP, booti, behind ser2net)",
+    board: ubootBoard,
+    dictionary: ubootDictionary,
+    deviceType: "qemu-aarch64-uboot",
+    job: (steps: string[]) => arm64UbootJob(steps, "bench"),
   },
 ];
 
@@ -203,7 +220,7 @@ async function firmwareFigures(kind: (typeof FIRMWARE)[number]): Promise<Firmwar
       hostname: "pc01",
       deviceType: kind.deviceType,
     });
-    const job = ipxeJob(["lava-test-case bench --result pass"], "bench", kind.boot);
+    const job = kind.job(["lava-test-case bench --result pass"]);
     const started = performance.now();
     const { stamped, result } = await runInProcess(job, device.yaml, undefined, dispatcherConfig);
     const jobWallMs = performance.now() - started;

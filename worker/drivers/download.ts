@@ -58,7 +58,6 @@ export interface DownloadResult {
   readonly bytes: number;
   readonly fromCache: boolean;
   readonly sha256: string;
-  readonly md5: string;
 }
 
 const TOOLS: Record<Exclude<Compression, "gz" | "zip">, string[]> = {
@@ -237,7 +236,10 @@ export async function download(request: DownloadRequest): Promise<DownloadResult
       return { ...meta, path: request.target, fromCache: true };
     } catch { /* not cached yet */ }
   }
-  const hashes = { md5: createHash("md5"), sha256: createHash("sha256"), sha512: createHash("sha512") };
+  // sha256 is always logged; md5 and sha512 cost as much again each, so only a job that gives one gets it computed.
+  const expected = expectedSums(request);
+  const hashes: Record<string, ReturnType<typeof createHash>> = { sha256: createHash("sha256") };
+  for (const [kind] of expected) hashes[kind] ??= createHash(kind);
   let bytes = 0;
   const counting = new TransformStream<Uint8Array, Uint8Array>({
     transform(chunk, controller) {
@@ -289,20 +291,16 @@ export async function download(request: DownloadRequest): Promise<DownloadResult
   } finally {
     clearTimeout(stallTimer);
   }
-  const digests = {
-    md5: hashes.md5.digest("hex"),
-    sha256: hashes.sha256.digest("hex"),
-    sha512: hashes.sha512.digest("hex"),
-  };
-  for (const [kind, expected] of expectedSums(request)) {
-    const actual = digests[kind as keyof typeof digests];
-    if (actual !== expected) {
+  const digests = Object.fromEntries(Object.entries(hashes).map(([kind, hash]) => [kind, hash.digest("hex")]));
+  for (const [kind, sum] of expected) {
+    const actual = digests[kind];
+    if (actual !== sum) {
       await Deno.remove(partial).catch(() => {});
-      throw new JobError(`${kind}sum of ${request.url} does not match: expected ${expected}, got ${actual}`);
+      throw new JobError(`${kind}sum of ${request.url} does not match: expected ${sum}, got ${actual}`);
     }
   }
   await Deno.rename(partial, request.target);
-  const result = { bytes, sha256: digests.sha256, md5: digests.md5 };
+  const result = { bytes, sha256: digests.sha256 };
   if (key) {
     await Deno.mkdir(request.cacheDir!, { recursive: true });
     const cached = join(request.cacheDir!, key);
