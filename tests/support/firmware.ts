@@ -15,22 +15,29 @@ const ROOT = new URL("../../", import.meta.url).pathname;
  * `tftpRoot` to it at 10.0.2.2 and, with `bootfile`, names that file in its DHCP
  * answer, which iPXE then boots (a PXE image such as GRUB's).
  */
-export async function ipxeBoard(
-  bootfile?: string,
-): Promise<{ board: SimulatedBoard; tftpRoot: string; dispatcherConfig: string }> {
-  const board = await SimulatedBoard.start({
-    qemu: (dir) => [
-      "qemu-system-x86_64",
-      "-m",
-      "256",
-      "-boot",
-      "n",
+export function ipxeBoard(bootfile?: string): Promise<FirmwareBoard> {
+  return netbootBoard((dir) => [
+    "qemu-system-x86_64",
+    ...["-m", "256", "-boot", "n"],
+    ...[
       "-netdev",
       `user,id=n0,tftp=${dir}/tftp${bootfile ? `,bootfile=${bootfile}` : ""}`,
       "-device",
       "e1000,netdev=n0",
     ],
-  });
+  ]);
+}
+
+/** A board and the dispatcher configuration that puts a job's files where QEMU's own TFTP server serves them. */
+export interface FirmwareBoard {
+  readonly board: SimulatedBoard;
+  readonly tftpRoot: string;
+  readonly dispatcherConfig: string;
+}
+
+/** Starts a board whose QEMU (`qemu`, given the board's directory) serves `<dir>/tftp` at 10.0.2.2. */
+async function netbootBoard(qemu: (dir: string) => string[]): Promise<FirmwareBoard> {
+  const board = await SimulatedBoard.start({ qemu });
   const tftpRoot = `${board.dir}/tftp`;
   await Deno.mkdir(tftpRoot);
   return { board, tftpRoot, dispatcherConfig: stringify({ tftp_root: tftpRoot, dispatcher_ip: "10.0.2.2" }) };
@@ -40,19 +47,14 @@ export async function ipxeBoard(
  * An arm64 board: QEMU's virt machine running Debian's U-Boot (u-boot-qemu), its
  * virtio NIC on QEMU's user network, which serves `tftpRoot` at 10.0.2.2.
  */
-export async function ubootBoard(): Promise<{ board: SimulatedBoard; tftpRoot: string; dispatcherConfig: string }> {
-  const board = await SimulatedBoard.start({
-    qemu: (dir) => [
-      "qemu-system-aarch64",
-      // The machine the device image's virt.dtb was dumped from (tools/build-dut-image.sh).
-      ...["-M", "virt", "-cpu", "cortex-a57", "-m", "512"],
-      ...["-bios", "/usr/lib/u-boot/qemu_arm64/u-boot.bin"],
-      ...["-netdev", `user,id=n0,tftp=${dir}/tftp`, "-device", "virtio-net-pci,netdev=n0"],
-    ],
-  });
-  const tftpRoot = `${board.dir}/tftp`;
-  await Deno.mkdir(tftpRoot);
-  return { board, tftpRoot, dispatcherConfig: stringify({ tftp_root: tftpRoot, dispatcher_ip: "10.0.2.2" }) };
+export function ubootBoard(): Promise<FirmwareBoard> {
+  return netbootBoard((dir) => [
+    "qemu-system-aarch64",
+    // The machine the device image's virt.dtb was dumped from (tools/build-dut-image.sh).
+    ...["-M", "virt", "-cpu", "cortex-a57", "-m", "512"],
+    ...["-bios", "/usr/lib/u-boot/qemu_arm64/u-boot.bin"],
+    ...["-netdev", `user,id=n0,tftp=${dir}/tftp`, "-device", "virtio-net-pci,netdev=n0"],
+  ]);
 }
 
 /** The U-Boot board's device dictionary on Basalt's qemu-aarch64-uboot template, with `extra` lines. */
@@ -70,29 +72,22 @@ export function ubootJob(
   name = "u-boot ramdisk",
   ramdisk: Record<string, unknown> = { url: `file://${dutFile("arm64/initramfs")}`, compression: "gz" },
 ): Record<string, unknown> {
-  return {
-    device_type: "qemu-aarch64-uboot",
-    job_name: name,
-    visibility: "public",
-    timeouts: { job: { minutes: 6 }, action: { minutes: 3 } },
-    actions: [
-      {
-        deploy: {
-          to: "tftp",
-          kernel: { url: `file://${dutFile("arm64/Image")}`, type: "image" },
-          ramdisk,
-          dtb: { url: `file://${dutFile("arm64/virt.dtb")}` },
-          os: "oe",
-        },
-      },
-      { boot: { method: "u-boot", commands: "ramdisk", prompts: ["/ # "] } },
-      { test: { timeout: { minutes: 2 }, definitions: [inlineTest("arm64", steps)] } },
-    ],
-  };
+  return netbootJob({
+    deviceType: "qemu-aarch64-uboot",
+    method: "u-boot",
+    name,
+    files: {
+      kernel: { url: `file://${dutFile("arm64/Image")}`, type: "image" },
+      ramdisk,
+      dtb: { url: `file://${dutFile("arm64/virt.dtb")}` },
+    },
+    suite: "arm64",
+    steps,
+  });
 }
 
 /** A PC whose PXE firmware boots GRUB (tools/build-grub-netboot.sh) from the worker's TFTP root. */
-export async function grubBoard(): Promise<{ board: SimulatedBoard; tftpRoot: string; dispatcherConfig: string }> {
+export async function grubBoard(): Promise<FirmwareBoard> {
   const pc = await ipxeBoard("grub.pxe");
   const built = await new Deno.Command(`${ROOT}tools/build-grub-netboot.sh`, { args: [pc.tftpRoot], stderr: "piped" })
     .output();
@@ -127,22 +122,36 @@ export function ipxeJob(
   name = "ipxe ramdisk",
   boot: { method: string; deviceType: string } = { method: "ipxe", deviceType: "x86" },
 ): Record<string, unknown> {
+  return netbootJob({
+    ...boot,
+    name,
+    files: {
+      kernel: { url: `file://${dutFile("vmlinuz")}` },
+      ramdisk: { url: `file://${dutFile("initramfs")}`, compression: "gz" },
+    },
+    suite: "pc",
+    steps,
+  });
+}
+
+/** A LAVA job that deploys `files` to TFTP, boots them with the bootloader's `ramdisk` commands and runs `steps`. */
+function netbootJob(o: {
+  deviceType: string;
+  method: string;
+  name: string;
+  files: Record<string, unknown>;
+  suite: string;
+  steps: string[];
+}): Record<string, unknown> {
   return {
-    device_type: boot.deviceType,
-    job_name: name,
+    device_type: o.deviceType,
+    job_name: o.name,
     visibility: "public",
     timeouts: { job: { minutes: 6 }, action: { minutes: 3 } },
     actions: [
-      {
-        deploy: {
-          to: "tftp",
-          kernel: { url: `file://${dutFile("vmlinuz")}` },
-          ramdisk: { url: `file://${dutFile("initramfs")}`, compression: "gz" },
-          os: "oe",
-        },
-      },
-      { boot: { method: boot.method, commands: "ramdisk", prompts: ["/ # "] } },
-      { test: { timeout: { minutes: 2 }, definitions: [inlineTest("pc", steps)] } },
+      { deploy: { to: "tftp", ...o.files, os: "oe" } },
+      { boot: { method: o.method, commands: "ramdisk", prompts: ["/ # "] } },
+      { test: { timeout: { minutes: 2 }, definitions: [inlineTest(o.suite, o.steps)] } },
     ],
   };
 }

@@ -1,11 +1,7 @@
 import { assert, assertEquals, assertRejects } from "../../../tests/support/assert.ts";
 import { exampleDevice, exampleJob, pipelineOf } from "../../../tests/support/pipelines.ts";
-import { buildPipeline } from "../../../actors/definitions/pipeline.ts";
-import { JobLog } from "../../job/log.ts";
-import { deviceResources } from "../../resources/device.ts";
-import { JobContext } from "../context.ts";
-import { executor } from "../../dispatch/execute.ts";
-import { STRATEGIES } from "../mod.ts";
+import { deployRun } from "../../../tests/support/deploy_run.ts";
+import { inlineTest } from "../../../ops/dut_jobs.ts";
 import { readInitramfs } from "../../sim/newc.ts";
 import { gunzipSync } from "node:zlib";
 import { JobError } from "../../job/errors.ts";
@@ -65,37 +61,10 @@ async function deployJob(dir: string, ramdisk: Record<string, unknown>) {
         modules: { url: `file://${dir}/modules.tar.xz`, compression: "xz" },
       },
     }, {
-      test: {
-        timeout: { minutes: 1 },
-        definitions: [{
-          from: "inline",
-          name: "hello",
-          path: "inline/hello.yaml",
-          repository: {
-            metadata: { format: "Lava-Test Test Definition 1.0", name: "hello" },
-            run: { steps: ["true"] },
-          },
-        }],
-      },
+      test: { timeout: { minutes: 1 }, definitions: [inlineTest("hello", ["true"])] },
     }],
   };
-  const ctx = new JobContext({
-    jobId: "42",
-    job,
-    device,
-    resources: deviceResources(device),
-    dispatcher: { tftp_root: tftpRoot },
-    envDut: {},
-    outputDir: dir,
-    workDir: `${dir}/work`,
-    fileDirs: [dir],
-    log: new JobLog(),
-  });
-  await Deno.mkdir(ctx.workDir);
-  const pipeline = buildPipeline(job, device, STRATEGIES);
-  const block = job.actions[0].deploy as Record<string, unknown>;
-  const implementations = STRATEGIES.find("deploy", block)!.actions();
-  const run = () => executor(ctx, implementations).run(pipeline.actions[0], block, new AbortController().signal);
+  const { ctx, run } = await deployRun({ jobId: "42", job, device, dir, dispatcher: { tftp_root: tftpRoot } });
   return { ctx, run, tftpRoot };
 }
 

@@ -9,13 +9,9 @@ import {
   section,
 } from "../../../tests/support/pipelines.ts";
 import { testWithExamples } from "../../../tests/support/lava_examples.ts";
-import { buildPipeline } from "../../../actors/definitions/pipeline.ts";
 import { cpioArchive, gzip } from "../../overlay/cpio.ts";
-import { JobLog } from "../../job/log.ts";
-import { deviceResources } from "../../resources/device.ts";
-import { JobContext } from "../context.ts";
-import { executor } from "../../dispatch/execute.ts";
-import { STRATEGIES } from "../mod.ts";
+import { deployRun } from "../../../tests/support/deploy_run.ts";
+import { inlineTest } from "../../../ops/dut_jobs.ts";
 
 testWithExamples("the tmpfs deploy of kvm.yaml is LAVA's: overlay, test definitions, downloads, guest overlay", () => {
   const job = exampleJob("kvm.yaml");
@@ -52,37 +48,11 @@ async function deployImages(dir: string, more: Record<string, unknown>) {
         },
       },
     }, {
-      test: {
-        timeout: { minutes: 1 },
-        definitions: [{
-          from: "inline",
-          name: "hello",
-          path: "inline/hello.yaml",
-          repository: {
-            metadata: { format: "Lava-Test Test Definition 1.0", name: "hello" },
-            run: { steps: ["true"] },
-          },
-        }],
-      },
+      test: { timeout: { minutes: 1 }, definitions: [inlineTest("hello", ["true"])] },
     }],
   };
-  const ctx = new JobContext({
-    jobId: "7",
-    job,
-    device,
-    resources: deviceResources(device),
-    dispatcher: {},
-    envDut: {},
-    outputDir: dir,
-    workDir: `${dir}/work`,
-    fileDirs: [dir],
-    log: new JobLog(),
-  });
-  await Deno.mkdir(ctx.workDir);
-  const pipeline = buildPipeline(job, device, STRATEGIES);
-  const block = job.actions[0].deploy as Record<string, unknown>;
-  await executor(ctx, STRATEGIES.find("deploy", block)!.actions())
-    .run(pipeline.actions[0], block, new AbortController().signal);
+  const { ctx, run } = await deployRun({ jobId: "7", job, device, dir });
+  await run();
   return ctx;
 }
 

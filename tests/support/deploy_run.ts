@@ -1,0 +1,47 @@
+/**
+ * A job's first deploy action run by the dispatcher's own strategies, in this
+ * process, for the deploy strategies' unit tests: the job context it leaves
+ * behind is what they check.
+ */
+import { buildPipeline } from "../../actors/definitions/pipeline.ts";
+import { executor } from "../../worker/dispatch/execute.ts";
+import { JobLog } from "../../worker/job/log.ts";
+import { deviceResources } from "../../worker/resources/device.ts";
+import { JobContext } from "../../worker/strategies/context.ts";
+import { STRATEGIES } from "../../worker/strategies/mod.ts";
+
+export interface DeployRun {
+  readonly ctx: JobContext;
+  /** Runs the deploy action (again, when called again). */
+  run(): Promise<void>;
+}
+
+/** Prepares the first action of `job` (a deploy) on `device`, with `dir` for its files and work. */
+export async function deployRun(o: {
+  jobId: string;
+  job: { actions: Record<string, unknown>[] } & Record<string, unknown>;
+  device: Record<string, unknown>;
+  dir: string;
+  dispatcher?: Record<string, unknown>;
+}): Promise<DeployRun> {
+  const ctx = new JobContext({
+    jobId: o.jobId,
+    job: o.job,
+    device: o.device,
+    resources: deviceResources(o.device),
+    dispatcher: o.dispatcher ?? {},
+    envDut: {},
+    outputDir: o.dir,
+    workDir: `${o.dir}/work`,
+    fileDirs: [o.dir],
+    log: new JobLog(),
+  });
+  await Deno.mkdir(ctx.workDir);
+  const pipeline = buildPipeline(o.job, o.device, STRATEGIES);
+  const block = o.job.actions[0].deploy as Record<string, unknown>;
+  const implementations = STRATEGIES.find("deploy", block)!.actions();
+  return {
+    ctx,
+    run: () => executor(ctx, implementations).run(pipeline.actions[0], block, new AbortController().signal),
+  };
+}
