@@ -37,6 +37,11 @@ export const PACKAGE_GROUPS: readonly PackageGroup[] = [
   { packages: ["git", "curl"], why: "test definitions from git, tests that download", purposes: ["test"] },
   { packages: ["bzip2", "zstd", "e2fsprogs"], why: "compressed images, overlay disks", purposes: ["test"] },
   { packages: ["debootstrap"], why: "the Debian root filesystem the test definitions run on", purposes: ["test"] },
+  {
+    packages: ["nfs-ganesha", "nfs-ganesha-vfs"],
+    why: "NFS roots (a userspace NFS server: these machines' kernels have none)",
+    purposes: ["test"],
+  },
   { packages: ["postgresql"], why: "the storage tests on PostgreSQL", purposes: ["test"] },
   {
     packages: ["python3", "python3-jinja2", "python3-yaml", "python3-zmq", "python3-requests"],
@@ -195,7 +200,8 @@ const STEP_TITLES: Record<Step["kind"], string> = {
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const DEBIAN_FILES = ["rootfs.ext4", "vmlinuz", "initrd.img"];
-const DUT_FILES = [
+/** What tools/build-dut-image.sh writes, and the tests and demo read. */
+export const DUT_FILES = [
   "vmlinux",
   "vmlinuz",
   "initramfs",
@@ -203,7 +209,9 @@ const DUT_FILES = [
   "arm64/Image",
   "arm64/initramfs",
   "arm64/virt.dtb",
-];
+  "arm64/nfsrootfs.tar.gz",
+] as const;
+export type DutFile = typeof DUT_FILES[number];
 
 /** This machine's places for the image, the reference and the examples: what the demo and the tests read. */
 export const PATHS: SetupPaths = setupPaths((name) => Deno.env.get(name), ROOT);

@@ -4,7 +4,7 @@
  * ser2net with a power switch, running the firmware Debian ships for QEMU, and
  * fetching the job's files over TFTP from the worker's TFTP root.
  */
-import { stringify } from "yaml";
+import { parse, stringify } from "yaml";
 import { assert, assertEquals } from "./support/assert.ts";
 import { startTestLab, type TestLab, waitForJob } from "./support/lab.ts";
 import {
@@ -19,6 +19,7 @@ import {
   whenChanged,
 } from "./support/firmware.ts";
 import { dutFile } from "./support/dut.ts";
+import { startGanesha } from "./support/ganesha.ts";
 
 Deno.test("iPXE (QEMU's own ROM) boots a job's kernel and ramdisk over TFTP and runs its tests", async () => {
   const { board, tftpRoot, dispatcherConfig } = await ipxeBoard();
@@ -151,10 +152,14 @@ Deno.test("GRUB, booted by the PC's PXE ROM, is stopped at its menu and boots a 
   }
 });
 
-Deno.test("U-Boot (Debian's u-boot-qemu) on an arm64 board boots a job's Image, ramdisk and device tree over TFTP with booti", async () => {
+Deno.test("U-Boot (Debian's u-boot-qemu) on an arm64 board boots a job's Image, ramdisk and device tree over TFTP with booti, and an NFS root", async () => {
   const { board, tftpRoot, dispatcherConfig } = await ubootBoard();
+  const ganesha = await startGanesha();
   const dir = await Deno.makeTempDir({ prefix: "basalt-uboot-" });
-  const lab = await startTestLab({ dispatcherConfig, fileDirs: [dir] });
+  const lab = await startTestLab({
+    dispatcherConfig: stringify({ ...parse(dispatcherConfig) as Record<string, unknown>, ...ganesha.dispatcherConfig }),
+    fileDirs: [dir],
+  });
   try {
     await lab.addWorker("w1");
     await lab.addDevice("arm64-01", "qemu-aarch64-uboot", "w1", ubootDictionary(board));
@@ -204,11 +209,43 @@ Deno.test("U-Boot (Debian's u-boot-qemu) on an arm64 board boots a job's Image, 
     );
     assertEquals(wrapped.finished.health, "Complete", JSON.stringify(wrapped.byName));
     assertEquals(wrapped.byName["0_arm64/arch"], "pass", JSON.stringify(wrapped.byName));
+
+    // An NFS root: unpacked, the overlay put in, exported by nfs-ganesha for this job only, mounted by the
+    // initramfs (NFSv4, at the port the job's context gives LAVA's extra_nfsroot_args).
+    const nfs = await runJob(
+      lab,
+      ubootJob(
+        [
+          ...steps,
+          "lava-test-case nfs-root --shell grep -q ' / nfs4 ' /proc/mounts",
+          "lava-test-case writes --shell sh -c 'echo from-the-dut > /nfs-marker'",
+        ],
+        "u-boot, NFS root",
+        undefined,
+        {
+          files: { nfsrootfs: { url: `file://${dutFile("arm64/nfsrootfs.tar.gz")}`, compression: "gz" } },
+          commands: "nfs",
+          context: { extra_nfsroot_args: `,vers=4,port=${ganesha.port}` },
+        },
+      ),
+    );
+    assertEquals(
+      nfs.finished.health,
+      "Complete",
+      `${JSON.stringify(nfs.byName)}
+${(await Deno.readTextFile(board.transcript)).slice(-4000)}`,
+    );
+    for (const name of ["0_arm64/arch", "0_arm64/nfs-root", "0_arm64/writes"]) {
+      assertEquals(nfs.byName[name], "pass", `${name}: ${JSON.stringify(nfs.byName)}`);
+    }
+    assertEquals(await Deno.readTextFile(ganesha.exportsFile), "", "the job's export is gone");
+
     assertEquals([...Deno.readDirSync(tftpRoot)], [], "the job's files left the TFTP root");
     assertEquals(await board.power("state"), "off", "finalize powered the board off");
   } finally {
     await lab.close();
     await board.stop();
+    await ganesha.stop();
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
 });

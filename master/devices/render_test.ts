@@ -181,6 +181,22 @@ Deno.test("Basalt's own templates render valid configurations for QEMU, a U-Boot
     "setenv bootargs console=ttyAMA0,115200n8",
   );
 
+  // The nfs command set: the same fetches, and LAVA's NFS root arguments with the job's extra_nfsroot_args.
+  const arm64 = render(
+    "arm1",
+    { extra_nfsroot_args: ",vers=4" },
+    BASALT,
+    "{% extends 'qemu-aarch64-uboot.jinja2' %}\n",
+  );
+  assertEquals(arm64.errors.map(formatDiagnostic), []);
+  const { ramdisk, nfs } = arm64.config.actions.boot.methods["u-boot"];
+  assertEquals(nfs.commands.slice(0, -2), ramdisk.commands.slice(0, -2));
+  assertEquals(
+    nfs.commands.at(-2),
+    "setenv bootargs console=ttyAMA0,115200n8 root=/dev/nfs rw nfsroot={NFS_SERVER_IP}:{NFSROOTFS},tcp,hard,vers=4 ip=dhcp",
+  );
+  assertEquals(nfs.commands.at(-1), "{BOOTX}");
+
   const serial = render(
     "serial1",
     {},

@@ -6,7 +6,7 @@
 import { renderDevice } from "../../master/devices/dictionary.ts";
 import { jinjaEnvironment } from "../../master/devices/jinja.ts";
 import { inlineTest, qemuJobFor, type QemuJobOptions } from "../../ops/dut_jobs.ts";
-import { PATHS } from "../../ops/setup.ts";
+import { type DutFile, PATHS } from "../../ops/setup.ts";
 
 export { inlineTest, type QemuJobOptions };
 
@@ -17,9 +17,7 @@ export function qemuJob(options: QemuJobOptions = {}): Record<string, unknown> {
 
 export const DUT_DIR = PATHS.dutDir;
 
-export function dutFile(
-  name: "vmlinux" | "vmlinuz" | "initramfs" | "initramfs-login" | "arm64/Image" | "arm64/initramfs" | "arm64/virt.dtb",
-): string {
+export function dutFile(name: DutFile): string {
   const path = `${DUT_DIR}/${name}`;
   try {
     Deno.statSync(path);

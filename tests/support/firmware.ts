@@ -66,11 +66,15 @@ export function ubootDictionary(board: SimulatedBoard, extra: readonly string[] 
   );
 }
 
-/** A LAVA u-boot job for the arm64 board: its Image, ramdisk and device tree over TFTP, then `steps`. */
+/**
+ * A LAVA u-boot job for the arm64 board: its Image, ramdisk and device tree over TFTP (with `extra.files`, such
+ * as an nfsrootfs, booted by `extra.commands`), then `steps`.
+ */
 export function ubootJob(
   steps: string[],
   name = "u-boot ramdisk",
   ramdisk: Record<string, unknown> = { url: `file://${dutFile("arm64/initramfs")}`, compression: "gz" },
+  extra: { files?: Record<string, unknown>; commands?: string; context?: Record<string, unknown> } = {},
 ): Record<string, unknown> {
   return netbootJob({
     deviceType: "qemu-aarch64-uboot",
@@ -80,9 +84,12 @@ export function ubootJob(
       kernel: { url: `file://${dutFile("arm64/Image")}`, type: "image" },
       ramdisk,
       dtb: { url: `file://${dutFile("arm64/virt.dtb")}` },
+      ...extra.files,
     },
     suite: "arm64",
     steps,
+    commands: extra.commands,
+    context: extra.context,
   });
 }
 
@@ -142,15 +149,18 @@ function netbootJob(o: {
   files: Record<string, unknown>;
   suite: string;
   steps: string[];
+  commands?: string;
+  context?: Record<string, unknown>;
 }): Record<string, unknown> {
   return {
     device_type: o.deviceType,
     job_name: o.name,
+    ...(o.context ? { context: o.context } : {}),
     visibility: "public",
     timeouts: { job: { minutes: 6 }, action: { minutes: 3 } },
     actions: [
       { deploy: { to: "tftp", ...o.files, os: "oe" } },
-      { boot: { method: o.method, commands: "ramdisk", prompts: ["/ # "] } },
+      { boot: { method: o.method, commands: o.commands ?? "ramdisk", prompts: ["/ # "] } },
       { test: { timeout: { minutes: 2 }, definitions: [inlineTest(o.suite, o.steps)] } },
     ],
   };

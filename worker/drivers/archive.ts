@@ -2,7 +2,10 @@
  * Unpacking a tar archive a job downloaded (LAVA's `archive: tar`), with GNU tar,
  * after reading its listing: a member that is absolute, climbs out with `..`, is a
  * link pointing outside, or a device node is refused before anything is written,
- * and the unpacked size is bounded like a download.
+ * and the unpacked size is bounded like a download. A root filesystem for a device
+ * (an NFS root) is unpacked as the device sees it: owners, modes, device nodes and
+ * absolute links kept — GNU tar puts a placeholder file where such a link would be
+ * until the end, so no later member is written through it onto the worker.
  */
 import { JobError } from "../job/errors.ts";
 import { formatBytes } from "./download.ts";
@@ -84,5 +87,36 @@ export async function unpackTar(
     "--no-same-permissions",
     "--delay-directory-restore",
     ...(stripComponents > 0 ? [`--strip-components=${stripComponents}`] : []),
+  ]);
+}
+
+/**
+ * Unpacks a device's root filesystem `archive` into `directory` (created) with its
+ * owners, permissions, device nodes and links, as the device will see it. Names are
+ * still kept inside the directory and the unpacked size is bounded.
+ */
+export async function unpackRootfs(archive: string, directory: string, maxBytes: number, what: string): Promise<void> {
+  const members = parseListing(await tar(["-tvf", archive, "--numeric-owner", "--quoting-style=escape"]));
+  let total = 0;
+  for (const member of members) {
+    if (member.name.startsWith("/") || climbs(member.name)) {
+      throw new JobError(`${what}: the archive member ${member.name} is outside it`);
+    }
+    if (!"-dlhcbp".includes(member.type)) {
+      throw new JobError(`${what}: the archive member ${member.name} is of a kind a root filesystem does not hold`);
+    }
+    total += member.size;
+    if (total > maxBytes) throw new JobError(`${what}: the archive unpacks to more than ${formatBytes(maxBytes)}`);
+  }
+  await Deno.mkdir(directory, { recursive: true });
+  await tar([
+    "-xf",
+    archive,
+    "-C",
+    directory,
+    "--numeric-owner",
+    "--same-owner",
+    "--same-permissions",
+    "--delay-directory-restore",
   ]);
 }

@@ -57,6 +57,8 @@ export class JobContext {
   /** The gzipped cpio of the overlay, once compressed. */
   overlayArchive?: Uint8Array;
   overlay?: OverlayBuilder;
+  /** The job's unpacked NFS root on the worker, exported to the device (`{NFSROOTFS}`). */
+  nfsRoot?: string;
   /** Whether the overlay is already on the device (inside its initramfs). */
   overlayOnDevice = false;
   /** An ext2 image of the overlay attached as a drive, for disk-image jobs. */

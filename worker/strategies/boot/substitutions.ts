@@ -32,11 +32,15 @@ export function bootCommandFor(ctx: JobContext): string {
   return Object.keys(IMAGE_TYPES).find((b) => ctx.resources.loadAddresses[b]) ?? "bootz";
 }
 
-/** The worker's address as the device reaches it: `dispatcher_ip` in the dispatcher configuration. */
-export function serverIp(ctx: JobContext): string {
-  const ip = ctx.dispatcher.dispatcher_ip ?? "127.0.0.1";
+/**
+ * The worker's address as the device reaches it for `protocol`, as LAVA reads the dispatcher configuration:
+ * `dispatcher_tftp_ip` / `dispatcher_nfs_ip` when given, else `dispatcher_ip`.
+ */
+export function serverIp(ctx: JobContext, protocol: "tftp" | "nfs" = "tftp"): string {
+  const key = ctx.dispatcher[`dispatcher_${protocol}_ip`] !== undefined ? `dispatcher_${protocol}_ip` : "dispatcher_ip";
+  const ip = ctx.dispatcher[key] ?? "127.0.0.1";
   if (typeof ip !== "string" || !/^[0-9A-Za-z.:-]+$/.test(ip)) {
-    throw new JobError(`dispatcher configuration dispatcher_ip: ${JSON.stringify(ip)} is not an address`);
+    throw new JobError(`dispatcher configuration ${key}: ${JSON.stringify(ip)} is not an address`);
   }
   return ip;
 }
@@ -59,6 +63,10 @@ export function bootloaderSubstitutions(ctx: JobContext, method: string): Record
     TEE: file("tee"),
     LAVA_JOB_ID: ctx.jobId,
   };
+  if (ctx.nfsRoot !== undefined) {
+    values.NFSROOTFS = ctx.nfsRoot;
+    values.NFS_SERVER_IP = serverIp(ctx, "nfs");
+  }
   const mac = ctx.resources.bootloaders[method]?.lavaMac;
   if (mac) values.LAVA_MAC = mac;
   const bootx = bootCommandFor(ctx);
@@ -97,7 +105,7 @@ export function filledBootCommands(ctx: JobContext, block: Block, method: string
     commandList(bootloaderOf(ctx, method), block.commands),
     bootloaderSubstitutions(ctx, method),
   );
-  const left = commands.find((c) => /\{(KERNEL|RAMDISK|INITRD|SERVER_IP|LAVA_MAC)\}/.test(c));
+  const left = commands.find((c) => /\{(KERNEL|RAMDISK|INITRD|SERVER_IP|LAVA_MAC|NFSROOTFS|NFS_SERVER_IP)\}/.test(c));
   if (left) throw new JobError(`boot commands: "${left}" needs a file or value this job does not give`);
   return commands;
 }

@@ -23,7 +23,10 @@ import {
   tftpSizeLimit,
 } from "../../drivers/tftp_dir.ts";
 import { addUbootHeader, appendTree, compressRamdisk, extractRamdisk } from "../../drivers/ramdisk.ts";
-import { unpackTar } from "../../drivers/archive.ts";
+import { unpackRootfs, unpackTar } from "../../drivers/archive.ts";
+import { exportNfsRoot } from "../../drivers/nfs_export.ts";
+import { mergeTree } from "../../drivers/tree_merge.ts";
+import { realPathInside } from "../../job/paths.ts";
 import { type Compression, DEFAULT_MAX_DOWNLOAD_BYTES } from "../../drivers/download.ts";
 import { JobError } from "../../job/errors.ts";
 
@@ -92,10 +95,8 @@ function tftpActions(): Record<string, ActionImplementation> {
     "tftp-deploy": async (run) => {
       const { ctx, block } = run;
       if (!isMapping(block.kernel)) throw new JobError("tftp-deploy needs a kernel to deploy");
-      for (const key of ["nfsrootfs", "persistent_nfs"]) {
-        if (block[key] !== undefined) {
-          throw new JobError(`tftp-deploy ${key}: Basalt's dispatcher does not serve an NFS root yet`);
-        }
+      if (block.persistent_nfs !== undefined) {
+        throw new JobError("tftp-deploy persistent_nfs: Basalt's dispatcher does not mount a persistent NFS root yet");
       }
       const served = tftpRoot(ctx.dispatcher);
       const rootDir = served ?? join(ctx.workDir, "tftp");
@@ -118,7 +119,28 @@ function tftpActions(): Record<string, ActionImplementation> {
         if (path && block[key] !== undefined) await checkServable(path, limit);
       }
     },
-    "extract-nfsrootfs": () => Promise.resolve(),
+    "extract-nfsrootfs": async ({ ctx, block }) => {
+      const archive = ctx.downloads.get("nfsrootfs");
+      if (!archive || !isMapping(block.nfsrootfs)) return;
+      const unpacked = join(ctx.workDir, "nfsrootfs");
+      await unpackRootfs(
+        archive,
+        unpacked,
+        ctx.maxDownloadBytes ?? DEFAULT_MAX_DOWNLOAD_BYTES,
+        "tftp-deploy nfsrootfs",
+      );
+      const prefix = block.nfsrootfs.prefix;
+      const root = typeof prefix === "string" && prefix !== ""
+        ? await realPathInside(unpacked, prefix, "tftp-deploy nfsrootfs.prefix")
+        : unpacked;
+      if (!(await Deno.stat(root).then((s) => s.isDirectory, () => false))) {
+        throw new JobError(`tftp-deploy nfsrootfs.prefix: ${prefix} is not a directory of the archive`);
+      }
+      const served = await exportNfsRoot(ctx.dispatcher, ctx.jobId, root, (m) => ctx.log.info(m));
+      ctx.cleanups.push(() => served.remove());
+      ctx.nfsRoot = root;
+      ctx.log.info(`Unpacked the nfsrootfs to ${root}`);
+    },
     "extract-overlay-ramdisk": async ({ ctx, block }) => {
       const ramdisk = ctx.downloads.get("ramdisk");
       if (!ramdisk || !isMapping(block.ramdisk)) return;
@@ -138,14 +160,32 @@ function tftpActions(): Record<string, ActionImplementation> {
     },
     "extract-modules": async ({ ctx, block }) => {
       const modules = ctx.downloads.get("modules");
-      if (!modules || !prepared.cpio || !wants(block, "install_modules")) return;
+      // As LAVA: into the NFS root when there is one, else into the ramdisk.
+      const intoNfs = ctx.nfsRoot !== undefined && option(block, "nfsrootfs", "install_modules") !== false;
+      if (!modules || !(intoNfs || (prepared.cpio && wants(block, "install_modules")))) return;
       const tree = join(ctx.workDir, "modules");
       await unpackTar(modules, tree, ctx.maxDownloadBytes ?? DEFAULT_MAX_DOWNLOAD_BYTES, "extract-modules modules");
-      const bytes = await appendTree(prepared.cpio, tree);
+      if (intoNfs) {
+        const bytes = await mergeTree(tree, ctx.nfsRoot!, "tftp-deploy nfsrootfs");
+        ctx.log.info(`Added the kernel modules to the NFS root (${bytes} bytes)`);
+        return;
+      }
+      const bytes = await appendTree(prepared.cpio!, tree);
       ctx.log.info(`Added the kernel modules to the ramdisk (${bytes} bytes)`);
     },
     "apply-overlay-tftp": async ({ ctx, block }) => {
       if (!ctx.overlay) return;
+      if (ctx.nfsRoot !== undefined) {
+        // As LAVA: the overlay goes into the NFS root (unless install_overlay is false), not the ramdisk.
+        if (option(block, "nfsrootfs", "install_overlay") === false) {
+          ctx.log.info("The NFS root does not take the overlay (install_overlay: false)");
+          return;
+        }
+        const bytes = await mergeTree(ctx.overlay.root, ctx.nfsRoot, "tftp-deploy nfsrootfs");
+        ctx.overlayOnDevice = true;
+        ctx.log.info(`Applied the overlay to the NFS root (${bytes} bytes)`);
+        return;
+      }
       if (!prepared.cpio || !wants(block, "install_overlay")) {
         ctx.log.info("The ramdisk does not take the overlay: it is not on the device");
         return;

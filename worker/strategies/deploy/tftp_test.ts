@@ -4,7 +4,8 @@ import { deployRun } from "../../../tests/support/deploy_run.ts";
 import { inlineTest } from "../../../ops/dut_jobs.ts";
 import { readInitramfs } from "../../sim/newc.ts";
 import { gunzipSync } from "node:zlib";
-import { JobError } from "../../job/errors.ts";
+import { InfrastructureError, JobError } from "../../job/errors.ts";
+import { startGanesha } from "../../../tests/support/ganesha.ts";
 import { testWithExamples } from "../../../tests/support/lava_examples.ts";
 
 testWithExamples("a tftp deploy is LAVA's: downloads, then prepare-tftp-overlay with its seven steps", () => {
@@ -38,7 +39,11 @@ const sh = async (script: string, cwd: string) => {
 };
 
 /** A device whose ramdisks get a U-Boot header, and a job deploying files from `dir` to TFTP. */
-async function deployJob(dir: string, ramdisk: Record<string, unknown>) {
+async function deployJob(
+  dir: string,
+  ramdisk: Record<string, unknown>,
+  more: { files?: Record<string, unknown>; dispatcher?: Record<string, unknown> } = {},
+) {
   const tftpRoot = `${dir}/srv`;
   await Deno.mkdir(tftpRoot);
   const device = {
@@ -59,12 +64,14 @@ async function deployJob(dir: string, ramdisk: Record<string, unknown>) {
         kernel: { url: `file://${dir}/zImage` },
         ramdisk: { url: `file://${dir}/${ramdisk.name}`, ...ramdisk.options as object },
         modules: { url: `file://${dir}/modules.tar.xz`, compression: "xz" },
+        ...more.files,
       },
     }, {
       test: { timeout: { minutes: 1 }, definitions: [inlineTest("hello", ["true"])] },
     }],
   };
-  const { ctx, run } = await deployRun({ jobId: "42", job, device, dir, dispatcher: { tftp_root: tftpRoot } });
+  const dispatcher = { tftp_root: tftpRoot, ...more.dispatcher };
+  const { ctx, run } = await deployRun({ jobId: "42", job, device, dir, dispatcher });
   return { ctx, run, tftpRoot };
 }
 
@@ -125,6 +132,64 @@ Deno.test("a ramdisk declared with a U-Boot header that has none is the job's er
     await inputs(dir);
     const { run } = await deployJob(dir, { name: "rootfs.cpio.gz", options: { compression: "gz", header: "u-boot" } });
     await assertRejects(run, JobError, 'declared "header: u-boot" but has no U-Boot image header');
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("an nfsrootfs is unpacked with the overlay and modules in it, and exported by nfs-ganesha while the job runs", async () => {
+  const dir = await Deno.makeTempDir();
+  const ganesha = await startGanesha();
+  try {
+    await inputs(dir);
+    await sh(
+      "mkdir -p nfs/rootfs/etc nfs/rootfs/bin && echo nfs > nfs/rootfs/etc/hostname && tar -C nfs -czf nfs.tar.gz .",
+      dir,
+    );
+    const { ctx, run } = await deployJob(dir, { name: "rootfs.cpio.gz", options: { compression: "gz" } }, {
+      files: { nfsrootfs: { url: `file://${dir}/nfs.tar.gz`, compression: "gz", prefix: "rootfs/" } },
+      dispatcher: ganesha.dispatcherConfig,
+    });
+    await run();
+    const root = ctx.nfsRoot!;
+    assert(root.endsWith("/nfsrootfs/rootfs"), root);
+    assertEquals(await Deno.readTextFile(`${root}/etc/hostname`), "nfs\n");
+    assertEquals(await Deno.readTextFile(`${root}/lib/modules/6.1.0/m.ko`), "module\n");
+    assert((await Deno.stat(`${root}/lava-42/bin/lava-test-runner`)).isFile);
+    assert(ctx.overlayOnDevice);
+    const exported = await Deno.readTextFile(ganesha.exportsFile);
+    assert(exported.includes(`Path = "${root}";`), exported);
+    // The ramdisk is rebuilt, without the overlay: that is in the NFS root.
+    const names = readInitramfs(
+      new Uint8Array(gunzipSync((await Deno.readFile(ctx.downloads.get("ramdisk")!)).subarray(64))),
+    )
+      .map((f) => f.name);
+    assert(!names.some((n) => n.startsWith("lava-42")), names.join(" "));
+    for (const cleanup of ctx.cleanups.splice(0)) await cleanup();
+    assertEquals(await Deno.readTextFile(ganesha.exportsFile), "");
+  } finally {
+    await ganesha.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("an nfsrootfs whose prefix leads out through a link, or with no NFS server to export it, is refused", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await inputs(dir);
+    await sh("mkdir nfs && ln -s /etc nfs/rootfs && tar -C nfs -czf nfs.tar.gz .", dir);
+    const nfsrootfs = { url: `file://${dir}/nfs.tar.gz`, compression: "gz", prefix: "rootfs/" };
+    const escaping = await deployJob(dir, { name: "rootfs.cpio.gz", options: { compression: "gz" } }, {
+      files: { nfsrootfs },
+      dispatcher: { nfs_server: "ganesha" },
+    });
+    await assertRejects(escaping.run, JobError, "leads outside its directory");
+    for (const made of ["srv", "work"]) await Deno.remove(`${dir}/${made}`, { recursive: true });
+    const noServer = await deployJob(dir, { name: "rootfs.cpio.gz", options: { compression: "gz" } }, {
+      files: { nfsrootfs: { ...nfsrootfs, prefix: undefined } },
+      dispatcher: { nfs_server: "kernel" },
+    });
+    await assertRejects(noServer.run, InfrastructureError, "NFS server");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
