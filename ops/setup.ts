@@ -199,7 +199,7 @@ const STEP_TITLES: Record<Step["kind"], string> = {
 // The machine, probed and changed.
 
 const ROOT = new URL("..", import.meta.url).pathname;
-const DEBIAN_FILES = ["rootfs.ext4", "vmlinuz", "initrd.img"];
+const DEBIAN_FILES = ["rootfs.ext4", "rootfs.tar.gz", "vmlinuz", "initrd.img"];
 /** What tools/build-dut-image.sh writes, and the tests and demo read. */
 export const DUT_FILES = [
   "vmlinux",

@@ -1,13 +1,16 @@
 /**
  * A real Debian system through the whole lab: the root filesystem
  * tools/build-debian-rootfs.sh builds with debootstrap, booted by QEMU from a disk
- * image with its own kernel and initrd, logged into on its serial console, and
- * Linaro's `smoke` test definition run on it unchanged from a git repository, as a
- * LAVA user runs it.
+ * image with its own kernel and initrd, and over NFS (LAVA's `nfs` deploy and
+ * `qemu-nfs` boot, served by a real nfs-ganesha), logged into on its serial console,
+ * and Linaro's `smoke` test definition run on it unchanged from a git repository, as
+ * a LAVA user runs it.
  */
 import { stringify } from "yaml";
 import { assertEquals } from "./support/assert.ts";
-import { startTestLab, waitForJob } from "./support/lab.ts";
+import { startTestLab, type TestLab, waitForJob } from "./support/lab.ts";
+import { startGanesha } from "./support/ganesha.ts";
+import { dutFile } from "./support/dut.ts";
 import { PATHS } from "../ops/setup.ts";
 
 const DEBIAN = PATHS.debianDir;
@@ -21,15 +24,22 @@ const present = (path: string) => {
   }
 };
 const missing = [
-  ...(present(`${DEBIAN}/rootfs.ext4`) ? [] : [`the Debian root filesystem (${DEBIAN}: deno task setup test)`]),
+  ...(present(`${DEBIAN}/rootfs.ext4`) && present(`${DEBIAN}/rootfs.tar.gz`)
+    ? []
+    : [`the Debian root filesystem (${DEBIAN}: deno task setup test)`]),
   ...(present(`${DEFINITIONS}/automated/linux/smoke`) ? [] : [`Linaro's test definitions (${DEFINITIONS})`]),
 ];
 
 /** Linaro's test definitions as a git repository, as LAVA users point their jobs at one. */
 async function definitionsRepository(dir: string): Promise<string> {
   const repo = `${dir}/test-definitions`;
-  const copied = await new Deno.Command("cp", { args: ["-a", DEFINITIONS, repo] }).output();
+  // Executable bits kept, the shared copy's read-only modes not, and any repository of its own left behind.
+  const copied = await new Deno.Command("sh", {
+    args: ["-c", 'cp -R "$0" "$1" && chmod -R u+w "$1"', DEFINITIONS, repo],
+  })
+    .output();
   if (!copied.success) throw new Error(`cannot copy ${DEFINITIONS}`);
+  await Deno.remove(`${repo}/.git`, { recursive: true }).catch(() => {});
   const git = async (...args: string[]) => {
     const done = await new Deno.Command("git", { args: ["-C", repo, ...args], stdout: "null", stderr: "piped" })
       .output();
@@ -41,28 +51,49 @@ async function definitionsRepository(dir: string): Promise<string> {
   return repo;
 }
 
-function debianJob(repository: string): Record<string, unknown> {
-  const file = (name: string) => `file://${DEBIAN}/${name}`;
+const file = (name: string) => `file://${DEBIAN}/${name}`;
+
+/** Debian from a disk image, with its own kernel and initrd. */
+const FROM_DISK = {
+  to: "tmpfs",
+  images: {
+    kernel: { url: file("vmlinuz"), image_arg: '-kernel {kernel} -append "root=/dev/vda rw console=ttyS0"' },
+    initrd: { url: file("initrd.img"), image_arg: "-initrd {initrd}" },
+    rootfs: { url: file("rootfs.ext4"), image_arg: "-drive format=raw,file={rootfs},if=virtio" },
+  },
+};
+
+/**
+ * Debian as an NFS root: the device image's kernel and initramfs (which mounts NFSv4 roots; Debian's own initrd
+ * mounts only NFSv2/3, which needs rpcbind and mountd beside the server).
+ */
+const OVER_NFS = {
+  to: "nfs",
+  images: {
+    kernel: { url: `file://${dutFile("vmlinuz")}`, image_arg: "-kernel {kernel}" },
+    initrd: { url: `file://${dutFile("initramfs")}`, image_arg: "-initrd {initrd}" },
+    nfsrootfs: { url: file("rootfs.tar.gz"), compression: "gz" },
+  },
+};
+
+function debianJob(
+  repository: string,
+  deploy: Record<string, unknown>,
+  method: string,
+  context?: Record<string, unknown>,
+): Record<string, unknown> {
   return {
     device_type: "qemu",
-    job_name: "debian smoke",
+    job_name: `debian smoke (${method})`,
     visibility: "public",
+    ...(context ? { context } : {}),
     timeouts: { job: { minutes: 8 }, action: { minutes: 3 } },
     actions: [
-      {
-        deploy: {
-          to: "tmpfs",
-          images: {
-            kernel: { url: file("vmlinuz"), image_arg: '-kernel {kernel} -append "root=/dev/vda rw console=ttyS0"' },
-            initrd: { url: file("initrd.img"), image_arg: "-initrd {initrd}" },
-            rootfs: { url: file("rootfs.ext4"), image_arg: "-drive format=raw,file={rootfs},if=virtio" },
-          },
-        },
-      },
+      { deploy },
       {
         boot: {
-          method: "qemu",
-          media: "tmpfs",
+          method,
+          media: deploy.to,
           timeout: { minutes: 4 },
           auto_login: { login_prompt: "login:", username: "root", password_prompt: "Password:", password: "root" },
           prompts: ["root@debian:~#"],
@@ -84,45 +115,59 @@ function debianJob(repository: string): Record<string, unknown> {
   };
 }
 
+/** Runs the smoke job on the lab's Debian device and checks what a LAVA user gets. */
+async function smokeOn(lab: TestLab, job: Record<string, unknown>): Promise<void> {
+  const submitted = await lab.api<{ job_ids: string[] }>("POST", "/api/v1/jobs", { definition: stringify(job) });
+  assertEquals(submitted.status, 201, JSON.stringify(submitted.body));
+  const [id] = submitted.body.job_ids;
+  const finished = await waitForJob(lab, id, (d) => d.state === "Finished", 540_000);
+  const results = await lab.api<{ results: { suite: string; name: string; result: string }[] }>(
+    "GET",
+    `/api/v1/jobs/${id}/results`,
+  );
+  const byName = Object.fromEntries(results.body.results.map((r) => [`${r.suite}/${r.name}`, r.result]));
+  assertEquals(finished.health, "Complete", `${job.job_name}: ${JSON.stringify(byName)}`);
+  // What smoke.sh reports on Debian, one case per command, as LAVA records them.
+  const smoke = Object.fromEntries(Object.entries(byName).filter(([name]) => name.startsWith("0_smoke-tests/")));
+  assertEquals(smoke, {
+    "0_smoke-tests/pwd": "pass",
+    "0_smoke-tests/lsb_release": "pass",
+    "0_smoke-tests/uname": "pass",
+    "0_smoke-tests/ip": "pass",
+    "0_smoke-tests/lscpu": "pass",
+    "0_smoke-tests/vmstat": "pass",
+    "0_smoke-tests/lsblk": "pass",
+  }, String(job.job_name));
+  for (const name of ["lava/kernel-messages", "lava/login-action", "lava/0_smoke-tests", "lava/job"]) {
+    assertEquals(byName[name], "pass", `${job.job_name} ${name}: ${JSON.stringify(byName)}`);
+  }
+}
+
 Deno.test({
-  name: `Linaro's smoke tests, from git, run unchanged on a Debian root filesystem booted from a disk image${
-    missing.length ? ` (ignored: no ${missing.join(", no ")})` : ""
-  }`,
+  name:
+    `Linaro's smoke tests, from git, run unchanged on a Debian root filesystem booted from a disk image and as an NFS root${
+      missing.length ? ` (ignored: no ${missing.join(", no ")})` : ""
+    }`,
   ignore: missing.length > 0,
   fn: async () => {
     const dir = await Deno.makeTempDir({ prefix: "basalt-debian-" });
-    const lab = await startTestLab({ fileDirs: [DEBIAN, dir] });
+    const ganesha = await startGanesha();
+    // QEMU's user network reaches the worker's NFS server at 10.0.2.2.
+    const dispatcherConfig = stringify({ dispatcher_ip: "10.0.2.2", ...ganesha.dispatcherConfig });
+    const lab = await startTestLab({ fileDirs: [DEBIAN, PATHS.dutDir, dir], dispatcherConfig });
     try {
       await lab.addWorker("w1");
       await lab.addDevice("qemu-debian", "qemu", "w1", "{% extends 'qemu.jinja2' %}\n{% set memory = 1024 %}\n");
-      const submitted = await lab.api<{ job_ids: string[] }>("POST", "/api/v1/jobs", {
-        definition: stringify(debianJob(await definitionsRepository(dir))),
-      });
-      assertEquals(submitted.status, 201, JSON.stringify(submitted.body));
-      const [id] = submitted.body.job_ids;
-      const finished = await waitForJob(lab, id, (d) => d.state === "Finished", 480_000);
-      const results = await lab.api<{ results: { suite: string; name: string; result: string }[] }>(
-        "GET",
-        `/api/v1/jobs/${id}/results`,
+      const repository = await definitionsRepository(dir);
+      await smokeOn(lab, debianJob(repository, FROM_DISK, "qemu"));
+      await smokeOn(
+        lab,
+        debianJob(repository, OVER_NFS, "qemu-nfs", { extra_nfsroot_args: `,vers=4,port=${ganesha.port}` }),
       );
-      const byName = Object.fromEntries(results.body.results.map((r) => [`${r.suite}/${r.name}`, r.result]));
-      assertEquals(finished.health, "Complete", JSON.stringify(byName));
-      // What smoke.sh reports on Debian, one case per command, as LAVA records them.
-      const smoke = Object.fromEntries(Object.entries(byName).filter(([name]) => name.startsWith("0_smoke-tests/")));
-      assertEquals(smoke, {
-        "0_smoke-tests/pwd": "pass",
-        "0_smoke-tests/lsb_release": "pass",
-        "0_smoke-tests/uname": "pass",
-        "0_smoke-tests/ip": "pass",
-        "0_smoke-tests/lscpu": "pass",
-        "0_smoke-tests/vmstat": "pass",
-        "0_smoke-tests/lsblk": "pass",
-      });
-      for (const name of ["lava/kernel-messages", "lava/login-action", "lava/0_smoke-tests", "lava/job"]) {
-        assertEquals(byName[name], "pass", `${name}: ${JSON.stringify(byName)}`);
-      }
+      assertEquals(await Deno.readTextFile(ganesha.exportsFile), "", "the NFS job's export is gone");
     } finally {
       await lab.close();
+      await ganesha.stop();
       await Deno.remove(dir, { recursive: true }).catch(() => {});
     }
   },

@@ -157,6 +157,19 @@ Deno.test("Basalt's own templates render valid configurations for QEMU, a U-Boot
   const x86 = render("vm2", {}, BASALT, "{% extends 'qemu.jinja2' %}\n{% set accel = 'kvm' %}\n");
   assertEquals(x86.config.actions.boot.methods.qemu.parameters.command, "qemu-system-x86_64");
   assert(x86.config.actions.boot.methods.qemu.parameters.options.includes("-accel kvm"));
+  // qemu-nfs: the same QEMU, and the kernel's NFS root arguments as LAVA's qemu template gives them.
+  const qemuNfs = render("vm3", { extra_nfsroot_args: ",vers=4,port=2050" }, BASALT, "{% extends 'qemu.jinja2' %}\n");
+  assertEquals(
+    qemuNfs.config.actions.boot.methods["qemu-nfs"].parameters.options,
+    qemuNfs.config.actions.boot.methods.qemu.parameters.options,
+  );
+  assertEquals(qemuNfs.config.actions.boot.methods["qemu-nfs"].parameters.append, {
+    console: "ttyS0",
+    root: "/dev/nfs",
+    nfsrootargs: "nfsroot={NFS_SERVER_IP}:{NFSROOTFS},tcp,hard,vers=4,port=2050",
+    ipargs: "ip=dhcp",
+  });
+  assert("nfs" in qemuNfs.config.actions.deploy.methods);
 
   const board = render(
     "board1",

@@ -58,7 +58,11 @@ export async function makeDeployDir(root: string, jobId: string, method: string)
   const jobDir = jobTftpDir(root, jobId);
   try {
     await Deno.mkdir(jobDir, { recursive: true });
-    return await Deno.makeTempDir({ dir: jobDir, prefix: `${method}-deploy-` });
+    const dir = await Deno.makeTempDir({ dir: jobDir, prefix: `${method}-deploy-` });
+    // tftpd-hpa reads as its own user (tftp), not the worker's: a temporary directory's 0700 would hide the files.
+    await Deno.chmod(jobDir, 0o755);
+    await Deno.chmod(dir, 0o755);
+    return dir;
   } catch (error) {
     throw new InfrastructureError(
       `the TFTP root ${root} (dispatcher configuration tftp_root) cannot hold the job's files: ${

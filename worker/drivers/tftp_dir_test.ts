@@ -11,6 +11,9 @@ Deno.test("a deploy's directory is <root>/<job>/tftp-deploy-*, named to the boot
       "12.1/tftp-deploy-X/kernel/Image",
     );
     assertEquals(servedName(undefined, `${dir}/kernel/Image`), `${dir}/kernel/Image`);
+    // Readable by the TFTP server's own user.
+    assertEquals((await Deno.stat(dir)).mode! & 0o777, 0o755);
+    assertEquals((await Deno.stat(`${root}/12.1`)).mode! & 0o777, 0o755);
     await removeJobTftpDir(root, "12.1");
     await removeJobTftpDir(root, "12.1");
     assertEquals([...Deno.readDirSync(root)], []);

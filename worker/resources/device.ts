@@ -74,6 +74,8 @@ export interface QemuResource {
   readonly command: string;
   readonly options: readonly string[];
   readonly extra: readonly string[];
+  /** For `qemu-nfs`: the kernel command line's parts (`append`: console, root, nfsrootargs, ipargs). */
+  readonly nfsAppend?: { readonly console: string; readonly nfsrootargs: string; readonly ipargs: string };
 }
 
 /** Load addresses for a kernel type (`bootz`, `booti`, `bootm`). */
@@ -269,8 +271,18 @@ export function deviceResources(config: Mapping): DeviceResources {
       r.at(["constants", method, "interrupt-prompt"]) !== undefined;
     if (hasPrompt) bootloaders[method] = bootloaderOf(r, method);
   }
-  const qemuCommand = r.text(["actions", "boot", "methods", "qemu", "parameters", "command"]);
-  const qemuPath = ["actions", "boot", "methods", "qemu", "parameters"];
+  // As LAVA: a device with only `qemu-nfs` runs the QEMU that method describes.
+  const qemuMethod = isMapping(r.at(["actions", "boot", "methods", "qemu"])) ? "qemu" : "qemu-nfs";
+  const qemuPath = ["actions", "boot", "methods", qemuMethod, "parameters"];
+  const qemuCommand = r.text([...qemuPath, "command"]);
+  const appendPath = ["actions", "boot", "methods", "qemu-nfs", "parameters", "append"];
+  const nfsAppend = isMapping(r.at(appendPath))
+    ? {
+      console: r.text([...appendPath, "console"]) ?? "ttyS0",
+      nfsrootargs: r.text([...appendPath, "nfsrootargs"]) ?? "nfsroot={NFS_SERVER_IP}:{NFSROOTFS},tcp,hard",
+      ipargs: r.text([...appendPath, "ipargs"]) ?? "ip=dhcp",
+    }
+    : undefined;
   const loadAddresses: Record<string, LoadAddresses> = {};
   for (const [bootx, alias] of Object.entries(KERNEL_TYPES)) {
     const key = isMapping(r.at(["parameters", bootx])) ? bootx : isMapping(r.at(["parameters", alias])) ? alias : "";
@@ -341,6 +353,7 @@ export function deviceResources(config: Mapping): DeviceResources {
           command: qemuCommand,
           options: r.words([...qemuPath, "options"]),
           extra: r.words([...qemuPath, "extra"]),
+          ...(nfsAppend ? { nfsAppend } : {}),
         },
       }
       : {}),

@@ -5,6 +5,7 @@
 import { StrategyRegistry } from "./strategy.ts";
 import { downloadDeploy } from "./deploy/download.ts";
 import { overlayDeploy } from "./deploy/overlay.ts";
+import { nfsDeploy } from "./deploy/nfs.ts";
 import { tftpDeploy } from "./deploy/tftp.ts";
 import { tmpfsDeploy } from "./deploy/tmpfs.ts";
 import { bootloaderBoot } from "./boot/bootloader.ts";
@@ -21,6 +22,7 @@ import { finalize } from "./finalize.ts";
 export const STRATEGIES = new StrategyRegistry([
   tmpfsDeploy,
   tftpDeploy,
+  nfsDeploy,
   overlayDeploy,
   downloadDeploy,
   qemuBoot,

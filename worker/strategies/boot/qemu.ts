@@ -1,13 +1,16 @@
 /**
- * LAVA's `qemu` boot: start QEMU with the device's parameters and the job's
- * images; its process is the device's console and power.
+ * LAVA's `qemu` and `qemu-nfs` boots: start QEMU with the device's parameters and
+ * the job's images; its process is the device's console and power. `qemu-nfs`
+ * gives the kernel its root over NFS: the job's exported nfsrootfs.
  */
 import { shape } from "../../../actors/definitions/pipeline.ts";
 import { isMapping } from "../../../actors/definitions/schema.ts";
 import { Console } from "../../drivers/console.ts";
 import { checkSelfContainedImage } from "../../drivers/disk_images.ts";
 import { qemuCommand, type QemuImage, QemuProcess } from "../../drivers/qemu.ts";
-import { ConfigurationError } from "../../job/errors.ts";
+import { ConfigurationError, JobError } from "../../job/errors.ts";
+import { fillPlaceholders } from "../../drivers/bootloader.ts";
+import { serverIp } from "./substitutions.ts";
 import type { ActionImplementation, Block, JobContext } from "../context.ts";
 import type { Strategy } from "../strategy.ts";
 import { SESSION_ACTIONS, shellSessionShape, watchKernel } from "./session.ts";
@@ -21,9 +24,26 @@ function deployedImages(ctx: JobContext, boot: Block): QemuImage[] {
   const images = isMapping(deploy) && isMapping(deploy.images) ? deploy.images : {};
   return Object.entries(images).flatMap(([key, image]) => {
     const path = ctx.downloads.get(key);
-    if (!path || !isMapping(image)) return [];
+    // The NFS root is served, not attached.
+    if (!path || !isMapping(image) || key === "nfsrootfs") return [];
     return [{ key, path, ...(typeof image.image_arg === "string" ? { imageArg: image.image_arg } : {}) }];
   });
+}
+
+/** The kernel command line of a `qemu-nfs` boot, as LAVA builds it from the device's `append` parameters. */
+function nfsKernelArgs(ctx: JobContext): string {
+  const append = ctx.resources.qemu?.nfsAppend;
+  if (!append) {
+    throw new ConfigurationError(
+      "the device has no actions.boot.methods.qemu-nfs.parameters.append: it cannot boot qemu-nfs",
+    );
+  }
+  if (ctx.nfsRoot === undefined) throw new JobError("qemu-nfs needs an nfsrootfs deployed by an nfs deploy before it");
+  const nfsroot = fillPlaceholders([append.nfsrootargs], {
+    NFSROOTFS: ctx.nfsRoot,
+    NFS_SERVER_IP: serverIp(ctx, "nfs"),
+  })[0];
+  return [`console=${append.console}`, "root=/dev/nfs", `${nfsroot} rw`, append.ipargs].join(" ");
 }
 
 const executeQemu: ActionImplementation = async ({ ctx, block }) => {
@@ -34,6 +54,7 @@ const executeQemu: ActionImplementation = async ({ ctx, block }) => {
     );
   }
   const { argv, disks } = qemuCommand(qemu, deployedImages(ctx, block), ctx.overlayImage);
+  if (block.method === "qemu-nfs") argv.push("-append", nfsKernelArgs(ctx));
   for (const disk of disks) await checkSelfContainedImage(disk.path, disk.what);
   ctx.log.info(`Boot command: ${argv.join(" ")}`);
   // A boot retried, or a second boot in the job, replaces the QEMU already running.
@@ -54,7 +75,7 @@ const executeQemu: ActionImplementation = async ({ ctx, block }) => {
 
 export const qemuBoot: Strategy = {
   section: "boot",
-  methods: ["qemu"],
+  methods: ["qemu", "qemu-nfs"],
   shape: (block, { testHasShell }) =>
     shape("boot-image-retry", "boot image with retry", "boot with retry", {
       retry: true,

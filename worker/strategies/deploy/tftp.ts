@@ -23,10 +23,9 @@ import {
   tftpSizeLimit,
 } from "../../drivers/tftp_dir.ts";
 import { addUbootHeader, appendTree, compressRamdisk, extractRamdisk } from "../../drivers/ramdisk.ts";
-import { unpackRootfs, unpackTar } from "../../drivers/archive.ts";
-import { exportNfsRoot } from "../../drivers/nfs_export.ts";
+import { unpackTar } from "../../drivers/archive.ts";
 import { mergeTree } from "../../drivers/tree_merge.ts";
-import { realPathInside } from "../../job/paths.ts";
+import { applyOverlayToNfsRoot, extractNfsRoot } from "./nfs_root.ts";
 import { type Compression, DEFAULT_MAX_DOWNLOAD_BYTES } from "../../drivers/download.ts";
 import { JobError } from "../../job/errors.ts";
 
@@ -119,28 +118,7 @@ function tftpActions(): Record<string, ActionImplementation> {
         if (path && block[key] !== undefined) await checkServable(path, limit);
       }
     },
-    "extract-nfsrootfs": async ({ ctx, block }) => {
-      const archive = ctx.downloads.get("nfsrootfs");
-      if (!archive || !isMapping(block.nfsrootfs)) return;
-      const unpacked = join(ctx.workDir, "nfsrootfs");
-      await unpackRootfs(
-        archive,
-        unpacked,
-        ctx.maxDownloadBytes ?? DEFAULT_MAX_DOWNLOAD_BYTES,
-        "tftp-deploy nfsrootfs",
-      );
-      const prefix = block.nfsrootfs.prefix;
-      const root = typeof prefix === "string" && prefix !== ""
-        ? await realPathInside(unpacked, prefix, "tftp-deploy nfsrootfs.prefix")
-        : unpacked;
-      if (!(await Deno.stat(root).then((s) => s.isDirectory, () => false))) {
-        throw new JobError(`tftp-deploy nfsrootfs.prefix: ${prefix} is not a directory of the archive`);
-      }
-      const served = await exportNfsRoot(ctx.dispatcher, ctx.jobId, root, (m) => ctx.log.info(m));
-      ctx.cleanups.push(() => served.remove());
-      ctx.nfsRoot = root;
-      ctx.log.info(`Unpacked the nfsrootfs to ${root}`);
-    },
+    "extract-nfsrootfs": ({ ctx, block }) => extractNfsRoot(ctx, block.nfsrootfs, "tftp-deploy"),
     "extract-overlay-ramdisk": async ({ ctx, block }) => {
       const ramdisk = ctx.downloads.get("ramdisk");
       if (!ramdisk || !isMapping(block.ramdisk)) return;
@@ -175,15 +153,9 @@ function tftpActions(): Record<string, ActionImplementation> {
     },
     "apply-overlay-tftp": async ({ ctx, block }) => {
       if (!ctx.overlay) return;
+      // As LAVA: the overlay goes into the NFS root when there is one (unless install_overlay is false), not the ramdisk.
       if (ctx.nfsRoot !== undefined) {
-        // As LAVA: the overlay goes into the NFS root (unless install_overlay is false), not the ramdisk.
-        if (option(block, "nfsrootfs", "install_overlay") === false) {
-          ctx.log.info("The NFS root does not take the overlay (install_overlay: false)");
-          return;
-        }
-        const bytes = await mergeTree(ctx.overlay.root, ctx.nfsRoot, "tftp-deploy nfsrootfs");
-        ctx.overlayOnDevice = true;
-        ctx.log.info(`Applied the overlay to the NFS root (${bytes} bytes)`);
+        await applyOverlayToNfsRoot(ctx, isMapping(block.nfsrootfs) ? block.nfsrootfs : {});
         return;
       }
       if (!prepared.cpio || !wants(block, "install_overlay")) {
