@@ -19,6 +19,9 @@ import { TestProcess } from "../support/process.ts";
 import { TcpProxy } from "../support/tcp_proxy.ts";
 import { QEMU_DICTIONARY } from "../support/lab.ts";
 import { DUT_DIR } from "../support/dut.ts";
+import { UBOOT_ARM64, ubootBoard, ubootDictionary } from "../support/firmware.ts";
+import { type Ganesha, startGanesha } from "../support/ganesha.ts";
+import { parse, stringify } from "yaml";
 
 export type DownloadMode = "ok" | "stall" | "corrupt";
 
@@ -35,6 +38,11 @@ export interface FaultLabOptions {
   readonly workerDiskMiB?: number;
   /** The board's power-on command fails. */
   readonly powerFails?: boolean;
+  /**
+   * The arm64 board `arm64-01` on w1: Debian's U-Boot, or a flash holding nothing that runs (a firmware that never
+   * prints its prompt); with an NFS server for the jobs' roots either way.
+   */
+  readonly uboot?: "u-boot" | "silent";
 }
 
 export class FaultLab {
@@ -43,6 +51,7 @@ export class FaultLab {
   coordinator!: TestProcess;
   proxy!: TcpProxy;
   board?: SimulatedBoard;
+  ganesha?: Ganesha;
   cluster?: Cluster;
   token = "";
   downloadMode: DownloadMode = "ok";
@@ -55,6 +64,9 @@ export class FaultLab {
     download: freePort(),
   };
   #dbUrl?: string;
+  get #dispatcherConfig(): string {
+    return join(this.dir, "dispatcher.yaml");
+  }
   #tmpfs?: string;
 
   private constructor(readonly dir: string, readonly options: FaultLabOptions) {}
@@ -108,6 +120,22 @@ export class FaultLab {
       // nothing waits for it, but a 100 ms window was missed under CI's load and the board booted past U-Boot.
       this.board = await SimulatedBoard.start({ tickMs: 100, autoboot: 10 });
     }
+    let dispatcherConfig: Record<string, unknown> | undefined;
+    if (this.options.uboot) {
+      let firmware = UBOOT_ARM64;
+      if (this.options.uboot === "silent") {
+        firmware = join(this.dir, "blank-flash.bin");
+        await Deno.writeFile(firmware, new Uint8Array(1 << 20));
+      }
+      const uboot = await ubootBoard(firmware);
+      this.board = uboot.board;
+      this.ganesha = await startGanesha();
+      dispatcherConfig = {
+        ...parse(uboot.dispatcherConfig) as Record<string, unknown>,
+        ...this.ganesha.dispatcherConfig,
+      };
+    }
+    if (dispatcherConfig) await Deno.writeTextFile(this.#dispatcherConfig, stringify(dispatcherConfig));
     if (this.options.workerDiskMiB) {
       this.#tmpfs = join(this.dir, "worker-disk");
       await Deno.mkdir(this.#tmpfs);
@@ -129,7 +157,9 @@ export class FaultLab {
     for (let i = 1; i <= this.options.qemuDevices; i++) {
       devices.push({ hostname: `qemu0${i}`, type: "qemu", dictionary: QEMU_DICTIONARY });
     }
-    if (this.board) {
+    if (this.board && this.options.uboot) {
+      devices.push({ hostname: "arm64-01", type: "qemu-aarch64-uboot", dictionary: ubootDictionary(this.board) });
+    } else if (this.board) {
       // The PDU refuses every switch: a reset and a power-on both fail.
       const refuse = 'sh -c "echo the PDU refused; exit 3"';
       const extra = this.options.powerFails
@@ -224,6 +254,7 @@ export class FaultLab {
       this.workerStateDir(index),
       "--file-dirs",
       `${DUT_DIR},${join(this.dir, "board-files")}`,
+      ...(this.options.uboot ? ["--dispatcher-config", this.#dispatcherConfig] : []),
       "--heartbeat",
       "250",
       "--cancel-grace",
@@ -285,6 +316,7 @@ export class FaultLab {
     await this.proxy?.cut().catch(() => {});
     await this.#download?.shutdown().catch(() => {});
     await this.board?.stop();
+    await this.ganesha?.stop();
     if (this.#tmpfs) await new Deno.Command("umount", { args: ["-l", this.#tmpfs] }).output();
     await this.cluster?.stop();
     await Deno.remove(this.dir, { recursive: true }).catch(() => {});

@@ -10,6 +10,7 @@ import { stringify } from "yaml";
 import { bootFiles, inlineTest, qemuJobFor, qemuMultinodeJob, ubootJob } from "../../ops/dut_jobs.ts";
 import { SeededRandom } from "../support/random.ts";
 import { dutFile } from "../support/dut.ts";
+import { ubootJob as firmwareUbootJob } from "../support/firmware.ts";
 import type { TestProcess } from "../support/process.ts";
 import { FaultLab } from "./lab.ts";
 import type { Scenario } from "./scenario.ts";
@@ -49,6 +50,26 @@ async function jobDefinitions(lab: FaultLab, scenario: Scenario): Promise<string
     kernel.sha256sum = [...new Uint8Array(await crypto.subtle.digest("SHA-256", bytes))]
       .map((b) => b.toString(16).padStart(2, "0")).join("");
     deploy.timeout = { seconds: 20 };
+    return [stringify(job)];
+  }
+  if (kind === "uboot-ramdisk" || kind === "uboot-nfs") {
+    const nfs = kind === "uboot-nfs"
+      ? {
+        files: { nfsrootfs: { url: `file://${dutFile("arm64/nfsrootfs.tar.gz")}`, compression: "gz" } },
+        commands: "nfs",
+        context: { extra_nfsroot_args: `,vers=4,port=${lab.ganesha!.port}` },
+      }
+      : {};
+    // On an NFS root each tick is also written to a file there: the device waits on the server at every tick.
+    const steps = kind === "uboot-nfs"
+      ? [
+        `for i in $(seq 1 ${ticks}); do echo tick-$i; echo $i >> /nfs-ticks; sleep 0.1; done`,
+        `lava-test-case ticked --shell test "$(wc -l < /nfs-ticks)" -eq ${ticks}`,
+      ]
+      : tickSteps(ticks);
+    const job = firmwareUbootJob(steps, scenario.name, undefined, nfs);
+    // A firmware that never prompts is found out within this, not the job's three-minute action timeout.
+    job.timeouts = { ...job.timeouts as object, actions: { "bootloader-interrupt": { seconds: 30 } } };
     return [stringify(job)];
   }
   if (kind === "board-ticks") {
@@ -176,7 +197,11 @@ async function inject(
     case "download-stall":
     case "download-corrupt":
     case "disk-full":
+    case "firmware-silent":
       return; // set up before the job, or nothing at all
+    case "nfs-restart":
+      await lab.ganesha!.restart();
+      return;
     case "kill-master":
       return await killThenRestart(lab.master, () => lab.startMaster());
     case "kill-worker":
@@ -233,10 +258,12 @@ function ticks(lines: Line[]): number[] {
 export async function runScenario(scenario: Scenario): Promise<Outcome> {
   const kind = scenario.job.kind;
   const fault = scenario.fault.do;
+  const firmwareBoard = kind === "uboot-ramdisk" || kind === "uboot-nfs";
   const lab = await FaultLab.start({
     database: scenario.database,
     board: kind === "board-ticks",
-    qemuDevices: kind === "multinode" ? 2 : kind === "board-ticks" ? 0 : scenario.workers,
+    uboot: fault === "firmware-silent" ? "silent" : firmwareBoard ? "u-boot" : undefined,
+    qemuDevices: kind === "multinode" ? 2 : kind === "board-ticks" || firmwareBoard ? 0 : scenario.workers,
     workers: scenario.workers,
     workerDiskMiB: fault === "disk-full" ? 24 : undefined,
     powerFails: fault === "power-fail",
@@ -269,7 +296,7 @@ export async function runScenario(scenario: Scenario): Promise<Outcome> {
     // Every device a job used goes back to Idle once the worker has let it go.
     const devices: Record<string, unknown>[] = [];
     for (const e of ends) {
-      const hostname = e.device ?? (kind === "board-ticks" ? "board01" : "qemu01");
+      const hostname = e.device ?? (kind === "board-ticks" ? "board01" : firmwareBoard ? "arm64-01" : "qemu01");
       const idle = await lab.waitFor(
         async () => (await lab.api("GET", `/api/v1/devices/${hostname}`)).state === "Idle",
         30_000,
@@ -303,7 +330,7 @@ export async function runScenario(scenario: Scenario): Promise<Outcome> {
       const expected = job.health === "Complete" ? scenario.job.ticks : Math.max(0, ...seen);
       const missing = Array.from({ length: expected }, (_, i) => i + 1).filter((n) => !seen.includes(n));
       linesLost = missing.length;
-      if (kind === "board-ticks" && lab.board) {
+      if ((kind === "board-ticks" || firmwareBoard) && lab.board) {
         // The device's own record: every tick it printed.
         const transcript = await Deno.readTextFile(lab.board.transcript);
         const printed = transcript.split(/\r?\n/).filter((l) => TICK.test(l.trim())).length;
@@ -350,6 +377,9 @@ export async function runScenario(scenario: Scenario): Promise<Outcome> {
     const left: number[] = [];
     for (let i = 0; i < scenario.workers; i++) left.push(...await lab.pids(join(lab.workerStateDir(i), "jobs")));
     if (left.length > 0) problems.push(`processes left running: ${left.join(", ")}`);
+    if (lab.ganesha && (await Deno.readTextFile(lab.ganesha.exportsFile)).trim() !== "") {
+      problems.push("the job's NFS export was left behind");
+    }
   } catch (error) {
     problems.push(error instanceof Error ? error.message : String(error));
   } finally {

@@ -28,10 +28,12 @@ export const FAULTS = [
   "download-stall",
   "download-corrupt",
   "disk-full",
+  "nfs-restart",
+  "firmware-silent",
 ] as const;
 export type FaultName = (typeof FAULTS)[number];
 
-export const JOB_KINDS = ["qemu-ticks", "board-ticks", "multinode", "download"] as const;
+export const JOB_KINDS = ["qemu-ticks", "board-ticks", "multinode", "download", "uboot-ramdisk", "uboot-nfs"] as const;
 export type JobKind = (typeof JOB_KINDS)[number];
 
 export type Trigger =
@@ -137,6 +139,13 @@ export function parseScenario(file: string, text: string): Scenario {
       ["expect", "meanwhile"],
       "needs kill-worker or kill-coordinator with restart_after_ms: the second job runs while it is down",
     );
+  }
+  // Faults of the real-firmware board's own parts need that board.
+  if (fault.do === "nfs-restart" && job.kind !== "uboot-nfs") {
+    fail(["fault", "do"], "nfs-restart needs job kind uboot-nfs");
+  }
+  if (fault.do === "firmware-silent" && !String(job.kind).startsWith("uboot-")) {
+    fail(["fault", "do"], "firmware-silent needs a uboot-ramdisk or uboot-nfs job");
   }
   const workers = number(root.workers, ["workers"], 1);
   if (workers < 1 || workers > 2 || !Number.isInteger(workers)) fail(["workers"], "must be 1 or 2");

@@ -43,16 +43,19 @@ async function netbootBoard(qemu: (dir: string) => string[]): Promise<FirmwareBo
   return { board, tftpRoot, dispatcherConfig: stringify({ tftp_root: tftpRoot, dispatcher_ip: "10.0.2.2" }) };
 }
 
+/** Debian's U-Boot for QEMU's arm64 virt machine (u-boot-qemu). */
+export const UBOOT_ARM64 = "/usr/lib/u-boot/qemu_arm64/u-boot.bin";
+
 /**
- * An arm64 board: QEMU's virt machine running Debian's U-Boot (u-boot-qemu), its
- * virtio NIC on QEMU's user network, which serves `tftpRoot` at 10.0.2.2.
+ * An arm64 board: QEMU's virt machine running Debian's U-Boot (or another `firmware` in its flash), its virtio NIC
+ * on QEMU's user network, which serves `tftpRoot` at 10.0.2.2.
  */
-export function ubootBoard(): Promise<FirmwareBoard> {
+export function ubootBoard(firmware = UBOOT_ARM64): Promise<FirmwareBoard> {
   return netbootBoard((dir) => [
     "qemu-system-aarch64",
     // The machine the device image's virt.dtb was dumped from (tools/build-dut-image.sh).
     ...["-M", "virt", "-cpu", "cortex-a57", "-m", "512"],
-    ...["-bios", "/usr/lib/u-boot/qemu_arm64/u-boot.bin"],
+    ...["-bios", firmware],
     ...["-netdev", `user,id=n0,tftp=${dir}/tftp`, "-device", "virtio-net-pci,netdev=n0"],
   ]);
 }

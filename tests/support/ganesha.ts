@@ -28,19 +28,22 @@ export async function startGanesha(): Promise<Ganesha> {
   await Deno.mkdir(`${dir}/exports`);
   await Deno.mkdir(`${dir}/recovery`);
   await Deno.writeTextFile(exportsFile, "");
-  await Deno.writeTextFile(
-    `${dir}/ganesha.conf`,
-    [
-      `NFS_CORE_PARAM { Protocols = 4; NFS_Port = ${port}; Bind_addr = 127.0.0.1; Enable_NLM = false; Enable_RQUOTA = false; }`,
-      // Without a grace period a restarted server serves at once; the clients' state is simply lost.
-      `NFSV4 { Graceless = true; RecoveryBackend = fs; RecoveryRoot = "${dir}/recovery"; }`,
-      "NFS_KRB5 { Active_krb5 = false; }",
-      `%include "${exportsFile}"`,
-      "",
-    ].join("\n"),
-  );
+  // The first start serves at once; a restart gives the clients it had a short grace period to reclaim their
+  // state (their records are kept in the recovery directory), as a real server's restart does.
+  const configure = (graceless: boolean) =>
+    Deno.writeTextFile(
+      `${dir}/ganesha.conf`,
+      [
+        `NFS_CORE_PARAM { Protocols = 4; NFS_Port = ${port}; Bind_addr = 127.0.0.1; Enable_NLM = false; Enable_RQUOTA = false; }`,
+        `NFSV4 { Graceless = ${graceless}; Grace_Period = 15; Lease_Lifetime = 10; RecoveryBackend = fs; RecoveryRoot = "${dir}/recovery"; }`,
+        "NFS_KRB5 { Active_krb5 = false; }",
+        `%include "${exportsFile}"`,
+        "",
+      ].join("\n"),
+    );
   let child: Deno.ChildProcess | undefined;
-  const start = async () => {
+  const start = async (graceless = true) => {
+    await configure(graceless);
     await Deno.writeTextFile(log, "");
     child = new Deno.Command("ganesha.nfsd", {
       args: ["-F", "-L", log, "-f", `${dir}/ganesha.conf`, "-p", pidFile],
@@ -80,7 +83,7 @@ export async function startGanesha(): Promise<Ganesha> {
     dispatcherConfig: { nfs_server: "ganesha", nfs_ganesha_exports: exportsFile, nfs_ganesha_pid: pidFile },
     restart: async () => {
       await stop();
-      await start();
+      await start(false);
     },
     stop: async () => {
       await stop();
