@@ -10,16 +10,18 @@
  *   (`/bin/date +%s%N`) from its shell; the delay to the record carrying that
  *   line is what a line takes from the device to the log. Target: under 50 ms.
  * - iPXE (QEMU's own ROM) and GRUB (netbooted by that ROM) on virtual PCs, and
- *   Debian's U-Boot on an arm64 QEMU virt board, each behind ser2net: power-on
+ *   Debian's U-Boot on an arm64 QEMU virt board (a ramdisk, and an NFS root served
+ *   by nfs-ganesha), each behind ser2net: power-on
  *   to the test shell, the device's time (power-on to the end of the test run:
  *   firmware, typed commands, TFTP, kernel) and the dispatcher's overhead on top
- *   of it, the TFTP preparation included. Target: overhead within 5 % of the
+ *   of it, the TFTP (and NFS root) preparation included. Target: overhead within 5 % of the
  *   device's time.
  *
  *   deno task bench dispatch
  */
 import process from "node:process";
-import { stringify } from "yaml";
+import { parse, stringify } from "yaml";
+import { startGanesha } from "../tests/support/ganesha.ts";
 import type { LogRecord } from "../worker/job/log.ts";
 import { runJob } from "../worker/dispatch/run.ts";
 import { inlineTest, qemuDeviceYaml, qemuJob } from "../tests/support/dut.ts";
@@ -33,6 +35,7 @@ import {
   ubootBoard,
   ubootDictionary,
   ubootJob as arm64UbootJob,
+  ubootNfsJob,
 } from "../tests/support/firmware.ts";
 import { BUILTIN_TEMPLATES, renderDevice } from "../master/devices/dictionary.ts";
 import { jinjaEnvironment } from "../master/devices/jinja.ts";
@@ -209,18 +212,38 @@ const FIRMWARE = [
     deviceType: "qemu-aarch64-uboot",
     job: (steps: string[]) => arm64UbootJob(steps, "bench"),
   },
+  {
+    name: "arm64 board, NFS root (U-Boot, TFTP, booti, the root from nfs-ganesha over NFSv4)",
+    board: async () => {
+      const ganesha = await startGanesha();
+      const uboot = await ubootBoard();
+      nfsPort = ganesha.port;
+      return {
+        ...uboot,
+        dispatcherConfig: stringify({ ...parse(uboot.dispatcherConfig) as object, ...ganesha.dispatcherConfig }),
+        release: () => ganesha.stop(),
+      };
+    },
+    dictionary: ubootDictionary,
+    deviceType: "qemu-aarch64-uboot",
+    job: (steps: string[]) => ubootNfsJob(steps, "bench", nfsPort),
+  },
 ];
+/** The port of the NFS server the NFS-root board's job is served by. */
+let nfsPort = 0;
 
 async function firmwareFigures(kind: (typeof FIRMWARE)[number]): Promise<FirmwareFigures> {
-  const { board, dispatcherConfig } = await kind.board();
+  const setUp = await kind.board();
+  const { board, dispatcherConfig } = setUp;
   try {
+    const job = kind.job(["lava-test-case bench --result pass"]);
     const device = renderDevice(jinjaEnvironment([BUILTIN_TEMPLATES]), {
       dictionary: kind.dictionary(board),
       name: "pc01",
       hostname: "pc01",
       deviceType: kind.deviceType,
+      context: (job.context ?? {}) as Record<string, unknown>,
     });
-    const job = kind.job(["lava-test-case bench --result pass"]);
     const started = performance.now();
     const { stamped, result } = await runInProcess(job, device.yaml, undefined, dispatcherConfig);
     const jobWallMs = performance.now() - started;
@@ -244,6 +267,7 @@ async function firmwareFigures(kind: (typeof FIRMWARE)[number]): Promise<Firmwar
     };
   } finally {
     await board.stop();
+    await setUp.release?.();
   }
 }
 
@@ -276,7 +300,7 @@ export function formatDispatchBench(r: DispatchBenchResult): string {
         `${f.name}, dispatcher in this process:`,
         `  power-on → test shell          ${ms(f.powerOnToShellMs)}`,
         `  device (power-on → end of test run)  ${ms(f.deviceMs)}`,
-        `  tftp-deploy (downloads, ramdisk with the overlay)  ${ms(f.deployMs)}`,
+        `  tftp-deploy (downloads, ramdisk or NFS root with the overlay)  ${ms(f.deployMs)}`,
         `  dispatcher overhead          ${ms(overhead)}  (${(overhead / f.deviceMs * 100).toFixed(1)} % of the ` +
         `device's time; target ≤ 5 %: ${overhead <= 0.05 * f.deviceMs ? "met" : "MISSED"})`,
       ];

@@ -206,9 +206,11 @@ export const DUT_FILES = [
   "vmlinuz",
   "initramfs",
   "initramfs-login",
+  "initramfs-nfs",
   "arm64/Image",
   "arm64/initramfs",
   "arm64/virt.dtb",
+  "arm64/initramfs-nfs",
   "arm64/nfsrootfs.tar.gz",
 ] as const;
 export type DutFile = typeof DUT_FILES[number];

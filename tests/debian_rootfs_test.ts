@@ -71,7 +71,7 @@ const OVER_NFS = {
   to: "nfs",
   images: {
     kernel: { url: `file://${dutFile("vmlinuz")}`, image_arg: "-kernel {kernel}" },
-    initrd: { url: `file://${dutFile("initramfs")}`, image_arg: "-initrd {initrd}" },
+    initrd: { url: `file://${dutFile("initramfs-nfs")}`, image_arg: "-initrd {initrd}" },
     nfsrootfs: { url: file("rootfs.tar.gz"), compression: "gz" },
   },
 };

@@ -16,6 +16,7 @@ import {
   ubootBoard,
   ubootDictionary,
   ubootJob,
+  ubootNfsJob,
   whenChanged,
 } from "./support/firmware.ts";
 import { dutFile } from "./support/dut.ts";
@@ -183,7 +184,7 @@ Deno.test("U-Boot (Debian's u-boot-qemu) on an arm64 board boots a job's Image, 
     assert(/booti 0x40400000 0x44000000 0x43400000/.test(transcript), "booti was given the kernel, ramdisk and DTB");
 
     // A ramdisk that comes with a U-Boot header: taken off for the overlay, put back for booti.
-    await new Deno.Command("mkimage", {
+    const made = await new Deno.Command("mkimage", {
       args: [
         "-A",
         "arm64",
@@ -198,7 +199,9 @@ Deno.test("U-Boot (Debian's u-boot-qemu) on an arm64 board boots a job's Image, 
         `${dir}/uRamdisk`,
       ],
       stdout: "null",
+      stderr: "piped",
     }).output();
+    assert(made.success, `mkimage: ${new TextDecoder().decode(made.stderr)}`);
     const wrapped = await runJob(
       lab,
       ubootJob(steps, "u-boot, ramdisk with a header", {
@@ -214,19 +217,14 @@ Deno.test("U-Boot (Debian's u-boot-qemu) on an arm64 board boots a job's Image, 
     // initramfs (NFSv4, at the port the job's context gives LAVA's extra_nfsroot_args).
     const nfs = await runJob(
       lab,
-      ubootJob(
+      ubootNfsJob(
         [
           ...steps,
           "lava-test-case nfs-root --shell grep -q ' / nfs4 ' /proc/mounts",
           "lava-test-case writes --shell sh -c 'echo from-the-dut > /nfs-marker'",
         ],
         "u-boot, NFS root",
-        undefined,
-        {
-          files: { nfsrootfs: { url: `file://${dutFile("arm64/nfsrootfs.tar.gz")}`, compression: "gz" } },
-          commands: "nfs",
-          context: { extra_nfsroot_args: `,vers=4,port=${ganesha.port}` },
-        },
+        ganesha.port,
       ),
     );
     assertEquals(

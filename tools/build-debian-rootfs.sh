@@ -16,21 +16,24 @@ export DEBIAN_FRONTEND=noninteractive LC_ALL=C
 command -v debootstrap >/dev/null && command -v mke2fs >/dev/null ||
   { apt-get update -qq; apt-get install -y -qq --no-install-recommends debootstrap e2fsprogs >/dev/null; }
 
-# The machine's Debian mirror and suite: the first "deb" source in its deb822 or one-line apt sources.
+# The machine's Debian mirror and suite: the first enabled "deb" source of Debian's own archive (not its security
+# archive) in its deb822 or one-line apt sources; BASALT_DEBIAN_MIRROR="URL SUITE" chooses another.
 mirror() {
+  if [ -n "${BASALT_DEBIAN_MIRROR:-}" ]; then echo "$BASALT_DEBIAN_MIRROR"; return; fi
   local f
   for f in /etc/apt/sources.list.d/*.sources; do
     [ -e "$f" ] || continue
-    awk 'BEGIN { RS = "" } !/security/ {
+    awk 'BEGIN { RS = ""; IGNORECASE = 1 } !/security/ && !/Enabled: *no/ {
       t = u = s = ""
       for (i = 1; i < NF; i++) { if ($i == "Types:") t = $(i+1); if ($i == "URIs:") u = $(i+1); if ($i == "Suites:") s = $(i+1) }
-      if (t == "deb" && u != "" && s != "") { print u, s; exit } }' "$f"
+      if (t == "deb" && u != "" && s != "" && (/debian-archive-keyring|Signed-By: *\/usr\/share\/keyrings\/debian/ || u ~ /debian/)) {
+        print u, s; exit } }' "$f"
   done
   cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
-    awk '$1 == "deb" && $0 !~ /security/ { for (i = 2; i <= NF; i++) if ($i !~ /^\[/) { print $i, $(i+1); exit } }'
+    awk '$1 == "deb" && $0 !~ /security/ { for (i = 2; i <= NF; i++) if ($i !~ /^\[/) { if ($i ~ /debian/) print $i, $(i+1); break } }'
 }
 read -r MIRROR SUITE < <(mirror | head -1) || :
-[ -n "${MIRROR:-}" ] && [ -n "${SUITE:-}" ] || { echo "no Debian mirror in this machine's apt sources" >&2; exit 1; }
+[ -n "${MIRROR:-}" ] && [ -n "${SUITE:-}" ] || { echo "no Debian mirror in this machine's apt sources (set BASALT_DEBIAN_MIRROR=\"URL SUITE\")" >&2; exit 1; }
 SUITE=${SUITE%%-*}   # bookworm-updates -> bookworm
 
 W=$(mktemp -d "$OUT/.build-XXXXXX"); trap 'rm -rf "$W"' EXIT

@@ -209,6 +209,15 @@ Deno.test("Basalt's own templates render valid configurations for QEMU, a U-Boot
     "setenv bootargs console=ttyAMA0,115200n8 root=/dev/nfs rw nfsroot={NFS_SERVER_IP}:{NFSROOTFS},tcp,hard,vers=4 ip=dhcp",
   );
   assertEquals(nfs.commands.at(-1), "{BOOTX}");
+  // LAVA 2023.01's sixteen U-Boot error messages, and one more from the dictionary.
+  assertEquals(arm64.config.constants["u-boot"]["error-messages"].length, 16);
+  const extra = render(
+    "arm2",
+    {},
+    BASALT,
+    "{% extends 'qemu-aarch64-uboot.jinja2' %}\n{% set uboot_extra_error_message = 'SError' %}\n",
+  );
+  assertEquals(extra.config.constants["u-boot"]["error-messages"].at(-1), "SError");
 
   const serial = render(
     "serial1",

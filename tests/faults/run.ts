@@ -10,7 +10,7 @@ import { stringify } from "yaml";
 import { bootFiles, inlineTest, qemuJobFor, qemuMultinodeJob, ubootJob } from "../../ops/dut_jobs.ts";
 import { SeededRandom } from "../support/random.ts";
 import { dutFile } from "../support/dut.ts";
-import { ubootJob as firmwareUbootJob } from "../support/firmware.ts";
+import { ubootJob as firmwareUbootJob, ubootNfsJob } from "../support/firmware.ts";
 import type { TestProcess } from "../support/process.ts";
 import { FaultLab } from "./lab.ts";
 import type { Scenario } from "./scenario.ts";
@@ -53,13 +53,6 @@ async function jobDefinitions(lab: FaultLab, scenario: Scenario): Promise<string
     return [stringify(job)];
   }
   if (kind === "uboot-ramdisk" || kind === "uboot-nfs") {
-    const nfs = kind === "uboot-nfs"
-      ? {
-        files: { nfsrootfs: { url: `file://${dutFile("arm64/nfsrootfs.tar.gz")}`, compression: "gz" } },
-        commands: "nfs",
-        context: { extra_nfsroot_args: `,vers=4,port=${lab.ganesha!.port}` },
-      }
-      : {};
     // On an NFS root each tick is also written to a file there: the device waits on the server at every tick.
     const steps = kind === "uboot-nfs"
       ? [
@@ -67,7 +60,9 @@ async function jobDefinitions(lab: FaultLab, scenario: Scenario): Promise<string
         `lava-test-case ticked --shell test "$(wc -l < /nfs-ticks)" -eq ${ticks}`,
       ]
       : tickSteps(ticks);
-    const job = firmwareUbootJob(steps, scenario.name, undefined, nfs);
+    const job = kind === "uboot-nfs"
+      ? ubootNfsJob(steps, scenario.name, lab.ganesha!.port)
+      : firmwareUbootJob(steps, scenario.name);
     // A firmware that never prompts is found out within this, not the job's three-minute action timeout.
     job.timeouts = { ...job.timeouts as object, actions: { "bootloader-interrupt": { seconds: 30 } } };
     return [stringify(job)];

@@ -33,6 +33,8 @@ export interface FirmwareBoard {
   readonly board: SimulatedBoard;
   readonly tftpRoot: string;
   readonly dispatcherConfig: string;
+  /** Stops what was started beside the board for it (an NFS server), if anything. */
+  readonly release?: () => Promise<void>;
 }
 
 /** Starts a board whose QEMU (`qemu`, given the board's directory) serves `<dir>/tftp` at 10.0.2.2. */
@@ -93,6 +95,19 @@ export function ubootJob(
     steps,
     commands: extra.commands,
     context: extra.context,
+  });
+}
+
+/**
+ * A LAVA u-boot job for the arm64 board booting onto an NFS root: the device image's busybox system as the
+ * nfsrootfs, its NFS-client initramfs, LAVA's `nfs` command set, the root served at `nfsPort` (LAVA's
+ * extra_nfsroot_args in the job's context: QEMU's user network reaches the worker's port, not 2049).
+ */
+export function ubootNfsJob(steps: string[], name: string, nfsPort: number): Record<string, unknown> {
+  return ubootJob(steps, name, { url: `file://${dutFile("arm64/initramfs-nfs")}`, compression: "gz" }, {
+    files: { nfsrootfs: { url: `file://${dutFile("arm64/nfsrootfs.tar.gz")}`, compression: "gz" } },
+    commands: "nfs",
+    context: { extra_nfsroot_args: `,vers=4,port=${nfsPort}` },
   });
 }
 

@@ -12,6 +12,7 @@ import { testDefinitionRef } from "../../overlay/testdefs.ts";
 import type { ActionImplementation, ActionRun, Block } from "../context.ts";
 import { formatBytes } from "../../drivers/download.ts";
 import { multinodeOverlayFile } from "../../drivers/multinode.ts";
+import { checkImageArg, splitArgs } from "../../drivers/qemu.ts";
 import { InfrastructureError, JobError } from "../../job/errors.ts";
 
 const INITRD_KEYS = ["initrd", "ramdisk", "initramfs"];
@@ -149,21 +150,28 @@ const compressOverlay: ActionImplementation = async ({ ctx }) => {
   ctx.log.debug(`overlay archive: ${ctx.overlayArchive.length} bytes`);
 };
 
-/** What a deploy's images hold besides a kernel, its initramfs and its device tree: a root filesystem, disks. */
-function otherImages(block: Record<string, unknown>): string[] {
-  const images = isMapping(block.images) ? Object.keys(block.images) : [];
-  return images.filter((key) => !INITRD_KEYS.includes(key) && key !== "kernel" && key !== "dtb");
+/**
+ * The deploy's images QEMU attaches as disks (a root filesystem...): those without an `image_arg` (a raw drive) and
+ * those whose `image_arg` is a drive, not a firmware (`-bios`) or a kernel's.
+ */
+function diskImages(block: Record<string, unknown>): string[] {
+  const images = isMapping(block.images) ? Object.entries(block.images) : [];
+  return images.filter(([key, image]) => {
+    if (INITRD_KEYS.includes(key) || key === "kernel" || key === "dtb") return false;
+    const arg = isMapping(image) ? image.image_arg : undefined;
+    return typeof arg !== "string" || checkImageArg(splitArgs(arg), key, `deploy images.${key}.image_arg`);
+  }).map(([key]) => key);
 }
 
 /**
  * Puts the overlay on the device: into the initramfs when that is the root filesystem, else on an ext2 drive.
  * An initramfs that goes on to a root filesystem on a disk (Debian's, with `root=`) leaves what was added to it
- * behind, so with any other image deployed beside it the overlay has a drive of its own, as LAVA's guest drive.
+ * behind, so with a disk image deployed beside it the overlay has a drive of its own, as LAVA's guest drive.
  */
 const applyOverlay: ActionImplementation = async ({ ctx, block }) => {
   if (!ctx.overlay) return;
   const initrd = INITRD_KEYS.map((k) => ctx.downloads.get(k)).find((p) => p !== undefined);
-  if (initrd && otherImages(block).length === 0) {
+  if (initrd && diskImages(block).length === 0) {
     const started = performance.now();
     const bytes = await appendToInitramfs(initrd, ctx.overlay.root);
     ctx.overlayOnDevice = true;

@@ -2,7 +2,7 @@
  * LAVA's `tftp` deploy: the kernel, ramdisk, device tree and modules downloaded
  * into the job's directory under the worker's TFTP root, and the ramdisk prepared
  * as LAVA's `prepare-tftp-overlay` prepares it (header off, the test overlay and
- * the modules in, compressed and given its header again) for a bootloader to fetch.
+ * the modules in, given its header again) for a bootloader to fetch.
  * The job's directory goes when the job ends, whatever happened.
  */
 import { join } from "node:path";
@@ -22,7 +22,8 @@ import {
   tftpRoot,
   tftpSizeLimit,
 } from "../../drivers/tftp_dir.ts";
-import { addUbootHeader, appendTree, compressRamdisk, extractRamdisk } from "../../drivers/ramdisk.ts";
+import { addUbootHeader, ramdiskBody } from "../../drivers/ramdisk.ts";
+import { appendToInitramfs } from "../../overlay/cpio.ts";
 import { unpackTar } from "../../drivers/archive.ts";
 import { mergeTree } from "../../drivers/tree_merge.ts";
 import { applyOverlayToNfsRoot, extractNfsRoot } from "./nfs_root.ts";
@@ -76,8 +77,8 @@ function prepareShape(
 
 /** What the steps of one tftp deploy hand each other. */
 interface Prepared {
-  /** The ramdisk as a bare cpio, while it is being added to. */
-  cpio?: string;
+  /** The ramdisk without its U-Boot header, while archives are appended to it. */
+  body?: string;
 }
 
 const option = (block: Block, key: string, name: string): unknown =>
@@ -126,21 +127,20 @@ function tftpActions(): Record<string, ActionImplementation> {
         ctx.log.info("Not extracting ramdisk.");
         return;
       }
-      prepared.cpio = join(ctx.workDir, "extracted-ramdisk.cpio");
-      await extractRamdisk(
+      prepared.body = join(ctx.workDir, "ramdisk-body");
+      await ramdiskBody(
         ramdisk,
-        prepared.cpio,
+        prepared.body,
         { compression: block.ramdisk.compression as Compression | undefined, header: block.ramdisk.header as string },
-        ctx.maxDownloadBytes ?? DEFAULT_MAX_DOWNLOAD_BYTES,
         "extract-overlay-ramdisk ramdisk",
       );
-      ctx.log.info(`Extracted the ramdisk to ${prepared.cpio} (${(await Deno.stat(prepared.cpio)).size} bytes)`);
+      ctx.log.info(`Took the ramdisk ${block.ramdisk.header === "u-boot" ? "out of its U-Boot header" : "as it came"}`);
     },
     "extract-modules": async ({ ctx, block }) => {
       const modules = ctx.downloads.get("modules");
       // As LAVA: into the NFS root when there is one, else into the ramdisk.
       const intoNfs = ctx.nfsRoot !== undefined && option(block, "nfsrootfs", "install_modules") !== false;
-      if (!modules || !(intoNfs || (prepared.cpio && wants(block, "install_modules")))) return;
+      if (!modules || !(intoNfs || (prepared.body && wants(block, "install_modules")))) return;
       const tree = join(ctx.workDir, "modules");
       await unpackTar(modules, tree, ctx.maxDownloadBytes ?? DEFAULT_MAX_DOWNLOAD_BYTES, "extract-modules modules");
       if (intoNfs) {
@@ -148,7 +148,7 @@ function tftpActions(): Record<string, ActionImplementation> {
         ctx.log.info(`Added the kernel modules to the NFS root (${bytes} bytes)`);
         return;
       }
-      const bytes = await appendTree(prepared.cpio!, tree);
+      const bytes = await appendToInitramfs(prepared.body!, tree);
       ctx.log.info(`Added the kernel modules to the ramdisk (${bytes} bytes)`);
     },
     "apply-overlay-tftp": async ({ ctx, block }) => {
@@ -158,11 +158,11 @@ function tftpActions(): Record<string, ActionImplementation> {
         await applyOverlayToNfsRoot(ctx, isMapping(block.nfsrootfs) ? block.nfsrootfs : {});
         return;
       }
-      if (!prepared.cpio || !wants(block, "install_overlay")) {
+      if (!prepared.body || !wants(block, "install_overlay")) {
         ctx.log.info("The ramdisk does not take the overlay: it is not on the device");
         return;
       }
-      const bytes = await appendTree(prepared.cpio, ctx.overlay.root);
+      const bytes = await appendToInitramfs(prepared.body, ctx.overlay.root);
       ctx.overlayOnDevice = true;
       ctx.log.info(`Applied the overlay to the ramdisk (${bytes} bytes)`);
     },
@@ -185,10 +185,11 @@ function tftpActions(): Record<string, ActionImplementation> {
     },
     "compress-ramdisk": async ({ ctx, block }) => {
       const ramdisk = ctx.downloads.get("ramdisk");
-      if (!ramdisk || !prepared.cpio || !isMapping(block.ramdisk)) return;
+      if (!ramdisk || !prepared.body || !isMapping(block.ramdisk)) return;
+      // Compressed as it came: the additions were appended compressed.
       const compression = block.ramdisk.compression as Compression | undefined;
       let final = join(ctx.workDir, `ramdisk.cpio${compression ? `.${compression}` : ""}`);
-      await compressRamdisk(prepared.cpio, final, compression);
+      await Deno.rename(prepared.body, final);
       const header = ctx.resources.ramdiskHeader;
       if (header) {
         await addUbootHeader(final, `${final}.uboot`, header.mkimageArch);

@@ -56,7 +56,7 @@ async function deployImages(dir: string, more: Record<string, unknown>) {
   return ctx;
 }
 
-Deno.test("the overlay goes into an initramfs that is the root filesystem, and on a drive beside one that hands over to a disk", async () => {
+Deno.test("the overlay goes into an initramfs that is the root filesystem (a firmware beside it too), and on a drive beside one that hands over to a disk", async () => {
   const dir = await Deno.makeTempDir();
   try {
     const alone = await deployImages(`${dir}`, {});
@@ -67,6 +67,12 @@ Deno.test("the overlay goes into an initramfs that is the root filesystem, and o
     });
     assertEquals(withDisk.overlayOnDevice, false);
     assertEquals(withDisk.overlayImage, `${dir}/with-disk/work/overlay.ext2`);
+    // A firmware beside the initramfs is no disk: the overlay stays in the initramfs.
+    await Deno.mkdir(`${dir}/with-bios`);
+    const withBios = await deployImages(`${dir}/with-bios`, {
+      bios: { url: `file://${dir}/with-bios/rootfs.img`, image_arg: "-bios {bios}" },
+    });
+    assertEquals([withBios.overlayOnDevice, withBios.overlayImage], [true, undefined]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

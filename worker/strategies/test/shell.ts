@@ -22,9 +22,29 @@ const lavaTestShell: ActionImplementation = async (run) => {
   const root = ctx.deviceRoot;
   if (!ctx.overlayOnDevice) {
     if (!ctx.overlayImage) throw new JobError("lava-test-shell: no test overlay was deployed before the test");
+    // The quotes keep the echo of the command itself from reading as its answer.
     await console.sendLine(
-      `mkdir -p ${root} && for d in /dev/vd? /dev/sd?; do mount -o ro -t ext2 $d /mnt 2>/dev/null && [ -d /mnt${root} ] && cp -a /mnt${root}/. ${root}/ && umount /mnt && break; umount /mnt 2>/dev/null; done`,
+      `mkdir -p ${root} && for d in /dev/vd? /dev/sd?; do mount -o ro -t ext2 $d /mnt 2>/dev/null && [ -d /mnt${root} ] && cp -a /mnt${root}/. ${root}/ && umount /mnt && break; umount /mnt 2>/dev/null; done; [ -x ${root}/bin/lava-test-runner ] && echo LAVA_OVERLAY_"COPIED" || echo LAVA_OVERLAY_"MISSING"`,
     );
+    const copied = await console.expect(
+      [/LAVA_OVERLAY_COPIED/, /LAVA_OVERLAY_MISSING/],
+      Math.max(1, Math.min(run.remainingMs(), 60_000)),
+      signal,
+    )
+      .catch((error) => {
+        if (error instanceof ExpectTimeout) {
+          throw new LAVATimeoutError("lava-test-shell: copying the test overlay from its drive timed out");
+        }
+        if (error instanceof ConsoleClosed) {
+          throw new ConnectionClosedError("the connection to the device closed during the tests");
+        }
+        throw error;
+      });
+    if (copied.index === 1) {
+      throw new JobError(
+        `lava-test-shell: the test overlay's drive was not found on the device (no /dev/vd? or /dev/sd? holds ${root} on ext2)`,
+      );
+    }
     ctx.overlayOnDevice = true;
   }
   const tests = ctx.overlay?.stages.get(stage) ?? [];
