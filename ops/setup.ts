@@ -42,6 +42,7 @@ export const PACKAGE_GROUPS: readonly PackageGroup[] = [
     why: "NFS roots (a userspace NFS server: these machines' kernels have none)",
     purposes: ["test"],
   },
+  { packages: ["dnsmasq-base"], why: "a TFTP server the fault tests can take away mid-transfer", purposes: ["test"] },
   { packages: ["postgresql"], why: "the storage tests on PostgreSQL", purposes: ["test"] },
   {
     packages: ["python3", "python3-jinja2", "python3-yaml", "python3-zmq", "python3-requests"],

@@ -2,8 +2,9 @@
  * A real lab for fault scenarios, every part its own process so any can be
  * killed, stopped or cut: the coordinator, the master (embedded database or a
  * private PostgreSQL), a worker reaching the master through a TCP relay that can
- * be cut, the QEMU device, the simulated board behind ser2net, and a download
- * server that can stall or lie. Ports stay fixed for the lab's life, so a
+ * be cut, the QEMU device, the simulated board behind ser2net, an arm64 board on
+ * Debian's U-Boot with an NFS server (nfs-ganesha) for its root and a TFTP server
+ * (dnsmasq) that can be killed, and a download server that can stall or lie. Ports stay fixed for the lab's life, so a
  * restarted process is found where the old one was.
  */
 import { join } from "node:path";
@@ -21,6 +22,7 @@ import { QEMU_DICTIONARY } from "../support/lab.ts";
 import { DUT_DIR } from "../support/dut.ts";
 import { UBOOT_ARM64, ubootBoard, ubootDictionary } from "../support/firmware.ts";
 import { type Ganesha, startGanesha } from "../support/ganesha.ts";
+import { startTftpServer, type TftpServer } from "../support/tftp_server.ts";
 import { parse, stringify } from "yaml";
 
 export type DownloadMode = "ok" | "stall" | "corrupt";
@@ -43,6 +45,8 @@ export interface FaultLabOptions {
    * prints its prompt); with an NFS server for the jobs' roots either way.
    */
   readonly uboot?: "u-boot" | "silent";
+  /** The arm64 board fetches from a real TFTP server on this machine (which can be killed), not QEMU's own. */
+  readonly hostTftp?: boolean;
 }
 
 export class FaultLab {
@@ -52,6 +56,7 @@ export class FaultLab {
   proxy!: TcpProxy;
   board?: SimulatedBoard;
   ganesha?: Ganesha;
+  tftpServer?: TftpServer;
   cluster?: Cluster;
   token = "";
   downloadMode: DownloadMode = "ok";
@@ -127,8 +132,9 @@ export class FaultLab {
         firmware = join(this.dir, "blank-flash.bin");
         await Deno.writeFile(firmware, new Uint8Array(1 << 20));
       }
-      const uboot = await ubootBoard(firmware);
+      const uboot = await ubootBoard({ firmware, hostTftp: this.options.hostTftp });
       this.board = uboot.board;
+      if (this.options.hostTftp) this.tftpServer = await startTftpServer(uboot.tftpRoot);
       this.ganesha = await startGanesha();
       dispatcherConfig = {
         ...parse(uboot.dispatcherConfig) as Record<string, unknown>,
@@ -317,6 +323,7 @@ export class FaultLab {
     await this.#download?.shutdown().catch(() => {});
     await this.board?.stop();
     await this.ganesha?.stop();
+    await this.tftpServer?.kill();
     if (this.#tmpfs) await new Deno.Command("umount", { args: ["-l", this.#tmpfs] }).output();
     await this.cluster?.stop();
     await Deno.remove(this.dir, { recursive: true }).catch(() => {});

@@ -197,6 +197,9 @@ async function inject(
     case "nfs-restart":
       await lab.ganesha!.restart();
       return;
+    case "tftp-gone":
+      await lab.tftpServer!.kill();
+      return;
     case "kill-master":
       return await killThenRestart(lab.master, () => lab.startMaster());
     case "kill-worker":
@@ -258,6 +261,7 @@ export async function runScenario(scenario: Scenario): Promise<Outcome> {
     database: scenario.database,
     board: kind === "board-ticks",
     uboot: fault === "firmware-silent" ? "silent" : firmwareBoard ? "u-boot" : undefined,
+    hostTftp: fault === "tftp-gone",
     qemuDevices: kind === "multinode" ? 2 : kind === "board-ticks" || firmwareBoard ? 0 : scenario.workers,
     workers: scenario.workers,
     workerDiskMiB: fault === "disk-full" ? 24 : undefined,
@@ -312,6 +316,9 @@ export async function runScenario(scenario: Scenario): Promise<Outcome> {
     }
     if (scenario.expect.error_type !== undefined && (job.error_type ?? null) !== scenario.expect.error_type) {
       problems.push(`error type ${job.error_type}, not ${scenario.expect.error_type}`);
+    }
+    if (scenario.expect.error_msg !== undefined && !new RegExp(scenario.expect.error_msg).test(String(job.error_msg))) {
+      problems.push(`error message ${JSON.stringify(job.error_msg)} does not match /${scenario.expect.error_msg}/`);
     }
     for (const d of devices) {
       if (d.health !== scenario.expect.device_health) {

@@ -30,6 +30,7 @@ export const FAULTS = [
   "disk-full",
   "nfs-restart",
   "firmware-silent",
+  "tftp-gone",
 ] as const;
 export type FaultName = (typeof FAULTS)[number];
 
@@ -67,6 +68,8 @@ export interface Scenario {
   readonly expect: {
     readonly health: "Complete" | "Incomplete" | "Canceled";
     readonly error_type?: string | null;
+    /** A pattern the job's error message must match: the fault ended it, not something else on the way. */
+    readonly error_msg?: string;
     readonly device_health: string;
     /** complete: every tick once, in order; any: not checked (the fault may lose lines by design). */
     readonly lines: "complete" | "any";
@@ -125,7 +128,14 @@ export function parseScenario(file: string, text: string): Scenario {
   const fault = map(root.fault, ["fault"]);
   only(fault, ["do", "at", "restart_after_ms", "duration_ms"], ["fault"]);
   const expect = map(root.expect, ["expect"]);
-  only(expect, ["health", "error_type", "device_health", "lines", "meanwhile"], ["expect"]);
+  only(expect, ["health", "error_type", "error_msg", "device_health", "lines", "meanwhile"], ["expect"]);
+  if (expect.error_msg !== undefined) {
+    try {
+      new RegExp(String(expect.error_msg));
+    } catch (error) {
+      fail(["expect", "error_msg"], `not a regular expression: ${(error as Error).message}`);
+    }
+  }
   const at = map(fault.at, ["fault", "at"]);
   only(at, ["log", "action", "lines", "submit", "random_ms", "seed"], ["fault", "at"]);
   const meanwhile = expect.meanwhile === undefined
@@ -144,8 +154,8 @@ export function parseScenario(file: string, text: string): Scenario {
   if (fault.do === "nfs-restart" && job.kind !== "uboot-nfs") {
     fail(["fault", "do"], "nfs-restart needs job kind uboot-nfs");
   }
-  if (fault.do === "firmware-silent" && !String(job.kind).startsWith("uboot-")) {
-    fail(["fault", "do"], "firmware-silent needs a uboot-ramdisk or uboot-nfs job");
+  if ((fault.do === "firmware-silent" || fault.do === "tftp-gone") && !String(job.kind).startsWith("uboot-")) {
+    fail(["fault", "do"], `${fault.do} needs a uboot-ramdisk or uboot-nfs job`);
   }
   const workers = number(root.workers, ["workers"], 1);
   if (workers < 1 || workers > 2 || !Number.isInteger(workers)) fail(["workers"], "must be 1 or 2");
@@ -186,6 +196,7 @@ export function parseScenario(file: string, text: string): Scenario {
     expect: {
       health: oneOf(expect.health, ["Complete", "Incomplete", "Canceled"] as const, ["expect", "health"]),
       error_type: expect.error_type === undefined ? undefined : expect.error_type as string | null,
+      ...(typeof expect.error_msg === "string" ? { error_msg: expect.error_msg } : {}),
       device_health: typeof expect.device_health === "string" ? expect.device_health : "Good",
       lines: oneOf(expect.lines ?? "complete", ["complete", "any"] as const, ["expect", "lines"]),
       ...(meanwhile ? { meanwhile } : {}),

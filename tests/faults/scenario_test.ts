@@ -64,3 +64,26 @@ Deno.test("a job run meanwhile needs a process that is down and comes back", () 
     "workers.yaml:2:10: workers: must be 1 or 2",
   );
 });
+
+Deno.test("a fault of the firmware board's own parts needs that board, and an expected message must be a pattern", () => {
+  assertThrows(
+    () =>
+      parseScenario(
+        "nfs.yaml",
+        "name: x\njob: { kind: qemu-ticks }\nfault: { do: nfs-restart, at: { submit: true } }\n" +
+          "expect: { health: Complete }\n",
+      ),
+    ScenarioError,
+    "nfs.yaml:3:14: fault.do: nfs-restart needs job kind uboot-nfs",
+  );
+  assertThrows(
+    () =>
+      parseScenario(
+        "msg.yaml",
+        "name: x\njob: { kind: uboot-ramdisk }\nfault: { do: tftp-gone, at: { submit: true } }\n" +
+          "expect: { health: Incomplete, error_msg: 'Retry (count' }\n",
+      ),
+    ScenarioError,
+    "msg.yaml:4:",
+  );
+});

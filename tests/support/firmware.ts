@@ -37,12 +37,15 @@ export interface FirmwareBoard {
   readonly release?: () => Promise<void>;
 }
 
-/** Starts a board whose QEMU (`qemu`, given the board's directory) serves `<dir>/tftp` at 10.0.2.2. */
-async function netbootBoard(qemu: (dir: string) => string[]): Promise<FirmwareBoard> {
+/**
+ * Starts a board whose QEMU (`qemu`, given the board's directory) serves `<dir>/tftp` at 10.0.2.2 — or whose
+ * bootloader fetches from `serverIp`, a server on this machine that QEMU's user network passes it on to.
+ */
+async function netbootBoard(qemu: (dir: string) => string[], serverIp = "10.0.2.2"): Promise<FirmwareBoard> {
   const board = await SimulatedBoard.start({ qemu });
   const tftpRoot = `${board.dir}/tftp`;
   await Deno.mkdir(tftpRoot);
-  return { board, tftpRoot, dispatcherConfig: stringify({ tftp_root: tftpRoot, dispatcher_ip: "10.0.2.2" }) };
+  return { board, tftpRoot, dispatcherConfig: stringify({ tftp_root: tftpRoot, dispatcher_ip: serverIp }) };
 }
 
 /** Debian's U-Boot for QEMU's arm64 virt machine (u-boot-qemu). */
@@ -50,16 +53,18 @@ export const UBOOT_ARM64 = "/usr/lib/u-boot/qemu_arm64/u-boot.bin";
 
 /**
  * An arm64 board: QEMU's virt machine running Debian's U-Boot (or another `firmware` in its flash), its virtio NIC
- * on QEMU's user network, which serves `tftpRoot` at 10.0.2.2.
+ * on QEMU's user network, which serves `tftpRoot` at 10.0.2.2 — or, with `hostTftp`, has the board fetch from
+ * 127.0.0.1, which QEMU's user network passes on to this machine's loopback, for a TFTP server the test starts
+ * there (QEMU answers every TFTP request to 10.0.2.2 itself, with an error when it serves nothing).
  */
-export function ubootBoard(firmware = UBOOT_ARM64): Promise<FirmwareBoard> {
+export function ubootBoard(options: { firmware?: string; hostTftp?: boolean } = {}): Promise<FirmwareBoard> {
   return netbootBoard((dir) => [
     "qemu-system-aarch64",
     // The machine the device image's virt.dtb was dumped from (tools/build-dut-image.sh).
     ...["-M", "virt", "-cpu", "cortex-a57", "-m", "512"],
-    ...["-bios", firmware],
-    ...["-netdev", `user,id=n0,tftp=${dir}/tftp`, "-device", "virtio-net-pci,netdev=n0"],
-  ]);
+    ...["-bios", options.firmware ?? UBOOT_ARM64],
+    ...["-netdev", `user,id=n0${options.hostTftp ? "" : `,tftp=${dir}/tftp`}`, "-device", "virtio-net-pci,netdev=n0"],
+  ], options.hostTftp ? "127.0.0.1" : undefined);
 }
 
 /** The U-Boot board's device dictionary on Basalt's qemu-aarch64-uboot template, with `extra` lines. */
