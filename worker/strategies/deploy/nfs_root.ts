@@ -18,7 +18,10 @@ import type { Block, JobContext } from "../context.ts";
 export async function extractNfsRoot(ctx: JobContext, spec: unknown, what: string): Promise<void> {
   const archive = ctx.downloads.get("nfsrootfs");
   if (!archive || !isMapping(spec)) return;
-  const unpacked = join(ctx.workDir, "nfsrootfs");
+  // The root keeps its set-user-id programs: a directory only root may enter (a temporary one is 0700) keeps the
+  // worker's other users from running them (the NFS servers run as root).
+  const fence = await Deno.makeTempDir({ dir: ctx.workDir, prefix: "nfs-" });
+  const unpacked = join(fence, "nfsrootfs");
   await unpackRootfs(archive, unpacked, ctx.maxDownloadBytes ?? DEFAULT_MAX_DOWNLOAD_BYTES, `${what} nfsrootfs`);
   const prefix = spec.prefix;
   const root = typeof prefix === "string" && prefix !== ""
