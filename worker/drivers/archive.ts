@@ -51,6 +51,30 @@ export async function isTarArchive(path: string): Promise<boolean> {
 }
 
 /**
+ * Reads the archive's listing and refuses, before anything is written, a member
+ * named outside it, one `allowed` does not list (tar's type letters), and more
+ * than `maxBytes` in all; `refused` says why a kind is refused.
+ */
+async function checkedListing(
+  archive: string,
+  maxBytes: number,
+  what: string,
+  allowed: string,
+  refused: (member: Member) => string,
+): Promise<Member[]> {
+  const members = parseListing(await tar(["-tvf", archive, "--numeric-owner", "--quoting-style=escape"]));
+  let total = 0;
+  for (const member of members) {
+    const name = member.name;
+    if (name.startsWith("/") || climbs(name)) throw new JobError(`${what}: the archive member ${name} is outside it`);
+    if (!allowed.includes(member.type)) throw new JobError(`${what}: the archive member ${name} ${refused(member)}`);
+    total += member.size;
+    if (total > maxBytes) throw new JobError(`${what}: the archive unpacks to more than ${formatBytes(maxBytes)}`);
+  }
+  return members;
+}
+
+/**
  * Unpacks `archive` into `directory` (created), dropping `stripComponents` leading
  * directories as tar's --strip-components does, or refuses it naming the member and `what`.
  */
@@ -61,21 +85,17 @@ export async function unpackTar(
   what: string,
   stripComponents = 0,
 ): Promise<void> {
-  const members = parseListing(await tar(["-tvf", archive, "--numeric-owner", "--quoting-style=escape"]));
-  let total = 0;
+  const members = await checkedListing(
+    archive,
+    maxBytes,
+    what,
+    "-dlh",
+    (m) => `is a special file (${m.type}); only files, directories and links`,
+  );
   for (const member of members) {
-    const name = member.name;
-    if (name.startsWith("/") || climbs(name)) throw new JobError(`${what}: the archive member ${name} is outside it`);
-    if (!"-dlh".includes(member.type)) {
-      throw new JobError(
-        `${what}: the archive member ${name} is a special file (${member.type}); only files, directories and links`,
-      );
-    }
     if (member.link !== undefined && (member.link.startsWith("/") || climbs(member.link))) {
-      throw new JobError(`${what}: the archive member ${name} links outside it (${member.link})`);
+      throw new JobError(`${what}: the archive member ${member.name} links outside it (${member.link})`);
     }
-    total += member.size;
-    if (total > maxBytes) throw new JobError(`${what}: the archive unpacks to more than ${formatBytes(maxBytes)}`);
   }
   await Deno.mkdir(directory, { recursive: true });
   await tar([
@@ -96,18 +116,7 @@ export async function unpackTar(
  * still kept inside the directory and the unpacked size is bounded.
  */
 export async function unpackRootfs(archive: string, directory: string, maxBytes: number, what: string): Promise<void> {
-  const members = parseListing(await tar(["-tvf", archive, "--numeric-owner", "--quoting-style=escape"]));
-  let total = 0;
-  for (const member of members) {
-    if (member.name.startsWith("/") || climbs(member.name)) {
-      throw new JobError(`${what}: the archive member ${member.name} is outside it`);
-    }
-    if (!"-dlhcbp".includes(member.type)) {
-      throw new JobError(`${what}: the archive member ${member.name} is of a kind a root filesystem does not hold`);
-    }
-    total += member.size;
-    if (total > maxBytes) throw new JobError(`${what}: the archive unpacks to more than ${formatBytes(maxBytes)}`);
-  }
+  await checkedListing(archive, maxBytes, what, "-dlhcbp", () => "is of a kind a root filesystem does not hold");
   await Deno.mkdir(directory, { recursive: true });
   await tar([
     "-xf",
