@@ -17,8 +17,8 @@ import {
   ubootDictionary,
   ubootJob,
   ubootNfsJob,
-  whenChanged,
 } from "./support/firmware.ts";
+import { whenChanged } from "../worker/drivers/file_watch.ts";
 import { dutFile } from "./support/dut.ts";
 import { startGanesha } from "./support/ganesha.ts";
 

@@ -5,13 +5,15 @@
  */
 import { buildPipeline } from "../../actors/definitions/pipeline.ts";
 import { executor } from "../../worker/dispatch/execute.ts";
-import { JobLog } from "../../worker/job/log.ts";
+import { JobLog, type LogRecord } from "../../worker/job/log.ts";
 import { deviceResources } from "../../worker/resources/device.ts";
 import { JobContext } from "../../worker/strategies/context.ts";
 import { STRATEGIES } from "../../worker/strategies/mod.ts";
 
 export interface DeployRun {
   readonly ctx: JobContext;
+  /** What the deploy logged, in order. */
+  readonly logged: LogRecord[];
   /** Runs the deploy action (again, when called again). */
   run(): Promise<void>;
 }
@@ -24,6 +26,7 @@ export async function deployRun(o: {
   dir: string;
   dispatcher?: Record<string, unknown>;
 }): Promise<DeployRun> {
+  const logged: LogRecord[] = [];
   const ctx = new JobContext({
     jobId: o.jobId,
     job: o.job,
@@ -34,7 +37,7 @@ export async function deployRun(o: {
     outputDir: o.dir,
     workDir: `${o.dir}/work`,
     fileDirs: [o.dir],
-    log: new JobLog(),
+    log: new JobLog([(record) => logged.push(record)]),
   });
   await Deno.mkdir(ctx.workDir);
   const pipeline = buildPipeline(o.job, o.device, STRATEGIES);
@@ -42,6 +45,7 @@ export async function deployRun(o: {
   const implementations = STRATEGIES.find("deploy", block)!.actions();
   return {
     ctx,
+    logged,
     run: () => executor(ctx, implementations).run(pipeline.actions[0], block, new AbortController().signal),
   };
 }

@@ -5,7 +5,7 @@
  * fault) by PID. A QEMU guest on the user network reaches it at 10.0.2.2:port.
  */
 import { freePort } from "../../worker/sim/lab_board.ts";
-import { whenChanged } from "./firmware.ts";
+import { whenChanged } from "../../worker/drivers/file_watch.ts";
 
 export interface Ganesha {
   readonly port: number;

@@ -4,7 +4,7 @@
  * where a QEMU board on the user network reaches it as 10.0.2.2. Unlike QEMU's own
  * server it can be taken away mid-transfer. Stopped by PID.
  */
-import { whenChanged } from "./firmware.ts";
+import { whenChanged } from "../../worker/drivers/file_watch.ts";
 
 export interface TftpServer {
   /** Kills the server at once, as a crashed or unplugged one: transfers stop mid-way. */

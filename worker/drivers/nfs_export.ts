@@ -6,13 +6,19 @@
  * has no NFS server (containers, these CI machines), `nfs_server: ganesha` uses
  * Debian's nfs-ganesha, a userspace server: each job gets an export of its own
  * root only, written beside the others into the file the server's configuration
- * includes (`nfs_ganesha_exports`), and the server is told to read it again. The
+ * includes (`nfs_ganesha_exports`), to the device's address when its dictionary
+ * gives one (`device_ip`), and the server is told to read it again — its log
+ * (`nfs_ganesha_log`, else the one it was started with) read to confirm it took
+ * the export. Export ids are never
+ * reused while the server runs (ganesha refuses an id whose path changes). The
  * export goes when the job ends, whatever happened; an export whose directory is
- * gone (a dispatcher killed) is dropped at the next change.
+ * gone (a dispatcher killed) is dropped at the next change, or when the worker
+ * forgets the job.
  */
 import { dirname, isAbsolute, join } from "node:path";
 import { ConfigurationError, InfrastructureError, JobError } from "../job/errors.ts";
 import { isWithin } from "../job/paths.ts";
+import { whenChanged } from "./file_watch.ts";
 
 /** Where Basalt writes ganesha's exports unless the dispatcher configuration says otherwise. */
 export const DEFAULT_GANESHA_EXPORTS = "/var/lib/basalt/ganesha/exports.conf";
@@ -20,6 +26,11 @@ export const DEFAULT_GANESHA_EXPORTS = "/var/lib/basalt/ganesha/exports.conf";
 export const DEFAULT_GANESHA_PID = "/run/ganesha/ganesha.pid";
 /** Where the kernel NFS server lists what it exports (exportfs's table). */
 export const KERNEL_EXPORTS_TABLE = "/var/lib/nfs/etab";
+/** How long nfs-ganesha may take to read its exports again. */
+const RELOAD_TIMEOUT_MS = 10_000;
+/** Job export ids: 0 is ganesha's pseudo root, low ids are the admin's own exports; ganesha's ids are 16-bit. */
+const FIRST_ID = 1000;
+const LAST_ID = 65_000;
 
 /** An export for one job: `remove` takes it away again. */
 export interface NfsExport {
@@ -37,27 +48,56 @@ function configuredPath(dispatcher: Record<string, unknown>, key: string, fallba
   return value;
 }
 
+/** Who may mount a job's export, and where the kernel server's table is (tests give their own). */
+export interface ExportOptions {
+  /** The device's addresses (its dictionary's `device_ip`); any client when empty. */
+  readonly clients?: readonly string[];
+  readonly kernelTable?: string;
+}
+
+interface Ganesha {
+  readonly exportsFile: string;
+  readonly pidFile: string;
+  /** Its log, when the configuration names it (else the server's own `-L` argument): reloads are confirmed there. */
+  readonly logFile?: string;
+}
+
+function ganeshaOf(dispatcher: Record<string, unknown>): Ganesha {
+  return {
+    exportsFile: configuredPath(dispatcher, "nfs_ganesha_exports", DEFAULT_GANESHA_EXPORTS),
+    pidFile: configuredPath(dispatcher, "nfs_ganesha_pid", DEFAULT_GANESHA_PID),
+    logFile: dispatcher.nfs_ganesha_log === undefined ? undefined : configuredPath(dispatcher, "nfs_ganesha_log", ""),
+  };
+}
+
 /** Exports `root` (the job's unpacked NFS root) to the job's device, by the dispatcher configuration's `nfs_server`. */
 export function exportNfsRoot(
   dispatcher: Record<string, unknown>,
   jobId: string,
   root: string,
   log: Log,
+  options: ExportOptions = {},
 ): Promise<NfsExport> {
   const server = dispatcher.nfs_server ?? "kernel";
-  if (server === "kernel") return checkKernelExport(root, KERNEL_EXPORTS_TABLE, log);
-  if (server === "ganesha") {
-    return exportWithGanesha(
-      configuredPath(dispatcher, "nfs_ganesha_exports", DEFAULT_GANESHA_EXPORTS),
-      configuredPath(dispatcher, "nfs_ganesha_pid", DEFAULT_GANESHA_PID),
-      jobId,
-      root,
-      log,
-    );
-  }
+  if (server === "kernel") return checkKernelExport(root, options.kernelTable ?? KERNEL_EXPORTS_TABLE, log);
+  if (server === "ganesha") return exportWithGanesha(ganeshaOf(dispatcher), jobId, root, options.clients ?? [], log);
   throw new ConfigurationError(
     `dispatcher configuration nfs_server: ${JSON.stringify(server)} is not kernel or ganesha`,
   );
+}
+
+/**
+ * Drops the ganesha exports of jobs whose directories are gone (the worker calls
+ * it when it forgets a job, so a dispatcher killed before its finalize leaves no
+ * export behind); nothing when the worker's NFS server is the kernel's.
+ */
+export async function dropStaleExports(dispatcher: Record<string, unknown>): Promise<void> {
+  if (dispatcher.nfs_server !== "ganesha") return;
+  const ganesha = ganeshaOf(dispatcher);
+  if (!(await Deno.stat(jobsDir(ganesha.exportsFile)).then(() => true, () => false))) return;
+  await withLock(ganesha.exportsFile, async () => {
+    if (await rewriteExports(ganesha.exportsFile)) await reloadGanesha(ganesha, () => {});
+  });
 }
 
 /** The kernel server's exported directories, from exportfs's table (`/srv/x\tclient(options)`). */
@@ -86,19 +126,31 @@ async function checkKernelExport(root: string, table: string, log: Log): Promise
   return { path: root, remove: () => Promise.resolve() };
 }
 
-/** One export block of ganesha's configuration: this directory only, as NFSv4, to any client. */
-export function ganeshaExport(id: number, root: string): string {
+/** An address or network ganesha's `Clients` takes (IPv4 or IPv6, a prefix length allowed). */
+const CLIENT_ADDRESS = /^(?:[0-9]{1,3}(?:\.[0-9]{1,3}){3}|[0-9A-Fa-f:]*:[0-9A-Fa-f:.]*)(?:\/[0-9]{1,3})?$/;
+
+/**
+ * One export block of ganesha's configuration: this directory only, over NFSv3 and v4,
+ * read-write with root kept (a root filesystem needs both) for `clients` only, or
+ * for any client when none is known (as LAVA's usual `/etc/exports` line).
+ */
+export function ganeshaExport(id: number, root: string, clients: readonly string[] = []): string {
   // The path goes between double quotes in ganesha's syntax: it may hold neither those nor a line break.
   if (/["\\\n\r]/.test(root)) throw new JobError(`the NFS root's path ${JSON.stringify(root)} cannot be exported`);
+  const bad = clients.find((client) => !CLIENT_ADDRESS.test(client));
+  if (bad !== undefined) throw new ConfigurationError(`device_ip ${JSON.stringify(bad)} is not an address`);
   return [
     "EXPORT {",
     `  Export_Id = ${id};`,
     `  Path = "${root}";`,
     `  Pseudo = "${root}";`,
-    "  Access_Type = RW;",
+    ...(clients.length > 0
+      ? ["  Access_Type = None;", `  CLIENT { Clients = ${clients.join(", ")}; Access_Type = RW; }`]
+      : ["  Access_Type = RW;"]),
     "  Squash = No_Root_Squash;",
     "  SecType = sys;",
-    "  Protocols = 4;",
+    // NFSv4 for Basalt's initramfs; v3 too for LAVA's usual `nfsroot=...,vers=3` jobs where the server has it on.
+    "  Protocols = 3, 4;",
     "  Transports = TCP;",
     "  FSAL { Name = VFS; }",
     "}",
@@ -123,8 +175,11 @@ async function withLock<T>(exportsFile: string, work: () => Promise<T>): Promise
   }
 }
 
-/** Rewrites the exports file from the job files whose directories still exist, then has ganesha read it again. */
-async function rewriteExports(exportsFile: string, pidFile: string): Promise<void> {
+/**
+ * Rewrites the exports file from the job files whose directories still exist;
+ * says whether it changed (so ganesha must read it again).
+ */
+async function rewriteExports(exportsFile: string): Promise<boolean> {
   const blocks: string[] = [];
   for await (const entry of Deno.readDir(jobsDir(exportsFile))) {
     if (!entry.name.endsWith(".conf")) continue;
@@ -137,12 +192,14 @@ async function rewriteExports(exportsFile: string, pidFile: string): Promise<voi
     }
     blocks.push(text);
   }
-  await Deno.writeTextFile(`${exportsFile}.tmp`, blocks.sort().join(""));
+  const text = blocks.sort().join("");
+  if (text === await Deno.readTextFile(exportsFile).catch(() => undefined)) return false;
+  await Deno.writeTextFile(`${exportsFile}.tmp`, text);
   await Deno.rename(`${exportsFile}.tmp`, exportsFile);
-  await signalGanesha(pidFile);
+  return true;
 }
 
-async function signalGanesha(pidFile: string): Promise<void> {
+async function ganeshaPid(pidFile: string): Promise<number> {
   const pid = Number((await Deno.readTextFile(pidFile).catch(() => "")).trim());
   const comm = Number.isSafeInteger(pid) && pid > 1
     ? (await Deno.readTextFile(`/proc/${pid}/comm`).catch(() => "")).trim()
@@ -150,44 +207,132 @@ async function signalGanesha(pidFile: string): Promise<void> {
   if (!comm.startsWith("ganesha")) {
     throw new InfrastructureError(`nfs-ganesha is not running (pid file ${pidFile}): the NFS root cannot be served`);
   }
-  Deno.kill(pid, "SIGHUP");
+  return pid;
+}
+
+/** The log file ganesha was started with (`-L path`), when it is a file. */
+async function startedLog(pid: number): Promise<string | undefined> {
+  const args = (await Deno.readTextFile(`/proc/${pid}/cmdline`).catch(() => "")).split("\0");
+  const at = args.indexOf("-L");
+  const path = at >= 0 ? args[at + 1] : undefined;
+  return path && isAbsolute(path) ? path : undefined;
+}
+
+/** What ganesha logged for one reload of its exports: undefined until it finished. */
+export function reloadOutcome(logged: string): { ok: boolean; errors: string[] } | undefined {
+  const start = logged.indexOf("initiating export list reload");
+  if (start < 0) return undefined;
+  const lines = logged.slice(start).split("\n");
+  const end = lines.findIndex((line) => /Reread exports complete|Error while parsing new configuration/.test(line));
+  if (end < 0) return undefined;
+  const errors = lines.slice(0, end + 1).filter((line) => line.includes(":CRIT :"));
+  return { ok: errors.length === 0, errors: errors.map((line) => line.replace(/^.*:CRIT :/, "")) };
+}
+
+/**
+ * Has ganesha read its exports again (SIGHUP), confirmed in its log when the
+ * worker may read it: a reload it logs errors for is an infrastructure error.
+ */
+async function reloadGanesha(ganesha: Ganesha, log: Log): Promise<void> {
+  const pid = await ganeshaPid(ganesha.pidFile);
+  const logFile = ganesha.logFile ?? await startedLog(pid);
+  const offset = logFile ? await Deno.stat(logFile).then((s) => s.size, () => undefined) : undefined;
+  try {
+    Deno.kill(pid, "SIGHUP");
+  } catch (error) {
+    throw new InfrastructureError(
+      `nfs-ganesha (pid ${pid}) cannot be told to read its exports again: ${(error as Error).message}; ` +
+        `the worker must run as root (or as ganesha's user) to serve NFS roots`,
+    );
+  }
+  if (!logFile || offset === undefined) {
+    log(`nfs-ganesha's reload is not confirmed: its log ${logFile ?? "(not a file)"} cannot be read (nfs_ganesha_log)`);
+    return;
+  }
+  let outcome: ReturnType<typeof reloadOutcome>;
+  // What ganesha logged since the signal; a reload logs a few lines, so 64 KiB is plenty and bounds the read.
+  const read = async () => {
+    using file = await Deno.open(logFile, { read: true });
+    await file.seek(offset, Deno.SeekMode.Start);
+    const buffer = new Uint8Array(64 * 1024);
+    let filled = 0;
+    while (filled < buffer.length) {
+      const n = await file.read(buffer.subarray(filled));
+      if (n === null) break;
+      filled += n;
+    }
+    return new TextDecoder().decode(buffer.subarray(0, filled));
+  };
+  try {
+    await whenChanged(
+      logFile,
+      async () => (outcome = reloadOutcome(await read())) !== undefined,
+      RELOAD_TIMEOUT_MS,
+      "reload",
+    );
+  } catch {
+    throw new InfrastructureError(
+      `nfs-ganesha did not log reading its exports again within ${RELOAD_TIMEOUT_MS / 1000} s (${logFile})`,
+    );
+  }
+  if (!outcome!.ok) {
+    throw new InfrastructureError(`nfs-ganesha refused the exports: ${outcome!.errors.join("; ").slice(0, 500)}`);
+  }
+}
+
+/** The next export id: counted on across jobs (in `next-id`), skipping ids in use, wrapping at ganesha's limit. */
+async function nextExportId(exportsFile: string): Promise<number> {
+  const used = new Set<number>();
+  for await (const entry of Deno.readDir(jobsDir(exportsFile))) {
+    const id = EXPORT_ID.exec(await Deno.readTextFile(join(jobsDir(exportsFile), entry.name)).catch(() => ""));
+    if (id) used.add(Number(id[1]));
+  }
+  const counter = join(dirname(exportsFile), "next-id");
+  const stored = Number((await Deno.readTextFile(counter).catch(() => "")).trim());
+  let id = Number.isSafeInteger(stored) && stored >= FIRST_ID && stored <= LAST_ID ? stored : FIRST_ID;
+  for (let tries = 0; used.has(id); tries++) {
+    if (tries > LAST_ID - FIRST_ID) throw new InfrastructureError("nfs-ganesha: every job export id is in use");
+    id = id >= LAST_ID ? FIRST_ID : id + 1;
+  }
+  await Deno.writeTextFile(counter, `${id >= LAST_ID ? FIRST_ID : id + 1}\n`);
+  return id;
 }
 
 async function exportWithGanesha(
-  exportsFile: string,
-  pidFile: string,
+  ganesha: Ganesha,
   jobId: string,
   root: string,
+  clients: readonly string[],
   log: Log,
 ): Promise<NfsExport> {
   if (!/^[0-9A-Za-z][0-9A-Za-z._-]*$/.test(jobId)) {
     throw new JobError(`job id ${JSON.stringify(jobId)} cannot name an export`);
   }
+  const { exportsFile } = ganesha;
   const jobFile = join(jobsDir(exportsFile), `${jobId}.conf`);
   await withLock(exportsFile, async () => {
-    const used = new Set<number>();
-    for await (const entry of Deno.readDir(jobsDir(exportsFile))) {
-      const id = EXPORT_ID.exec(await Deno.readTextFile(join(jobsDir(exportsFile), entry.name)).catch(() => ""));
-      if (id) used.add(Number(id[1]));
-    }
-    // 0 is ganesha's pseudo root and low ids are the admin's own exports.
-    let id = 1000;
-    while (used.has(id)) id++;
-    await Deno.writeTextFile(jobFile, ganeshaExport(id, root));
+    const id = await nextExportId(exportsFile);
+    await Deno.writeTextFile(jobFile, ganeshaExport(id, root, clients));
     try {
-      await rewriteExports(exportsFile, pidFile);
+      await rewriteExports(exportsFile);
+      await reloadGanesha(ganesha, log);
     } catch (error) {
       await Deno.remove(jobFile).catch(() => {});
+      await rewriteExports(exportsFile).catch(() => {});
       throw error;
     }
-    log(`NFS root ${root} exported by nfs-ganesha (export ${id})`);
+    log(
+      `NFS root ${root} exported by nfs-ganesha (export ${id}, to ${
+        clients.length > 0 ? clients.join(", ") : "any client"
+      })`,
+    );
   });
   return {
     path: root,
     remove: () =>
       withLock(exportsFile, async () => {
         await Deno.remove(jobFile).catch(() => {});
-        await rewriteExports(exportsFile, pidFile);
+        if (await rewriteExports(exportsFile)) await reloadGanesha(ganesha, () => {});
         log(`NFS export of ${root} removed`);
       }),
   };

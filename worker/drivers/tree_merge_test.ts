@@ -33,9 +33,45 @@ Deno.test("a link in a root filesystem where a directory of the tree goes is ref
     await assertRejects(
       () => mergeTree(`${dir}/tree`, `${dir}/root`, "nfsrootfs"),
       JobError,
-      "nfsrootfs: /lava-7 is a link",
+      "nfsrootfs: /lava-7 is a link to",
     );
     assertEquals([...Deno.readDirSync(`${dir}/worker-etc`)].length, 0);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("links in a root filesystem are followed as the device follows them: from its own root, never out of it", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    // A merged-/usr root (Debian's): /lib -> usr/lib; modules go where the device's modprobe looks.
+    await Deno.mkdir(`${dir}/tree/lib/modules/6.1`, { recursive: true });
+    await Deno.writeTextFile(`${dir}/tree/lib/modules/6.1/nfs.ko`, "ko");
+    await Deno.mkdir(`${dir}/tree/opt`, { recursive: true });
+    await Deno.writeTextFile(`${dir}/tree/opt/x`, "x");
+    await Deno.mkdir(`${dir}/root/usr/lib`, { recursive: true });
+    await Deno.mkdir(`${dir}/root/srv/opt`, { recursive: true });
+    await Deno.symlink("usr/lib", `${dir}/root/lib`);
+    // Absolute and climbing links stay inside the root: /opt -> /../../srv/opt is the root's /srv/opt.
+    await Deno.symlink("/../../srv/opt", `${dir}/root/opt`);
+    assertEquals(await mergeTree(`${dir}/tree`, `${dir}/root`, "nfsrootfs"), 3);
+    assertEquals(await Deno.readTextFile(`${dir}/root/usr/lib/modules/6.1/nfs.ko`), "ko");
+    assertEquals(await Deno.readTextFile(`${dir}/root/srv/opt/x`), "x");
+    assertEquals((await Deno.lstat(`${dir}/root/lib`)).isSymlink, true);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a loop of links in a root filesystem is refused, naming it", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.mkdir(`${dir}/tree/a`, { recursive: true });
+    await Deno.writeTextFile(`${dir}/tree/a/x`, "x");
+    await Deno.mkdir(`${dir}/root`);
+    await Deno.symlink("b", `${dir}/root/a`);
+    await Deno.symlink("/a", `${dir}/root/b`);
+    await assertRejects(() => mergeTree(`${dir}/tree`, `${dir}/root`, "nfsrootfs"), JobError, "too many links");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

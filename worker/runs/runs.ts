@@ -39,6 +39,7 @@ import { followLog } from "./log_follow.ts";
 import { ConsoleRelays } from "./console_relay.ts";
 import { CONSOLE_SOCKET, type DownFrame, opensConsole } from "../../actors/lab/console_frames.ts";
 import { removeJobTftpDir, tftpRoot } from "../drivers/tftp_dir.ts";
+import { dropStaleExports } from "../drivers/nfs_export.ts";
 import { DEFAULT_CACHE_BYTES, pruneDownloadCache } from "./download_cache.ts";
 
 /** The kind of the actors that run jobs, in the worker's journal. */
@@ -536,22 +537,31 @@ export class JobRuns {
     this.#attachments.delete(job);
     this.#runs.delete(job);
     this.#o.host.supervisor.stop(RUN_KIND, job, { forget: true });
-    this.#removeTftpFiles(job).then(() => Deno.remove(this.#jobDir(job), { recursive: true })).catch((error) =>
+    this.#removeServedFiles(job).catch((error) =>
       this.#log.warning("could not remove a finished job's directory", { job, error })
     );
     void this.pruneCache();
   }
 
-  /** A dispatcher killed before its finalize leaves the job's files under the TFTP root: the job's end removes them. */
-  async #removeTftpFiles(job: string): Promise<void> {
+  /**
+   * A dispatcher killed before its finalize leaves the job's files under the TFTP root and, once its directory is
+   * gone, a stale NFS export: the job's end removes them.
+   */
+  async #removeServedFiles(job: string): Promise<void> {
     const path = join(this.#jobDir(job), "dispatcher.yaml");
+    let config: Record<string, unknown> = {};
     try {
-      const config: unknown = existsSync(path) ? parseYaml(await Deno.readTextFile(path)) : {};
-      const root = tftpRoot(isMapping(config) ? config : {});
+      const parsed: unknown = existsSync(path) ? parseYaml(await Deno.readTextFile(path)) : {};
+      config = isMapping(parsed) ? parsed : {};
+      const root = tftpRoot(config);
       if (root) await removeJobTftpDir(root, job);
     } catch (error) {
       this.#log.warning("could not remove a finished job's TFTP files", { job, error });
     }
+    await Deno.remove(this.#jobDir(job), { recursive: true });
+    await dropStaleExports(config).catch((error) =>
+      this.#log.warning("could not drop a finished job's NFS export", { job, error })
+    );
   }
 
   /** Keeps the download cache within its size (after every job, and when the worker starts). */

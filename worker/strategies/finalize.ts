@@ -10,16 +10,20 @@ import type { Strategy } from "./strategy.ts";
 
 /** Powers the device off; used by finalize and by cancellation. */
 export async function powerOff(ctx: JobContext, timeoutMs: number, signal?: AbortSignal): Promise<void> {
-  if (!ctx.poweredOff) {
-    if (ctx.power instanceof QemuProcess && ctx.power.process) ctx.log.info("Stopping QEMU");
-    await ctx.power.off(timeoutMs, signal);
-  }
-  ctx.poweredOff = true;
-  const console = ctx.console;
-  ctx.console = undefined;
-  await console?.close();
-  for (const cleanup of ctx.cleanups.splice(0)) {
-    await cleanup().catch((error) => ctx.log.warning(`cleanup failed: ${(error as Error).message}`));
+  try {
+    if (!ctx.poweredOff) {
+      if (ctx.power instanceof QemuProcess && ctx.power.process) ctx.log.info("Stopping QEMU");
+      await ctx.power.off(timeoutMs, signal);
+    }
+    ctx.poweredOff = true;
+  } finally {
+    // A power switch that failed still leaves nothing of the job's behind: its exports, TFTP files, connections.
+    const console = ctx.console;
+    ctx.console = undefined;
+    await console?.close().catch((error) => ctx.log.warning(`closing the console failed: ${(error as Error).message}`));
+    for (const cleanup of ctx.cleanups.splice(0)) {
+      await cleanup().catch((error) => ctx.log.warning(`cleanup failed: ${(error as Error).message}`));
+    }
   }
 }
 

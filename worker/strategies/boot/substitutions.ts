@@ -33,11 +33,14 @@ export function bootCommandFor(ctx: JobContext): string {
 }
 
 /**
- * The worker's address as the device reaches it for `protocol`, as LAVA reads the dispatcher configuration:
- * `dispatcher_tftp_ip` / `dispatcher_nfs_ip` when given, else `dispatcher_ip`.
+ * The worker's address as the device reaches it, as LAVA reads the dispatcher configuration: for a `protocol`,
+ * `dispatcher_nfs_ip` (or `_tftp_`) when given, else `dispatcher_ip`. LAVA's bootloader commands take
+ * `dispatcher_ip` for both `{SERVER_IP}` and `{NFS_SERVER_IP}`; QEMU's `qemu-nfs` takes the NFS one.
  */
-export function serverIp(ctx: JobContext, protocol: "tftp" | "nfs" = "tftp"): string {
-  const key = ctx.dispatcher[`dispatcher_${protocol}_ip`] !== undefined ? `dispatcher_${protocol}_ip` : "dispatcher_ip";
+export function serverIp(ctx: JobContext, protocol?: "tftp" | "nfs"): string {
+  const key = protocol && ctx.dispatcher[`dispatcher_${protocol}_ip`] !== undefined
+    ? `dispatcher_${protocol}_ip`
+    : "dispatcher_ip";
   const ip = ctx.dispatcher[key] ?? "127.0.0.1";
   if (typeof ip !== "string" || !/^[0-9A-Za-z.:-]+$/.test(ip)) {
     throw new JobError(`dispatcher configuration ${key}: ${JSON.stringify(ip)} is not an address`);
@@ -65,7 +68,7 @@ export function bootloaderSubstitutions(ctx: JobContext, method: string): Record
   };
   if (ctx.nfsRoot !== undefined) {
     values.NFSROOTFS = ctx.nfsRoot;
-    values.NFS_SERVER_IP = serverIp(ctx, "nfs");
+    values.NFS_SERVER_IP = ip;
   }
   const mac = ctx.resources.bootloaders[method]?.lavaMac;
   if (mac) values.LAVA_MAC = mac;

@@ -2,7 +2,7 @@ import { assertEquals } from "../../../tests/support/assert.ts";
 import { JobLog } from "../../job/log.ts";
 import { deviceResources } from "../../resources/device.ts";
 import { JobContext } from "../context.ts";
-import { bootloaderSubstitutions } from "./substitutions.ts";
+import { bootloaderSubstitutions, serverIp } from "./substitutions.ts";
 
 function context(dispatcher: Record<string, unknown>): JobContext {
   const device = {
@@ -25,7 +25,7 @@ function context(dispatcher: Record<string, unknown>): JobContext {
   });
 }
 
-Deno.test("an NFS root's placeholders are filled with its directory and the worker's NFS address, as LAVA reads it", () => {
+Deno.test("an NFS root's placeholders are filled with its directory and the worker's address, as LAVA's bootloaders read it", () => {
   const ctx = context({ tftp_root: "/srv/tftp", dispatcher_ip: "10.0.0.1", dispatcher_nfs_ip: "10.0.9.9" });
   ctx.downloads.set("kernel", "/srv/tftp/12/tftp-deploy-x/kernel/Image");
   ctx.nfsRoot = "/var/lib/basalt/12/nfsrootfs";
@@ -33,12 +33,14 @@ Deno.test("an NFS root's placeholders are filled with its directory and the work
   assertEquals(values.SERVER_IP, "10.0.0.1");
   assertEquals(values.KERNEL, "12/tftp-deploy-x/kernel/Image");
   assertEquals(values.NFSROOTFS, "/var/lib/basalt/12/nfsrootfs");
-  assertEquals(values.NFS_SERVER_IP, "10.0.9.9");
+  // LAVA's bootloader commands take dispatcher_ip for both; only qemu-nfs reads dispatcher_nfs_ip.
+  assertEquals(values.NFS_SERVER_IP, "10.0.0.1");
+  assertEquals(serverIp(ctx, "nfs"), "10.0.9.9");
   assertEquals(values.BOOTX, "booti 0x40400000 - 0x43400000");
 
   const plain = context({ tftp_root: "/srv/tftp", dispatcher_ip: "10.0.0.1", dispatcher_tftp_ip: "10.0.5.5" });
   plain.nfsRoot = "/r";
-  assertEquals(bootloaderSubstitutions(plain, "u-boot").SERVER_IP, "10.0.5.5");
+  assertEquals(bootloaderSubstitutions(plain, "u-boot").SERVER_IP, "10.0.0.1");
   assertEquals(bootloaderSubstitutions(plain, "u-boot").NFS_SERVER_IP, "10.0.0.1");
   assertEquals(bootloaderSubstitutions(context({}), "u-boot").NFSROOTFS, undefined);
 });

@@ -25,8 +25,7 @@ import {
 import { addUbootHeader, ramdiskBody } from "../../drivers/ramdisk.ts";
 import { appendToInitramfs } from "../../overlay/cpio.ts";
 import { unpackTar } from "../../drivers/archive.ts";
-import { mergeTree } from "../../drivers/tree_merge.ts";
-import { applyOverlayToNfsRoot, extractNfsRoot } from "./nfs_root.ts";
+import { addModulesToNfsRoot, applyOverlayToNfsRoot, exportPreparedNfsRoot, extractNfsRoot } from "./nfs_root.ts";
 import { type Compression, DEFAULT_MAX_DOWNLOAD_BYTES } from "../../drivers/download.ts";
 import { JobError } from "../../job/errors.ts";
 
@@ -138,18 +137,23 @@ function tftpActions(): Record<string, ActionImplementation> {
     },
     "extract-modules": async ({ ctx, block }) => {
       const modules = ctx.downloads.get("modules");
-      // As LAVA: into the NFS root when there is one, else into the ramdisk.
-      const intoNfs = ctx.nfsRoot !== undefined && option(block, "nfsrootfs", "install_modules") !== false;
-      if (!modules || !(intoNfs || (prepared.body && wants(block, "install_modules")))) return;
+      if (modules && !isMapping(block.ramdisk) && !isMapping(block.nfsrootfs)) {
+        throw new JobError("tftp-deploy modules: the deploy has neither a ramdisk nor an nfsrootfs to put them in");
+      }
+      // As LAVA: into the NFS root and the ramdisk both (the kernel may need some to reach its NFS root).
+      const intoNfs = ctx.nfsRoot !== undefined;
+      const intoRamdisk = prepared.body !== undefined && wants(block, "install_modules");
+      if (!modules || !(intoNfs || intoRamdisk)) return;
       const tree = join(ctx.workDir, "modules");
       await unpackTar(modules, tree, ctx.maxDownloadBytes ?? DEFAULT_MAX_DOWNLOAD_BYTES, "extract-modules modules");
       if (intoNfs) {
-        const bytes = await mergeTree(tree, ctx.nfsRoot!, "tftp-deploy nfsrootfs");
-        ctx.log.info(`Added the kernel modules to the NFS root (${bytes} bytes)`);
-        return;
+        await addModulesToNfsRoot(ctx, isMapping(block.nfsrootfs) ? block.nfsrootfs : {}, tree, "tftp-deploy");
       }
-      const bytes = await appendToInitramfs(prepared.body!, tree);
-      ctx.log.info(`Added the kernel modules to the ramdisk (${bytes} bytes)`);
+      if (intoRamdisk) {
+        const bytes = await appendToInitramfs(prepared.body!, tree);
+        ctx.log.info(`Added the kernel modules to the ramdisk (${bytes} bytes)`);
+      }
+      await Deno.remove(tree, { recursive: true });
     },
     "apply-overlay-tftp": async ({ ctx, block }) => {
       if (!ctx.overlay) return;
@@ -184,6 +188,8 @@ function tftpActions(): Record<string, ActionImplementation> {
       return Promise.resolve();
     },
     "compress-ramdisk": async ({ ctx, block }) => {
+      // The last step of the preparation: the NFS root has all it will get, so the device may now see it.
+      await exportPreparedNfsRoot(ctx);
       const ramdisk = ctx.downloads.get("ramdisk");
       if (!ramdisk || !prepared.body || !isMapping(block.ramdisk)) return;
       // Compressed as it came: the additions were appended compressed.

@@ -71,8 +71,8 @@ async function deployJob(
     }],
   };
   const dispatcher = { tftp_root: tftpRoot, ...more.dispatcher };
-  const { ctx, run } = await deployRun({ jobId: "42", job, device, dir, dispatcher });
-  return { ctx, run, tftpRoot };
+  const { ctx, run, logged } = await deployRun({ jobId: "42", job, device, dir, dispatcher });
+  return { ctx, run, tftpRoot, said: () => logged.map((r) => String(r.msg)) };
 }
 
 /** A base ramdisk (one file), gzipped and given a U-Boot header, and a modules tarball. */
@@ -137,16 +137,18 @@ Deno.test("a ramdisk declared with a U-Boot header that has none is the job's er
   }
 });
 
-Deno.test("an nfsrootfs is unpacked with the overlay and modules in it, and exported by nfs-ganesha while the job runs", async () => {
+Deno.test("an nfsrootfs is unpacked with the overlay and modules in it, then exported by nfs-ganesha while the job runs", async () => {
   const dir = await Deno.makeTempDir();
   const ganesha = await startGanesha();
   try {
     await inputs(dir);
+    // A merged-/usr root, as Debian's: the modules go through its /lib link.
     await sh(
-      "mkdir -p nfs/rootfs/etc nfs/rootfs/bin && echo nfs > nfs/rootfs/etc/hostname && tar -C nfs -czf nfs.tar.gz .",
+      "mkdir -p nfs/rootfs/etc nfs/rootfs/bin nfs/rootfs/usr/lib && ln -s usr/lib nfs/rootfs/lib && " +
+        "echo nfs > nfs/rootfs/etc/hostname && tar -C nfs -czf nfs.tar.gz .",
       dir,
     );
-    const { ctx, run } = await deployJob(dir, { name: "rootfs.cpio.gz", options: { compression: "gz" } }, {
+    const { ctx, run, said } = await deployJob(dir, { name: "rootfs.cpio.gz", options: { compression: "gz" } }, {
       files: { nfsrootfs: { url: `file://${dir}/nfs.tar.gz`, compression: "gz", prefix: "rootfs/" } },
       dispatcher: ganesha.dispatcherConfig,
     });
@@ -156,17 +158,24 @@ Deno.test("an nfsrootfs is unpacked with the overlay and modules in it, and expo
     // Its set-user-id programs out of reach of the worker's other users.
     assertEquals((await Deno.stat(`${root}/../..`)).mode! & 0o777, 0o700);
     assertEquals(await Deno.readTextFile(`${root}/etc/hostname`), "nfs\n");
-    assertEquals(await Deno.readTextFile(`${root}/lib/modules/6.1.0/m.ko`), "module\n");
+    assertEquals(await Deno.readTextFile(`${root}/usr/lib/modules/6.1.0/m.ko`), "module\n");
     assert((await Deno.stat(`${root}/lava-42/bin/lava-test-runner`)).isFile);
     assert(ctx.overlayOnDevice);
     const exported = await Deno.readTextFile(ganesha.exportsFile);
     assert(exported.includes(`Path = "${root}";`), exported);
-    // The ramdisk is rebuilt, without the overlay: that is in the NFS root.
+    // Exported only once the overlay and modules are in: the device never sees a root being written.
+    const lines = said();
+    const at = (text: string) => lines.findIndex((line) => line.includes(text));
+    assert(at("exported by nfs-ganesha") > at("Applied the overlay to the NFS root"), lines.join("\n"));
+    assert(at("exported by nfs-ganesha") > at("Added the kernel modules to the NFS root"), lines.join("\n"));
+    // The ramdisk is rebuilt with the modules too (the kernel may need them to reach its root), without the
+    // overlay: that is in the NFS root.
     const names = readInitramfs(
       new Uint8Array(gunzipSync((await Deno.readFile(ctx.downloads.get("ramdisk")!)).subarray(64))),
     )
       .map((f) => f.name);
     assert(!names.some((n) => n.startsWith("lava-42")), names.join(" "));
+    assert(names.includes("lib/modules/6.1.0/m.ko"), names.join(" "));
     for (const cleanup of ctx.cleanups.splice(0)) await cleanup();
     assertEquals(await Deno.readTextFile(ganesha.exportsFile), "");
   } finally {
@@ -175,7 +184,7 @@ Deno.test("an nfsrootfs is unpacked with the overlay and modules in it, and expo
   }
 });
 
-Deno.test("an nfsrootfs whose prefix leads out through a link, or with no NFS server to export it, is refused", async () => {
+Deno.test("an nfsrootfs whose prefix leads out through a link or into a name with spaces, or with no NFS server, is refused", async () => {
   const dir = await Deno.makeTempDir();
   try {
     await inputs(dir);
@@ -189,9 +198,21 @@ Deno.test("an nfsrootfs whose prefix leads out through a link, or with no NFS se
     for (const made of ["srv", "work"]) await Deno.remove(`${dir}/${made}`, { recursive: true });
     const noServer = await deployJob(dir, { name: "rootfs.cpio.gz", options: { compression: "gz" } }, {
       files: { nfsrootfs: { ...nfsrootfs, prefix: undefined } },
-      dispatcher: { nfs_server: "kernel" },
+      dispatcher: {
+        nfs_server: "ganesha",
+        nfs_ganesha_exports: `${dir}/ganesha/exports.conf`,
+        nfs_ganesha_pid: `${dir}/ganesha/none.pid`,
+      },
     });
-    await assertRejects(noServer.run, InfrastructureError, "NFS server");
+    await assertRejects(noServer.run, InfrastructureError, "nfs-ganesha is not running");
+    for (const made of ["srv", "work"]) await Deno.remove(`${dir}/${made}`, { recursive: true });
+    // {NFSROOTFS} goes unquoted into the kernel's command line: a prefix that would split it is refused.
+    await sh("mkdir -p 'nfs/root fs/etc' && tar -C nfs -czf spaced.tar.gz .", dir);
+    const spaced = await deployJob(dir, { name: "rootfs.cpio.gz", options: { compression: "gz" } }, {
+      files: { nfsrootfs: { url: `file://${dir}/spaced.tar.gz`, compression: "gz", prefix: "root fs/" } },
+      dispatcher: { nfs_server: "ganesha" },
+    });
+    await assertRejects(spaced.run, JobError, "cannot go into a kernel command line");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
