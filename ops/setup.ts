@@ -42,6 +42,7 @@ export const PACKAGE_GROUPS: readonly PackageGroup[] = [
     why: "NFS roots (a userspace NFS server: these machines' kernels have none)",
     purposes: ["test"],
   },
+  { packages: ["nbd-server"], why: "NBD roots (LAVA's nbd deploy serves its nbdroot with it)", purposes: ["test"] },
   { packages: ["dnsmasq-base"], why: "a TFTP server the fault tests can take away mid-transfer", purposes: ["test"] },
   { packages: ["postgresql"], why: "the storage tests on PostgreSQL", purposes: ["test"] },
   {
@@ -208,11 +209,14 @@ export const DUT_FILES = [
   "initramfs",
   "initramfs-login",
   "initramfs-nfs",
+  "initramfs-nbd",
   "arm64/Image",
   "arm64/initramfs",
   "arm64/virt.dtb",
   "arm64/initramfs-nfs",
   "arm64/nfsrootfs.tar.gz",
+  "arm64/initramfs-nbd",
+  "arm64/nbdroot.ext4",
 ] as const;
 export type DutFile = typeof DUT_FILES[number];
 

@@ -16,6 +16,7 @@ import {
   ubootBoard,
   ubootDictionary,
   ubootJob,
+  ubootNbdJob,
   ubootNfsJob,
 } from "./support/firmware.ts";
 import { whenChanged } from "../worker/drivers/file_watch.ts";
@@ -153,7 +154,7 @@ Deno.test("GRUB, booted by the PC's PXE ROM, is stopped at its menu and boots a 
   }
 });
 
-Deno.test("U-Boot (Debian's u-boot-qemu) on an arm64 board boots a job's Image, ramdisk and device tree over TFTP with booti, and an NFS root", async () => {
+Deno.test("U-Boot (Debian's u-boot-qemu) on an arm64 board boots a job's Image, ramdisk and device tree over TFTP with booti, an NFS root and an NBD root", async () => {
   const { board, tftpRoot, dispatcherConfig } = await ubootBoard();
   const ganesha = await startGanesha();
   const dir = await Deno.makeTempDir({ prefix: "basalt-uboot-" });
@@ -237,6 +238,30 @@ ${(await Deno.readTextFile(board.transcript)).slice(-4000)}`,
       assertEquals(nfs.byName[name], "pass", `${name}: ${JSON.stringify(nfs.byName)}`);
     }
     assertEquals(await Deno.readTextFile(ganesha.exportsFile), "", "the job's export is gone");
+
+    // An NBD root: the job's nbd-server serves the ext4 image, the initrd connects /dev/nbd0 to it and switches to
+    // it, and the overlay comes over HTTP after login (transfer_overlay).
+    const nbd = await runJob(
+      lab,
+      ubootNbdJob(
+        [...steps, "lava-test-case nbd-root --shell grep -q '^/dev/nbd0 / ext4' /proc/mounts"],
+        "u-boot, NBD root",
+      ),
+    );
+    assertEquals(
+      nbd.finished.health,
+      "Complete",
+      `${JSON.stringify(nbd.byName)}
+${(await Deno.readTextFile(board.transcript)).slice(-4000)}`,
+    );
+    // The overlay reached the device only through transfer_overlay: the test shell ran from it.
+    for (const name of ["0_arm64/arch", "0_arm64/nbd-root"]) {
+      assertEquals(nbd.byName[name], "pass", `${name}: ${JSON.stringify(nbd.byName)}`);
+    }
+    const left = new TextDecoder().decode(
+      (await new Deno.Command("pgrep", { args: ["-f", "nbd-server.*nbdroot.ext4"], stdout: "piped" }).output()).stdout,
+    ).trim();
+    assertEquals(left, "", "the job's nbd-server stopped with it");
 
     assertEquals([...Deno.readDirSync(tftpRoot)], [], "the job's files left the TFTP root");
     assertEquals(await board.power("state"), "off", "finalize powered the board off");

@@ -116,6 +116,31 @@ export function ubootNfsJob(steps: string[], name: string, nfsPort: number): Rec
   });
 }
 
+/**
+ * A LAVA nbd job for the arm64 board: its Image, the device image's NBD-client initrd and device tree over TFTP,
+ * the busybox system's ext4 image as the nbdroot served by the job's own nbd-server (`lava-xnbd` on a free port),
+ * LAVA's `nbd` command set, and the overlay sent after login (`transfer_overlay`, as LAVA's NBD jobs must).
+ */
+export function ubootNbdJob(steps: string[], name: string): Record<string, unknown> {
+  const job = netbootJob({
+    deviceType: "qemu-aarch64-uboot",
+    method: "u-boot",
+    name,
+    to: "nbd",
+    files: {
+      kernel: { url: `file://${dutFile("arm64/Image")}`, type: "image" },
+      initrd: { url: `file://${dutFile("arm64/initramfs-nbd")}` },
+      nbdroot: { url: `file://${dutFile("arm64/nbdroot.ext4")}` },
+      dtb: { url: `file://${dutFile("arm64/virt.dtb")}` },
+    },
+    suite: "arm64",
+    steps,
+    commands: "nbd",
+    boot: { transfer_overlay: { download_command: "wget -q", unpack_command: "tar -C / -xzf" } },
+  });
+  return { ...job, protocols: { "lava-xnbd": { port: "auto" } } };
+}
+
 /** A PC whose PXE firmware boots GRUB (tools/build-grub-netboot.sh) from the worker's TFTP root. */
 export async function grubBoard(): Promise<FirmwareBoard> {
   const pc = await ipxeBoard("grub.pxe");
@@ -174,6 +199,10 @@ function netbootJob(o: {
   steps: string[];
   commands?: string;
   context?: Record<string, unknown>;
+  /** The deploy method: tftp unless given. */
+  to?: string;
+  /** More of the boot block. */
+  boot?: Record<string, unknown>;
 }): Record<string, unknown> {
   return {
     device_type: o.deviceType,
@@ -182,8 +211,8 @@ function netbootJob(o: {
     visibility: "public",
     timeouts: { job: { minutes: 6 }, action: { minutes: 3 } },
     actions: [
-      { deploy: { to: "tftp", ...o.files, os: "oe" } },
-      { boot: { method: o.method, commands: o.commands ?? "ramdisk", prompts: ["/ # "] } },
+      { deploy: { to: o.to ?? "tftp", ...o.files, os: "oe" } },
+      { boot: { method: o.method, commands: o.commands ?? "ramdisk", prompts: ["/ # "], ...o.boot } },
       { test: { timeout: { minutes: 2 }, definitions: [inlineTest(o.suite, o.steps)] } },
     ],
   };

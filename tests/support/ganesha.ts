@@ -4,7 +4,7 @@
  * exports Basalt writes included from `exportsFile`; stopped (or restarted, for a
  * fault) by PID. A QEMU guest on the user network reaches it at 10.0.2.2:port.
  */
-import { freePort } from "../../worker/sim/lab_board.ts";
+import { freePort } from "../../worker/drivers/free_port.ts";
 import { whenChanged } from "../../worker/drivers/file_watch.ts";
 
 export interface Ganesha {

@@ -191,5 +191,5 @@ async function waitForLine(stream: ReadableStream<Uint8Array>, pattern: RegExp, 
   return await result;
 }
 
-import { freePort } from "../../worker/sim/lab_board.ts";
+import { freePort } from "../../worker/drivers/free_port.ts";
 export { freePort };

@@ -3,7 +3,7 @@ import { stringify } from "yaml";
 import { JobLog } from "../job/log.ts";
 import { JobError } from "../job/errors.ts";
 import { prepareTest, testDefinitionRef } from "./testdefs.ts";
-import { freePort } from "../sim/lab_board.ts";
+import { freePort } from "../drivers/free_port.ts";
 
 async function git(dir: string, ...args: string[]): Promise<void> {
   const out = await new Deno.Command("git", {

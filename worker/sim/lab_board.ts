@@ -6,37 +6,7 @@
  */
 import { existsSync as exists } from "node:fs";
 import { signalChild } from "../../actors/process/signal_child.ts";
-
-/**
- * A TCP port on loopback that is free now and that the kernel will not hand out as
- * the source port of an outgoing connection: it lies below the ephemeral range.
- * A port from the kernel's own `port: 0` is in that range, so a client connecting
- * anywhere between our choosing it and a server binding it could take it first.
- */
-export function freePort(): number {
-  const lowestEphemeral = ephemeralRangeStart();
-  const lowest = Math.min(20_000, lowestEphemeral - 1_000);
-  for (let attempt = 0; attempt < 200; attempt++) {
-    const port = lowest + Math.floor(Math.random() * (lowestEphemeral - lowest));
-    try {
-      Deno.listen({ hostname: "127.0.0.1", port }).close();
-      return port;
-    } catch {
-      // Taken: try another.
-    }
-  }
-  throw new Error(`no free TCP port on 127.0.0.1 between ${lowest} and ${lowestEphemeral}`);
-}
-
-function ephemeralRangeStart(): number {
-  try {
-    const first = Number.parseInt(Deno.readTextFileSync("/proc/sys/net/ipv4/ip_local_port_range"), 10);
-    if (Number.isInteger(first) && first > 2_048) return first;
-  } catch {
-    // Not Linux, or /proc unreadable: the kernel's usual default.
-  }
-  return 32_768;
-}
+import { freePort } from "../drivers/free_port.ts";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
 

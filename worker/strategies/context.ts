@@ -59,6 +59,8 @@ export class JobContext {
   overlay?: OverlayBuilder;
   /** The job's unpacked NFS root on the worker, exported to the device (`{NFSROOTFS}`). */
   nfsRoot?: string;
+  /** The NBD server a `nbd` deploy started for the device's root (`{NBDSERVERIP}`, `{NBDSERVERPORT}`). */
+  nbdServer?: { readonly ip: string; readonly port: number };
   /** Whether the overlay is already on the device (inside its initramfs). */
   overlayOnDevice = false;
   /** An ext2 image of the overlay attached as a drive, for disk-image jobs. */

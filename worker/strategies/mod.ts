@@ -6,6 +6,7 @@ import { StrategyRegistry } from "./strategy.ts";
 import { downloadDeploy } from "./deploy/download.ts";
 import { overlayDeploy } from "./deploy/overlay.ts";
 import { nfsDeploy } from "./deploy/nfs.ts";
+import { nbdDeploy } from "./deploy/nbd.ts";
 import { tftpDeploy } from "./deploy/tftp.ts";
 import { tmpfsDeploy } from "./deploy/tmpfs.ts";
 import { bootloaderBoot } from "./boot/bootloader.ts";
@@ -23,6 +24,7 @@ export const STRATEGIES = new StrategyRegistry([
   tmpfsDeploy,
   tftpDeploy,
   nfsDeploy,
+  nbdDeploy,
   overlayDeploy,
   downloadDeploy,
   qemuBoot,

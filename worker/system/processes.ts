@@ -97,17 +97,21 @@ export function signalGroup(process: DetachedProcess, signal: Deno.Signal): bool
 
 /**
  * SIGKILL to every process whose command line names something under `dir` (what a job's processes carry: its
- * directory), except this one; returns their pids.
+ * directory), except this one; returns their pids, once they have ended when `wait` is set.
  */
-export async function killProcessesUnder(dir: string): Promise<number[]> {
+export async function killProcessesUnder(dir: string, options: { wait?: boolean } = {}): Promise<number[]> {
   const found = await new Deno.Command("pgrep", { args: ["-f", "--", `${dir}/`], stdout: "piped", stderr: "null" })
     .output().catch(() => undefined);
   const pids = new TextDecoder().decode(found?.stdout ?? new Uint8Array()).split("\n").map(Number)
     .filter((pid) => Number.isInteger(pid) && pid > 0 && pid !== Deno.pid);
+  const killed: DetachedProcess[] = [];
   for (const pid of pids) {
+    const startTime = processStartTime(pid);
     try {
       Deno.kill(pid, "SIGKILL");
+      if (startTime !== undefined) killed.push({ pid, startTime });
     } catch { /* gone */ }
   }
+  if (options.wait) await Promise.all(killed.map(waitForExit));
   return pids;
 }

@@ -7,7 +7,10 @@
 import { type ActionShape, shape } from "../../../actors/definitions/pipeline.ts";
 import { isMapping } from "../../../actors/definitions/schema.ts";
 import { BootloaderDriver, pattern } from "../../drivers/bootloader.ts";
-import { bootloaderOf } from "./substitutions.ts";
+import { join } from "node:path";
+import { bootloaderOf, serverIp } from "./substitutions.ts";
+import { serveFile } from "../../drivers/file_http.ts";
+import { listenAddress } from "../../drivers/free_port.ts";
 import type { BootloaderResource } from "../../resources/device.ts";
 import { type Console, ConsoleClosed, ExpectTimeout } from "../../drivers/console.ts";
 import type { ActionImplementation, ActionRun, Block, JobContext } from "../context.ts";
@@ -95,6 +98,13 @@ export function shellSessionShape(block: Block, testHasShell: boolean): ActionSh
   if (block.prompts !== undefined && testHasShell) {
     shapes.push(
       shape("expect-shell-connection", "Wait for a shell", "Expect a shell prompt"),
+      ...(block.transfer_overlay !== undefined
+        ? [shape(
+          "overlay-unpack",
+          "transfer and unpack overlay to persistent rootfs after login",
+          "transfer and unpack overlay",
+        )]
+        : []),
       shape("export-device-env", "Exports environment variables to the device", "Exports environment variables action"),
     );
   }
@@ -204,6 +214,64 @@ const expectShell: ActionImplementation = async (run) => {
   await expectOn(run, ctx.prompts, `a shell prompt (${ctx.prompts.join(" or ")})`);
 };
 
+/** The overlay as LAVA's transfer_overlay sends it: a gzipped tarball whose members start at the device's `/`. */
+async function overlayTarball(root: string, archive: string): Promise<void> {
+  const output = await new Deno.Command("tar", {
+    args: ["-C", root, "--owner=0", "--group=0", "--numeric-owner", "-czf", archive, "."],
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  if (!output.success) {
+    throw new InfrastructureError(
+      `overlay-unpack: tar failed: ${new TextDecoder().decode(output.stderr).slice(0, 400)}`,
+    );
+  }
+}
+
+/**
+ * LAVA's overlay-unpack (`transfer_overlay`), for roots the dispatcher does not
+ * write (an NBD image, an installed system): after login, the device is told to
+ * fetch the overlay from the worker over HTTP (`download_command URL`) and to
+ * unpack it (`unpack_command overlay.tar.gz`). Unlike LAVA, the unpacking's exit
+ * status is read back: an overlay that did not arrive fails here, naming why,
+ * rather than at the first test.
+ */
+const overlayUnpack: ActionImplementation = async (run) => {
+  const { ctx, block } = run;
+  const transfer = isMapping(block.transfer_overlay) ? block.transfer_overlay : {};
+  const method = transfer.transfer_method ?? "http";
+  if (method !== "http") {
+    throw new JobError(`transfer_overlay transfer_method: ${JSON.stringify(method)} is not supported yet (http is)`);
+  }
+  if (!ctx.overlay) throw new JobError("No overlay file identified for the transfer.");
+  const archive = join(await Deno.makeTempDir({ dir: ctx.workDir, prefix: "transfer-" }), "overlay.tar.gz");
+  await overlayTarball(ctx.overlay.root, archive);
+  const advertised = serverIp(ctx, "http");
+  const served = serveFile(archive, listenAddress(advertised), advertised);
+  const prompts = ctx.prompts;
+  const typed = async (line: string) => {
+    await ctx.console!.sendLine(line);
+    await expectOn(run, prompts, `a shell prompt after "${line}"`);
+  };
+  try {
+    await typed("rm overlay.tar.gz");
+    await typed(`${transfer.download_command} ${served.url}`);
+    await ctx.console!.sendLine(`${transfer.unpack_command} overlay.tar.gz; echo "overlay-unpack: $?"`);
+    const status = await expectOn(run, [/overlay-unpack: (\d+)/], "the unpacking's exit status");
+    await expectOn(run, prompts, "a shell prompt after unpacking the overlay");
+    if (status.match[1] !== "0") {
+      throw new JobError(
+        `overlay-unpack: "${transfer.unpack_command} overlay.tar.gz" exited ${status.match[1]}` +
+          (served.fetches() === 0 ? ` (the device never fetched ${served.url})` : ""),
+      );
+    }
+  } finally {
+    await served.close();
+  }
+  ctx.overlayOnDevice = true;
+  ctx.log.info(`The overlay was fetched by the device and unpacked (${served.fetches()} fetch)`);
+};
+
 /** Sets the shell prompt LAVA uses, so later commands can wait on one known prompt. */
 const exportDeviceEnv: ActionImplementation = async (run) => {
   const { ctx } = run;
@@ -244,6 +312,7 @@ export const SESSION_ACTIONS: Readonly<Record<string, ActionImplementation>> = {
   "auto-login-action": autoLogin,
   "login-action": loginAction,
   "expect-shell-connection": expectShell,
+  "overlay-unpack": overlayUnpack,
   "export-device-env": exportDeviceEnv,
 };
 

@@ -37,7 +37,7 @@ export function bootCommandFor(ctx: JobContext): string {
  * `dispatcher_nfs_ip` (or `_tftp_`) when given, else `dispatcher_ip`. LAVA's bootloader commands take
  * `dispatcher_ip` for both `{SERVER_IP}` and `{NFS_SERVER_IP}`; QEMU's `qemu-nfs` takes the NFS one.
  */
-export function serverIp(ctx: JobContext, protocol?: "tftp" | "nfs"): string {
+export function serverIp(ctx: JobContext, protocol?: "tftp" | "nfs" | "http"): string {
   const key = protocol && ctx.dispatcher[`dispatcher_${protocol}_ip`] !== undefined
     ? `dispatcher_${protocol}_ip`
     : "dispatcher_ip";
@@ -69,6 +69,10 @@ export function bootloaderSubstitutions(ctx: JobContext, method: string): Record
   if (ctx.nfsRoot !== undefined) {
     values.NFSROOTFS = ctx.nfsRoot;
     values.NFS_SERVER_IP = ip;
+  }
+  if (ctx.nbdServer) {
+    values.NBDSERVERIP = ctx.nbdServer.ip;
+    values.NBDSERVERPORT = String(ctx.nbdServer.port);
   }
   const mac = ctx.resources.bootloaders[method]?.lavaMac;
   if (mac) values.LAVA_MAC = mac;

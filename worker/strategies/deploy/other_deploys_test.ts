@@ -29,19 +29,6 @@ testWithExamples("a download deploy is LAVA's download-deploy: one download-retr
   ]);
 });
 
-testWithExamples("an nbd deploy is in the pipeline marked unsupported: Basalt serves no NBD root yet", () => {
-  const pipeline = pipelineOf(
-    job({
-      to: "nbd",
-      kernel: { url: "http://example.com/zImage" },
-      initrd: { url: "http://example.com/initrd" },
-      nbdroot: { url: "http://example.com/rootfs.ext4" },
-    }),
-    device(),
-  );
-  assertEquals([pipeline.actions[0].name, pipeline.actions[0].supported], ["deploy-nbd", false]);
-});
-
 testWithExamples("an overlay deploy only builds the test overlay", () => {
   const pipeline = pipelineOf(job({ to: "overlay" }), device());
   assertEquals(pipeline.actions[0].pipeline.map((a) => a.name), ["lava-overlay", "deploy-device-env"]);

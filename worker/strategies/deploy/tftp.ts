@@ -10,7 +10,7 @@ import { type ActionShape, shape } from "../../../actors/definitions/pipeline.ts
 import { isMapping } from "../../../actors/definitions/schema.ts";
 import type { Strategy } from "../strategy.ts";
 import type { DeviceResources } from "../../resources/device.ts";
-import type { ActionImplementation, Block } from "../context.ts";
+import type { ActionImplementation, ActionRun, Block } from "../context.ts";
 import { deployWithParallelDownloads, DOWNLOAD_ACTIONS, downloadShapes } from "./downloads.ts";
 import { DEVICE_ENV_SHAPE, OVERLAY_ACTIONS, overlayShape } from "./test_overlay.ts";
 import {
@@ -34,23 +34,22 @@ const BOOT_FILES = ["ramdisk", "kernel", "dtb", "nfsrootfs", "modules", "preseed
 
 const step = (name: string, description: string, summary: string) => shape(name, description, summary);
 
+/** LAVA's prepare-kernel, for a kernel given a `type`: U-Boot's conversion step on U-Boot devices. */
+export function prepareKernelShape(block: Block, device: DeviceResources): ActionShape[] {
+  if (!isMapping(block.kernel) || block.kernel.type === undefined) return [];
+  return [shape("prepare-kernel", "populates the pipeline with a kernel conversion action", "add a kernel conversion", {
+    pipeline: device.bootMethods.includes("u-boot")
+      ? [step("uboot-prepare-kernel", "convert kernel to uimage", "prepare/convert kernel")]
+      : [],
+  })];
+}
+
 /** LAVA's prepare-tftp-overlay: each step does nothing when the deploy lacks what it works on. */
 function prepareShape(
   block: Block,
   definitions: Parameters<typeof overlayShape>[0],
   device: DeviceResources,
 ): ActionShape {
-  const kernelType = isMapping(block.kernel) && block.kernel.type !== undefined;
-  const prepareKernel = shape(
-    "prepare-kernel",
-    "populates the pipeline with a kernel conversion action",
-    "add a kernel conversion",
-    {
-      pipeline: device.bootMethods.includes("u-boot")
-        ? [step("uboot-prepare-kernel", "convert kernel to uimage", "prepare/convert kernel")]
-        : [],
-    },
-  );
   return shape(
     "prepare-tftp-overlay",
     "extract ramdisk or nfsrootfs in preparation for lava overlay",
@@ -62,7 +61,7 @@ function prepareShape(
         step("extract-overlay-ramdisk", "extract ramdisk to a temporary directory", "extract the ramdisk"),
         step("extract-modules", "extract supplied kernel modules", "extract kernel modules"),
         step("apply-overlay-tftp", "unpack the overlay into the nfsrootfs or ramdisk", "apply lava overlay test files"),
-        ...(kernelType ? [prepareKernel] : []),
+        ...prepareKernelShape(block, device),
         step(
           "configure-preseed-file",
           "add commands to automated installers, to copy the lava test overlay to the installed system",
@@ -73,6 +72,50 @@ function prepareShape(
     },
   );
 }
+
+/**
+ * Runs a network deploy's downloads (its children) into a directory of its own
+ * under the worker's TFTP root, removed when the job ends whatever happened, and
+ * checks the files a bootloader fetches (`served`) against the TFTP size limit.
+ */
+export async function downloadIntoTftpDir(run: ActionRun, method: string, served: readonly string[]): Promise<void> {
+  const { ctx, block } = run;
+  const root = tftpRoot(ctx.dispatcher);
+  const rootDir = root ?? join(ctx.workDir, "tftp");
+  ctx.tftpDir = await makeDeployDir(rootDir, ctx.jobId, method);
+  ctx.cleanups.push(() => removeJobTftpDir(rootDir, ctx.jobId));
+  ctx.log.info(
+    root
+      ? `TFTP directory for this deploy: ${ctx.tftpDir}`
+      : `No TFTP root (dispatcher configuration tftp_root, or ${DEFAULT_TFTP_ROOT}): the files stay in ${ctx.tftpDir}, named by absolute paths`,
+  );
+  try {
+    await deployWithParallelDownloads(run);
+  } finally {
+    ctx.tftpDir = undefined;
+  }
+  const limit = tftpSizeLimit(ctx.dispatcher);
+  ctx.log.debug(`Checking files for TFTP limit of ${limit} bytes.`);
+  for (const key of served) {
+    const path = ctx.downloads.get(key);
+    if (path && block[key] !== undefined) await checkServable(path, limit);
+  }
+}
+
+/** LAVA's uboot-prepare-kernel: Basalt converts no kernel, so the device must boot the job's kernel type as it is. */
+export const ubootPrepareKernel: ActionImplementation = ({ ctx, block }) => {
+  const type = option(block, "kernel", "type");
+  const commands = { image: "booti", zimage: "bootz", uimage: "bootm" } as Record<string, string>;
+  const command = typeof type === "string" ? commands[type] : undefined;
+  if (!command) throw new JobError(`kernel.type: ${JSON.stringify(type)} is not image, zimage or uimage`);
+  if (!ctx.resources.loadAddresses[command]) {
+    throw new JobError(
+      `kernel.type ${type}: the device has no ${command} load addresses and Basalt does not convert kernels`,
+    );
+  }
+  ctx.log.info(`Boot command for a ${type} kernel: ${command}`);
+  return Promise.resolve();
+};
 
 /** What the steps of one tftp deploy hand each other. */
 interface Prepared {
@@ -92,31 +135,12 @@ function tftpActions(): Record<string, ActionImplementation> {
     ...DOWNLOAD_ACTIONS,
     ...OVERLAY_ACTIONS,
     "tftp-deploy": async (run) => {
-      const { ctx, block } = run;
+      const { block } = run;
       if (!isMapping(block.kernel)) throw new JobError("tftp-deploy needs a kernel to deploy");
       if (block.persistent_nfs !== undefined) {
         throw new JobError("tftp-deploy persistent_nfs: Basalt's dispatcher does not mount a persistent NFS root yet");
       }
-      const served = tftpRoot(ctx.dispatcher);
-      const rootDir = served ?? join(ctx.workDir, "tftp");
-      ctx.tftpDir = await makeDeployDir(rootDir, ctx.jobId, "tftp");
-      ctx.cleanups.push(() => removeJobTftpDir(rootDir, ctx.jobId));
-      ctx.log.info(
-        served
-          ? `TFTP directory for this deploy: ${ctx.tftpDir}`
-          : `No TFTP root (dispatcher configuration tftp_root, or ${DEFAULT_TFTP_ROOT}): the files stay in ${ctx.tftpDir}, named by absolute paths`,
-      );
-      try {
-        await deployWithParallelDownloads(run);
-      } finally {
-        ctx.tftpDir = undefined;
-      }
-      const limit = tftpSizeLimit(ctx.dispatcher);
-      ctx.log.debug(`Checking files for TFTP limit of ${limit} bytes.`);
-      for (const key of ["ramdisk", "kernel", "dtb", "tee"]) {
-        const path = ctx.downloads.get(key);
-        if (path && block[key] !== undefined) await checkServable(path, limit);
-      }
+      await downloadIntoTftpDir(run, "tftp", ["ramdisk", "kernel", "dtb", "tee"]);
     },
     "extract-nfsrootfs": ({ ctx, block }) => extractNfsRoot(ctx, block.nfsrootfs, "tftp-deploy"),
     "extract-overlay-ramdisk": async ({ ctx, block }) => {
@@ -170,19 +194,7 @@ function tftpActions(): Record<string, ActionImplementation> {
       ctx.overlayOnDevice = true;
       ctx.log.info(`Applied the overlay to the ramdisk (${bytes} bytes)`);
     },
-    "uboot-prepare-kernel": ({ ctx, block }) => {
-      const type = option(block, "kernel", "type");
-      const commands = { image: "booti", zimage: "bootz", uimage: "bootm" } as Record<string, string>;
-      const command = typeof type === "string" ? commands[type] : undefined;
-      if (!command) throw new JobError(`kernel.type: ${JSON.stringify(type)} is not image, zimage or uimage`);
-      if (!ctx.resources.loadAddresses[command]) {
-        throw new JobError(
-          `kernel.type ${type}: the device has no ${command} load addresses and Basalt does not convert kernels`,
-        );
-      }
-      ctx.log.info(`Boot command for a ${type} kernel: ${command}`);
-      return Promise.resolve();
-    },
+    "uboot-prepare-kernel": ubootPrepareKernel,
     "configure-preseed-file": ({ block }) => {
       if (block.preseed !== undefined) throw new JobError("tftp-deploy preseed: installers are not supported yet");
       return Promise.resolve();
