@@ -9,9 +9,9 @@
  * - Byte to log: the simulated board behind ser2net prints the host clock
  *   (`/bin/date +%s%N`) from its shell; the delay to the record carrying that
  *   line is what a line takes from the device to the log. Target: under 50 ms.
- * - iPXE (QEMU's own ROM) and GRUB (netbooted by that ROM) on virtual PCs, and
- *   Debian's U-Boot on an arm64 QEMU virt board (a ramdisk, and an NFS root served
- *   by nfs-ganesha), each behind ser2net: power-on
+ * - iPXE (QEMU's own ROM), GRUB (netbooted by that ROM) and UEFI (OVMF's shell) on virtual PCs, and
+ *   Debian's U-Boot on an arm64 QEMU virt board (a ramdisk, an NFS root served
+ *   by nfs-ganesha, an NBD root served by nbd-server), each behind ser2net: power-on
  *   to the test shell, the device's time (power-on to the end of the test run:
  *   firmware, typed commands, TFTP, kernel) and the dispatcher's overhead on top
  *   of it, the TFTP (and NFS root) preparation included. Target: overhead within 5 % of the
@@ -35,7 +35,10 @@ import {
   ubootBoard,
   ubootDictionary,
   ubootJob as arm64UbootJob,
+  ubootNbdJob,
   ubootNfsJob,
+  uefiBoard,
+  uefiDictionary,
 } from "../tests/support/firmware.ts";
 import { BUILTIN_TEMPLATES, renderDevice } from "../master/devices/dictionary.ts";
 import { jinjaEnvironment } from "../master/devices/jinja.ts";
@@ -206,6 +209,13 @@ const FIRMWARE = [
     job: (steps: string[]) => ipxeJob(steps, "bench", { method: "grub", deviceType: "x86-grub" }),
   },
   {
+    name: "UEFI PC (Debian's OVMF, its shell's tftp, the kernel's EFI stub, behind ser2net)",
+    board: uefiBoard,
+    dictionary: (board: SimulatedBoard) => uefiDictionary(board),
+    deviceType: "x86-uefi",
+    job: (steps: string[]) => ipxeJob(steps, "bench", { method: "uefi", deviceType: "x86-uefi" }),
+  },
+  {
     name: "arm64 board (Debian's U-Boot on QEMU virt, TFTP, booti, behind ser2net)",
     board: ubootBoard,
     dictionary: ubootDictionary,
@@ -227,6 +237,13 @@ const FIRMWARE = [
     dictionary: ubootDictionary,
     deviceType: "qemu-aarch64-uboot",
     job: (steps: string[]) => ubootNfsJob(steps, "bench", nfsPort),
+  },
+  {
+    name: "arm64 board, NBD root (U-Boot, TFTP, booti, the root from the job's nbd-server, transfer_overlay)",
+    board: ubootBoard,
+    dictionary: ubootDictionary,
+    deviceType: "qemu-aarch64-uboot",
+    job: (steps: string[]) => ubootNbdJob(steps, "bench"),
   },
 ];
 /** The port of the NFS server the NFS-root board's job is served by. */
@@ -254,7 +271,8 @@ async function firmwareFigures(kind: (typeof FIRMWARE)[number]): Promise<Firmwar
     const endRun = stamped.findLast((s) =>
       s.record.lvl === "target" && String(s.record.msg).includes("LAVA_SIGNAL_ENDRUN")
     )?.at;
-    const deploy = actionCosts(stamped).find((a) => a.action === "1 tftp-deploy");
+    // The job's deploy (tftp-deploy, nbd-deploy): its first top-level action.
+    const deploy = actionCosts(stamped).find((a) => a.action.startsWith("1 "));
     if (powerOn === undefined || shell === undefined || endRun === undefined || !deploy) {
       throw new Error(`the ${kind.name} job's log lacks its power-on, login or end of run`);
     }
@@ -300,7 +318,7 @@ export function formatDispatchBench(r: DispatchBenchResult): string {
         `${f.name}, dispatcher in this process:`,
         `  power-on → test shell          ${ms(f.powerOnToShellMs)}`,
         `  device (power-on → end of test run)  ${ms(f.deviceMs)}`,
-        `  tftp-deploy (downloads, ramdisk or NFS root with the overlay)  ${ms(f.deployMs)}`,
+        `  deploy (downloads, ramdisk or NFS root with the overlay, NBD server)  ${ms(f.deployMs)}`,
         `  dispatcher overhead          ${ms(overhead)}  (${(overhead / f.deviceMs * 100).toFixed(1)} % of the ` +
         `device's time; target ≤ 5 %: ${overhead <= 0.05 * f.deviceMs ? "met" : "MISSED"})`,
       ];

@@ -30,6 +30,11 @@ export const PACKAGE_GROUPS: readonly PackageGroup[] = [
   { packages: ["procps"], why: "finding and stopping the lab's processes", purposes: ["demo", "test"] },
   { packages: ["grub-pc-bin", "grub-common"], why: "the GRUB board", purposes: ["test"] },
   {
+    packages: ["ovmf", "dosfstools"],
+    why: "the UEFI PC (OVMF, and the FAT disk its shell fetches onto)",
+    purposes: ["test"],
+  },
+  {
     packages: ["u-boot-qemu"],
     why: "the U-Boot board (Debian's U-Boot for QEMU's arm64 virt machine)",
     purposes: ["demo", "test"],

@@ -18,6 +18,8 @@ import {
   ubootJob,
   ubootNbdJob,
   ubootNfsJob,
+  uefiBoard,
+  uefiDictionary,
 } from "./support/firmware.ts";
 import { whenChanged } from "../worker/drivers/file_watch.ts";
 import { dutFile } from "./support/dut.ts";
@@ -151,6 +153,34 @@ Deno.test("GRUB, booted by the PC's PXE ROM, is stopped at its menu and boots a 
   } finally {
     await lab.close();
     await board.stop();
+  }
+});
+
+Deno.test("UEFI (Debian's OVMF) stops at its shell's countdown, fetches a job's kernel and ramdisk with the shell's tftp and starts the kernel's EFI stub", async () => {
+  const { board, tftpRoot, dispatcherConfig, release } = await uefiBoard();
+  const lab = await startTestLab({ dispatcherConfig });
+  try {
+    await lab.addWorker("w1");
+    await lab.addDevice("uefi-01", "x86-uefi", "w1", uefiDictionary(board));
+    const job = await runJob(
+      lab,
+      ipxeJob(["lava-test-case efi --shell test -d /sys/firmware/efi"], "uefi shell", {
+        method: "uefi",
+        deviceType: "x86-uefi",
+      }),
+    );
+    const transcript = await Deno.readTextFile(board.transcript);
+    assertEquals(job.finished.health, "Complete", `${JSON.stringify(job.byName)}\n${transcript.slice(-4000)}`);
+    for (const name of ["lava/bootloader-commands", "lava/login-action", "0_pc/efi"]) {
+      assertEquals(job.byName[name], "pass", `${name}: ${JSON.stringify(job.byName)}`);
+    }
+    assert(transcript.includes("UEFI Interactive Shell"), "OVMF's shell ran");
+    assert(transcript.includes("EFI stub: Loaded initrd from command line option"), "the EFI stub took the ramdisk");
+    assertEquals([...Deno.readDirSync(tftpRoot)], [], "the job's files left the TFTP root");
+  } finally {
+    await lab.close();
+    await board.stop();
+    await release?.();
   }
 });
 

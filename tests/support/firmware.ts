@@ -153,6 +153,34 @@ export async function grubBoard(): Promise<FirmwareBoard> {
   return pc;
 }
 
+/**
+ * A PC on Debian's OVMF whose UEFI starts its shell first (tools/build-uefi-pc.sh), a blank FAT disk as fs0: for
+ * what the shell fetches, and a virtio NIC without QEMU's iPXE ROM on QEMU's user network, which serves `tftpRoot`.
+ */
+export async function uefiBoard(): Promise<FirmwareBoard> {
+  const firmware = await Deno.makeTempDir({ prefix: "basalt-uefi-" });
+  const built = await new Deno.Command(`${ROOT}tools/build-uefi-pc.sh`, { args: [firmware], stderr: "piped" }).output();
+  if (!built.success) {
+    await Deno.remove(firmware, { recursive: true });
+    throw new Error(`tools/build-uefi-pc.sh failed: ${new TextDecoder().decode(built.stderr)}`);
+  }
+  const pc = await netbootBoard((dir) => [
+    "qemu-system-x86_64",
+    // OVMF faults under TCG with less than 512 MiB.
+    ...["-nodefaults", "-machine", "q35", "-m", "512"],
+    ...["-drive", `if=pflash,format=raw,readonly=on,file=${firmware}/OVMF_CODE.fd`],
+    ...["-drive", `if=pflash,format=raw,file=${firmware}/OVMF_VARS.fd`],
+    ...["-drive", `file=${firmware}/scratch.fat,format=raw,if=virtio`],
+    ...["-netdev", `user,id=n0,tftp=${dir}/tftp`, "-device", "virtio-net-pci,netdev=n0,romfile="],
+  ]);
+  return { ...pc, release: () => Deno.remove(firmware, { recursive: true }) };
+}
+
+/** The UEFI PC's device dictionary on Basalt's x86-uefi template, with `extra` lines. */
+export function uefiDictionary(board: SimulatedBoard, extra: readonly string[] = []): string {
+  return board.dictionary(extra.join("\n"), undefined, "x86-uefi.jinja2");
+}
+
 /** The GRUB PC's device dictionary on Basalt's x86-grub template, with `extra` lines. */
 export function grubDictionary(board: SimulatedBoard, extra: readonly string[] = []): string {
   // Commands are typed as fast as GRUB echoes them, not at the template's 100 ms.

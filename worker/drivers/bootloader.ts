@@ -70,6 +70,7 @@ export class BootloaderDriver {
         delayMs: this.options.characterDelayMs,
         signal: this.options.signal,
         answerOnly: true,
+        lineEnd: this.config.lineSeparator,
       });
       const last = i === commands.length - 1;
       if (last && (!this.#final || !awaitFinal)) break;

@@ -46,6 +46,7 @@ function config(method: string, more: Partial<BootloaderResource>): BootloaderRe
     needsInterrupt: true,
     errorMessages: [],
     commandSets: {},
+    lineSeparator: "\n",
     ...more,
   };
 }
@@ -119,6 +120,25 @@ Deno.test("one driver interrupts and commands U-Boot, GRUB and barebox by their 
     });
     assertEquals(received, [c.key, "setenv a b", "boot"], c.bootloader.method);
   }
+});
+
+Deno.test("UEFI's shell is stopped with its key alone and each line ends as UEFI reads it, with a carriage return", async () => {
+  const bootloader = config("uefi", {
+    prompt: "Shell> ",
+    interruptPrompt: "any other key to continue",
+    interruptNewline: false,
+    lineSeparator: "\r\n",
+  });
+  const env = {
+    interrupt: "Press ESC in 5 seconds to skip startup.nsh or any other key to continue.",
+    prompt: "Shell> ",
+    error: "",
+  };
+  const received = await drive(bootloader, env, async (driver) => {
+    await driver.interrupt();
+    await driver.run(["ifconfig -l", "fs0:\\vmlinuz.efi"]);
+  });
+  assertEquals(received, ["20", "ifconfig -l\r", "fs0:\\vmlinuz.efi\r"]);
 });
 
 Deno.test("each command waits for the prompt after the previous one's answer, not a prompt printed before it", async () => {

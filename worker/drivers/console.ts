@@ -359,7 +359,14 @@ export class Console {
    */
   async typeLine(
     text: string,
-    options: { delayMs?: number; echoTimeoutMs?: number; signal?: AbortSignal; answerOnly?: boolean } = {},
+    options: {
+      delayMs?: number;
+      echoTimeoutMs?: number;
+      signal?: AbortSignal;
+      answerOnly?: boolean;
+      /** What ends the line: a newline, unless the device wants a carriage return too (UEFI's "\r\n"). */
+      lineEnd?: string;
+    } = {},
   ): Promise<void> {
     if (this.#closed !== undefined) throw new ConsoleClosed(this.#closed);
     this.log.input(text);
@@ -383,7 +390,7 @@ export class Console {
     // line was typed) is dropped: the next expect sees only the line's answer.
     if (options.answerOnly) this.#reset("");
     // The line's end is not waited for: its echo comes with the command's answer.
-    await this.#write(encoder.encode("\n"));
+    await this.#write(encoder.encode(options.lineEnd ?? "\n"));
   }
 
   /** Resolves true when output containing `character` arrives, false after `timeoutMs`. */

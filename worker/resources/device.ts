@@ -52,6 +52,10 @@ export interface BootloaderResource {
   readonly lavaMac?: string;
   /** Named command lists (`ramdisk`, `nfs`, `nbd`...). */
   readonly commandSets: Readonly<Record<string, readonly BootloaderStep[]>>;
+  /** What ends a typed line: "\r\n" for UEFI (LAVA's UEFI_LINE_SEPARATOR, or a menu's `line_separator: dos`). */
+  readonly lineSeparator: string;
+  /** A UEFI menu the device must go through to reach the shell (LAVA's `shell_menu`), if any. */
+  readonly shellMenu?: string;
 }
 
 export interface UserCommand {
@@ -218,16 +222,23 @@ function bootloaderOf(r: Reader, method: string): BootloaderResource {
   const character = method === "ipxe"
     ? ""
     : r.text([...parameters, "interrupt_char"]) ?? r.text([...constants, "interrupt-character"], " ");
+  // LAVA's UEFI shell is interrupted at its startup.nsh countdown, with a string of its own and no newline.
+  const uefiShell = method === "uefi";
+  const separator = r.text([...parameters, "line_separator"]);
   return {
     method,
     prompt: r.text([...parameters, "bootloader_prompt"]) ?? r.text([...constants, "bootloader-prompt"], "=>"),
-    interruptPrompt: r.text([...parameters, "interrupt_prompt"]) ??
-      r.text([...constants, "interrupt-prompt"], "Hit any key to stop autoboot"),
-    interruptCharacter: character,
+    interruptPrompt: uefiShell
+      ? r.text([...parameters, "shell_interrupt_prompt"], "any other key to continue")
+      : r.text([...parameters, "interrupt_prompt"]) ??
+        r.text([...constants, "interrupt-prompt"], "Hit any key to stop autoboot"),
+    interruptCharacter: uefiShell ? r.text([...parameters, "shell_interrupt_string"], " ") : character,
     interruptControlCharacters: r.at([...parameters, "interrupt_ctrl_list"]) !== undefined
       ? r.words([...parameters, "interrupt_ctrl_list"])
       : r.words([...constants, "interrupt_ctrl_list"]),
-    interruptNewline: r.flag([...constants, "interrupt-newline"], true),
+    interruptNewline: uefiShell ? false : r.flag([...constants, "interrupt-newline"], true),
+    lineSeparator: uefiShell || method === "uefi-menu" || separator === "dos" ? "\r\n" : "\n",
+    ...optional("shellMenu", uefiShell ? r.text([...parameters, "shell_menu"]) || undefined : undefined),
     needsInterrupt: r.flag([...parameters, "needs_interrupt"], true),
     errorMessages: r.words([...constants, "error-messages"]),
     ...optional("finalMessage", r.text([...constants, "final-message"])),

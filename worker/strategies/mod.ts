@@ -15,6 +15,7 @@ import { ipxeBoot } from "./boot/ipxe.ts";
 import { minimalBoot } from "./boot/minimal.ts";
 import { qemuBoot } from "./boot/qemu.ts";
 import { ubootBoot } from "./boot/u_boot.ts";
+import { uefiBoot } from "./boot/uefi.ts";
 import { testDefinitions } from "./test/definitions.ts";
 import { testReservation } from "./test/reservation.ts";
 import { userCommandAction } from "./command.ts";
@@ -33,6 +34,7 @@ export const STRATEGIES = new StrategyRegistry([
   bootloaderBoot,
   ipxeBoot,
   grubBoot,
+  uefiBoot,
   testDefinitions,
   testReservation,
   userCommandAction,
