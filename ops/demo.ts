@@ -19,8 +19,8 @@ import { addUser, findUser, issueToken } from "../master/storage/users.ts";
 import { SimulatedBoard } from "../worker/sim/lab_board.ts";
 import { killProcessesUnder } from "../worker/system/processes.ts";
 import { signalChild } from "../actors/process/signal_child.ts";
-import { PATHS, setUp, SetupError, type Step } from "./setup.ts";
-import { bootFiles, inlineTest, qemuJobFor, qemuMultinodeJob, ubootJob } from "./dut_jobs.ts";
+import { type DutFile, PATHS, setUp, SetupError, type Step } from "./setup.ts";
+import { bootFiles, firmwareHealthChecks, inlineTest, qemuJobFor, qemuMultinodeJob, ubootJob } from "./dut_jobs.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 
@@ -139,7 +139,7 @@ if (import.meta.main) {
   const withQemu = !lacking.has("qemu-system-x86") && !undone.some((step) => step.kind === "device-image");
   if (!withQemu) say("without QEMU or its device image, the lab runs with the simulated board alone");
   const dut = withQemu ? PATHS.dutDir : undefined;
-  const file = (name: "vmlinux" | "initramfs" | "initramfs-login") => join(dut!, name);
+  const file = (name: DutFile) => join(dut!, name);
   const board = await SimulatedBoard.start({ tickMs: 100, autoboot: 1 });
   const children: Child[] = [];
   const workerDir = join(dataDir, "worker-demo-worker");
@@ -193,6 +193,10 @@ if (import.meta.main) {
       stringify(ubootJob(files, 1, [inlineTest("board-health", ["lava-test-case shell --shell true"])])),
     );
     if (dut) {
+      // The firmware device types' health checks too, for an admin who adds such a board to this lab.
+      for (const [type, job] of Object.entries(firmwareHealthChecks(file))) {
+        await Deno.writeTextFile(join(labDir, "health-checks", `${type}.yaml`), stringify(job));
+      }
       await Deno.writeTextFile(
         join(labDir, "health-checks", "qemu.yaml"),
         stringify(

@@ -5,6 +5,10 @@
  */
 
 import { cpioArchive, gzip } from "../worker/overlay/cpio.ts";
+import type { DutFile } from "./setup.ts";
+
+/** Where a file of the device image is (on the worker that runs the job). */
+export type DutFileOf = (name: DutFile) => string;
 
 export interface QemuJobOptions {
   readonly name?: string;
@@ -156,5 +160,99 @@ export function qemuMultinodeJob(
         },
       })),
     ],
+  };
+}
+
+/** A LAVA job that deploys `files` to TFTP, boots them with the bootloader's `ramdisk` commands and runs `steps`. */
+export function netbootJob(o: {
+  deviceType: string;
+  method: string;
+  name: string;
+  files: Record<string, unknown>;
+  suite: string;
+  steps: string[];
+  commands?: string;
+  context?: Record<string, unknown>;
+  /** The deploy method: tftp unless given. */
+  to?: string;
+  /** More of the boot block. */
+  boot?: Record<string, unknown>;
+}): Record<string, unknown> {
+  return {
+    device_type: o.deviceType,
+    job_name: o.name,
+    ...(o.context ? { context: o.context } : {}),
+    visibility: "public",
+    timeouts: { job: { minutes: 6 }, action: { minutes: 3 } },
+    actions: [
+      { deploy: { to: o.to ?? "tftp", ...o.files, os: "oe" } },
+      { boot: { method: o.method, commands: o.commands ?? "ramdisk", prompts: ["/ # "], ...o.boot } },
+      { test: { timeout: { minutes: 2 }, definitions: [inlineTest(o.suite, o.steps)] } },
+    ],
+  };
+}
+
+/** A PC's netboot job (iPXE, GRUB or UEFI by `boot`): the device image's kernel and ramdisk over TFTP, then `steps`. */
+export function pcNetbootJob(
+  file: DutFileOf,
+  steps: string[],
+  name: string,
+  boot: { method: string; deviceType: string },
+): Record<string, unknown> {
+  return netbootJob({
+    ...boot,
+    name,
+    files: {
+      kernel: { url: `file://${file("vmlinuz")}` },
+      ramdisk: { url: `file://${file("initramfs")}`, compression: "gz" },
+    },
+    suite: "pc",
+    steps,
+  });
+}
+
+/**
+ * A LAVA u-boot job for the arm64 U-Boot board: the device image's Image, ramdisk (or `ramdisk`) and device tree
+ * over TFTP (with `extra.files`, such as an nfsrootfs, booted by `extra.commands`), then `steps`.
+ */
+export function arm64UbootJob(
+  file: DutFileOf,
+  steps: string[],
+  name: string,
+  ramdisk: Record<string, unknown> = { url: `file://${file("arm64/initramfs")}`, compression: "gz" },
+  extra: { files?: Record<string, unknown>; commands?: string; context?: Record<string, unknown> } = {},
+): Record<string, unknown> {
+  return netbootJob({
+    deviceType: "qemu-aarch64-uboot",
+    method: "u-boot",
+    name,
+    files: {
+      kernel: { url: `file://${file("arm64/Image")}`, type: "image" },
+      ramdisk,
+      dtb: { url: `file://${file("arm64/virt.dtb")}` },
+      ...extra.files,
+    },
+    suite: "arm64",
+    steps,
+    commands: extra.commands,
+    context: extra.context,
+  });
+}
+
+/** The steps of every firmware device type's health check: a shell, and the kernel the job deployed. */
+const HEALTH_STEPS = ["lava-test-case shell --shell true", "lava-test-case kernel --shell uname -r"];
+
+/**
+ * The health checks of Basalt's device types on real firmware, by device type: each boots the device image's
+ * kernel and ramdisk the way its template boots them and runs a shell, as a lab's `health-checks/<type>.yaml`.
+ */
+export function firmwareHealthChecks(file: DutFileOf): Record<string, Record<string, unknown>> {
+  const pc = (method: string, deviceType: string) =>
+    pcNetbootJob(file, HEALTH_STEPS, `${deviceType} health check`, { method, deviceType });
+  return {
+    "x86": pc("ipxe", "x86"),
+    "x86-grub": pc("grub", "x86-grub"),
+    "x86-uefi": pc("uefi", "x86-uefi"),
+    "qemu-aarch64-uboot": arm64UbootJob(file, HEALTH_STEPS, "qemu-aarch64-uboot health check"),
   };
 }

@@ -22,6 +22,7 @@ import {
   uefiDictionary,
 } from "./support/firmware.ts";
 import { whenChanged } from "../worker/drivers/file_watch.ts";
+import { firmwareHealthChecks } from "../ops/dut_jobs.ts";
 import { dutFile } from "./support/dut.ts";
 import { startGanesha } from "./support/ganesha.ts";
 
@@ -161,7 +162,17 @@ Deno.test("UEFI (Debian's OVMF) stops at its shell's countdown, fetches a job's 
   const lab = await startTestLab({ dispatcherConfig });
   try {
     await lab.addWorker("w1");
-    await lab.addDevice("uefi-01", "x86-uefi", "w1", uefiDictionary(board));
+    // Added as a lab adds a board, health Unknown: the device type's health check runs first and makes it Good.
+    lab.master.lab.labDir.setHealthCheck("x86-uefi", stringify(firmwareHealthChecks(dutFile)["x86-uefi"]));
+    const good = new Promise<void>((resolve) => {
+      const stop = lab.master.lab.events.subscribe((e) => {
+        if (e.kind === "device" && e.data.health === "Good") resolve(stop() as unknown as void);
+      });
+    });
+    await lab.addDevice("uefi-01", "x86-uefi", "w1", uefiDictionary(board), { health: "Unknown" });
+    await good;
+    const checks = await lab.api<{ results: Record<string, unknown>[] }>("GET", "/api/v1/jobs");
+    assertEquals(checks.body.results.map((j) => [j.health_check, j.health]), [[true, "Complete"]]);
     const job = await runJob(
       lab,
       ipxeJob(["lava-test-case efi --shell test -d /sys/firmware/efi"], "uefi shell", {

@@ -93,6 +93,26 @@ Deno.test("cancelling a running job stops it on the worker and frees the device"
   }
 });
 
+Deno.test("a new device's first passing health check is its only one: the next pass sees it on record", async () => {
+  const lab = await startTestLab();
+  try {
+    await lab.addWorker("w1");
+    lab.master.lab.labDir.setHealthCheck("qemu", stringify(qemuJob({ name: "first health check" })));
+    const good = new Promise<void>((resolve) => {
+      const stop = lab.master.lab.events.subscribe((e) => {
+        if (e.kind === "device" && e.data.health === "Good") resolve(stop() as unknown as void);
+      });
+    });
+    await lab.addDevice("qemu01", "qemu", "w1", QEMU_DICTIONARY, { health: "Unknown" });
+    await good;
+    await lab.master.lab.settled();
+    const jobs = await lab.api<{ results: Record<string, unknown>[] }>("GET", "/api/v1/jobs");
+    assertEquals(jobs.body.results.map((j) => [j.health_check, j.health]), [[true, "Complete"]]);
+  } finally {
+    await lab.close();
+  }
+});
+
 Deno.test("a failing health check sets the device Bad and a passing one sets it Good", async () => {
   const lab = await startTestLab();
   try {

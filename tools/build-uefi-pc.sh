@@ -24,7 +24,10 @@ qemu-system-x86_64 -nodefaults -machine q35 -m 512 -display none -monitor none -
   -drive "if=pflash,format=raw,readonly=on,file=$DIR/OVMF_CODE.fd" -drive "if=pflash,format=raw,file=$W/vars.fd" \
   -pidfile "$W/qemu.pid" -daemonize
 pid=$(cat "$W/qemu.pid")
-timeout 60 grep -q -m1 'startup.nsh' <(tail -F "$W/serial.log" 2>/dev/null) || :
+for _ in $(seq 1 600); do
+  grep -q 'startup.nsh' "$W/serial.log" 2>/dev/null && break
+  sleep 0.1
+done
 kill "$pid"
 grep -q 'startup.nsh' "$W/serial.log" || { echo "OVMF did not reach its shell:" >&2; tail -c 2000 "$W/serial.log" >&2; exit 1; }
 # Its variable store is complete once it has gone.

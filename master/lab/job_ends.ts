@@ -46,6 +46,9 @@ export class JobEnds {
     if (!job || !active) return;
     const { context } = job;
     if (context.device) {
+      // Recorded before the device is released: releasing it can start a scheduling pass at once, which must see
+      // this health check done, or it would find the device with none on record and give it another.
+      if (active.healthCheck) this.#healthChecked(context.device, id, active.submitTime);
       registry.device(context.device)?.send({
         type: "release",
         job: context.id,
@@ -56,7 +59,6 @@ export class JobEnds {
           ...(active.reservation ? { reservation: true } : {}),
         },
       });
-      if (active.healthCheck) this.#healthChecked(context.device, id, active.submitTime);
     }
     if (active.group) {
       registry.group(active.group)?.send({ type: "memberEnded", job: context.id, health: context.health });

@@ -6,7 +6,7 @@
 import { stringify } from "yaml";
 import { SimulatedBoard } from "../../worker/sim/lab_board.ts";
 import { dutFile } from "./dut.ts";
-import { inlineTest } from "../../ops/dut_jobs.ts";
+import { arm64UbootJob, netbootJob, pcNetbootJob } from "../../ops/dut_jobs.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 
@@ -77,30 +77,16 @@ export function ubootDictionary(board: SimulatedBoard, extra: readonly string[] 
 }
 
 /**
- * A LAVA u-boot job for the arm64 board: its Image, ramdisk and device tree over TFTP (with `extra.files`, such
- * as an nfsrootfs, booted by `extra.commands`), then `steps`.
+ * A LAVA u-boot job for the arm64 board on the device image's files (with `extra.files`, such as an nfsrootfs, booted
+ * by `extra.commands`), then `steps`.
  */
 export function ubootJob(
   steps: string[],
   name = "u-boot ramdisk",
-  ramdisk: Record<string, unknown> = { url: `file://${dutFile("arm64/initramfs")}`, compression: "gz" },
+  ramdisk?: Record<string, unknown>,
   extra: { files?: Record<string, unknown>; commands?: string; context?: Record<string, unknown> } = {},
 ): Record<string, unknown> {
-  return netbootJob({
-    deviceType: "qemu-aarch64-uboot",
-    method: "u-boot",
-    name,
-    files: {
-      kernel: { url: `file://${dutFile("arm64/Image")}`, type: "image" },
-      ramdisk,
-      dtb: { url: `file://${dutFile("arm64/virt.dtb")}` },
-      ...extra.files,
-    },
-    suite: "arm64",
-    steps,
-    commands: extra.commands,
-    context: extra.context,
-  });
+  return arm64UbootJob(dutFile, steps, name, ramdisk, extra);
 }
 
 /**
@@ -199,49 +185,11 @@ export function ipxeDictionary(board: SimulatedBoard, extra: readonly string[] =
   return board.dictionary(["{% set boot_character_delay = 10 %}", ...extra].join("\n"), undefined, "x86.jinja2");
 }
 
-/** A LAVA ipxe job (or, with `method` and its device type, grub): the DUT's kernel and ramdisk over TFTP, then `steps` in the test shell. */
+/** A LAVA ipxe job (or, with `method` and its device type, grub or uefi) for a PC on the device image's files. */
 export function ipxeJob(
   steps: string[],
   name = "ipxe ramdisk",
   boot: { method: string; deviceType: string } = { method: "ipxe", deviceType: "x86" },
 ): Record<string, unknown> {
-  return netbootJob({
-    ...boot,
-    name,
-    files: {
-      kernel: { url: `file://${dutFile("vmlinuz")}` },
-      ramdisk: { url: `file://${dutFile("initramfs")}`, compression: "gz" },
-    },
-    suite: "pc",
-    steps,
-  });
-}
-
-/** A LAVA job that deploys `files` to TFTP, boots them with the bootloader's `ramdisk` commands and runs `steps`. */
-function netbootJob(o: {
-  deviceType: string;
-  method: string;
-  name: string;
-  files: Record<string, unknown>;
-  suite: string;
-  steps: string[];
-  commands?: string;
-  context?: Record<string, unknown>;
-  /** The deploy method: tftp unless given. */
-  to?: string;
-  /** More of the boot block. */
-  boot?: Record<string, unknown>;
-}): Record<string, unknown> {
-  return {
-    device_type: o.deviceType,
-    job_name: o.name,
-    ...(o.context ? { context: o.context } : {}),
-    visibility: "public",
-    timeouts: { job: { minutes: 6 }, action: { minutes: 3 } },
-    actions: [
-      { deploy: { to: o.to ?? "tftp", ...o.files, os: "oe" } },
-      { boot: { method: o.method, commands: o.commands ?? "ramdisk", prompts: ["/ # "], ...o.boot } },
-      { test: { timeout: { minutes: 2 }, definitions: [inlineTest(o.suite, o.steps)] } },
-    ],
-  };
+  return pcNetbootJob(dutFile, steps, name, boot);
 }

@@ -6,6 +6,9 @@
 import { basename } from "node:path";
 import { InfrastructureError } from "../job/errors.ts";
 
+/** How long a transfer still running may hold the server's closing. */
+const CLOSE_GRACE_MS = 2_000;
+
 export interface ServedFile {
   /** The URL the device fetches, on the address it reaches the worker at. */
   readonly url: string;
@@ -40,6 +43,15 @@ export function serveFile(path: string, hostname: string, advertised: string): S
   return {
     url: `http://${host}:${server.addr.port}${route}`,
     fetches: () => fetches,
-    close: () => server.shutdown(),
+    // A device that stalls mid-download must not hold the boot: the listener closes at once, a transfer still
+    // running gets a moment, then the dispatcher goes on (its end closes what is left).
+    close: async () => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        server.shutdown(),
+        new Promise<void>((resolve) => timer = setTimeout(resolve, CLOSE_GRACE_MS)),
+      ]);
+      clearTimeout(timer);
+    },
   };
 }

@@ -1,4 +1,5 @@
 /** Choosing where a server the dispatcher or a test starts listens: a free port, and an address the device reaches. */
+import { InfrastructureError } from "../job/errors.ts";
 
 /**
  * A TCP port on `hostname` (loopback unless given) that is free now and that the kernel will not hand out as
@@ -18,7 +19,7 @@ export function freePort(hostname = "127.0.0.1"): number {
       // Taken: try another.
     }
   }
-  throw new Error(`no free TCP port on ${hostname} between ${lowest} and ${lowestEphemeral}`);
+  throw new InfrastructureError(`no free TCP port on ${hostname} between ${lowest} and ${lowestEphemeral}`);
 }
 
 function ephemeralRangeStart(): number {
@@ -42,6 +43,6 @@ export function listenAddress(advertised: string): string {
     Deno.listen({ hostname: advertised, port: 0 }).close();
     return advertised;
   } catch {
-    return "0.0.0.0";
+    return advertised.includes(":") ? "::" : "0.0.0.0";
   }
 }

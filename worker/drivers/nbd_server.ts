@@ -10,7 +10,7 @@
  * dispatcher's processes finds them).
  */
 import { join } from "node:path";
-import { InfrastructureError } from "../job/errors.ts";
+import { ConfigurationError, InfrastructureError } from "../job/errors.ts";
 import { whenChanged } from "./file_watch.ts";
 import { killProcessesUnder } from "../system/processes.ts";
 
@@ -45,7 +45,7 @@ async function readPid(pidFile: string): Promise<number | undefined> {
 /** Starts nbd-server on `image`; resolves once it listens. */
 export async function startNbdServer(o: NbdServerOptions): Promise<NbdServer> {
   for (const client of o.clients) {
-    if (!ADDRESS.test(client)) throw new InfrastructureError(`device_ip ${JSON.stringify(client)} is not an address`);
+    if (!ADDRESS.test(client)) throw new ConfigurationError(`device_ip ${JSON.stringify(client)} is not an address`);
   }
   const config = join(o.dir, "nbd-server.conf");
   const pidFile = join(o.dir, "nbd-server.pid");

@@ -79,7 +79,7 @@ export function exportNfsRoot(
   options: ExportOptions = {},
 ): Promise<NfsExport> {
   const server = dispatcher.nfs_server ?? "kernel";
-  if (server === "kernel") return checkKernelExport(root, options.kernelTable ?? KERNEL_EXPORTS_TABLE, log);
+  if (server === "kernel") return checkKernelExport(root, options.kernelTable ?? kernelExportsTable(dispatcher), log);
   if (server === "ganesha") return exportWithGanesha(ganeshaOf(dispatcher), jobId, root, options.clients ?? [], log);
   throw new ConfigurationError(
     `dispatcher configuration nfs_server: ${JSON.stringify(server)} is not kernel or ganesha`,
@@ -87,17 +87,32 @@ export function exportNfsRoot(
 }
 
 /**
- * Drops the ganesha exports of jobs whose directories are gone (the worker calls
- * it when it forgets a job, so a dispatcher killed before its finalize leaves no
- * export behind); nothing when the worker's NFS server is the kernel's.
+ * Drops the ganesha export of job `jobId` and those of jobs whose directories are
+ * gone (the worker calls it when it forgets a job, so a dispatcher killed before
+ * its finalize leaves no export behind); nothing when the worker's NFS server is
+ * the kernel's.
  */
-export async function dropStaleExports(dispatcher: Record<string, unknown>): Promise<void> {
+export async function dropStaleExports(dispatcher: Record<string, unknown>, jobId?: string): Promise<void> {
   if (dispatcher.nfs_server !== "ganesha") return;
   const ganesha = ganeshaOf(dispatcher);
   if (!(await Deno.stat(jobsDir(ganesha.exportsFile)).then(() => true, () => false))) return;
   await withLock(ganesha.exportsFile, async () => {
+    // The job's own export first, whatever its directory's state (a device may still be writing to it).
+    if (jobId !== undefined && /^[0-9A-Za-z][0-9A-Za-z._-]*$/.test(jobId)) {
+      await Deno.remove(join(jobsDir(ganesha.exportsFile), `${jobId}.conf`)).catch(() => {});
+    }
     if (await rewriteExports(ganesha.exportsFile)) await reloadGanesha(ganesha, () => {});
   });
+}
+
+/** Where exportfs's table is read: `nfs_exports_table` in the dispatcher configuration, else the kernel's own. */
+export function kernelExportsTable(dispatcher: Record<string, unknown>): string {
+  return configuredPath(dispatcher, "nfs_exports_table", KERNEL_EXPORTS_TABLE);
+}
+
+/** The directories the kernel NFS server exports; none when it exports nothing (or there is none). */
+export async function kernelExports(dispatcher: Record<string, unknown>): Promise<string[]> {
+  return exportedPaths(await Deno.readTextFile(kernelExportsTable(dispatcher)).catch(() => ""));
 }
 
 /** The kernel server's exported directories, from exportfs's table (`/srv/x\tclient(options)`). */
@@ -223,7 +238,9 @@ export function reloadOutcome(logged: string): { ok: boolean; errors: string[] }
   const start = logged.indexOf("initiating export list reload");
   if (start < 0) return undefined;
   const lines = logged.slice(start).split("\n");
-  const end = lines.findIndex((line) => /Reread exports complete|Error while parsing new configuration/.test(line));
+  const end = lines.findIndex((line) =>
+    /Reread exports complete|Error while parsing new configuration|Error while parsing EXPORT entries/.test(line)
+  );
   if (end < 0) return undefined;
   const errors = lines.slice(0, end + 1).filter((line) => line.includes(":CRIT :"));
   return { ok: errors.length === 0, errors: errors.map((line) => line.replace(/^.*:CRIT :/, "")) };
@@ -317,8 +334,10 @@ async function exportWithGanesha(
       await rewriteExports(exportsFile);
       await reloadGanesha(ganesha, log);
     } catch (error) {
+      // ganesha commits the blocks it could read even when another fails, and a reload not confirmed in time may
+      // have worked: the export goes, and ganesha is told so.
       await Deno.remove(jobFile).catch(() => {});
-      await rewriteExports(exportsFile).catch(() => {});
+      if (await rewriteExports(exportsFile).catch(() => false)) await reloadGanesha(ganesha, () => {}).catch(() => {});
       throw error;
     }
     log(

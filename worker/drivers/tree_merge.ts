@@ -17,7 +17,8 @@ async function lstatOrUndefined(path: string): Promise<Deno.FileInfo | undefined
   try {
     return await Deno.lstat(path);
   } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return undefined;
+    // A path through a file leads to nothing, as one through a missing directory does.
+    if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory) return undefined;
     throw error;
   }
 }

@@ -558,10 +558,11 @@ export class JobRuns {
     } catch (error) {
       this.#log.warning("could not remove a finished job's TFTP files", { job, error });
     }
-    await Deno.remove(this.#jobDir(job), { recursive: true });
-    await dropStaleExports(config).catch((error) =>
+    // The export before the directory: a device still writing through it would make the removal fail.
+    await dropStaleExports(config, job).catch((error) =>
       this.#log.warning("could not drop a finished job's NFS export", { job, error })
     );
+    await Deno.remove(this.#jobDir(job), { recursive: true });
   }
 
   /** Keeps the download cache within its size (after every job, and when the worker starts). */

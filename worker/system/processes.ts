@@ -8,6 +8,8 @@
 import { errno, libc, pollFd, POLLIN } from "./libc.ts";
 
 const SYS_PIDFD_OPEN = 434n;
+/** How long killProcessesUnder waits for what it killed to end. */
+const KILL_WAIT_MS = 10_000;
 const ESRCH = 3;
 
 export interface DetachedProcess {
@@ -112,6 +114,14 @@ export async function killProcessesUnder(dir: string, options: { wait?: boolean 
       if (startTime !== undefined) killed.push({ pid, startTime });
     } catch { /* gone */ }
   }
-  if (options.wait) await Promise.all(killed.map(waitForExit));
+  if (options.wait) {
+    // Bounded: a process stuck in uninterruptible I/O ends when the kernel lets it, not when the caller needs it to.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      Promise.all(killed.map(waitForExit)),
+      new Promise<void>((resolve) => timer = setTimeout(resolve, KILL_WAIT_MS)),
+    ]);
+    clearTimeout(timer);
+  }
   return pids;
 }

@@ -244,6 +244,12 @@ const overlayUnpack: ActionImplementation = async (run) => {
     throw new JobError(`transfer_overlay transfer_method: ${JSON.stringify(method)} is not supported yet (http is)`);
   }
   if (!ctx.overlay) throw new JobError("No overlay file identified for the transfer.");
+  for (const key of ["download_command", "unpack_command"]) {
+    const command = transfer[key];
+    if (typeof command !== "string" || command.trim() === "" || /[\r\n]/.test(command)) {
+      throw new JobError(`transfer_overlay ${key}: ${JSON.stringify(command)} is not one command line`);
+    }
+  }
   const archive = join(await Deno.makeTempDir({ dir: ctx.workDir, prefix: "transfer-" }), "overlay.tar.gz");
   await overlayTarball(ctx.overlay.root, archive);
   const advertised = serverIp(ctx, "http");

@@ -22,11 +22,14 @@ import { deviceAddresses } from "./nfs_root.ts";
 /** The files LAVA's nbd deploy downloads, in its order. */
 const NBD_FILES = ["initrd", "kernel", "dtb", "nbdroot"];
 
-/** The NBD server's port: the job's `protocols: lava-xnbd: port:` (a number, or `auto` for a free one). */
+/** The NBD server's port: the job's `protocols: lava-xnbd: port:` (a number, or `auto` for a free one), as LAVA. */
 function nbdPort(job: Block, hostname: string): number {
   const protocols = isMapping(job.protocols) ? job.protocols : {};
-  const xnbd = isMapping(protocols["lava-xnbd"]) ? protocols["lava-xnbd"] : {};
-  const port = xnbd.port ?? "auto";
+  const xnbd = isMapping(protocols["lava-xnbd"]) ? protocols["lava-xnbd"] : undefined;
+  const port = xnbd?.port;
+  if (port === undefined) {
+    throw new JobError("xnbd-server-deploy: NBD server port is unset (the job needs protocols: lava-xnbd: port: auto)");
+  }
   if (port === "auto") return freePort(hostname);
   if (typeof port !== "number" || !Number.isInteger(port) || port < 1 || port > 65535) {
     throw new JobError(`protocols lava-xnbd.port: ${JSON.stringify(port)} is not a port or auto`);
@@ -73,7 +76,12 @@ export const nbdDeploy: Strategy = {
       // Its configuration and pid file in the job's own directory, out of the TFTP root (and found by the worker's
       // sweep of a killed dispatcher's processes, which looks for the job's directory on command lines).
       const dir = await Deno.makeTempDir({ dir: ctx.workDir, prefix: "nbd-server-" });
-      const server = await startNbdServer({ image, dir, hostname, port, clients });
+      const server = await startNbdServer({ image, dir, hostname, port, clients }).catch((error) => {
+        // A port the job chose that cannot be had is the job's to change.
+        const chosen = isMapping(ctx.job.protocols) && isMapping(ctx.job.protocols["lava-xnbd"]) &&
+          ctx.job.protocols["lava-xnbd"].port !== "auto";
+        throw chosen ? new JobError(`protocols lava-xnbd.port ${port}: ${(error as Error).message}`) : error;
+      });
       ctx.cleanups.push(() => server.stop());
       ctx.nbdServer = { ip, port };
       ctx.log.info(

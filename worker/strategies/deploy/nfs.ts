@@ -56,8 +56,9 @@ export const nfsDeploy: Strategy = {
       if (!(await applyOverlayToNfsRoot(ctx, isMapping(spec) ? spec : {}))) {
         ctx.log.info("The overlay is not on the device: the job has no NFS root to put it in");
       }
-      // The last step to write into the NFS root: the device may now see it.
-      await exportPreparedNfsRoot(ctx);
+      // The last step to write into the NFS root: the device may now see it. QEMU's guest reaches the server from
+      // this machine itself (its user network), so the device's own address does not bound the export.
+      await exportPreparedNfsRoot(ctx, []);
     },
   }),
 };

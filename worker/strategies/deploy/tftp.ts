@@ -25,7 +25,13 @@ import {
 import { addUbootHeader, ramdiskBody } from "../../drivers/ramdisk.ts";
 import { appendToInitramfs } from "../../overlay/cpio.ts";
 import { unpackTar } from "../../drivers/archive.ts";
-import { addModulesToNfsRoot, applyOverlayToNfsRoot, exportPreparedNfsRoot, extractNfsRoot } from "./nfs_root.ts";
+import {
+  addModulesToNfsRoot,
+  applyOverlayToNfsRoot,
+  deviceAddresses,
+  exportPreparedNfsRoot,
+  extractNfsRoot,
+} from "./nfs_root.ts";
 import { type Compression, DEFAULT_MAX_DOWNLOAD_BYTES } from "../../drivers/download.ts";
 import { JobError } from "../../job/errors.ts";
 
@@ -201,7 +207,7 @@ function tftpActions(): Record<string, ActionImplementation> {
     },
     "compress-ramdisk": async ({ ctx, block }) => {
       // The last step of the preparation: the NFS root has all it will get, so the device may now see it.
-      await exportPreparedNfsRoot(ctx);
+      await exportPreparedNfsRoot(ctx, deviceAddresses(ctx.device));
       const ramdisk = ctx.downloads.get("ramdisk");
       if (!ramdisk || !prepared.body || !isMapping(block.ramdisk)) return;
       // Compressed as it came: the additions were appended compressed.

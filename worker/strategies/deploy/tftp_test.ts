@@ -4,7 +4,7 @@ import { deployRun } from "../../../tests/support/deploy_run.ts";
 import { inlineTest } from "../../../ops/dut_jobs.ts";
 import { readInitramfs } from "../../sim/newc.ts";
 import { gunzipSync } from "node:zlib";
-import { InfrastructureError, JobError } from "../../job/errors.ts";
+import { ConfigurationError, InfrastructureError, JobError } from "../../job/errors.ts";
 import { startGanesha } from "../../../tests/support/ganesha.ts";
 import { testWithExamples } from "../../../tests/support/lava_examples.ts";
 
@@ -180,6 +180,41 @@ Deno.test("an nfsrootfs is unpacked with the overlay and modules in it, then exp
     assertEquals(await Deno.readTextFile(ganesha.exportsFile), "");
   } finally {
     await ganesha.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("where the kernel NFS server exports the job's directory, the root is built elsewhere and moved in complete", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await inputs(dir);
+    await sh("mkdir -p nfs/rootfs/etc && echo nfs > nfs/rootfs/etc/hostname && tar -C nfs -czf nfs.tar.gz .", dir);
+    await Deno.writeTextFile(`${dir}/etab`, `${dir}/work\t*(rw,no_root_squash)\n`);
+    const kernel = { nfs_server: "kernel", nfs_exports_table: `${dir}/etab`, nfs_staging_dir: `${dir}/staging` };
+    const nfsrootfs = { url: `file://${dir}/nfs.tar.gz`, compression: "gz", prefix: "rootfs/" };
+    const { ctx, run, said } = await deployJob(dir, { name: "rootfs.cpio.gz", options: { compression: "gz" } }, {
+      files: { nfsrootfs },
+      dispatcher: kernel,
+    });
+    await run();
+    const root = ctx.nfsRoot!;
+    assert(root.startsWith(`${dir}/work/nfs-42-`) && root.endsWith("/nfsrootfs/rootfs"), root);
+    const lines = said();
+    const at = (text: string) => lines.findIndex((line) => line.includes(text));
+    assert(at(`Extracted nfsroot to ${dir}/staging/`) >= 0, lines.join("\n"));
+    assert(at("Moved the complete NFS root") > at("Applied the overlay to the NFS root"), lines.join("\n"));
+    assert(at("is exported by the kernel NFS server") > at("Moved the complete NFS root"), lines.join("\n"));
+    assert((await Deno.stat(`${root}/lava-42/bin/lava-test-runner`)).isFile);
+    assertEquals([...Deno.readDirSync(`${dir}/staging`)], []);
+    for (const made of ["srv", "work"]) await Deno.remove(`${dir}/${made}`, { recursive: true });
+    // A staging directory the export covers too is refused before anything is unpacked.
+    await Deno.writeTextFile(`${dir}/etab`, `${dir}\t*(rw,no_root_squash)\n`);
+    const covered = await deployJob(dir, { name: "rootfs.cpio.gz", options: { compression: "gz" } }, {
+      files: { nfsrootfs },
+      dispatcher: kernel,
+    });
+    await assertRejects(covered.run, ConfigurationError, "is exported by NFS");
+  } finally {
     await Deno.remove(dir, { recursive: true });
   }
 });
