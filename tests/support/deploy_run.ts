@@ -18,6 +18,34 @@ export interface DeployRun {
   run(): Promise<void>;
 }
 
+/**
+ * A job context for a unit test of the dispatcher's strategies: `device` rendered into its resources, the rest as
+ * given or empty (`dir` for its output and work).
+ */
+export function testContext(o: {
+  device: Record<string, unknown>;
+  jobId?: string;
+  job?: Record<string, unknown>;
+  dispatcher?: Record<string, unknown>;
+  dir?: string;
+  fileDirs?: readonly string[];
+  log?: JobLog;
+}): JobContext {
+  const dir = o.dir ?? "/nonexistent";
+  return new JobContext({
+    jobId: o.jobId ?? "1",
+    job: o.job ?? {},
+    device: o.device,
+    resources: deviceResources(o.device),
+    dispatcher: o.dispatcher ?? {},
+    envDut: {},
+    outputDir: dir,
+    workDir: o.dir ? `${dir}/work` : dir,
+    fileDirs: o.fileDirs ?? [],
+    log: o.log ?? new JobLog(),
+  });
+}
+
 /** Prepares the first action of `job` (a deploy) on `device`, with `dir` for its files and work. */
 export async function deployRun(o: {
   jobId: string;
@@ -27,15 +55,12 @@ export async function deployRun(o: {
   dispatcher?: Record<string, unknown>;
 }): Promise<DeployRun> {
   const logged: LogRecord[] = [];
-  const ctx = new JobContext({
+  const ctx = testContext({
     jobId: o.jobId,
     job: o.job,
     device: o.device,
-    resources: deviceResources(o.device),
-    dispatcher: o.dispatcher ?? {},
-    envDut: {},
-    outputDir: o.dir,
-    workDir: `${o.dir}/work`,
+    dispatcher: o.dispatcher,
+    dir: o.dir,
     fileDirs: [o.dir],
     log: new JobLog([(record) => logged.push(record)]),
   });

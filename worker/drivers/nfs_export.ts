@@ -98,7 +98,7 @@ export async function dropStaleExports(dispatcher: Record<string, unknown>, jobI
   if (!(await Deno.stat(jobsDir(ganesha.exportsFile)).then(() => true, () => false))) return;
   await withLock(ganesha.exportsFile, async () => {
     // The job's own export first, whatever its directory's state (a device may still be writing to it).
-    if (jobId !== undefined && /^[0-9A-Za-z][0-9A-Za-z._-]*$/.test(jobId)) {
+    if (jobId !== undefined && JOB_FILE_NAME.test(jobId)) {
       await Deno.remove(join(jobsDir(ganesha.exportsFile), `${jobId}.conf`)).catch(() => {});
     }
     if (await rewriteExports(ganesha.exportsFile)) await reloadGanesha(ganesha, () => {});
@@ -173,6 +173,8 @@ export function ganeshaExport(id: number, root: string, clients: readonly string
   ].join("\n");
 }
 
+/** A job id that can name its export's file. */
+const JOB_FILE_NAME = /^[0-9A-Za-z][0-9A-Za-z._-]*$/;
 const EXPORT_ID = /Export_Id = (\d+);/;
 const EXPORT_PATH = /Path = "([^"]*)";/;
 
@@ -322,7 +324,7 @@ async function exportWithGanesha(
   clients: readonly string[],
   log: Log,
 ): Promise<NfsExport> {
-  if (!/^[0-9A-Za-z][0-9A-Za-z._-]*$/.test(jobId)) {
+  if (!JOB_FILE_NAME.test(jobId)) {
     throw new JobError(`job id ${JSON.stringify(jobId)} cannot name an export`);
   }
   const { exportsFile } = ganesha;

@@ -1,9 +1,7 @@
 import { assertEquals, assertRejects } from "../../tests/support/assert.ts";
 import { InfrastructureError } from "../job/errors.ts";
-import { JobLog } from "../job/log.ts";
-import { deviceResources } from "../resources/device.ts";
-import { JobContext } from "./context.ts";
 import { powerOff } from "./finalize.ts";
+import { testContext } from "../../tests/support/deploy_run.ts";
 import {
   exampleDevice,
   exampleJob,
@@ -23,18 +21,7 @@ testWithExamples("every job ends with LAVA's finalize: power-off and read-feedba
 
 Deno.test("a power-off that fails still removes what the job left on the worker (exports, TFTP files)", async () => {
   const device = { actions: { deploy: { methods: {} }, boot: { methods: {} } }, timeouts: {}, constants: {} };
-  const ctx = new JobContext({
-    jobId: "7",
-    job: {},
-    device,
-    resources: deviceResources(device),
-    dispatcher: {},
-    envDut: {},
-    outputDir: "/nonexistent",
-    workDir: "/nonexistent",
-    fileDirs: [],
-    log: new JobLog(),
-  });
+  const ctx = testContext({ jobId: "7", device });
   ctx.power = {
     reset: () => Promise.resolve(false),
     on: () => Promise.resolve(false),

@@ -1,7 +1,6 @@
 import { assertEquals } from "../../../tests/support/assert.ts";
-import { JobLog } from "../../job/log.ts";
-import { deviceResources } from "../../resources/device.ts";
-import { JobContext } from "../context.ts";
+import type { JobContext } from "../context.ts";
+import { testContext } from "../../../tests/support/deploy_run.ts";
 import { bootloaderSubstitutions, serverIp } from "./substitutions.ts";
 
 function context(dispatcher: Record<string, unknown>): JobContext {
@@ -11,17 +10,12 @@ function context(dispatcher: Record<string, unknown>): JobContext {
     timeouts: { actions: {}, connections: {} },
     constants: {},
   };
-  return new JobContext({
+  return testContext({
     jobId: "12",
     job: { actions: [{ deploy: { to: "tftp", kernel: { url: "file:///k", type: "image" } } }] },
     device,
-    resources: deviceResources(device),
     dispatcher,
-    envDut: {},
-    outputDir: "/tmp",
-    workDir: "/tmp",
-    fileDirs: [],
-    log: new JobLog(),
+    dir: "/tmp",
   });
 }
 

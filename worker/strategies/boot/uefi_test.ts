@@ -2,9 +2,8 @@ import { assertEquals, assertRejects } from "../../../tests/support/assert.ts";
 import { pcDevice, pipelineOf, rows } from "../../../tests/support/pipelines.ts";
 import { deviceResources } from "../../resources/device.ts";
 import { ConfigurationError } from "../../job/errors.ts";
-import { JobContext } from "../context.ts";
-import { JobLog } from "../../job/log.ts";
 import { uefiBoot } from "./uefi.ts";
+import { testContext } from "../../../tests/support/deploy_run.ts";
 
 const UEFI_JOB = {
   device_type: "x86-uefi",
@@ -73,18 +72,7 @@ Deno.test("the x86-uefi template stops the shell's countdown with a key and type
 
 Deno.test("firmware that must be steered through a menu to its shell (shell_menu) is refused, naming it", async () => {
   const device = pcDevice("x86-uefi", "pc-uefi-01", "10", 8005);
-  const ctx = new JobContext({
-    jobId: "1",
-    job: UEFI_JOB,
-    device,
-    resources: deviceResources(device),
-    dispatcher: {},
-    envDut: {},
-    outputDir: "/nonexistent",
-    workDir: "/nonexistent",
-    fileDirs: [],
-    log: new JobLog(),
-  });
+  const ctx = testContext({ job: UEFI_JOB, device });
   const overlay = uefiBoot.actions()["bootloader-overlay"];
   const block = { method: "uefi", commands: "ramdisk", shell_menu: "shell" };
   await assertRejects(

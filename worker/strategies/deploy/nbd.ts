@@ -22,19 +22,22 @@ import { deviceAddresses } from "./nfs_root.ts";
 /** The files LAVA's nbd deploy downloads, in its order. */
 const NBD_FILES = ["initrd", "kernel", "dtb", "nbdroot"];
 
-/** The NBD server's port: the job's `protocols: lava-xnbd: port:` (a number, or `auto` for a free one), as LAVA. */
-function nbdPort(job: Block, hostname: string): number {
+/**
+ * The NBD server's port: the job's `protocols: lava-xnbd: port:` (a number, or `auto` for a free one), as LAVA;
+ * `chosen` when the job named it (then a port that cannot be had is the job's to change).
+ */
+function nbdPort(job: Block, hostname: string): { port: number; chosen: boolean } {
   const protocols = isMapping(job.protocols) ? job.protocols : {};
   const xnbd = isMapping(protocols["lava-xnbd"]) ? protocols["lava-xnbd"] : undefined;
   const port = xnbd?.port;
   if (port === undefined) {
     throw new JobError("xnbd-server-deploy: NBD server port is unset (the job needs protocols: lava-xnbd: port: auto)");
   }
-  if (port === "auto") return freePort(hostname);
+  if (port === "auto") return { port: freePort(hostname), chosen: false };
   if (typeof port !== "number" || !Number.isInteger(port) || port < 1 || port > 65535) {
     throw new JobError(`protocols lava-xnbd.port: ${JSON.stringify(port)} is not a port or auto`);
   }
-  return port;
+  return { port, chosen: true };
 }
 
 export const nbdDeploy: Strategy = {
@@ -70,16 +73,13 @@ export const nbdDeploy: Strategy = {
       if (!image) throw new JobError("xnbd-server-deploy: no nbdroot was downloaded");
       const ip = serverIp(ctx);
       const hostname = listenAddress(ip);
-      const port = nbdPort(ctx.job, hostname);
+      const { port, chosen } = nbdPort(ctx.job, hostname);
       const clients = deviceAddresses(ctx.device);
       ctx.log.debug(`NBD-IP: ${ip}, NBD-PORT: ${port}, NBD-ROOT: ${image}`);
       // Its configuration and pid file in the job's own directory, out of the TFTP root (and found by the worker's
       // sweep of a killed dispatcher's processes, which looks for the job's directory on command lines).
       const dir = await Deno.makeTempDir({ dir: ctx.workDir, prefix: "nbd-server-" });
       const server = await startNbdServer({ image, dir, hostname, port, clients }).catch((error) => {
-        // A port the job chose that cannot be had is the job's to change.
-        const chosen = isMapping(ctx.job.protocols) && isMapping(ctx.job.protocols["lava-xnbd"]) &&
-          ctx.job.protocols["lava-xnbd"].port !== "auto";
         throw chosen ? new JobError(`protocols lava-xnbd.port ${port}: ${(error as Error).message}`) : error;
       });
       ctx.cleanups.push(() => server.stop());

@@ -4,11 +4,9 @@ import { executor } from "../../dispatch/execute.ts";
 import { Console } from "../../drivers/console.ts";
 import { processConsole } from "../../drivers/transports.ts";
 import { JobError } from "../../job/errors.ts";
-import { JobLog } from "../../job/log.ts";
-import { deviceResources } from "../../resources/device.ts";
-import { JobContext } from "../context.ts";
 import { STRATEGIES } from "../mod.ts";
 import { TEST_ACTIONS } from "./shell.ts";
+import { testContext } from "../../../tests/support/deploy_run.ts";
 
 Deno.test("a device that does not find the overlay's drive ends the test shell as the job's error, saying so", async () => {
   const device = {
@@ -18,18 +16,7 @@ Deno.test("a device that does not find the overlay's drive ends the test shell a
   };
   const test = { timeout: { minutes: 1 }, definitions: [] };
   const job = { job_name: "t", timeouts: { job: { minutes: 2 }, action: { minutes: 1 } }, actions: [{ test }] };
-  const ctx = new JobContext({
-    jobId: "12",
-    job,
-    device,
-    resources: deviceResources(device),
-    dispatcher: {},
-    envDut: {},
-    outputDir: "/tmp",
-    workDir: "/tmp",
-    fileDirs: [],
-    log: new JobLog(),
-  });
+  const ctx = testContext({ jobId: "12", job, device, dir: "/tmp" });
   // The device: reads the copy command, then answers as a shell would with no drive holding the overlay.
   ctx.console = new Console(processConsole(["sh", "-c", "read line; echo LAVA_OVERLAY_MISSING; sleep 5"]), ctx.log);
   ctx.overlayImage = "/tmp/overlay.ext2";
