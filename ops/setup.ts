@@ -206,7 +206,8 @@ const STEP_TITLES: Record<Step["kind"], string> = {
 // The machine, probed and changed.
 
 const ROOT = new URL("..", import.meta.url).pathname;
-const DEBIAN_FILES = ["rootfs.ext4", "rootfs.tar.gz", "vmlinuz", "initrd.img"];
+/** What tools/build-debian-rootfs.sh writes (`packages` came with wget in it: a tree without it is rebuilt). */
+const DEBIAN_FILES = ["rootfs.ext4", "rootfs.tar.gz", "vmlinuz", "initrd.img", "packages"];
 /** What tools/build-dut-image.sh writes, and the tests and demo read. */
 export const DUT_FILES = [
   "vmlinux",

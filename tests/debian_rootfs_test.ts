@@ -1,8 +1,9 @@
 /**
  * A real Debian system through the whole lab: the root filesystem
  * tools/build-debian-rootfs.sh builds with debootstrap, booted by QEMU from a disk
- * image with its own kernel and initrd, and over NFS (LAVA's `nfs` deploy and
- * `qemu-nfs` boot, served by a real nfs-ganesha), logged into on its serial console,
+ * image with its own kernel and initrd, over NFS (LAVA's `nfs` deploy and `qemu-nfs`
+ * boot, served by a real nfs-ganesha), and as an NBD root (LAVA's `nbd` deploy, the
+ * job's own nbd-server, a PC netbooting GRUB), logged into on its serial console,
  * and Linaro's `smoke` test definition run on it unchanged from a git repository, as
  * a LAVA user runs it.
  */
@@ -11,6 +12,7 @@ import { assertEquals } from "./support/assert.ts";
 import { startTestLab, type TestLab, waitForJob } from "./support/lab.ts";
 import { startGanesha } from "./support/ganesha.ts";
 import { dutFile } from "./support/dut.ts";
+import { grubBoard, grubDictionary } from "./support/firmware.ts";
 import { PATHS } from "../ops/setup.ts";
 
 const DEBIAN = PATHS.debianDir;
@@ -76,24 +78,34 @@ const OVER_NFS = {
   },
 };
 
+/**
+ * Debian as an NBD root: the device image's kernel and NBD-client initramfs over TFTP, the disk image served by the
+ * job's nbd-server; the overlay is fetched after login with the rootfs's wget, as LAVA's NBD jobs must.
+ */
+const OVER_NBD = {
+  to: "nbd",
+  kernel: { url: `file://${dutFile("vmlinuz")}` },
+  initrd: { url: `file://${dutFile("initramfs-nbd")}` },
+  nbdroot: { url: file("rootfs.ext4") },
+  os: "debian",
+};
+
 function debianJob(
   repository: string,
   deploy: Record<string, unknown>,
-  method: string,
-  context?: Record<string, unknown>,
+  boot: Record<string, unknown>,
+  job: Record<string, unknown> = { device_type: "qemu" },
 ): Record<string, unknown> {
   return {
-    device_type: "qemu",
-    job_name: `debian smoke (${method})`,
+    job_name: `debian smoke (${deploy.to})`,
     visibility: "public",
-    ...(context ? { context } : {}),
+    ...job,
     timeouts: { job: { minutes: 8 }, action: { minutes: 3 } },
     actions: [
       { deploy },
       {
         boot: {
-          method,
-          media: deploy.to,
+          ...boot,
           timeout: { minutes: 4 },
           auto_login: { login_prompt: "login:", username: "root", password_prompt: "Password:", password: "root" },
           prompts: ["root@debian:~#"],
@@ -115,8 +127,8 @@ function debianJob(
   };
 }
 
-/** Runs the smoke job on the lab's Debian device and checks what a LAVA user gets. */
-async function smokeOn(lab: TestLab, job: Record<string, unknown>): Promise<void> {
+/** Runs the smoke job on the lab's Debian device, checks what a LAVA user gets, and gives the job's log lines. */
+async function smokeOn(lab: TestLab, job: Record<string, unknown>): Promise<string[]> {
   const submitted = await lab.api<{ job_ids: string[] }>("POST", "/api/v1/jobs", { definition: stringify(job) });
   assertEquals(submitted.status, 201, JSON.stringify(submitted.body));
   const [id] = submitted.body.job_ids;
@@ -141,32 +153,59 @@ async function smokeOn(lab: TestLab, job: Record<string, unknown>): Promise<void
   for (const name of ["lava/kernel-messages", "lava/login-action", "lava/0_smoke-tests", "lava/job"]) {
     assertEquals(byName[name], "pass", `${job.job_name} ${name}: ${JSON.stringify(byName)}`);
   }
+  const log = await lab.api<{ lines: { msg: unknown }[] }>("GET", `/api/v1/jobs/${id}/logs`);
+  return log.body.lines.map((line) => String(line.msg));
 }
 
 Deno.test({
   name:
-    `Linaro's smoke tests, from git, run unchanged on a Debian root filesystem booted from a disk image and as an NFS root${
+    `Linaro's smoke tests, from git, run unchanged on a Debian root filesystem booted from a disk image, as an NFS root and as an NBD root${
       missing.length ? ` (ignored: no ${missing.join(", no ")})` : ""
     }`,
   ignore: missing.length > 0,
   fn: async () => {
     const dir = await Deno.makeTempDir({ prefix: "basalt-debian-" });
     const ganesha = await startGanesha();
-    // QEMU's user network reaches the worker's NFS server at 10.0.2.2.
-    const dispatcherConfig = stringify({ dispatcher_ip: "10.0.2.2", ...ganesha.dispatcherConfig });
+    const pc = await grubBoard();
+    // QEMU's user network reaches the worker's NFS and NBD servers at 10.0.2.2, and serves the PC its TFTP root.
+    const dispatcherConfig = stringify({
+      dispatcher_ip: "10.0.2.2",
+      tftp_root: pc.tftpRoot,
+      ...ganesha.dispatcherConfig,
+    });
     const lab = await startTestLab({ fileDirs: [DEBIAN, PATHS.dutDir, dir], dispatcherConfig });
     try {
       await lab.addWorker("w1");
       await lab.addDevice("qemu-debian", "qemu", "w1", "{% extends 'qemu.jinja2' %}\n{% set memory = 1024 %}\n");
+      await lab.addDevice("pc-debian", "x86-grub", "w1", grubDictionary(pc.board));
       const repository = await definitionsRepository(dir);
-      await smokeOn(lab, debianJob(repository, FROM_DISK, "qemu"));
+      await smokeOn(lab, debianJob(repository, FROM_DISK, { method: "qemu", media: "tmpfs" }));
       await smokeOn(
         lab,
-        debianJob(repository, OVER_NFS, "qemu-nfs", { extra_nfsroot_args: `,vers=4,port=${ganesha.port}` }),
+        debianJob(repository, OVER_NFS, { method: "qemu-nfs", media: "nfs" }, {
+          device_type: "qemu",
+          context: { extra_nfsroot_args: `,vers=4,port=${ganesha.port}` },
+        }),
       );
       assertEquals(await Deno.readTextFile(ganesha.exportsFile), "", "the NFS job's export is gone");
+      const nbdLog = await smokeOn(
+        lab,
+        debianJob(repository, OVER_NBD, {
+          method: "grub",
+          commands: "nbd",
+          transfer_overlay: { download_command: "wget -q", unpack_command: "tar -C / -xzf" },
+        }, { device_type: "x86-grub", protocols: { "lava-xnbd": { port: "auto" } } }),
+      );
+      // The initrd connected to the job's server and systemd came up on it; the test shell came over HTTP.
+      for (const expected of [/^nbdroot: connecting \/dev\/nbd0 to 10\.0\.2\.2 port \d+/, /systemd\[1\]: /]) {
+        assertEquals(nbdLog.some((line) => expected.test(line)), true, `${expected} in the NBD job's log`);
+      }
+      const servers = await new Deno.Command("pgrep", { args: ["-f", "nbd-server.*rootfs.ext4"], stdout: "piped" })
+        .output();
+      assertEquals(new TextDecoder().decode(servers.stdout), "", "the NBD job's server stopped with it");
     } finally {
       await lab.close();
+      await pc.board.stop();
       await ganesha.stop();
       await Deno.remove(dir, { recursive: true }).catch(() => {});
     }

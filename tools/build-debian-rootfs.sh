@@ -2,8 +2,11 @@
 # build-debian-rootfs.sh OUTDIR -- a Debian root filesystem for QEMU x86_64 devices, built with debootstrap from
 # Debian's packages (the mirror is this machine's own, read from its apt sources):
 #   rootfs.ext4   the root filesystem as a raw ext4 disk image (label "debian"): systemd, a login on the serial
-#                 console (root / root, prompt "root@debian:~#"), lsb-release, procps, iproute2, util-linux, kmod
-#   rootfs.tar.gz the same tree as a tarball (owners kept, an empty fstab), for an NFS root (LAVA's nfsrootfs)
+#                 console (root / root, prompt "root@debian:~#"), lsb-release, procps, iproute2, util-linux, kmod,
+#                 wget (what LAVA's transfer_overlay downloads the overlay with); a disk (root=/dev/vda) or an NBD
+#                 root (LAVA's nbdroot, /dev/nbd0): its fstab is empty, the root being whatever the kernel mounted
+#   rootfs.tar.gz the same tree as a tarball (owners kept), for an NFS root (LAVA's nfsrootfs)
+#   packages      what is installed in it (name and version, one per line)
 #   vmlinuz       the kernel installed in it (linux-image-amd64)
 #   initrd.img    its initramfs-tools initrd (finds the root by root=/dev/vda, or any other root= it is given)
 #   README        how to boot it
@@ -39,7 +42,7 @@ SUITE=${SUITE%%-*}   # bookworm-updates -> bookworm
 W=$(mktemp -d "$OUT/.build-XXXXXX"); trap 'rm -rf "$W"' EXIT
 R="$W/root"
 debootstrap --variant=minbase --cache-dir="$OUT/.cache" \
-  --include=systemd-sysv,udev,linux-image-amd64,initramfs-tools,lsb-release,procps,iproute2,kmod \
+  --include=systemd-sysv,udev,linux-image-amd64,initramfs-tools,lsb-release,procps,iproute2,kmod,wget \
   "$SUITE" "$R" "$MIRROR" > "$W/debootstrap.log" 2>&1 || { tail -20 "$W/debootstrap.log" >&2; exit 1; }
 
 KVER=$(ls "$R/lib/modules")
@@ -58,10 +61,10 @@ echo debian > "$R/etc/hostname"
 printf '127.0.0.1\tlocalhost\n127.0.1.1\tdebian\n' > "$R/etc/hosts"
 # A serial console is the only screen: no colours or bracketed paste to garble what the lab reads.
 printf 'export SYSTEMD_COLORS=0\nbind "set enable-bracketed-paste off" 2>/dev/null\n' > "$R/etc/profile.d/basalt-serial.sh"
-# The same tree as a tarball for an NFS root (LAVA's nfsrootfs), where the root is whatever the kernel mounted.
+# The root is whatever the kernel mounted (a disk, an NFS export, an NBD device): no fstab line waits for one of them.
 printf '# the root filesystem is the one the kernel mounted\n' > "$R/etc/fstab"
+chroot "$R" dpkg-query -W -f='${Package} ${Version}\n' > "$W/packages"
 tar -C "$R" --numeric-owner -cf - . | gzip -1 > "$W/rootfs.tar.gz"
-printf '/dev/vda / ext4 rw,errors=remount-ro 0 1\n' > "$R/etc/fstab"
 mke2fs -q -F -t ext4 -L debian -E root_owner=0:0 -d "$R" "$W/rootfs.ext4" 900M
 VERSION=$(chroot "$R" dpkg-query -W -f='${Version}' "linux-image-$KVER")
 
@@ -71,5 +74,5 @@ Login root / root on the serial console; prompt "root@debian:~#".
   qemu-system-x86_64 -accel tcg -m 1024 -nographic -kernel $OUT/vmlinuz -initrd $OUT/initrd.img \\
     -append "root=/dev/vda rw console=ttyS0" -drive format=raw,file=$OUT/rootfs.ext4,if=virtio -nic user,model=virtio-net-pci
 EOF
-for f in rootfs.ext4 rootfs.tar.gz vmlinuz initrd.img README; do mv -f "$W/$f" "$OUT/$f"; done
+for f in rootfs.ext4 rootfs.tar.gz vmlinuz initrd.img packages README; do mv -f "$W/$f" "$OUT/$f"; done
 ls -l "$OUT"

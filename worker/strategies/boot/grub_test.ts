@@ -67,3 +67,27 @@ Deno.test("the x86-grub template stops GRUB's menu with c and types LAVA's ramdi
     "boot",
   ]);
 });
+
+Deno.test("the x86-grub template's nfs and nbd commands tell the kernel where the job's root is, as LAVA's", () => {
+  const device = pcDevice("x86-grub", "pc-grub-01", "09", 8004);
+  const grub = ((device.actions as Record<string, Record<string, Record<string, unknown>>>).boot.methods
+    .grub) as Record<string, Record<string, string[]>>;
+  const linux = "linux (tftp,{SERVER_IP})/{KERNEL} console=ttyS0,115200 ip=dhcp";
+  const fetch = (root: string) => [
+    "net_bootp",
+    "insmod linux",
+    "insmod tftp",
+    `${linux} ${root}`,
+    "initrd (tftp,{SERVER_IP})/{RAMDISK}",
+    "boot",
+  ];
+  assertEquals(grub.nfs.commands, fetch("root=/dev/nfs rw nfsroot={NFS_SERVER_IP}:{NFSROOTFS},tcp,hard"));
+  assertEquals(
+    grub.nbd.commands,
+    fetch("nbd.server={NBDSERVERIP} nbd.port={NBDSERVERPORT} root=/dev/ram0 ramdisk_size=16384 rootdelay=7 rw"),
+  );
+  assertEquals(Object.keys((device.actions as Record<string, Record<string, object>>).deploy.methods), [
+    "tftp",
+    "nbd",
+  ]);
+});

@@ -91,3 +91,18 @@ Deno.test("the x86 template's iPXE is interrupted with Ctrl-B and no character, 
     "boot",
   ]);
 });
+
+Deno.test("the x86 template's nfs and nbd commands tell the kernel where the job's root is, as LAVA's", () => {
+  const device = pcDevice("x86", "x86-01", "08", 8003);
+  const ipxe = ((device.actions as Record<string, Record<string, Record<string, unknown>>>).boot.methods
+    .ipxe) as Record<string, Record<string, string[]>>;
+  assertEquals(
+    ipxe.nfs.commands[2],
+    "set extraargs root=/dev/nfs rw nfsroot={NFS_SERVER_IP}:{NFSROOTFS},tcp,hard  ip=dhcp",
+  );
+  assertEquals(
+    ipxe.nbd.commands[2],
+    "set extraargs nbd.server={NBDSERVERIP} nbd.port={NBDSERVERPORT} root=/dev/ram0 ramdisk_size=16384 rootdelay=7 rw  ip=dhcp",
+  );
+  assertEquals(ipxe.nbd.commands.filter((_, i) => i !== 2), ipxe.ramdisk.commands.filter((_, i) => i !== 2));
+});
