@@ -22,6 +22,7 @@
 import process from "node:process";
 import { parse, stringify } from "yaml";
 import { startGanesha } from "../tests/support/ganesha.ts";
+import { startTftpServer } from "../tests/support/tftp_server.ts";
 import type { LogRecord } from "../worker/job/log.ts";
 import { runJob } from "../worker/dispatch/run.ts";
 import { inlineTest, qemuDeviceYaml, qemuJob } from "../tests/support/dut.ts";
@@ -32,6 +33,8 @@ import {
   ipxeBoard,
   ipxeDictionary,
   ipxeJob,
+  menuBoard,
+  menuDictionary,
   ubootBoard,
   ubootDictionary,
   ubootJob as arm64UbootJob,
@@ -214,6 +217,24 @@ const FIRMWARE = [
     dictionary: (board: SimulatedBoard) => uefiDictionary(board),
     deviceType: "x86-uefi",
     job: (steps: string[]) => ipxeJob(steps, "bench", { method: "uefi", deviceType: "x86-uefi" }),
+  },
+  {
+    name: "PC behind a numbered UEFI menu, uefi-menu (a TFTP entry added in its Boot Manager, fetched, booted)",
+    board: async () => {
+      const pc = await menuBoard();
+      const tftpd = await startTftpServer(pc.tftpRoot);
+      return { ...pc, release: () => tftpd.kill() };
+    },
+    dictionary: menuDictionary,
+    deviceType: "x86-uefi-menu",
+    job: (steps: string[]) => ipxeJob(steps, "bench", { method: "uefi-menu", deviceType: "x86-uefi-menu" }),
+  },
+  {
+    name: "PC behind a numbered UEFI menu, grub-efi (OVMF PXE-boots GRUB EFI, TFTP)",
+    board: menuBoard,
+    dictionary: menuDictionary,
+    deviceType: "x86-uefi-menu",
+    job: (steps: string[]) => ipxeJob(steps, "bench", { method: "grub-efi", deviceType: "x86-uefi-menu" }),
   },
   {
     name: "arm64 board (Debian's U-Boot on QEMU virt, TFTP, booti, behind ser2net)",

@@ -253,6 +253,7 @@ export function firmwareHealthChecks(file: DutFileOf): Record<string, Record<str
     "x86": pc("ipxe", "x86"),
     "x86-grub": pc("grub", "x86-grub"),
     "x86-uefi": pc("uefi", "x86-uefi"),
+    "x86-uefi-menu": pc("uefi-menu", "x86-uefi-menu"),
     "qemu-aarch64-uboot": arm64UbootJob(file, HEALTH_STEPS, "qemu-aarch64-uboot health check"),
   };
 }

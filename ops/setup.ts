@@ -28,7 +28,11 @@ export const PACKAGE_GROUPS: readonly PackageGroup[] = [
   { packages: ["u-boot-tools"], why: "U-Boot headers on ramdisks (mkimage)", purposes: ["demo", "test"] },
   { packages: ["busybox-static", "cpio", "xz-utils"], why: "the QEMU device image", purposes: ["demo", "test"] },
   { packages: ["procps"], why: "finding and stopping the lab's processes", purposes: ["demo", "test"] },
-  { packages: ["grub-pc-bin", "grub-common"], why: "the GRUB board", purposes: ["test"] },
+  {
+    packages: ["grub-pc-bin", "grub-efi-amd64-bin", "grub-common"],
+    why: "the GRUB boards (a BIOS's PXE, and UEFI's behind a numbered menu)",
+    purposes: ["test"],
+  },
   {
     packages: ["ovmf", "dosfstools"],
     why: "the UEFI PC (OVMF, and the FAT disk its shell fetches onto)",

@@ -13,6 +13,8 @@ import {
   ipxeBoard,
   ipxeDictionary,
   ipxeJob,
+  menuBoard,
+  menuDictionary,
   ubootBoard,
   ubootDictionary,
   ubootJob,
@@ -25,6 +27,7 @@ import { whenChanged } from "../worker/drivers/file_watch.ts";
 import { firmwareHealthChecks } from "../ops/dut_jobs.ts";
 import { dutFile } from "./support/dut.ts";
 import { startGanesha } from "./support/ganesha.ts";
+import { startTftpServer } from "./support/tftp_server.ts";
 
 Deno.test("iPXE (QEMU's own ROM) boots a job's kernel and ramdisk over TFTP and runs its tests", async () => {
   const { board, tftpRoot, dispatcherConfig } = await ipxeBoard();
@@ -150,7 +153,7 @@ Deno.test("GRUB, booted by the PC's PXE ROM, is stopped at its menu and boots a 
     }
     assert(transcript.includes("GNU GRUB") && transcript.includes("grub>"), "GRUB's own command line was reached");
     // The job's files are gone from the TFTP root; the PC's own GRUB stays.
-    assertEquals([...Deno.readDirSync(tftpRoot)].map((e) => e.name).sort(), ["grub", "grub.pxe"]);
+    assertEquals([...Deno.readDirSync(tftpRoot)].map((e) => e.name).sort(), ["grub", "grub.pxe", "grubx64.efi"]);
   } finally {
     await lab.close();
     await board.stop();
@@ -192,6 +195,51 @@ Deno.test("UEFI (Debian's OVMF) stops at its shell's countdown, fetches a job's 
     await lab.close();
     await board.stop();
     await release?.();
+  }
+});
+
+Deno.test("a PC behind a numbered UEFI menu boots a TFTP entry added through its Boot Manager (uefi-menu) and GRUB EFI chosen from it (grub-efi)", async () => {
+  const { board, tftpRoot, dispatcherConfig } = await menuBoard();
+  // The menu's TFTP entries fetch from this machine's loopback (10.0.2.2 on the board's network).
+  const tftpd = await startTftpServer(tftpRoot);
+  const lab = await startTestLab({ dispatcherConfig });
+  try {
+    await lab.addWorker("w1");
+    await lab.addDevice("pc-menu-01", "x86-uefi-menu", "w1", menuDictionary(board));
+    const steps = ["lava-test-case kernel --shell uname -r"];
+    const menu = await runJob(
+      lab,
+      ipxeJob(steps, "uefi-menu ramdisk", { method: "uefi-menu", deviceType: "x86-uefi-menu" }),
+    );
+    let transcript = await Deno.readTextFile(board.transcript);
+    assertEquals(menu.finished.health, "Complete", `${JSON.stringify(menu.byName)}\n${transcript.slice(-3000)}`);
+    for (const name of ["lava/login-action", "0_pc/kernel"]) {
+      assertEquals(menu.byName[name], "pass", `${name}: ${JSON.stringify(menu.byName)}`);
+    }
+    assert(transcript.includes("[1] LAVA ramdisk test image"), "the entry the job added was in the menu");
+    assert(transcript.includes("Loaded: LinuxImage"), "the firmware fetched the kernel and ramdisk over TFTP");
+
+    const grub = await runJob(
+      lab,
+      ipxeJob(steps, "grub-efi ramdisk", { method: "grub-efi", deviceType: "x86-uefi-menu" }),
+    );
+    transcript = await Deno.readTextFile(board.transcript);
+    assertEquals(grub.finished.health, "Complete", `${JSON.stringify(grub.byName)}\n${transcript.slice(-3000)}`);
+    for (
+      const name of ["lava/bootloader-commands", "lava/login-action", "0_pc/kernel"]
+    ) {
+      assertEquals(grub.byName[name], "pass", `${name}: ${JSON.stringify(grub.byName)}`);
+    }
+    assert(transcript.includes("grub>"), "GRUB EFI's command line was reached");
+    assertEquals(
+      [...Deno.readDirSync(tftpRoot)].map((e) => e.name).sort(),
+      ["grub", "grub.pxe", "grubx64.efi"],
+      "the jobs' files left the TFTP root",
+    );
+  } finally {
+    await lab.close();
+    await tftpd.kill();
+    await board.stop();
   }
 });
 

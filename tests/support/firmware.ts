@@ -5,6 +5,7 @@
  */
 import { stringify } from "yaml";
 import { SimulatedBoard } from "../../worker/sim/lab_board.ts";
+import type { FirmwareMenuConfig } from "../../worker/sim/firmware_menu.ts";
 import { dutFile } from "./dut.ts";
 import { arm64UbootJob, netbootJob, pcNetbootJob } from "../../ops/dut_jobs.ts";
 
@@ -41,8 +42,12 @@ export interface FirmwareBoard {
  * Starts a board whose QEMU (`qemu`, given the board's directory) serves `<dir>/tftp` at 10.0.2.2 — or whose
  * bootloader fetches from `serverIp`, a server on this machine that QEMU's user network passes it on to.
  */
-async function netbootBoard(qemu: (dir: string) => string[], serverIp = "10.0.2.2"): Promise<FirmwareBoard> {
-  const board = await SimulatedBoard.start({ qemu });
+async function netbootBoard(
+  qemu: (dir: string) => string[],
+  serverIp = "10.0.2.2",
+  menu?: (dir: string) => FirmwareMenuConfig,
+): Promise<FirmwareBoard> {
+  const board = await SimulatedBoard.start({ qemu, menu });
   const tftpRoot = `${board.dir}/tftp`;
   await Deno.mkdir(tftpRoot);
   return { board, tftpRoot, dispatcherConfig: stringify({ tftp_root: tftpRoot, dispatcher_ip: serverIp }) };
@@ -129,7 +134,11 @@ export function ubootNbdJob(steps: string[], name: string): Record<string, unkno
 
 /** A PC whose PXE firmware boots GRUB (tools/build-grub-netboot.sh) from the worker's TFTP root. */
 export async function grubBoard(): Promise<FirmwareBoard> {
-  const pc = await ipxeBoard("grub.pxe");
+  return withGrub(await ipxeBoard("grub.pxe"));
+}
+
+/** `pc` with GRUB for BIOS and UEFI netboots in its TFTP root (tools/build-grub-netboot.sh). */
+async function withGrub(pc: FirmwareBoard): Promise<FirmwareBoard> {
   const built = await new Deno.Command(`${ROOT}tools/build-grub-netboot.sh`, { args: [pc.tftpRoot], stderr: "piped" })
     .output();
   if (!built.success) {
@@ -160,6 +169,47 @@ export async function uefiBoard(): Promise<FirmwareBoard> {
     ...["-netdev", `user,id=n0,tftp=${dir}/tftp`, "-device", "virtio-net-pci,netdev=n0,romfile="],
   ]);
   return { ...pc, release: () => Deno.remove(firmware, { recursive: true }) };
+}
+
+/** The MAC address the numbered menu's TFTP boot device has (worker/sim/firmware_menu.ts). */
+export const MENU_TFTP_MAC = "52:54:00:12:34:56";
+
+/**
+ * A PC whose firmware shows a numbered boot menu (worker/sim/firmware_menu.ts) in front of QEMU: its "LAVA PXE
+ * Grub" entry starts Debian's OVMF, which PXE-boots GRUB EFI (tools/build-grub-netboot.sh) from QEMU's TFTP
+ * server on the worker's TFTP root; a TFTP entry added in its Boot Manager fetches the kernel and initrd from
+ * 10.0.2.2, which is this machine's loopback (as on QEMU's user network), where `tftp` must serve the same root.
+ */
+export async function menuBoard(): Promise<FirmwareBoard> {
+  const pc = await netbootBoard(() => ["qemu-system-x86_64", "-nodefaults", "-m", "512"], "10.0.2.2", (dir) => ({
+    countdown: 5,
+    entries: [{
+      label: "LAVA PXE Grub",
+      qemu: [
+        ...["-machine", "q35"],
+        ...["-drive", "if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd"],
+        ...["-drive", `if=pflash,format=raw,file=${dir}/OVMF_VARS.fd`],
+        ...["-netdev", `user,id=n0,tftp=${dir}/tftp,bootfile=grubx64.efi`],
+        ...["-device", "virtio-net-pci,netdev=n0,romfile="],
+      ],
+    }],
+    tftp: {
+      mac: MENU_TFTP_MAC,
+      hostFor: { "10.0.2.2": "127.0.0.1" },
+      qemu: ["-netdev", "user,id=n0", "-device", `e1000,netdev=n0,mac=${MENU_TFTP_MAC}`],
+    },
+  }));
+  await Deno.copyFile("/usr/share/OVMF/OVMF_VARS_4M.fd", `${pc.board.dir}/OVMF_VARS.fd`);
+  return withGrub(pc);
+}
+
+/** The menu PC's device dictionary on Basalt's x86-uefi-menu template, with `extra` lines. */
+export function menuDictionary(board: SimulatedBoard, extra: readonly string[] = []): string {
+  return board.dictionary(
+    [`{% set tftp_mac = '${MENU_TFTP_MAC}' %}`, ...extra].join("\n"),
+    undefined,
+    "x86-uefi-menu.jinja2",
+  );
 }
 
 /** The UEFI PC's device dictionary on Basalt's x86-uefi template, with `extra` lines. */

@@ -110,6 +110,8 @@ export interface DeviceResources {
   readonly bootloaders: Readonly<Record<string, BootloaderResource>>;
   /** Every boot method the device configuration names (`actions.boot.methods`). */
   readonly bootMethods: readonly string[];
+  /** Whether a grub-efi boot power-cycles the device (`actions.boot.methods.grub-efi.reset_device`, default yes). */
+  readonly grubEfiReset: boolean;
   readonly loadAddresses: Readonly<Record<string, LoadAddresses>>;
   readonly target: { readonly ip?: string; readonly mac?: string };
   /** The storage a test may use (`storage_info`): a method (UMS, SATA...) and the device's ID for it. */
@@ -370,6 +372,7 @@ export function deviceResources(config: Mapping): DeviceResources {
       : {}),
     bootloaders,
     bootMethods: Object.keys(methods),
+    grubEfiReset: r.flag(["actions", "boot", "methods", "grub-efi", "reset_device"], true),
     loadAddresses,
     target: {
       ip: r.text(["parameters", "interfaces", "target", "ip"]) || undefined,

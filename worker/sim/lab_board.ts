@@ -7,6 +7,7 @@
 import { existsSync as exists } from "node:fs";
 import { signalChild } from "../../actors/process/signal_child.ts";
 import { freePort } from "../drivers/free_port.ts";
+import type { FirmwareMenuConfig } from "./firmware_menu.ts";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
 
@@ -35,6 +36,8 @@ export class SimulatedBoard {
       ser2net?: boolean;
       port?: number;
       qemu?: (dir: string) => string[];
+      /** With `qemu`: a numbered firmware boot menu in front of it (worker/sim/firmware_menu.ts). */
+      menu?: (dir: string) => FirmwareMenuConfig;
     } = {},
   ): Promise<SimulatedBoard> {
     // A short path: a unix socket's path is limited to about 100 bytes.
@@ -44,11 +47,13 @@ export class SimulatedBoard {
     // socat reads ',' in its SYSTEM command as option syntax, and QEMU's options are full of them: a file carries them.
     const qemuArgs = `${dir}/qemu.json`;
     if (options.qemu) await Deno.writeTextFile(qemuArgs, JSON.stringify(options.qemu(dir)));
+    const menu = options.menu ? [`--menu`, `${dir}/menu.json`] : [];
+    if (options.menu) await Deno.writeTextFile(`${dir}/menu.json`, JSON.stringify(options.menu(dir)));
     const program = [
       Deno.execPath(),
       "run",
       "-A",
-      ...(options.qemu ? [`${ROOT}worker/sim/qemu_board.ts`, ...common, "--qemu", qemuArgs] : [
+      ...(options.qemu ? [`${ROOT}worker/sim/qemu_board.ts`, ...common, "--qemu", qemuArgs, ...menu] : [
         `${ROOT}worker/sim/board.ts`,
         ...common,
         "--tick-ms",

@@ -4,16 +4,26 @@
  * serves), and a control socket is its power switch (worker/sim/power.ts). Power
  * on starts QEMU with the firmware the arguments after `--` name (iPXE's ROM,
  * U-Boot, OVMF...) and its serial port on this line; power off kills it. Between
- * the two the line stays open, as a board's UART does.
+ * the two the line stays open, as a board's UART does. With --menu, power-on
+ * shows a numbered firmware boot menu first (worker/sim/firmware_menu.ts), and
+ * QEMU starts with what the entry chosen adds to its command line.
  *
- *   deno run -A worker/sim/qemu_board.ts --control SOCKET [--transcript FILE] --qemu ARGS.json
+ *   deno run -A worker/sim/qemu_board.ts --control SOCKET [--transcript FILE] --qemu ARGS.json [--menu MENU.json]
  *
- * ARGS.json is the QEMU command line as a JSON list: ["qemu-system-x86_64", "-m", "256", ...].
+ * ARGS.json is the QEMU command line as a JSON list: ["qemu-system-x86_64", "-m", "256", ...];
+ * MENU.json the menu's entries (FirmwareMenuConfig).
  */
 import { parseArgs } from "node:util";
+import { dirname } from "node:path";
+import { FirmwareMenu, type FirmwareMenuConfig } from "./firmware_menu.ts";
 
 const { values } = parseArgs({
-  options: { control: { type: "string" }, transcript: { type: "string" }, qemu: { type: "string" } },
+  options: {
+    control: { type: "string" },
+    transcript: { type: "string" },
+    qemu: { type: "string" },
+    menu: { type: "string" },
+  },
 });
 const parsed: unknown = values.qemu ? JSON.parse(await Deno.readTextFile(values.qemu)) : [];
 const qemu: string[] = Array.isArray(parsed) && parsed.every((a) => typeof a === "string") ? parsed : [];
@@ -26,12 +36,36 @@ const encoder = new TextEncoder();
 const transcript = values.transcript
   ? await Deno.open(values.transcript, { write: true, create: true, append: true })
   : undefined;
+const menuConfig: FirmwareMenuConfig | undefined = values.menu
+  ? JSON.parse(await Deno.readTextFile(values.menu))
+  : undefined;
 let machine: { child: Deno.ChildProcess; stdin: WritableStreamDefaultWriter<Uint8Array> } | undefined;
+let menu: FirmwareMenu | undefined;
+
+function show(text: string): void {
+  const bytes = encoder.encode(text);
+  Deno.stdout.writeSync(bytes);
+  transcript?.writeSync(bytes);
+}
 
 function powerOn(): void {
+  if (!menuConfig) return startMachine([]);
+  menu = new FirmwareMenu(menuConfig, {
+    write: show,
+    boot: (extra) => {
+      menu = undefined;
+      startMachine(extra);
+    },
+    shutdown: () => void powerOff(),
+    dir: dirname(values.menu!),
+  });
+  menu.start();
+}
+
+function startMachine(extra: readonly string[]): void {
   const child = new Deno.Command(qemu[0], {
     // The serial port on stdio, nothing else: no monitor, no display.
-    args: [...qemu.slice(1), "-nographic", "-monitor", "none", "-serial", "stdio"],
+    args: [...qemu.slice(1), ...extra, "-nographic", "-monitor", "none", "-serial", "stdio"],
     stdin: "piped",
     stdout: "piped",
     stderr: "piped",
@@ -50,6 +84,8 @@ function powerOn(): void {
 }
 
 async function powerOff(): Promise<void> {
+  menu?.stop();
+  menu = undefined;
   const current = machine;
   machine = undefined;
   if (!current) return;
@@ -68,7 +104,7 @@ async function control(socket: string): Promise<void> {
       const n = await conn.read(buffer);
       const [command] = new TextDecoder().decode(buffer.subarray(0, n ?? 0)).trim().split(/\s+/);
       let reply = "ok";
-      if (command === "on") machine ? (reply = "already on") : powerOn();
+      if (command === "on") machine || menu ? (reply = "already on") : powerOn();
       else if (command === "off") await powerOff();
       else if (command === "reset") {
         await powerOff();
@@ -85,8 +121,10 @@ for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"] as const) {
   Deno.addSignalListener(signal, () => void powerOff().finally(() => Deno.exit(0)));
 }
 control(values.control);
+const decoder = new TextDecoder();
 for await (const chunk of Deno.stdin.readable) {
   // A powered-off board's UART takes what is typed and does nothing with it.
-  await machine?.stdin.write(chunk).catch(() => {});
+  if (menu) menu.input(decoder.decode(chunk, { stream: true }));
+  else await machine?.stdin.write(chunk).catch(() => {});
 }
 await powerOff();

@@ -16,6 +16,7 @@ import { minimalBoot } from "./boot/minimal.ts";
 import { qemuBoot } from "./boot/qemu.ts";
 import { ubootBoot } from "./boot/u_boot.ts";
 import { uefiBoot } from "./boot/uefi.ts";
+import { uefiMenuBoot } from "./boot/uefi_menu.ts";
 import { testDefinitions } from "./test/definitions.ts";
 import { testReservation } from "./test/reservation.ts";
 import { userCommandAction } from "./command.ts";
@@ -35,6 +36,7 @@ export const STRATEGIES = new StrategyRegistry([
   ipxeBoot,
   grubBoot,
   uefiBoot,
+  uefiMenuBoot,
   testDefinitions,
   testReservation,
   userCommandAction,

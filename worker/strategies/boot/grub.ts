@@ -3,12 +3,13 @@
  * as the x86-grub template's PCs do). Connect, power-cycle, stop GRUB's menu with
  * "c" at "for a command-line", type the command set the job names (net_bootp,
  * linux and initrd over TFTP from the worker, boot), then log in and start the
- * shell, all inside one retried action. `grub-efi` (GRUB behind a UEFI menu) is
- * not run here yet: it needs the UEFI menu driver.
+ * shell, all inside one retried action. `grub-efi` is the same GRUB reached
+ * through a numbered UEFI menu first: the countdown stopped, the entry the
+ * device's `uefi-menu` method names in `menu_options` chosen.
  */
 import { shape } from "../../../actors/definitions/pipeline.ts";
 import { isMapping } from "../../../actors/definitions/schema.ts";
-import { JobError } from "../../job/errors.ts";
+import { ConfigurationError, JobError } from "../../job/errors.ts";
 import type { ActionImplementation, Block, JobContext } from "../context.ts";
 import type { Strategy } from "../strategy.ts";
 import { CONNECT_SHAPE, CONNECTION_ACTIONS, resetShape } from "./connection.ts";
@@ -21,18 +22,34 @@ import {
   shellSessionShape,
 } from "./session.ts";
 import { filledBootCommands } from "./substitutions.ts";
+import { MENU_ACTIONS, menuDriver, menuSequence, UEFI_MENU_INTERRUPT_SHAPE } from "./uefi_menu.ts";
+import { menuResource } from "../../resources/menu.ts";
 
-const METHOD = "grub";
+const METHODS = ["grub", "grub-efi"] as const;
+type GrubMethod = typeof METHODS[number];
 
-/** Grub's commands: the job's command set, filled, a file left unfilled being the job's error. */
-function grubCommands(ctx: JobContext, block: Block): string[] {
-  return filledBootCommands(ctx, block, METHOD);
-}
+const methodOf = (block: Block): GrubMethod => block.method === "grub-efi" ? "grub-efi" : "grub";
 
 function grubActions(): Record<string, ActionImplementation> {
+  // Each method types its own command set (`grub` or `grub-efi` in the device's configuration).
+  const byMethod = Object.fromEntries(
+    METHODS.map((m) => [m, bootloaderCommandActions(m, (ctx, block) => filledBootCommands(ctx, block, m))]),
+  ) as Record<GrubMethod, Record<string, ActionImplementation>>;
+  const typed = (name: string): ActionImplementation => (run) => byMethod[methodOf(run.block)][name](run);
+  const uefiMenu = (ctx: JobContext) => menuResource(ctx.device, "uefi-menu");
   return {
     ...CONNECTION_ACTIONS,
     ...SESSION_ACTIONS,
+    ...MENU_ACTIONS,
+    "uefi-menu-interrupt": (run) => menuDriver(run, uefiMenu(run.ctx)).interrupt(),
+    // As LAVA's GrubMenuSelector: the uefi-menu method's `menu_options` names the sequence, used as it is.
+    "grub-efi-menu-selector": (run) => {
+      const menu = uefiMenu(run.ctx);
+      if (menu.menuOptions === undefined) {
+        throw new ConfigurationError("Missing entry for menu item to use for uefi-menu (its menu_options)");
+      }
+      return menuDriver(run, menu).select(menuSequence(menu, menu.menuOptions));
+    },
     // LAVA points GRUB at a kernel on the boot media a usb or sata deploy wrote; Basalt runs neither.
     "bootloader-from-media": ({ ctx }) => {
       const media = (Array.isArray(ctx.job.actions) ? ctx.job.actions : []).find((a) =>
@@ -41,16 +58,23 @@ function grubActions(): Record<string, ActionImplementation> {
       if (media) throw new JobError("boot from secondary media (deploy to usb or sata) is not supported by Basalt yet");
       return Promise.resolve();
     },
-    ...bootloaderCommandActions(METHOD, grubCommands),
+    "bootloader-overlay": typed("bootloader-overlay"),
+    "bootloader-interrupt": typed("bootloader-interrupt"),
+    "bootloader-commands": typed("bootloader-commands"),
   };
 }
 
-/** LAVA 2023.01's grub tree (its pipeline_refs/grub.yaml): one retried action from the overlay to the shell. */
+/**
+ * LAVA 2023.01's grub tree (its pipeline_refs/grub.yaml, and mustang-grub-efi-nfs.yaml for grub-efi): one retried
+ * action from the overlay to the shell. A grub-efi device may say not to be reset (`reset_device: false`).
+ */
 export const grubBoot: Strategy = {
   section: "boot",
-  methods: [METHOD],
-  shape: (block, { testHasShell }, device) =>
-    shape("grub-main-action", "main grub boot action", "run grub boot from power to system", {
+  methods: METHODS,
+  shape: (block, { testHasShell }, device) => {
+    const efi = methodOf(block) === "grub-efi";
+    const reset = !efi || device.grubEfiReset;
+    return shape("grub-main-action", "main grub boot action", "run grub boot from power to system", {
       retry: true,
       pipeline: [
         shape(
@@ -60,11 +84,22 @@ export const grubBoot: Strategy = {
         ),
         BOOTLOADER_OVERLAY_SHAPE,
         CONNECT_SHAPE,
-        resetShape(device),
+        ...(reset ? [resetShape(device)] : []),
+        ...(efi
+          ? [
+            UEFI_MENU_INTERRUPT_SHAPE,
+            shape(
+              "grub-efi-menu-selector",
+              "select specified grub-efi menu items",
+              "select grub options in the efi menu",
+            ),
+          ]
+          : []),
         BOOTLOADER_INTERRUPT_SHAPE,
         BOOTLOADER_COMMANDS_SHAPE,
         ...shellSessionShape(block, testHasShell),
       ],
-    }),
+    });
+  },
   actions: grubActions,
 };

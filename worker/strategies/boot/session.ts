@@ -281,6 +281,8 @@ const overlayUnpack: ActionImplementation = async (run) => {
 /** Sets the shell prompt LAVA uses, so later commands can wait on one known prompt. */
 const exportDeviceEnv: ActionImplementation = async (run) => {
   const { ctx } = run;
+  // No prompt, no shell to set one in (a uefi-menu boot has this action whether the job waits for a shell or not).
+  if (ctx.prompts.length === 0) return;
   const prompt = ctx.resources.shellPrompt;
   await ctx.console!.sendLine(`export PS1='${prompt.replaceAll("'", "'\\''")}'`);
   await expectOn(run, [prompt], `the prompt "${prompt}"`);

@@ -3,13 +3,15 @@
  * startup.nsh countdown (`shell_interrupt_prompt`, `shell_interrupt_string`),
  * type the command set the job names at `Shell>` — each line ended by "\r\n", as
  * UEFI reads it — then log in and start the shell, all inside one retried action.
- * Firmware that must first be steered through a UEFI menu to its shell (LAVA's
- * `shell_menu`) is refused: Basalt has no UEFI menu selector yet.
+ * Firmware that must first be steered through its numbered menu to the shell
+ * (LAVA's `shell_menu`, from the job or the device) has its countdown stopped
+ * and that sequence walked first.
  */
 import { shape } from "../../../actors/definitions/pipeline.ts";
-import { ConfigurationError } from "../../job/errors.ts";
+import { menuResource } from "../../resources/menu.ts";
 import type { ActionImplementation, JobContext } from "../context.ts";
 import type { Strategy } from "../strategy.ts";
+import type { DeviceResources } from "../../resources/device.ts";
 import { CONNECTION_ACTIONS, resetShape } from "./connection.ts";
 import {
   BOOTLOADER_COMMANDS_SHAPE,
@@ -20,37 +22,39 @@ import {
   shellSessionShape,
 } from "./session.ts";
 import { bootloaderOf, filledBootCommands } from "./substitutions.ts";
+import { MENU_ACTIONS, MENU_CONNECT_SHAPE, menuDriver, menuSequence } from "./uefi_menu.ts";
 
 const METHOD = "uefi";
 
-function shellMenuOf(ctx: JobContext, block: Record<string, unknown>): string | undefined {
+function shellMenuOf(block: Record<string, unknown>, device: DeviceResources): string | undefined {
   // As LAVA: the job's shell_menu wins over the device's; an empty one means there is no menu.
   if (typeof block.shell_menu === "string") return block.shell_menu || undefined;
-  return bootloaderOf(ctx, METHOD).shellMenu;
+  return device.bootloaders[METHOD]?.shellMenu;
 }
 
 function uefiActions(): Record<string, ActionImplementation> {
-  const commands = bootloaderCommandActions(METHOD, (ctx, block) => {
-    const menu = shellMenuOf(ctx, block);
-    if (menu !== undefined) {
-      throw new ConfigurationError(
-        `uefi shell_menu: ${JSON.stringify(menu)} — reaching the UEFI shell through a firmware menu is not ` +
-          "supported yet; a device whose firmware starts its shell needs no shell_menu",
-      );
-    }
-    return filledBootCommands(ctx, block, METHOD);
-  });
+  const commands = bootloaderCommandActions(METHOD, (ctx, block) => filledBootCommands(ctx, block, METHOD));
+  // The menu is described by the uefi method's own parameters (item_markup...), not uefi-menu's.
+  const menuOf = (ctx: JobContext) => menuResource(ctx.device, METHOD);
   return {
     ...CONNECTION_ACTIONS,
     ...SESSION_ACTIONS,
+    ...MENU_ACTIONS,
     ...commands,
-    // LAVA's MenuConnect: the serial connection, as connect-device makes it.
-    "menu-connect": CONNECTION_ACTIONS["connect-device"],
+    "uefi-shell-menu-interrupt": (run) => menuDriver(run, menuOf(run.ctx)).interrupt(),
+    "uefi-shell-menu-selector": (run) => {
+      const menu = menuOf(run.ctx);
+      const name = shellMenuOf(run.block, run.ctx.resources);
+      return menuDriver(run, { ...menu, prompt: menu.menuPrompt ?? menu.prompt }).select(
+        menuSequence(menu, name),
+        menu.menuBootMessage,
+      );
+    },
     "uefi-shell-interrupt": (run) => bootloaderDriver(run, bootloaderOf(run.ctx, METHOD)).interrupt(),
   };
 }
 
-/** LAVA 2023.01's uefi-shell-main-action (actions/boot/uefi.py), without its menu steps. */
+/** LAVA 2023.01's uefi-shell-main-action (actions/boot/uefi.py). */
 export const uefiBoot: Strategy = {
   section: "boot",
   methods: [METHOD],
@@ -59,8 +63,20 @@ export const uefiBoot: Strategy = {
       retry: true,
       pipeline: [
         BOOTLOADER_OVERLAY_SHAPE,
-        shape("menu-connect", "Customise connection for menu operations", "customise connection for menu operations"),
+        MENU_CONNECT_SHAPE,
         resetShape(device),
+        ...(shellMenuOf(block, device) === undefined ? [] : [
+          shape(
+            "uefi-shell-menu-interrupt",
+            "interrupt default boot and to menu",
+            "interrupt default boot and to menu",
+          ),
+          shape(
+            "uefi-shell-menu-selector",
+            "select uefi menu items to drop to a uefi shell",
+            "use uefi menu to drop to shell",
+          ),
+        ]),
         shape("uefi-shell-interrupt", "interrupt uefi menu to get to a shell", "first uefi interrupt"),
         BOOTLOADER_COMMANDS_SHAPE,
         ...shellSessionShape(block, testHasShell),

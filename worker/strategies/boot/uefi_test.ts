@@ -23,7 +23,7 @@ const UEFI_JOB = {
   ],
 };
 
-Deno.test("a uefi job's boot is LAVA's uefi-shell-main-action (actions/boot/uefi.py), without menu steps", () => {
+Deno.test("a uefi job's boot is LAVA's uefi-shell-main-action (actions/boot/uefi.py), without menu steps when there is no shell_menu", () => {
   const all = rows(pipelineOf(UEFI_JOB, pcDevice("x86-uefi", "pc-uefi-01", "10", 8005)).actions);
   assertEquals(
     all.filter(([, level]) => level === "2" || level.startsWith("2.")).map(([name, level]) => [name, level]),
@@ -70,14 +70,25 @@ Deno.test("the x86-uefi template stops the shell's countdown with a key and type
   );
 });
 
-Deno.test("firmware that must be steered through a menu to its shell (shell_menu) is refused, naming it", async () => {
+Deno.test("a job whose firmware menu leads to the shell (shell_menu) walks it first, as LAVA's uefi-shell-menu actions", async () => {
   const device = pcDevice("x86-uefi", "pc-uefi-01", "10", 8005);
-  const ctx = testContext({ job: UEFI_JOB, device });
-  const overlay = uefiBoot.actions()["bootloader-overlay"];
-  const block = { method: "uefi", commands: "ramdisk", shell_menu: "shell" };
+  const job = {
+    ...UEFI_JOB,
+    actions: UEFI_JOB.actions.map((a) => "boot" in a ? { boot: { ...a.boot, shell_menu: "shell" } } : a),
+  };
+  const all = rows(pipelineOf(job, device).actions).map(([name, level]) => [name, level]);
+  assertEquals(all.filter(([, level]) => /^2\.[3-6]$/.test(level)), [
+    ["reset-device", "2.3"],
+    ["uefi-shell-menu-interrupt", "2.4"],
+    ["uefi-shell-menu-selector", "2.5"],
+    ["uefi-shell-interrupt", "2.6"],
+  ]);
+  // x86-uefi's firmware has no numbered menu: the template describes none, and the boot says what is missing.
+  const ctx = testContext({ job, device });
+  const interrupt = uefiBoot.actions()["uefi-shell-menu-interrupt"];
   await assertRejects(
-    () => overlay({ ctx, block } as unknown as Parameters<typeof overlay>[0]),
+    () => interrupt({ ctx, block: job.actions[1].boot } as unknown as Parameters<typeof interrupt>[0]),
     ConfigurationError,
-    "uefi shell_menu",
+    "Missing device parameters for UEFI menu operations",
   );
 });
