@@ -295,7 +295,9 @@ async function firmwareFigures(kind: (typeof FIRMWARE)[number]): Promise<Firmwar
     // The job's deploy (tftp-deploy, nbd-deploy): its first top-level action.
     const deploy = actionCosts(stamped).find((a) => a.action.startsWith("1 "));
     if (powerOn === undefined || shell === undefined || endRun === undefined || !deploy) {
-      throw new Error(`the ${kind.name} job's log lacks its power-on, login or end of run`);
+      const lacks = Object.entries({ "power-on": powerOn, login: shell, "end of run": endRun, deploy })
+        .filter(([, at]) => at === undefined).map(([what]) => what);
+      throw new Error(`the ${kind.name} job's log lacks its ${lacks.join(", ")}`);
     }
     return {
       name: kind.name,
@@ -313,7 +315,9 @@ async function firmwareFigures(kind: (typeof FIRMWARE)[number]): Promise<Firmwar
 export async function runDispatchBench(): Promise<DispatchBenchResult> {
   const qemu = await qemuFigures();
   const firmware: FirmwareFigures[] = [];
-  for (const kind of FIRMWARE) firmware.push(await firmwareFigures(kind));
+  // BENCH_FIRMWARE picks rows by a word of their names (e.g. "menu"), to measure one device type again.
+  const only = Deno.env.get("BENCH_FIRMWARE");
+  for (const kind of FIRMWARE.filter((k) => !only || k.name.includes(only))) firmware.push(await firmwareFigures(kind));
   return { ...qemu, processWallMs: await processWall(), latencyMs: await latency(), firmware };
 }
 

@@ -200,10 +200,12 @@ Deno.test("UEFI (Debian's OVMF) stops at its shell's countdown, fetches a job's 
 
 Deno.test("a PC behind a numbered UEFI menu boots a TFTP entry added through its Boot Manager (uefi-menu) and GRUB EFI chosen from it (grub-efi)", async () => {
   const { board, tftpRoot, dispatcherConfig } = await menuBoard();
-  // The menu's TFTP entries fetch from this machine's loopback (10.0.2.2 on the board's network).
-  const tftpd = await startTftpServer(tftpRoot);
-  const lab = await startTestLab({ dispatcherConfig });
+  let tftpd: Awaited<ReturnType<typeof startTftpServer>> | undefined;
+  let lab: TestLab | undefined;
   try {
+    // The menu's TFTP entries fetch from this machine's loopback (10.0.2.2 on the board's network).
+    tftpd = await startTftpServer(tftpRoot);
+    lab = await startTestLab({ dispatcherConfig });
     await lab.addWorker("w1");
     await lab.addDevice("pc-menu-01", "x86-uefi-menu", "w1", menuDictionary(board));
     const steps = ["lava-test-case kernel --shell uname -r"];
@@ -231,14 +233,26 @@ Deno.test("a PC behind a numbered UEFI menu boots a TFTP entry added through its
       assertEquals(grub.byName[name], "pass", `${name}: ${JSON.stringify(grub.byName)}`);
     }
     assert(transcript.includes("grub>"), "GRUB EFI's command line was reached");
+
+    // The entry stayed in the firmware across power cycles (the GRUB job's menu listed it); the next uefi-menu job
+    // removes it before adding its own, so the menu never fills up.
+    const again = await runJob(
+      lab,
+      ipxeJob(steps, "uefi-menu again", { method: "uefi-menu", deviceType: "x86-uefi-menu" }),
+    );
+    transcript = await Deno.readTextFile(board.transcript);
+    assertEquals(again.finished.health, "Complete", `${JSON.stringify(again.byName)}\n${transcript.slice(-3000)}`);
+    assert(transcript.includes("[1] LAVA ramdisk test image\r\n[2] LAVA PXE Grub"), "the entry was kept");
+    assert(transcript.includes("Delete entry: "), "the previous entry was removed");
+    assert(!transcript.includes("[2] LAVA ramdisk test image"), "never two entries");
     assertEquals(
       [...Deno.readDirSync(tftpRoot)].map((e) => e.name).sort(),
       ["grub", "grub.pxe", "grubx64.efi"],
       "the jobs' files left the TFTP root",
     );
   } finally {
-    await lab.close();
-    await tftpd.kill();
+    await lab?.close();
+    await tftpd?.kill();
     await board.stop();
   }
 });

@@ -171,6 +171,10 @@ export async function uefiBoard(): Promise<FirmwareBoard> {
   return { ...pc, release: () => Deno.remove(firmware, { recursive: true }) };
 }
 
+/** Debian's OVMF (the ovmf package), as tools/build-uefi-pc.sh finds it. */
+const OVMF_CODE = "/usr/share/OVMF/OVMF_CODE_4M.fd";
+const OVMF_VARS = "/usr/share/OVMF/OVMF_VARS_4M.fd";
+
 /** The MAC address the numbered menu's TFTP boot device has (worker/sim/firmware_menu.ts). */
 export const MENU_TFTP_MAC = "52:54:00:12:34:56";
 
@@ -187,7 +191,7 @@ export async function menuBoard(): Promise<FirmwareBoard> {
       label: "LAVA PXE Grub",
       qemu: [
         ...["-machine", "q35"],
-        ...["-drive", "if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd"],
+        ...["-drive", `if=pflash,format=raw,readonly=on,file=${OVMF_CODE}`],
         ...["-drive", `if=pflash,format=raw,file=${dir}/OVMF_VARS.fd`],
         ...["-netdev", `user,id=n0,tftp=${dir}/tftp,bootfile=grubx64.efi`],
         ...["-device", "virtio-net-pci,netdev=n0,romfile="],
@@ -199,7 +203,13 @@ export async function menuBoard(): Promise<FirmwareBoard> {
       qemu: ["-netdev", "user,id=n0", "-device", `e1000,netdev=n0,mac=${MENU_TFTP_MAC}`],
     },
   }));
-  await Deno.copyFile("/usr/share/OVMF/OVMF_VARS_4M.fd", `${pc.board.dir}/OVMF_VARS.fd`);
+  try {
+    // A fresh variable store: OVMF then boots its network card first, which QEMU's DHCP answers with GRUB EFI.
+    await Deno.copyFile(OVMF_VARS, `${pc.board.dir}/OVMF_VARS.fd`);
+  } catch (error) {
+    await pc.board.stop();
+    throw new Error(`cannot copy ${OVMF_VARS} (Debian's ovmf package): ${(error as Error).message}`);
+  }
   return withGrub(pc);
 }
 

@@ -36,6 +36,7 @@ export function pcDevice(
   hostname: string,
   pduPort: string,
   telnetPort: number,
+  extra: readonly string[] = [],
 ): Record<string, unknown> {
   const pdu = (command: string) => `'pduclient --port ${pduPort} --command ${command}'`;
   const device = renderDevice(jinjaEnvironment([BUILTIN_TEMPLATES]), {
@@ -45,6 +46,7 @@ export function pcDevice(
       `{% set hard_reset_command = ${pdu("reboot")} %}`,
       `{% set power_off_command = ${pdu("off")} %}`,
       `{% set power_on_command = ${pdu("on")} %}`,
+      ...extra,
     ].join("\n"),
     name: hostname,
     hostname,

@@ -7,7 +7,7 @@
  */
 import type { Console, ExpectMatch } from "./console.ts";
 import { itemPattern, type MenuResource, type MenuStep } from "../resources/menu.ts";
-import { JobError } from "../job/errors.ts";
+import { ConfigurationError, JobError } from "../job/errors.ts";
 import { pattern } from "./bootloader.ts";
 
 /** Waits on the console for `patterns`; the caller decides what a timeout means. */
@@ -16,6 +16,8 @@ export type MenuExpect = (patterns: readonly RegExp[], what: string) => Promise<
 export interface MenuOptions {
   readonly characterDelayMs: number;
   readonly log: (message: string) => void;
+  /** Ends typing when the job is cancelled or its action times out. */
+  readonly signal?: AbortSignal;
 }
 
 /**
@@ -46,10 +48,13 @@ export class MenuDriver {
   async interrupt(): Promise<void> {
     const { menu } = this;
     if (menu.interruptPrompt === undefined || menu.interruptString === undefined) {
-      throw new JobError(`${menu.method}: Missing interrupt prompt or interrupt string`);
+      throw new ConfigurationError(
+        `actions.boot.methods.${menu.method}.parameters: Missing interrupt prompt or interrupt string ` +
+          "(interrupt_prompt, interrupt_string)",
+      );
     }
     await this.#wait(menu.interruptPrompt, "interrupt_prompt");
-    await this.console.send(menu.interruptString, { delayMs: this.options.characterDelayMs });
+    await this.#send(menu.interruptString);
   }
 
   /**
@@ -71,21 +76,25 @@ export class MenuDriver {
           );
         }
         this.options.log(`Selecting option ${choice} (${label})`);
-        await this.console.send(`${choice}${this.menu.lineSeparator}`, { delayMs: this.options.characterDelayMs });
+        await this.#send(`${choice}${this.menu.lineSeparator}`);
         if (step.wait !== undefined) await this.#wait(step.wait, "wait");
       }
       if (step.escape) {
         this.options.log("Sending escape");
-        await this.console.send("\x1b");
+        await this.#send("\x1b");
         if (step.wait !== undefined) await this.#wait(step.wait, "wait");
       }
       if (step.enter !== undefined) {
         this.options.log(`Sending ${step.enter} Ctrl-M`);
-        await this.console.send(`${step.enter}\r`, { delayMs: this.options.characterDelayMs });
+        await this.#send(`${step.enter}\r`);
         if (step.wait !== undefined) await this.#wait(step.wait, "wait");
       }
     }
     if (bootMessage !== undefined) await this.#wait(bootMessage, "boot_message");
+  }
+
+  #send(text: string): Promise<void> {
+    return this.console.send(text, { delayMs: this.options.characterDelayMs, signal: this.options.signal });
   }
 
   async #wait(prompt: string, field: string): Promise<void> {

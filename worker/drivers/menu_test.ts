@@ -5,6 +5,7 @@ import { menuResource } from "../resources/menu.ts";
 import { FirmwareMenu } from "../sim/firmware_menu.ts";
 import { Console } from "./console.ts";
 import { MenuDriver, menuSelection } from "./menu.ts";
+import { pcDevice } from "../../tests/support/pipelines.ts";
 
 /** A uefi-menu boot method as LAVA's templates write it, with `sequences`. */
 function device(sequences: Record<string, unknown>, parameters: Record<string, unknown> = {}) {
@@ -159,6 +160,37 @@ Deno.test("a label the menu does not show fails the boot as LAVA's 'No selection
     await driver.select(driver.menu.sequences.fallback);
     await console.expect(["\r\n"], 1_000);
     assertEquals(booted, [["-shell"]]);
+  } finally {
+    await console.close();
+  }
+});
+
+Deno.test("a boot entry stays across power cycles, and the x86-uefi-menu sequence removes the previous job's before adding its own", async () => {
+  const { firmware, console } = simulatedFirmware(1);
+  const template = pcDevice("x86-uefi-menu", "pc-menu-01", "11", 8006, ["{% set tftp_mac = '52:54:00:12:34:56' %}"]);
+  // The sequence up to the main menu with the new entry in it (choosing it would fetch its files over TFTP).
+  const name = (text?: string) => text?.replace("TEST_MENU_NAME", "LAVA ramdisk test image");
+  const steps = menuResource(template, "uefi-menu").sequences.ramdisk.slice(0, -1).map((step) => ({
+    ...step,
+    ...(step.items ? { items: step.items.map((item) => name(item)!) } : {}),
+    ...(step.fallback ? { fallback: name(step.fallback) } : {}),
+    ...(step.enter ? { enter: name(step.enter) } : {}),
+  }));
+  try {
+    for (const boot of [1, 2, 3]) {
+      firmware.start(); // power-on (the first boot has nothing to remove; the others remove the previous entry)
+      const driver = driverOn(console, template);
+      await driver.interrupt();
+      await driver.select(steps);
+      await console.send("x\r\n");
+      const menu = await console.expect(["Start:"], 5_000);
+      assertEquals(
+        menu.before.match(/\[\d+\] LAVA ramdisk test image/g),
+        ["[1] LAVA ramdisk test image"],
+        `boot ${boot}`,
+      );
+      firmware.stop(); // power-off
+    }
   } finally {
     await console.close();
   }

@@ -122,7 +122,7 @@ export interface DeviceResources {
 }
 
 /** Reads a value at `path` of the configuration, naming the path when it has the wrong shape. */
-class Reader {
+export class Reader {
   constructor(readonly root: Mapping) {}
 
   at(path: readonly string[]): unknown {

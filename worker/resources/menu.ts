@@ -8,6 +8,7 @@
  */
 import { isMapping } from "../../actors/definitions/schema.ts";
 import { ConfigurationError } from "../job/errors.ts";
+import { Reader } from "./device.ts";
 
 /** One step of a menu sequence: LAVA's `select:` keys. */
 export interface MenuStep {
@@ -55,53 +56,56 @@ export interface MenuResource {
 export const DEFAULT_LABEL_CLASS = "a-zA-Z0-9\\s\\:";
 const STEP_KEYS = new Set(["items", "fallback", "wait", "enter", "escape", "prompt"]);
 
-/** The menu of boot method `method` in device configuration `config`. */
-export function menuResource(config: unknown, method: string): MenuResource {
+/**
+ * The menu of boot method `method` in device configuration `config`; `lineSeparator` is the job's own
+ * (`line_separator` in its boot block), which wins over the method's, as in LAVA.
+ */
+export function menuResource(config: unknown, method: string, lineSeparator?: unknown): MenuResource {
+  const r = new Reader(isMapping(config) ? config : {});
   const base = ["actions", "boot", "methods", method];
-  const section = at(config, base);
-  if (!isMapping(section)) throw new ConfigurationError(`the device has no ${method} boot method`);
-  const parameters = isMapping(section.parameters) ? section.parameters : {};
-  const where = (key: string) => [...base, "parameters", key].join(".");
-  const markup = parameters.item_markup;
-  if (markup === undefined || parameters.item_class === undefined || parameters.separator === undefined) {
+  if (!isMapping(r.at(base))) throw new ConfigurationError(`the device has no ${method} boot method`);
+  const parameters = [...base, "parameters"];
+  const markupPath = [...parameters, "item_markup"];
+  if ([markupPath, [...parameters, "item_class"], [...parameters, "separator"]].some((p) => r.at(p) === undefined)) {
     throw new ConfigurationError(
-      `Missing device parameters for UEFI menu operations (${where("item_markup")}, item_class and separator)`,
+      `Missing device parameters for UEFI menu operations (${markupPath.join(".")}, item_class and separator)`,
     );
   }
-  if (!Array.isArray(markup) || markup.length !== 2 || !markup.every((m) => typeof m === "string")) {
-    throw new ConfigurationError(`${where("item_markup")}: must be a list of two strings, the item number's brackets`);
+  const markup = r.words(markupPath);
+  if (markup.length !== 2) {
+    throw new ConfigurationError(
+      `device configuration ${markupPath.join(".")}: must be the two strings around a number`,
+    );
   }
-  const text = (key: string): string | undefined => {
-    const value = parameters[key];
-    if (value === undefined || value === null) return undefined;
-    if (typeof value === "string" || typeof value === "number") return String(value);
-    throw new ConfigurationError(`${where(key)}: must be a string`);
-  };
-  const separatorKind = text("line_separator") ??
-    (typeof section.line_separator === "string" ? section.line_separator : "dos");
+  const separatorKind = typeof lineSeparator === "string" ? lineSeparator : r.text([...base, "line_separator"], "dos");
   if (separatorKind !== "dos" && separatorKind !== "unix") {
-    throw new ConfigurationError(`${where("line_separator")}: Unrecognised line separator configuration.`);
+    const where = typeof lineSeparator === "string" ? "the job's line_separator" : `${base.join(".")}.line_separator`;
+    throw new ConfigurationError(`${where}: Unrecognised line separator configuration (dos or unix)`);
   }
   const sequences: Record<string, readonly MenuStep[]> = {};
-  for (const [name, value] of Object.entries(section)) {
+  for (const [name, value] of Object.entries(r.mapping(base))) {
     if (name === "parameters" || !Array.isArray(value)) continue;
     sequences[name] = value.map((step, i) => menuStep(step, [...base, name, String(i)].join(".")));
   }
+  const optional = (key: string, path: readonly string[]) => {
+    const value = r.text(path);
+    return value === undefined ? {} : { [key]: value };
+  };
   const resource: MenuResource = {
     method,
     itemMarkup: [markup[0], markup[1]],
-    itemClass: text("item_class")!,
-    separator: text("separator")!,
-    labelClass: text("label_class") ?? DEFAULT_LABEL_CLASS,
-    prompt: text("bootloader_prompt") ?? "Start:",
+    itemClass: r.text([...parameters, "item_class"], ""),
+    separator: r.text([...parameters, "separator"], ""),
+    labelClass: r.text([...parameters, "label_class"], DEFAULT_LABEL_CLASS),
+    prompt: r.text([...parameters, "bootloader_prompt"], "Start:"),
     lineSeparator: separatorKind === "dos" ? "\r\n" : "\n",
     sequences,
-    ...defined("interruptPrompt", text("interrupt_prompt")),
-    ...defined("interruptString", text("interrupt_string")),
-    ...defined("bootMessage", text("boot_message")),
-    ...defined("menuOptions", typeof section.menu_options === "string" ? section.menu_options : undefined),
-    ...defined("menuPrompt", text("menu_prompt")),
-    ...defined("menuBootMessage", text("menu_boot_message")),
+    ...optional("interruptPrompt", [...parameters, "interrupt_prompt"]),
+    ...optional("interruptString", [...parameters, "interrupt_string"]),
+    ...optional("bootMessage", [...parameters, "boot_message"]),
+    ...optional("menuOptions", [...base, "menu_options"]),
+    ...optional("menuPrompt", [...parameters, "menu_prompt"]),
+    ...optional("menuBootMessage", [...parameters, "menu_boot_message"]),
   };
   // A class that is no regular expression is the device's error, said before the device is touched.
   itemPattern(resource);
@@ -151,17 +155,9 @@ function menuStep(step: unknown, where: string): MenuStep {
     ...defined("fallback", text("fallback")),
     ...defined("wait", text("wait")),
     ...defined("enter", text("enter")),
-    ...(select.escape !== undefined && select.escape !== false ? { escape: true } : {}),
+    // As LAVA: the key's presence sends the escape, whatever its value.
+    ...(Object.hasOwn(select, "escape") ? { escape: true } : {}),
   };
-}
-
-function at(value: unknown, path: readonly string[]): unknown {
-  let current = value;
-  for (const key of path) {
-    if (!isMapping(current) || !Object.hasOwn(current, key)) return undefined;
-    current = current[key];
-  }
-  return current;
 }
 
 function defined<K extends string>(key: K, value: string | undefined): { [P in K]?: string } {

@@ -49,7 +49,7 @@ type Item = { readonly label: string; readonly run: () => void | Promise<void> }
 
 /** Longest line the menu reads: a line that never ends cannot grow without bound. */
 const MAX_LINE = 4096;
-/** Boot entries the Boot Manager keeps, as flash variables would. */
+/** Boot entries the Boot Manager keeps, across power cycles, as flash variables would. */
 const MAX_ENTRIES = 16;
 
 export class FirmwareMenu {
@@ -59,11 +59,17 @@ export class FirmwareMenu {
   #onLine: ((line: string) => void) | undefined;
   #countdown: ReturnType<typeof setTimeout> | undefined;
   #stopped = false;
+  /** Ends this power cycle's transfers when the board is switched off. */
+  #transfers = new AbortController();
+  #boots = 0;
 
   constructor(private readonly config: FirmwareMenuConfig, private readonly host: MenuHost) {}
 
   /** Power-on: the countdown, then the first entry unless a key stops it. */
   start(): void {
+    this.#stopped = false;
+    this.#line = "";
+    this.#transfers = new AbortController();
     this.host.write("\r\nUEFI firmware (numbered boot menu, simulated in front of QEMU's firmware)\r\n");
     let left = this.config.countdown ?? 5;
     this.#onLine = () => {};
@@ -111,10 +117,13 @@ export class FirmwareMenu {
     }
   }
 
+  /** Power-off: the menu and its transfers end; the boot entries stay. */
   stop(): void {
     this.#stopped = true;
     if (this.#countdown !== undefined) clearTimeout(this.#countdown);
+    this.#countdown = undefined;
     this.#onLine = undefined;
+    this.#transfers.abort();
   }
 
   #mainItems(): Item[] {
@@ -237,21 +246,30 @@ export class FirmwareMenu {
     this.#finish();
     const tftp = this.config.tftp!;
     const host = tftp.hostFor?.[entry.server] ?? entry.server;
+    const signal = this.#transfers.signal;
+    // Each boot's files apart: a transfer of a board switched off meanwhile cannot overwrite the next boot's.
+    const boot = `${this.host.dir}/boot-${++this.#boots}`;
+    await Deno.remove(`${this.host.dir}/boot-${this.#boots - 1}`, { recursive: true }).catch(() => {});
+    await Deno.mkdir(boot, { recursive: true });
     const fetch = async (path: string, name: string): Promise<string | undefined> => {
-      const file = `${this.host.dir}/${name}`;
+      if (signal.aborted) return undefined;
+      const file = `${boot}/${name}`;
       this.host.write(`Downloading ${path} from ${entry.server}\r\n`);
       const out = await new Deno.Command("curl", {
         args: ["-sS", "--max-time", "120", "-o", file, `tftp://${host}/${path.replace(/^\/+/, "")}`],
         stdout: "null",
         stderr: "piped",
-      }).output();
-      if (out.success) return file;
-      this.host.write(`TFTP Error: ${new TextDecoder().decode(out.stderr).trim().slice(0, 200)}\r\n`);
+        signal,
+      }).output().catch(() => undefined);
+      if (out?.success) return file;
+      if (!signal.aborted) {
+        this.host.write(`TFTP Error: ${new TextDecoder().decode(out?.stderr).trim().slice(0, 200)}\r\n`);
+      }
       return undefined;
     };
     const kernel = await fetch(entry.kernel, "kernel");
-    const initrd = entry.initrd ? await fetch(entry.initrd, "initrd") : undefined;
-    if (this.#stopped) return;
+    const initrd = kernel && entry.initrd ? await fetch(entry.initrd, "initrd") : undefined;
+    if (signal.aborted) return;
     if (!kernel || (entry.initrd && !initrd)) {
       this.#mainMenu();
       return;

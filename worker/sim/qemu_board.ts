@@ -40,7 +40,8 @@ const menuConfig: FirmwareMenuConfig | undefined = values.menu
   ? JSON.parse(await Deno.readTextFile(values.menu))
   : undefined;
 let machine: { child: Deno.ChildProcess; stdin: WritableStreamDefaultWriter<Uint8Array> } | undefined;
-let menu: FirmwareMenu | undefined;
+/** Whether the firmware's menu has the line (between power-on and the entry it starts). */
+let inMenu = false;
 
 function show(text: string): void {
   const bytes = encoder.encode(text);
@@ -48,17 +49,20 @@ function show(text: string): void {
   transcript?.writeSync(bytes);
 }
 
+// One menu for the board's life: the boot entries added in it stay across power cycles, as in flash.
+const menu = menuConfig && new FirmwareMenu(menuConfig, {
+  write: show,
+  boot: (extra) => {
+    inMenu = false;
+    startMachine(extra);
+  },
+  shutdown: () => void powerOff(),
+  dir: dirname(values.menu!),
+});
+
 function powerOn(): void {
-  if (!menuConfig) return startMachine([]);
-  menu = new FirmwareMenu(menuConfig, {
-    write: show,
-    boot: (extra) => {
-      menu = undefined;
-      startMachine(extra);
-    },
-    shutdown: () => void powerOff(),
-    dir: dirname(values.menu!),
-  });
+  if (!menu) return startMachine([]);
+  inMenu = true;
   menu.start();
 }
 
@@ -85,7 +89,7 @@ function startMachine(extra: readonly string[]): void {
 
 async function powerOff(): Promise<void> {
   menu?.stop();
-  menu = undefined;
+  inMenu = false;
   const current = machine;
   machine = undefined;
   if (!current) return;
@@ -104,7 +108,7 @@ async function control(socket: string): Promise<void> {
       const n = await conn.read(buffer);
       const [command] = new TextDecoder().decode(buffer.subarray(0, n ?? 0)).trim().split(/\s+/);
       let reply = "ok";
-      if (command === "on") machine || menu ? (reply = "already on") : powerOn();
+      if (command === "on") machine || inMenu ? (reply = "already on") : powerOn();
       else if (command === "off") await powerOff();
       else if (command === "reset") {
         await powerOff();
@@ -124,7 +128,7 @@ control(values.control);
 const decoder = new TextDecoder();
 for await (const chunk of Deno.stdin.readable) {
   // A powered-off board's UART takes what is typed and does nothing with it.
-  if (menu) menu.input(decoder.decode(chunk, { stream: true }));
+  if (inMenu) menu?.input(decoder.decode(chunk, { stream: true }));
   else await machine?.stdin.write(chunk).catch(() => {});
 }
 await powerOff();

@@ -10,7 +10,7 @@
 import { shape } from "../../../actors/definitions/pipeline.ts";
 import { isMapping } from "../../../actors/definitions/schema.ts";
 import { ConfigurationError, JobError } from "../../job/errors.ts";
-import type { ActionImplementation, Block, JobContext } from "../context.ts";
+import type { ActionImplementation, ActionRun, Block } from "../context.ts";
 import type { Strategy } from "../strategy.ts";
 import { CONNECT_SHAPE, CONNECTION_ACTIONS, resetShape } from "./connection.ts";
 import {
@@ -22,8 +22,14 @@ import {
   shellSessionShape,
 } from "./session.ts";
 import { filledBootCommands } from "./substitutions.ts";
-import { MENU_ACTIONS, menuDriver, menuSequence, UEFI_MENU_INTERRUPT_SHAPE } from "./uefi_menu.ts";
-import { menuResource } from "../../resources/menu.ts";
+import {
+  MENU_ACTIONS,
+  menuDriver,
+  menuOf,
+  menuSequence,
+  selectFromMenu,
+  UEFI_MENU_INTERRUPT_SHAPE,
+} from "./uefi_menu.ts";
 
 const METHODS = ["grub", "grub-efi"] as const;
 type GrubMethod = typeof METHODS[number];
@@ -36,19 +42,19 @@ function grubActions(): Record<string, ActionImplementation> {
     METHODS.map((m) => [m, bootloaderCommandActions(m, (ctx, block) => filledBootCommands(ctx, block, m))]),
   ) as Record<GrubMethod, Record<string, ActionImplementation>>;
   const typed = (name: string): ActionImplementation => (run) => byMethod[methodOf(run.block)][name](run);
-  const uefiMenu = (ctx: JobContext) => menuResource(ctx.device, "uefi-menu");
+  const uefiMenu = (run: ActionRun) => menuOf(run.ctx, "uefi-menu", run.block);
   return {
     ...CONNECTION_ACTIONS,
     ...SESSION_ACTIONS,
     ...MENU_ACTIONS,
-    "uefi-menu-interrupt": (run) => menuDriver(run, uefiMenu(run.ctx)).interrupt(),
+    "uefi-menu-interrupt": (run) => menuDriver(run, uefiMenu(run)).interrupt(),
     // As LAVA's GrubMenuSelector: the uefi-menu method's `menu_options` names the sequence, used as it is.
     "grub-efi-menu-selector": (run) => {
-      const menu = uefiMenu(run.ctx);
+      const menu = uefiMenu(run);
       if (menu.menuOptions === undefined) {
         throw new ConfigurationError("Missing entry for menu item to use for uefi-menu (its menu_options)");
       }
-      return menuDriver(run, menu).select(menuSequence(menu, menu.menuOptions));
+      return selectFromMenu(run, menu, menuSequence(menu, menu.menuOptions));
     },
     // LAVA points GRUB at a kernel on the boot media a usb or sata deploy wrote; Basalt runs neither.
     "bootloader-from-media": ({ ctx }) => {

@@ -8,8 +8,7 @@
  * and that sequence walked first.
  */
 import { shape } from "../../../actors/definitions/pipeline.ts";
-import { menuResource } from "../../resources/menu.ts";
-import type { ActionImplementation, JobContext } from "../context.ts";
+import type { ActionImplementation, ActionRun } from "../context.ts";
 import type { Strategy } from "../strategy.ts";
 import type { DeviceResources } from "../../resources/device.ts";
 import { CONNECTION_ACTIONS, resetShape } from "./connection.ts";
@@ -22,7 +21,7 @@ import {
   shellSessionShape,
 } from "./session.ts";
 import { bootloaderOf, filledBootCommands } from "./substitutions.ts";
-import { MENU_ACTIONS, MENU_CONNECT_SHAPE, menuDriver, menuSequence } from "./uefi_menu.ts";
+import { MENU_ACTIONS, MENU_CONNECT_SHAPE, menuDriver, menuOf, menuSequence, selectFromMenu } from "./uefi_menu.ts";
 
 const METHOD = "uefi";
 
@@ -35,19 +34,22 @@ function shellMenuOf(block: Record<string, unknown>, device: DeviceResources): s
 function uefiActions(): Record<string, ActionImplementation> {
   const commands = bootloaderCommandActions(METHOD, (ctx, block) => filledBootCommands(ctx, block, METHOD));
   // The menu is described by the uefi method's own parameters (item_markup...), not uefi-menu's.
-  const menuOf = (ctx: JobContext) => menuResource(ctx.device, METHOD);
+  const shellMenu = (run: ActionRun) => menuOf(run.ctx, METHOD, run.block);
   return {
     ...CONNECTION_ACTIONS,
     ...SESSION_ACTIONS,
     ...MENU_ACTIONS,
     ...commands,
-    "uefi-shell-menu-interrupt": (run) => menuDriver(run, menuOf(run.ctx)).interrupt(),
+    "uefi-shell-menu-interrupt": (run) => menuDriver(run, shellMenu(run)).interrupt(),
     "uefi-shell-menu-selector": (run) => {
-      const menu = menuOf(run.ctx);
+      const menu = shellMenu(run);
       const name = shellMenuOf(run.block, run.ctx.resources);
-      return menuDriver(run, { ...menu, prompt: menu.menuPrompt ?? menu.prompt }).select(
+      // As LAVA: the menu's own prompt and boot message when the device names them, else the method's.
+      return selectFromMenu(
+        run,
+        { ...menu, prompt: menu.menuPrompt ?? menu.prompt },
         menuSequence(menu, name),
-        menu.menuBootMessage,
+        menu.menuBootMessage ?? menu.bootMessage,
       );
     },
     "uefi-shell-interrupt": (run) => bootloaderDriver(run, bootloaderOf(run.ctx, METHOD)).interrupt(),

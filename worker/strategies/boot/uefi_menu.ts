@@ -16,6 +16,7 @@ import type { Strategy } from "../strategy.ts";
 import { CONNECTION_ACTIONS, resetShape } from "./connection.ts";
 import { expectOn, SESSION_ACTIONS } from "./session.ts";
 import { bootloaderSubstitutions } from "./substitutions.ts";
+import { fillPlaceholders } from "../../drivers/bootloader.ts";
 
 const METHOD = "uefi-menu";
 /** Placeholders a sequence cannot go on without. */
@@ -29,12 +30,32 @@ export function menuDriver(run: ActionRun, menu: MenuResource): MenuDriver {
     menu,
     ctx.console,
     (patterns, what) => expectOn(run, [...patterns], what, undefined, { untilActionEnds: true }),
-    { characterDelayMs: ctx.characterDelay("boot"), log: (message) => ctx.log.debug(message) },
+    { characterDelayMs: ctx.characterDelay("boot"), log: (message) => ctx.log.debug(message), signal: run.signal },
   );
+}
+
+/** The device's `method` menu, the job's boot block choosing its line separator. */
+export function menuOf(ctx: JobContext, method: string, block: Block): MenuResource {
+  return menuResource(ctx.device, method, block.line_separator);
+}
+
+/**
+ * LAVA's menu selectors (uefi-menu's, grub-efi's, the UEFI shell's): the device's pre-OS command first when it has
+ * one, then the sequence from the menu's prompt.
+ */
+export async function selectFromMenu(
+  run: ActionRun,
+  menu: MenuResource,
+  steps: readonly MenuStep[],
+  bootMessage?: string,
+): Promise<void> {
+  if (run.ctx.resources.power.preOs.length > 0) await CONNECTION_ACTIONS["pre-os-command"](run);
+  await menuDriver(run, menu).select(steps, bootMessage);
 }
 
 /** The sequence `name` of the device's `method` menu; a device without it cannot boot the job that way. */
 export function menuSequence(menu: MenuResource, name: unknown): readonly MenuStep[] {
+  if (name === undefined) throw new JobError("Missing commands in action parameters");
   if (typeof name !== "string" || !Object.hasOwn(menu.sequences, name)) {
     const known = Object.keys(menu.sequences).join(", ") || "none";
     throw new ConfigurationError(
@@ -59,45 +80,47 @@ export const MENU_ACTIONS: Readonly<Record<string, ActionImplementation>> = {
 /** The sequence's labels and entries with the job's values in (LAVA's uefi-commands), a value left out an error. */
 function filledSequence(ctx: JobContext, block: Block, steps: readonly MenuStep[]): MenuStep[] {
   const values = bootloaderSubstitutions(ctx, METHOD);
-  const fill = (text: string) =>
+  const fill = (text: string) => {
+    // A file or address left out would be typed as nothing, or as the placeholder itself, into the firmware.
+    const missing = [...text.matchAll(/\{([A-Z_]+)\}/g)].find(([, key]) => NEEDED.has(key) && !values[key]);
+    if (missing) {
+      throw new JobError(
+        `uefi-menu commands: ${JSON.stringify(text)} needs ${missing[0]}, which this job does not give`,
+      );
+    }
     // As LAVA: TEST_MENU_NAME is replaced wherever it appears, braces or not.
-    text.replace(/\{([A-Z_]+)\}/g, (whole, key) => {
-      const value = values[key];
-      if (value) return value;
-      // A file or address left out would be typed as nothing, or as the placeholder itself, into the firmware.
-      if (NEEDED.has(key)) {
-        throw new JobError(`uefi-menu commands: ${JSON.stringify(text)} needs ${whole}, which this job does not give`);
-      }
-      return value ?? whole;
-    }).replaceAll("TEST_MENU_NAME", `LAVA ${String(block.commands)} test image`);
+    return fillPlaceholders([text], values)[0].replaceAll(
+      "TEST_MENU_NAME",
+      `LAVA ${String(block.commands)} test image`,
+    );
+  };
   return steps.map((step) => ({
     ...step,
     ...(step.items ? { items: step.items.map(fill) } : {}),
+    ...(step.fallback !== undefined ? { fallback: fill(step.fallback) } : {}),
     ...(step.enter !== undefined ? { enter: fill(step.enter) } : {}),
   }));
 }
 
 function uefiMenuActions(): Record<string, ActionImplementation> {
   let sequence: MenuStep[] | undefined;
-  const menuOf = (ctx: JobContext) => menuResource(ctx.device, METHOD);
   return {
     ...CONNECTION_ACTIONS,
     ...SESSION_ACTIONS,
     ...MENU_ACTIONS,
     "uefi-commands": ({ ctx, block }) => {
-      sequence = filledSequence(ctx, block, menuSequence(menuOf(ctx), block.commands));
+      sequence = filledSequence(ctx, block, menuSequence(menuOf(ctx, METHOD, block), block.commands));
       ctx.log.info(`Parsed menu sequence: ${JSON.stringify(sequence)}`);
       return Promise.resolve();
     },
-    "uefi-menu-interrupt": (run) => menuDriver(run, menuOf(run.ctx)).interrupt(),
-    "uefi-menu-selector": async (run) => {
-      const menu = menuOf(run.ctx);
-      if (run.ctx.resources.power.preOs.length > 0) {
-        await CONNECTION_ACTIONS["pre-os-command"](run);
-      }
+    "uefi-menu-interrupt": (run) => menuDriver(run, menuOf(run.ctx, METHOD, run.block)).interrupt(),
+    "uefi-menu-selector": (run) => {
+      const menu = menuOf(run.ctx, METHOD, run.block);
       // The menu's boot_message is left to auto-login, which waits for it instead of the kernel's first line
       // (waited for here too, it would be gone when auto-login looked for it).
-      await menuDriver(run, menu).select(
+      return selectFromMenu(
+        run,
+        menu,
         sequence ?? filledSequence(run.ctx, run.block, menuSequence(menu, run.block.commands)),
       );
     },

@@ -26,7 +26,7 @@ function menuJob(method: string): Record<string, unknown> {
   };
 }
 
-const device = () => pcDevice("x86-uefi-menu", "pc-menu-01", "11", 8006);
+const device = () => pcDevice("x86-uefi-menu", "pc-menu-01", "11", 8006, ["{% set tftp_mac = '52:54:00:12:34:56' %}"]);
 const bootRows = (method: string) =>
   rows(pipelineOf(menuJob(method), device()).actions)
     .filter(([, level]) => level === "2" || level.startsWith("2."))
@@ -90,6 +90,10 @@ Deno.test("the x86-uefi-menu template describes LAVA's numbered menu, its TFTP e
     "TEST_MENU_NAME",
   ]);
   assertEquals(ramdisk.at(-1), { items: ["TEST_MENU_NAME"] });
+  // Without the TFTP device's MAC the menu cannot be steered to it: the sequence is not there, and a job using it
+  // is refused naming it.
+  const noMac = menuResource(pcDevice("x86-uefi-menu", "pc-menu-02", "12", 8007), "uefi-menu");
+  assertEquals(Object.keys(noMac.sequences), ["pxe-grub"]);
 });
 
 Deno.test("uefi-commands fills the job's files, server and entry name into the sequence, and refuses one it lacks", async () => {
