@@ -257,3 +257,26 @@ export function firmwareHealthChecks(file: DutFileOf): Record<string, Record<str
     "qemu-aarch64-uboot": arm64UbootJob(file, HEALTH_STEPS, "qemu-aarch64-uboot health check"),
   };
 }
+
+/**
+ * A LAVA ssh job for a machine reached over SSH: the ssh deploy (the overlay packed for scp), the ssh boot (logged
+ * into, the overlay copied and unpacked), then `steps`; `prompts` are the machine's shell's.
+ */
+export function sshJob(steps: string[], name: string, prompts: string[] = ["# "]): Record<string, unknown> {
+  return {
+    device_type: "ssh",
+    job_name: name,
+    visibility: "public",
+    timeouts: { job: { minutes: 3 }, action: { minutes: 1 } },
+    actions: [
+      { deploy: { to: "ssh", os: "debian" } },
+      { boot: { method: "ssh", connection: "ssh", prompts } },
+      { test: { timeout: { minutes: 1 }, definitions: [inlineTest("over-ssh", steps)] } },
+    ],
+  };
+}
+
+/** The ssh device type's health check: logged into, a test run in the session. */
+export function sshHealthCheck(): Record<string, unknown> {
+  return sshJob(HEALTH_STEPS, "ssh health check");
+}

@@ -1,8 +1,8 @@
 import { assertEquals } from "../tests/support/assert.ts";
-import { pcDevice, pipelineOf } from "../tests/support/pipelines.ts";
+import { pcDevice, pipelineOf, templateDevice } from "../tests/support/pipelines.ts";
 import { jobIssues } from "../actors/definitions/job_schema.ts";
 import type { PipelineAction } from "../actors/definitions/pipeline.ts";
-import { firmwareHealthChecks } from "./dut_jobs.ts";
+import { firmwareHealthChecks, sshHealthCheck } from "./dut_jobs.ts";
 
 const unsupported = (actions: readonly PipelineAction[]): string[] =>
   actions.flatMap((a) => [...(a.supported ? [] : [a.name]), ...unsupported(a.pipeline)]);
@@ -17,4 +17,12 @@ Deno.test("every device type on real firmware has a health check its template's 
     assertEquals(unsupported(pipeline.actions), [], type);
     assertEquals(pipeline.actions.map((a) => a.section), ["deploy", "boot", "test", "finalize"], type);
   }
+});
+
+Deno.test("the ssh device type's health check is valid and runs with Basalt's strategies", () => {
+  const job = sshHealthCheck();
+  assertEquals(jobIssues(job).map((i) => `${i.path.join(".")}: ${i.message}`), []);
+  const pipeline = pipelineOf(job, templateDevice("ssh", "server-01", ["{% set ssh_host = '10.0.0.7' %}"]));
+  assertEquals(unsupported(pipeline.actions), []);
+  assertEquals(pipeline.actions.map((a) => a.section), ["deploy", "boot", "test", "finalize"]);
 });

@@ -53,6 +53,11 @@ export const PACKAGE_GROUPS: readonly PackageGroup[] = [
   },
   { packages: ["nbd-server"], why: "NBD roots (LAVA's nbd deploy serves its nbdroot with it)", purposes: ["test"] },
   { packages: ["dnsmasq-base"], why: "a TFTP server the fault tests can take away mid-transfer", purposes: ["test"] },
+  {
+    packages: ["openssh-server", "openssh-client"],
+    why: "the machine the ssh device type's tests log into (a real sshd), and ssh and scp",
+    purposes: ["test"],
+  },
   { packages: ["postgresql"], why: "the storage tests on PostgreSQL", purposes: ["test"] },
   {
     packages: ["python3", "python3-jinja2", "python3-yaml", "python3-zmq", "python3-requests"],

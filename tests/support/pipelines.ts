@@ -29,7 +29,7 @@ export function exampleDevice(name: string, deviceType: string, context: unknown
 
 /**
  * A PC on one of Basalt's own templates, described as LAVA's examples describe theirs: a telnet console and a PDU
- * port for its power. Throws if the template reports an error.
+ * port for its power, and `extra` dictionary lines. Throws if the template reports an error.
  */
 export function pcDevice(
   template: string,
@@ -39,15 +39,19 @@ export function pcDevice(
   extra: readonly string[] = [],
 ): Record<string, unknown> {
   const pdu = (command: string) => `'pduclient --port ${pduPort} --command ${command}'`;
+  return templateDevice(template, hostname, [
+    `{% set connection_command = 'telnet bumblebee ${telnetPort}' %}`,
+    `{% set hard_reset_command = ${pdu("reboot")} %}`,
+    `{% set power_off_command = ${pdu("off")} %}`,
+    `{% set power_on_command = ${pdu("on")} %}`,
+    ...extra,
+  ]);
+}
+
+/** A device on one of Basalt's own templates with the dictionary `lines`. Throws if the template reports an error. */
+export function templateDevice(template: string, hostname: string, lines: readonly string[]): Record<string, unknown> {
   const device = renderDevice(jinjaEnvironment([BUILTIN_TEMPLATES]), {
-    dictionary: [
-      `{% extends '${template}.jinja2' %}`,
-      `{% set connection_command = 'telnet bumblebee ${telnetPort}' %}`,
-      `{% set hard_reset_command = ${pdu("reboot")} %}`,
-      `{% set power_off_command = ${pdu("off")} %}`,
-      `{% set power_on_command = ${pdu("on")} %}`,
-      ...extra,
-    ].join("\n"),
+    dictionary: [`{% extends '${template}.jinja2' %}`, ...lines].join("\n"),
     name: hostname,
     hostname,
     deviceType: template,

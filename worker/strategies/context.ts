@@ -63,6 +63,8 @@ export class JobContext {
   nbdServer?: { readonly ip: string; readonly port: number };
   /** Whether the overlay is already on the device (inside its initramfs). */
   overlayOnDevice = false;
+  /** The overlay tarball an ssh deploy prepared for the ssh boot to copy with scp. */
+  scpOverlay?: string;
   /** An ext2 image of the overlay attached as a drive, for disk-image jobs. */
   overlayImage?: string;
   /** The device's console, once connected or booted. */

@@ -9,6 +9,7 @@ import { nfsDeploy } from "./deploy/nfs.ts";
 import { nbdDeploy } from "./deploy/nbd.ts";
 import { tftpDeploy } from "./deploy/tftp.ts";
 import { tmpfsDeploy } from "./deploy/tmpfs.ts";
+import { sshDeploy } from "./deploy/ssh.ts";
 import { bootloaderBoot } from "./boot/bootloader.ts";
 import { grubBoot } from "./boot/grub.ts";
 import { ipxeBoot } from "./boot/ipxe.ts";
@@ -17,6 +18,7 @@ import { qemuBoot } from "./boot/qemu.ts";
 import { ubootBoot } from "./boot/u_boot.ts";
 import { uefiBoot } from "./boot/uefi.ts";
 import { uefiMenuBoot } from "./boot/uefi_menu.ts";
+import { sshBoot } from "./boot/ssh.ts";
 import { testDefinitions } from "./test/definitions.ts";
 import { testReservation } from "./test/reservation.ts";
 import { userCommandAction } from "./command.ts";
@@ -29,6 +31,7 @@ export const STRATEGIES = new StrategyRegistry([
   nbdDeploy,
   overlayDeploy,
   downloadDeploy,
+  sshDeploy,
   qemuBoot,
   minimalBoot,
   ubootBoot,
@@ -37,6 +40,7 @@ export const STRATEGIES = new StrategyRegistry([
   grubBoot,
   uefiBoot,
   uefiMenuBoot,
+  sshBoot,
   testDefinitions,
   testReservation,
   userCommandAction,

@@ -7,7 +7,7 @@
  */
 import { type ActionShape, shape } from "../../../actors/definitions/pipeline.ts";
 import { Console } from "../../drivers/console.ts";
-import { openConnection, parseConnection } from "../../drivers/connection.ts";
+import { openConnection, type OpenedConnection, parseConnection } from "../../drivers/connection.ts";
 import { isMapping } from "../../../actors/definitions/schema.ts";
 import { pattern } from "../../drivers/bootloader.ts";
 import { runPowerCommands } from "../../drivers/power.ts";
@@ -65,6 +65,11 @@ const connectDevice: ActionImplementation = async ({ ctx }) => {
   } catch (error) {
     throw new InfrastructureError(`cannot connect to the device with '${command}': ${(error as Error).message}`);
   }
+  useConnection(ctx, opened);
+};
+
+/** Makes `opened` the job's console (its stderr into the log, kernel panics watched, closed when the job ends). */
+export function useConnection(ctx: JobContext, opened: OpenedConnection): void {
   const { transport, stderrLines } = opened;
   (async () => {
     for await (const line of stderrLines ?? []) ctx.log.debug(line);
@@ -73,7 +78,7 @@ const connectDevice: ActionImplementation = async ({ ctx }) => {
   ctx.kernelPanic = undefined;
   watchKernel(ctx, ctx.console);
   ctx.cleanups.push(() => transport.close());
-};
+}
 
 const pduReboot: ActionImplementation = async ({ ctx, action, signal }) => {
   ctx.poweredOff = false;

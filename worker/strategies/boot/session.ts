@@ -4,6 +4,7 @@
  * prompt, logging in when the job says how, and a shell with LAVA's prompt; and
  * the shape of those actions in LAVA's pipeline.
  */
+import { overlayTarball } from "../../overlay/tarball.ts";
 import { type ActionShape, shape } from "../../../actors/definitions/pipeline.ts";
 import { isMapping } from "../../../actors/definitions/schema.ts";
 import { BootloaderDriver, pattern } from "../../drivers/bootloader.ts";
@@ -85,19 +86,10 @@ export async function expectOn(
  */
 export function shellSessionShape(block: Block, testHasShell: boolean): ActionShape[] {
   const shapes: ActionShape[] = [];
-  if (block.prompts !== undefined || block.auto_login !== undefined) {
-    shapes.push(
-      shape(
-        "auto-login-action",
-        "automatically login after boot using job parameters and checking for messages.",
-        "Auto-login after boot with support for kernel messages.",
-        { retry: true, pipeline: [shape("login-action", "Real login action.", "Login after boot.")] },
-      ),
-    );
-  }
+  if (block.prompts !== undefined || block.auto_login !== undefined) shapes.push(AUTO_LOGIN_SHAPE);
   if (block.prompts !== undefined && testHasShell) {
     shapes.push(
-      shape("expect-shell-connection", "Wait for a shell", "Expect a shell prompt"),
+      EXPECT_SHELL_SHAPE,
       ...(block.transfer_overlay !== undefined
         ? [shape(
           "overlay-unpack",
@@ -105,11 +97,29 @@ export function shellSessionShape(block: Block, testHasShell: boolean): ActionSh
           "transfer and unpack overlay",
         )]
         : []),
-      shape("export-device-env", "Exports environment variables to the device", "Exports environment variables action"),
+      EXPORT_ENV_SHAPE,
     );
   }
   return shapes;
 }
+
+/** LAVA's auto-login-action with its login-action. */
+export const AUTO_LOGIN_SHAPE: ActionShape = shape(
+  "auto-login-action",
+  "automatically login after boot using job parameters and checking for messages.",
+  "Auto-login after boot with support for kernel messages.",
+  { retry: true, pipeline: [shape("login-action", "Real login action.", "Login after boot.")] },
+);
+export const EXPECT_SHELL_SHAPE: ActionShape = shape(
+  "expect-shell-connection",
+  "Wait for a shell",
+  "Expect a shell prompt",
+);
+export const EXPORT_ENV_SHAPE: ActionShape = shape(
+  "export-device-env",
+  "Exports environment variables to the device",
+  "Exports environment variables action",
+);
 
 export function promptsOf(block: Record<string, unknown>): string[] {
   const prompts = block.prompts;
@@ -214,20 +224,6 @@ const expectShell: ActionImplementation = async (run) => {
   await expectOn(run, ctx.prompts, `a shell prompt (${ctx.prompts.join(" or ")})`);
 };
 
-/** The overlay as LAVA's transfer_overlay sends it: a gzipped tarball whose members start at the device's `/`. */
-async function overlayTarball(root: string, archive: string): Promise<void> {
-  const output = await new Deno.Command("tar", {
-    args: ["-C", root, "--owner=0", "--group=0", "--numeric-owner", "-czf", archive, "."],
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  if (!output.success) {
-    throw new InfrastructureError(
-      `overlay-unpack: tar failed: ${new TextDecoder().decode(output.stderr).slice(0, 400)}`,
-    );
-  }
-}
-
 /**
  * LAVA's overlay-unpack (`transfer_overlay`), for roots the dispatcher does not
  * write (an NBD image, an installed system): after login, the device is told to
@@ -262,12 +258,10 @@ const overlayUnpack: ActionImplementation = async (run) => {
   try {
     await typed("rm overlay.tar.gz");
     await typed(`${transfer.download_command} ${served.url}`);
-    await ctx.console!.sendLine(`${transfer.unpack_command} overlay.tar.gz; echo "overlay-unpack: $?"`);
-    const status = await expectOn(run, [/overlay-unpack: (\d+)/], "the unpacking's exit status");
-    await expectOn(run, prompts, "a shell prompt after unpacking the overlay");
-    if (status.match[1] !== "0") {
+    const status = await exitStatusOf(run, `${transfer.unpack_command} overlay.tar.gz`, "overlay-unpack");
+    if (status !== 0) {
       throw new JobError(
-        `overlay-unpack: "${transfer.unpack_command} overlay.tar.gz" exited ${status.match[1]}` +
+        `overlay-unpack: "${transfer.unpack_command} overlay.tar.gz" exited ${status}` +
           (served.fetches() === 0 ? ` (the device never fetched ${served.url})` : ""),
       );
     }
@@ -277,6 +271,18 @@ const overlayUnpack: ActionImplementation = async (run) => {
   ctx.overlayOnDevice = true;
   ctx.log.info(`The overlay was fetched by the device and unpacked (${served.fetches()} fetch)`);
 };
+
+/**
+ * Runs `command` in the device's shell and reads its exit status back (LAVA types such commands and trusts them;
+ * a failed unpack would otherwise only show at the first test), then waits for the prompt.
+ */
+export async function exitStatusOf(run: ActionRun, command: string, tag: string): Promise<number> {
+  const { ctx } = run;
+  await ctx.console!.sendLine(`${command}; echo "${tag}: $?"`);
+  const status = await expectOn(run, [new RegExp(`${tag}: (\\d+)`)], `the exit status of "${command}"`);
+  await expectOn(run, ctx.prompts, `a shell prompt after "${command}"`);
+  return Number(status.match[1]);
+}
 
 /** Sets the shell prompt LAVA uses, so later commands can wait on one known prompt. */
 const exportDeviceEnv: ActionImplementation = async (run) => {

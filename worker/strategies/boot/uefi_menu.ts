@@ -14,7 +14,7 @@ import { type MenuResource, menuResource, type MenuStep } from "../../resources/
 import type { ActionImplementation, ActionRun, Block, JobContext } from "../context.ts";
 import type { Strategy } from "../strategy.ts";
 import { CONNECTION_ACTIONS, resetShape } from "./connection.ts";
-import { expectOn, SESSION_ACTIONS } from "./session.ts";
+import { AUTO_LOGIN_SHAPE, expectOn, EXPORT_ENV_SHAPE, SESSION_ACTIONS } from "./session.ts";
 import { bootloaderSubstitutions } from "./substitutions.ts";
 import { fillPlaceholders } from "../../drivers/bootloader.ts";
 
@@ -143,13 +143,8 @@ export const uefiMenuBoot: Strategy = {
       UEFI_MENU_INTERRUPT_SHAPE,
       shape("uefi-menu-selector", "select specified uefi menu items", "select options in the uefi menu"),
       shape("menu-reset", "change out of menu session to a shell session", "reset to shell connection"),
-      shape(
-        "auto-login-action",
-        "automatically login after boot using job parameters and checking for messages.",
-        "Auto-login after boot with support for kernel messages.",
-        { retry: true, pipeline: [shape("login-action", "Real login action.", "Login after boot.")] },
-      ),
-      shape("export-device-env", "Exports environment variables to the device", "Exports environment variables action"),
+      AUTO_LOGIN_SHAPE,
+      EXPORT_ENV_SHAPE,
     ];
     return shape("uefi-menu-action", "interrupt and select uefi menu items", "interact with uefi menu", {
       retry: true,

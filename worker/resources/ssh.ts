@@ -1,0 +1,71 @@
+/**
+ * How a device is reached over SSH, as its configuration says (LAVA's
+ * `actions.deploy.methods.ssh`: options, host, port, user, identity_file). Every
+ * value goes onto ssh's and scp's command lines as an argument of its own, so
+ * each is checked for what could make it an option instead (a host starting
+ * with "-" would be one).
+ */
+import { isAbsolute } from "node:path";
+import { ConfigurationError } from "../job/errors.ts";
+import { Reader } from "./device.ts";
+import { isMapping } from "../../actors/definitions/schema.ts";
+
+export interface SshResource {
+  /** The device's own options for ssh and scp (`-o Compression=yes`...). */
+  readonly options: readonly string[];
+  /** The address of a primary connection (empty for a MultiNode guest, whose host comes from its host role). */
+  readonly host: string;
+  readonly port: number;
+  readonly user: string;
+  /** The private key ssh and scp authenticate with, if any. */
+  readonly identityFile?: string;
+}
+
+const SSH = ["actions", "deploy", "methods", "ssh"];
+const HOST = /^[A-Za-z0-9_.:\[\]%-]+$/;
+const USER = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
+
+/** The device's SSH parameters; a device without them cannot be deployed to or booted over SSH. */
+export function sshResource(config: unknown): SshResource {
+  const r = new Reader(isMapping(config) ? config : {});
+  if (!isMapping(r.at(SSH))) {
+    throw new ConfigurationError("Invalid device configuration - no suitable deploy method for ssh");
+  }
+  const field = (key: string) => [...SSH, key].join(".");
+  const options = r.at([...SSH, "options"]) === undefined ? [] : r.words([...SSH, "options"]);
+  const host = r.text([...SSH, "host"], "");
+  if (host !== "" && (host.startsWith("-") || !HOST.test(host))) {
+    throw new ConfigurationError(`device configuration ${field("host")}: ${JSON.stringify(host)} is not a host name`);
+  }
+  const portText = r.text([...SSH, "port"], "22");
+  const port = Number(portText);
+  if (!/^[0-9]+$/.test(portText) || port < 1 || port > 65535) {
+    throw new ConfigurationError(`device configuration ${field("port")}: Port was set but was not a digit`);
+  }
+  const user = r.text([...SSH, "user"], "") || "root";
+  if (!USER.test(user)) {
+    throw new ConfigurationError(`device configuration ${field("user")}: ${JSON.stringify(user)} is not a user name`);
+  }
+  const identity = r.text([...SSH, "identity_file"], "");
+  if (identity !== "" && !isAbsolute(identity)) {
+    // LAVA resolves relative names inside its own package, whose bundled key Basalt does not ship.
+    throw new ConfigurationError(
+      `device configuration ${field("identity_file")}: ${JSON.stringify(identity)} must be an absolute path ` +
+        "to a private key on the worker",
+    );
+  }
+  return { options, host, port, user, ...(identity ? { identityFile: identity } : {}) };
+}
+
+/**
+ * What ssh and scp both need after the device's options: no host-key prompt (the job's own `knownHosts` file,
+ * which starts empty — LAVA gives /dev/null; a file in the job's directory also names the job on the command line,
+ * so the worker finds the client if the dispatcher dies), the key.
+ */
+export function sshCommonArguments(ssh: SshResource, knownHosts = "/dev/null"): string[] {
+  return [
+    ...ssh.options,
+    ...["-o", `UserKnownHostsFile=${knownHosts}`, "-o", "StrictHostKeyChecking=no"],
+    ...(ssh.identityFile ? ["-i", ssh.identityFile] : []),
+  ];
+}

@@ -1,0 +1,136 @@
+/**
+ * LAVA's `ssh` boot: nothing is booted — a running machine is logged into over
+ * SSH (`login-ssh`). The overlay the ssh deploy packed is copied with scp beside
+ * the device's results directory, an `ssh -tt` session becomes the job's console,
+ * the login and shell actions run on it, and the overlay is unpacked there (its
+ * exit status read back). The machine's power, if it has any, is not touched.
+ */
+import { basename, join } from "node:path";
+import { shape } from "../../../actors/definitions/pipeline.ts";
+import { processConsole } from "../../drivers/transports.ts";
+import { InfrastructureError, JobError } from "../../job/errors.ts";
+import { sshCommonArguments, type SshResource, sshResource } from "../../resources/ssh.ts";
+import type { ActionImplementation, JobContext } from "../context.ts";
+import type { Strategy } from "../strategy.ts";
+import { useConnection } from "./connection.ts";
+import { AUTO_LOGIN_SHAPE, exitStatusOf, EXPECT_SHELL_SHAPE, EXPORT_ENV_SHAPE, SESSION_ACTIONS } from "./session.ts";
+
+/** The machine a primary connection logs into; a MultiNode guest's host (from its host role) is not supported yet. */
+function primaryHost(ssh: SshResource): string {
+  if (!ssh.host) {
+    throw new JobError(
+      "Unable to retrieve ssh_host address for primary connection (a MultiNode guest's host role is not supported yet)",
+    );
+  }
+  return ssh.host;
+}
+
+/** Where the overlay tarball goes on the machine: beside its results directory, as LAVA puts it. */
+function remoteOverlay(ctx: JobContext, archive: string): string {
+  return `${ctx.deviceRoot}-${basename(archive)}`;
+}
+
+/** The job's own known-hosts file: empty at first, in the job's directory. */
+const knownHosts = (ctx: JobContext) => join(ctx.workDir, "ssh_known_hosts");
+
+/** scp's destination: an IPv6 address in brackets, as scp reads it. */
+const scpHost = (host: string) => host.includes(":") ? `[${host}]` : host;
+
+const scpDeploy: ActionImplementation = async ({ ctx, action, signal }) => {
+  const archive = ctx.scpOverlay;
+  if (!archive) throw new JobError("scp-deploy: could not find details of 'overlay' (no ssh deploy before this boot)");
+  const ssh = sshResource(ctx.device);
+  const host = primaryHost(ssh);
+  const argv = [
+    ...sshCommonArguments(ssh, knownHosts(ctx)),
+    ...["-P", String(ssh.port)],
+    archive,
+    `${ssh.user}@${scpHost(host)}:${remoteOverlay(ctx, archive)}`,
+  ];
+  ctx.log.info(`Copying overlay using scp ${argv.join(" ")}`);
+  const timeout = AbortSignal.timeout(action.timeout * 1000);
+  const output = await new Deno.Command("scp", {
+    args: argv,
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+    signal: AbortSignal.any([signal, timeout]),
+  }).output().catch((error: Error) => {
+    throw new InfrastructureError(`Unable to copy overlay: scp could not run: ${error.message}`);
+  });
+  if (!output.success) {
+    const why = new TextDecoder().decode(output.stderr).trim().slice(-400);
+    throw new InfrastructureError(
+      `Unable to copy overlay to ${host}: scp exited ${output.code}${timeout.aborted ? " (timed out)" : ""}: ${why}`,
+    );
+  }
+};
+
+const sshConnection: ActionImplementation = async ({ ctx }) => {
+  const ssh = sshResource(ctx.device);
+  const host = primaryHost(ssh);
+  // -tt: a terminal on the machine (its shell prompts and echoes as on a console) though ours is a pipe;
+  // BatchMode: a key or password the device cannot give fails the login at once instead of waiting for a person.
+  const argv = [
+    "ssh",
+    ...sshCommonArguments(ssh, knownHosts(ctx)),
+    "-o",
+    "BatchMode=yes",
+    "-p",
+    String(ssh.port),
+    "-tt",
+    `${ssh.user}@${host}`,
+  ];
+  await ctx.console?.close();
+  ctx.log.info(`ssh-connection Connecting to device ${ssh.user}@${host} using '${argv.join(" ")}'`);
+  const process = processConsole(argv);
+  useConnection(ctx, { transport: process, stderrLines: process.stderrLines });
+};
+
+const scpOverlayUnpack: ActionImplementation = async (run) => {
+  const { ctx } = run;
+  if (!ctx.scpOverlay) throw new JobError("scp-overlay-unpack: no overlay was copied");
+  const remote = remoteOverlay(ctx, ctx.scpOverlay);
+  const status = await exitStatusOf(run, `tar --warning no-timestamp -C / -xaf ${remote}`, "scp-overlay-unpack");
+  if (status !== 0) throw new JobError(`scp-overlay-unpack: unpacking ${remote} on the device exited ${status}`);
+  ctx.overlayOnDevice = true;
+};
+
+/** LAVA 2023.01's login-ssh (its pipeline_refs/ssh-deploy.yaml). */
+export const sshBoot: Strategy = {
+  section: "boot",
+  methods: ["ssh"],
+  shape: () =>
+    shape("login-ssh", "connect over ssh and ensure a shell is found", "login over ssh", {
+      retry: true,
+      pipeline: [
+        shape("scp-deploy", "copy a file to a known device using scp", "scp over the ssh connection"),
+        shape(
+          "prepare-ssh",
+          "determine which address to use for primary or secondary connections",
+          "set the host address of the ssh connection",
+        ),
+        shape("ssh-connection", "login to a known device using ssh", "make an ssh connection to a device"),
+        AUTO_LOGIN_SHAPE,
+        EXPECT_SHELL_SHAPE,
+        EXPORT_ENV_SHAPE,
+        shape(
+          "scp-overlay-unpack",
+          "unpack the overlay over an existing ssh connection",
+          "unpack the overlay on the remote device",
+        ),
+      ],
+    }),
+  actions: () => ({
+    ...SESSION_ACTIONS,
+    "scp-deploy": scpDeploy,
+    "prepare-ssh": ({ ctx }) => {
+      ctx.log.info(`Using device data host_address for primary connection: ${primaryHost(sshResource(ctx.device))}`);
+      return Promise.resolve();
+    },
+    "ssh-connection": sshConnection,
+    // Nothing boots: no kernel to wait for, only the login.
+    "auto-login-action": (run) => run.children(),
+    "scp-overlay-unpack": scpOverlayUnpack,
+  }),
+};
