@@ -62,6 +62,7 @@ Deno.test("an ssh job copies its overlay with scp, logs in with ssh and runs its
         // sshd's variable for the session, as the shell sees it (its first word: the client's address).
         'lava-test-case over-ssh --shell [ "${SSH_CONNECTION%% *}" = 127.0.0.1 ]',
         "lava-test-case hostname --shell hostname",
+        'lava-test-case target-ip --shell [ "$(lava-target-ip)" = 127.0.0.1 ]',
       ], "ssh")),
     });
     assertEquals(submitted.status, 201, JSON.stringify(submitted.body));
@@ -69,7 +70,7 @@ Deno.test("an ssh job copies its overlay with scp, logs in with ssh and runs its
     const finished = await waitForJob(lab, id, (d) => d.state === "Finished", 120_000);
     const byName = await results(lab, id);
     assertEquals(finished.health, "Complete", JSON.stringify(byName));
-    for (const name of ["lava/login-action", "0_over-ssh/over-ssh", "0_over-ssh/hostname", "lava/job"]) {
+    for (const name of ["lava/login-action", "0_over-ssh/over-ssh", "0_over-ssh/hostname", "0_over-ssh/target-ip"]) {
       assertEquals(byName[name], "pass", `${name}: ${JSON.stringify(byName)}`);
     }
     // LAVA's layout on the machine: the overlay tarball beside the results directory it unpacked into.
