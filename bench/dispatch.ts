@@ -28,6 +28,8 @@ import { runJob } from "../worker/dispatch/run.ts";
 import { inlineTest, qemuDeviceYaml, qemuJob } from "../tests/support/dut.ts";
 import { boardDeviceYaml, bootFiles, SimulatedBoard, ubootJob } from "../tests/support/sim_board.ts";
 import {
+  depthchargeBoard,
+  depthchargeDictionary,
   grubBoard,
   grubDictionary,
   ipxeBoard,
@@ -235,6 +237,17 @@ const FIRMWARE = [
     dictionary: menuDictionary,
     deviceType: "x86-uefi-menu",
     job: (steps: string[]) => ipxeJob(steps, "bench", { method: "grub-efi", deviceType: "x86-uefi-menu" }),
+  },
+  {
+    name: "x86 Chromebook, depthcharge (tftpboot of the kernel, cmdline file and ramdisk)",
+    board: async () => {
+      const pc = await depthchargeBoard();
+      const tftpd = await startTftpServer(pc.tftpRoot);
+      return { ...pc, release: () => tftpd.kill() };
+    },
+    dictionary: depthchargeDictionary,
+    deviceType: "x86-depthcharge",
+    job: (steps: string[]) => ipxeJob(steps, "bench", { method: "depthcharge", deviceType: "x86-depthcharge" }),
   },
   {
     name: "arm64 board (Debian's U-Boot on QEMU virt, TFTP, booti, behind ser2net)",

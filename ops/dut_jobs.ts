@@ -254,6 +254,7 @@ export function firmwareHealthChecks(file: DutFileOf): Record<string, Record<str
     "x86-grub": pc("grub", "x86-grub"),
     "x86-uefi": pc("uefi", "x86-uefi"),
     "x86-uefi-menu": pc("uefi-menu", "x86-uefi-menu"),
+    "x86-depthcharge": pc("depthcharge", "x86-depthcharge"),
     "qemu-aarch64-uboot": arm64UbootJob(file, HEALTH_STEPS, "qemu-aarch64-uboot health check"),
   };
 }

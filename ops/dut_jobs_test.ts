@@ -9,7 +9,14 @@ const unsupported = (actions: readonly PipelineAction[]): string[] =>
 
 Deno.test("every device type on real firmware has a health check its template's device runs with Basalt's strategies", () => {
   const checks = firmwareHealthChecks((name) => `/srv/dut/${name}`);
-  assertEquals(Object.keys(checks).sort(), ["qemu-aarch64-uboot", "x86", "x86-grub", "x86-uefi", "x86-uefi-menu"]);
+  assertEquals(Object.keys(checks).sort(), [
+    "qemu-aarch64-uboot",
+    "x86",
+    "x86-depthcharge",
+    "x86-grub",
+    "x86-uefi",
+    "x86-uefi-menu",
+  ]);
   for (const [type, job] of Object.entries(checks)) {
     assertEquals(job.device_type, type);
     assertEquals(jobIssues(job).map((i) => `${i.path.join(".")}: ${i.message}`), [], type);

@@ -8,6 +8,9 @@ import { parse, stringify } from "yaml";
 import { assert, assertEquals } from "./support/assert.ts";
 import { startTestLab, type TestLab, waitForJob } from "./support/lab.ts";
 import {
+  depthchargeBoard,
+  depthchargeDictionary,
+  type FirmwareBoard,
   grubBoard,
   grubDictionary,
   ipxeBoard,
@@ -199,14 +202,10 @@ Deno.test("UEFI (Debian's OVMF) stops at its shell's countdown, fetches a job's 
 });
 
 Deno.test("a PC behind a numbered UEFI menu boots a TFTP entry added through its Boot Manager (uefi-menu) and GRUB EFI chosen from it (grub-efi)", async () => {
-  const { board, tftpRoot, dispatcherConfig } = await menuBoard();
-  let tftpd: Awaited<ReturnType<typeof startTftpServer>> | undefined;
-  let lab: TestLab | undefined;
-  try {
-    // The menu's TFTP entries fetch from this machine's loopback (10.0.2.2 on the board's network).
-    tftpd = await startTftpServer(tftpRoot);
-    lab = await startTestLab({ dispatcherConfig });
-    await lab.addWorker("w1");
+  const pc = await menuBoard();
+  const { board, tftpRoot } = pc;
+  // The menu's TFTP entries fetch from this machine's loopback (10.0.2.2 on the board's network).
+  await onTftpLab(pc, async (lab) => {
     await lab.addDevice("pc-menu-01", "x86-uefi-menu", "w1", menuDictionary(board));
     const steps = ["lava-test-case kernel --shell uname -r"];
     const menu = await runJob(
@@ -250,12 +249,50 @@ Deno.test("a PC behind a numbered UEFI menu boots a TFTP entry added through its
       ["grub", "grub.pxe", "grubx64.efi"],
       "the jobs' files left the TFTP root",
     );
+  });
+});
+
+Deno.test("a Chromebook's depthcharge fetches the job's kernel, command line and ramdisk with tftpboot and boots them", async () => {
+  const pc = await depthchargeBoard();
+  const { board, tftpRoot } = pc;
+  // depthcharge's TFTP client fetches from this machine's loopback (10.0.2.2 on the board's network).
+  await onTftpLab(pc, async (lab) => {
+    await lab.addDevice("chromebook-01", "x86-depthcharge", "w1", depthchargeDictionary(board));
+    const job = ipxeJob(
+      ["lava-test-case cmdline --shell grep -q root=/dev/ram0 /proc/cmdline"],
+      "depthcharge ramdisk",
+      { method: "depthcharge", deviceType: "x86-depthcharge" },
+    );
+    const { finished, byName } = await runJob(lab, job);
+    const transcript = await Deno.readTextFile(board.transcript);
+    assertEquals(finished.health, "Complete", `${JSON.stringify(byName)}\n${transcript.slice(-3000)}`);
+    for (const name of ["lava/bootloader-commands", "lava/login-action", "0_pc/cmdline"]) {
+      assertEquals(byName[name], "pass", `${name}: ${JSON.stringify(byName)}`);
+    }
+    assert(/dpch: tftpboot 10\.0\.2\.2 \S+\/vmlinuz \S+\/cmdline \S+/.test(transcript), "tftpboot was typed");
+    assertEquals([...Deno.readDirSync(tftpRoot)], [], "the job's files left the TFTP root");
+  });
+});
+
+/**
+ * Runs `work` on a lab with one worker (w1) whose TFTP root is `pc`'s, served by a real TFTP server on this machine's
+ * loopback (dnsmasq), which the board's simulated firmware reaches as 10.0.2.2; the lab, the server and the board are
+ * stopped after, whatever happened.
+ */
+async function onTftpLab(pc: FirmwareBoard, work: (lab: TestLab) => Promise<void>): Promise<void> {
+  let tftpd: Awaited<ReturnType<typeof startTftpServer>> | undefined;
+  let lab: TestLab | undefined;
+  try {
+    tftpd = await startTftpServer(pc.tftpRoot);
+    lab = await startTestLab({ dispatcherConfig: pc.dispatcherConfig });
+    await lab.addWorker("w1");
+    await work(lab);
   } finally {
     await lab?.close();
     await tftpd?.kill();
-    await board.stop();
+    await pc.board.stop();
   }
-});
+}
 
 Deno.test("U-Boot (Debian's u-boot-qemu) on an arm64 board boots a job's Image, ramdisk and device tree over TFTP with booti, an NFS root and an NBD root", async () => {
   const { board, tftpRoot, dispatcherConfig } = await ubootBoard();

@@ -6,6 +6,7 @@
 import { stringify } from "yaml";
 import { SimulatedBoard } from "../../worker/sim/lab_board.ts";
 import type { FirmwareMenuConfig } from "../../worker/sim/firmware_menu.ts";
+import type { DepthchargeConfig } from "../../worker/sim/depthcharge.ts";
 import { dutFile } from "./dut.ts";
 import { arm64UbootJob, netbootJob, pcNetbootJob } from "../../ops/dut_jobs.ts";
 
@@ -45,7 +46,7 @@ export interface FirmwareBoard {
 async function netbootBoard(
   qemu: (dir: string) => string[],
   serverIp = "10.0.2.2",
-  menu?: (dir: string) => FirmwareMenuConfig,
+  menu?: (dir: string) => FirmwareMenuConfig | DepthchargeConfig,
 ): Promise<FirmwareBoard> {
   const board = await SimulatedBoard.start({ qemu, menu });
   const tftpRoot = `${board.dir}/tftp`;
@@ -211,6 +212,24 @@ export async function menuBoard(): Promise<FirmwareBoard> {
     throw new Error(`cannot copy ${OVMF_VARS} (Debian's ovmf package): ${(error as Error).message}`);
   }
   return withGrub(pc);
+}
+
+/**
+ * An x86 Chromebook: depthcharge's command line (worker/sim/depthcharge.ts) in front of QEMU; its `tftpboot` fetches
+ * from 10.0.2.2, which is this machine's loopback (as on QEMU's user network), where `tftp` must serve the worker's
+ * TFTP root.
+ */
+export function depthchargeBoard(): Promise<FirmwareBoard> {
+  return netbootBoard(() => ["qemu-system-x86_64", "-m", "256"], "10.0.2.2", () => ({
+    kind: "depthcharge",
+    hostFor: { "10.0.2.2": "127.0.0.1" },
+    qemu: ["-netdev", "user,id=n0", "-device", "e1000,netdev=n0"],
+  }));
+}
+
+/** The Chromebook's device dictionary on Basalt's x86-depthcharge template, with `extra` lines. */
+export function depthchargeDictionary(board: SimulatedBoard, extra: readonly string[] = []): string {
+  return board.dictionary(extra.join("\n"), undefined, "x86-depthcharge.jinja2");
 }
 
 /** The menu PC's device dictionary on Basalt's x86-uefi-menu template, with `extra` lines. */

@@ -10,6 +10,8 @@
  * QEMU on them with the entry's arguments as the kernel's command line.
  */
 
+import { fetchOverTftp } from "./tftp_fetch.ts";
+
 /** The menu's configuration, as the board's --menu file holds it. */
 export interface FirmwareMenuConfig {
   /** Seconds of countdown before the first entry boots by itself. */
@@ -255,16 +257,9 @@ export class FirmwareMenu {
       if (signal.aborted) return undefined;
       const file = `${boot}/${name}`;
       this.host.write(`Downloading ${path} from ${entry.server}\r\n`);
-      const out = await new Deno.Command("curl", {
-        args: ["-sS", "--max-time", "120", "-o", file, `tftp://${host}/${path.replace(/^\/+/, "")}`],
-        stdout: "null",
-        stderr: "piped",
-        signal,
-      }).output().catch(() => undefined);
-      if (out?.success) return file;
-      if (!signal.aborted) {
-        this.host.write(`TFTP Error: ${new TextDecoder().decode(out?.stderr).trim().slice(0, 200)}\r\n`);
-      }
+      const error = await fetchOverTftp(host, path, file, signal);
+      if (error === undefined) return file;
+      if (!signal.aborted) this.host.write(`TFTP Error: ${error}\r\n`);
       return undefined;
     };
     const kernel = await fetch(entry.kernel, "kernel");

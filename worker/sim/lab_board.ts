@@ -8,6 +8,7 @@ import { existsSync as exists } from "node:fs";
 import { signalChild } from "../../actors/process/signal_child.ts";
 import { freePort } from "../drivers/free_port.ts";
 import type { FirmwareMenuConfig } from "./firmware_menu.ts";
+import type { DepthchargeConfig } from "./depthcharge.ts";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
 
@@ -36,8 +37,8 @@ export class SimulatedBoard {
       ser2net?: boolean;
       port?: number;
       qemu?: (dir: string) => string[];
-      /** With `qemu`: a numbered firmware boot menu in front of it (worker/sim/firmware_menu.ts). */
-      menu?: (dir: string) => FirmwareMenuConfig;
+      /** With `qemu`: firmware simulated in front of it, a numbered boot menu or depthcharge's command line. */
+      menu?: (dir: string) => FirmwareMenuConfig | DepthchargeConfig;
     } = {},
   ): Promise<SimulatedBoard> {
     // A short path: a unix socket's path is limited to about 100 bytes.

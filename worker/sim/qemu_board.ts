@@ -5,8 +5,9 @@
  * on starts QEMU with the firmware the arguments after `--` name (iPXE's ROM,
  * U-Boot, OVMF...) and its serial port on this line; power off kills it. Between
  * the two the line stays open, as a board's UART does. With --menu, power-on
- * shows a numbered firmware boot menu first (worker/sim/firmware_menu.ts), and
- * QEMU starts with what the entry chosen adds to its command line.
+ * shows a numbered firmware boot menu first (worker/sim/firmware_menu.ts) — or a
+ * Chromebook's depthcharge command line (worker/sim/depthcharge.ts, a MENU.json
+ * with "kind": "depthcharge") — and QEMU starts with what was chosen or fetched.
  *
  *   deno run -A worker/sim/qemu_board.ts --control SOCKET [--transcript FILE] --qemu ARGS.json [--menu MENU.json]
  *
@@ -16,6 +17,7 @@
 import { parseArgs } from "node:util";
 import { dirname } from "node:path";
 import { FirmwareMenu, type FirmwareMenuConfig } from "./firmware_menu.ts";
+import { Depthcharge, type DepthchargeConfig } from "./depthcharge.ts";
 
 const { values } = parseArgs({
   options: {
@@ -36,7 +38,7 @@ const encoder = new TextEncoder();
 const transcript = values.transcript
   ? await Deno.open(values.transcript, { write: true, create: true, append: true })
   : undefined;
-const menuConfig: FirmwareMenuConfig | undefined = values.menu
+const menuConfig: FirmwareMenuConfig | DepthchargeConfig | undefined = values.menu
   ? JSON.parse(await Deno.readTextFile(values.menu))
   : undefined;
 let machine: { child: Deno.ChildProcess; stdin: WritableStreamDefaultWriter<Uint8Array> } | undefined;
@@ -49,16 +51,20 @@ function show(text: string): void {
   transcript?.writeSync(bytes);
 }
 
-// One menu for the board's life: the boot entries added in it stay across power cycles, as in flash.
-const menu = menuConfig && new FirmwareMenu(menuConfig, {
+const menuHost = {
   write: show,
-  boot: (extra) => {
+  boot: (extra: readonly string[]) => {
     inMenu = false;
     startMachine(extra);
   },
   shutdown: () => void powerOff(),
-  dir: dirname(values.menu!),
-});
+  dir: dirname(values.menu ?? "."),
+};
+// One firmware for the board's life: the boot entries added in a menu stay across power cycles, as in flash.
+const menu = menuConfig &&
+  ("kind" in menuConfig && menuConfig.kind === "depthcharge"
+    ? new Depthcharge(menuConfig, menuHost)
+    : new FirmwareMenu(menuConfig as FirmwareMenuConfig, menuHost));
 
 function powerOn(): void {
   if (!menu) return startMachine([]);

@@ -19,6 +19,7 @@ import { ubootBoot } from "./boot/u_boot.ts";
 import { uefiBoot } from "./boot/uefi.ts";
 import { uefiMenuBoot } from "./boot/uefi_menu.ts";
 import { sshBoot } from "./boot/ssh.ts";
+import { depthchargeBoot } from "./boot/depthcharge.ts";
 import { testDefinitions } from "./test/definitions.ts";
 import { testReservation } from "./test/reservation.ts";
 import { userCommandAction } from "./command.ts";
@@ -41,6 +42,7 @@ export const STRATEGIES = new StrategyRegistry([
   uefiBoot,
   uefiMenuBoot,
   sshBoot,
+  depthchargeBoot,
   testDefinitions,
   testReservation,
   userCommandAction,

@@ -33,21 +33,29 @@ import {
   extractNfsRoot,
 } from "./nfs_root.ts";
 import { type Compression, DEFAULT_MAX_DOWNLOAD_BYTES } from "../../drivers/download.ts";
-import { JobError } from "../../job/errors.ts";
+import { ConfigurationError, JobError } from "../../job/errors.ts";
+import { makeFitImage } from "../../drivers/fit_image.ts";
 
 /** The files LAVA's tftp deploy downloads, in its order. */
 const BOOT_FILES = ["ramdisk", "kernel", "dtb", "nfsrootfs", "modules", "preseed", "tee"];
 
 const step = (name: string, description: string, summary: string) => shape(name, description, summary);
 
-/** LAVA's prepare-kernel, for a kernel given a `type`: U-Boot's conversion step on U-Boot devices. */
-export function prepareKernelShape(block: Block, device: DeviceResources): ActionShape[] {
-  if (!isMapping(block.kernel) || block.kernel.type === undefined) return [];
-  return [shape("prepare-kernel", "populates the pipeline with a kernel conversion action", "add a kernel conversion", {
+/** LAVA's prepare-kernel: U-Boot's conversion step on U-Boot devices, depthcharge's FIT image on Chromebooks. */
+function kernelPreparation(device: DeviceResources): ActionShape {
+  return shape("prepare-kernel", "populates the pipeline with a kernel conversion action", "add a kernel conversion", {
     pipeline: device.bootMethods.includes("u-boot")
       ? [step("uboot-prepare-kernel", "convert kernel to uimage", "prepare/convert kernel")]
+      : device.bootMethods.includes("depthcharge")
+      ? [step("prepare-fit", "package kernel, dtb and ramdisk into an FIT image", "generate depthcharge FIT image")]
       : [],
-  })];
+  });
+}
+
+/** LAVA's prepare-kernel for a kernel given a `type`. */
+export function prepareKernelShape(block: Block, device: DeviceResources): ActionShape[] {
+  if (!isMapping(block.kernel) || block.kernel.type === undefined) return [];
+  return [kernelPreparation(device)];
 }
 
 /** LAVA's prepare-tftp-overlay: each step does nothing when the deploy lacks what it works on. */
@@ -74,6 +82,8 @@ function prepareShape(
           "add commands to installer config",
         ),
         step("compress-ramdisk", "recreate a ramdisk with the overlay applied.", "compress ramdisk with overlay"),
+        // As LAVA: a depthcharge device's kernel is packed (with the final ramdisk) after everything else.
+        ...(device.bootMethods.includes("depthcharge") ? [kernelPreparation(device)] : []),
       ],
     },
   );
@@ -201,6 +211,31 @@ function tftpActions(): Record<string, ActionImplementation> {
       ctx.log.info(`Applied the overlay to the ramdisk (${bytes} bytes)`);
     },
     "uboot-prepare-kernel": ubootPrepareKernel,
+    "prepare-fit": async ({ ctx }) => {
+      const deploy = isMapping(ctx.device.actions) && isMapping(ctx.device.actions.deploy)
+        ? ctx.device.actions.deploy
+        : {};
+      const arch = isMapping(deploy.parameters) ? deploy.parameters.mkimage_arch : undefined;
+      if (typeof arch !== "string" || arch === "") {
+        ctx.log.info("No mkimage arch provided, not using FIT.");
+        return;
+      }
+      const parameters = isMapping(ctx.device.parameters) ? ctx.device.parameters : {};
+      const kernel = ctx.downloads.get("kernel");
+      if (!kernel) throw new JobError("prepare-fit: no kernel was downloaded");
+      if (parameters.load_address === undefined) {
+        throw new ConfigurationError("Missing load_address from device parameters (fit_kernel_load_address)");
+      }
+      const fit = await makeFitImage({
+        kernel,
+        arch,
+        loadAddress: String(parameters.load_address),
+        ...(ctx.downloads.get("dtb") ? { dtb: ctx.downloads.get("dtb") } : {}),
+        ...(ctx.downloads.get("ramdisk") ? { ramdisk: ctx.downloads.get("ramdisk") } : {}),
+      });
+      ctx.downloads.set("fit", fit);
+      ctx.log.info(`Packed the kernel${ctx.downloads.get("ramdisk") ? " and ramdisk" : ""} into ${fit}`);
+    },
     "configure-preseed-file": ({ block }) => {
       if (block.preseed !== undefined) throw new JobError("tftp-deploy preseed: installers are not supported yet");
       return Promise.resolve();
