@@ -15,7 +15,7 @@ export interface Sshd {
   readonly identityFile: string;
   /** A directory for what the tests put on the machine. */
   readonly dir: string;
-  /** Stops the server at once (connections it serves die with it). */
+  /** Stops the server at once, the processes serving its connections with it (they outlive their parent). */
   stop(): Promise<void>;
 }
 
@@ -91,6 +91,7 @@ export async function startSshd(): Promise<Sshd> {
     stop: async () => {
       if (!stopped) {
         stopped = true;
+        await new Deno.Command("pkill", { args: ["-KILL", "-P", String(child.pid)] }).output();
         try {
           child.kill("SIGKILL");
         } catch { /* gone */ }

@@ -77,6 +77,7 @@ const INFRASTRUCTURE_TIMEOUTS = new Set([
   "pre-os-command",
   "pre-power-command",
   "prepare-tftp-overlay",
+  "scp-deploy",
   "scp-download",
   "ssh-connection",
   "uefi-menu-interrupt",

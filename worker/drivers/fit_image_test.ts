@@ -1,5 +1,5 @@
 import { assert, assertRejects } from "../../tests/support/assert.ts";
-import { InfrastructureError } from "../job/errors.ts";
+import { ConfigurationError } from "../job/errors.ts";
 import { makeFitImage } from "./fit_image.ts";
 
 Deno.test("an arm64 kernel, device tree and ramdisk are packed into a FIT image mkimage's own dumpimage reads back", async () => {
@@ -28,6 +28,6 @@ Deno.test("an arm64 kernel, device tree and ramdisk are packed into a FIT image 
 
 Deno.test("a load address or architecture that is no such thing never reaches mkimage's command line", async () => {
   for (const parts of [{ arch: "arm64; reboot", loadAddress: "0" }, { arch: "arm", loadAddress: "-f auto" }]) {
-    await assertRejects(() => makeFitImage({ kernel: "/nonexistent/Image", ...parts }), InfrastructureError);
+    await assertRejects(() => makeFitImage({ kernel: "/nonexistent/Image", ...parts }), ConfigurationError);
   }
 });

@@ -22,7 +22,8 @@ export interface SshResource {
 }
 
 const SSH = ["actions", "deploy", "methods", "ssh"];
-const HOST = /^[A-Za-z0-9_.:\[\]%-]+$/;
+// An IPv6 address without brackets: ssh takes it so, and scp's destination gets them added.
+const HOST = /^[A-Za-z0-9_.:%-]+$/;
 const USER = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 
 /** The device's SSH parameters; a device without them cannot be deployed to or booted over SSH. */
@@ -58,7 +59,7 @@ export function sshResource(config: unknown): SshResource {
 }
 
 /**
- * What ssh and scp both need after the device's options: no host-key prompt (the job's own `knownHosts` file,
+ * What ssh and scp both need after the device's options: no prompt of any kind (the job's own `knownHosts` file,
  * which starts empty — LAVA gives /dev/null; a file in the job's directory also names the job on the command line,
  * so the worker finds the client if the dispatcher dies), the key.
  */
@@ -66,6 +67,8 @@ export function sshCommonArguments(ssh: SshResource, knownHosts = "/dev/null"): 
   return [
     ...ssh.options,
     ...["-o", `UserKnownHostsFile=${knownHosts}`, "-o", "StrictHostKeyChecking=no"],
+    // A key or password the device cannot give fails at once instead of waiting for a person at a prompt.
+    ...["-o", "BatchMode=yes"],
     ...(ssh.identityFile ? ["-i", ssh.identityFile] : []),
   ];
 }

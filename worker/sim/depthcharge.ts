@@ -55,7 +55,11 @@ export class Depthcharge {
         this.#line = "";
         if (line) {
           this.#reading = false;
-          void this.#run(line);
+          this.#run(line).catch((error) => {
+            // The simulated firmware says what went wrong and stays usable, as a real one would after a failed command.
+            this.host.write(`Error: ${error instanceof Error ? error.message : error}\r\n`);
+            if (!this.#transfers.signal.aborted) this.#prompt();
+          });
         }
       } else if (character === "\x7f" || character === "\b") {
         this.#line = this.#line.slice(0, -1);
@@ -112,6 +116,8 @@ export class Depthcharge {
       return false;
     }
     const cmdline = (await Deno.readTextFile(`${dir}/cmdline`)).split("\n")[0].slice(0, MAX_LINE);
+    // Switched off while the files were read: nothing starts.
+    if (signal.aborted) return true;
     this.host.write("Starting kernel ...\r\n");
     this.host.boot([
       ...this.config.qemu,

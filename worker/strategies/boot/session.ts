@@ -4,7 +4,6 @@
  * prompt, logging in when the job says how, and a shell with LAVA's prompt; and
  * the shape of those actions in LAVA's pipeline.
  */
-import { overlayTarball } from "../../overlay/tarball.ts";
 import { type ActionShape, shape } from "../../../actors/definitions/pipeline.ts";
 import { isMapping } from "../../../actors/definitions/schema.ts";
 import { BootloaderDriver, pattern } from "../../drivers/bootloader.ts";
@@ -23,6 +22,7 @@ import {
   kindOf,
   messageText,
 } from "../../drivers/kernel_messages.ts";
+import { overlayTarball } from "../../overlay/tarball.ts";
 
 const KERNEL_PANIC =
   /Kernel panic - not syncing|---\[ end Kernel panic|Internal error: Oops|BUG: unable to handle|general protection fault/;

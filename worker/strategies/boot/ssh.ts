@@ -30,13 +30,16 @@ function remoteOverlay(ctx: JobContext, archive: string): string {
   return `${ctx.deviceRoot}-${basename(archive)}`;
 }
 
+/** The deploy `os` values whose systems have GNU tar (LAVA's deployment data giving them tar_flags). */
+const GNU_TAR_SYSTEMS = new Set(["apertis", "archlinux", "centos", "debian", "fedora", "qnx", "slackware", "ubuntu"]);
+
 /** The job's own known-hosts file: empty at first, in the job's directory. */
 const knownHosts = (ctx: JobContext) => join(ctx.workDir, "ssh_known_hosts");
 
 /** scp's destination: an IPv6 address in brackets, as scp reads it. */
 const scpHost = (host: string) => host.includes(":") ? `[${host}]` : host;
 
-const scpDeploy: ActionImplementation = async ({ ctx, action, signal }) => {
+const scpDeploy: ActionImplementation = async ({ ctx, signal }) => {
   const archive = ctx.scpOverlay;
   if (!archive) throw new JobError("scp-deploy: could not find details of 'overlay' (no ssh deploy before this boot)");
   const ssh = sshResource(ctx.device);
@@ -48,34 +51,29 @@ const scpDeploy: ActionImplementation = async ({ ctx, action, signal }) => {
     `${ssh.user}@${scpHost(host)}:${remoteOverlay(ctx, archive)}`,
   ];
   ctx.log.info(`Copying overlay using scp ${argv.join(" ")}`);
-  const timeout = AbortSignal.timeout(action.timeout * 1000);
+  // The action's own time bounds it: its signal ends scp, and its timeout is the lab's error (execute.ts).
   const output = await new Deno.Command("scp", {
     args: argv,
     stdin: "null",
     stdout: "null",
     stderr: "piped",
-    signal: AbortSignal.any([signal, timeout]),
+    signal,
   }).output().catch((error: Error) => {
     throw new InfrastructureError(`Unable to copy overlay: scp could not run: ${error.message}`);
   });
   if (!output.success) {
     const why = new TextDecoder().decode(output.stderr).trim().slice(-400);
-    throw new InfrastructureError(
-      `Unable to copy overlay to ${host}: scp exited ${output.code}${timeout.aborted ? " (timed out)" : ""}: ${why}`,
-    );
+    throw new InfrastructureError(`Unable to copy overlay to ${host}: scp exited ${output.code}: ${why}`);
   }
 };
 
 const sshConnection: ActionImplementation = async ({ ctx }) => {
   const ssh = sshResource(ctx.device);
   const host = primaryHost(ssh);
-  // -tt: a terminal on the machine (its shell prompts and echoes as on a console) though ours is a pipe;
-  // BatchMode: a key or password the device cannot give fails the login at once instead of waiting for a person.
+  // -tt: a terminal on the machine (its shell prompts and echoes as on a console) though ours is a pipe.
   const argv = [
     "ssh",
     ...sshCommonArguments(ssh, knownHosts(ctx)),
-    "-o",
-    "BatchMode=yes",
     "-p",
     String(ssh.port),
     "-tt",
@@ -83,7 +81,12 @@ const sshConnection: ActionImplementation = async ({ ctx }) => {
   ];
   await ctx.console?.close();
   ctx.log.info(`ssh-connection Connecting to device ${ssh.user}@${host} using '${argv.join(" ")}'`);
-  const process = processConsole(argv);
+  let process;
+  try {
+    process = processConsole(argv);
+  } catch (error) {
+    throw new InfrastructureError(`cannot connect to the device with ssh: ${(error as Error).message}`);
+  }
   useConnection(ctx, { transport: process, stderrLines: process.stderrLines });
 };
 
@@ -91,7 +94,10 @@ const scpOverlayUnpack: ActionImplementation = async (run) => {
   const { ctx } = run;
   if (!ctx.scpOverlay) throw new JobError("scp-overlay-unpack: no overlay was copied");
   const remote = remoteOverlay(ctx, ctx.scpOverlay);
-  const status = await exitStatusOf(run, `tar --warning no-timestamp -C / -xaf ${remote}`, "scp-overlay-unpack");
+  // As LAVA (its deployment data's tar_flags): GNU tar's timestamp warning silenced where the system has GNU tar;
+  // BusyBox's (oe, lede, android) knows no such option.
+  const flags = GNU_TAR_SYSTEMS.has(ctx.deployOs() ?? "") ? "--warning no-timestamp " : "";
+  const status = await exitStatusOf(run, `tar ${flags}-C / -xzf ${remote}`, "scp-overlay-unpack");
   if (status !== 0) throw new JobError(`scp-overlay-unpack: unpacking ${remote} on the device exited ${status}`);
   ctx.overlayOnDevice = true;
 };

@@ -52,7 +52,7 @@ Deno.test("the ssh template gives ssh and scp LAVA's options, the host, port, us
   assertEquals([ssh.host, ssh.port, ssh.user, ssh.identityFile], ["10.0.0.7", 2222, "lava", "/etc/basalt/id_ed25519"]);
   assertEquals(sshCommonArguments(ssh), [
     ...["-o", "Compression=yes", "-o", "PasswordAuthentication=no", "-o", "LogLevel=FATAL"],
-    ...["-o", "UserKnownHostsFile=/dev/null", "-o", "StrictHostKeyChecking=no"],
+    ...["-o", "UserKnownHostsFile=/dev/null", "-o", "StrictHostKeyChecking=no", "-o", "BatchMode=yes"],
     ...["-i", "/etc/basalt/id_ed25519"],
   ]);
   assertEquals(sshResource(device()).identityFile, undefined);
@@ -62,6 +62,7 @@ Deno.test("an ssh host, port, user or key that could be taken for something else
   const cases: [string, string][] = [
     ["{% set ssh_host = '-oProxyCommand=touch /tmp/x' %}", "actions.deploy.methods.ssh.host"],
     ["{% set ssh_host = 'a b' %}", "actions.deploy.methods.ssh.host"],
+    ["{% set ssh_host = '[::1]' %}", "actions.deploy.methods.ssh.host"],
     ["{% set ssh_port = '22; reboot' %}", "Port was set but was not a digit"],
     ["{% set ssh_port = 70000 %}", "Port was set but was not a digit"],
     ["{% set ssh_user = '-l' %}", "actions.deploy.methods.ssh.user"],

@@ -46,7 +46,7 @@ export const sshDeploy: Strategy = {
       await run.children();
       const { ctx } = run;
       if (!ctx.overlay) throw new JobError("prepare-scp-overlay: no overlay was built");
-      // Named as LAVA names it on the device: <lava_test_results_dir>-overlay.tar.gz beside the results directory.
+      // On the device it goes beside the results directory: <lava_test_results_dir>-overlay.tar.gz.
       const archive = join(await Deno.makeTempDir({ dir: ctx.workDir, prefix: "scp-" }), "overlay.tar.gz");
       await overlayTarball(ctx.overlay.root, archive);
       ctx.scpOverlay = archive;

@@ -211,7 +211,7 @@ function tftpActions(): Record<string, ActionImplementation> {
       ctx.log.info(`Applied the overlay to the ramdisk (${bytes} bytes)`);
     },
     "uboot-prepare-kernel": ubootPrepareKernel,
-    "prepare-fit": async ({ ctx }) => {
+    "prepare-fit": async ({ ctx, signal }) => {
       const deploy = isMapping(ctx.device.actions) && isMapping(ctx.device.actions.deploy)
         ? ctx.device.actions.deploy
         : {};
@@ -230,6 +230,7 @@ function tftpActions(): Record<string, ActionImplementation> {
         kernel,
         arch,
         loadAddress: String(parameters.load_address),
+        signal,
         ...(ctx.downloads.get("dtb") ? { dtb: ctx.downloads.get("dtb") } : {}),
         ...(ctx.downloads.get("ramdisk") ? { ramdisk: ctx.downloads.get("ramdisk") } : {}),
       });
