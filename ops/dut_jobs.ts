@@ -255,6 +255,7 @@ export function firmwareHealthChecks(file: DutFileOf): Record<string, Record<str
     "x86-uefi": pc("uefi", "x86-uefi"),
     "x86-uefi-menu": pc("uefi-menu", "x86-uefi-menu"),
     "x86-depthcharge": pc("depthcharge", "x86-depthcharge"),
+    "arm64-depthcharge": arm64DepthchargeJob(file, HEALTH_STEPS, "arm64-depthcharge health check"),
     "qemu-aarch64-uboot": arm64UbootJob(file, HEALTH_STEPS, "qemu-aarch64-uboot health check"),
   };
 }
@@ -280,4 +281,20 @@ export function sshJob(steps: string[], name: string, prompts: string[] = ["# "]
 /** The ssh device type's health check: logged into, a test run in the session. */
 export function sshHealthCheck(): Record<string, unknown> {
   return sshJob(HEALTH_STEPS, "ssh health check");
+}
+
+/** A LAVA depthcharge job for an arm64 Chromebook: the device image's Image, ramdisk and device tree, then `steps`. */
+export function arm64DepthchargeJob(file: DutFileOf, steps: string[], name: string): Record<string, unknown> {
+  return netbootJob({
+    deviceType: "arm64-depthcharge",
+    method: "depthcharge",
+    name,
+    files: {
+      kernel: { url: `file://${file("arm64/Image")}`, type: "image" },
+      ramdisk: { url: `file://${file("arm64/initramfs")}`, compression: "gz" },
+      dtb: { url: `file://${file("arm64/virt.dtb")}` },
+    },
+    suite: "arm64",
+    steps,
+  });
 }

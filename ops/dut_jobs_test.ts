@@ -10,6 +10,7 @@ const unsupported = (actions: readonly PipelineAction[]): string[] =>
 Deno.test("every device type on real firmware has a health check its template's device runs with Basalt's strategies", () => {
   const checks = firmwareHealthChecks((name) => `/srv/dut/${name}`);
   assertEquals(Object.keys(checks).sort(), [
+    "arm64-depthcharge",
     "qemu-aarch64-uboot",
     "x86",
     "x86-depthcharge",

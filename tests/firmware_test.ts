@@ -8,6 +8,7 @@ import { parse, stringify } from "yaml";
 import { assert, assertEquals } from "./support/assert.ts";
 import { startTestLab, type TestLab, waitForJob } from "./support/lab.ts";
 import {
+  arm64DepthchargeJob,
   depthchargeBoard,
   depthchargeDictionary,
   type FirmwareBoard,
@@ -252,7 +253,7 @@ Deno.test("a PC behind a numbered UEFI menu boots a TFTP entry added through its
   });
 });
 
-Deno.test("a Chromebook's depthcharge fetches the job's kernel, command line and ramdisk with tftpboot and boots them", async () => {
+Deno.test("a Chromebook's depthcharge fetches the job's kernel, command line and ramdisk (x86) or FIT image (arm64) with tftpboot and boots them", async () => {
   const pc = await depthchargeBoard();
   const { board, tftpRoot } = pc;
   // depthcharge's TFTP client fetches from this machine's loopback (10.0.2.2 on the board's network).
@@ -271,6 +272,25 @@ Deno.test("a Chromebook's depthcharge fetches the job's kernel, command line and
     }
     assert(/dpch: tftpboot 10\.0\.2\.2 \S+\/vmlinuz \S+\/cmdline \S+/.test(transcript), "tftpboot was typed");
     assertEquals([...Deno.readDirSync(tftpRoot)], [], "the job's files left the TFTP root");
+  });
+
+  // An arm64 Chromebook: the deploy packs kernel, device tree and ramdisk into a FIT image, which tftpboot fetches.
+  const arm = await depthchargeBoard("arm64");
+  await onTftpLab(arm, async (lab) => {
+    await lab.addDevice(
+      "chromebook-02",
+      "arm64-depthcharge",
+      "w1",
+      depthchargeDictionary(arm.board, [], "arm64-depthcharge"),
+    );
+    const { finished, byName } = await runJob(
+      lab,
+      arm64DepthchargeJob(["lava-test-case arch --shell test $(uname -m) = aarch64"], "depthcharge FIT"),
+    );
+    const transcript = await Deno.readTextFile(arm.board.transcript);
+    assertEquals(finished.health, "Complete", `${JSON.stringify(byName)}\n${transcript.slice(-3000)}`);
+    assertEquals(byName["0_arm64/arch"], "pass", JSON.stringify(byName));
+    assert(/dpch: tftpboot 10\.0\.2\.2 \S+\/image\.itb \S+\/cmdline\r/.test(transcript), "the FIT image was fetched");
   });
 });
 

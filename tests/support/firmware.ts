@@ -8,7 +8,12 @@ import { SimulatedBoard } from "../../worker/sim/lab_board.ts";
 import type { FirmwareMenuConfig } from "../../worker/sim/firmware_menu.ts";
 import type { DepthchargeConfig } from "../../worker/sim/depthcharge.ts";
 import { dutFile } from "./dut.ts";
-import { arm64UbootJob, netbootJob, pcNetbootJob } from "../../ops/dut_jobs.ts";
+import {
+  arm64DepthchargeJob as arm64DepthchargeJobFor,
+  arm64UbootJob,
+  netbootJob,
+  pcNetbootJob,
+} from "../../ops/dut_jobs.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 
@@ -215,21 +220,34 @@ export async function menuBoard(): Promise<FirmwareBoard> {
 }
 
 /**
- * An x86 Chromebook: depthcharge's command line (worker/sim/depthcharge.ts) in front of QEMU; its `tftpboot` fetches
- * from 10.0.2.2, which is this machine's loopback (as on QEMU's user network), where `tftp` must serve the worker's
- * TFTP root.
+ * A Chromebook (x86, or arm64 on QEMU's virt machine): depthcharge's command line (worker/sim/depthcharge.ts) in
+ * front of QEMU; its `tftpboot` fetches from 10.0.2.2, which is this machine's loopback (as on QEMU's user network),
+ * where `tftp` must serve the worker's TFTP root.
  */
-export function depthchargeBoard(): Promise<FirmwareBoard> {
-  return netbootBoard(() => ["qemu-system-x86_64", "-m", "256"], "10.0.2.2", () => ({
+export function depthchargeBoard(arch: "x86" | "arm64" = "x86"): Promise<FirmwareBoard> {
+  const qemu = arch === "x86"
+    ? ["qemu-system-x86_64", "-m", "256"]
+    // The machine the device image's virt.dtb was dumped from (tools/build-dut-image.sh).
+    : ["qemu-system-aarch64", "-M", "virt", "-cpu", "cortex-a57", "-m", "512"];
+  return netbootBoard(() => qemu, "10.0.2.2", () => ({
     kind: "depthcharge",
     hostFor: { "10.0.2.2": "127.0.0.1" },
-    qemu: ["-netdev", "user,id=n0", "-device", "e1000,netdev=n0"],
+    qemu: ["-netdev", "user,id=n0", "-device", `${arch === "x86" ? "e1000" : "virtio-net-pci"},netdev=n0`],
   }));
 }
 
-/** The Chromebook's device dictionary on Basalt's x86-depthcharge template, with `extra` lines. */
-export function depthchargeDictionary(board: SimulatedBoard, extra: readonly string[] = []): string {
-  return board.dictionary(extra.join("\n"), undefined, "x86-depthcharge.jinja2");
+/** The Chromebook's device dictionary on Basalt's x86-depthcharge (or arm64-depthcharge) template, with `extra` lines. */
+export function depthchargeDictionary(
+  board: SimulatedBoard,
+  extra: readonly string[] = [],
+  template = "x86-depthcharge",
+): string {
+  return board.dictionary(extra.join("\n"), undefined, `${template}.jinja2`);
+}
+
+/** A LAVA depthcharge job for the arm64 Chromebook: the device image's Image, ramdisk and device tree, then `steps`. */
+export function arm64DepthchargeJob(steps: string[], name: string): Record<string, unknown> {
+  return arm64DepthchargeJobFor(dutFile, steps, name);
 }
 
 /** The menu PC's device dictionary on Basalt's x86-uefi-menu template, with `extra` lines. */

@@ -4,7 +4,9 @@
  * message and the `dpch:` prompt; `tftpboot SERVER KERNEL CMDLINE [RAMDISK]`
  * really fetches the kernel, the command-line file and the ramdisk over TFTP
  * (curl) and starts QEMU on them, the file's line as the kernel's command line.
- * A FIT image (arm Chromebooks) is refused as not simulated.
+ * A FIT image (what arm Chromebooks boot) is taken apart with u-boot-tools'
+ * `dumpimage` — kernel (lzma-decompressed when packed so), device tree, ramdisk;
+ * QEMU's virt machine keeps its own device tree.
  */
 import type { MenuHost } from "./firmware_menu.ts";
 import { fetchOverTftp } from "./tftp_fetch.ts";
@@ -96,7 +98,6 @@ export class Depthcharge {
     const dir = `${this.host.dir}/boot-${++this.#boots}`;
     await Deno.remove(`${this.host.dir}/boot-${this.#boots - 1}`, { recursive: true }).catch(() => {});
     await Deno.mkdir(dir, { recursive: true });
-    const files: string[] = [];
     for (const [path, name] of [[kernelPath, "kernel"], [cmdlinePath, "cmdline"], [ramdiskPath, "ramdisk"]]) {
       if (!path) continue;
       this.host.write(`Fetching ${path} from ${server}\r\n`);
@@ -106,14 +107,24 @@ export class Depthcharge {
         this.host.write(`TFTP failed for ${path}: ${error}\r\n`);
         return false;
       }
-      files.push(`${dir}/${name}`);
     }
     const head = new Uint8Array(4);
-    const kernel = await Deno.open(`${dir}/kernel`);
-    await kernel.read(head).finally(() => kernel.close());
+    const kernelFile = await Deno.open(`${dir}/kernel`);
+    await kernelFile.read(head).finally(() => kernelFile.close());
+    let boot: BootFiles = { kernel: `${dir}/kernel`, ...(ramdiskPath ? { ramdisk: `${dir}/ramdisk` } : {}) };
     if (FIT_MAGIC.every((b, i) => head[i] === b)) {
-      this.host.write("This simulated Chromebook boots a kernel and ramdisk apart, not a FIT image\r\n");
-      return false;
+      const unpacked = await unpackFit(`${dir}/kernel`, dir, signal);
+      if (typeof unpacked === "string") {
+        this.host.write(`Bad FIT image: ${unpacked}\r\n`);
+        return false;
+      }
+      boot = unpacked;
+      // QEMU's virt machine boots with the device tree it makes itself: a tree dumped from it and handed back with
+      // -dtb does not boot under Debian's QEMU, so the FIT's is only checked to be there.
+      if (!boot.dtb) {
+        this.host.write("Bad FIT image: no device tree in it\r\n");
+        return false;
+      }
     }
     const cmdline = (await Deno.readTextFile(`${dir}/cmdline`)).split("\n")[0].slice(0, MAX_LINE);
     // Switched off while the files were read: nothing starts.
@@ -122,11 +133,62 @@ export class Depthcharge {
     this.host.boot([
       ...this.config.qemu,
       "-kernel",
-      `${dir}/kernel`,
-      ...(ramdiskPath ? ["-initrd", `${dir}/ramdisk`] : []),
+      boot.kernel,
+      ...(boot.ramdisk ? ["-initrd", boot.ramdisk] : []),
       "-append",
       cmdline,
     ]);
     return true;
+  }
+}
+
+/** What QEMU boots. */
+interface BootFiles {
+  readonly kernel: string;
+  readonly ramdisk?: string;
+  readonly dtb?: string;
+}
+
+/** A FIT image's parts, as `dumpimage -l` lists and `dumpimage -p N` extracts them; a string says what is wrong. */
+async function unpackFit(
+  fit: string,
+  dir: string,
+  signal: AbortSignal,
+): Promise<BootFiles | string> {
+  const run = async (args: string[]) => {
+    const out = await new Deno.Command(args[0], { args: args.slice(1), stdout: "piped", stderr: "piped", signal })
+      .output();
+    if (!out.success) throw new Error(new TextDecoder().decode(out.stderr).trim().slice(0, 200));
+    return out.stdout;
+  };
+  try {
+    const listing = new TextDecoder().decode(await run(["dumpimage", "-l", fit]));
+    // "Image N (name)" blocks, each with its Type and Compression.
+    const images = [...listing.matchAll(/Image (\d+) \([^)]*\)\n((?: {2}.*\n?)*)/g)].map(([, index, body]) => ({
+      index,
+      type: /Type:\s+(.+)/.exec(body)?.[1].trim() ?? "",
+      compression: /Compression:\s+(.+)/.exec(body)?.[1].trim() ?? "",
+    }));
+    const extract = async (type: string, name: string): Promise<string | undefined> => {
+      const image = images.find((i) => i.type === type);
+      if (!image) return undefined;
+      const file = `${dir}/fit-${name}`;
+      await run(["dumpimage", "-T", "flat_dt", "-p", image.index, "-o", file, fit]);
+      if (image.compression.startsWith("lzma")) {
+        await Deno.writeFile(`${file}.raw`, await run(["unlzma", "-c", file]));
+        return `${file}.raw`;
+      }
+      if (image.compression !== "uncompressed") throw new Error(`${name} is ${image.compression}`);
+      return file;
+    };
+    const kernel = await extract("Kernel Image", "kernel");
+    if (!kernel) return "no kernel in it";
+    return {
+      kernel,
+      ramdisk: await extract("RAMDisk Image", "ramdisk"),
+      dtb: await extract("Flat Device Tree", "dtb"),
+    };
+  } catch (error) {
+    return (error as Error).message;
   }
 }
