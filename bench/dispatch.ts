@@ -22,7 +22,6 @@
 import process from "node:process";
 import { parse, stringify } from "yaml";
 import { startGanesha } from "../tests/support/ganesha.ts";
-import { startTftpServer } from "../tests/support/tftp_server.ts";
 import type { LogRecord } from "../worker/job/log.ts";
 import { runJob } from "../worker/dispatch/run.ts";
 import { inlineTest, qemuDeviceYaml, qemuJob } from "../tests/support/dut.ts";
@@ -44,6 +43,7 @@ import {
   ubootNfsJob,
   uefiBoard,
   uefiDictionary,
+  withTftpServer,
 } from "../tests/support/firmware.ts";
 import { BUILTIN_TEMPLATES, renderDevice } from "../master/devices/dictionary.ts";
 import { jinjaEnvironment } from "../master/devices/jinja.ts";
@@ -222,11 +222,7 @@ const FIRMWARE = [
   },
   {
     name: "PC behind a numbered UEFI menu, uefi-menu (a TFTP entry added in its Boot Manager, fetched, booted)",
-    board: async () => {
-      const pc = await menuBoard();
-      const tftpd = await startTftpServer(pc.tftpRoot);
-      return { ...pc, release: () => tftpd.kill() };
-    },
+    board: async () => withTftpServer(await menuBoard()),
     dictionary: menuDictionary,
     deviceType: "x86-uefi-menu",
     job: (steps: string[]) => ipxeJob(steps, "bench", { method: "uefi-menu", deviceType: "x86-uefi-menu" }),
@@ -240,11 +236,7 @@ const FIRMWARE = [
   },
   {
     name: "x86 Chromebook, depthcharge (tftpboot of the kernel, cmdline file and ramdisk)",
-    board: async () => {
-      const pc = await depthchargeBoard();
-      const tftpd = await startTftpServer(pc.tftpRoot);
-      return { ...pc, release: () => tftpd.kill() };
-    },
+    board: async () => withTftpServer(await depthchargeBoard()),
     dictionary: depthchargeDictionary,
     deviceType: "x86-depthcharge",
     job: (steps: string[]) => ipxeJob(steps, "bench", { method: "depthcharge", deviceType: "x86-depthcharge" }),

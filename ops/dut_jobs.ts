@@ -219,24 +219,28 @@ export function arm64UbootJob(
   file: DutFileOf,
   steps: string[],
   name: string,
-  ramdisk: Record<string, unknown> = { url: `file://${file("arm64/initramfs")}`, compression: "gz" },
+  ramdisk?: Record<string, unknown>,
   extra: { files?: Record<string, unknown>; commands?: string; context?: Record<string, unknown> } = {},
 ): Record<string, unknown> {
   return netbootJob({
     deviceType: "qemu-aarch64-uboot",
     method: "u-boot",
     name,
-    files: {
-      kernel: { url: `file://${file("arm64/Image")}`, type: "image" },
-      ramdisk,
-      dtb: { url: `file://${file("arm64/virt.dtb")}` },
-      ...extra.files,
-    },
+    files: { ...arm64BootFiles(file, ramdisk), ...extra.files },
     suite: "arm64",
     steps,
     commands: extra.commands,
     context: extra.context,
   });
+}
+
+/** The device image's arm64 Image, ramdisk (or `ramdisk`) and device tree, as a network deploy's files. */
+function arm64BootFiles(file: DutFileOf, ramdisk?: Record<string, unknown>): Record<string, unknown> {
+  return {
+    kernel: { url: `file://${file("arm64/Image")}`, type: "image" },
+    ramdisk: ramdisk ?? { url: `file://${file("arm64/initramfs")}`, compression: "gz" },
+    dtb: { url: `file://${file("arm64/virt.dtb")}` },
+  };
 }
 
 /** The steps of every firmware device type's health check: a shell, and the kernel the job deployed. */
@@ -289,11 +293,7 @@ export function arm64DepthchargeJob(file: DutFileOf, steps: string[], name: stri
     deviceType: "arm64-depthcharge",
     method: "depthcharge",
     name,
-    files: {
-      kernel: { url: `file://${file("arm64/Image")}`, type: "image" },
-      ramdisk: { url: `file://${file("arm64/initramfs")}`, compression: "gz" },
-      dtb: { url: `file://${file("arm64/virt.dtb")}` },
-    },
+    files: arm64BootFiles(file),
     suite: "arm64",
     steps,
   });

@@ -26,12 +26,12 @@ import {
   ubootNfsJob,
   uefiBoard,
   uefiDictionary,
+  withTftpServer,
 } from "./support/firmware.ts";
 import { whenChanged } from "../worker/drivers/file_watch.ts";
 import { firmwareHealthChecks } from "../ops/dut_jobs.ts";
 import { dutFile } from "./support/dut.ts";
 import { startGanesha } from "./support/ganesha.ts";
-import { startTftpServer } from "./support/tftp_server.ts";
 
 Deno.test("iPXE (QEMU's own ROM) boots a job's kernel and ramdisk over TFTP and runs its tests", async () => {
   const { board, tftpRoot, dispatcherConfig } = await ipxeBoard();
@@ -299,18 +299,17 @@ Deno.test("a Chromebook's depthcharge fetches the job's kernel, command line and
  * loopback (dnsmasq), which the board's simulated firmware reaches as 10.0.2.2; the lab, the server and the board are
  * stopped after, whatever happened.
  */
-async function onTftpLab(pc: FirmwareBoard, work: (lab: TestLab) => Promise<void>): Promise<void> {
-  let tftpd: Awaited<ReturnType<typeof startTftpServer>> | undefined;
+async function onTftpLab(board: FirmwareBoard, work: (lab: TestLab) => Promise<void>): Promise<void> {
+  const pc = await withTftpServer(board);
   let lab: TestLab | undefined;
   try {
-    tftpd = await startTftpServer(pc.tftpRoot);
     lab = await startTestLab({ dispatcherConfig: pc.dispatcherConfig });
     await lab.addWorker("w1");
     await work(lab);
   } finally {
     await lab?.close();
-    await tftpd?.kill();
     await pc.board.stop();
+    await pc.release?.();
   }
 }
 

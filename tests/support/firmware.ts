@@ -7,6 +7,7 @@ import { stringify } from "yaml";
 import { SimulatedBoard } from "../../worker/sim/lab_board.ts";
 import type { FirmwareMenuConfig } from "../../worker/sim/firmware_menu.ts";
 import type { DepthchargeConfig } from "../../worker/sim/depthcharge.ts";
+import { startTftpServer } from "./tftp_server.ts";
 import { dutFile } from "./dut.ts";
 import {
   arm64DepthchargeJob as arm64DepthchargeJobFor,
@@ -180,6 +181,25 @@ export async function uefiBoard(): Promise<FirmwareBoard> {
 /** Debian's OVMF (the ovmf package), as tools/build-uefi-pc.sh finds it. */
 const OVMF_CODE = "/usr/share/OVMF/OVMF_CODE_4M.fd";
 const OVMF_VARS = "/usr/share/OVMF/OVMF_VARS_4M.fd";
+
+/**
+ * `pc` with a real TFTP server on its TFTP root (dnsmasq on this machine's loopback, which the board's simulated
+ * firmware reaches as 10.0.2.2), stopped with what `pc` releases.
+ */
+export async function withTftpServer(pc: FirmwareBoard): Promise<FirmwareBoard> {
+  const tftpd = await startTftpServer(pc.tftpRoot).catch(async (error) => {
+    await pc.board.stop();
+    await pc.release?.();
+    throw error;
+  });
+  return {
+    ...pc,
+    release: async () => {
+      await tftpd.kill();
+      await pc.release?.();
+    },
+  };
+}
 
 /** The MAC address the numbered menu's TFTP boot device has (worker/sim/firmware_menu.ts). */
 export const MENU_TFTP_MAC = "52:54:00:12:34:56";

@@ -87,10 +87,6 @@ export function menuResource(config: unknown, method: string, lineSeparator?: un
     if (name === "parameters" || !Array.isArray(value)) continue;
     sequences[name] = value.map((step, i) => menuStep(step, [...base, name, String(i)].join(".")));
   }
-  const optional = (key: string, path: readonly string[]) => {
-    const value = r.text(path);
-    return value === undefined ? {} : { [key]: value };
-  };
   const resource: MenuResource = {
     method,
     itemMarkup: [markup[0], markup[1]],
@@ -100,12 +96,12 @@ export function menuResource(config: unknown, method: string, lineSeparator?: un
     prompt: r.text([...parameters, "bootloader_prompt"], "Start:"),
     lineSeparator: separatorKind === "dos" ? "\r\n" : "\n",
     sequences,
-    ...optional("interruptPrompt", [...parameters, "interrupt_prompt"]),
-    ...optional("interruptString", [...parameters, "interrupt_string"]),
-    ...optional("bootMessage", [...parameters, "boot_message"]),
-    ...optional("menuOptions", [...base, "menu_options"]),
-    ...optional("menuPrompt", [...parameters, "menu_prompt"]),
-    ...optional("menuBootMessage", [...parameters, "menu_boot_message"]),
+    ...defined("interruptPrompt", r.text([...parameters, "interrupt_prompt"])),
+    ...defined("interruptString", r.text([...parameters, "interrupt_string"])),
+    ...defined("bootMessage", r.text([...parameters, "boot_message"])),
+    ...defined("menuOptions", r.text([...base, "menu_options"])),
+    ...defined("menuPrompt", r.text([...parameters, "menu_prompt"])),
+    ...defined("menuBootMessage", r.text([...parameters, "menu_boot_message"])),
   };
   // A class that is no regular expression is the device's error, said before the device is touched.
   itemPattern(resource);

@@ -12,6 +12,7 @@ import { shape } from "../../../actors/definitions/pipeline.ts";
 import { isMapping } from "../../../actors/definitions/schema.ts";
 import { commandList, fillPlaceholders, pattern } from "../../drivers/bootloader.ts";
 import { servedName, tftpRoot } from "../../drivers/tftp_dir.ts";
+import { Reader } from "../../resources/device.ts";
 import { ConfigurationError, JobError } from "../../job/errors.ts";
 import type { ActionImplementation, Block, JobContext } from "../context.ts";
 import type { Strategy } from "../strategy.ts";
@@ -29,13 +30,10 @@ const METHOD = "depthcharge";
 
 /** The device's depthcharge section: its parameters and named command sets (each with a `cmdline`). */
 function section(ctx: JobContext): Record<string, unknown> {
-  const methods = isMapping(ctx.device.actions) && isMapping(ctx.device.actions.boot) &&
-      isMapping(ctx.device.actions.boot.methods)
-    ? ctx.device.actions.boot.methods
-    : {};
-  const found = methods[METHOD];
-  if (!isMapping(found)) throw new ConfigurationError("the device has no actions.boot.methods.depthcharge");
-  return found;
+  const path = ["actions", "boot", "methods", METHOD];
+  const reader = new Reader(ctx.device);
+  if (!isMapping(reader.at(path))) throw new ConfigurationError("the device has no actions.boot.methods.depthcharge");
+  return reader.mapping(path);
 }
 
 /** The kernel command line the job boots with, as LAVA writes it into the `cmdline` file. */

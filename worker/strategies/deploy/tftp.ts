@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { type ActionShape, shape } from "../../../actors/definitions/pipeline.ts";
 import { isMapping } from "../../../actors/definitions/schema.ts";
 import type { Strategy } from "../strategy.ts";
-import type { DeviceResources } from "../../resources/device.ts";
+import { type DeviceResources, Reader } from "../../resources/device.ts";
 import type { ActionImplementation, ActionRun, Block } from "../context.ts";
 import { deployWithParallelDownloads, DOWNLOAD_ACTIONS, downloadShapes } from "./downloads.ts";
 import { DEVICE_ENV_SHAPE, OVERLAY_ACTIONS, overlayShape } from "./test_overlay.ts";
@@ -212,24 +212,22 @@ function tftpActions(): Record<string, ActionImplementation> {
     },
     "uboot-prepare-kernel": ubootPrepareKernel,
     "prepare-fit": async ({ ctx, signal }) => {
-      const deploy = isMapping(ctx.device.actions) && isMapping(ctx.device.actions.deploy)
-        ? ctx.device.actions.deploy
-        : {};
-      const arch = isMapping(deploy.parameters) ? deploy.parameters.mkimage_arch : undefined;
-      if (typeof arch !== "string" || arch === "") {
+      const device = new Reader(ctx.device);
+      const arch = device.text(["actions", "deploy", "parameters", "mkimage_arch"]);
+      if (!arch) {
         ctx.log.info("No mkimage arch provided, not using FIT.");
         return;
       }
-      const parameters = isMapping(ctx.device.parameters) ? ctx.device.parameters : {};
+      const loadAddress = device.text(["parameters", "load_address"]);
       const kernel = ctx.downloads.get("kernel");
       if (!kernel) throw new JobError("prepare-fit: no kernel was downloaded");
-      if (parameters.load_address === undefined) {
+      if (loadAddress === undefined) {
         throw new ConfigurationError("Missing load_address from device parameters (fit_kernel_load_address)");
       }
       const fit = await makeFitImage({
         kernel,
         arch,
-        loadAddress: String(parameters.load_address),
+        loadAddress,
         signal,
         ...(ctx.downloads.get("dtb") ? { dtb: ctx.downloads.get("dtb") } : {}),
         ...(ctx.downloads.get("ramdisk") ? { ramdisk: ctx.downloads.get("ramdisk") } : {}),
