@@ -261,6 +261,35 @@ export function firmwareHealthChecks(file: DutFileOf): Record<string, Record<str
     "x86-depthcharge": pc("depthcharge", "x86-depthcharge"),
     "arm64-depthcharge": arm64DepthchargeJob(file, HEALTH_STEPS, "arm64-depthcharge health check"),
     "qemu-aarch64-uboot": arm64UbootJob(file, HEALTH_STEPS, "qemu-aarch64-uboot health check"),
+    "fastboot": fastbootJob(file, HEALTH_STEPS, "fastboot health check"),
+  };
+}
+
+/**
+ * A LAVA fastboot job for the simulated fastboot board: the device image's Android boot image flashed to `boot`,
+ * its busybox system as a sparse ext4 image flashed to `userdata` with the test overlay written into it (the boot
+ * image's command line mounts that as the root), the flashed image started with `fastboot reboot`, then `steps`.
+ */
+export function fastbootJob(file: DutFileOf, steps: string[], name: string): Record<string, unknown> {
+  return {
+    device_type: "fastboot",
+    job_name: name,
+    visibility: "public",
+    timeouts: { job: { minutes: 6 }, action: { minutes: 3 } },
+    actions: [
+      {
+        deploy: {
+          to: "fastboot",
+          images: {
+            boot: { url: `file://${file("arm64/boot.img")}` },
+            userdata: { url: `file://${file("arm64/nbdroot.simg")}`, "apply-overlay": true },
+          },
+          os: "oe",
+        },
+      },
+      { boot: { method: "fastboot", prompts: ["/ # "] } },
+      { test: { timeout: { minutes: 2 }, definitions: [inlineTest("fastboot", steps)] } },
+    ],
   };
 }
 

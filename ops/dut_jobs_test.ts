@@ -11,6 +11,7 @@ Deno.test("every device type on real firmware has a health check its template's 
   const checks = firmwareHealthChecks((name) => `/srv/dut/${name}`);
   assertEquals(Object.keys(checks).sort(), [
     "arm64-depthcharge",
+    "fastboot",
     "qemu-aarch64-uboot",
     "x86",
     "x86-depthcharge",

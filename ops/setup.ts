@@ -58,6 +58,11 @@ export const PACKAGE_GROUPS: readonly PackageGroup[] = [
     why: "the machine the ssh device type's tests log into (a real sshd), and ssh and scp",
     purposes: ["test"],
   },
+  {
+    packages: ["fastboot", "mkbootimg", "android-sdk-libsparse-utils"],
+    why: "fastboot devices: Debian's fastboot client, Android boot images and sparse images",
+    purposes: ["test"],
+  },
   { packages: ["postgresql"], why: "the storage tests on PostgreSQL", purposes: ["test"] },
   {
     packages: ["python3", "python3-jinja2", "python3-yaml", "python3-zmq", "python3-requests"],
@@ -232,6 +237,9 @@ export const DUT_FILES = [
   "arm64/nfsrootfs.tar.gz",
   "arm64/initramfs-nbd",
   "arm64/nbdroot.ext4",
+  "arm64/initramfs-disk",
+  "arm64/boot.img",
+  "arm64/nbdroot.simg",
 ] as const;
 export type DutFile = typeof DUT_FILES[number];
 

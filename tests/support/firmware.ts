@@ -7,6 +7,7 @@ import { stringify } from "yaml";
 import { SimulatedBoard } from "../../worker/sim/lab_board.ts";
 import type { FirmwareMenuConfig } from "../../worker/sim/firmware_menu.ts";
 import type { DepthchargeConfig } from "../../worker/sim/depthcharge.ts";
+import { freePort } from "../../worker/drivers/free_port.ts";
 import { startTftpServer } from "./tftp_server.ts";
 import { dutFile } from "./dut.ts";
 import {
@@ -309,4 +310,40 @@ export function ipxeJob(
   boot: { method: string; deviceType: string } = { method: "ipxe", deviceType: "x86" },
 ): Record<string, unknown> {
   return pcNetbootJob(dutFile, steps, name, boot);
+}
+
+/**
+ * An Android-style arm64 board in fastboot mode at power-on (worker/sim/fastboot_bootloader.ts), answering Debian's
+ * fastboot client on a TCP port of 127.0.0.1; what it boots is QEMU's virt machine with the flashed `userdata` as its
+ * virtio disk and a virtio NIC on QEMU's user network.
+ */
+export async function fastbootBoard(): Promise<{ board: SimulatedBoard; serial: string }> {
+  const port = freePort();
+  const board = await SimulatedBoard.start({
+    qemu: () => [
+      "qemu-system-aarch64",
+      ...["-M", "virt", "-cpu", "cortex-a57", "-m", "512"],
+      ...["-netdev", "user,id=n0", "-device", "virtio-net-pci,netdev=n0"],
+    ],
+    menu: () => ({
+      kind: "fastboot",
+      port,
+      serialno: `basalt-fastboot-${port}`,
+      // Smaller than the boot image: the client sends it as several sparse images, as to a real board.
+      maxDownload: 16 << 20,
+      partitions: { boot: 64 << 20, userdata: 64 << 20, cache: 8 << 20 },
+      disks: ["userdata"],
+      qemu: [],
+    }),
+  });
+  return { board, serial: `tcp:127.0.0.1:${port}` };
+}
+
+/** The fastboot board's device dictionary on Basalt's fastboot template, with `extra` lines. */
+export function fastbootDictionary(board: SimulatedBoard, serial: string, extra: readonly string[] = []): string {
+  return board.dictionary(
+    [`{% set fastboot_serial_number = '${serial}' %}`, "{% set boot_character_delay = 5 %}", ...extra].join("\n"),
+    undefined,
+    "fastboot.jinja2",
+  );
 }

@@ -118,6 +118,15 @@ export interface DeviceResources {
   /** The header a network-booted ramdisk is given, when the device needs one. */
   readonly ramdiskHeader?: { readonly type: "u-boot"; readonly mkimageArch: string };
   readonly storage: readonly { readonly method: string; readonly id: string }[];
+  /**
+   * What shapes a fastboot device's pipelines (base-fastboot's `flash_cmds_order`, `actions.boot.methods.fastboot`,
+   * `fastboot_via_uboot`); checked where they are used (resources/fastboot.ts).
+   */
+  readonly fastboot: {
+    readonly flashOrder: readonly string[];
+    readonly sequence: readonly string[];
+    readonly viaUboot: boolean;
+  };
   readonly environment: Readonly<Record<string, string>>;
 }
 
@@ -194,6 +203,11 @@ export class Reader {
     }
     return list.map(String);
   }
+}
+
+/** The strings of a list (a shape is drawn from what there is; the actions check it whole). */
+function strings(value: unknown): string[] {
+  return Array.isArray(value) ? value.filter((v): v is string => typeof v === "string") : [];
 }
 
 function optional<K extends string>(key: K, value: string | undefined): { [P in K]?: string } {
@@ -372,6 +386,11 @@ export function deviceResources(config: Mapping): DeviceResources {
       : {}),
     bootloaders,
     bootMethods: Object.keys(methods),
+    fastboot: {
+      flashOrder: strings(r.at(["flash_cmds_order"])),
+      sequence: strings(r.at(["actions", "boot", "methods", "fastboot"])),
+      viaUboot: r.at(["fastboot_via_uboot"]) === true,
+    },
     grubEfiReset: r.flag(["actions", "boot", "methods", "grub-efi", "reset_device"], true),
     loadAddresses,
     target: {

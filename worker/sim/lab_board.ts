@@ -9,6 +9,7 @@ import { signalChild } from "../../actors/process/signal_child.ts";
 import { freePort } from "../drivers/free_port.ts";
 import type { FirmwareMenuConfig } from "./firmware_menu.ts";
 import type { DepthchargeConfig } from "./depthcharge.ts";
+import type { FastbootConfig } from "./fastboot_bootloader.ts";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
 
@@ -37,8 +38,8 @@ export class SimulatedBoard {
       ser2net?: boolean;
       port?: number;
       qemu?: (dir: string) => string[];
-      /** With `qemu`: firmware simulated in front of it, a numbered boot menu or depthcharge's command line. */
-      menu?: (dir: string) => FirmwareMenuConfig | DepthchargeConfig;
+      /** With `qemu`: firmware simulated in front of it, a numbered boot menu, depthcharge's command line or fastboot. */
+      menu?: (dir: string) => FirmwareMenuConfig | DepthchargeConfig | FastbootConfig;
     } = {},
   ): Promise<SimulatedBoard> {
     // A short path: a unix socket's path is limited to about 100 bytes.

@@ -7,7 +7,10 @@
  * the two the line stays open, as a board's UART does. With --menu, power-on
  * shows a numbered firmware boot menu first (worker/sim/firmware_menu.ts) — or a
  * Chromebook's depthcharge command line (worker/sim/depthcharge.ts, a MENU.json
- * with "kind": "depthcharge") — and QEMU starts with what was chosen or fetched.
+ * with "kind": "depthcharge"), or an Android bootloader in fastboot mode
+ * (worker/sim/fastboot_bootloader.ts, "kind": "fastboot") — and QEMU starts with
+ * what was chosen, fetched or flashed. `fault ...` on the control socket arms the
+ * fastboot bootloader's faults.
  *
  *   deno run -A worker/sim/qemu_board.ts --control SOCKET [--transcript FILE] --qemu ARGS.json [--menu MENU.json]
  *
@@ -18,6 +21,7 @@ import { parseArgs } from "node:util";
 import { dirname } from "node:path";
 import { FirmwareMenu, type FirmwareMenuConfig } from "./firmware_menu.ts";
 import { Depthcharge, type DepthchargeConfig } from "./depthcharge.ts";
+import { FastbootBootloader, type FastbootConfig } from "./fastboot_bootloader.ts";
 
 const { values } = parseArgs({
   options: {
@@ -38,7 +42,7 @@ const encoder = new TextEncoder();
 const transcript = values.transcript
   ? await Deno.open(values.transcript, { write: true, create: true, append: true })
   : undefined;
-const menuConfig: FirmwareMenuConfig | DepthchargeConfig | undefined = values.menu
+const menuConfig: FirmwareMenuConfig | DepthchargeConfig | FastbootConfig | undefined = values.menu
   ? JSON.parse(await Deno.readTextFile(values.menu))
   : undefined;
 let machine: { child: Deno.ChildProcess; stdin: WritableStreamDefaultWriter<Uint8Array> } | undefined;
@@ -61,10 +65,12 @@ const menuHost = {
   dir: dirname(values.menu ?? "."),
 };
 // One firmware for the board's life: the boot entries added in a menu stay across power cycles, as in flash.
-const menu = menuConfig &&
-  ("kind" in menuConfig && menuConfig.kind === "depthcharge"
-    ? new Depthcharge(menuConfig, menuHost)
-    : new FirmwareMenu(menuConfig as FirmwareMenuConfig, menuHost));
+function firmwareFor(config: FirmwareMenuConfig | DepthchargeConfig | FastbootConfig) {
+  if ("kind" in config && config.kind === "depthcharge") return new Depthcharge(config, menuHost);
+  if ("kind" in config && config.kind === "fastboot") return new FastbootBootloader(config, menuHost);
+  return new FirmwareMenu(config as FirmwareMenuConfig, menuHost);
+}
+const menu = menuConfig && firmwareFor(menuConfig);
 
 function powerOn(): void {
   if (!menu) return startMachine([]);
@@ -112,7 +118,7 @@ async function control(socket: string): Promise<void> {
     (async () => {
       const buffer = new Uint8Array(256);
       const n = await conn.read(buffer);
-      const [command] = new TextDecoder().decode(buffer.subarray(0, n ?? 0)).trim().split(/\s+/);
+      const [command, ...args] = new TextDecoder().decode(buffer.subarray(0, n ?? 0)).trim().split(/\s+/);
       let reply = "ok";
       if (command === "on") machine || inMenu ? (reply = "already on") : powerOn();
       else if (command === "off") await powerOff();
@@ -120,6 +126,7 @@ async function control(socket: string): Promise<void> {
         await powerOff();
         powerOn();
       } else if (command === "state") reply = machine ? "on" : "off";
+      else if (command === "fault" && menu instanceof FastbootBootloader) reply = menu.fault(args);
       else reply = `unknown command ${command}`;
       await conn.write(encoder.encode(`${reply}\n`));
       conn.close();

@@ -10,6 +10,7 @@ import { nbdDeploy } from "./deploy/nbd.ts";
 import { tftpDeploy } from "./deploy/tftp.ts";
 import { tmpfsDeploy } from "./deploy/tmpfs.ts";
 import { sshDeploy } from "./deploy/ssh.ts";
+import { fastbootDeploy } from "./deploy/fastboot.ts";
 import { bootloaderBoot } from "./boot/bootloader.ts";
 import { grubBoot } from "./boot/grub.ts";
 import { ipxeBoot } from "./boot/ipxe.ts";
@@ -20,6 +21,7 @@ import { uefiBoot } from "./boot/uefi.ts";
 import { uefiMenuBoot } from "./boot/uefi_menu.ts";
 import { sshBoot } from "./boot/ssh.ts";
 import { depthchargeBoot } from "./boot/depthcharge.ts";
+import { fastbootBoot } from "./boot/fastboot.ts";
 import { testDefinitions } from "./test/definitions.ts";
 import { testReservation } from "./test/reservation.ts";
 import { userCommandAction } from "./command.ts";
@@ -33,6 +35,7 @@ export const STRATEGIES = new StrategyRegistry([
   overlayDeploy,
   downloadDeploy,
   sshDeploy,
+  fastbootDeploy,
   qemuBoot,
   minimalBoot,
   ubootBoot,
@@ -43,6 +46,7 @@ export const STRATEGIES = new StrategyRegistry([
   uefiMenuBoot,
   sshBoot,
   depthchargeBoot,
+  fastbootBoot,
   testDefinitions,
   testReservation,
   userCommandAction,
