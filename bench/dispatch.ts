@@ -16,6 +16,8 @@
  *   firmware, typed commands, TFTP, kernel) and the dispatcher's overhead on top
  *   of it, the TFTP (and NFS root) preparation included. Target: overhead within 5 % of the
  *   device's time.
+ * - Fastboot flash throughput (bench/fastboot_flash.ts): Basalt's flash against the raw
+ *   `fastboot` client on the same image and simulated board. Target: ≥ 0.95 of raw.
  *
  *   deno task bench dispatch
  */
@@ -47,6 +49,7 @@ import {
 } from "../tests/support/firmware.ts";
 import { BUILTIN_TEMPLATES, renderDevice } from "../master/devices/dictionary.ts";
 import { jinjaEnvironment } from "../master/devices/jinja.ts";
+import { type FlashThroughput, flashThroughput, formatFlashThroughput } from "./fastboot_flash.ts";
 
 export interface ActionCost {
   readonly action: string;
@@ -62,6 +65,7 @@ export interface DispatchBenchResult {
   readonly processWallMs: number;
   readonly latencyMs: { readonly samples: number; readonly p50: number; readonly p99: number; readonly max: number };
   readonly firmware: readonly FirmwareFigures[];
+  readonly fastbootFlash?: FlashThroughput;
 }
 
 export interface FirmwareFigures {
@@ -323,7 +327,8 @@ export async function runDispatchBench(): Promise<DispatchBenchResult> {
   // BENCH_FIRMWARE picks rows by a word of their names (e.g. "menu"), to measure one device type again.
   const only = Deno.env.get("BENCH_FIRMWARE");
   for (const kind of FIRMWARE.filter((k) => !only || k.name.includes(only))) firmware.push(await firmwareFigures(kind));
-  return { ...qemu, processWallMs: await processWall(), latencyMs: await latency(), firmware };
+  const fastbootFlash = !only || "fastboot".includes(only) ? await flashThroughput() : undefined;
+  return { ...qemu, processWallMs: await processWall(), latencyMs: await latency(), firmware, fastbootFlash };
 }
 
 export function formatDispatchBench(r: DispatchBenchResult): string {
@@ -353,6 +358,7 @@ export function formatDispatchBench(r: DispatchBenchResult): string {
         `device's time; target ≤ 5 %: ${overhead <= 0.05 * f.deviceMs ? "met" : "MISSED"})`,
       ];
     }),
+    ...(r.fastbootFlash ? [formatFlashThroughput(r.fastbootFlash)] : []),
   ].join("\n");
 }
 
