@@ -311,6 +311,73 @@ export function sshJob(steps: string[], name: string, prompts: string[] = ["# "]
   };
 }
 
+/**
+ * LAVA's MultiNode job with SSH guests (its "secondary connections" example): the `host` role's device (an `ssh`
+ * device here) runs `hostSteps`, which must send the guests its address (`lava-send ipv4 ipaddr=...`) and release
+ * them (`lava-send lava_start`); `guests` guests, connections without devices of their own, wait for that, take the
+ * address from the `ipv4` message at their deploy (`prepare-scp-overlay`), log into the host device over SSH at
+ * their boot (`hostID: ipv4`, `host_key: ipaddr`) and run `guestSteps`.
+ */
+export function sshGuestMultinodeJob(
+  hostSteps: string[],
+  guestSteps: string[],
+  guests = 1,
+  prompts: string[] = ["# "],
+): Record<string, unknown> {
+  return {
+    job_name: "ssh guests",
+    visibility: "public",
+    timeouts: { job: { minutes: 4 }, action: { minutes: 1 } },
+    protocols: {
+      "lava-multinode": {
+        roles: {
+          host: { device_type: "ssh", count: 1, timeout: { minutes: 2 } },
+          guest: {
+            connection: "ssh",
+            count: guests,
+            host_role: "host",
+            expect_role: "host",
+            request: "lava-start",
+            timeout: { minutes: 2 },
+          },
+        },
+      },
+    },
+    actions: [
+      { deploy: { role: ["host"], to: "ssh", os: "debian" } },
+      {
+        deploy: {
+          role: ["guest"],
+          to: "ssh",
+          connection: "ssh",
+          os: "debian",
+          protocols: {
+            "lava-multinode": [{
+              action: "prepare-scp-overlay",
+              request: "lava-wait",
+              messageID: "ipv4",
+              message: { ipaddr: "$ipaddr" },
+              timeout: { minutes: 1 },
+            }],
+          },
+        },
+      },
+      { boot: { role: ["host"], method: "ssh", connection: "ssh", prompts } },
+      {
+        boot: {
+          role: ["guest"],
+          method: "ssh",
+          connection: "ssh",
+          prompts,
+          parameters: { hostID: "ipv4", host_key: "ipaddr" },
+        },
+      },
+      { test: { role: ["host"], timeout: { minutes: 2 }, definitions: [inlineTest("host", hostSteps)] } },
+      { test: { role: ["guest"], timeout: { minutes: 2 }, definitions: [inlineTest("guest", guestSteps)] } },
+    ],
+  };
+}
+
 /** The ssh device type's health check: logged into, a test run in the session. */
 export function sshHealthCheck(): Record<string, unknown> {
   return sshJob(HEALTH_STEPS, "ssh health check");

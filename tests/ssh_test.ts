@@ -6,8 +6,21 @@
 import { stringify } from "yaml";
 import { assert, assertEquals } from "./support/assert.ts";
 import { startTestLab, type TestLab, waitForJob } from "./support/lab.ts";
-import { sshJob } from "../ops/dut_jobs.ts";
+import { sshGuestMultinodeJob, sshJob } from "../ops/dut_jobs.ts";
 import { startSshd } from "./support/sshd.ts";
+import { startCoordinator } from "./support/coordinator_peer.ts";
+
+/** The ssh device type's dictionary for the test's sshd (this machine, the overlay under the test's directory). */
+function sshDictionary(sshd: { port: number; identityFile: string; dir: string }): string {
+  return [
+    "{% extends 'ssh.jinja2' %}",
+    "{% set ssh_host = '127.0.0.1' %}",
+    `{% set ssh_port = ${sshd.port} %}`,
+    `{% set ssh_identity_file = '${sshd.identityFile}' %}`,
+    // The machine is this one: the overlay goes under the test's directory, not into its /.
+    `{% set lava_test_results_dir = '${sshd.dir}/lava-%s' %}`,
+  ].join("\n");
+}
 
 async function results(lab: TestLab, id: string): Promise<Record<string, string>> {
   const found = await lab.api<{ results: { suite: string; name: string; result: string; metadata?: unknown }[] }>(
@@ -44,19 +57,7 @@ Deno.test("an ssh job copies its overlay with scp, logs in with ssh and runs its
   try {
     lab = await startTestLab();
     await lab.addWorker("w1");
-    await lab.addDevice(
-      "server-01",
-      "ssh",
-      "w1",
-      [
-        "{% extends 'ssh.jinja2' %}",
-        "{% set ssh_host = '127.0.0.1' %}",
-        `{% set ssh_port = ${sshd.port} %}`,
-        `{% set ssh_identity_file = '${sshd.identityFile}' %}`,
-        // The machine is this one: the overlay goes under the test's directory, not into its /.
-        `{% set lava_test_results_dir = '${sshd.dir}/lava-%s' %}`,
-      ].join("\n"),
-    );
+    await lab.addDevice("server-01", "ssh", "w1", sshDictionary(sshd));
     const submitted = await lab.api<{ job_ids: string[] }>("POST", "/api/v1/jobs", {
       definition: stringify(sshJob([
         // sshd's variable for the session, as the shell sees it (its first word: the client's address).
@@ -120,5 +121,53 @@ Deno.test("an ssh job copies its overlay with scp, logs in with ssh and runs its
   } finally {
     await lab?.close();
     await sshd.stop();
+  }
+});
+
+Deno.test("a MultiNode job's SSH guests, connections without devices, wait for their host role's start, learn its address and log into its device", async () => {
+  const sshd = await startSshd();
+  const dir = await Deno.makeTempDir({ prefix: "basalt-ssh-guest-" });
+  let lab: TestLab | undefined;
+  let coordinator: Awaited<ReturnType<typeof startCoordinator>> | undefined;
+  try {
+    coordinator = await startCoordinator(`${dir}/coordinator`);
+    lab = await startTestLab({ coordinator: { host: "127.0.0.1", port: coordinator.port } });
+    await lab.addWorker("w1");
+    await lab.addDevice("server-01", "ssh", "w1", sshDictionary(sshd));
+    const submitted = await lab.api<{ job_ids: string[] }>("POST", "/api/v1/jobs", {
+      definition: stringify(sshGuestMultinodeJob(
+        [
+          // The device is this machine: its address for the guests is the loopback's.
+          "lava-send ipv4 ipaddr=127.0.0.1",
+          "lava-send lava_start",
+          "lava-sync clients",
+          "lava-test-case host-done --shell true",
+        ],
+        [
+          'lava-test-case guest-over-ssh --shell [ "${SSH_CONNECTION%% *}" = 127.0.0.1 ]',
+          'lava-test-case guest-role --shell [ "$(lava-role)" = guest ]',
+          "lava-sync clients",
+        ],
+      )),
+    });
+    assertEquals(submitted.status, 201, JSON.stringify(submitted.body));
+    const [hostId, guestId] = submitted.body.job_ids;
+    const host = await waitForJob(lab, hostId, (d) => d.state === "Finished", 120_000);
+    const guest = await waitForJob(lab, guestId, (d) => d.state === "Finished", 120_000);
+    const hostResults = await results(lab, hostId);
+    const guestResults = await results(lab, guestId);
+    assertEquals([host.health, guest.health], ["Complete", "Complete"], JSON.stringify({ hostResults, guestResults }));
+    assertEquals(guestResults["0_guest/guest-over-ssh"], "pass", JSON.stringify(guestResults));
+    assertEquals(guestResults["0_guest/guest-role"], "pass", JSON.stringify(guestResults));
+    assertEquals(hostResults["0_host/host-done"], "pass", JSON.stringify(hostResults));
+    // It logged in where the host role's message said, not where the device's own configuration does.
+    await logLine(lab, guestId, /Using the host role's address: 127\.0\.0\.1/);
+    // The guest had no device: the host's device was the only one reserved, and it is free again.
+    assertEquals(lab.master.lab.deviceStatus("server-01")?.state, "Idle");
+  } finally {
+    await lab?.close();
+    await coordinator?.process.stop();
+    await sshd.stop();
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
 });

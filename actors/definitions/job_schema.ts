@@ -369,7 +369,10 @@ function crossChecks(job: Record<string, unknown>, check: Check): void {
   const protocols = isMapping(job.protocols) ? job.protocols : {};
   const subJob = isSubJob(protocols[MULTINODE]);
   const multinode = !subJob && isMapping(protocols[MULTINODE]) && Object.keys(protocols[MULTINODE]).length > 0;
-  if (subJob && !job.device_type) report(check, ["device_type"], `a MultiNode sub-job needs its role's "device_type"`);
+  // A secondary connection (`connection: ssh`) has no device type: it uses its host role's device.
+  if (subJob && !job.device_type && !job.connection) {
+    report(check, ["device_type"], `a MultiNode sub-job needs its role's "device_type"`);
+  }
   if (multinode) {
     bodies.forEach((action, index) => {
       if (action && !("role" in action.body)) {

@@ -21,6 +21,11 @@ export interface JobStartInput {
   readonly render: (context: Record<string, unknown>) => string;
   readonly worker?: Pick<WorkerInfo, "dispatcherConfig" | "envDut">;
   readonly coordinator?: { readonly host: string; readonly port: number };
+  /**
+   * A MultiNode secondary connection: it runs with its host role's device configuration, but without the device's
+   * commands — it never powers, resets or opens the console of the device the host role's job owns.
+   */
+  readonly connection?: boolean;
 }
 
 export function prepareJobStart(input: JobStartInput): JobStart {
@@ -36,7 +41,7 @@ export function prepareJobStart(input: JobStartInput): JobStart {
       coordinator = { coordinator_hostname: input.coordinator.host, coordinator_port: input.coordinator.port };
     }
   }
-  const deviceYaml = input.render(context);
+  const deviceYaml = input.connection ? withoutCommands(input.render(context)) : input.render(context);
   const dispatcher = input.worker?.dispatcherConfig ?? "";
   const dispatcherText = Object.keys(coordinator).length === 0 ? dispatcher : stringify({
     ...(isMapping(parseYaml(dispatcher || "{}")) ? parseYaml(dispatcher || "{}") : {}),
@@ -49,6 +54,14 @@ export function prepareJobStart(input: JobStartInput): JobStart {
     ...(dispatcherText ? { dispatcher: dispatcherText } : {}),
     ...(input.worker?.envDut ? { envDut: input.worker.envDut } : {}),
   };
+}
+
+/** A device configuration without its `commands` (power, reset, console, users' commands). */
+function withoutCommands(deviceYaml: string): string {
+  const device = parseYaml(deviceYaml);
+  if (!isMapping(device)) return deviceYaml;
+  delete device.commands;
+  return stringify(device);
 }
 
 /**

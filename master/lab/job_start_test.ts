@@ -79,3 +79,14 @@ Deno.test("a start larger than a mailbox message carries is a problem, counted i
   assert(problem);
   assertStringIncludes(problem, "larger than a mailbox carries");
 });
+
+Deno.test("an SSH guest starts with its host role's device configuration without the device's commands", () => {
+  const start = prepareJobStart({
+    job: 22,
+    definition: SUBJOB.replace("role: server", "role: guest") + "connection: ssh\nhost_role: server\n",
+    roles: { "21": "server", "22": "guest" },
+    render: () => "hostname: bbb01\ncommands: {power_off: pduclient off, connect: telnet x 1}\nactions: {deploy: {}}\n",
+    connection: true,
+  });
+  assertEquals(parse(start.device), { hostname: "bbb01", actions: { deploy: {} } });
+});

@@ -74,9 +74,29 @@ export async function restoreJobs(db: Kysely<Database>, host: ActorHost<Tx>, reg
 /** The jobs still waiting for a device, as their rows say. */
 export async function loadQueue(db: Kysely<Database>): Promise<SubmittedJob[]> {
   const rows = await db.selectFrom("test_jobs")
-    .select([...FACT_COLUMNS, "requested_device", "requested_worker", "queue_timeout_seconds", "required_methods"])
+    .select([
+      ...FACT_COLUMNS,
+      "requested_device",
+      "requested_worker",
+      "queue_timeout_seconds",
+      "required_methods",
+      "multinode_role",
+    ])
     .where("state", "=", JobState.byName.Submitted)
     .execute();
+  // Secondary connections (no device type) keep their host role in their definitions: read for those alone.
+  const connections = rows.filter((r) => r.target_group && !r.requested_device_type).map((r) => r.id);
+  const hostRoles = new Map<number, string>();
+  if (connections.length > 0) {
+    const definitions = await db.selectFrom("test_jobs").select(["id", "definition"])
+      .where("id", "in", connections).execute();
+    for (const { id, definition } of definitions) {
+      try {
+        const parsed = parseYaml(definition);
+        if (isMapping(parsed) && typeof parsed.host_role === "string") hostRoles.set(id, parsed.host_role);
+      } catch { /* stored at submission, so valid YAML */ }
+    }
+  }
   const tags = await db.selectFrom("test_job_tags").innerJoin("test_jobs", "test_jobs.id", "test_job_tags.job_id")
     .select(["job_id", "tag"]).where("test_jobs.state", "=", JobState.byName.Submitted).execute();
   const tagsBy = Map.groupBy(tags, (t) => t.job_id);
@@ -86,6 +106,8 @@ export async function loadQueue(db: Kysely<Database>): Promise<SubmittedJob[]> {
     requestedDevice: r.requested_device ?? undefined,
     requestedWorker: r.requested_worker ?? undefined,
     ...storedRequirements(r.required_methods),
+    ...(r.multinode_role ? { role: r.multinode_role } : {}),
+    ...(hostRoles.has(r.id) ? { hostRole: hostRoles.get(r.id) } : {}),
     ...(r.queue_timeout_seconds ? { queueTimeoutSeconds: r.queue_timeout_seconds } : {}),
   }));
 }

@@ -215,6 +215,7 @@ export class Placement {
           render: (context) => this.#o.labDir.render(this.#o.catalog.devices.get(assignment.device)!, context),
           worker: this.#o.catalog.workers.get(assignment.worker),
           coordinator: this.#o.coordinator,
+          connection: assignment.connection,
         });
         ready.push({ assignment, start, active: activeJobOf(info, row.multinode_role ?? undefined) });
       } catch (error) {
@@ -249,6 +250,8 @@ export class Placement {
     for (const { assignment, active } of ready) {
       waiting.remove(assignment.job.id);
       const job = registry.spawnJob(active);
+      // A secondary connection takes no device: its host role's job holds it.
+      if (assignment.connection) continue;
       if (assignment.job.group) job.send({ type: "reserve", device: assignment.device, worker: assignment.worker });
       registry.device(assignment.device)!.send({ type: "reserve", job: String(assignment.job.id) });
       if (!active.healthCheck) this.#o.healthSchedule.jobStarted(assignment.device);
@@ -258,7 +261,13 @@ export class Placement {
       const job = registry.job(assignment.job.id);
       const problem = startProblem(start);
       if (problem) this.#log.warning("a job cannot be sent to its worker; it fails", { job: start.job, problem });
-      job?.send({ type: "schedule", device: assignment.device, worker: assignment.worker, start, problem });
+      job?.send({
+        type: "schedule",
+        device: assignment.connection ? undefined : assignment.device,
+        worker: assignment.worker,
+        start,
+        problem,
+      });
       if (assignment.job.group) groups.add(assignment.job.group);
     }
     for (const group of groups) registry.group(group)?.send({ type: "placed" });
@@ -292,7 +301,7 @@ export class Placement {
   /** Ends an assigned job Incomplete before it ever started; its device goes back as it was. */
   #failUnstarted(assignment: Assignment, info: SubmittedJob | undefined, message: string): void {
     this.#o.waiting.remove(assignment.job.id);
-    this.#o.scheduler.unclaim(assignment.device);
+    if (!assignment.connection) this.#o.scheduler.unclaim(assignment.device);
     if (info) {
       this.#o.registry.spawnJob(activeJobOf(info)).send({
         type: "abort",
@@ -305,7 +314,7 @@ export class Placement {
 
   /** Gives an assignment's device back and puts its job back in the queue. */
   #giveBack(assignment: Assignment): void {
-    this.#o.scheduler.unclaim(assignment.device);
+    if (!assignment.connection) this.#o.scheduler.unclaim(assignment.device);
     this.#o.waiting.putBack(assignment.job.id);
     this.request([assignment.device]);
   }

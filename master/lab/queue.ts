@@ -20,6 +20,13 @@ export interface QueuedJob {
   readonly submitter: number;
   /** Set for MultiNode sub-jobs: the group's id. */
   readonly group?: string;
+  /** A MultiNode sub-job's role. */
+  readonly role?: string;
+  /**
+   * A MultiNode secondary connection (a role with `connection: ssh` and no device type): the role whose device it
+   * connects to. It takes no device: it runs on that device's worker, beside the host role's job.
+   */
+  readonly hostRole?: string;
   /** The deploy, boot and test methods the job uses; a worker must run them all. */
   readonly requires?: Capabilities;
 }

@@ -44,8 +44,11 @@ export interface SchedulerWorker {
 
 export interface Assignment {
   readonly job: QueuedJob;
+  /** The device the job runs on; for a secondary connection, the device of its host role (not its own). */
   readonly device: string;
   readonly worker: string;
+  /** A secondary connection: it neither claims nor reserves `device`. */
+  readonly connection?: true;
 }
 
 interface DeviceStatus {
@@ -216,7 +219,7 @@ export class Scheduler {
 
   #take(a: Assignment): void {
     this.queue.remove(a.job.id);
-    this.claim(a.device);
+    if (!a.connection) this.claim(a.device);
   }
 
   /** A free device for every queued sub-job of `first`'s group, `first` on `device`; or nothing. */
@@ -226,7 +229,7 @@ export class Scheduler {
     const extra = new Map<string, number>([[device.worker!, 1]]);
     const placed: Assignment[] = [{ job: first, device: device.hostname, worker: device.worker! }];
     // Most constrained first, so a tagged role is not starved by an untagged one.
-    const rest = members.filter((m) => m.id !== first.id).sort((a, b) => b.tags.length - a.tags.length);
+    const rest = members.filter((m) => m.id !== first.id && !m.hostRole).sort((a, b) => b.tags.length - a.tags.length);
     for (const job of rest) {
       let found: SchedulerDevice | undefined;
       for (const hostname of this.#free.get(job.deviceType) ?? []) {
@@ -240,6 +243,12 @@ export class Scheduler {
       used.add(found.hostname);
       extra.set(found.worker!, (extra.get(found.worker!) ?? 0) + 1);
       placed.push({ job, device: found.hostname, worker: found.worker! });
+    }
+    // Secondary connections go where their host role's device is (LAVA requires that role to have one device).
+    for (const job of members.filter((m) => m.hostRole)) {
+      const host = placed.find((a) => !a.connection && a.job.role === job.hostRole);
+      if (!host) return undefined;
+      placed.push({ job, device: host.device, worker: host.worker, connection: true });
     }
     return placed;
   }

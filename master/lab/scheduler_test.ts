@@ -156,6 +156,24 @@ Deno.test("a MultiNode group is placed whole in one decision, or not at all", ()
   assertEquals(scheduler.queue.size, 0);
 });
 
+Deno.test("a group's SSH guests go where their host role's device is, claiming no device of their own", () => {
+  const { scheduler } = lab([{ hostname: "d1", worker: "w2" }, { hostname: "d2" }]);
+  scheduler.queue.addMany([
+    job({ id: 1, group: "g", role: "host" }),
+    job({ id: 2, group: "g", role: "guest", deviceType: "", hostRole: "host" }),
+    job({ id: 3, group: "g", role: "guest", deviceType: "", hostRole: "host" }),
+  ]);
+  const placed = scheduler.decide(["d1"]);
+  assertEquals(placed.map((a) => [a.job.id, a.device, a.worker, a.connection ?? false]), [
+    [1, "d1", "w2", false],
+    [2, "d1", "w2", true],
+    [3, "d1", "w2", true],
+  ]);
+  assertEquals(scheduler.busy("w2"), 1, "one device claimed, for the host role");
+  assertEquals(scheduler.isFree("d2"), true);
+  assertEquals(scheduler.queue.size, 0);
+});
+
 Deno.test("a group's most constrained member gets the tagged device first", () => {
   const { scheduler, placed } = lab([{ hostname: "d1" }, { hostname: "d2", tags: new Set(["big"]) }]);
   scheduler.queue.addMany([job({ id: 1, group: "g" }), job({ id: 2, group: "g", tags: ["big"] })]);

@@ -24,7 +24,7 @@ import { DeviceHealth, JobVisibility, PRIORITY_NAMES } from "../../actors/domain
 import type { Database } from "../storage/schema.ts";
 import { JobValueError } from "../devices/job_values.ts";
 import type { Catalog, DeviceInfo } from "./catalog.ts";
-import { isMultinode, multinodeGroupSize, splitMultinode } from "./multinode.ts";
+import { isMultinode, splitMultinode } from "./multinode.ts";
 import type { QueuedJob } from "./queue.ts";
 
 type Block = Record<string, unknown>;
@@ -79,6 +79,8 @@ export interface Planned {
   readonly requestedWorker?: string;
   /** The deploy, boot and test methods the job uses. */
   readonly requires: Capabilities;
+  /** A secondary connection's host role (the sub-job has no device type). */
+  readonly hostRole?: string;
 }
 
 function priorityOf(value: unknown): number {
@@ -130,9 +132,10 @@ export function planSubmission(
   }
   // Checked before splitting: a group bigger than the lab could never run, and
   // splitting a count of millions would stall the master.
-  if (isMultinode(job) && multinodeGroupSize(job) > catalog.devices.size) {
+  if (isMultinode(job)) checkConnections(job);
+  if (isMultinode(job) && multinodeDeviceCount(job) > catalog.devices.size) {
     throw new SubmissionError(
-      `the MultiNode job asks for ${multinodeGroupSize(job)} devices; the lab has ${catalog.devices.size}`,
+      `the MultiNode job asks for ${multinodeDeviceCount(job)} devices; the lab has ${catalog.devices.size}`,
     );
   }
   const planned: Planned[] = isMultinode(job)
@@ -146,6 +149,7 @@ export function planSubmission(
       requestedDevice: typeof sub.definition.device === "string" ? sub.definition.device : undefined,
       requestedWorker: typeof sub.definition.worker === "string" ? sub.definition.worker : undefined,
       requires: requiredMethods(sub.definition),
+      ...(typeof sub.definition.connection === "string" ? { hostRole: String(sub.definition.host_role) } : {}),
     }))
     : [{
       definition: job,
@@ -160,6 +164,7 @@ export function planSubmission(
   // How many devices each (type, tags, device, worker) combination needs at once.
   const needs = new Map<string, { plan: Planned; count: number }>();
   for (const plan of planned) {
+    if (plan.hostRole) continue;
     if (!plan.deviceType) {
       throw new SubmissionError(`${plan.role ? `role ${plan.role}: ` : ""}the job names no device_type`);
     }
@@ -209,7 +214,41 @@ export function planSubmission(
     }
     refuseUnrunnable(plan, fitting, count, capabilitiesOf, `${where}device type ${type.name}`);
   }
-  return planned.map((p) => ({ ...p, deviceType: catalog.resolveType(p.deviceType)!.name }));
+  return planned.map((p) => p.hostRole ? p : { ...p, deviceType: catalog.resolveType(p.deviceType)!.name });
+}
+
+type Roles = Record<string, Block>;
+const rolesOf = (job: Block): Roles => ((job.protocols as Block)["lava-multinode"] as { roles: Roles }).roles;
+
+/** How many devices a MultiNode job needs: its roles' counts, secondary connections (which take none) aside. */
+function multinodeDeviceCount(job: Block): number {
+  return Object.values(rolesOf(job)).filter((r) => !("connection" in r)).reduce((n, r) => n + Number(r.count ?? 0), 0);
+}
+
+/**
+ * Secondary connections (LAVA's `connection: ssh` roles): each connects over SSH to the one device of its
+ * `host_role`, so that role must be one with a device type and a count of 1.
+ */
+function checkConnections(job: Block): void {
+  const roles = rolesOf(job);
+  for (const [name, role] of Object.entries(roles)) {
+    if (!("connection" in role)) continue;
+    if (role.connection !== "ssh") {
+      throw new SubmissionError(`role ${name}: connection ${JSON.stringify(role.connection)}: only ssh is supported`);
+    }
+    if ("device_type" in role) {
+      throw new SubmissionError(`role ${name}: a secondary connection has no device_type (it uses its host role's)`);
+    }
+    const host = roles[String(role.host_role)];
+    if (!host || "connection" in host || !host.device_type) {
+      throw new SubmissionError(
+        `role ${name}: host_role ${JSON.stringify(role.host_role)} is not a role with a device`,
+      );
+    }
+    if (Number(host.count) !== 1) {
+      throw new SubmissionError(`role ${name}: its host role ${String(role.host_role)} must have a count of 1`);
+    }
+  }
 }
 
 /**
@@ -315,7 +354,7 @@ export async function storeSubmission(
         description: String(definition.job_name ?? "").slice(0, 200),
         health_check: options.healthCheck ?? false,
         submitter_id: submitter.id,
-        requested_device_type: plan.deviceType,
+        requested_device_type: plan.deviceType || null,
         requested_device: plan.requestedDevice ?? null,
         requested_worker: plan.requestedWorker ?? null,
         priority: priorityOf(definition.priority),
@@ -361,6 +400,8 @@ export async function storeSubmission(
         visibility: row.visibility,
         healthCheck: options.healthCheck ?? false,
         requires: plan.requires,
+        ...(plan.role ? { role: plan.role } : {}),
+        ...(plan.hostRole ? { hostRole: plan.hostRole } : {}),
         ...(queueTimeout ? { queueTimeoutSeconds: queueTimeout } : {}),
       });
     }

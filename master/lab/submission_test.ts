@@ -134,6 +134,42 @@ Deno.test("a MultiNode job splits into one sub-job per device its roles count, e
   assertEquals(groups.size, 1);
 });
 
+Deno.test("a MultiNode job's SSH guests need no device: they are planned with their host role, which must be one device", () => {
+  const catalog = lab({ q1: ["qemu", "w1"] });
+  const guest = { connection: "ssh", count: 3, host_role: "host", expect_role: "host", request: "lava-start" };
+  const plans = planSubmission(catalog, multinode({ host: { device_type: "qemu", count: 1 }, guest }));
+  assertEquals(plans.map((p) => [p.role, p.deviceType, p.hostRole]), [
+    ["host", "qemu", undefined],
+    ["guest", "", "host"],
+    ["guest", "", "host"],
+    ["guest", "", "host"],
+  ]);
+  assertEquals(plans[1].definition.connection, "ssh");
+  assertThrows(
+    () => planSubmission(catalog, multinode({ host: { device_type: "qemu", count: 2 }, guest })),
+    SubmissionError,
+    "its host role host must have a count of 1",
+  );
+  assertThrows(
+    () =>
+      planSubmission(
+        catalog,
+        multinode({ host: { device_type: "qemu", count: 1 }, guest: { ...guest, host_role: "nobody" } }),
+      ),
+    SubmissionError,
+    'host_role "nobody" is not a role with a device',
+  );
+  assertThrows(
+    () =>
+      planSubmission(
+        catalog,
+        multinode({ host: { device_type: "qemu", count: 1 }, guest: { ...guest, connection: "adb" } }),
+      ),
+    SubmissionError,
+    "only ssh is supported",
+  );
+});
+
 Deno.test("a MultiNode job needing more devices than fit its roles is refused naming the role", () => {
   const catalog = lab({ q1: ["qemu", "w1"], q2: ["qemu", "w1"], b1: ["bbb", "w1"] });
   assertThrows(

@@ -8,6 +8,7 @@ import type { PipelineAction } from "../../actors/definitions/pipeline.ts";
 import { formatDuration, timerMs } from "../../actors/definitions/timeouts.ts";
 import type { ActionImplementation, Block, JobContext } from "../strategies/context.ts";
 import { ExpectTimeout } from "../drivers/console.ts";
+import { callActionProtocols } from "./action_protocols.ts";
 import {
   asJobFailure,
   InfrastructureError,
@@ -121,6 +122,7 @@ export function executor(ctx: JobContext, implementations: Readonly<Record<strin
         const children = async (filter?: (child: PipelineAction) => boolean) => {
           for (const child of action.pipeline) if (!filter || filter(child)) await run(child, block, signal);
         };
+        await callActionProtocols(ctx, action, block, signal);
         const work = implementation
           ? implementation({
             ctx,

@@ -18,9 +18,9 @@ const REFERRING_FORMATS: readonly [string, string][] = [
   ["vhdxfile", "VHDX"],
 ];
 
-/** Refuses the image at `path` when it would make QEMU open another file; `what` names the job's field. */
-export async function checkSelfContainedImage(path: string, what: string): Promise<void> {
-  const header = new Uint8Array(512);
+/** The first `size` bytes of a file (fewer when it is shorter): an image's header. */
+export async function imageHeader(path: string, size: number): Promise<Uint8Array> {
+  const header = new Uint8Array(size);
   const file = await Deno.open(path);
   let length = 0;
   try {
@@ -32,6 +32,13 @@ export async function checkSelfContainedImage(path: string, what: string): Promi
   } finally {
     file.close();
   }
+  return header.subarray(0, length);
+}
+
+/** Refuses the image at `path` when it would make QEMU open another file; `what` names the job's field. */
+export async function checkSelfContainedImage(path: string, what: string): Promise<void> {
+  const header = await imageHeader(path, 512);
+  const length = header.length;
   const view = new DataView(header.buffer, 0, length);
   if (length >= 104 && view.getUint32(0) === 0x514649fb) {
     if (view.getBigUint64(8) !== 0n) {

@@ -26,6 +26,11 @@ const SSH = ["actions", "deploy", "methods", "ssh"];
 const HOST = /^[A-Za-z0-9_.:%-]+$/;
 const USER = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 
+/** Whether `host` may go onto ssh's command line as the machine to reach (never an option). */
+export function isSshHost(host: string): boolean {
+  return !host.startsWith("-") && HOST.test(host);
+}
+
 /** The device's SSH parameters; a device without them cannot be deployed to or booted over SSH. */
 export function sshResource(config: unknown): SshResource {
   const r = new Reader(isMapping(config) ? config : {});
@@ -35,7 +40,7 @@ export function sshResource(config: unknown): SshResource {
   const field = (key: string) => [...SSH, key].join(".");
   const options = r.at([...SSH, "options"]) === undefined ? [] : r.words([...SSH, "options"]);
   const host = r.text([...SSH, "host"], "");
-  if (host !== "" && (host.startsWith("-") || !HOST.test(host))) {
+  if (host !== "" && !isSshHost(host)) {
     throw new ConfigurationError(`device configuration ${field("host")}: ${JSON.stringify(host)} is not a host name`);
   }
   const portText = r.text([...SSH, "port"], "22");

@@ -77,6 +77,8 @@ export class JobContext {
   poweredOff = false;
   /** The coordinator, for a MultiNode sub-job. */
   multinode?: MultinodeClient;
+  /** What the job's action-level MultiNode calls brought, by messageID (dispatch/action_protocols.ts). */
+  readonly multinodeData = new Map<string, Readonly<Record<string, string>>>();
   /** The shell prompt to expect after boot (set by the boot action). */
   prompts: string[] = [];
   /** Set when the device printed a kernel panic. */

@@ -9,19 +9,30 @@ import { basename, join } from "node:path";
 import { shape } from "../../../actors/definitions/pipeline.ts";
 import { processConsole } from "../../drivers/transports.ts";
 import { InfrastructureError, JobError } from "../../job/errors.ts";
-import { sshCommonArguments, type SshResource, sshResource } from "../../resources/ssh.ts";
-import type { ActionImplementation, JobContext } from "../context.ts";
+import { isMapping } from "../../../actors/definitions/schema.ts";
+import { isSshHost, sshCommonArguments, type SshResource, sshResource } from "../../resources/ssh.ts";
+import type { ActionImplementation, Block, JobContext } from "../context.ts";
 import type { Strategy } from "../strategy.ts";
 import { useConnection } from "./connection.ts";
 import { AUTO_LOGIN_SHAPE, exitStatusOf, EXPECT_SHELL_SHAPE, EXPORT_ENV_SHAPE, SESSION_ACTIONS } from "./session.ts";
 
-/** The machine a primary connection logs into; a MultiNode guest's host (from its host role) is not supported yet. */
-function primaryHost(ssh: SshResource): string {
-  if (!ssh.host) {
-    throw new JobError(
-      "Unable to retrieve ssh_host address for primary connection (a MultiNode guest's host role is not supported yet)",
-    );
+/**
+ * The machine to log into: for a MultiNode guest (a secondary connection, the boot's `parameters: {hostID,
+ * host_key}`), the address its host role sent in message hostID (kept by the deploy's lava-wait); else the device's
+ * own host (a primary connection). What another job sent is checked as the device's own host is.
+ */
+function targetHost(ctx: JobContext, block: Block, ssh: SshResource): string {
+  const parameters = isMapping(block.parameters) ? block.parameters : {};
+  if (parameters.hostID !== undefined) {
+    const hostID = String(parameters.hostID);
+    const data = ctx.multinodeData.get(hostID);
+    if (!data) throw new JobError(`Unable to retrieve ${hostID} - missing ssh deploy?`);
+    const host = data[String(parameters.host_key)];
+    if (host === undefined) throw new JobError(`the ${hostID} message has no ${String(parameters.host_key)}`);
+    if (!isSshHost(host)) throw new JobError(`the host role sent ${JSON.stringify(host)}, which is not a host name`);
+    return host;
   }
+  if (!ssh.host) throw new JobError("Unable to retrieve ssh_host address for primary connection.");
   return ssh.host;
 }
 
@@ -39,11 +50,11 @@ const knownHosts = (ctx: JobContext) => join(ctx.workDir, "ssh_known_hosts");
 /** scp's destination: an IPv6 address in brackets, as scp reads it. */
 const scpHost = (host: string) => host.includes(":") ? `[${host}]` : host;
 
-const scpDeploy: ActionImplementation = async ({ ctx, signal }) => {
+const scpDeploy: ActionImplementation = async ({ ctx, block, signal }) => {
   const archive = ctx.scpOverlay;
   if (!archive) throw new JobError("scp-deploy: could not find details of 'overlay' (no ssh deploy before this boot)");
   const ssh = sshResource(ctx.device);
-  const host = primaryHost(ssh);
+  const host = targetHost(ctx, block, ssh);
   const argv = [
     ...sshCommonArguments(ssh, knownHosts(ctx)),
     ...["-P", String(ssh.port)],
@@ -67,9 +78,9 @@ const scpDeploy: ActionImplementation = async ({ ctx, signal }) => {
   }
 };
 
-const sshConnection: ActionImplementation = async ({ ctx }) => {
+const sshConnection: ActionImplementation = async ({ ctx, block }) => {
   const ssh = sshResource(ctx.device);
-  const host = primaryHost(ssh);
+  const host = targetHost(ctx, block, ssh);
   // -tt: a terminal on the machine (its shell prompts and echoes as on a console) though ours is a pipe.
   const argv = [
     "ssh",
@@ -130,8 +141,10 @@ export const sshBoot: Strategy = {
   actions: () => ({
     ...SESSION_ACTIONS,
     "scp-deploy": scpDeploy,
-    "prepare-ssh": ({ ctx }) => {
-      ctx.log.info(`Using device data host_address for primary connection: ${primaryHost(sshResource(ctx.device))}`);
+    "prepare-ssh": ({ ctx, block }) => {
+      const secondary = isMapping(block.parameters) && block.parameters.hostID !== undefined;
+      const host = targetHost(ctx, block, sshResource(ctx.device));
+      ctx.log.info(`Using ${secondary ? "the host role's address" : "device data host_address"}: ${host}`);
       return Promise.resolve();
     },
     "ssh-connection": sshConnection,

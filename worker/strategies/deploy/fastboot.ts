@@ -10,6 +10,8 @@
 import { type ActionShape, shape } from "../../../actors/definitions/pipeline.ts";
 import { isMapping } from "../../../actors/definitions/schema.ts";
 import { check, runFastboot } from "../../drivers/fastboot.ts";
+import { DEFAULT_MAX_DOWNLOAD_BYTES } from "../../drivers/download.ts";
+import { imageHeader } from "../../drivers/disk_images.ts";
 import { writeTreeIntoExt4 } from "../../drivers/ext4_overlay.ts";
 import { fastbootResource, partitionName } from "../../resources/fastboot.ts";
 import type { DeviceResources } from "../../resources/device.ts";
@@ -184,6 +186,12 @@ async function applyOverlayToImage(run: ActionRun, sparse: boolean): Promise<voi
   };
   const started = performance.now();
   if (sparse) {
+    // A few bytes of sparse image can claim terabytes of filled blocks: expanded only within the download bound.
+    const expanded = await sparseImageSize(path, field);
+    const limit = ctx.maxDownloadBytes ?? DEFAULT_MAX_DOWNLOAD_BYTES;
+    if (expanded > limit) {
+      throw new JobError(`${field}: the sparse image expands to ${expanded} bytes, more than the ${limit} allowed`);
+    }
     const raw = `${path}.raw`;
     await tool("simg2img", [path, raw]);
     await writeTreeIntoExt4(raw, ctx.overlay.root, `images.${key}`, run.signal);
@@ -194,6 +202,17 @@ async function applyOverlayToImage(run: ActionRun, sparse: boolean): Promise<voi
   }
   ctx.overlayOnDevice = true;
   ctx.log.info(`Applied the overlay to images.${key} in ${(performance.now() - started).toFixed(0)} ms`);
+}
+
+/** The size an Android sparse image expands to, from its header; the job's error when it is not one. */
+async function sparseImageSize(path: string, field: string): Promise<number> {
+  const header = await imageHeader(path, 28);
+  const length = header.length;
+  const view = new DataView(header.buffer);
+  if (length < 28 || view.getUint32(0, true) !== 0xed26ff3a) {
+    throw new JobError(`${field}: not an Android sparse image (give "sparse: false" for a plain filesystem image)`);
+  }
+  return view.getUint32(12, true) * view.getUint32(16, true);
 }
 
 /** `fastboot flash PARTITION IMAGE`, unless the boot sequence boots the `boot` image without flashing it. */

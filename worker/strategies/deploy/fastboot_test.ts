@@ -1,5 +1,7 @@
-import { assertEquals, assertThrows } from "../../../tests/support/assert.ts";
-import { pcDevice, pipelineOf, rows } from "../../../tests/support/pipelines.ts";
+import { assertEquals, assertRejects, assertThrows } from "../../../tests/support/assert.ts";
+import { testContext } from "../../../tests/support/deploy_run.ts";
+import { fastbootDeploy } from "./fastboot.ts";
+import { pcDevice, pipelineOf, rows, templateDevice } from "../../../tests/support/pipelines.ts";
 import { JobError } from "../../job/errors.ts";
 import { jobCommand } from "../boot/fastboot.ts";
 import { fastbootResource } from "../../resources/fastboot.ts";
@@ -53,6 +55,16 @@ Deno.test("a fastboot deploy is LAVA's fastboot-deploy: overlay, power cycle, do
   ]);
 });
 
+Deno.test("without power control the deploy asks the device into its bootloader with fastboot itself (no adb)", () => {
+  const bare = templateDevice("fastboot", "phone-01", ["{% set fastboot_serial_number = 'R3CN30' %}"]);
+  const deploy = rows(pipelineOf(JOB, bare).actions).map(([name, level]) => [name, level])
+    .filter(([, level]) => /^1\.[0-9]+$/.test(level));
+  assertEquals(deploy.slice(0, 3), [["lava-overlay", "1.1"], ["enter-fastboot-action", "1.2"], [
+    "download-retry",
+    "1.3",
+  ]]);
+});
+
 Deno.test("a fastboot boot runs the job's commands, power-cycles, then the device's sequence and the shell (LAVA's fastboot-boot)", () => {
   const boot = (extra: string[]) =>
     rows(pipelineOf(JOB, device(extra)).actions).map(([name, level]) => [name, level])
@@ -94,4 +106,33 @@ Deno.test("a fastboot device's serial must be set and cannot be an option", () =
     Error,
     "Unknown boot sequence 'bogus'",
   );
+});
+
+Deno.test("apply-overlay refuses a sparse image that would expand past the download bound, before expanding it", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "basalt-fastboot-" });
+  try {
+    // A header claiming 2^20 blocks of 1 GiB... of nothing: 1 PiB once expanded.
+    const header = new Uint8Array(28);
+    const view = new DataView(header.buffer);
+    view.setUint32(0, 0xed26ff3a, true);
+    view.setUint16(4, 1, true);
+    view.setUint16(8, 28, true);
+    view.setUint16(10, 12, true);
+    view.setUint32(12, 1 << 30, true);
+    view.setUint32(16, 1 << 20, true);
+    await Deno.writeFile(`${dir}/userdata.img`, header);
+    const ctx = testContext({ device: device(), job: JOB, dir });
+    ctx.downloads.set("userdata", `${dir}/userdata.img`);
+    ctx.overlay = { root: dir } as unknown as typeof ctx.overlay;
+    const apply = fastbootDeploy.actions()["apply-overlay-sparse-image"];
+    const block = (JOB.actions[0] as { deploy: Record<string, unknown> }).deploy;
+    await assertRejects(
+      () => apply({ ctx, block, action: { name: "apply-overlay-sparse-image", item: "userdata" } } as never),
+      JobError,
+      "the sparse image expands to 1125899906842624 bytes",
+    );
+    assertEquals([...Deno.readDirSync(dir)].map((e) => e.name), ["userdata.img"], "nothing was expanded");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
