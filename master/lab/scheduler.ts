@@ -247,7 +247,7 @@ export class Scheduler {
     // Secondary connections go where their host role's device is (LAVA requires that role to have one device).
     for (const job of members.filter((m) => m.hostRole)) {
       const host = placed.find((a) => !a.connection && a.job.role === job.hostRole);
-      if (!host) return undefined;
+      if (!host || !this.workerRuns(host.worker, job)) return undefined;
       placed.push({ job, device: host.device, worker: host.worker, connection: true });
     }
     return placed;

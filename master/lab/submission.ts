@@ -217,6 +217,9 @@ export function planSubmission(
   return planned.map((p) => p.hostRole ? p : { ...p, deviceType: catalog.resolveType(p.deviceType)!.name });
 }
 
+/** The most secondary connections (SSH guests) one MultiNode job may have. */
+const MAX_CONNECTIONS = 64;
+
 type Roles = Record<string, Block>;
 const rolesOf = (job: Block): Roles => ((job.protocols as Block)["lava-multinode"] as { roles: Roles }).roles;
 
@@ -231,6 +234,31 @@ function multinodeDeviceCount(job: Block): number {
  */
 function checkConnections(job: Block): void {
   const roles = rolesOf(job);
+  const connections = Object.entries(roles).filter(([, role]) => "connection" in role);
+  const count = connections.reduce((n, [, role]) => n + Number(role.count ?? 0), 0);
+  // Guests take no device, so the lab's size does not bound them: this does, before the job is split.
+  if (count > MAX_CONNECTIONS) {
+    throw new SubmissionError(`the MultiNode job asks for ${count} secondary connections; at most ${MAX_CONNECTIONS}`);
+  }
+  // A guest runs with its host's device configuration: it may only log in and test, never deploy to or boot the
+  // device its host role's job owns.
+  const guests = new Set(connections.map(([name]) => name));
+  (Array.isArray(job.actions) ? job.actions : []).forEach((entry, index) => {
+    if (!isMapping(entry)) return;
+    for (const [kind, body] of Object.entries(entry)) {
+      const bodyRoles = isMapping(body) && Array.isArray(body.role) ? body.role.map(String) : [];
+      const guest = bodyRoles.find((r) => guests.has(r));
+      if (!guest || !isMapping(body)) continue;
+      const allowed = kind === "test" || (kind === "deploy" && body.to === "ssh") ||
+        (kind === "boot" && body.method === "ssh");
+      if (!allowed) {
+        throw new SubmissionError(
+          `actions.${index}.${kind}: role ${guest} is a secondary connection; it may only deploy to ssh, boot with ` +
+            `ssh and test`,
+        );
+      }
+    }
+  });
   for (const [name, role] of Object.entries(roles)) {
     if (!("connection" in role)) continue;
     if (role.connection !== "ssh") {

@@ -134,10 +134,27 @@ Deno.test("a MultiNode job splits into one sub-job per device its roles count, e
   assertEquals(groups.size, 1);
 });
 
+function withGuests(roles: Record<string, Record<string, unknown>>, guestActions?: Record<string, unknown>[]): string {
+  return stringify({
+    job_name: "guests",
+    visibility: "public",
+    timeouts: { job: { minutes: 5 } },
+    protocols: { "lava-multinode": { roles, timeout: { minutes: 5 } } },
+    actions: [
+      { deploy: { ...QEMU_ACTIONS[0].deploy, role: ["host"] } },
+      { boot: { ...QEMU_ACTIONS[1].boot, role: ["host"] } },
+      ...(guestActions ?? [
+        { deploy: { to: "ssh", os: "debian", role: ["guest"] } },
+        { boot: { method: "ssh", connection: "ssh", prompts: ["# "], role: ["guest"] } },
+      ]),
+    ],
+  });
+}
+
 Deno.test("a MultiNode job's SSH guests need no device: they are planned with their host role, which must be one device", () => {
   const catalog = lab({ q1: ["qemu", "w1"] });
   const guest = { connection: "ssh", count: 3, host_role: "host", expect_role: "host", request: "lava-start" };
-  const plans = planSubmission(catalog, multinode({ host: { device_type: "qemu", count: 1 }, guest }));
+  const plans = planSubmission(catalog, withGuests({ host: { device_type: "qemu", count: 1 }, guest }));
   assertEquals(plans.map((p) => [p.role, p.deviceType, p.hostRole]), [
     ["host", "qemu", undefined],
     ["guest", "", "host"],
@@ -145,28 +162,21 @@ Deno.test("a MultiNode job's SSH guests need no device: they are planned with th
     ["guest", "", "host"],
   ]);
   assertEquals(plans[1].definition.connection, "ssh");
-  assertThrows(
-    () => planSubmission(catalog, multinode({ host: { device_type: "qemu", count: 2 }, guest })),
-    SubmissionError,
-    "its host role host must have a count of 1",
-  );
-  assertThrows(
-    () =>
-      planSubmission(
-        catalog,
-        multinode({ host: { device_type: "qemu", count: 1 }, guest: { ...guest, host_role: "nobody" } }),
-      ),
-    SubmissionError,
-    'host_role "nobody" is not a role with a device',
-  );
-  assertThrows(
-    () =>
-      planSubmission(
-        catalog,
-        multinode({ host: { device_type: "qemu", count: 1 }, guest: { ...guest, connection: "adb" } }),
-      ),
-    SubmissionError,
-    "only ssh is supported",
+  const refused = (
+    roles: Record<string, Record<string, unknown>>,
+    message: string,
+    actions?: Record<string, unknown>[],
+  ) => assertThrows(() => planSubmission(catalog, withGuests(roles, actions)), SubmissionError, message);
+  const host = { device_type: "qemu", count: 1 };
+  refused({ host: { ...host, count: 2 }, guest }, "its host role host must have a count of 1");
+  refused({ host, guest: { ...guest, host_role: "nobody" } }, 'host_role "nobody" is not a role with a device');
+  refused({ host, guest: { ...guest, connection: "adb" } }, "only ssh is supported");
+  refused({ host, guest: { ...guest, count: 1e7 } }, "10000000 secondary connections; at most 64");
+  // A guest runs with its host's device configuration: it may not deploy to or boot that device otherwise.
+  refused(
+    { host, guest },
+    "actions.2.deploy: role guest is a secondary connection",
+    [{ deploy: { ...QEMU_ACTIONS[0].deploy, role: ["guest"] } }],
   );
 });
 

@@ -53,14 +53,21 @@ export async function callActionProtocols(
       fields.message = Object.fromEntries(Object.entries(message).map(([k, v]) => [k, String(v)]));
     }
     if (request === "lava_wait") fields.nodeID = ctx.multinode.info.jobId;
+    if (request === "lava_wait_all" && typeof call.role === "string") fields.waitrole = call.role;
     const reply = await ctx.multinode.request(fields, timeout, signal);
     if (reply.response === "nack") {
       throw new JobError(`${action.name}: the coordinator refused ${call.request} ${messageID}`);
     }
     if (request !== "lava_wait" && request !== "lava_wait_all") continue;
+    // A secondary connection takes what it connects to from its host role alone, not from any member of the group.
+    const hostRole = typeof ctx.job.host_role === "string" ? ctx.job.host_role : undefined;
+    const roles = ctx.multinode.info.roles;
+    const senders = isMapping(reply.message) && hostRole
+      ? Object.fromEntries(Object.entries(reply.message).filter(([sender]) => roles.get(sender) === hostRole))
+      : reply.message;
     const data = replaceableValues(
       message,
-      reply.message,
+      senders,
       (key) => ctx.log.warning(`Skipping ${key} - not found in the ${messageID} message`),
     );
     if (Object.keys(data).length === 0) {
@@ -84,7 +91,7 @@ export function replaceableValues(
   const data: Record<string, string> = {};
   for (const [key, value] of Object.entries(message)) {
     if (typeof value !== "string" || !value.startsWith("$")) continue;
-    const found = senders.find((s) => key in s)?.[key];
+    const found = senders.find((s) => Object.hasOwn(s, key))?.[key];
     if (found === undefined) missing(key);
     else data[key] = String(found);
   }

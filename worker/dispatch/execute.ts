@@ -63,6 +63,7 @@ const INFRASTRUCTURE_TIMEOUTS = new Set([
   "depthcharge-start",
   "disconnect-device",
   "download-action",
+  "enter-fastboot-action",
   "extract-modules",
   "extract-nfsrootfs",
   "extract-overlay-ramdisk",
@@ -110,6 +111,10 @@ export function executor(ctx: JobContext, implementations: Readonly<Record<strin
     const namespace = action.namespace ? ` [${action.namespace}]` : "";
     const interval = typeof block.failure_retry_interval === "number" ? block.failure_retry_interval * 1000 : 1000;
     let repeatedFailure: JobFailure | undefined;
+    // Once per action, not per attempt, as LAVA's: a retried action does not send or sync again.
+    await callActionProtocols(ctx, action, block, parent).catch((error) => {
+      throw asJobFailure(error);
+    });
     for (let attempt = 1; attempt <= action.maxRetries; attempt++) {
       if (parent.aborted) throw asJobFailure(parent.reason);
       const timer = new AbortController();
@@ -122,7 +127,6 @@ export function executor(ctx: JobContext, implementations: Readonly<Record<strin
         const children = async (filter?: (child: PipelineAction) => boolean) => {
           for (const child of action.pipeline) if (!filter || filter(child)) await run(child, block, signal);
         };
-        await callActionProtocols(ctx, action, block, signal);
         const work = implementation
           ? implementation({
             ctx,

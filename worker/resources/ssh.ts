@@ -31,6 +31,34 @@ export function isSshHost(host: string): boolean {
   return !host.startsWith("-") && HOST.test(host);
 }
 
+/**
+ * Why an address another job sent (a MultiNode host role's `lava-send ipv4 ipaddr=...`) may not be logged into with
+ * the lab's key, or undefined when it may: it must be the device's own configured address, or an IP address that is
+ * neither this worker's (any of its interfaces) nor loopback, unspecified, link-local or multicast — else a job could
+ * have the worker log into itself, or into another job's device.
+ */
+export function refusedGuestTarget(host: string, device: readonly (string | undefined)[]): string | undefined {
+  if (device.includes(host)) return undefined;
+  const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(host);
+  if (v4) {
+    const [a, b] = [Number(v4[1]), Number(v4[2])];
+    if (v4.slice(1).some((o) => Number(o) > 255)) return "not an IP address";
+    if (a === 127 || a === 0 || a >= 224 || (a === 169 && b === 254)) {
+      return "a loopback, link-local or special address";
+    }
+  } else if (host.includes(":")) {
+    const lower = host.toLowerCase();
+    if (lower === "::1" || lower === "::" || /^fe[89ab]/.test(lower) || lower.startsWith("ff")) {
+      return "a loopback, link-local or special address";
+    }
+    if (lower.startsWith("::ffff:")) return refusedGuestTarget(lower.slice(7), device);
+  } else {
+    return "not an IP address (a name could resolve anywhere)";
+  }
+  const own = Deno.networkInterfaces().some((i) => i.address.toLowerCase() === host.toLowerCase());
+  return own ? "this worker's own address" : undefined;
+}
+
 /** The device's SSH parameters; a device without them cannot be deployed to or booted over SSH. */
 export function sshResource(config: unknown): SshResource {
   const r = new Reader(isMapping(config) ? config : {});

@@ -120,12 +120,15 @@ export const fastbootBoot: Strategy = {
         shape("fastboot-boot-commands", "Run custom fastboot commands before boot", "Run fastboot boot commands"),
       );
     }
-    pipeline.push(...enterFastbootShapes(block, device, false));
+    pipeline.push(...enterFastbootShapes(device, false));
     for (const step of device.fastboot.sequence) {
       const mapped = SEQUENCE[step];
       if (mapped) pipeline.push(WAIT_DEVICE_SHAPE, mapped);
     }
-    if (block.pre_os_command) pipeline.push(shape("pre-os-command", "issue pre os command", "send pre-os-command"));
+    // As LAVA's fastboot boot with power control: the device's pre-OS command always (it warns when there is none).
+    if (device.power.hardReset.length > 0) {
+      pipeline.push(shape("pre-os-command", "issue pre os command", "send pre-os-command"));
+    }
     pipeline.push(...shellSessionShape(block, testHasShell));
     return shape("fastboot-boot", "fastboot boot into the system", "fastboot boot", { retry: true, pipeline });
   },

@@ -10,7 +10,13 @@ import { shape } from "../../../actors/definitions/pipeline.ts";
 import { processConsole } from "../../drivers/transports.ts";
 import { InfrastructureError, JobError } from "../../job/errors.ts";
 import { isMapping } from "../../../actors/definitions/schema.ts";
-import { isSshHost, sshCommonArguments, type SshResource, sshResource } from "../../resources/ssh.ts";
+import {
+  isSshHost,
+  refusedGuestTarget,
+  sshCommonArguments,
+  type SshResource,
+  sshResource,
+} from "../../resources/ssh.ts";
 import type { ActionImplementation, Block, JobContext } from "../context.ts";
 import type { Strategy } from "../strategy.ts";
 import { useConnection } from "./connection.ts";
@@ -27,9 +33,12 @@ function targetHost(ctx: JobContext, block: Block, ssh: SshResource): string {
     const hostID = String(parameters.hostID);
     const data = ctx.multinodeData.get(hostID);
     if (!data) throw new JobError(`Unable to retrieve ${hostID} - missing ssh deploy?`);
-    const host = data[String(parameters.host_key)];
-    if (host === undefined) throw new JobError(`the ${hostID} message has no ${String(parameters.host_key)}`);
+    const key = String(parameters.host_key);
+    const host = Object.hasOwn(data, key) ? data[key] : undefined;
+    if (host === undefined) throw new JobError(`the ${hostID} message has no ${key}`);
     if (!isSshHost(host)) throw new JobError(`the host role sent ${JSON.stringify(host)}, which is not a host name`);
+    const refused = refusedGuestTarget(host, [ssh.host || undefined, ctx.resources.target.ip]);
+    if (refused) throw new JobError(`the host role sent ${host} to log into, which is ${refused}`);
     return host;
   }
   if (!ssh.host) throw new JobError("Unable to retrieve ssh_host address for primary connection.");

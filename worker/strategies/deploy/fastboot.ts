@@ -49,14 +49,14 @@ export const UBOOT_ENTER_FASTBOOT_SHAPE = shape(
 );
 
 /** What puts the board in fastboot mode, as LAVA chooses it. */
-export function enterFastbootShapes(block: Block, device: DeviceResources, deploy: boolean): ActionShape[] {
+export function enterFastbootShapes(device: DeviceResources, deploy: boolean): ActionShape[] {
   if (device.fastboot.viaUboot) return [CONNECT_SHAPE, UBOOT_ENTER_FASTBOOT_SHAPE];
   if (device.power.hardReset.length > 0) {
+    // As LAVA's fastboot deploy, the device's pre-power command always (on fastboot boards it usually switches the
+    // USB OTG port so the worker sees the board), whatever the job says; without one it only warns.
     return [
       CONNECT_SHAPE,
-      ...(deploy && block.pre_power_command
-        ? [shape("pre-power-command", "issue pre power command", "send pre-power-command")]
-        : []),
+      ...(deploy ? [shape("pre-power-command", "issue pre power command", "send pre-power-command")] : []),
       resetShape(device),
     ];
   }
@@ -107,7 +107,7 @@ export const fastbootDeploy: Strategy = {
   section: "deploy",
   methods: ["fastboot"],
   shape: (block, { definitions }, device) => {
-    const pipeline: ActionShape[] = [overlayShape(definitions), ...enterFastbootShapes(block, device, true)];
+    const pipeline: ActionShape[] = [overlayShape(definitions), ...enterFastbootShapes(device, true)];
     for (const key of Object.keys(images(block)).sort()) {
       const image = images(block)[key];
       pipeline.push(downloadShape(key, image));
@@ -175,13 +175,14 @@ async function applyOverlayToImage(run: ActionRun, sparse: boolean): Promise<voi
   if (isMapping(image) && image.root_partition !== undefined) {
     throw new JobError(`${field}.root_partition: applying the overlay inside a partitioned image is not supported yet`);
   }
-  const tool = async (name: string, args: string[]) => {
+  // simg2img reads the job's image (its failure is the job's); img2simg packs a file Basalt made (its failure is the lab's).
+  const tool = async (name: string, args: string[], failure: typeof JobError | typeof InfrastructureError) => {
     const out = await new Deno.Command(name, { args, stdout: "null", stderr: "piped", signal: run.signal }).output()
       .catch((error) => {
         throw new InfrastructureError(`${name} (android-sdk-libsparse-utils) could not run: ${error}`);
       });
     if (!out.success) {
-      throw new JobError(`${field}: ${name} failed: ${new TextDecoder().decode(out.stderr).trim().slice(0, 300)}`);
+      throw new failure(`${field}: ${name} failed: ${new TextDecoder().decode(out.stderr).trim().slice(0, 300)}`);
     }
   };
   const started = performance.now();
@@ -193,10 +194,14 @@ async function applyOverlayToImage(run: ActionRun, sparse: boolean): Promise<voi
       throw new JobError(`${field}: the sparse image expands to ${expanded} bytes, more than the ${limit} allowed`);
     }
     const raw = `${path}.raw`;
-    await tool("simg2img", [path, raw]);
-    await writeTreeIntoExt4(raw, ctx.overlay.root, `images.${key}`, run.signal);
-    await tool("img2simg", [raw, path]);
-    await Deno.remove(raw);
+    try {
+      await tool("simg2img", [path, raw], JobError);
+      await writeTreeIntoExt4(raw, ctx.overlay.root, `images.${key}`, run.signal);
+      await tool("img2simg", [raw, path], InfrastructureError);
+    } finally {
+      // Up to the download bound on disk: never left behind, whatever failed.
+      await Deno.remove(raw).catch(() => {});
+    }
   } else {
     await writeTreeIntoExt4(path, ctx.overlay.root, `images.${key}`, run.signal);
   }

@@ -29,29 +29,30 @@ const JOB = {
 const device = (extra: string[] = []) =>
   pcDevice("fastboot", "hikey-01", "3", 7001, ["{% set fastboot_serial_number = 'tcp:127.0.0.1:5554' %}", ...extra]);
 
-Deno.test("a fastboot deploy is LAVA's fastboot-deploy: overlay, power cycle, downloads by name, flashes in the device's order (pipeline_refs/db410c.yaml)", () => {
+Deno.test("a fastboot deploy is LAVA 2023.01's fastboot-deploy: overlay, pre-power command and power cycle, downloads by name, flashes in the device's order (pipeline_refs/db410c.yaml)", () => {
   const all = rows(pipelineOf(JOB, device()).actions).map(([name, level]) => [name, level]);
   assertEquals(all.filter(([, level]) => /^1(\.[0-9]+)?$/.test(level)), [
     ["fastboot-deploy", "1"],
     ["lava-overlay", "1.1"],
     ["connect-device", "1.2"],
-    ["reset-device", "1.3"],
-    ["download-retry", "1.4"],
-    ["deploy-device-env", "1.5"],
-    ["download-retry", "1.6"],
-    ["apply-overlay-sparse-image", "1.7"],
-    ["deploy-device-env", "1.8"],
-    ["fastboot-flash-order-action", "1.9"],
+    ["pre-power-command", "1.3"],
+    ["reset-device", "1.4"],
+    ["download-retry", "1.5"],
+    ["deploy-device-env", "1.6"],
+    ["download-retry", "1.7"],
+    ["apply-overlay-sparse-image", "1.8"],
+    ["deploy-device-env", "1.9"],
+    ["fastboot-flash-order-action", "1.10"],
   ]);
   // The template's order puts boot before userdata; boot asks for a power cycle after it.
-  assertEquals(all.filter(([, level]) => level.startsWith("1.9.")), [
-    ["read-feedback", "1.9.1"],
-    ["wait-device-boardid", "1.9.2"],
-    ["fastboot-flash-action", "1.9.3"],
-    ["pdu-reboot", "1.9.4"],
-    ["read-feedback", "1.9.5"],
-    ["wait-device-boardid", "1.9.6"],
-    ["fastboot-flash-action", "1.9.7"],
+  assertEquals(all.filter(([, level]) => level.startsWith("1.10.")), [
+    ["read-feedback", "1.10.1"],
+    ["wait-device-boardid", "1.10.2"],
+    ["fastboot-flash-action", "1.10.3"],
+    ["pdu-reboot", "1.10.4"],
+    ["read-feedback", "1.10.5"],
+    ["wait-device-boardid", "1.10.6"],
+    ["fastboot-flash-action", "1.10.7"],
   ]);
 });
 
@@ -77,10 +78,11 @@ Deno.test("a fastboot boot runs the job's commands, power-cycles, then the devic
     ["pdu-reboot", "2.3.1"],
     ["wait-device-boardid", "2.4"],
     ["fastboot-reboot", "2.5"],
-    ["auto-login-action", "2.6"],
-    ["login-action", "2.6.1"],
-    ["expect-shell-connection", "2.7"],
-    ["export-device-env", "2.8"],
+    ["pre-os-command", "2.6"],
+    ["auto-login-action", "2.7"],
+    ["login-action", "2.7.1"],
+    ["expect-shell-connection", "2.8"],
+    ["export-device-env", "2.9"],
   ]);
   // HiKey's sequence boots the downloaded image instead.
   assertEquals(boot(["{% set fastboot_sequence = ['boot'] %}"]).slice(5, 7), [
