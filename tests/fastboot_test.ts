@@ -65,11 +65,15 @@ Deno.test("a fastboot job flashes boot and userdata with Debian's fastboot clien
     assertEquals(lab.master.lab.deviceStatus("hikey-01")?.health, "Good");
     assertEquals(await fastbootClients(), "");
 
-    // The device drops off halfway through a download: the lab's failure, and the device needs a health check.
+    // The device drops off halfway through a download and never answers again: the flash runs out of its time,
+    // which is the lab's failure (LAVA's fastboot-flash-action), and the device needs a health check. A flash takes
+    // under a second here: ten seconds for each keeps the test short.
     assertEquals(await board.power("fault clear"), "ok");
     assertEquals(await board.power("fault vanish"), "ok vanish");
-    const gone = await run(lab, job);
+    const timeouts = { ...(job.timeouts as object), actions: { "fastboot-flash-action": { seconds: 10 } } };
+    const gone = await run(lab, { ...job, timeouts });
     assertEquals([gone.finished.health, gone.error.error_type], ["Incomplete", "Infrastructure"], JSON.stringify(gone));
+    assert(gone.error.error_msg.includes("fastboot-flash-action timed out"), gone.error.error_msg);
     assert((await Deno.readTextFile(board.transcript)).includes("fastboot: USB link lost"), "the device went away");
     assertEquals(lab.master.lab.deviceStatus("hikey-01")?.health, "Unknown");
     assertEquals(await fastbootClients(), "");

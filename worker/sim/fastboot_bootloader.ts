@@ -11,8 +11,8 @@
  * command line, the configured partitions attached as virtio disks.
  *
  * Faults for tests, armed through the board's control socket: `vanish` (the
- * device drops off the bus halfway through the next download and stays away
- * until power-cycled) and `refuse PARTITION` (flashing it fails as a locked
+ * device drops off the bus halfway through the next download — never answers
+ * again — until power-cycled) and `refuse PARTITION` (flashing it fails as a locked
  * partition's does); `clear` disarms both.
  */
 import type { MenuHost } from "./firmware_menu.ts";
@@ -63,7 +63,12 @@ export class FastbootBootloader {
     this.#cycle = new AbortController();
     this.#download = undefined;
     this.host.write("\r\nBasalt simulated fastboot board\r\n");
-    this.#listen().catch((error) => this.host.write(`fastboot: ${error instanceof Error ? error.message : error}\r\n`));
+    this.#listen().catch((error) => {
+      // The listener closed under its loop (switched off, rebooted, vanished) is no failure.
+      if (!(error instanceof Deno.errors.BadResource)) {
+        this.host.write(`fastboot: ${error instanceof Error ? error.message : error}\r\n`);
+      }
+    });
   }
 
   stop(): void {
@@ -205,10 +210,19 @@ export class FastbootBootloader {
       data.set(piece, have);
       have += piece.length;
       if (have >= vanishAt) throw new VanishedError();
-    }).catch((error) => {
+    }).catch(async (error) => {
       if (!(error instanceof VanishedError)) throw error;
       this.host.write("fastboot: USB link lost\r\n");
-      this.#disappear();
+      // Off the bus: no new connection is taken, and the client's gets no answer ever again — neither end of stream
+      // nor reset, which Debian's client (29.0.6) answers by reading again and again for ever — until the board is
+      // switched off. What the client sends meanwhile stays unread.
+      const listener = this.#listener;
+      this.#listener = undefined;
+      try {
+        listener?.close();
+      } catch { /* closed */ }
+      const off = this.#cycle.signal;
+      await new Promise((resolve) => off.aborted ? resolve(undefined) : off.addEventListener("abort", resolve));
       return false;
     });
     if (!complete) return false;
