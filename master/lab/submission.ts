@@ -24,7 +24,7 @@ import { DeviceHealth, JobVisibility, PRIORITY_NAMES } from "../../actors/domain
 import type { Database } from "../storage/schema.ts";
 import { JobValueError } from "../devices/job_values.ts";
 import type { Catalog, DeviceInfo } from "./catalog.ts";
-import { isMultinode, splitMultinode } from "./multinode.ts";
+import { connectionProblem, isMultinode, multinodeDeviceCount, splitMultinode } from "./multinode.ts";
 import type { QueuedJob } from "./queue.ts";
 
 type Block = Record<string, unknown>;
@@ -132,7 +132,8 @@ export function planSubmission(
   }
   // Checked before splitting: a group bigger than the lab could never run, and
   // splitting a count of millions would stall the master.
-  if (isMultinode(job)) checkConnections(job);
+  const connections = isMultinode(job) ? connectionProblem(job) : undefined;
+  if (connections) throw new SubmissionError(connections);
   if (isMultinode(job) && multinodeDeviceCount(job) > catalog.devices.size) {
     throw new SubmissionError(
       `the MultiNode job asks for ${multinodeDeviceCount(job)} devices; the lab has ${catalog.devices.size}`,
@@ -215,68 +216,6 @@ export function planSubmission(
     refuseUnrunnable(plan, fitting, count, capabilitiesOf, `${where}device type ${type.name}`);
   }
   return planned.map((p) => p.hostRole ? p : { ...p, deviceType: catalog.resolveType(p.deviceType)!.name });
-}
-
-/** The most secondary connections (SSH guests) one MultiNode job may have. */
-const MAX_CONNECTIONS = 64;
-
-type Roles = Record<string, Block>;
-const rolesOf = (job: Block): Roles => ((job.protocols as Block)["lava-multinode"] as { roles: Roles }).roles;
-
-/** How many devices a MultiNode job needs: its roles' counts, secondary connections (which take none) aside. */
-function multinodeDeviceCount(job: Block): number {
-  return Object.values(rolesOf(job)).filter((r) => !("connection" in r)).reduce((n, r) => n + Number(r.count ?? 0), 0);
-}
-
-/**
- * Secondary connections (LAVA's `connection: ssh` roles): each connects over SSH to the one device of its
- * `host_role`, so that role must be one with a device type and a count of 1.
- */
-function checkConnections(job: Block): void {
-  const roles = rolesOf(job);
-  const connections = Object.entries(roles).filter(([, role]) => "connection" in role);
-  const count = connections.reduce((n, [, role]) => n + Number(role.count ?? 0), 0);
-  // Guests take no device, so the lab's size does not bound them: this does, before the job is split.
-  if (count > MAX_CONNECTIONS) {
-    throw new SubmissionError(`the MultiNode job asks for ${count} secondary connections; at most ${MAX_CONNECTIONS}`);
-  }
-  // A guest runs with its host's device configuration: it may only log in and test, never deploy to or boot the
-  // device its host role's job owns.
-  const guests = new Set(connections.map(([name]) => name));
-  (Array.isArray(job.actions) ? job.actions : []).forEach((entry, index) => {
-    if (!isMapping(entry)) return;
-    for (const [kind, body] of Object.entries(entry)) {
-      const bodyRoles = isMapping(body) && Array.isArray(body.role) ? body.role.map(String) : [];
-      const guest = bodyRoles.find((r) => guests.has(r));
-      if (!guest || !isMapping(body)) continue;
-      const allowed = kind === "test" || (kind === "deploy" && body.to === "ssh") ||
-        (kind === "boot" && body.method === "ssh");
-      if (!allowed) {
-        throw new SubmissionError(
-          `actions.${index}.${kind}: role ${guest} is a secondary connection; it may only deploy to ssh, boot with ` +
-            `ssh and test`,
-        );
-      }
-    }
-  });
-  for (const [name, role] of Object.entries(roles)) {
-    if (!("connection" in role)) continue;
-    if (role.connection !== "ssh") {
-      throw new SubmissionError(`role ${name}: connection ${JSON.stringify(role.connection)}: only ssh is supported`);
-    }
-    if ("device_type" in role) {
-      throw new SubmissionError(`role ${name}: a secondary connection has no device_type (it uses its host role's)`);
-    }
-    const host = roles[String(role.host_role)];
-    if (!host || "connection" in host || !host.device_type) {
-      throw new SubmissionError(
-        `role ${name}: host_role ${JSON.stringify(role.host_role)} is not a role with a device`,
-      );
-    }
-    if (Number(host.count) !== 1) {
-      throw new SubmissionError(`role ${name}: its host role ${String(role.host_role)} must have a count of 1`);
-    }
-  }
 }
 
 /**
