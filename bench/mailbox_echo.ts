@@ -3,7 +3,7 @@
  * counts `bulk` messages and answers every `rtt` message with one of its own.
  * Its journal is the master's database (`--data-dir`/`--db`) or SQLite (`--state`).
  */
-import { parseArgs } from "node:util";
+import { parseArgs } from "../actors/cli/parse_args.ts";
 import { defineProtocol, fail, isRecord } from "../actors/mailbox/protocol.ts";
 import { ActorHost } from "../actors/process/host.ts";
 import { createLogger } from "../actors/runtime/log.ts";

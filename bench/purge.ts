@@ -10,7 +10,7 @@
  *
  * Without --db a private PostgreSQL cluster is started on 127.0.0.1 (as the tests do).
  */
-import { parseArgs } from "node:util";
+import { parseArgs } from "../actors/cli/parse_args.ts";
 import { sql } from "kysely";
 import { stringify } from "yaml";
 import { JobHealth, JobState } from "../actors/domain/states.ts";

@@ -21,10 +21,10 @@
  * dispatcher and by LAVA's `lava-run` (Debian's lava-dispatcher), CPU and wall.
  *
  *   deno task bench soak [--devices 200] [--workers 4] [--jobs 2000] [--rate 2] [--lines 40] [--line-ms 50]
- *       [--db pglite|postgres] [--hours H] [--from-source]
+ *       [--followers 20] [--subscribers 5] [--db pglite|postgres] [--hours H] [--from-source]
  */
-import { parseArgs } from "node:util";
-import { join } from "node:path";
+import { parseArgs } from "../actors/cli/parse_args.ts";
+import { join } from "../actors/path.ts";
 import { bundle } from "../ops/bundle.ts";
 import { bootFiles } from "../ops/dut_jobs.ts";
 import { childrenCpuMs, cpuMs, rssMiB } from "../tests/support/proc_usage.ts";
@@ -483,6 +483,8 @@ export function parseSoakArgs(args: string[]): SoakOptions {
       db: { type: "string" },
       hours: { type: "string" },
       "from-source": { type: "boolean" },
+      followers: { type: "string" },
+      subscribers: { type: "string" },
       "no-standalone": { type: "boolean" },
     },
     allowPositionals: true,
@@ -496,6 +498,8 @@ export function parseSoakArgs(args: string[]): SoakOptions {
   };
   const db = values.db ?? "pglite";
   if (db !== "pglite" && db !== "postgres") throw new Error("--db is pglite or postgres");
+  // The first event subscriber is the one that times the jobs.
+  if (number("subscribers", SOAK_DEFAULTS.subscribers) < 1) throw new Error("--subscribers must be 1 or more");
   return {
     ...SOAK_DEFAULTS,
     devices: number("devices", SOAK_DEFAULTS.devices),
@@ -504,6 +508,8 @@ export function parseSoakArgs(args: string[]): SoakOptions {
     rate: number("rate", SOAK_DEFAULTS.rate),
     lines: number("lines", SOAK_DEFAULTS.lines),
     lineMs: number("line-ms", SOAK_DEFAULTS.lineMs),
+    followers: number("followers", SOAK_DEFAULTS.followers),
+    subscribers: number("subscribers", SOAK_DEFAULTS.subscribers),
     db,
     ...(values.hours ? { hours: number("hours", 0) } : {}),
     fromSource: values["from-source"] === true,

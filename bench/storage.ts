@@ -6,7 +6,7 @@
  *
  * Without --db a private PostgreSQL cluster is started on 127.0.0.1 (as the tests do).
  */
-import { parseArgs } from "node:util";
+import { parseArgs } from "../actors/cli/parse_args.ts";
 import { openStorage, type Storage } from "../master/storage/database.ts";
 import { appendLogLines, countLogLines, type LogRecord } from "../master/storage/job_logs.ts";
 import { addUser } from "../master/storage/users.ts";

@@ -9,7 +9,7 @@
  * (limits.ts, README) have their defaults; the ones a lab's size decides can
  * be changed here.
  */
-import { parseArgs } from "node:util";
+import { parseArgs } from "../actors/cli/parse_args.ts";
 import { createLogger, type LogLevel } from "../actors/runtime/log.ts";
 import { DataDirInUseError } from "../actors/runtime/dir_lock.ts";
 import { DEFAULT_LIMITS } from "./limits.ts";

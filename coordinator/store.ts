@@ -4,7 +4,7 @@
  * `lava_wait` still has the message when it comes back.
  */
 import { DatabaseSync } from "node:sqlite";
-import { join } from "node:path";
+import { join } from "../actors/path.ts";
 import { type DataDirLock, lockDataDir } from "../actors/runtime/dir_lock.ts";
 import { deserializeGroup, type Group } from "./groups.ts";
 

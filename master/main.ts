@@ -6,7 +6,7 @@
  * Runs the master until SIGTERM or SIGINT. When it is up it prints one JSON line
  * on stdout: {"event":"ready","http":...,"zmq":...,"events":...}.
  */
-import { parseArgs } from "node:util";
+import { parseArgs } from "../actors/cli/parse_args.ts";
 import { readCertificate, readKeyPair } from "../actors/transport/zmq/curve.ts";
 import { allowKeysIn } from "../actors/transport/zmq/zap.ts";
 import { createLogger, type LogLevel } from "../actors/runtime/log.ts";

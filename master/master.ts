@@ -3,7 +3,7 @@
  * (actors, scheduler, workers' mailbox), the event publisher and the HTTP
  * server. `deno task master` starts one; tests and the demo start one in-process.
  */
-import { join } from "node:path";
+import { join } from "../actors/path.ts";
 import type { Transaction } from "kysely";
 import { ActorHost } from "../actors/process/host.ts";
 import type { Logger } from "../actors/runtime/log.ts";
@@ -85,6 +85,8 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
     const labDir = new LabDir(
       options.labDir ?? (options.storage.kind === "pglite" ? join(options.storage.dataDir, "lab") : "lab"),
     );
+    const unwatchLabDir = labDir.watch();
+    cleanups.push(() => Promise.resolve(unwatchLabDir()));
     const events = new EventHub();
     const audience = new EventAudience(events, storage.db, (e) => options.logger.error(`event filter: ${e}`));
     const publisher: Publisher = await publishEvents(host.reactor, audience, options.events);

@@ -11,8 +11,8 @@
  * needs and builds the QEMU device image, saying so as it goes. Without QEMU (only
  * with BASALT_NO_INSTALL) the lab runs with the simulated board alone.
  */
-import { parseArgs } from "node:util";
-import { join, resolve } from "node:path";
+import { parseArgs } from "../actors/cli/parse_args.ts";
+import { join, resolve } from "../actors/path.ts";
 import { stringify } from "yaml";
 import { openStorage } from "../master/storage/database.ts";
 import { addUser, findUser, issueToken } from "../master/storage/users.ts";

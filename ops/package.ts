@@ -12,8 +12,8 @@
  * templates, the web UI's static files), a launcher in /usr/bin, a systemd unit
  * and a default configuration in /etc/basalt.
  */
-import { parseArgs } from "node:util";
-import { join } from "node:path";
+import { parseArgs } from "../actors/cli/parse_args.ts";
+import { join } from "../actors/path.ts";
 import { BASALT_VERSION } from "../actors/version.ts";
 import { buildIslands } from "../web/assets.ts";
 import { bundle } from "./bundle.ts";

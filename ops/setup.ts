@@ -12,7 +12,7 @@
  * Only Debian's packages are fetched (with the machine's own apt sources) and the
  * npm packages `deno.lock` pins.
  */
-import { join } from "node:path";
+import { join } from "../actors/path.ts";
 
 export type Purpose = "demo" | "test";
 

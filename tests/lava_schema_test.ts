@@ -6,7 +6,7 @@
  * be the same. Definitions LAVA accepted and Basalt refuses at submission (LXC)
  * must say so without being invalid.
  */
-import { join } from "node:path";
+import { join } from "../actors/path.ts";
 import { stringify } from "yaml";
 import { validateJob } from "../actors/definitions/job_schema.ts";
 import { assert, assertEquals } from "./support/assert.ts";

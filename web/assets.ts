@@ -6,7 +6,7 @@
  * page may have), and a reservation's console (xterm.js and its stylesheet,
  * loaded only by the pages that show a console).
  */
-import { join } from "node:path";
+import { join } from "../actors/path.ts";
 
 const WEB = new URL(".", import.meta.url).pathname;
 export const STATIC_DIR = join(WEB, "static");

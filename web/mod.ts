@@ -7,7 +7,7 @@
  * request; the web imports from master/http, never the other way.
  */
 import type { Hono } from "hono";
-import { join } from "node:path";
+import { join } from "../actors/path.ts";
 import type { Lab } from "../master/lab/lab.ts";
 import { buildIslands, BUNDLE, STATIC_DIR } from "./assets.ts";
 import type { WebEnv } from "./render.tsx";

@@ -8,8 +8,8 @@
  * Runs a worker until SIGTERM or SIGINT. Stopping it leaves running jobs
  * running: start it again on the same state directory and it takes them over.
  */
-import { resolve } from "node:path";
-import { parseArgs } from "node:util";
+import { resolve } from "../actors/path.ts";
+import { parseArgs } from "../actors/cli/parse_args.ts";
 import { readTextOrExit } from "../actors/cli/command_line.ts";
 import { createLogger, type LogLevel } from "../actors/runtime/log.ts";
 import { DataDirInUseError } from "../actors/runtime/dir_lock.ts";

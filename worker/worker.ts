@@ -5,7 +5,7 @@
  * actors. Stopping a worker leaves its dispatch processes running; the next
  * worker on the same state directory takes them over.
  */
-import { join } from "node:path";
+import { join } from "../actors/path.ts";
 import { type LabProtocol, labProtocol, WORKER_RUNS, type WorkerSummary } from "../actors/lab/protocol.ts";
 import type { MailboxEndpoint, PeerEvent } from "../actors/mailbox/endpoint.ts";
 import { ActorHost } from "../actors/process/host.ts";

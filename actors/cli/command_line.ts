@@ -5,7 +5,7 @@
  * scripts can rely on: 0 done, 1 refused (the message says why), 2 the command line
  * itself is wrong.
  */
-import { parseArgs } from "node:util";
+import { parseArgs } from "./parse_args.ts";
 
 export interface OptionSpec {
   readonly type: "string" | "boolean";

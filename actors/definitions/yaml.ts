@@ -123,7 +123,62 @@ export function indentQuotedContinuations(text: string): string {
  * {@link indentQuotedContinuations}); only such lines' columns can differ.
  */
 export function loadYaml(text: string): LoadedYaml {
-  return parseWithPositions(indentQuotedContinuations(text));
+  return canonicalJson(text) ?? parseWithPositions(indentQuotedContinuations(text));
+}
+
+/**
+ * Canonical JSON text — what `JSON.stringify` writes, as the master hands a job's
+ * definition and device configuration to its dispatcher (see `lavaJson`) — read
+ * by `JSON.parse`, whose value is the same as YAML's: a dispatch process, which
+ * starts per job, then runs none of the YAML parser. Being canonical rules out
+ * duplicate keys and the numbers JSON and YAML 1.1 read apart. Positions are found
+ * by the YAML parser, when a message asks for one.
+ */
+function canonicalJson(text: string): LoadedYaml | undefined {
+  if (text[0] !== "{" && text[0] !== "[") return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (JSON.stringify(value) !== text) return undefined;
+  let positions: LoadedYaml | undefined;
+  const parsed = () => positions ??= parseWithPositions(text);
+  return {
+    value,
+    errors: [],
+    warnings: [],
+    get valuePositions() {
+      return parsed().valuePositions;
+    },
+    get keyPositions() {
+      return parsed().keyPositions;
+    },
+  };
+}
+
+/**
+ * A YAML value as canonical JSON text (see `canonicalJson`), or undefined when JSON
+ * cannot carry it exactly: numbers JSON has no spelling for, or that YAML 1.1 reads
+ * otherwise once written by JSON (an exponent without a point), and values that are
+ * not plain data.
+ */
+export function lavaJson(value: unknown): string | undefined {
+  let exact = true;
+  const text = JSON.stringify(value, function (this: Record<string, unknown>, key: string, v: unknown) {
+    // The value before any toJSON (a YAML timestamp is a Date, which JSON would make a string).
+    const raw = this[key];
+    if (typeof raw === "number") {
+      if (!Number.isFinite(raw) || Object.is(raw, -0) || /e/i.test(String(raw))) exact = false;
+    } else if (typeof raw === "object" && raw !== null) {
+      if (!Array.isArray(raw) && Object.getPrototypeOf(raw) !== Object.prototype) exact = false;
+    } else if (raw !== null && typeof raw !== "string" && typeof raw !== "boolean") {
+      exact = false;
+    }
+    return exact ? v : null;
+  });
+  return exact && text !== undefined ? text : undefined;
 }
 
 function parseWithPositions(text: string): LoadedYaml {

@@ -1,5 +1,5 @@
 import { assertEquals } from "../../tests/support/assert.ts";
-import { formatPath, indentQuotedContinuations, loadYaml, positionOf } from "./yaml.ts";
+import { formatPath, indentQuotedContinuations, lavaJson, loadYaml, positionOf } from "./yaml.ts";
 
 Deno.test("a repeated key keeps its last value and is reported as a warning with both positions", () => {
   const loaded = loadYaml("test:\n  timeout:\n    minutes: 3\n  failure_retry: 3\n  timeout:\n    minutes: 10\n");
@@ -53,4 +53,27 @@ Deno.test("block scalars and comments with quotes are left as they are", () => {
   const text = "script: |\n  echo 'it''s'\n  echo \"x\"\nnote: plain # it's a comment\nq: 'a'\n";
   assertEquals(indentQuotedContinuations(text), text);
   assertEquals(loadYaml(text).value, { script: "echo 'it''s'\necho \"x\"\n", note: "plain", q: "a" });
+});
+
+Deno.test("canonical JSON reads as its YAML does, with positions found when asked", () => {
+  const value = { job_name: "j", actions: [{ deploy: { to: "tmpfs", n: 2.5 } }], yes: true };
+  const text = lavaJson(value)!;
+  assertEquals(text, JSON.stringify(value));
+  const loaded = loadYaml(text);
+  assertEquals(loaded.value, value);
+  assertEquals(loaded.errors, []);
+  assertEquals(positionOf(loaded, ["actions", 0, "deploy", "to"]), { line: 1, column: 44 });
+});
+
+Deno.test("JSON with a repeated key still warns of it, as its YAML does", () => {
+  const loaded = loadYaml('{"a": 1, "a": 2}');
+  assertEquals(loaded.value, { a: 2 });
+  assertEquals(loaded.warnings.length, 1);
+});
+
+Deno.test("values JSON cannot carry exactly are not written as JSON", () => {
+  for (const value of [{ t: new Date(0) }, { n: Infinity }, { n: -0 }, { n: 1e30 }, { u: undefined }, [1, undefined]]) {
+    assertEquals(lavaJson(value), undefined, JSON.stringify(value));
+  }
+  assertEquals(lavaJson({ a: [1, "x", null, false, { b: 0.5 }] }), '{"a":[1,"x",null,false,{"b":0.5}]}');
 });

@@ -9,7 +9,7 @@
  * Shared by the two ends: the coordinator (coordinator/server.ts) and a MultiNode
  * sub-job's dispatcher (worker/dispatch/multinode.ts).
  */
-import { Buffer } from "node:buffer";
+import { concatBytes } from "../bytes.ts";
 
 export class FrameError extends Error {
   constructor(message: string) {
@@ -52,7 +52,7 @@ async function readUpTo(conn: Readable, n: number): Promise<Uint8Array> {
     filled += got;
     if (got === buffer.length) chunk = Math.min(chunk * 2, LARGEST_CHUNK);
   }
-  return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, filled);
+  return chunks.length === 1 ? chunks[0] : concatBytes(chunks);
 }
 
 /** The side of a connection a frame is read from. */

@@ -3,7 +3,7 @@
  * by one process at a time: two writers would corrupt it. The lock is a file
  * holding the owner's PID; a lock left by a process that is gone is taken over.
  */
-import { join } from "node:path";
+import { join } from "../path.ts";
 
 export class DataDirInUseError extends Error {
   constructor(dataDir: string, pid: number, hint = "stop it first") {

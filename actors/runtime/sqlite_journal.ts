@@ -5,7 +5,7 @@
  * also fsynced before the commit returns, at a cost of a disk flush per batch.
  */
 import { DatabaseSync } from "node:sqlite";
-import { join } from "node:path";
+import { join } from "../path.ts";
 import { type DataDirLock, lockDataDir } from "./dir_lock.ts";
 import {
   isRemoval,

@@ -6,7 +6,7 @@
  * the finished process and everything it started (a Python wrapper's
  * RUSAGE_CHILDREN).
  */
-import { join } from "node:path";
+import { join } from "../../actors/path.ts";
 import { stringify } from "yaml";
 import { renderDevice } from "../../master/devices/dictionary.ts";
 import { jinjaEnvironment } from "../../master/devices/jinja.ts";

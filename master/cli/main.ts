@@ -4,7 +4,7 @@
  * get --render` without a server; against a master it submits, follows and
  * cancels jobs, shows devices, workers and results, and listens to events.
  */
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, join } from "../../actors/path.ts";
 import { formatDiagnostic, validateJob } from "../../actors/definitions/job_schema.ts";
 import { loadYaml } from "../../actors/definitions/yaml.ts";
 import { buildPipeline, describeJob } from "../../actors/definitions/pipeline.ts";

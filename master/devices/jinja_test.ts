@@ -5,7 +5,7 @@
  * tests, and template inheritance; tests/template_corpus_test.ts covers LAVA's
  * own templates.
  */
-import { join } from "node:path";
+import { join } from "../../actors/path.ts";
 import { assert, assertEquals } from "../../tests/support/assert.ts";
 import { Jinja2Reference, type ReferenceRequest, type ReferenceResult } from "../../tests/support/jinja2_reference.ts";
 import { exampleFiles, LAVA_EXAMPLES, testWithExamples } from "../../tests/support/lava_examples.ts";

@@ -6,7 +6,7 @@
  * (`--workers-certs`). A secret key is never read out or taken in; a master
  * without `--encrypt` has none to show and says so.
  */
-import { join } from "node:path";
+import { join } from "../../actors/path.ts";
 import { CertificateError, parseCertificate, publicCertificateText } from "../../actors/transport/zmq/curve.ts";
 import { LabRequestError } from "./request_error.ts";
 

@@ -64,7 +64,7 @@ export class JobEnds {
       registry.group(active.group)?.send({ type: "memberEnded", job: context.id, health: context.health });
     }
     registry.removeJob(id);
-    this.o.followers.ended(id);
+    this.o.followers.ended(id, context.health);
     void this.o.webhooks.jobChanged(id, JobState.byName.Finished, JobHealth.parse(context.health));
   }
 

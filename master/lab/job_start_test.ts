@@ -1,6 +1,7 @@
 import { parse } from "yaml";
 import { assert, assertEquals, assertStringIncludes, assertThrows } from "../../tests/support/assert.ts";
 import { MAX_JOB_FILE_CHARS } from "../../actors/lab/protocol.ts";
+import { loadYaml } from "../../actors/definitions/yaml.ts";
 import { prepareJobStart, startProblem } from "./job_start.ts";
 
 const SUBJOB = `job_name: mn
@@ -10,22 +11,34 @@ protocols:
 actions: []
 `;
 
-Deno.test("a single-node job's start carries its definition as stored and its device rendered with its context", () => {
+Deno.test("a single-node job's start carries its definition and its device rendered with its context, as JSON", () => {
   const contexts: unknown[] = [];
   const start = prepareJobStart({
     job: 12,
-    definition: "job_name: one\ncontext: {console_device: ttyS1}\n",
+    definition: "job_name: one\ncontext: {console_device: ttyS1}\nreboot: yes\n",
     render: (context) => (contexts.push(context), "device_type: qemu\n"),
     worker: { dispatcherConfig: "prefix: x\n", envDut: "overrides: {}\n" },
   });
   assertEquals(start, {
     job: "12",
-    definition: "job_name: one\ncontext: {console_device: ttyS1}\n",
-    device: "device_type: qemu\n",
+    // What the dispatcher's YAML (LAVA's: `yes` is true) reads, as canonical JSON.
+    definition: '{"job_name":"one","context":{"console_device":"ttyS1"},"reboot":true}',
+    device: '{"device_type":"qemu"}',
     dispatcher: "prefix: x\n",
     envDut: "overrides: {}\n",
   });
   assertEquals(contexts, [{ console_device: "ttyS1" }]);
+  // The dispatcher reads them as it read the YAML.
+  assertEquals(
+    loadYaml(start.definition).value,
+    loadYaml("job_name: one\ncontext: {console_device: ttyS1}\nreboot: yes\n").value,
+  );
+});
+
+Deno.test("a definition JSON cannot carry exactly is handed over as the YAML it came as", () => {
+  for (const text of ["job_name: t\nwhen: 2024-01-01\n", "job_name: t\nlimit: .inf\n", "job_name: t\nbig: 1.0e+30\n"]) {
+    assertEquals(prepareJobStart({ job: 1, definition: text, render: () => "d: 1\n" }).definition, text);
+  }
 });
 
 Deno.test("a worker without configuration adds no dispatcher or env-dut file", () => {

@@ -41,7 +41,7 @@ import { HealthSchedule } from "./health_schedule.ts";
 import { JobEnds } from "./job_ends.ts";
 import type { LabDir } from "./lab_dir.ts";
 import { isEssential, loadQueue, restoreGroups, restoreJobs } from "./lab_restore.ts";
-import { LogFollowers, type LogListener } from "./log_followers.ts";
+import { type LogEnd, LogFollowers, type LogListener } from "./log_followers.ts";
 import { Placement } from "./placement.ts";
 import { Projections } from "./projections.ts";
 import { Roster } from "./roster.ts";
@@ -483,7 +483,7 @@ export class Lab {
   }
 
   /** Calls `listener` with new log lines of a running job; returns the unsubscribe function. */
-  followLog(id: number, listener: LogListener, onEnd: () => void): () => void {
+  followLog(id: number, listener: LogListener, onEnd: (end: LogEnd) => void): () => void {
     return this.#followers.follow(id, listener, onEnd);
   }
 

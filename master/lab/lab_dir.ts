@@ -8,7 +8,7 @@
  *
  * A dictionary stored in the database (set through the API) wins over the file.
  */
-import { join } from "node:path";
+import { join } from "../../actors/path.ts";
 import { BUILTIN_TEMPLATES, extendedTemplate, renderDevice } from "../devices/dictionary.ts";
 import { type JinjaEnvironment, jinjaEnvironment, TemplateError } from "../devices/jinja.ts";
 import { JobValueError } from "../devices/job_values.ts";
@@ -35,6 +35,13 @@ function readOptional(path: string): string | undefined {
 
 export class LabDir {
   #env: JinjaEnvironment | undefined;
+  /**
+   * Dictionaries and health checks as last read (undefined: no such file), kept
+   * while `watch()` hears of every change: a scheduling pass looks up every idle
+   * device's health check, which would otherwise be two or three file reads a
+   * device for every job submitted.
+   */
+  #files: Map<string, string | undefined> | undefined;
 
   constructor(readonly root: string) {
     for (const sub of ["devices", "device-types", "health-checks"]) {
@@ -51,13 +58,52 @@ export class LabDir {
     ]);
   }
 
+  /**
+   * Keeps what `dictionaryFile` and `healthCheck` read until the kernel reports a
+   * change in `devices/` or `health-checks/` (inotify: nothing is polled), so an
+   * admin's edit takes effect at once. Returns the stop; without a watch (or if
+   * it ends) every lookup reads the file.
+   */
+  watch(): () => void {
+    let watcher: Deno.FsWatcher;
+    try {
+      watcher = Deno.watchFs([join(this.root, "devices"), join(this.root, "health-checks")], { recursive: false });
+    } catch {
+      return () => {};
+    }
+    const files = new Map<string, string | undefined>();
+    this.#files = files;
+    (async () => {
+      try {
+        // Any change clears everything: changes are rare, and event paths need not be spelled as ours.
+        for await (const _ of watcher) files.clear();
+      } catch { /* closed */ }
+      if (this.#files === files) this.#files = undefined;
+    })();
+    return () => {
+      if (this.#files === files) this.#files = undefined;
+      try {
+        watcher.close();
+      } catch { /* closed */ }
+    };
+  }
+
+  #read(path: string): string | undefined {
+    const files = this.#files;
+    if (!files) return readOptional(path);
+    if (files.has(path)) return files.get(path);
+    const text = readOptional(path);
+    files.set(path, text);
+    return text;
+  }
+
   /** Templates changed on disk (or through the API): compile them anew. */
   reloadTemplates(): void {
     this.#env = undefined;
   }
 
   dictionaryFile(hostname: string): string | undefined {
-    return NAME.test(hostname) ? readOptional(join(this.root, "devices", `${hostname}.jinja2`)) : undefined;
+    return NAME.test(hostname) ? this.#read(join(this.root, "devices", `${hostname}.jinja2`)) : undefined;
   }
 
   template(deviceType: string): string | undefined {
@@ -75,18 +121,20 @@ export class LabDir {
   /** The health check of a device type: `<type>.yaml`, or LAVA's `<template it extends>.yaml`. */
   healthCheck(deviceType: string, dictionary?: string): string | undefined {
     if (!NAME.test(deviceType)) return undefined;
-    const byType = readOptional(join(this.root, "health-checks", `${deviceType}.yaml`)) ??
-      readOptional(join(this.root, "health-checks", `${deviceType}.yml`));
+    const byType = this.#read(join(this.root, "health-checks", `${deviceType}.yaml`)) ??
+      this.#read(join(this.root, "health-checks", `${deviceType}.yml`));
     if (byType !== undefined || !dictionary) return byType;
     const extended = extendedTemplate(dictionary)?.replace(/\.jinja2$/, "");
     return extended && NAME.test(extended)
-      ? readOptional(join(this.root, "health-checks", `${extended}.yaml`))
+      ? this.#read(join(this.root, "health-checks", `${extended}.yaml`))
       : undefined;
   }
 
   setHealthCheck(deviceType: string, text: string): void {
     if (!NAME.test(deviceType)) throw new DeviceConfigurationError(`${deviceType} is not a device-type name`);
     Deno.writeTextFileSync(join(this.root, "health-checks", `${deviceType}.yaml`), text);
+    // Seen at once, not when the kernel's report of the write arrives.
+    this.#files?.clear();
   }
 
   /**

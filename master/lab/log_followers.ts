@@ -6,12 +6,18 @@ import type { JobLogLine } from "../../actors/lab/protocol.ts";
 
 export type LogListener = (lines: readonly (JobLogLine & { line: number })[]) => void;
 
+/** How a followed job ended. */
+export interface LogEnd {
+  readonly state: "Finished";
+  readonly health: string;
+}
+
 export class LogFollowers {
   readonly #lines = new Map<number, Set<LogListener>>();
-  readonly #ends = new Map<number, Set<() => void>>();
+  readonly #ends = new Map<number, Set<(end: LogEnd) => void>>();
 
   /** Calls `listener` with new lines of job `id` and `onEnd` when it ends; returns the unsubscribe function. */
-  follow(id: number, listener: LogListener, onEnd: () => void): () => void {
+  follow(id: number, listener: LogListener, onEnd: (end: LogEnd) => void): () => void {
     let lines = this.#lines.get(id);
     if (!lines) this.#lines.set(id, lines = new Set());
     lines.add(listener);
@@ -28,8 +34,8 @@ export class LogFollowers {
     for (const listener of this.#lines.get(id) ?? []) listener(lines);
   }
 
-  ended(id: number): void {
-    for (const listener of this.#ends.get(id) ?? []) listener();
+  ended(id: number, health: string): void {
+    for (const listener of this.#ends.get(id) ?? []) listener({ state: "Finished", health });
     this.#ends.delete(id);
     this.#lines.delete(id);
   }

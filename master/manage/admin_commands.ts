@@ -7,7 +7,7 @@
  * master reads what they changed when it next starts. Each change is kept in
  * the admin record as made by `manage`.
  */
-import { join, resolve } from "node:path";
+import { join, resolve } from "../../actors/path.ts";
 import {
   commaListOption,
   type Command,

@@ -6,7 +6,7 @@ import { PGlite } from "@electric-sql/pglite";
 import { Kysely, PGliteDialect, PostgresDialect, sql } from "kysely";
 import { type Migration, Migrator } from "kysely/migration";
 import pg from "pg";
-import { join } from "node:path";
+import { join } from "../../actors/path.ts";
 import { DataDirInUseError, lockDataDir } from "../../actors/runtime/dir_lock.ts";
 import { MIGRATIONS } from "./migrations/mod.ts";
 import type { Database } from "./schema.ts";

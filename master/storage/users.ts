@@ -9,6 +9,7 @@ import { AlreadyExistsError, explainConstraint, InvalidValueError, NotFoundError
 import { definedOnly } from "./columns.ts";
 import { hashPassword, verifyPassword } from "./passwords.ts";
 import type { Database, User } from "./schema.ts";
+import { sha256Hex } from "../../actors/digest.ts";
 
 export interface NewUser {
   readonly username: string;
@@ -74,9 +75,8 @@ export function generateToken(length = TOKEN_LENGTH): string {
   return out.join("");
 }
 
-export async function hashToken(token: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(token));
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+export function hashToken(token: string): Promise<string> {
+  return sha256Hex(token);
 }
 
 export async function issueToken(db: Kysely<Database>, username: string, description = ""): Promise<IssuedToken> {

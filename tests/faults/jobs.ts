@@ -3,7 +3,7 @@
  * simulated board and the U-Boot board (ramdisk or NFS root), a MultiNode pair, and
  * a job whose kernel comes from the lab's download server.
  */
-import { join } from "node:path";
+import { join } from "../../actors/path.ts";
 import { stringify } from "yaml";
 import { bootFiles, inlineTest, qemuJobFor, qemuMultinodeJob, ubootJob } from "../../ops/dut_jobs.ts";
 import { dutFile } from "../support/dut.ts";

@@ -7,7 +7,7 @@
  * (dnsmasq) that can be killed, and a download server that can stall or lie. Ports stay fixed for the lab's life, so a
  * restarted process is found where the old one was.
  */
-import { join } from "node:path";
+import { join } from "../../actors/path.ts";
 import { DeviceHealth } from "../../actors/domain/states.ts";
 import { openStorage } from "../../master/storage/database.ts";
 import { addUser, issueToken } from "../../master/storage/users.ts";

@@ -4,8 +4,8 @@
  * (scenario, fault, expected, observed, lines lost, lines repeated). Exits 1 when
  * any scenario did not end as expected.
  */
-import { parseArgs } from "node:util";
-import { join } from "node:path";
+import { parseArgs } from "../../actors/cli/parse_args.ts";
+import { join } from "../../actors/path.ts";
 import { outcomeTable, runScenario } from "./run.ts";
 import { parseScenario, type Scenario, ScenarioError } from "./scenario.ts";
 

@@ -5,7 +5,7 @@
  * every line the device printed stored once and in order, the results, and no
  * process of the job left running.
  */
-import { join } from "node:path";
+import { join } from "../../actors/path.ts";
 import { SeededRandom } from "../support/random.ts";
 import type { TestProcess } from "../support/process.ts";
 import { FaultLab } from "./lab.ts";

@@ -9,7 +9,7 @@
  * None of these needs a booted device: every refusal happens before QEMU runs
  * (the images are not bootable, so a job that got through would fail at boot).
  */
-import { join } from "node:path";
+import { join } from "../../actors/path.ts";
 import { parse as parseYaml, stringify } from "yaml";
 import { assert, assertEquals, assertStringIncludes } from "../support/assert.ts";
 import { type DispatchRun, runDispatcher } from "../support/dispatch.ts";

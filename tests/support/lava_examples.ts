@@ -2,7 +2,7 @@
  * LAVA's own example files (job definitions, device dictionaries, templates),
  * kept beside the repository in ../shared/lava-examples, as test data.
  */
-import { join } from "node:path";
+import { join } from "../../actors/path.ts";
 import { PATHS } from "../../ops/setup.ts";
 
 /** `BASALT_LAVA_EXAMPLES`, or `../shared/lava-examples` beside the repository, with a trailing slash. */

@@ -7,7 +7,7 @@
  * (tests/support/lava_templates.py). Used by tests/template_corpus_test.ts and
  * bench/validate.ts.
  */
-import { join } from "node:path";
+import { join } from "../../actors/path.ts";
 import { LAVA_EXAMPLES, lavaReference } from "./lava_examples.ts";
 
 /** One template file and the search path its dictionaries render with (LAVA's device-types directory). */

@@ -14,7 +14,7 @@
  * DEFAULT_FILE_DIRS); `--max-download-size` bounds one download once
  * decompressed (default 16G).
  */
-import { parseArgs } from "node:util";
+import { parseArgs } from "../../actors/cli/parse_args.ts";
 import { readTextOrExit } from "../../actors/cli/command_line.ts";
 import { runJob } from "./run.ts";
 import { fileSink, stderrSink } from "../job/log.ts";

@@ -4,8 +4,7 @@
  * under the dispatch machine, and record the outcome (`result.yaml`, and the
  * `lava`/`job` result) — pass, or fail with LAVA's error type.
  */
-import { join } from "node:path";
-import { stringify } from "yaml";
+import { join } from "../../actors/path.ts";
 import { createActor, fromPromise, type SnapshotFrom } from "xstate";
 import { validateDeviceYaml } from "../../actors/definitions/device_schema.ts";
 import { formatDiagnostic, validateJob } from "../../actors/definitions/job_schema.ts";
@@ -77,7 +76,7 @@ export async function runJob(files: JobFiles): Promise<JobOutcome> {
     });
     await Deno.writeTextFile(
       join(files.outputDir, "result.yaml"),
-      stringify({
+      asYaml({
         definition: "lava",
         case: "job",
         result: outcome.result,
@@ -119,7 +118,7 @@ export async function runJob(files: JobFiles): Promise<JobOutcome> {
   const pipeline = buildPipeline(jobBlock, device, STRATEGIES);
   await Deno.writeTextFile(
     join(files.outputDir, "description.yaml"),
-    stringify(describeJob(jobBlock, device, files.jobId, pipeline)),
+    asYaml(describeJob(jobBlock, device, files.jobId, pipeline)),
   );
   const unsupported = pipeline.actions.filter((a) => !a.supported);
   if (unsupported.length > 0) {
@@ -251,4 +250,12 @@ export async function runJob(files: JobFiles): Promise<JobOutcome> {
 /** A promise actor that gets the machine's abort signal (stopped actor = aborted action). */
 function fromPromiseAction<I>(fn: (input: I & { signal: AbortSignal }) => Promise<void>) {
   return fromPromise<void, I>(({ input, signal }) => fn({ ...input, signal }));
+}
+/**
+ * YAML output files (`description.yaml`, `result.yaml`) written as JSON, which
+ * every YAML reader reads: a dispatch process starts per job, and this spares it
+ * loading and running a YAML writer.
+ */
+function asYaml(value: unknown): string {
+  return `${JSON.stringify(value, null, 2)}\n`;
 }

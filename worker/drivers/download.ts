@@ -10,8 +10,8 @@
  * worker serves local images from, and no download (once decompressed) larger
  * than the worker's limit, so a decompression bomb fills no disk.
  */
-import { createHash } from "node:crypto";
-import { dirname, join } from "node:path";
+import { dirname, join } from "../../actors/path.ts";
+import { type DigestKind, sha256Hex, StreamDigest } from "../../actors/digest.ts";
 import { InfrastructureError, JobError, JobFailure } from "../job/errors.ts";
 import { confinedLocalPath } from "../job/paths.ts";
 
@@ -203,8 +203,8 @@ export async function decompress(
   }
 }
 
-function expectedSums(request: DownloadRequest): [string, string][] {
-  const sums: [string, string][] = [];
+function expectedSums(request: DownloadRequest): [DigestKind, string][] {
+  const sums: [DigestKind, string][] = [];
   if (request.md5sum) sums.push(["md5", request.md5sum.toLowerCase()]);
   if (request.sha256sum) sums.push(["sha256", request.sha256sum.toLowerCase()]);
   if (request.sha512sum) sums.push(["sha512", request.sha512sum.toLowerCase()]);
@@ -212,10 +212,10 @@ function expectedSums(request: DownloadRequest): [string, string][] {
 }
 
 /** The cache entry for a request: by URL, checksums and compression. */
-function cacheKey(request: DownloadRequest): string | undefined {
+function cacheKey(request: DownloadRequest): Promise<string> | undefined {
   const sums = expectedSums(request);
   if (!request.cacheDir || (sums.length === 0 && !request.useCache)) return undefined;
-  return createHash("sha256").update(JSON.stringify([request.url, sums, request.compression ?? null])).digest("hex");
+  return sha256Hex(JSON.stringify([request.url, sums, request.compression ?? null]));
 }
 
 /** How long a download may receive nothing before the server is taken to have stalled. */
@@ -224,7 +224,7 @@ const STALL_MS = Number(Deno.env.get("BASALT_DOWNLOAD_STALL_MS") ?? 10_000);
 /** Downloads (or takes from the cache) one file into `request.target`. */
 export async function download(request: DownloadRequest): Promise<DownloadResult> {
   await Deno.mkdir(dirname(request.target), { recursive: true });
-  const key = cacheKey(request);
+  const key = await cacheKey(request);
   if (key) {
     const cached = join(request.cacheDir!, key);
     try {
@@ -238,12 +238,12 @@ export async function download(request: DownloadRequest): Promise<DownloadResult
   }
   // sha256 is always logged; md5 and sha512 cost as much again each, so only a job that gives one gets it computed.
   const expected = expectedSums(request);
-  const hashes: Record<string, ReturnType<typeof createHash>> = { sha256: createHash("sha256") };
-  for (const [kind] of expected) hashes[kind] ??= createHash(kind);
+  const hashes: Partial<Record<DigestKind, StreamDigest>> = { sha256: new StreamDigest("sha256") };
+  for (const [kind] of expected) hashes[kind] ??= new StreamDigest(kind);
   let bytes = 0;
   const counting = new TransformStream<Uint8Array, Uint8Array>({
-    transform(chunk, controller) {
-      for (const hash of Object.values(hashes)) hash.update(chunk);
+    async transform(chunk, controller) {
+      for (const hash of Object.values(hashes)) await hash.update(chunk);
       bytes += chunk.length;
       request.onProgress?.(bytes);
       controller.enqueue(chunk);
@@ -291,7 +291,8 @@ export async function download(request: DownloadRequest): Promise<DownloadResult
   } finally {
     clearTimeout(stallTimer);
   }
-  const digests = Object.fromEntries(Object.entries(hashes).map(([kind, hash]) => [kind, hash.digest("hex")]));
+  const digests: Partial<Record<DigestKind, string>> = {};
+  for (const [kind, hash] of Object.entries(hashes) as [DigestKind, StreamDigest][]) digests[kind] = await hash.hex();
   for (const [kind, sum] of expected) {
     const actual = digests[kind];
     if (actual !== sum) {
@@ -300,7 +301,7 @@ export async function download(request: DownloadRequest): Promise<DownloadResult
     }
   }
   await Deno.rename(partial, request.target);
-  const result = { bytes, sha256: digests.sha256 };
+  const result = { bytes, sha256: digests.sha256! };
   if (key) {
     await Deno.mkdir(request.cacheDir!, { recursive: true });
     const cached = join(request.cacheDir!, key);

@@ -6,7 +6,7 @@
  * directory, file and link of the overlay is created owned by root with its
  * mode; a name debugfs' command language could misread is refused, naming it.
  */
-import { join, relative } from "node:path";
+import { join, relative } from "../../actors/path.ts";
 import { InfrastructureError, JobError } from "../job/errors.ts";
 import { hasControlCharacters } from "../job/paths.ts";
 

@@ -3,7 +3,7 @@
  * from its Apache for `transfer_overlay`: Basalt's dispatcher listens for the
  * length of the transfer only, at a path nobody can guess, and serves nothing else.
  */
-import { basename } from "node:path";
+import { basename } from "../../actors/path.ts";
 import { InfrastructureError } from "../job/errors.ts";
 
 /** How long a transfer still running may hold the server's closing. */

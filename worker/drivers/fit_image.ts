@@ -4,7 +4,7 @@
  * (u-boot-tools), an arm64 kernel lzma-compressed first, as LAVA's prepare-fit
  * packs them.
  */
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, join } from "../../actors/path.ts";
 import { ConfigurationError, InfrastructureError } from "../job/errors.ts";
 
 export interface FitParts {

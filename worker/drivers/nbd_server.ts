@@ -9,7 +9,7 @@
  * directory on their command lines (as the worker's sweep of a killed
  * dispatcher's processes finds them).
  */
-import { join } from "node:path";
+import { join } from "../../actors/path.ts";
 import { ConfigurationError, InfrastructureError } from "../job/errors.ts";
 import { whenChanged } from "./file_watch.ts";
 import { killProcessesUnder } from "../system/processes.ts";

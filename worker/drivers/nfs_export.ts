@@ -15,7 +15,7 @@
  * gone (a dispatcher killed) is dropped at the next change, or when the worker
  * forgets the job.
  */
-import { dirname, isAbsolute, join } from "node:path";
+import { dirname, isAbsolute, join } from "../../actors/path.ts";
 import { ConfigurationError, InfrastructureError, JobError } from "../job/errors.ts";
 import { isWithin } from "../job/paths.ts";
 import { whenChanged } from "./file_watch.ts";

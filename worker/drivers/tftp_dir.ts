@@ -5,7 +5,7 @@
  * The TFTP server (tftpd-hpa, or QEMU's own for a virtual board) serves the root;
  * the dispatcher only writes under it and removes the job's directory at the end.
  */
-import { isAbsolute, join, relative, resolve } from "node:path";
+import { isAbsolute, join, relative, resolve } from "../../actors/path.ts";
 import { ConfigurationError, InfrastructureError, JobError } from "../job/errors.ts";
 import { isWithin } from "../job/paths.ts";
 

@@ -7,7 +7,7 @@
  * the worker's own files. A link or file in the way of a file is replaced, never
  * written through, and every file is created anew (O_EXCL).
  */
-import { join } from "node:path";
+import { join } from "../../actors/path.ts";
 import { JobError } from "../job/errors.ts";
 
 /** Links followed on the way to one directory before giving up (Linux's own limit). */

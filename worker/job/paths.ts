@@ -7,7 +7,7 @@
  * Lexical checks stop `..` and absolute names; the real-path checks stop
  * symlinks (a cloned repository may hold `testdef.yaml -> /etc/shadow`).
  */
-import { basename, dirname, isAbsolute, join, relative, resolve } from "node:path";
+import { basename, dirname, isAbsolute, join, relative, resolve } from "../../actors/path.ts";
 import { JobError } from "./errors.ts";
 
 /** Whether `path` is `dir` or below it (both absolute and normalised). */

@@ -11,7 +11,7 @@
  *
  * Built step by step, as the deploy's overlay actions run.
  */
-import { join } from "node:path";
+import { join } from "../../actors/path.ts";
 import type { JobLog } from "../job/log.ts";
 import { fileNameInside, resolveInside } from "../job/paths.ts";
 import { JobError } from "../job/errors.ts";

@@ -3,7 +3,7 @@
  * as an initramfs. Appended to a job's initrd, it puts the test overlay on the
  * device in milliseconds — no disk image to build, no guest tools.
  */
-import { join, relative } from "node:path";
+import { join, relative } from "../../actors/path.ts";
 import { concatBytes } from "../../actors/bytes.ts";
 
 interface Entry {

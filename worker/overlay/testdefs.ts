@@ -4,7 +4,7 @@
  * `from: inline`), parsed ("Lava-Test Test Definition 1.0"), and turned into the
  * `install.sh` and `run.sh` the runner executes, with the job's parameters.
  */
-import { dirname, join } from "node:path";
+import { dirname, join } from "../../actors/path.ts";
 import { isMapping } from "../../actors/definitions/schema.ts";
 import { loadYaml } from "../../actors/definitions/yaml.ts";
 import { InfrastructureError, JobError } from "../job/errors.ts";

@@ -5,7 +5,7 @@
  * each is checked for what could make it an option instead (a host starting
  * with "-" would be one).
  */
-import { isAbsolute } from "node:path";
+import { isAbsolute } from "../../actors/path.ts";
 import { ConfigurationError } from "../job/errors.ts";
 import { Reader } from "./device.ts";
 import { isMapping } from "../../actors/definitions/schema.ts";

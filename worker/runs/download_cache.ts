@@ -10,7 +10,7 @@
  * await pruneDownloadCache(join(stateDir, "cache"), 32 * 2 ** 30);
  * ```
  */
-import { join } from "node:path";
+import { join } from "../../actors/path.ts";
 
 /** The cache's size unless the worker says otherwise: 32 GiB. */
 export const DEFAULT_CACHE_BYTES = 32 * 2 ** 30;

@@ -10,9 +10,10 @@
  * started instead of killing them.
  */
 import { existsSync } from "node:fs";
-import { join } from "node:path";
+import { join } from "../../actors/path.ts";
 import { parse as parseYaml } from "yaml";
 import { isMapping } from "../../actors/definitions/schema.ts";
+import { loadYaml } from "../../actors/definitions/yaml.ts";
 import { MAX_TIMER_MS, timeoutSeconds } from "../../actors/definitions/timeouts.ts";
 import { jobAddress, type JobStart, type LabProtocol } from "../../actors/lab/protocol.ts";
 import {
@@ -104,7 +105,8 @@ const WATCHDOG_MARGIN_MS = 120_000;
 /** The job's own timeout in seconds (`timeouts.job`), or undefined when it has none or cannot be read. */
 function jobTimeoutOf(definition: string): number | undefined {
   try {
-    const job = parseYaml(definition, { maxAliasCount: 100 });
+    // Read as the dispatcher reads it (the master hands it over as JSON: see yaml.ts).
+    const job = loadYaml(definition).value;
     return isMapping(job) && isMapping(job.timeouts) ? timeoutSeconds(job.timeouts.job) : undefined;
   } catch {
     return undefined;

@@ -10,8 +10,8 @@
  *   deno run -A worker/sim/board.ts --control /run/board.sock [--transcript FILE]
  *       [--autoboot 3] [--tick-ms 1000] [--overlay-prefix tmp/]
  */
-import { parseArgs } from "node:util";
-import { dirname, join, normalize } from "node:path";
+import { parseArgs } from "../../actors/cli/parse_args.ts";
+import { dirname, join, normalize } from "../../actors/path.ts";
 import { readInitramfs } from "./newc.ts";
 import { signalChild } from "../../actors/process/signal_child.ts";
 

@@ -17,8 +17,8 @@
  * ARGS.json is the QEMU command line as a JSON list: ["qemu-system-x86_64", "-m", "256", ...];
  * MENU.json the menu's entries (FirmwareMenuConfig).
  */
-import { parseArgs } from "node:util";
-import { dirname } from "node:path";
+import { parseArgs } from "../../actors/cli/parse_args.ts";
+import { dirname } from "../../actors/path.ts";
 import { FirmwareMenu, type FirmwareMenuConfig } from "./firmware_menu.ts";
 import { Depthcharge, type DepthchargeConfig } from "./depthcharge.ts";
 import { FastbootBootloader, type FastbootConfig } from "./fastboot_bootloader.ts";

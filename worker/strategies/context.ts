@@ -5,7 +5,7 @@
  * prompt). What the actions of one strategy hand each other stays in that
  * strategy (see strategy.ts).
  */
-import { join } from "node:path";
+import { join } from "../../actors/path.ts";
 import type { PipelineAction } from "../../actors/definitions/pipeline.ts";
 import type { MultinodeClient } from "../drivers/multinode.ts";
 import { isMapping } from "../../actors/definitions/schema.ts";

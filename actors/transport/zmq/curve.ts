@@ -4,7 +4,7 @@
  * `create_certificate.py`) write: `NAME.key` holds the public key, `NAME.key_secret`
  * both. Keys made by LAVA can be used here unchanged, and the other way round.
  */
-import { join } from "node:path";
+import { join } from "../../path.ts";
 import { cString, libzmq, ZmqError } from "./ffi.ts";
 
 /** Z85-encoded 32-byte keys, 40 characters each. */

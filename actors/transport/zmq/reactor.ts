@@ -10,8 +10,11 @@
  * Code that wants to send or bind while a poll is in flight queues the work and
  * wakes the poll through an inproc PAIR socket that only the main thread writes.
  */
-import { Errno, libzmq, POLLIN, SocketType, ZmqError } from "./ffi.ts";
+import { libzmq, POLLIN, SocketType, ZmqError } from "./ffi.ts";
 import { type ReceivedMessage, ZmqSocket } from "./socket.ts";
+
+/** Failures in a row of a call made again after a signal before it counts as broken. */
+const MAX_INTERRUPTED = 1000;
 
 const POLLITEM_SIZE = 16; // sizeof(zmq_pollitem_t) on 64-bit Linux
 /** Messages received from one socket per work phase, so a flood cannot starve the rest. */
@@ -125,7 +128,9 @@ export class ZmqReactor {
     this.#entries.length = 0;
     this.#wakeSender.close();
     this.#wakeReceiver.close();
-    await libzmq().zmq_ctx_term(this.#context);
+    // zmq_ctx_term runs on another thread, so its errno cannot be read here; the one
+    // failure it has besides a bad context is a signal interrupting it: end it again.
+    for (let i = 0; i < MAX_INTERRUPTED && await libzmq().zmq_ctx_term(this.#context) < 0; i++) { /* again */ }
   }
 
   #inWorkPhase<T>(fn: () => T): Promise<T> {
@@ -152,6 +157,7 @@ export class ZmqReactor {
   async #run(): Promise<void> {
     // Start on a later turn so the caller that triggered us finishes first.
     await Promise.resolve();
+    let interrupted = 0;
     while (true) {
       this.#work();
       if (this.#closing) return;
@@ -161,10 +167,13 @@ export class ZmqReactor {
       this.#polling = false;
       this.#woken = false;
       if (ready < 0) {
-        const errno = libzmq().zmq_errno();
-        if (errno === Errno.EINTR) continue;
-        throw new ZmqError("zmq_poll", errno);
+        // zmq_poll ran on another thread, whose errno cannot be read here: a signal
+        // interrupting it (EINTR) is the one failure that is not a bug, so poll again —
+        // unless it keeps failing.
+        if (++interrupted > MAX_INTERRUPTED) throw new Error(`zmq_poll failed ${MAX_INTERRUPTED} times in a row`);
+        continue;
       }
+      interrupted = 0;
       while (this.#wakeReceiver.tryReceive()) { /* drained */ }
       this.#receive();
     }

@@ -110,6 +110,11 @@ export class ZmqSocket {
       const flags = DONTWAIT | (i < frames.length - 1 ? SNDMORE : 0);
       if (zmq.zmq_send(this.pointer, frames[i], BigInt(frames[i].length), flags) >= 0) continue;
       const errno = zmq.zmq_errno();
+      // A signal (a profiler's, a child's end) interrupted libzmq before it took the frame: send it again.
+      if (errno === Errno.EINTR) {
+        i--;
+        continue;
+      }
       // A multipart message is atomic in ZeroMQ: once the first frame is accepted
       // the rest cannot fail with EAGAIN, so these cases only arise at frame 0.
       if (errno === Errno.EAGAIN && i === 0) return "again";
@@ -131,6 +136,8 @@ export class ZmqSocket {
         const errno = zmq.zmq_errno();
         zmq.zmq_msg_close(this.#message);
         if (errno === Errno.EAGAIN && frames.length === 0) return undefined;
+        // Interrupted by a signal before a frame was taken: it is still queued, so ask again.
+        if (errno === Errno.EINTR) continue;
         throw new ZmqError("zmq_msg_recv", errno);
       }
       frames.push(copyOut(zmq.zmq_msg_data(this.#message), size));

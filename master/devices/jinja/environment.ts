@@ -5,7 +5,7 @@
  * every template kept once compiled (and compiled anew when its file changes, as
  * Jinja2's auto_reload does).
  */
-import { join } from "node:path";
+import { join } from "../../../actors/path.ts";
 import { JinjaError } from "./errors.ts";
 import { builtinFiltersAndTests } from "./test_table.ts";
 import { type FilterFunction, type TestFunction } from "./filters.ts";

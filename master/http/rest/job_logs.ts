@@ -4,6 +4,7 @@
  */
 import type { Hono } from "hono";
 import type { Lab } from "../../lab/lab.ts";
+import type { LogEnd } from "../../lab/log_followers.ts";
 import { countLogLines, readFilteredLogLines, readLogLines } from "../../storage/job_logs.ts";
 import { showJob } from "../../views/mod.ts";
 import type { HttpEnv } from "../env.ts";
@@ -36,6 +37,9 @@ export function jobLogRoutes(app: Hono<HttpEnv>, { lab, live }: RestContext): vo
   });
 }
 
+/** Stored lines read at once when a stream catches up. */
+const STORED_PAGE = 5000;
+
 /**
  * Feeds a job's log from line `start`: what is stored, at the client's pace, then live lines as they come
  * (listened to before the stored ones are read, so nothing falls between), then an `end` event.
@@ -55,16 +59,20 @@ function followLog(lab: Lab, feed: Feed, id: number, start: number): () => void 
   };
   const readStored = async () => {
     for (;;) {
-      const stored = await readLogLines(lab.db, id, { start: next, limit: 5000 });
+      const stored = await readLogLines(lab.db, id, { start: next, limit: STORED_PAGE });
       if (stored.length === 0 || feed.closed) return;
       if (!await send(stored, true)) return;
+      // A short page was the end of what is stored: asking again would only cost a query.
+      if (stored.length < STORED_PAGE) return;
     }
   };
+  /** How the job ended, when it ended while followed (a job already ended is read from the database). */
+  let end: LogEnd | undefined;
   const finish = async () => {
     await readStored(); // what landed in the database after the last live batch
     if (feed.closed) return;
-    const job = await showJob(lab, id, "internal");
-    feed.send({ event: "end", data: JSON.stringify({ state: job.state, health: job.health }) });
+    const { state, health } = end ?? await showJob(lab, id, "internal");
+    feed.send({ event: "end", data: JSON.stringify({ state, health }) });
     feed.end();
   };
   const fail = (error: unknown) => {
@@ -77,8 +85,9 @@ function followLog(lab: Lab, feed: Feed, id: number, start: number): () => void 
     early.push(lines);
     earlyBytes += lines.length * 100;
     if (earlyBytes > STREAM_LIMITS.queueBytes * 4) feed.fail("the client fell too far behind");
-  }, () => {
+  }, (how) => {
     ended = true;
+    end = how;
     if (live) finish().catch(fail);
   });
   (async () => {

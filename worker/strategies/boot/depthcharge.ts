@@ -7,7 +7,7 @@
  * {DEPTHCHARGE_RAMDISK}` typed at its `dpch:` prompt (the FIT image when the
  * deploy packed one, else the kernel and ramdisk apart), then the login.
  */
-import { dirname, join } from "node:path";
+import { dirname, join } from "../../../actors/path.ts";
 import { shape } from "../../../actors/definitions/pipeline.ts";
 import { isMapping } from "../../../actors/definitions/schema.ts";
 import { commandList, fillPlaceholders, pattern } from "../../drivers/bootloader.ts";

@@ -7,7 +7,7 @@
 import { type ActionShape, shape } from "../../../actors/definitions/pipeline.ts";
 import { isMapping } from "../../../actors/definitions/schema.ts";
 import { BootloaderDriver, pattern } from "../../drivers/bootloader.ts";
-import { join } from "node:path";
+import { join } from "../../../actors/path.ts";
 import { bootloaderOf, serverIp } from "./substitutions.ts";
 import { serveFile } from "../../drivers/file_http.ts";
 import { listenAddress } from "../../drivers/free_port.ts";

@@ -5,7 +5,7 @@
  * the login and shell actions run on it, and the overlay is unpacked there (its
  * exit status read back). The machine's power, if it has any, is not touched.
  */
-import { basename, join } from "node:path";
+import { basename, join } from "../../../actors/path.ts";
 import { shape } from "../../../actors/definitions/pipeline.ts";
 import { processConsole } from "../../drivers/transports.ts";
 import { InfrastructureError, JobError } from "../../job/errors.ts";

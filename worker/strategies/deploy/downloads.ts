@@ -3,7 +3,7 @@
  * run all at once, bounded by the number of cores, each saved under the job's
  * directory by a name the job cannot turn into a path elsewhere.
  */
-import { join } from "node:path";
+import { join } from "../../../actors/path.ts";
 import { type ActionShape, shape } from "../../../actors/definitions/pipeline.ts";
 import { isMapping } from "../../../actors/definitions/schema.ts";
 import type { ActionImplementation, ActionRun, Block } from "../context.ts";

@@ -14,7 +14,7 @@ import { DEVICE_ENV_SHAPE, OVERLAY_ACTIONS, overlayShape } from "./test_overlay.
 import { DEFAULT_MAX_DOWNLOAD_BYTES } from "../../drivers/download.ts";
 import { unpackTar } from "../../drivers/archive.ts";
 import { addModulesToNfsRoot, applyOverlayToNfsRoot, exportPreparedNfsRoot, extractNfsRoot } from "./nfs_root.ts";
-import { join } from "node:path";
+import { join } from "../../../actors/path.ts";
 
 /** The job's nfsrootfs: among its images, as LAVA's jobs give it, or beside them. */
 const nfsrootfsOf = (block: Block): unknown =>

@@ -5,7 +5,7 @@
  * names exported to the device for the job only — nothing can reach the tree while
  * the dispatcher writes into it. `{NFSROOTFS}` is that directory.
  */
-import { basename, isAbsolute, join } from "node:path";
+import { basename, isAbsolute, join } from "../../../actors/path.ts";
 import { isMapping } from "../../../actors/definitions/schema.ts";
 import { unpackRootfs } from "../../drivers/archive.ts";
 import { DEFAULT_MAX_DOWNLOAD_BYTES } from "../../drivers/download.ts";

@@ -5,7 +5,7 @@
  * to the machine here; a root filesystem or modules to unpack first, which LAVA
  * would extract for the copy, are not supported yet and refused.
  */
-import { join } from "node:path";
+import { join } from "../../../actors/path.ts";
 import { shape } from "../../../actors/definitions/pipeline.ts";
 import { JobError } from "../../job/errors.ts";
 import { overlayTarball } from "../../overlay/tarball.ts";

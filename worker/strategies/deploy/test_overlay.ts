@@ -3,7 +3,7 @@
  * environment and test definitions, archived — and put where the device will find
  * it: appended to the initramfs (milliseconds) or on an ext2 drive for disk images.
  */
-import { join } from "node:path";
+import { join } from "../../../actors/path.ts";
 import { type ActionShape, type OverlayDefinition, shape } from "../../../actors/definitions/pipeline.ts";
 import { isMapping } from "../../../actors/definitions/schema.ts";
 import { appendToInitramfs, cpioArchive, gzip } from "../../overlay/cpio.ts";

@@ -5,7 +5,7 @@
  * the modules in, given its header again) for a bootloader to fetch.
  * The job's directory goes when the job ends, whatever happened.
  */
-import { join } from "node:path";
+import { join } from "../../../actors/path.ts";
 import { type ActionShape, shape } from "../../../actors/definitions/pipeline.ts";
 import { isMapping } from "../../../actors/definitions/schema.ts";
 import type { Strategy } from "../strategy.ts";

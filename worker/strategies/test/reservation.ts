@@ -8,7 +8,7 @@
  * a job the holder sends has its deploy and boot actions run on it (another
  * kernel); everything printed and typed is in the job's log like any job's.
  */
-import { join } from "node:path";
+import { join } from "../../../actors/path.ts";
 import { shape } from "../../../actors/definitions/pipeline.ts";
 import { isMapping } from "../../../actors/definitions/schema.ts";
 import { MAX_TIMER_MS, timeoutSeconds } from "../../../actors/definitions/timeouts.ts";
