@@ -74,6 +74,11 @@ interface Tracked {
   readonly display: string;
   readonly kind: Kind;
   submittedAt: number;
+  /** The wall clock at submission (ms since the epoch), to set against the lab's own start_time. */
+  submittedWall: number;
+  /** When the lab made the job Running: its start_time (ms since the epoch). */
+  startedWall?: number;
+  /** When the first event subscriber heard it Running. */
   runningAt?: number;
   finishedAt?: number;
   health?: string;
@@ -225,7 +230,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     let submittingDone = false;
     let pendingEnds = 0;
     const finishedAt = new Map<string, number>();
-    const earlyRunning = new Map<string, number>();
+    const earlyRunning = new Map<string, { heard: number; started?: number }>();
     const cancelSoon = (job: string) =>
       setTimeout(() => api.call("POST", `/api/v1/jobs/${job}/cancel`).catch(() => {}), 500);
     const finish = (job: string, health: string, at: number) => {
@@ -240,15 +245,17 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     /** The first subscriber times the jobs; the others only listen, as dashboards do. */
     const onEvent = (s: number) => (event: string, data: string) => {
       if (s !== 0 || event !== "testjob") return;
-      const body = JSON.parse(data) as { data: { job: string; state: string; health: string } };
+      const body = JSON.parse(data) as { data: { job: string; state: string; health: string; start_time?: string } };
       const { job, state, health } = body.data;
       const t = tracked.get(job);
       if (state === "Running") {
         running.add(job);
+        const started = body.data.start_time ? Date.parse(body.data.start_time) : undefined;
         // Running may come before the submission's answer: kept until the job is tracked.
-        if (!t) earlyRunning.set(job, performance.now());
+        if (!t) earlyRunning.set(job, { heard: performance.now(), started });
         else if (t.runningAt === undefined) {
           t.runningAt = performance.now();
+          t.startedWall = started;
           if (t.kind === "cancel") cancelSoon(job);
         }
       }
@@ -346,15 +353,23 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       const kind = kindOf(index);
       const definition = soakJob(files.ramdisk, kind, index);
       const submittedAt = performance.now();
+      const submittedWall = Date.now();
       pendingEnds += kind === "multinode" ? 2 : 1;
       submissions.push(
         api.call<{ job_ids: string[] }>("POST", "/api/v1/jobs", { definition }).then((answer) => {
           for (const display of answer.job_ids.map(String)) {
             if (kind === "fail") behaviours.set(Number(display), { ...normal, raise: true });
             if (kind === "cancel") behaviours.set(Number(display), { lines: 100, lineMs: 100 });
-            const runningAt = earlyRunning.get(display);
-            tracked.set(display, { display, kind, submittedAt, runningAt });
-            if (runningAt !== undefined && kind === "cancel") cancelSoon(display);
+            const early = earlyRunning.get(display);
+            tracked.set(display, {
+              display,
+              kind,
+              submittedAt,
+              submittedWall,
+              runningAt: early?.heard,
+              startedWall: early?.started,
+            });
+            if (early !== undefined && kind === "cancel") cancelSoon(display);
           }
           submitted += answer.job_ids.length;
         }),
@@ -436,7 +451,12 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
         workers: (cpuAtEnd.workers - cpuAtStart.workers) / 1000 / completed,
         dispatchers: (cpuAtEnd.dispatchers - cpuAtStart.dispatchers) / 1000 / completed,
       },
-      submitToRunningMs: stats(jobs.filter((j) => j.runningAt !== undefined).map((j) => j.runningAt! - j.submittedAt)),
+      submitToRunningMs: stats(
+        jobs.filter((j) => j.startedWall !== undefined).map((j) => j.startedWall! - j.submittedWall),
+      ),
+      submitToRunningHeardMs: stats(
+        jobs.filter((j) => j.runningAt !== undefined).map((j) => j.runningAt! - j.submittedAt),
+      ),
       endToFinishedMs: stats(endToFinished),
       lineToFollowerMs: stats(lineLatencies),
       rss: {

@@ -12,7 +12,8 @@ import { ConnectionClosedError } from "../job/errors.ts";
 
 /** Where console bytes come from and go to (a process, a TCP socket, a serial line). */
 export interface ConsoleTransport {
-  readonly readable: ReadableStream<Uint8Array>;
+  /** What the device prints, read once (a stream, or chunks read straight from a socket). */
+  readonly readable: AsyncIterable<Uint8Array>;
   write(bytes: Uint8Array): Promise<void>;
   close(): Promise<void>;
 }

@@ -46,7 +46,12 @@ export async function listSerialPorts(): Promise<SerialPortInfo[]> {
 }
 
 /** Opens `path` (e.g. /dev/ttyUSB0) with the given line settings as a console transport. */
-export async function openSerial(path: string, settings: SerialSettings = {}): Promise<ConsoleTransport> {
+/** A serial line's console: what the line receives comes as a stream. */
+export interface SerialTransport extends ConsoleTransport {
+  readonly readable: ReadableStream<Uint8Array>;
+}
+
+export async function openSerial(path: string, settings: SerialSettings = {}): Promise<SerialTransport> {
   const { SerialPort } = await import("serialport");
   const port = new SerialPort({
     path,

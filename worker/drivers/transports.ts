@@ -101,8 +101,24 @@ export async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator
 export async function tcpConsole(hostname: string, port: number): Promise<ConsoleTransport> {
   const conn = await Deno.connect({ hostname, port });
   let closed = false;
+  // Read straight from the socket: a device's lines arrive one wake-up each, and the
+  // socket's byte stream costs a dispatch process about twice as much CPU a wake-up.
+  async function* chunks(): AsyncGenerator<Uint8Array> {
+    const buffer = new Uint8Array(64 * 1024);
+    for (;;) {
+      let n: number | null;
+      try {
+        n = await conn.read(buffer);
+      } catch (error) {
+        if (closed) return;
+        throw error;
+      }
+      if (n === null) return;
+      yield buffer.slice(0, n);
+    }
+  }
   return {
-    readable: conn.readable,
+    readable: chunks(),
     write: async (bytes) => {
       let written = 0;
       while (written < bytes.length) written += await conn.write(bytes.subarray(written));

@@ -1,18 +1,30 @@
 /**
- * The libc calls Basalt's worker makes through FFI, opened once per process:
+ * The libc calls Basalt's worker makes through FFI, opened once per process (at first use):
  * byte I/O and poll for serial lines, and pidfd for watching processes that are
  * not (or no longer) our children. `poll` runs on a helper thread so waiting
  * never blocks the event loop.
  */
 
-export const libc = Deno.dlopen("libc.so.6", {
+const SYMBOLS = {
   read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   close: { parameters: ["i32"], result: "i32" },
   poll: { parameters: ["buffer", "u64", "i32"], result: "i32", nonblocking: true },
   syscall: { parameters: ["i64", "i64", "i64"], result: "i64" },
   __errno_location: { parameters: [], result: "pointer" },
-});
+} as const;
+
+let opened: Deno.DynamicLibrary<typeof SYMBOLS> | undefined;
+
+/**
+ * Opened at the first call, not when imported: most dispatch processes (one per
+ * job) open no serial line and watch no process.
+ */
+export const libc = {
+  get symbols(): Deno.DynamicLibrary<typeof SYMBOLS>["symbols"] {
+    return (opened ??= Deno.dlopen("libc.so.6", SYMBOLS)).symbols;
+  },
+};
 
 export const POLLIN = 0x1;
 export const POLLOUT = 0x4;
