@@ -98,7 +98,7 @@ export function parseArgs<const T extends Record<string, OptionConfig>>(config: 
       store(name, true);
       continue;
     }
-    if (strict && value.startsWith("-")) {
+    if (strict && value.startsWith("-") && value !== "-") {
       throw new ArgsError(
         `Option '${written}' argument is ambiguous: did you forget its value? A value starting with a dash is given as '--${name}=${value}'`,
       );

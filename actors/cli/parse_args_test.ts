@@ -22,6 +22,7 @@ const ACCEPTED = [
   ["--job-id=", "a"],
   ["--job-id=-5"],
   ["-"],
+  ["--job-id", "-", "x"],
 ];
 
 Deno.test("a command line is read as node:util's parseArgs reads it", () => {

@@ -7,7 +7,7 @@
  */
 import { parse as parseYaml, stringify } from "yaml";
 import { isMapping } from "../../actors/definitions/schema.ts";
-import { lavaJson, type LoadedYaml, loadYaml } from "../../actors/definitions/yaml.ts";
+import { lavaJson, loadYaml } from "../../actors/definitions/yaml.ts";
 import { type JobStart, labProtocol } from "../../actors/lab/protocol.ts";
 import { encodeBody, MAX_BODY_BYTES } from "../../actors/mailbox/envelope.ts";
 import { isProblem } from "../../actors/mailbox/protocol.ts";
@@ -30,25 +30,19 @@ export interface JobStartInput {
 }
 
 export function prepareJobStart(input: JobStartInput): JobStart {
+  let definition = input.definition;
   const parsed = parseYaml(input.definition) as Record<string, unknown>;
   const context = isMapping(parsed?.context) ? parsed.context as Record<string, unknown> : {};
-  // The job as the dispatcher reads it (LAVA's YAML), handed over as JSON (see `handedOver`).
-  const job = loadYaml(input.definition);
   let coordinator: Record<string, unknown> = {};
-  if (input.roles && job.errors.length === 0) {
-    const protocol = ((job.value as Record<string, unknown>).protocols as Record<string, Record<string, unknown>>)[
-      "lava-multinode"
-    ];
+  if (input.roles) {
+    const protocol = (parsed.protocols as Record<string, Record<string, unknown>>)["lava-multinode"];
     protocol.roles = { ...input.roles };
+    definition = stringify(parsed);
     if (input.coordinator) {
       coordinator = { coordinator_hostname: input.coordinator.host, coordinator_port: input.coordinator.port };
     }
   }
-  const definition = handedOver(job, input.definition, input.roles !== undefined);
-  const rendered = input.render(context);
-  const device = loadYaml(rendered);
-  if (input.connection && isMapping(device.value)) delete device.value.commands;
-  const deviceYaml = handedOver(device, rendered, input.connection === true);
+  const deviceYaml = input.connection ? withoutCommands(input.render(context)) : input.render(context);
   const dispatcher = input.worker?.dispatcherConfig ?? "";
   const dispatcherText = Object.keys(coordinator).length === 0 ? dispatcher : stringify({
     ...(isMapping(parseYaml(dispatcher || "{}")) ? parseYaml(dispatcher || "{}") : {}),
@@ -64,16 +58,31 @@ export function prepareJobStart(input: JobStartInput): JobStart {
 }
 
 /**
- * What a worker is handed for its dispatcher: the value the dispatcher would read
- * from the YAML text, as canonical JSON — a dispatch process starts per job, and
- * reading JSON spares it the YAML parser (`loadYaml` reads such text with
- * `JSON.parse`); this long-running process parses YAML far faster. Text JSON
- * cannot carry exactly stays YAML: `changed` text written anew, other text as it
- * came.
+ * The start as a Basalt worker is sent it: the job's definition and the device's
+ * configuration as canonical JSON of what its dispatcher's YAML reading gives
+ * (LAVA's YAML 1.1), which the dispatcher reads with `JSON.parse` — a dispatch
+ * process starts per job, and this spares it the YAML parser, which this
+ * long-running process runs far faster. Only for Basalt's dispatcher: LAVA's
+ * `lava-run` reads YAML with PyYAML, whose values differ (`08`, `1:30`, `2.0`), so
+ * LAVA's workers, the database and the pages keep the text. Text whose value JSON
+ * cannot carry exactly is sent as it is, and the whole start as it was when the JSON
+ * would not fit a message (expanded aliases).
  */
-function handedOver(loaded: LoadedYaml, text: string, changed: boolean): string {
-  if (loaded.errors.length > 0) return text;
-  return lavaJson(loaded.value) ?? (changed ? stringify(loaded.value) : text);
+export function forBasaltDispatcher(start: JobStart): JobStart {
+  const json = (text: string) => {
+    const loaded = loadYaml(text);
+    return loaded.errors.length > 0 ? text : lavaJson(loaded.value) ?? text;
+  };
+  const converted = { ...start, definition: json(start.definition), device: json(start.device) };
+  return startProblem(converted) === undefined ? converted : start;
+}
+
+/** A device configuration without its `commands` (power, reset, console, users' commands). */
+function withoutCommands(deviceYaml: string): string {
+  const device = parseYaml(deviceYaml);
+  if (!isMapping(device)) return deviceYaml;
+  delete device.commands;
+  return stringify(device);
 }
 
 /**

@@ -2,7 +2,7 @@ import { parse } from "yaml";
 import { assert, assertEquals, assertStringIncludes, assertThrows } from "../../tests/support/assert.ts";
 import { MAX_JOB_FILE_CHARS } from "../../actors/lab/protocol.ts";
 import { loadYaml } from "../../actors/definitions/yaml.ts";
-import { prepareJobStart, startProblem } from "./job_start.ts";
+import { forBasaltDispatcher, prepareJobStart, startProblem } from "./job_start.ts";
 
 const SUBJOB = `job_name: mn
 context: {extra: on}
@@ -11,34 +11,53 @@ protocols:
 actions: []
 `;
 
-Deno.test("a single-node job's start carries its definition and its device rendered with its context, as JSON", () => {
+Deno.test("a single-node job's start carries its definition as stored and its device rendered with its context", () => {
   const contexts: unknown[] = [];
   const start = prepareJobStart({
     job: 12,
-    definition: "job_name: one\ncontext: {console_device: ttyS1}\nreboot: yes\n",
+    definition: "job_name: one\ncontext: {console_device: ttyS1}\n",
     render: (context) => (contexts.push(context), "device_type: qemu\n"),
     worker: { dispatcherConfig: "prefix: x\n", envDut: "overrides: {}\n" },
   });
   assertEquals(start, {
     job: "12",
-    // What the dispatcher's YAML (LAVA's: `yes` is true) reads, as canonical JSON.
-    definition: '{"job_name":"one","context":{"console_device":"ttyS1"},"reboot":true}',
-    device: '{"device_type":"qemu"}',
+    definition: "job_name: one\ncontext: {console_device: ttyS1}\n",
+    device: "device_type: qemu\n",
     dispatcher: "prefix: x\n",
     envDut: "overrides: {}\n",
   });
   assertEquals(contexts, [{ console_device: "ttyS1" }]);
-  // The dispatcher reads them as it read the YAML.
-  assertEquals(
-    loadYaml(start.definition).value,
-    loadYaml("job_name: one\ncontext: {console_device: ttyS1}\nreboot: yes\n").value,
-  );
 });
 
-Deno.test("a definition JSON cannot carry exactly is handed over as the YAML it came as", () => {
-  for (const text of ["job_name: t\nwhen: 2024-01-01\n", "job_name: t\nlimit: .inf\n", "job_name: t\nbig: 1.0e+30\n"]) {
-    assertEquals(prepareJobStart({ job: 1, definition: text, render: () => "d: 1\n" }).definition, text);
+Deno.test("a Basalt dispatcher is sent the JSON of what its YAML reading gives, and reads it the same", () => {
+  const definition = "job_name: one\nreboot: yes\ntimeouts:\n  job: {minutes: 2}\n";
+  const device = "device_type: qemu\nactions:\n  boot:\n    methods: {qemu: {}}\n";
+  const sent = forBasaltDispatcher({ job: "12", definition, device, dispatcher: "prefix: x\n" });
+  assertEquals(sent, {
+    job: "12",
+    definition: '{"job_name":"one","reboot":true,"timeouts":{"job":{"minutes":2}}}',
+    device: '{"device_type":"qemu","actions":{"boot":{"methods":{"qemu":{}}}}}',
+    dispatcher: "prefix: x\n",
+  });
+  assertEquals(loadYaml(sent.definition).value, loadYaml(definition).value);
+  assertEquals(loadYaml(sent.device).value, loadYaml(device).value);
+});
+
+Deno.test("text JSON cannot carry exactly, or that would not fit a message as JSON, is sent as it is", () => {
+  const texts = [
+    "job_name: t\nwhen: 2024-01-01\n",
+    "job_name: t\nlimit: .inf\n",
+    "job_name: t\nbig: 1.0e+30\n",
+    "not: [valid\n",
+  ];
+  for (const text of texts) {
+    assertEquals(forBasaltDispatcher({ job: "1", definition: text, device: "d: 1\n" }).definition, text);
   }
+  // Aliases expanded past what a message carries: the start goes as it was.
+  const bomb = `a: &a [${"x".repeat(200_000)}]\n` + Array.from({ length: 60 }, (_, i) => `b${i}: *a\n`).join("");
+  const start = { job: "1", definition: bomb, device: "d: 1\n" };
+  assertEquals(startProblem(start), undefined);
+  assertEquals(forBasaltDispatcher(start), start);
 });
 
 Deno.test("a worker without configuration adds no dispatcher or env-dut file", () => {

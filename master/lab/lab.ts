@@ -43,6 +43,7 @@ import type { LabDir } from "./lab_dir.ts";
 import { isEssential, loadQueue, restoreGroups, restoreJobs } from "./lab_restore.ts";
 import { type LogEnd, LogFollowers, type LogListener } from "./log_followers.ts";
 import { Placement } from "./placement.ts";
+import { forBasaltDispatcher } from "./job_start.ts";
 import { Projections } from "./projections.ts";
 import { Roster } from "./roster.ts";
 import { activeJobOf, ActorRegistry } from "./registry.ts";
@@ -131,7 +132,7 @@ export class Lab {
     this.#registry = new ActorRegistry(host.supervisor, {
       sendJob: (context, start) => {
         if (this.lavaWorkers.isLava(context.worker)) this.lavaWorkers.dispatch(context, start);
-        else this.mailbox.send(context.worker!, WORKER_RUNS, "job.start", start);
+        else this.mailbox.send(context.worker!, WORKER_RUNS, "job.start", forBasaltDispatcher(start));
       },
       sendCancel: (context) => {
         if (this.lavaWorkers.isLava(context.worker)) this.lavaWorkers.cancel(context);

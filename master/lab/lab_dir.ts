@@ -8,7 +8,7 @@
  *
  * A dictionary stored in the database (set through the API) wins over the file.
  */
-import { join } from "../../actors/path.ts";
+import { join, resolve } from "../../actors/path.ts";
 import { BUILTIN_TEMPLATES, extendedTemplate, renderDevice } from "../devices/dictionary.ts";
 import { type JinjaEnvironment, jinjaEnvironment, TemplateError } from "../devices/jinja.ts";
 import { JobValueError } from "../devices/job_values.ts";
@@ -23,6 +23,14 @@ export class DeviceConfigurationError extends Error {
 }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
+
+function isLink(path: string): boolean {
+  try {
+    return Deno.lstatSync(path).isSymlink;
+  } catch {
+    return false;
+  }
+}
 
 function readOptional(path: string): string | undefined {
   try {
@@ -65,27 +73,35 @@ export class LabDir {
    * it ends) every lookup reads the file.
    */
   watch(): () => void {
+    const dirs = [join(this.root, "devices"), join(this.root, "health-checks")];
     let watcher: Deno.FsWatcher;
     try {
-      watcher = Deno.watchFs([join(this.root, "devices"), join(this.root, "health-checks")], { recursive: false });
+      watcher = Deno.watchFs(dirs, { recursive: false });
     } catch {
       return () => {};
     }
+    const watched = new Set(dirs.map((dir) => resolve(dir)));
     const files = new Map<string, string | undefined>();
     this.#files = files;
-    (async () => {
-      try {
-        // Any change clears everything: changes are rare, and event paths need not be spelled as ours.
-        for await (const _ of watcher) files.clear();
-      } catch { /* closed */ }
-      if (this.#files === files) this.#files = undefined;
-    })();
-    return () => {
+    const stop = () => {
       if (this.#files === files) this.#files = undefined;
       try {
         watcher.close();
       } catch { /* closed */ }
     };
+    (async () => {
+      try {
+        for await (const event of watcher) {
+          // Any change clears everything: changes are rare, and event paths need not be spelled as ours.
+          files.clear();
+          // The directory itself moved or went (a new one in its place is not watched), or the kernel
+          // lost events: from now on every lookup reads the file.
+          if (event.kind === "other" || event.paths.some((path) => watched.has(resolve(path)))) break;
+        }
+      } catch { /* closed */ }
+      stop();
+    })();
+    return stop;
   }
 
   #read(path: string): string | undefined {
@@ -93,7 +109,8 @@ export class LabDir {
     if (!files) return readOptional(path);
     if (files.has(path)) return files.get(path);
     const text = readOptional(path);
-    files.set(path, text);
+    // A link's target can change where no event is heard: it is read every time.
+    if (text === undefined || !isLink(path)) files.set(path, text);
     return text;
   }
 

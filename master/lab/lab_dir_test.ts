@@ -34,6 +34,35 @@ Deno.test("a watched lab directory sees health checks and dictionaries an admin 
   }
 });
 
+Deno.test("a watched lab directory replaced by a new one, or a health check that is a link, is read anew", async () => {
+  const root = await Deno.makeTempDir();
+  const elsewhere = await Deno.makeTempDir();
+  const lab = new LabDir(root);
+  const stop = lab.watch();
+  try {
+    await Deno.writeTextFile(join(elsewhere, "bbb.yaml"), "job_name: linked\n");
+    await Deno.symlink(join(elsewhere, "bbb.yaml"), join(root, "health-checks", "bbb.yaml"));
+    await eventually(() => lab.healthCheck("bbb") === "job_name: linked\n", "the linked health check");
+    // Its target changes where the watch hears nothing.
+    await Deno.writeTextFile(join(elsewhere, "bbb.yaml"), "job_name: relinked\n");
+    assertEquals(lab.healthCheck("bbb"), "job_name: relinked\n");
+    // The directory moved away and a new one put in its place: the new one is not watched.
+    assertEquals(lab.healthCheck("qemu"), undefined);
+    await Deno.rename(join(root, "health-checks"), join(root, "old"));
+    await Deno.mkdir(join(root, "health-checks"));
+    await eventually(() => {
+      Deno.writeTextFileSync(join(root, "health-checks", "qemu.yaml"), "job_name: new dir\n");
+      return lab.healthCheck("qemu") === "job_name: new dir\n";
+    }, "the health check in the new directory");
+    await Deno.writeTextFile(join(root, "health-checks", "qemu.yaml"), "job_name: changed\n");
+    assertEquals(lab.healthCheck("qemu"), "job_name: changed\n");
+  } finally {
+    stop();
+    await Deno.remove(root, { recursive: true });
+    await Deno.remove(elsewhere, { recursive: true });
+  }
+});
+
 Deno.test("an unwatched lab directory reads the file at every lookup", async () => {
   const root = await Deno.makeTempDir();
   try {

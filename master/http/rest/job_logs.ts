@@ -62,8 +62,6 @@ function followLog(lab: Lab, feed: Feed, id: number, start: number): () => void 
       const stored = await readLogLines(lab.db, id, { start: next, limit: STORED_PAGE });
       if (stored.length === 0 || feed.closed) return;
       if (!await send(stored, true)) return;
-      // A short page was the end of what is stored: asking again would only cost a query.
-      if (stored.length < STORED_PAGE) return;
     }
   };
   /** How the job ended, when it ended while followed (a job already ended is read from the database). */
